@@ -1,0 +1,103 @@
+"""Command line: parse arguments, then hand over to `reconciler.commands.<name>.run(args)`.
+
+Global options (`--engine`, `--namespace`, `--log-level`) are accepted before or after the
+subcommand. Each command returns its exit code; errors reach the user as text, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+DEFAULT_DIR = "desired-state"
+COMMANDS = {
+    "validate": "check the desired-state files; exit 0 valid, 1 invalid",
+    "plan": "show what apply would change and why",
+    "apply": "converge the engine to the files once",
+    "run": "the agent: converge continuously",
+    "status": "show the agent's last status",
+}
+
+
+def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    def default(value):
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument(
+        "--engine", metavar="URL", default=default(os.environ.get("DOCKER_HOST")),
+        help="engine API address (default: $DOCKER_HOST, else the local Docker socket)",
+    )
+    parser.add_argument(
+        "--namespace", metavar="NAME",
+        default=default(os.environ.get("RECONCILER_NAMESPACE", "default")),
+        help="owner label of this agent's resources (default: $RECONCILER_NAMESPACE or 'default')",
+    )
+    parser.add_argument(
+        "--log-level", metavar="LEVEL", default=default("info"),
+        choices=["debug", "info", "warning", "error"], help="debug | info | warning | error",
+    )
+
+
+def _dir_and_env(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dir", nargs="?", default=DEFAULT_DIR, metavar="DIR",
+                        help=f"desired-state directory (default: ./{DEFAULT_DIR})")
+    parser.add_argument("--env-file", metavar="FILE",
+                        help="KEY=VALUE file for ${VAR} interpolation, kept outside the repository")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reconciler", description="Converge a container engine to the TOML files in a directory.",
+    )
+    _global_options(parser, defaults=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parsers = {name: sub.add_parser(name, help=text, description=text) for name, text in COMMANDS.items()}
+    for p in parsers.values():
+        _global_options(p, defaults=False)
+
+    _dir_and_env(parsers["validate"])
+
+    _dir_and_env(parsers["plan"])
+    parsers["plan"].add_argument("--json", action="store_true", help="print the plan as JSON")
+    parsers["plan"].add_argument("--detailed-exitcode", action="store_true",
+                                 help="exit 0 when nothing to do, 2 when there are changes, 1 on error")
+    parsers["plan"].add_argument("--prune-volumes", action="store_true",
+                                 help="plan the removal of owned volumes no longer declared")
+    parsers["plan"].add_argument("--allow-empty", action="store_true",
+                                 help="allow a plan that removes every owned container")
+
+    _dir_and_env(parsers["apply"])
+    parsers["apply"].add_argument("--prune-volumes", action="store_true",
+                                  help="also remove owned volumes that are no longer declared")
+    parsers["apply"].add_argument("--allow-empty", action="store_true",
+                                  help="allow removing every owned container (empty desired state)")
+
+    _dir_and_env(parsers["run"])
+    parsers["run"].add_argument("--interval", default="30s", metavar="DURATION",
+                                help="full resync period (default: 30s)")
+    parsers["run"].add_argument("--status-addr", default="127.0.0.1:9110", metavar="HOST:PORT",
+                                help="address of /healthz, /status and /metrics (default: 127.0.0.1:9110)")
+    parsers["run"].add_argument("--status-file", metavar="FILE",
+                                help="where the JSON status is written (default: see docs)")
+    parsers["run"].add_argument("--allow-empty", action="store_true",
+                                help="allow removing every owned container (empty desired state)")
+
+    parsers["status"].add_argument("--json", action="store_true", help="print the raw JSON status")
+    parsers["status"].add_argument("--status-file", metavar="FILE",
+                                   help="the status file to read (default: see docs)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = importlib.import_module(f"reconciler.commands.{args.command}")
+    try:
+        return command.run(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

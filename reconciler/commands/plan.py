@@ -1,0 +1,8 @@
+"""`reconciler plan`."""
+
+import sys
+
+
+def run(args) -> int:
+    print("reconciler plan: not implemented yet", file=sys.stderr)
+    return 1

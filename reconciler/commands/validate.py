@@ -1,0 +1,8 @@
+"""`reconciler validate`."""
+
+import sys
+
+
+def run(args) -> int:
+    print("reconciler validate: not implemented yet", file=sys.stderr)
+    return 1

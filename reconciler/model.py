@@ -1,0 +1,240 @@
+"""The desired state: frozen, normalised specs with a canonical form and a stable hash.
+
+The loader turns every short and long form of the file format into these classes, with defaults
+applied, so nothing downstream ever sees a raw TOML value. `spec_hash` is computed from the
+canonical form only: reformatting a file or reordering its keys changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+LABEL_PREFIX = "io.reconciler."
+LABEL_MANAGED = LABEL_PREFIX + "managed"
+LABEL_NAME = LABEL_PREFIX + "name"
+LABEL_SPEC_HASH = LABEL_PREFIX + "spec-hash"
+LABEL_SPEC_KEYS = LABEL_PREFIX + "spec-keys"
+LABEL_SOURCE = LABEL_PREFIX + "source"
+
+# Fields that never reach the engine object itself: they steer the reconciler (order, pulls,
+# replacement strategy) or record provenance, so changing them must not recreate anything.
+_NOT_HASHED = frozenset({"name", "source", "depends_on", "update", "pull"})
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a spec was declared: the file (relative to the desired-state directory) and line."""
+
+    file: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True)
+class PortMapping:
+    container_port: int
+    protocol: str = "tcp"
+    host_ip: str | None = None
+    host_port: int | None = None
+
+
+@dataclass(frozen=True)
+class Mount:
+    type: str  # volume | bind | tmpfs
+    target: str
+    source: str | None = None
+    read_only: bool = False
+    tmpfs_size: int | None = None
+
+
+@dataclass(frozen=True)
+class NetworkAttachment:
+    name: str
+    aliases: tuple[str, ...] = ()
+    ipv4_address: str | None = None
+
+
+@dataclass(frozen=True)
+class Dependency:
+    name: str
+    condition: str = "started"  # started | healthy | completed
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    test: tuple[str, ...]
+    interval: float = 30.0
+    timeout: float = 30.0
+    retries: int = 3
+    start_period: float = 0.0
+
+
+@dataclass(frozen=True)
+class Resources:
+    memory: int | None = None
+    memory_reservation: int | None = None
+    cpus: float | None = None
+    pids_limit: int | None = None
+    shm_size: int | None = None
+
+
+@dataclass(frozen=True)
+class Ulimit:
+    name: str
+    soft: int
+    hard: int
+
+
+@dataclass(frozen=True)
+class Logging:
+    driver: str
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UpdatePolicy:
+    order: str = "stop-first"  # stop-first | start-first
+    timeout: float = 60.0  # seconds for the new container to run (or be healthy) before rollback
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    name: str
+    image: str
+    source: Source = Source("<memory>")
+    pull: str = "missing"  # missing | always | never
+    command: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = None
+    working_dir: str | None = None
+    user: str | None = None
+    hostname: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    ports: tuple[PortMapping, ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    networks: tuple[NetworkAttachment, ...] = ()
+    network_mode: str | None = None  # bridge | host | none | container:NAME
+    restart: str = "no"  # no | always | unless-stopped | on-failure[:N]
+    state: str = "running"  # running | stopped
+    depends_on: tuple[Dependency, ...] = ()
+    update: UpdatePolicy = UpdatePolicy()
+    healthcheck: Healthcheck | None = None
+    resources: Resources = Resources()
+    extra_hosts: tuple[str, ...] = ()
+    dns: tuple[str, ...] = ()
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    privileged: bool = False
+    read_only: bool = False
+    security_opt: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()
+    sysctls: Mapping[str, str] = field(default_factory=dict)
+    ulimits: tuple[Ulimit, ...] = ()
+    init: bool = False
+    tty: bool = False
+    stop_signal: str | None = None
+    stop_timeout: int | None = None
+    logging: Logging | None = None
+    volumes_from: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return "container"
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    name: str
+    source: Source = Source("<memory>")
+    driver: str = "bridge"
+    subnet: str | None = None
+    gateway: str | None = None
+    ip_range: str | None = None
+    internal: bool = False
+    attachable: bool = False
+    options: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return "network"
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    name: str
+    source: Source = Source("<memory>")
+    driver: str = "local"
+    options: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return "volume"
+
+
+Spec = ContainerSpec | NetworkSpec | VolumeSpec
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    containers: Mapping[str, ContainerSpec] = field(default_factory=dict)
+    networks: Mapping[str, NetworkSpec] = field(default_factory=dict)
+    volumes: Mapping[str, VolumeSpec] = field(default_factory=dict)
+
+    def specs(self) -> list[Spec]:
+        return [*self.networks.values(), *self.volumes.values(), *self.containers.values()]
+
+    @property
+    def images(self) -> frozenset[str]:
+        return frozenset(c.image for c in self.containers.values())
+
+    def digest(self) -> str:
+        """sha256 over every spec's hash: one value that names this whole desired state."""
+        parts = sorted(f"{s.kind}/{s.name}={spec_hash(s)}" for s in self.specs())
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def canonical(spec: Spec) -> dict[str, Any]:
+    """The parts of a spec that define the engine object, as plain JSON-able data."""
+    return {
+        f.name: _plain(getattr(spec, f.name))
+        for f in dataclasses.fields(spec)
+        if f.name not in _NOT_HASHED
+    }
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def spec_hash(spec: Spec) -> str:
+    """sha256 of the canonical form: stable under formatting, changed by any meaningful edit."""
+    return _digest({"kind": spec.kind, **canonical(spec)})
+
+
+def spec_keys(spec: Spec) -> dict[str, str]:
+    """A short hash per top-level key, so a later pass can say which keys changed."""
+    return {key: _digest(value)[:12] for key, value in canonical(spec).items()}
+
+
+def changed_keys(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
+    return sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))

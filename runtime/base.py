@@ -1,0 +1,153 @@
+"""What the reconciler may ask of a container engine, and what it gets back.
+
+Everything here is engine-neutral: the Docker adapter and the in-memory engine both implement
+`Runtime`, raise only the exceptions below, and return only these observed types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from reconciler.model import ContainerSpec, NetworkSpec, VolumeSpec
+
+
+class EngineError(Exception):
+    """Base of every error the runtime raises; carries the engine's own message."""
+
+
+class NotFound(EngineError):
+    """The resource does not exist (any more)."""
+
+
+class Conflict(EngineError):
+    """The name is taken, or the resource is in a state that forbids the operation."""
+
+
+class EngineUnavailable(EngineError):
+    """The engine cannot be reached, or answered with a server error it may recover from."""
+
+
+class InvalidSpec(EngineError):
+    """The engine refused the spec (bad value, missing image, unknown driver...)."""
+
+
+class WaitTimeout(EngineError):
+    """A container did not reach the awaited condition in time."""
+
+
+@dataclass(frozen=True)
+class ObservedContainer:
+    id: str
+    name: str  # the engine's name, without a leading slash
+    labels: Mapping[str, str]
+    state: str  # created | running | paused | restarting | removing | exited | dead
+    health: str | None  # starting | healthy | unhealthy | None when there is no healthcheck
+    image_id: str
+    networks: frozenset[str]
+    created: float  # seconds since the epoch
+    exit_code: int | None = None
+
+
+@dataclass(frozen=True)
+class ObservedNetwork:
+    id: str
+    name: str
+    labels: Mapping[str, str]
+    driver: str = "bridge"
+
+
+@dataclass(frozen=True)
+class ObservedVolume:
+    name: str
+    labels: Mapping[str, str]
+    driver: str = "local"
+
+
+@dataclass(frozen=True)
+class ObservedState:
+    """Owned resources of one namespace, plus desired names held by anything else."""
+
+    containers: tuple[ObservedContainer, ...] = ()
+    networks: tuple[ObservedNetwork, ...] = ()
+    volumes: tuple[ObservedVolume, ...] = ()
+    # kind -> names that were asked about and are held by a resource this namespace does not own
+    unowned: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # image reference -> image id, for the references asked about that exist locally
+    images: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+    """An engine event about an owned resource: a hint that a pass is due, nothing more."""
+
+    kind: str  # container | network | volume
+    action: str  # die | stop | destroy | health_status | disconnect | ...
+    name: str
+    id: str
+
+
+ProgressCallback = Callable[[str, str], None]  # (image reference, progress line)
+
+
+class Runtime(Protocol):
+    def ping(self) -> None:
+        """Raise EngineUnavailable unless the engine answers."""
+
+    def observe(
+        self,
+        namespace: str,
+        names: Mapping[str, Iterable[str]] = {},
+        images: Iterable[str] = (),
+    ) -> ObservedState:
+        """Owned resources of `namespace`; `names` maps kind -> desired names to check for
+        unowned holders; `images` are references to resolve. A constant number of engine calls."""
+
+    def create_container(self, spec: ContainerSpec, name: str, labels: Mapping[str, str]) -> str:
+        """Create (not start) a container named `name` from `spec`, with `labels` added to the
+        spec's own labels. Networks named in the spec are resolved by name. Returns its id."""
+
+    def start_container(self, id: str) -> None: ...
+
+    def stop_container(self, id: str, timeout: float | None = None) -> None: ...
+
+    def remove_container(self, id: str) -> None:
+        """Force-remove, with its anonymous volumes. NotFound if already gone."""
+
+    def rename_container(self, id: str, name: str) -> None: ...
+
+    def container_labels(self, id: str) -> Mapping[str, str]:
+        """The labels of one container, read fresh (for the ownership check before a remove)."""
+
+    def connect_network(self, network: str, container_id: str, aliases: tuple[str, ...] = (),
+                        ipv4_address: str | None = None) -> None: ...
+
+    def disconnect_network(self, network: str, container_id: str) -> None: ...
+
+    def create_network(self, spec: NetworkSpec, labels: Mapping[str, str]) -> str: ...
+
+    def remove_network(self, id: str) -> None: ...
+
+    def network_labels(self, id: str) -> Mapping[str, str]: ...
+
+    def create_volume(self, spec: VolumeSpec, labels: Mapping[str, str]) -> str: ...
+
+    def remove_volume(self, name: str) -> None: ...
+
+    def volume_labels(self, name: str) -> Mapping[str, str]: ...
+
+    def resolve_image(self, ref: str) -> str | None:
+        """The id of the local image `ref` names, or None when it is not present."""
+
+    def pull_image(self, ref: str, progress: ProgressCallback | None = None) -> str:
+        """Pull `ref` from its registry; returns the image id."""
+
+    def wait_container(self, id: str, condition: str, timeout: float) -> None:
+        """Block until the container is `running`, `healthy` or `exited` (exit code 0 for
+        `completed`). Raise WaitTimeout, or InvalidSpec when it can never get there (it exited
+        while we waited for running/healthy, or became unhealthy)."""
+
+    def events(self, namespace: str, stop: Callable[[], bool]) -> Iterator[Event]:
+        """Events about resources owned by `namespace`, until `stop()` is true. Survives an
+        engine restart by reconnecting; yields nothing while the engine is away."""

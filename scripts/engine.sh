@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The container engine for development, tests and the demo.
+#
+#   scripts/engine.sh ensure   print a DOCKER_HOST that answers, starting the private daemon if needed
+#   scripts/engine.sh stop     stop the private daemon (never any other)
+#   scripts/engine.sh image    make sure localhost/demo:1 exists on the engine in $DOCKER_HOST
+#
+# Order of preference: $DOCKER_HOST when set, then the user's /var/run/docker.sock when it answers,
+# then one private dockerd per machine under /var/lib/reconciler-engine and /run/reconciler-engine,
+# shared by every checkout (two dockerds on one machine would share the docker0 bridge).
+set -euo pipefail
+
+ROOT=/var/lib/reconciler-engine
+RUN=/run/reconciler-engine
+SOCK="$RUN/docker.sock"
+PIDFILE="$RUN/dockerd.pid"
+LOG="$ROOT/dockerd.log"
+IMAGE=localhost/demo:1
+
+log() { echo "engine: $*" >&2; }
+
+answers() {  # answers DOCKER_HOST_URL
+    local url=$1
+    case "$url" in
+        unix://*) curl -fsS --max-time 3 --unix-socket "${url#unix://}" http://engine/_ping >/dev/null 2>&1 ;;
+        tcp://*) curl -fsS --max-time 3 "http://${url#tcp://}/_ping" >/dev/null 2>&1 ;;
+        *) return 1 ;;
+    esac
+}
+
+install_packages() {
+    local missing=()
+    command -v dockerd >/dev/null || missing+=(docker.io)
+    [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx wget || missing+=(busybox-static)
+    command -v curl >/dev/null || missing+=(curl)
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >&2
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    fi
+}
+
+start_private() {
+    install_packages
+    if answers "unix://$SOCK"; then return 0; fi
+    mkdir -p "$ROOT" "$RUN"
+    if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+        log "private dockerd (pid $(cat "$PIDFILE")) is starting"
+    else
+        rm -f "$PIDFILE" "$SOCK"
+        log "starting private dockerd on unix://$SOCK (log: $LOG)"
+        setsid dockerd \
+            --data-root "$ROOT/data" \
+            --exec-root "$RUN/exec" \
+            --pidfile "$PIDFILE" \
+            --host "unix://$SOCK" \
+            --iptables=true \
+            >>"$LOG" 2>&1 </dev/null &
+    fi
+    for _ in $(seq 1 120); do
+        if answers "unix://$SOCK"; then return 0; fi
+        sleep 0.5
+    done
+    log "private dockerd did not answer within 60 s; last lines of $LOG:"
+    tail -20 "$LOG" >&2
+    return 1
+}
+
+ensure() {
+    if [ -n "${DOCKER_HOST:-}" ]; then
+        if answers "$DOCKER_HOST"; then echo "$DOCKER_HOST"; return 0; fi
+        log "DOCKER_HOST=$DOCKER_HOST does not answer"
+        return 1
+    fi
+    if [ -S /var/run/docker.sock ] && answers unix:///var/run/docker.sock; then
+        echo unix:///var/run/docker.sock
+        return 0
+    fi
+    start_private
+    echo "unix://$SOCK"
+}
+
+stop() {
+    if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+        local pid
+        pid=$(cat "$PIDFILE")
+        log "stopping private dockerd (pid $pid)"
+        kill "$pid"
+        for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.5; done
+        log "dockerd $pid did not stop within 30 s"
+        return 1
+    fi
+    log "private dockerd is not running"
+}
+
+image() {
+    : "${DOCKER_HOST:?engine.sh image needs DOCKER_HOST}"
+    install_packages
+    if docker image inspect "$IMAGE" >/dev/null 2>&1; then return 0; fi
+    log "building $IMAGE from busybox-static"
+    local rootfs
+    rootfs=$(mktemp -d)
+    trap 'rm -rf "$rootfs"' RETURN
+    mkdir -p "$rootfs"/{bin,etc,tmp,srv,var/www}
+    cp /bin/busybox "$rootfs/bin/busybox"
+    for applet in $(/bin/busybox --list); do
+        [ "$applet" = busybox ] || ln -sf busybox "$rootfs/bin/$applet"
+    done
+    echo 'root:x:0:0:root:/root:/bin/sh' >"$rootfs/etc/passwd"
+    echo 'nobody:x:65534:65534:nobody:/:/bin/false' >>"$rootfs/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
+    echo '<h1>hello from localhost/demo:1</h1>' >"$rootfs/srv/index.html"
+    tar -C "$rootfs" -c . | docker import \
+        --change 'ENV PATH=/bin' \
+        --change 'CMD ["sh"]' \
+        - "$IMAGE" >/dev/null
+}
+
+case "${1:-}" in
+    ensure) ensure ;;
+    stop) stop ;;
+    image) image ;;
+    *) echo "usage: $0 ensure|stop|image" >&2; exit 2 ;;
+esac
