@@ -22,8 +22,9 @@ LABEL_SPEC_KEYS = LABEL_PREFIX + "spec-keys"
 LABEL_SOURCE = LABEL_PREFIX + "source"
 
 # Fields that never reach the engine object itself: they steer the reconciler (order, pulls,
-# replacement strategy) or record provenance, so changing them must not recreate anything.
-_NOT_HASHED = frozenset({"name", "source", "depends_on", "update", "pull"})
+# replacement strategy, running or stopped) or record provenance, so changing them must not
+# recreate anything.
+_NOT_HASHED = frozenset({"name", "source", "depends_on", "update", "pull", "state"})
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,42 @@
+"""What the commands share: reading the desired state and reaching the engine, each failure
+printed as a clear message for the user rather than raised."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from reconciler import log
+from reconciler.loader import load
+from reconciler.model import DesiredState
+from runtime import EngineError, Runtime, connect
+
+
+def setup(args) -> None:
+    log.configure(getattr(args, "log_level", "info"), sys.stderr)
+
+
+def load_desired(args) -> DesiredState | None:
+    """The desired state in `args.dir`, or None after printing every problem."""
+    result = load(Path(args.dir), env_file=args.env_file)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for error in result.errors:
+        print(error, file=sys.stderr)
+    return result.state if not result.errors else None
+
+
+def open_engine(args) -> Runtime | None:
+    """A runtime for `--engine` (default $DOCKER_HOST, else the local socket), or None after
+    printing why it cannot be reached."""
+    try:
+        runtime = connect(args.engine)
+        runtime.ping()
+        return runtime
+    except EngineError as error:
+        print(f"error: engine {args.engine or 'at the local socket'} unreachable: {error}", file=sys.stderr)
+        return None
+
+
+def colour(stream=sys.stdout) -> bool:
+    return stream.isatty()

@@ -1,0 +1,173 @@
+"""execute: carry out a plan on the engine. The only module that changes the engine.
+
+It decides nothing: it runs each task's steps in order, runs the task's rollback for the step
+that failed, and runs independent tasks in parallel on a bounded pool once the tasks they come
+after have succeeded. Two guards belong to carrying out, not to deciding: a resource is removed
+only after its labels, read fresh, still say this namespace owns it; and a remove that finds the
+resource gone counts as done.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+import structlog
+
+from reconciler.ownership import is_owned
+from reconciler.plan import Action, Plan, Step, Task
+from runtime.base import Conflict, EngineError, EngineUnavailable, NotFound, Runtime
+
+log = structlog.get_logger("reconciler.execute")
+
+
+class NotOwned(EngineError):
+    """The resource no longer carries this namespace's label: it is left alone."""
+
+
+class Interrupted(EngineError):
+    """The agent was asked to stop before this step."""
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    task: Task
+    ok: bool
+    error: str | None = None
+    failed_step: Action | None = None
+    rolled_back: bool = False
+    skipped: bool = False
+    # the engine answered 409, or became unreachable: the next pass re-observes and retries
+    retry: bool = False
+    unavailable: bool = False
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        change = self.task.change
+        head = f"{change.kind.verb} {change.resource} {change.name}"
+        if self.ok:
+            return f"{head}: done"
+        what = "skipped" if self.skipped else f"failed at '{self.failed_step}'"
+        tail = ", rolled back" if self.rolled_back else ""
+        return f"{head}: {what}: {self.error}{tail}"
+
+
+def execute(
+    plan: Plan,
+    runtime: Runtime,
+    namespace: str,
+    workers: int = 8,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> list[TaskResult]:
+    """Run every task of `plan`; return one result per task, in completion order."""
+    results: dict[str, TaskResult] = {}
+    pending = {task.key: task for task in plan.tasks}
+    running: dict[Future[TaskResult], str] = {}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="execute") as pool:
+        while pending or running:
+            progress = True
+            while progress:
+                progress = False
+                for key, task in list(pending.items()):
+                    if task.after & pending.keys() or any(k in running.values() for k in task.after):
+                        continue
+                    del pending[key]
+                    progress = True
+                    failed = sorted(k for k in task.after if k in results and not results[k].ok)
+                    if task.blocked or failed or should_stop():
+                        why = task.blocked or (f"{failed[0]} failed" if failed else "agent stopping")
+                        results[key] = _skip(task, why)
+                    else:
+                        running[pool.submit(_run_task, task, runtime, namespace, should_stop)] = key
+            if not running:
+                for key, task in pending.items():
+                    results[key] = _skip(task, "tasks wait on each other")
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                results[running.pop(future)] = future.result()
+    return list(results.values())
+
+
+def _skip(task: Task, why: str) -> TaskResult:
+    change = task.change
+    log.warning("task.skipped", resource=change.resource, name=change.name, reason=why)
+    return TaskResult(task, ok=False, error=why, skipped=True)
+
+
+def _run_task(task: Task, runtime: Runtime, namespace: str, should_stop: Callable[[], bool]) -> TaskResult:
+    change = task.change
+    started = time.monotonic()
+    for index, action in enumerate(task.steps):
+        try:
+            if should_stop():
+                raise Interrupted("agent stopping")
+            _perform(action, runtime, namespace)
+            log.debug("action.done", resource=change.resource, name=change.name, action=str(action))
+        except EngineError as error:
+            rollback = task.rollback[index] if index < len(task.rollback) else ()
+            rolled_back = bool(rollback) and _roll_back(rollback, runtime, namespace, change.name)
+            log.error(
+                f"{change.resource}.failed", name=change.name, action=str(action),
+                error=str(error), rolled_back=rolled_back,
+            )
+            return TaskResult(
+                task, ok=False, error=f"{type(error).__name__}: {error}", failed_step=action,
+                rolled_back=rolled_back, retry=isinstance(error, Conflict),
+                unavailable=isinstance(error, EngineUnavailable), seconds=time.monotonic() - started,
+            )
+    log.info(
+        f"{change.resource}.{_past(change.kind.verb)}", name=change.name,
+        reason="; ".join(str(c) for c in change.causes), seconds=round(time.monotonic() - started, 3),
+    )
+    return TaskResult(task, ok=True, seconds=time.monotonic() - started)
+
+
+def _roll_back(actions: tuple[Action, ...], runtime: Runtime, namespace: str, name: str) -> bool:
+    ok = True
+    for action in actions:
+        try:
+            _perform(action, runtime, namespace)
+        except EngineError as error:
+            log.error("rollback.failed", name=name, action=str(action), error=str(error))
+            ok = False
+    return ok
+
+
+def _perform(action: Action, runtime: Runtime, namespace: str) -> None:
+    step, target = action.step, action.target
+    if step is Step.CREATE:
+        runtime.create_container(action.spec, action.name, dict(action.labels))
+    elif step is Step.START:
+        runtime.start_container(target)
+    elif step is Step.STOP:
+        runtime.stop_container(target, action.timeout)
+    elif step is Step.RENAME:
+        runtime.rename_container(target, action.name)
+    elif step is Step.WAIT:
+        runtime.wait_container(target, action.condition, action.timeout)
+    elif step is Step.REMOVE:
+        _remove(runtime.container_labels, runtime.remove_container, target, namespace)
+    elif step is Step.CREATE_NETWORK:
+        runtime.create_network(action.spec, dict(action.labels))
+    elif step is Step.REMOVE_NETWORK:
+        _remove(runtime.network_labels, runtime.remove_network, target, namespace)
+    elif step is Step.CREATE_VOLUME:
+        runtime.create_volume(action.spec, dict(action.labels))
+    elif step is Step.REMOVE_VOLUME:
+        _remove(runtime.volume_labels, runtime.remove_volume, target, namespace)
+
+
+def _remove(labels: Callable[[str], object], remove: Callable[[str], None], target: str, namespace: str) -> None:
+    try:
+        if not is_owned(labels(target), namespace):
+            raise NotOwned(f"{target} does not carry the label of namespace {namespace!r}; left alone")
+        remove(target)
+    except NotFound:
+        return
+
+
+def _past(verb: str) -> str:
+    return {"stop": "stopped", "cleanup": "cleaned_up"}.get(verb, verb.rstrip("e") + "ed")

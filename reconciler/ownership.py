@@ -1,0 +1,68 @@
+"""What this namespace owns, and how an owned resource is recognised: labels, nothing else."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+
+from reconciler.model import (
+    LABEL_MANAGED,
+    LABEL_NAME,
+    LABEL_SOURCE,
+    LABEL_SPEC_HASH,
+    LABEL_SPEC_KEYS,
+    Spec,
+    spec_hash,
+    spec_keys,
+)
+from runtime.base import ObservedContainer
+
+NEXT_SUFFIX = "--next-"
+PREV_SUFFIX = "--prev-"
+
+
+def owned_labels(spec: Spec, namespace: str) -> dict[str, str]:
+    """The labels every resource this project creates carries."""
+    return {
+        LABEL_MANAGED: namespace,
+        LABEL_NAME: spec.name,
+        LABEL_SPEC_HASH: spec_hash(spec),
+        LABEL_SPEC_KEYS: json.dumps(spec_keys(spec), sort_keys=True, separators=(",", ":")),
+        LABEL_SOURCE: spec.source.file,
+    }
+
+
+def is_owned(labels: Mapping[str, str], namespace: str) -> bool:
+    return labels.get(LABEL_MANAGED) == namespace
+
+
+def logical_name(labels: Mapping[str, str], engine_name: str) -> str:
+    """The desired name a resource stands for, even while it carries a temporary name."""
+    return labels.get(LABEL_NAME) or engine_name
+
+
+def recorded_keys(labels: Mapping[str, str]) -> dict[str, str]:
+    try:
+        keys = json.loads(labels.get(LABEL_SPEC_KEYS, "{}"))
+    except ValueError:
+        return {}
+    return keys if isinstance(keys, dict) else {}
+
+
+def next_name(name: str, replaced_id: str) -> str:
+    """The temporary name of a replacement while the container it replaces still holds `name`."""
+    return f"{name}{NEXT_SUFFIX}{replaced_id[:12]}"
+
+
+def prev_name(name: str, container_id: str) -> str:
+    """The temporary name of a replaced container until the replacement is confirmed."""
+    return f"{name}{PREV_SUFFIX}{container_id[:12]}"
+
+
+def winner(candidates: Iterable[ObservedContainer], desired_hash: str | None) -> ObservedContainer:
+    """Among several containers standing for one name, the one to keep: the stable rule is
+    spec hash match first, then the newest, then the highest id; never the engine's list order."""
+    return max(
+        candidates,
+        key=lambda c: (c.labels.get(LABEL_SPEC_HASH) == desired_hash, c.created, c.id),
+    )

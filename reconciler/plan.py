@@ -1,0 +1,266 @@
+"""plan: from changes to an ordered DAG of tasks, each a sequence of single engine calls. Pure.
+
+A task is what one change needs, step by step, plus for each step the steps that undo a failure
+there (the rollback of a replacement). Tasks name the tasks they run after; independent tasks run
+in parallel. Everything is decided here, so the executor only carries it out.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from reconciler.diff import Change, ChangeKind, Reason
+from reconciler.model import ContainerSpec, NetworkSpec, Spec, VolumeSpec
+from reconciler.ownership import next_name, owned_labels, prev_name
+
+
+class Step(enum.Enum):
+    CREATE_NETWORK = "create network"
+    REMOVE_NETWORK = "remove network"
+    CREATE_VOLUME = "create volume"
+    REMOVE_VOLUME = "remove volume"
+    CREATE = "create container"
+    START = "start"
+    STOP = "stop"
+    RENAME = "rename"
+    REMOVE = "remove container"
+    WAIT = "wait"
+
+
+@dataclass(frozen=True)
+class Action:
+    """One engine call. `target` is a name or an id; `name` the new name of a create or rename."""
+
+    step: Step
+    target: str
+    name: str | None = None
+    spec: Spec | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    condition: str | None = None
+    timeout: float | None = None
+
+    def __str__(self) -> str:
+        target = _short(self.target)
+        if self.step is Step.RENAME:
+            return f"rename {target} -> {self.name}"
+        if self.step is Step.WAIT:
+            return f"wait {target} {self.condition} ({self.timeout:g}s)"
+        return f"{self.step.value} {target}"
+
+
+@dataclass(frozen=True)
+class Task:
+    change: Change
+    steps: tuple[Action, ...]
+    # rollback[i]: what to run when steps[i] fails (empty: nothing to undo)
+    rollback: tuple[tuple[Action, ...], ...] = ()
+    after: frozenset[str] = frozenset()
+    blocked: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.change.resource}/{self.change.name}"
+
+    def __str__(self) -> str:
+        lines = [str(self.change)]
+        if self.blocked:
+            lines.append(f"    blocked: {self.blocked}")
+        lines += [f"    {action}" for action in self.steps]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[Change, ...]
+    tasks: tuple[Task, ...]
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.kind not in (ChangeKind.RETAIN, ChangeKind.WARN) for c in self.changes)
+
+    def summary(self) -> str:
+        counts: dict[ChangeKind, int] = {}
+        for change in self.changes:
+            counts[change.kind] = counts.get(change.kind, 0) + 1
+        if not self.has_changes:
+            return "No changes: the engine matches the desired state."
+        parts = [f"{n} to {kind.verb}" for kind, n in counts.items() if kind not in _NOTES]
+        parts += [f"{n} {_NOTES[kind]}" for kind, n in counts.items() if kind in _NOTES]
+        return "Plan: " + ", ".join(parts) + "."
+
+    def __str__(self) -> str:
+        return "\n".join([*(str(c) for c in self.changes), self.summary()])
+
+
+_NOTES = {ChangeKind.CONFLICT: "conflict(s)", ChangeKind.RETAIN: "retained", ChangeKind.WARN: "left alone"}
+
+
+def plan(changes: Iterable[Change], namespace: str) -> Plan:
+    changes = tuple(sorted(changes, key=_order))
+    by_key = {f"{c.resource}/{c.name}": c for c in changes}
+    waits = _dependency_waits(changes)
+    tasks = []
+    for change in changes:
+        steps, rollback = _steps(change, namespace, waits.get(change.name))
+        if not steps:
+            continue
+        after = _after(change, by_key, changes)
+        tasks.append(Task(change, steps, rollback, after, _blocked(change, by_key)))
+    return Plan(changes, tuple(tasks))
+
+
+_KIND_ORDER = {"network": 0, "volume": 1, "container": 2}
+
+
+def _order(change: Change) -> tuple[int, int, str]:
+    removing = change.kind is ChangeKind.REMOVE
+    return (removing, _KIND_ORDER[change.resource] * (-1 if removing else 1), change.name)
+
+
+def _dependency_waits(changes: tuple[Change, ...]) -> dict[str, str]:
+    """The condition each dependency must reach before its dependents start, for the
+    dependencies this plan starts; healthy or completed outrank started."""
+    rank = {"started": 0, "healthy": 1, "completed": 2}
+    waits: dict[str, str] = {}
+    for change in changes:
+        if isinstance(change.spec, ContainerSpec) and change.kind is not ChangeKind.REMOVE:
+            for dep in change.spec.depends_on:
+                if rank[dep.condition] > rank.get(waits.get(dep.name, "started"), 0):
+                    waits[dep.name] = dep.condition
+    return waits
+
+
+def _references(spec: ContainerSpec) -> tuple[set[str], set[str], set[str]]:
+    """(networks, volumes, containers) a container needs before it can be created."""
+    containers = {d.name for d in spec.depends_on} | set(spec.volumes_from)
+    if spec.network_mode and spec.network_mode.startswith("container:"):
+        containers.add(spec.network_mode.split(":", 1)[1])
+    volumes = {m.source for m in spec.mounts if m.type == "volume" and m.source}
+    return {n.name for n in spec.networks}, volumes, containers
+
+
+def _after(change: Change, by_key: dict[str, Change], changes: tuple[Change, ...]) -> frozenset[str]:
+    if change.kind is ChangeKind.REMOVE and change.resource in ("network", "volume"):
+        return frozenset(f"container/{c.name}" for c in changes if c.resource == "container")
+    if change.resource != "container" or not isinstance(change.spec, ContainerSpec):
+        return frozenset()
+    networks, volumes, containers = _references(change.spec)
+    wanted = {f"network/{n}" for n in networks} | {f"volume/{v}" for v in volumes}
+    wanted |= {f"container/{c}" for c in containers}
+    return frozenset(k for k in wanted if k in by_key)
+
+
+def _blocked(change: Change, by_key: dict[str, Change]) -> str | None:
+    missing = [c for c in change.causes if c.reason is Reason.IMAGE_MISSING]
+    if missing:
+        return f"image {missing[0].detail} is not available"
+    if isinstance(change.spec, ContainerSpec):
+        networks, volumes, containers = _references(change.spec)
+        keys = [f"network/{n}" for n in networks] + [f"volume/{v}" for v in volumes]
+        keys += [f"container/{c}" for c in containers]
+        for key in sorted(keys):
+            if key in by_key and by_key[key].kind is ChangeKind.CONFLICT:
+                return f"{key} is in conflict"
+    return None
+
+
+def _steps(change: Change, namespace: str, wait_for: str | None):
+    spec = change.spec
+    if change.kind in (ChangeKind.CONFLICT, ChangeKind.RETAIN, ChangeKind.WARN):
+        return (), ()
+    if change.resource == "network":
+        return _network_steps(change, namespace), ()
+    if change.resource == "volume":
+        if change.kind is ChangeKind.REMOVE:
+            return (Action(Step.REMOVE_VOLUME, change.name),), ()
+        assert isinstance(spec, VolumeSpec)
+        return (Action(Step.CREATE_VOLUME, change.name, spec=spec, labels=_labels(spec, namespace)),), ()
+    if change.kind is ChangeKind.REMOVE:
+        return tuple(Action(Step.REMOVE, cid) for cid in change.current), ()
+    assert isinstance(spec, ContainerSpec)
+    steps, rollback = _container_steps(change, spec, namespace)
+    if wait_for and change.needs_start:
+        timeout = spec.update.timeout
+        steps.append(Action(Step.WAIT, spec.name, condition=_CONDITION[wait_for], timeout=timeout))
+    cleanup = [Action(Step.REMOVE, cid) for cid in change.leftovers]
+    return tuple(cleanup + steps), tuple([()] * len(cleanup) + rollback + [()] * (len(steps) - len(rollback)))
+
+
+_CONDITION = {"started": "running", "healthy": "healthy", "completed": "completed"}
+
+
+def _network_steps(change: Change, namespace: str) -> tuple[Action, ...]:
+    spec = change.spec
+    if change.kind is ChangeKind.REMOVE:
+        return (Action(Step.REMOVE_NETWORK, change.current[0]),)
+    assert isinstance(spec, NetworkSpec)
+    create = Action(Step.CREATE_NETWORK, change.name, spec=spec, labels=_labels(spec, namespace))
+    if change.kind is ChangeKind.RECREATE:
+        detach = tuple(Action(Step.REMOVE, cid) for cid in change.leftovers)
+        return (*detach, Action(Step.REMOVE_NETWORK, change.current[0]), create)
+    return (create,)
+
+
+def _container_steps(change: Change, spec: ContainerSpec, namespace: str):
+    """(steps, rollback) for one container change, without the leftover clean-up."""
+    name = spec.name
+    create = Action(Step.CREATE, name, name=name, spec=spec, labels=_labels(spec, namespace))
+    start = [Action(Step.START, name)] if change.needs_start else []
+    if change.kind is ChangeKind.CREATE or _fresh(change):
+        return [create, *start], []
+    old = change.current[0]
+    rename = [Action(Step.RENAME, old, name=name)] if change.current_name else []
+    if change.kind is ChangeKind.START:
+        return [*rename, *start], []
+    if change.kind is ChangeKind.STOP:
+        return [*rename, Action(Step.STOP, old, timeout=spec.stop_timeout)], []
+    if change.kind is ChangeKind.CLEANUP:
+        return rename, []
+    return _replacement(change, spec, namespace, old)
+
+
+def _fresh(change: Change) -> bool:
+    """A container whose network is recreated is removed with the network; it is created anew."""
+    return any(c.reason is Reason.NETWORK_RECREATED for c in change.causes)
+
+
+def _replacement(change: Change, spec: ContainerSpec, namespace: str, old: str):
+    """Replace `old` by a container of `spec`, crash-safe: at every step the old container or the
+    new one (or both, told apart by spec hash on the next pass) carries the name's label."""
+    name, temp, parked = spec.name, next_name(spec.name, old), prev_name(spec.name, old)
+    condition = "healthy" if spec.healthcheck else "running"
+    create = Action(Step.CREATE, temp, name=temp, spec=spec, labels=_labels(spec, namespace))
+    stop_old = Action(Step.STOP, old, timeout=spec.stop_timeout)
+    park_old = Action(Step.RENAME, old, name=parked)
+    promote = Action(Step.RENAME, temp, name=name)
+    remove_old = Action(Step.REMOVE, old)
+    restore = (Action(Step.RENAME, old, name=name),)
+    restart_old = (Action(Step.START, old),) if change.needs_start else ()
+    drop_temp = (Action(Step.REMOVE, temp),)
+    if not change.needs_start:
+        steps = [create, stop_old, park_old, promote, remove_old]
+        rollback = [(), drop_temp, drop_temp, drop_temp + restore, ()]
+    elif spec.update.order == "start-first":
+        start = Action(Step.START, temp)
+        wait = Action(Step.WAIT, temp, condition=condition, timeout=spec.update.timeout)
+        steps = [create, start, wait, stop_old, park_old, promote, remove_old]
+        rollback = [(), drop_temp, drop_temp, drop_temp + restart_old, drop_temp + restart_old,
+                    drop_temp + restore + restart_old, ()]
+    else:
+        start = Action(Step.START, name)
+        wait = Action(Step.WAIT, name, condition=condition, timeout=spec.update.timeout)
+        drop_new = (Action(Step.REMOVE, name),)
+        steps = [create, stop_old, park_old, promote, start, wait, remove_old]
+        rollback = [(), drop_temp + restart_old, drop_temp + restart_old, drop_temp + restore + restart_old,
+                    drop_new + restore + restart_old, drop_new + restore + restart_old, ()]
+    return steps, rollback
+
+
+def _labels(spec: Spec, namespace: str) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(owned_labels(spec, namespace).items()))
+
+
+def _short(target: str) -> str:
+    return target[:12] if len(target) == 64 and all(ch in "0123456789abcdef" for ch in target) else target

@@ -1,0 +1,84 @@
+"""How plans and pass reports look to a person (text, coloured on a terminal) and to a machine (JSON)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reconciler.converge import PassReport
+from reconciler.diff import Change, ChangeKind
+from reconciler.plan import Plan
+
+_COLOURS = {
+    ChangeKind.CREATE: "32",  # green
+    ChangeKind.RECREATE: "33",  # yellow
+    ChangeKind.START: "36",  # cyan
+    ChangeKind.STOP: "36",
+    ChangeKind.CLEANUP: "35",  # magenta
+    ChangeKind.REMOVE: "31",  # red
+    ChangeKind.CONFLICT: "1;31",  # bold red
+    ChangeKind.RETAIN: "2",  # dim
+    ChangeKind.WARN: "33",
+}
+
+
+def change_line(change: Change, colour: bool = False) -> str:
+    text = str(change)
+    return f"\x1b[{_COLOURS[change.kind]}m{text}\x1b[0m" if colour else text
+
+
+def plan_text(plan: Plan, colour: bool = False, steps: bool = False) -> str:
+    lines = []
+    tasks = {task.key: task for task in plan.tasks}
+    for change in plan.changes:
+        lines.append(change_line(change, colour))
+        task = tasks.get(f"{change.resource}/{change.name}")
+        if task and task.blocked:
+            lines.append(f"    blocked: {task.blocked}")
+        if task and steps:
+            lines += [f"    {action}" for action in task.steps]
+    lines.append(plan.summary())
+    return "\n".join(lines)
+
+
+def change_data(change: Change) -> dict[str, Any]:
+    return {
+        "action": change.kind.verb,
+        "symbol": change.kind.value,
+        "kind": change.resource,
+        "name": change.name,
+        "reasons": [{"reason": c.reason.name.lower(), "text": str(c)} for c in change.causes],
+        "source": change.spec.source.file if change.spec else None,
+    }
+
+
+def plan_data(plan: Plan) -> dict[str, Any]:
+    tasks = {task.key: task for task in plan.tasks}
+    changes = []
+    for change in plan.changes:
+        data = change_data(change)
+        task = tasks.get(f"{change.resource}/{change.name}")
+        data["steps"] = [str(a) for a in task.steps] if task else []
+        data["blocked"] = task.blocked if task else None
+        changes.append(data)
+    return {"changes": changes, "has_changes": plan.has_changes, "summary": plan.summary()}
+
+
+def plan_json(plan: Plan) -> str:
+    return json.dumps(plan_data(plan), indent=2)
+
+
+def report_text(report: PassReport, colour: bool = False) -> str:
+    lines = [change_line(c, colour) for c in report.plan.changes]
+    for ref, error in sorted(report.pull_errors.items()):
+        lines.append(f"pull {ref} failed: {error}")
+    for result in report.failures:
+        lines.append(f"failed: {result}")
+    if report.converged:
+        lines.append("Converged: the engine matches the desired state.")
+    else:
+        left = report.remaining or report.plan
+        pending = [f"  {c}" for c in left.changes if c.kind not in (ChangeKind.RETAIN, ChangeKind.WARN)]
+        lines.append("Not converged." + (" Still to do:" if pending else ""))
+        lines += pending
+    return "\n".join(lines)
