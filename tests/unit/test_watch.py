@@ -37,6 +37,12 @@ class Calls:
         return self.count
 
 
+def assert_new_files_call_back(calls: Calls, folder: Path) -> None:
+    seen = calls.after_quiet()
+    (folder / "db.toml").write_text("[volume.data]\n")
+    assert calls.wait_for(seen + 1)
+
+
 @pytest.fixture
 def watch(tmp_path):
     watchers = []
@@ -176,9 +182,7 @@ def test_edits_in_a_recreated_directory_call_back(watch, root):
     assert calls.wait_for(1)
     root.mkdir()
     assert calls.wait_for(2)
-    seen = calls.after_quiet()
-    (root / "db.toml").write_text("[volume.data]\n")
-    assert calls.wait_for(seen + 1)
+    assert_new_files_call_back(calls, root)
 
 
 def test_a_directory_missing_at_start_is_watched_once_it_appears(watch, tmp_path):
@@ -186,9 +190,7 @@ def test_a_directory_missing_at_start_is_watched_once_it_appears(watch, tmp_path
     calls = watch(root)
     root.mkdir()
     assert calls.wait_for(1)
-    seen = calls.after_quiet()
-    (root / "web.toml").write_text("[container.web]\n")
-    assert calls.wait_for(seen + 1)
+    assert_new_files_call_back(calls, root)
 
 
 def test_a_directory_with_a_missing_parent_does_not_crash(watch, tmp_path):
@@ -206,9 +208,7 @@ def test_edits_after_a_symlink_swap_call_back(watch, tmp_path):
     (tmp_path / "next").symlink_to(new)
     os.replace(tmp_path / "next", root)
     assert calls.wait_for(1)
-    seen = calls.after_quiet()
-    (new / "web.toml").write_text("[container.web]\n")
-    assert calls.wait_for(seen + 1)
+    assert_new_files_call_back(calls, new)
 
 
 def test_a_directory_renamed_away_is_no_longer_watched(watch, root, tmp_path):
