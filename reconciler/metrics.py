@@ -1,0 +1,74 @@
+"""The agent's Prometheus metrics, in a registry of their own (no process-global state).
+
+- reconciler_passes_total{result}: passes by result (converged, failed, unavailable, invalid)
+- reconciler_pass_duration_seconds: histogram of a pass's wall time
+- reconciler_actions_total{kind,result}: engine actions by kind (create, recreate, remove, start,
+  pull, ...) and result (ok, failed)
+- reconciler_drift_corrections_total: actions taken because the engine drifted from an unchanged spec
+- reconciler_errors_total{type}: errors by type: desired_state (each new problem in the files),
+  engine, action
+- reconciler_managed_resources{kind}: resources in the status table, conflicts excluded
+- reconciler_desired_state_problems: problems in the files now
+- reconciler_pending_retries: resources waiting in backoff
+- reconciler_last_converged_timestamp_seconds: unix time of the last converged pass
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+PASS_RESULTS = ("converged", "failed", "unavailable", "invalid")
+KINDS = ("container", "network", "volume")
+_DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+
+
+class Metrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.passes = Counter("reconciler_passes", "Reconcile passes by result.", ["result"], registry=r)
+        self.pass_duration = Histogram("reconciler_pass_duration_seconds", "Duration of a reconcile pass.",
+                                       buckets=_DURATION_BUCKETS, registry=r)
+        self.actions = Counter("reconciler_actions", "Engine actions by kind and result.",
+                               ["kind", "result"], registry=r)
+        self.drift_corrections = Counter("reconciler_drift_corrections",
+                                         "Actions taken to undo drift from an unchanged spec.", registry=r)
+        self.errors = Counter("reconciler_errors", "Errors by type.", ["type"], registry=r)
+        self.managed = Gauge("reconciler_managed_resources", "Resources reported on, by kind.",
+                             ["kind"], registry=r)
+        self.problems = Gauge("reconciler_desired_state_problems", "Problems in the desired-state files.",
+                              registry=r)
+        self.pending_retries = Gauge("reconciler_pending_retries", "Resources waiting in backoff.", registry=r)
+        self.last_converged = Gauge("reconciler_last_converged_timestamp_seconds",
+                                    "Unix time of the last converged pass.", registry=r)
+        for result in PASS_RESULTS:
+            self.passes.labels(result)
+        for kind in KINDS:
+            self.managed.labels(kind)
+
+    def pass_finished(self, result: str, duration: float, at: float) -> None:
+        self.passes.labels(result).inc()
+        self.pass_duration.observe(duration)
+        if result == "converged":
+            self.last_converged.set(at)
+
+    def action(self, kind: str, result: str) -> None:
+        """Count one engine action, e.g. `action("recreate", "ok")`."""
+        self.actions.labels(kind, result).inc()
+
+    def drift_corrected(self, count: int = 1) -> None:
+        self.drift_corrections.inc(count)
+
+    def error(self, type_: str, count: int = 1) -> None:
+        self.errors.labels(type_).inc(count)
+
+    def set_managed(self, counts: dict[str, int]) -> None:
+        for kind in {*KINDS, *counts}:
+            self.managed.labels(kind).set(counts.get(kind, 0))
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric."""
+        return generate_latest(self.registry)
