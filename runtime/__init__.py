@@ -15,6 +15,15 @@ from runtime.base import (
     WaitTimeout,
 )
 
+
+def connect(url: str | None = None) -> Runtime:
+    """The runtime for the engine at `url` (default: $DOCKER_HOST, else the local socket).
+    Nothing is contacted yet: an engine that is down shows as EngineUnavailable on first use."""
+    from runtime.docker import DockerRuntime
+
+    return DockerRuntime(url)
+
+
 __all__ = [
     "Conflict",
     "EngineError",
@@ -28,4 +37,5 @@ __all__ = [
     "ObservedVolume",
     "Runtime",
     "WaitTimeout",
+    "connect",
 ]

@@ -1,0 +1,227 @@
+"""The Docker Engine adapter: `Runtime` on the `docker` SDK's low-level API client.
+
+Every engine call goes through `engine_errors()`, so only runtime.base exceptions leave this
+module. The client is made on first use: an engine that is down when the agent starts is an
+`EngineUnavailable` on the first call, not a crash at construction.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+
+import docker
+import docker.errors
+
+from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkSpec, VolumeSpec
+from runtime import docker_observe as parse
+from runtime.base import (
+    Conflict,
+    EngineError,
+    Event,
+    InvalidSpec,
+    NotFound,
+    ObservedState,
+    ProgressCallback,
+    WaitTimeout,
+)
+from runtime.conditions import reached
+from runtime.docker_errors import engine_errors
+from runtime.docker_events import watch
+from runtime.docker_specs import container_body, network_kwargs, volume_kwargs
+
+POLL_INTERVAL = 0.1
+
+
+class DockerRuntime:
+    def __init__(self, url: str | None = None, timeout: float = 60.0, max_pool_size: int = 16):
+        self._url = url
+        self._timeout = timeout
+        self._max_pool_size = max_pool_size
+        self._client: docker.DockerClient | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def api(self) -> docker.APIClient:
+        """The SDK's low-level client (API version negotiated with the engine on first use)."""
+        with self._lock:
+            if self._client is None:
+                options = {"version": "auto", "timeout": self._timeout, "max_pool_size": self._max_pool_size}
+                with engine_errors():
+                    if self._url is None:
+                        self._client = docker.from_env(**options)
+                    else:
+                        self._client = docker.DockerClient(base_url=self._url, **options)
+            return self._client.api
+
+    def ping(self) -> None:
+        with engine_errors():
+            self.api.ping()
+
+    def observe(
+        self, namespace: str, names: Mapping[str, Iterable[str]] = {}, images: Iterable[str] = ()
+    ) -> ObservedState:
+        owned = {"label": f"{LABEL_MANAGED}={namespace}"}
+        wanted = {kind: frozenset(found) for kind, found in names.items()}
+        refs = tuple(images)
+        api = self.api
+        with engine_errors():
+            containers = api.containers(all=True, filters=owned)
+            networks = api.networks(filters=owned)
+            volumes = api.volumes(filters=owned).get("Volumes") or []
+            unowned = {}
+            if wanted.get("container"):
+                holders = api.containers(all=True, filters={"name": sorted(wanted["container"])})
+                unowned["container"] = parse.unowned_names(
+                    holders, wanted["container"], namespace, parse.container_name
+                )
+            if wanted.get("network"):
+                holders = api.networks(filters={"name": sorted(wanted["network"])})
+                unowned["network"] = parse.unowned_names(
+                    holders, wanted["network"], namespace, lambda e: e["Name"]
+                )
+            if wanted.get("volume"):
+                holders = api.volumes(filters={"name": sorted(wanted["volume"])}).get("Volumes") or []
+                unowned["volume"] = parse.unowned_names(
+                    holders, wanted["volume"], namespace, lambda e: e["Name"]
+                )
+            image_ids = parse.image_ids(api.images(), refs) if refs else {}
+        return ObservedState(
+            containers=tuple(parse.container(c) for c in containers),
+            networks=tuple(parse.network(n) for n in networks),
+            volumes=tuple(parse.volume(v) for v in volumes),
+            unowned={kind: found for kind, found in unowned.items() if found},
+            images=image_ids,
+        )
+
+    def create_container(self, spec: ContainerSpec, name: str, labels: Mapping[str, str]) -> str:
+        api = self.api
+        body, later = container_body(spec, labels, api.api_version)
+        try:
+            with engine_errors():
+                container_id = api.create_container_from_config(body, name=name)["Id"]
+            for attachment in later:
+                try:
+                    self.connect_network(attachment.name, container_id, attachment.aliases,
+                                         attachment.ipv4_address)
+                except EngineError:
+                    self._discard(container_id)
+                    raise
+        except NotFound as error:  # a missing image, network or volumes_from container
+            raise InvalidSpec(str(error)) from error
+        return container_id
+
+    def _discard(self, container_id: str) -> None:
+        try:
+            self.remove_container(container_id)
+        except EngineError:
+            pass  # best effort: an owned leftover is removed by the next pass
+
+    def start_container(self, id: str) -> None:
+        try:
+            with engine_errors():
+                self.api.start(id)
+        except NotFound as error:  # the container, or a network or container it refers to
+            self.container_labels(id)
+            raise InvalidSpec(str(error)) from error
+
+    def stop_container(self, id: str, timeout: float | None = None) -> None:
+        with engine_errors():
+            self.api.stop(id, timeout=None if timeout is None else math.ceil(timeout))
+
+    def remove_container(self, id: str) -> None:
+        with engine_errors():
+            self.api.remove_container(id, v=True, force=True)
+
+    def rename_container(self, id: str, name: str) -> None:
+        with engine_errors():
+            self.api.rename(id, name)
+
+    def container_labels(self, id: str) -> Mapping[str, str]:
+        with engine_errors():
+            return self.api.inspect_container(id)["Config"].get("Labels") or {}
+
+    def connect_network(self, network: str, container_id: str, aliases: tuple[str, ...] = (),
+                        ipv4_address: str | None = None) -> None:
+        with engine_errors():
+            self.api.connect_container_to_network(
+                container_id, network, aliases=list(aliases) or None, ipv4_address=ipv4_address
+            )
+
+    def disconnect_network(self, network: str, container_id: str) -> None:
+        with engine_errors():
+            try:
+                self.api.disconnect_container_from_network(container_id, network)
+            except docker.errors.APIError as error:
+                if "is not connected" in str(error.explanation):
+                    raise NotFound(error.explanation) from error
+                raise
+
+    def create_network(self, spec: NetworkSpec, labels: Mapping[str, str]) -> str:
+        with engine_errors():
+            return self.api.create_network(**network_kwargs(spec, labels))["Id"]
+
+    def remove_network(self, id: str) -> None:
+        with engine_errors():
+            self.api.remove_network(id)
+
+    def network_labels(self, id: str) -> Mapping[str, str]:
+        with engine_errors():
+            return self.api.inspect_network(id).get("Labels") or {}
+
+    def create_volume(self, spec: VolumeSpec, labels: Mapping[str, str]) -> str:
+        kwargs = volume_kwargs(spec, labels)
+        with engine_errors():
+            created = self.api.create_volume(**kwargs)
+        # Docker answers a create of an existing name with that volume: only ours is success.
+        if (created.get("Labels") or {}) != kwargs["labels"] or created.get("Driver") != spec.driver:
+            raise Conflict(f"volume {spec.name} already exists with other labels or driver")
+        return created["Name"]
+
+    def remove_volume(self, name: str) -> None:
+        with engine_errors():
+            self.api.remove_volume(name)
+
+    def volume_labels(self, name: str) -> Mapping[str, str]:
+        with engine_errors():
+            return self.api.inspect_volume(name).get("Labels") or {}
+
+    def resolve_image(self, ref: str) -> str | None:
+        try:
+            with engine_errors():
+                return self.api.inspect_image(ref)["Id"]
+        except NotFound:
+            return None
+
+    def pull_image(self, ref: str, progress: ProgressCallback | None = None) -> str:
+        with engine_errors():
+            try:
+                for line in self.api.pull(ref, stream=True, decode=True):
+                    if "error" in line:
+                        raise InvalidSpec(f"pull {ref}: {line['error']}")
+                    if progress is not None:
+                        text = " ".join(str(line[k]) for k in ("id", "status", "progress") if line.get(k))
+                        progress(ref, text)
+            except docker.errors.APIError as error:  # the engine answered: the registry or ref failed
+                raise InvalidSpec(f"pull {ref}: {error.explanation or error}") from error
+        image_id = self.resolve_image(ref)
+        if image_id is None:
+            raise InvalidSpec(f"pull {ref}: the engine has no such image after the pull")
+        return image_id
+
+    def wait_container(self, id: str, condition: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            with engine_errors():
+                state = self.api.inspect_container(id)["State"]
+            health = (state.get("Health") or {}).get("Status")
+            if reached(condition, state.get("Status", ""), health, state.get("ExitCode")):
+                return
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(f"container {id[:12]} not {condition} after {timeout:g}s")
+            time.sleep(POLL_INTERVAL)
+
+    def events(self, namespace: str, stop: Callable[[], bool]) -> Iterator[Event]:
+        return watch(self, namespace, stop)

@@ -1,0 +1,100 @@
+"""Engine list answers -> observed types, without any per-resource call.
+
+The container list carries no health or exit code fields, but its `Status` text does:
+"Up 3 minutes (healthy)", "Up 2 seconds (health: starting)", "Exited (137) 5 seconds ago".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from reconciler.model import LABEL_MANAGED
+from runtime.base import ObservedContainer, ObservedNetwork, ObservedVolume
+
+_HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
+_EXIT_CODE = re.compile(r"^Exited \((-?\d+)\)")
+_DEFAULT_REGISTRY_PREFIXES = ("docker.io/library/", "docker.io/", "index.docker.io/library/")
+
+
+def health_from_status(status: str) -> str | None:
+    match = _HEALTH.search(status)
+    if match is None:
+        return None
+    return "starting" if match.group(1) == "health: starting" else match.group(1)
+
+
+def exit_code_from_status(status: str) -> int | None:
+    match = _EXIT_CODE.match(status)
+    return int(match.group(1)) if match else None
+
+
+def container_name(entry: Mapping[str, Any]) -> str:
+    """The container's own name (legacy link names like /a/b are skipped)."""
+    names = [n.lstrip("/") for n in entry.get("Names") or ()]
+    own = [n for n in names if "/" not in n]
+    return (own or names or [""])[0]
+
+
+def container(entry: Mapping[str, Any]) -> ObservedContainer:
+    status = entry.get("Status") or ""
+    networks = (entry.get("NetworkSettings") or {}).get("Networks") or {}
+    return ObservedContainer(
+        id=entry["Id"],
+        name=container_name(entry),
+        labels=dict(entry.get("Labels") or {}),
+        state=entry.get("State") or "unknown",
+        health=health_from_status(status),
+        image_id=entry.get("ImageID") or "",
+        networks=frozenset(networks),
+        created=float(entry.get("Created") or 0),
+        exit_code=exit_code_from_status(status),
+    )
+
+
+def network(entry: Mapping[str, Any]) -> ObservedNetwork:
+    return ObservedNetwork(
+        id=entry["Id"], name=entry["Name"], labels=dict(entry.get("Labels") or {}),
+        driver=entry.get("Driver") or "",
+    )
+
+
+def volume(entry: Mapping[str, Any]) -> ObservedVolume:
+    return ObservedVolume(
+        name=entry["Name"], labels=dict(entry.get("Labels") or {}), driver=entry.get("Driver") or "",
+    )
+
+
+def is_owned(labels: Mapping[str, str] | None, namespace: str) -> bool:
+    return (labels or {}).get(LABEL_MANAGED) == namespace
+
+
+def unowned_names(
+    entries: Iterable[Mapping[str, Any]], wanted: frozenset[str], namespace: str, name_of
+) -> frozenset[str]:
+    """The wanted names held by an entry that is not labelled for `namespace`."""
+    return frozenset(
+        name_of(e) for e in entries if name_of(e) in wanted and not is_owned(e.get("Labels"), namespace)
+    )
+
+
+def normalise_reference(ref: str) -> str:
+    """`ref` as the engine lists it in RepoTags: the default registry dropped, `:latest` added."""
+    for prefix in _DEFAULT_REGISTRY_PREFIXES:
+        if ref.startswith(prefix):
+            ref = ref[len(prefix):]
+            break
+    if "@" not in ref and ":" not in ref.rsplit("/", 1)[-1]:
+        ref += ":latest"
+    return ref
+
+
+def image_ids(entries: Iterable[Mapping[str, Any]], refs: Iterable[str]) -> dict[str, str]:
+    """reference -> image id, for the references some listed image is tagged (or digested) as."""
+    by_ref: dict[str, str] = {}
+    for entry in entries:
+        for tag in [*(entry.get("RepoTags") or ()), *(entry.get("RepoDigests") or ())]:
+            by_ref[normalise_reference(tag)] = entry["Id"]
+    found = {ref: by_ref.get(normalise_reference(ref)) for ref in refs}
+    return {ref: image_id for ref, image_id in found.items() if image_id}

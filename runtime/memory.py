@@ -1,0 +1,392 @@
+"""An in-memory engine with the Docker adapter's behaviour, for fast unit tests of the reconciler.
+
+Besides `Runtime`, it offers what such tests need: `calls` (every Runtime call, as
+(method, arguments) with defaults filled in), `fail_next` (inject an error), `on_start` (how a
+container behaves when started), and out-of-band changes "by hand" (`kill`, `set_health`,
+`remove_by_hand`, `disconnect_by_hand`, `add_unowned`, `available = False` for an engine that is
+down). The contract suite (tests/contract) pins that it behaves like the real engine.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkAttachment, NetworkSpec, VolumeSpec
+from runtime.base import (
+    Conflict,
+    EngineUnavailable,
+    Event,
+    InvalidSpec,
+    NotFound,
+    ObservedState,
+    ProgressCallback,
+    WaitTimeout,
+)
+from runtime.conditions import reached
+from runtime.docker_observe import normalise_reference
+from runtime.memory_objects import (
+    NETWORK_DRIVERS,
+    PREDEFINED_NETWORKS,
+    Behaviour,
+    MemoryContainer,
+    MemoryNetwork,
+    MemoryVolume,
+)
+
+STOP_EXIT_CODE = 143  # what a container stopped with SIGTERM reports
+KILL_EXIT_CODE = 137
+
+
+def _engine_call(method):
+    """Log the call, then raise what the engine would: down, or an injected failure."""
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        with self._lock:
+            self.calls.append((method.__name__, tuple(bound.arguments.values())[1:]))
+            if not self.available:
+                raise EngineUnavailable("the in-memory engine is down")
+            pending = self._failures.get(method.__name__)
+            if pending:
+                raise pending.pop(0)
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+@dataclass
+class _Log:
+    """Events with the namespace that owned their resource when they happened."""
+
+    entries: list[tuple[Event, frozenset[str]]] = field(default_factory=list)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+
+class MemoryRuntime:
+    def __init__(self, images: Mapping[str, str] = {}, registry: Mapping[str, str] = {}):
+        self.images = {normalise_reference(ref): id for ref, id in images.items()}
+        self.registry = {normalise_reference(ref): id for ref, id in registry.items()}
+        self.calls: list[tuple[str, tuple]] = []
+        self.available = True
+        self.containers: dict[str, MemoryContainer] = {}
+        self.networks: dict[str, MemoryNetwork] = {}
+        self.volumes: dict[str, MemoryVolume] = {}
+        self._failures: dict[str, list[Exception]] = {}
+        self._behaviours: dict[str, Behaviour] = {}
+        self._log = _Log()
+        self._lock = threading.RLock()
+        self._counter = 0
+        for name in PREDEFINED_NETWORKS:
+            self._add_network(name, name, {})
+
+    # -- test controls ------------------------------------------------------------------------
+
+    def fail_next(self, method: str, error: Exception) -> None:
+        """The next call of `method` raises `error` instead of acting (queued, one per call)."""
+        with self._lock:
+            self._failures.setdefault(method, []).append(error)
+
+    def calls_to(self, method: str) -> list[tuple]:
+        return [args for name, args in self.calls if name == method]
+
+    def on_start(self, spec_name: str, exit_code: int | None = None, health: str = "healthy") -> None:
+        """How containers of spec `spec_name` behave when started: exit at once with `exit_code`,
+        or keep running with `health` (when they have a healthcheck)."""
+        self._behaviours[spec_name] = Behaviour(exit_code, health)
+
+    def kill(self, ref: str, exit_code: int = KILL_EXIT_CODE) -> None:
+        """The container dies on its own (or is killed by hand)."""
+        with self._lock:
+            self._end(self._container(ref), exit_code, ("kill", "die"))
+
+    def set_health(self, ref: str, health: str) -> None:
+        with self._lock:
+            container = self._container(ref)
+            container.health = health
+            self._emit(container.event("health_status"), container.owners())
+
+    def remove_by_hand(self, kind: str, ref: str) -> None:
+        with self._lock:
+            if kind == "container":
+                self._remove_container(self._container(ref))
+            elif kind == "network":
+                del self.networks[self._network(ref).id]
+            else:
+                del self.volumes[self._volume(ref).name]
+
+    def disconnect_by_hand(self, network: str, container: str) -> None:
+        with self._lock:
+            self._disconnect(self._network(network), self._container(container))
+
+    def add_unowned(self, kind: str, name: str, labels: Mapping[str, str] | None = None) -> str:
+        """A resource nobody here created (no namespace label unless `labels` gives one)."""
+        with self._lock:
+            labels = dict(labels or {})
+            if kind == "container":
+                spec = ContainerSpec(name=name, image="unowned")
+                container = MemoryContainer(self._new_id(), name, spec, labels, "sha256:unowned",
+                                            self._tick(), state="running")
+                self.containers[container.id] = container
+                return container.id
+            if kind == "network":
+                return self._add_network(self._new_id(), name, labels).id
+            self.volumes[name] = MemoryVolume(name, "local", labels)
+            return name
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    def _new_id(self) -> str:
+        self._counter += 1
+        return hashlib.sha256(f"memory-{self._counter}".encode()).hexdigest()
+
+    def _tick(self) -> float:
+        self._counter += 1
+        return 1_700_000_000.0 + self._counter
+
+    def _container(self, ref: str) -> MemoryContainer:
+        found = self.containers.get(ref) or next(
+            (c for c in self.containers.values() if c.name == ref), None
+        )
+        if found is None:
+            raise NotFound(f"No such container: {ref}")
+        return found
+
+    def _network(self, ref: str) -> MemoryNetwork:
+        found = self.networks.get(ref) or next((n for n in self.networks.values() if n.name == ref), None)
+        if found is None:
+            raise NotFound(f"network {ref} not found")
+        return found
+
+    def _volume(self, name: str) -> MemoryVolume:
+        if name not in self.volumes:
+            raise NotFound(f"get {name}: no such volume")
+        return self.volumes[name]
+
+    def _add_network(self, id: str, name: str, labels: Mapping[str, str], driver: str = "bridge"):
+        network = MemoryNetwork(id, name, driver if name not in ("host", "none") else name, dict(labels))
+        self.networks[id] = network
+        return network
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _emit(self, event: Event, owners: frozenset[str]) -> None:
+        with self._log.changed:
+            self._log.entries.append((event, owners))
+            self._log.changed.notify_all()
+
+    def events(self, namespace: str, stop: Callable[[], bool]) -> Iterator[Event]:
+        """Events from the moment of this call on (not from the first `next`)."""
+        return self._events_since(len(self._log.entries), namespace, stop)
+
+    def _events_since(self, seen: int, namespace: str, stop: Callable[[], bool]) -> Iterator[Event]:
+        while not stop():
+            with self._log.changed:
+                if seen == len(self._log.entries):
+                    self._log.changed.wait(timeout=0.05)
+                fresh = self._log.entries[seen:]
+                seen += len(fresh)
+            yield from (event for event, owners in fresh if namespace in owners)
+
+    # -- state changes shared by calls and simulations ----------------------------------------
+
+    def _end(self, container: MemoryContainer, exit_code: int, actions: tuple[str, ...]) -> None:
+        if container.state != "running":
+            return
+        container.state, container.exit_code, container.health = "exited", exit_code, None
+        for action in actions:
+            self._emit(container.event(action), container.owners())
+
+    def _disconnect(self, network: MemoryNetwork, container: MemoryContainer) -> None:
+        if network.name not in container.networks:
+            raise NotFound(f"container {container.id} is not connected to network {network.name}")
+        del container.networks[network.name]
+        owners = container.owners() | network.owners()
+        self._emit(Event("network", "disconnect", network.name, network.id), owners)
+
+    def _remove_container(self, container: MemoryContainer) -> None:
+        self._end(container, KILL_EXIT_CODE, ("kill", "die"))
+        for name in list(container.networks):
+            self._disconnect(self._network(name), container)
+        for volume in container.anonymous_volumes:
+            self.volumes.pop(volume, None)
+        del self.containers[container.id]
+        self._emit(container.event("destroy"), container.owners())
+
+    # -- Runtime ---------------------------------------------------------------------------
+
+    @_engine_call
+    def ping(self) -> None:
+        return None
+
+    @_engine_call
+    def observe(
+        self, namespace: str, names: Mapping[str, Iterable[str]] = {}, images: Iterable[str] = ()
+    ) -> ObservedState:
+        by_kind = {
+            "container": list(self.containers.values()),
+            "network": list(self.networks.values()),
+            "volume": list(self.volumes.values()),
+        }
+        unowned = {
+            kind: frozenset(r.name for r in by_kind.get(kind, ()) if r.name in set(wanted)
+                            and r.labels.get(LABEL_MANAGED) != namespace)
+            for kind, wanted in names.items()
+        }
+        owned = {kind: [r for r in found if r.labels.get(LABEL_MANAGED) == namespace]
+                 for kind, found in by_kind.items()}
+        found_images = {ref: self.images.get(normalise_reference(ref)) for ref in images}
+        return ObservedState(
+            containers=tuple(c.observed() for c in owned["container"]),
+            networks=tuple(n.observed() for n in owned["network"]),
+            volumes=tuple(v.observed() for v in owned["volume"]),
+            unowned={kind: names for kind, names in unowned.items() if names},
+            images={ref: id for ref, id in found_images.items() if id},
+        )
+
+    def _check_references(self, spec: ContainerSpec) -> None:
+        mode = spec.network_mode or ""
+        try:
+            for attachment in spec.networks:
+                self._network(attachment.name)
+            for ref in [*spec.volumes_from, *([mode.partition(":")[2]] if mode.startswith("container:") else [])]:
+                self._container(ref.split(":")[0])
+        except NotFound as error:
+            raise InvalidSpec(str(error)) from error
+
+    @_engine_call
+    def create_container(self, spec: ContainerSpec, name: str, labels: Mapping[str, str]) -> str:
+        if any(c.name == name for c in self.containers.values()):
+            raise Conflict(f'Conflict. The container name "/{name}" is already in use')
+        image_id = self.images.get(normalise_reference(spec.image))
+        if image_id is None:
+            raise InvalidSpec(f"No such image: {spec.image}")
+        self._check_references(spec)
+        container = MemoryContainer(self._new_id(), name, spec, {**spec.labels, **labels}, image_id, self._tick())
+        mode = spec.network_mode
+        if mode is None and not spec.networks:
+            mode = "bridge"
+        if mode in ("bridge", "host", "none"):
+            container.networks[mode] = NetworkAttachment(mode)
+        for attachment in spec.networks:
+            container.networks[attachment.name] = attachment
+        for mount in spec.mounts:
+            if mount.type == "volume":
+                volume = mount.source or self._new_id()
+                if volume not in self.volumes:
+                    self.volumes[volume] = MemoryVolume(volume, "local", {})
+                if mount.source is None:
+                    container.anonymous_volumes.append(volume)
+        self.containers[container.id] = container
+        return container.id
+
+    @_engine_call
+    def start_container(self, id: str) -> None:
+        container = self._container(id)
+        if container.state == "running":
+            return
+        behaviour = self._behaviours.get(container.spec.name, Behaviour())
+        container.state, container.exit_code = "running", None
+        container.health = behaviour.health if container.spec.healthcheck else None
+        if behaviour.exit_code is not None:
+            self._end(container, behaviour.exit_code, ("die",))
+
+    @_engine_call
+    def stop_container(self, id: str, timeout: float | None = None) -> None:
+        self._end(self._container(id), STOP_EXIT_CODE, ("kill", "die", "stop"))
+
+    @_engine_call
+    def remove_container(self, id: str) -> None:
+        self._remove_container(self._container(id))
+
+    @_engine_call
+    def rename_container(self, id: str, name: str) -> None:
+        container = self._container(id)
+        if any(c.name == name and c is not container for c in self.containers.values()):
+            raise Conflict(f'Conflict. The container name "/{name}" is already in use')
+        container.name = name
+
+    @_engine_call
+    def container_labels(self, id: str) -> Mapping[str, str]:
+        return dict(self._container(id).labels)
+
+    @_engine_call
+    def connect_network(self, network: str, container_id: str, aliases: tuple[str, ...] = (),
+                        ipv4_address: str | None = None) -> None:
+        target, container = self._network(network), self._container(container_id)
+        if target.name in container.networks:
+            raise Conflict(f"endpoint with name {container.name} already exists in network {target.name}")
+        if (container.spec.network_mode or "bridge") not in ("bridge", "default") and not container.spec.networks:
+            raise InvalidSpec(f"container sharing network mode {container.spec.network_mode} cannot connect")
+        container.networks[target.name] = NetworkAttachment(target.name, tuple(aliases), ipv4_address)
+
+    @_engine_call
+    def disconnect_network(self, network: str, container_id: str) -> None:
+        self._disconnect(self._network(network), self._container(container_id))
+
+    @_engine_call
+    def create_network(self, spec: NetworkSpec, labels: Mapping[str, str]) -> str:
+        if any(n.name == spec.name for n in self.networks.values()):
+            raise Conflict(f"network with name {spec.name} already exists")
+        if spec.driver not in NETWORK_DRIVERS:
+            raise InvalidSpec(f"plugin {spec.driver!r} not found")
+        return self._add_network(self._new_id(), spec.name, {**spec.labels, **labels}, spec.driver).id
+
+    @_engine_call
+    def remove_network(self, id: str) -> None:
+        network = self._network(id)
+        if network.name in PREDEFINED_NETWORKS:
+            raise Conflict(f"{network.name} is a pre-defined network and cannot be removed")
+        if any(network.name in c.networks for c in self.containers.values()):
+            raise Conflict(f"error while removing network: network {network.name} has active endpoints")
+        del self.networks[network.id]
+
+    @_engine_call
+    def network_labels(self, id: str) -> Mapping[str, str]:
+        return dict(self._network(id).labels)
+
+    @_engine_call
+    def create_volume(self, spec: VolumeSpec, labels: Mapping[str, str]) -> str:
+        wanted = MemoryVolume(spec.name, spec.driver, {**spec.labels, **labels})
+        existing = self.volumes.setdefault(spec.name, wanted)
+        if existing != wanted:
+            raise Conflict(f"volume {spec.name} already exists with other labels or driver")
+        return spec.name
+
+    @_engine_call
+    def remove_volume(self, name: str) -> None:
+        volume = self._volume(name)
+        if any(m.source == name for c in self.containers.values() for m in c.spec.mounts):
+            raise Conflict(f"remove {name}: volume is in use")
+        del self.volumes[volume.name]
+
+    @_engine_call
+    def volume_labels(self, name: str) -> Mapping[str, str]:
+        return dict(self._volume(name).labels)
+
+    @_engine_call
+    def resolve_image(self, ref: str) -> str | None:
+        return self.images.get(normalise_reference(ref))
+
+    @_engine_call
+    def pull_image(self, ref: str, progress: ProgressCallback | None = None) -> str:
+        image_id = self.registry.get(normalise_reference(ref))
+        if image_id is None:
+            raise InvalidSpec(f"pull {ref}: manifest unknown")
+        if progress is not None:
+            progress(ref, f"Pulling from {ref}")
+        self.images[normalise_reference(ref)] = image_id
+        return image_id
+
+    @_engine_call
+    def wait_container(self, id: str, condition: str, timeout: float) -> None:
+        container = self._container(id)
+        if not reached(condition, container.state, container.health, container.exit_code):
+            raise WaitTimeout(f"container {id[:12]} not {condition} after {timeout:g}s")

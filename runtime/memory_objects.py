@@ -1,0 +1,75 @@
+"""The resources the in-memory engine holds, and how each is observed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkAttachment
+from runtime.base import Event, ObservedContainer, ObservedNetwork, ObservedVolume
+
+NETWORK_DRIVERS = frozenset({"bridge", "host", "none", "macvlan", "ipvlan", "overlay"})
+PREDEFINED_NETWORKS = ("bridge", "host", "none")
+
+
+def _owners(labels: dict[str, str]) -> frozenset[str]:
+    return frozenset({labels[LABEL_MANAGED]}) if LABEL_MANAGED in labels else frozenset()
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """What a started container does: exits at once with `exit_code`, or runs with `health`."""
+
+    exit_code: int | None = None
+    health: str = "healthy"
+
+
+@dataclass
+class MemoryContainer:
+    id: str
+    name: str
+    spec: ContainerSpec
+    labels: dict[str, str]
+    image_id: str
+    created: float
+    state: str = "created"
+    health: str | None = None
+    exit_code: int | None = None
+    networks: dict[str, NetworkAttachment] = field(default_factory=dict)
+    anonymous_volumes: list[str] = field(default_factory=list)
+
+    def owners(self) -> frozenset[str]:
+        return _owners(self.labels)
+
+    def event(self, action: str) -> Event:
+        return Event("container", action, self.name, self.id)
+
+    def observed(self) -> ObservedContainer:
+        return ObservedContainer(
+            id=self.id, name=self.name, labels=dict(self.labels), state=self.state, health=self.health,
+            image_id=self.image_id, networks=frozenset(self.networks), created=self.created,
+            exit_code=self.exit_code,
+        )
+
+
+@dataclass
+class MemoryNetwork:
+    id: str
+    name: str
+    driver: str
+    labels: dict[str, str]
+
+    def owners(self) -> frozenset[str]:
+        return _owners(self.labels)
+
+    def observed(self) -> ObservedNetwork:
+        return ObservedNetwork(id=self.id, name=self.name, labels=dict(self.labels), driver=self.driver)
+
+
+@dataclass
+class MemoryVolume:
+    name: str
+    driver: str
+    labels: dict[str, str]
+
+    def observed(self) -> ObservedVolume:
+        return ObservedVolume(name=self.name, labels=dict(self.labels), driver=self.driver)

@@ -1,0 +1,142 @@
+"""One harness, two engines: the in-memory engine and the real private dockerd.
+
+A contract test talks to `engine.runtime` only; what cannot go through the Runtime protocol
+(a container dying or being changed by hand, a resource somebody else made) goes through the
+harness, which does it the way each engine allows.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+import pytest
+
+from reconciler.model import LABEL_MANAGED, ContainerSpec, Healthcheck
+from runtime.base import Event, Runtime
+from runtime.docker import DockerRuntime
+from runtime.memory import MemoryRuntime
+from tests.conftest import DEMO_IMAGE
+
+
+class Harness:
+    """What a contract test may ask besides the Runtime calls themselves."""
+
+    def __init__(self, runtime: Runtime, namespace: str):
+        self.runtime = runtime
+        self.namespace = namespace
+
+    def name(self, short: str) -> str:
+        return f"{self.namespace}-{short}"
+
+    def labels(self, **extra: str) -> dict[str, str]:
+        return {LABEL_MANAGED: self.namespace, **extra}
+
+    def spec(self, short: str, **fields) -> ContainerSpec:
+        """A long-running demo container that stops at once (init forwards SIGTERM)."""
+        fields.setdefault("command", ("sleep", "300"))
+        return ContainerSpec(name=short, image=DEMO_IMAGE, init=True, stop_timeout=1, **fields)
+
+    def create(self, short: str, **fields) -> str:
+        return self.runtime.create_container(self.spec(short, **fields), self.name(short), self.labels())
+
+    def exiting(self, short: str, code: int) -> ContainerSpec:
+        """A spec whose container exits with `code` right after it starts."""
+        return self.spec(short, command=("sh", "-c", f"exit {code}"))
+
+    def failing_healthcheck(self, short: str) -> ContainerSpec:
+        return self.spec(short, healthcheck=Healthcheck(("CMD", "false"), interval=0.5, timeout=1, retries=1))
+
+    def subnet(self) -> str:
+        return f"10.{random.randint(100, 199)}.{random.randint(0, 255)}.0/24"
+
+    def kill_by_hand(self, id: str) -> None:
+        raise NotImplementedError
+
+    def down_runtime(self) -> Runtime:
+        """A runtime of the same kind whose engine does not answer."""
+        raise NotImplementedError
+
+    def add_unowned_container(self, name: str, labels: dict[str, str] | None = None) -> None:
+        raise NotImplementedError
+
+    def cleanup(self) -> None:
+        """Remove what the test made outside the namespace."""
+
+    def collect_events(self, until: Callable[[list[Event]], bool], timeout: float = 15.0):
+        """Run `events()` in a thread (started before this returns) and a function that waits
+        until `until(events so far)` or the timeout, stops the stream and returns the events."""
+        seen: list[Event] = []
+        done = threading.Event()
+        stream = self.runtime.events(self.namespace, done.is_set)
+        thread = threading.Thread(target=lambda: seen.extend(stream), daemon=True)
+        thread.start()
+
+        def finish() -> list[Event]:
+            deadline = time.monotonic() + timeout
+            while not until(list(seen)) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            done.set()
+            thread.join(timeout=5)
+            assert not thread.is_alive(), "events() did not end promptly after stop()"
+            return seen
+
+        return finish
+
+
+class MemoryHarness(Harness):
+    def __init__(self, namespace: str):
+        super().__init__(MemoryRuntime(images={DEMO_IMAGE: "sha256:" + "d" * 64}), namespace)
+
+    def exiting(self, short: str, code: int) -> ContainerSpec:
+        self.runtime.on_start(short, exit_code=code)
+        return super().exiting(short, code)
+
+    def failing_healthcheck(self, short: str) -> ContainerSpec:
+        self.runtime.on_start(short, health="unhealthy")
+        return super().failing_healthcheck(short)
+
+    def kill_by_hand(self, id: str) -> None:
+        self.runtime.kill(id)
+
+    def down_runtime(self) -> Runtime:
+        down = MemoryRuntime()
+        down.available = False
+        return down
+
+    def add_unowned_container(self, name: str, labels: dict[str, str] | None = None) -> None:
+        self.runtime.add_unowned("container", name, labels)
+
+
+class DockerHarness(Harness):
+    def __init__(self, client, namespace: str):
+        super().__init__(DockerRuntime(), namespace)
+        self.client = client
+        self._unowned: list[str] = []
+
+    def kill_by_hand(self, id: str) -> None:
+        self.client.containers.get(id).kill()
+
+    def down_runtime(self) -> Runtime:
+        return DockerRuntime(f"unix:///tmp/{self.namespace}-absent.sock")
+
+    def add_unowned_container(self, name: str, labels: dict[str, str] | None = None) -> None:
+        container = self.client.containers.create(DEMO_IMAGE, ["true"], name=name, labels=labels or {})
+        self._unowned.append(container.id)
+
+    def cleanup(self) -> None:
+        for id in self._unowned:
+            self.client.api.remove_container(id, force=True)
+
+
+@pytest.fixture(params=["memory", pytest.param("docker", marks=pytest.mark.integration)])
+def engine(request):
+    if request.param == "memory":
+        harness: Harness = MemoryHarness(f"test-{uuid.uuid4().hex[:10]}")
+    else:
+        harness = DockerHarness(request.getfixturevalue("docker_client"), request.getfixturevalue("namespace"))
+    yield harness
+    harness.cleanup()

@@ -1,0 +1,290 @@
+"""The behaviour the reconciler relies on, pinned for every engine (see conftest: `engine`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.model import (
+    LABEL_MANAGED,
+    ContainerSpec,
+    Healthcheck,
+    Mount,
+    NetworkAttachment,
+    NetworkSpec,
+    VolumeSpec,
+)
+from runtime.base import Conflict, EngineUnavailable, InvalidSpec, NotFound, WaitTimeout
+from tests.conftest import DEMO_IMAGE
+
+
+def observed(engine, **names):
+    return engine.runtime.observe(engine.namespace, names)
+
+
+def container_named(engine, name):
+    found = [c for c in observed(engine).containers if c.name == name]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+# -- containers -------------------------------------------------------------------------------
+
+
+def test_a_created_container_is_observed_owned_with_its_labels_and_image(engine):
+    spec = engine.spec("web", labels={"tier": "front"})
+    id = engine.runtime.create_container(spec, engine.name("web"), engine.labels(extra="1"))
+
+    container = container_named(engine, engine.name("web"))
+    assert container.id == id
+    assert container.state == "created"
+    assert container.labels[LABEL_MANAGED] == engine.namespace
+    assert container.labels["tier"] == "front" and container.labels["extra"] == "1"
+    assert container.image_id == engine.runtime.resolve_image(DEMO_IMAGE)
+    assert engine.runtime.container_labels(id) == container.labels
+
+
+def test_start_runs_the_container_on_the_default_bridge(engine):
+    id = engine.create("web")
+    engine.runtime.start_container(id)
+    container = container_named(engine, engine.name("web"))
+    assert container.state == "running"
+    assert container.networks == {"bridge"}
+    assert container.health is None and container.exit_code is None
+
+
+def test_stop_leaves_an_exited_container_with_its_exit_code(engine):
+    id = engine.create("web")
+    engine.runtime.start_container(id)
+    engine.runtime.stop_container(id, timeout=1)
+    container = container_named(engine, engine.name("web"))
+    assert container.state == "exited"
+    assert container.exit_code is not None and container.exit_code != 0
+
+
+def test_start_and_stop_are_idempotent(engine):
+    id = engine.create("web")
+    engine.runtime.start_container(id)
+    engine.runtime.start_container(id)
+    engine.runtime.stop_container(id, timeout=1)
+    engine.runtime.stop_container(id, timeout=1)
+    assert container_named(engine, engine.name("web")).state == "exited"
+
+
+def test_remove_deletes_a_running_container_and_a_second_remove_is_not_found(engine):
+    id = engine.create("web")
+    engine.runtime.start_container(id)
+    engine.runtime.remove_container(id)
+    assert container_named(engine, engine.name("web")) is None
+    with pytest.raises(NotFound):
+        engine.runtime.remove_container(id)
+
+
+def test_a_taken_container_name_is_a_conflict(engine):
+    engine.create("web")
+    with pytest.raises(Conflict):
+        engine.create("web")
+
+
+def test_rename_changes_the_name_and_refuses_a_taken_one(engine):
+    old = engine.create("web")
+    engine.create("other")
+    engine.runtime.rename_container(old, engine.name("web-old"))
+    assert container_named(engine, engine.name("web-old")).id == old
+    assert container_named(engine, engine.name("web")) is None
+    with pytest.raises(Conflict):
+        engine.runtime.rename_container(old, engine.name("other"))
+
+
+def test_calls_on_a_missing_container_are_not_found(engine):
+    missing = "f" * 64
+    for call in (engine.runtime.start_container, engine.runtime.container_labels,
+                 engine.runtime.remove_container, lambda id: engine.runtime.rename_container(id, "x")):
+        with pytest.raises(NotFound):
+            call(missing)
+
+
+def test_a_missing_image_is_an_invalid_spec_at_create(engine):
+    with pytest.raises(InvalidSpec):
+        engine.runtime.create_container(
+            ContainerSpec(name="web", image="localhost/absent:1"), engine.name("web"), engine.labels())
+    assert container_named(engine, engine.name("web")) is None
+
+
+@pytest.mark.parametrize("refers_to", ["network", "network_mode", "volumes_from"])
+def test_a_missing_network_or_container_referred_to_is_an_invalid_spec_at_create_or_start(engine, refers_to):
+    absent = engine.name("absent")
+    fields = {
+        "network": {"networks": (NetworkAttachment(absent),)},
+        "network_mode": {"network_mode": f"container:{absent}"},
+        "volumes_from": {"volumes_from": (absent,)},
+    }[refers_to]
+    with pytest.raises(InvalidSpec):
+        engine.runtime.start_container(engine.create("web", **fields))
+
+
+# -- observe ----------------------------------------------------------------------------------
+
+
+def test_observe_reports_desired_names_held_by_resources_it_does_not_own(engine):
+    engine.add_unowned_container(engine.name("byhand"))
+    engine.add_unowned_container(engine.name("theirs"), {LABEL_MANAGED: engine.namespace + "-other"})
+    engine.create("mine")
+    wanted = {engine.name(n) for n in ("byhand", "theirs", "mine", "free")}
+
+    state = observed(engine, container=wanted)
+    assert state.unowned["container"] == {engine.name("byhand"), engine.name("theirs")}
+    assert [c.name for c in state.containers] == [engine.name("mine")]
+
+
+def test_observe_resolves_the_images_asked_about(engine):
+    state = engine.runtime.observe(engine.namespace, {}, [DEMO_IMAGE, "localhost/absent:1"])
+    assert state.images == {DEMO_IMAGE: engine.runtime.resolve_image(DEMO_IMAGE)}
+    assert state.images[DEMO_IMAGE].startswith("sha256:")
+    assert engine.runtime.resolve_image("localhost/absent:1") is None
+
+
+# -- networks and volumes ---------------------------------------------------------------------
+
+
+def test_a_network_is_created_observed_and_removed(engine):
+    spec = NetworkSpec(name=engine.name("front"), subnet=engine.subnet(), internal=True, labels={"t": "1"})
+    id = engine.runtime.create_network(spec, engine.labels())
+    (network,) = observed(engine).networks
+    assert (network.id, network.name, network.driver) == (id, spec.name, "bridge")
+    assert engine.runtime.network_labels(id) == {"t": "1", LABEL_MANAGED: engine.namespace}
+    with pytest.raises(Conflict):
+        engine.runtime.create_network(NetworkSpec(name=spec.name), engine.labels())
+    engine.runtime.remove_network(id)
+    assert observed(engine).networks == ()
+    with pytest.raises(NotFound):
+        engine.runtime.remove_network(id)
+
+
+def test_a_container_joins_several_networks_by_name_and_can_leave_and_rejoin(engine):
+    front = engine.runtime.create_network(NetworkSpec(name=engine.name("front")), engine.labels())
+    engine.runtime.create_network(NetworkSpec(name=engine.name("back")), engine.labels())
+    id = engine.create("web", networks=(NetworkAttachment(engine.name("front"), aliases=("www",)),
+                                        NetworkAttachment(engine.name("back"))))
+    engine.runtime.start_container(id)
+    assert container_named(engine, engine.name("web")).networks == {engine.name("front"), engine.name("back")}
+
+    with pytest.raises(Conflict):
+        engine.runtime.remove_network(front)
+    engine.runtime.disconnect_network(engine.name("front"), id)
+    assert container_named(engine, engine.name("web")).networks == {engine.name("back")}
+    with pytest.raises(NotFound):
+        engine.runtime.disconnect_network(engine.name("front"), id)
+    engine.runtime.connect_network(engine.name("front"), id, ("www",))
+    assert container_named(engine, engine.name("web")).networks == {engine.name("front"), engine.name("back")}
+    with pytest.raises(Conflict):
+        engine.runtime.connect_network(engine.name("front"), id)
+
+
+def test_a_volume_is_created_observed_protected_while_in_use_and_removed(engine):
+    name = engine.name("data")
+    assert engine.runtime.create_volume(VolumeSpec(name=name, labels={"t": "1"}), engine.labels()) == name
+    (volume,) = observed(engine).volumes
+    assert (volume.name, volume.driver) == (name, "local")
+    assert engine.runtime.volume_labels(name) == {"t": "1", LABEL_MANAGED: engine.namespace}
+
+    user = engine.create("user", mounts=(Mount("volume", "/data", name),))
+    with pytest.raises(Conflict):
+        engine.runtime.remove_volume(name)
+    engine.runtime.remove_container(user)
+    engine.runtime.remove_volume(name)
+    assert observed(engine).volumes == ()
+    with pytest.raises(NotFound):
+        engine.runtime.remove_volume(name)
+
+
+def test_creating_a_volume_whose_name_another_namespace_holds_is_a_conflict(engine):
+    name = engine.name("data")
+    engine.runtime.create_volume(VolumeSpec(name=name), {LABEL_MANAGED: engine.namespace})
+    with pytest.raises(Conflict):
+        engine.runtime.create_volume(VolumeSpec(name=name), {LABEL_MANAGED: engine.namespace + "-other"})
+    assert observed(engine, volume=[name]).unowned == {}
+
+
+# -- waiting ----------------------------------------------------------------------------------
+
+
+def test_wait_running_returns_once_started_and_times_out_when_never_started(engine):
+    started, idle = engine.create("web"), engine.create("idle")
+    engine.runtime.start_container(started)
+    engine.runtime.wait_container(started, "running", timeout=10)
+    with pytest.raises(WaitTimeout):
+        engine.runtime.wait_container(idle, "running", timeout=0.3)
+
+
+def test_wait_completed_returns_on_exit_zero_and_refuses_a_failure(engine):
+    ok = engine.runtime.create_container(engine.exiting("ok", 0), engine.name("ok"), engine.labels())
+    bad = engine.runtime.create_container(engine.exiting("bad", 3), engine.name("bad"), engine.labels())
+    engine.runtime.start_container(ok)
+    engine.runtime.start_container(bad)
+    engine.runtime.wait_container(ok, "completed", timeout=10)
+    engine.runtime.wait_container(bad, "exited", timeout=10)
+    with pytest.raises(InvalidSpec):
+        engine.runtime.wait_container(bad, "completed", timeout=10)
+    with pytest.raises(InvalidSpec):
+        engine.runtime.wait_container(bad, "running", timeout=10)
+    assert container_named(engine, engine.name("bad")).exit_code == 3
+
+
+def test_wait_healthy_follows_the_healthcheck(engine):
+    check = Healthcheck(("CMD", "true"), interval=0.5, timeout=1, retries=1)
+    good = engine.runtime.create_container(engine.spec("good", healthcheck=check), engine.name("good"),
+                                           engine.labels())
+    sick = engine.runtime.create_container(engine.failing_healthcheck("sick"), engine.name("sick"),
+                                           engine.labels())
+    engine.runtime.start_container(good)
+    engine.runtime.start_container(sick)
+    engine.runtime.wait_container(good, "healthy", timeout=15)
+    assert container_named(engine, engine.name("good")).health == "healthy"
+    with pytest.raises(InvalidSpec):
+        engine.runtime.wait_container(sick, "healthy", timeout=15)
+
+
+# -- images, events, errors -------------------------------------------------------------------
+
+
+def test_pulling_an_image_no_registry_serves_is_an_invalid_spec(engine):
+    with pytest.raises(InvalidSpec):
+        engine.runtime.pull_image("localhost:1/absent:1")
+
+
+def test_events_report_a_death_and_a_removal_of_owned_containers_only(engine):
+    mine = engine.create("mine")
+    theirs = engine.runtime.create_container(engine.spec("theirs"), engine.name("theirs"),
+                                             {LABEL_MANAGED: engine.namespace + "-other"})
+    engine.runtime.start_container(mine)
+    engine.runtime.start_container(theirs)
+
+    finish = engine.collect_events(lambda seen: any(e.action == "destroy" for e in seen))
+    engine.kill_by_hand(mine)
+    engine.kill_by_hand(theirs)
+    engine.runtime.remove_container(mine)
+    engine.runtime.remove_container(theirs)
+    seen = finish()
+
+    assert {(e.kind, e.action) for e in seen} >= {("container", "die"), ("container", "destroy")}
+    assert {e.id for e in seen if e.kind == "container"} == {mine}
+    assert {e.name for e in seen if e.kind == "container"} == {engine.name("mine")}
+
+
+def test_events_report_an_owned_container_leaving_a_network(engine):
+    engine.runtime.create_network(NetworkSpec(name=engine.name("front")), engine.labels())
+    id = engine.create("web", networks=(NetworkAttachment(engine.name("front")),))
+    engine.runtime.start_container(id)
+
+    finish = engine.collect_events(lambda seen: any(e.action == "disconnect" for e in seen))
+    engine.runtime.disconnect_network(engine.name("front"), id)
+    seen = finish()
+    assert ("network", "disconnect", engine.name("front")) in {(e.kind, e.action, e.name) for e in seen}
+
+
+def test_an_engine_that_is_down_is_unavailable(engine):
+    down = engine.down_runtime()
+    with pytest.raises(EngineUnavailable):
+        down.ping()
+    with pytest.raises(EngineUnavailable):
+        down.observe(engine.namespace)
