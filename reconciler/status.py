@@ -77,6 +77,11 @@ def write_atomically(path: str, data: bytes, mode: int = 0o644) -> None:
         raise
 
 
+def _resource_name(key: Hashable) -> str:
+    """A backoff key as text: ("container", "web") -> "container/web"."""
+    return "/".join(map(str, key)) if isinstance(key, tuple) else str(key)
+
+
 @dataclass(frozen=True)
 class ResourceReport:
     """One resource's state: converged, failed, stalled, conflict, retained, crashloop, ..."""
@@ -163,9 +168,10 @@ class Status:
         self.metrics.problems.set(len(errors))
 
     def set_retries(self, pending: Mapping[Hashable, float], now: float) -> None:
-        """Resources in backoff, with their next attempt on the same clock as `now`."""
+        """Resources in backoff (keys like "container/web" or ("container", "web")), with their
+        next attempt on the same clock as `now`."""
         wall = self._clock()
-        retries = {str(key): iso(wall + max(0.0, at - now)) for key, at in pending.items()}
+        retries = {_resource_name(key): iso(wall + max(0.0, at - now)) for key, at in pending.items()}
         with self._lock:
             self._retries = retries
         self.metrics.pending_retries.set(len(retries))

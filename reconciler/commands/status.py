@@ -1,8 +1,126 @@
-"""`reconciler status`."""
+"""`reconciler status [--json] [--status-file FILE]`: what the agent last reported.
 
+Reads the agent's status file (default: `default_status_file(namespace)`) and prints it as a
+table, or as the raw JSON with `--json`. Exit 0 when the agent that wrote it is running; 1 when
+there is no readable status file or its agent (by pid, on this host) is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
 import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from reconciler.status import STALE_INTERVALS, default_status_file
+
+
+def _seconds_since(stamp: str | None, now: float) -> float | None:
+    return now - datetime.fromisoformat(stamp).timestamp() if stamp else None
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(abs(seconds)))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds}s" if seconds else f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    return f"{hours // 24}d"
+
+
+def _ago(stamp: str | None, now: float) -> str:
+    seconds = _seconds_since(stamp, now)
+    return "" if seconds is None else f"{_duration(seconds)} ago"
+
+
+def _when(stamp: str) -> str:
+    return datetime.fromisoformat(stamp).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _pid_alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _agent_line(status: dict[str, Any], now: float) -> str:
+    pid = status.get("pid")
+    where = f"namespace {status.get('namespace')}, {status.get('directory')}"
+    if not _pid_alive(pid):
+        return f"not running (pid {pid} gone), last status {_ago(status.get('updated_at'), now)}; {where}"
+    silent = _seconds_since(status.get("updated_at"), now)
+    interval = status.get("interval_seconds") or 0
+    if silent is not None and interval and silent > STALE_INTERVALS * interval:
+        return f"running (pid {pid}) but silent for {_duration(silent)}; {where}"
+    return f"running (pid {pid}); {where}"
+
+
+def _pass_line(last: dict[str, Any] | None, now: float) -> str:
+    if not last:
+        return "none yet"
+    counts = ", ".join(f"{name} {n}" for name, n in sorted(last.get("counts", {}).items()) if n)
+    line = f"{last.get('result')} {_ago(last.get('at'), now)}, took {last.get('duration_seconds')}s"
+    return f"{line}: {counts}" if counts else line
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def render(status: dict[str, Any], now: float) -> str:
+    """The status as text for people."""
+    lines = [
+        f"agent      {_agent_line(status, now)}",
+        f"started    {_when(status['started_at'])} ({_ago(status['started_at'], now)})"
+        if status.get("started_at") else "started    unknown",
+        f"last pass  {_pass_line(status.get('last_pass'), now)}",
+        f"applied    {status.get('applied_digest') or 'nothing converged yet'}",
+    ]
+    resources = status.get("resources") or []
+    if resources:
+        rows = [["RESOURCE", "STATE", "SINCE", "MESSAGE"]]
+        rows += [[f"{r['kind']}/{r['name']}", r["state"], _ago(r.get("since"), now), r.get("message", "")]
+                 for r in resources]
+        lines += ["", *_table(rows)]
+    errors = status.get("errors") or []
+    if errors:
+        lines += ["", f"ERRORS ({len(errors)})", *(f"  {e['text']}" for e in errors)]
+    retries = status.get("pending_retries") or []
+    if retries:
+        rows = [[r["resource"], f"in {_duration(max(0.0, -_seconds_since(r['next_attempt_at'], now)))}",
+                 f"({_when(r['next_attempt_at'])})"] for r in retries]
+        lines += ["", "PENDING RETRIES", *(f"  {line}" for line in _table(rows))]
+    return "\n".join(lines) + "\n"
 
 
 def run(args) -> int:
-    print("reconciler status: not implemented yet", file=sys.stderr)
-    return 1
+    path = args.status_file or default_status_file(args.namespace)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        status = json.loads(text)
+        if not isinstance(status, dict):
+            raise ValueError("not a status object")
+    except FileNotFoundError:
+        print(f"error: no status file at {path}: the agent (`reconciler run`) is not running for "
+              f"namespace {args.namespace!r}, or writes its status elsewhere (see --status-file)",
+              file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as error:
+        print(f"error: cannot read the status file {path}: {error}", file=sys.stderr)
+        return 1
+    sys.stdout.write(text if args.json else render(status, time.time()))
+    return 0 if _pid_alive(status.get("pid")) else 1

@@ -145,6 +145,11 @@ def test_pending_retries_are_shown_as_wall_clock_times(status):
     ]
 
 
+def test_tuple_retry_keys_are_shown_as_kind_slash_name(status):
+    status.set_retries({("container", "web"): 100.0}, now=100.0)
+    assert status.snapshot()["pending_retries"][0]["resource"] == "container/web"
+
+
 def test_health_is_ok_within_three_intervals_of_a_heartbeat(status, clock):
     status.heartbeat()
     clock.now += 89

@@ -1,0 +1,147 @@
+import json
+import subprocess
+import sys
+import time
+from argparse import Namespace
+from dataclasses import dataclass
+
+import pytest
+
+from reconciler.commands import status as command
+from reconciler.status import ResourceReport, Status
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.key}: {self.message}"
+
+
+@pytest.fixture
+def status_file(tmp_path):
+    return tmp_path / "prod.status.json"
+
+
+@pytest.fixture
+def status(tmp_path, status_file) -> Status:
+    return Status("prod", str(tmp_path / "desired"), interval=30, path=str(status_file))
+
+
+def run(status_file, json_output=False) -> int:
+    return command.run(Namespace(status_file=str(status_file), json=json_output, namespace="prod"))
+
+
+def write_with_pid(status_file, pid: int) -> None:
+    data = json.loads(status_file.read_text())
+    data["pid"] = pid
+    status_file.write_text(json.dumps(data))
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_missing_status_file_exits_1_saying_the_agent_is_not_running(status_file, capsys):
+    assert run(status_file) == 1
+    err = capsys.readouterr().err
+    assert str(status_file) in err and "not running" in err
+
+
+def test_an_unreadable_status_file_exits_1_with_the_reason(status_file, capsys):
+    status_file.write_text("{half")
+    assert run(status_file) == 1
+    assert "cannot read the status file" in capsys.readouterr().err
+
+
+def test_a_running_agent_exits_0(status, status_file):
+    status.save()
+    assert run(status_file) == 0
+
+
+def test_json_prints_the_status_file_verbatim(status, status_file, capsys):
+    status.record_pass("converged", 0.5, digest="abc")
+    status.save()
+    run(status_file, json_output=True)
+    assert capsys.readouterr().out == status_file.read_text()
+
+
+def test_table_lists_each_resource_with_state_and_message(status, status_file, capsys):
+    status.set_resources([ResourceReport("container", "web", "failed", "pull failed: no such image"),
+                          ResourceReport("volume", "data", "retained", "no longer declared")])
+    status.save()
+    run(status_file)
+    lines = capsys.readouterr().out.splitlines()
+    header = next(line for line in lines if line.startswith("RESOURCE"))
+    assert header.split() == ["RESOURCE", "STATE", "SINCE", "MESSAGE"]
+    web = next(line for line in lines if line.startswith("container/web"))
+    assert "failed" in web and "pull failed: no such image" in web
+    assert any(line.startswith("volume/data") and "retained" in line for line in lines)
+
+
+def test_table_shows_the_last_pass_result_and_counts(status, status_file, capsys):
+    status.record_pass("failed", 1.5, counts={"created": 2, "failed": 1, "removed": 0})
+    status.save()
+    run(status_file)
+    last = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("last pass"))
+    assert "failed" in last and "took 1.5s" in last and "created 2, failed 1" in last
+    assert "removed" not in last
+
+
+def test_table_shows_the_applied_digest(status, status_file, capsys):
+    status.record_pass("converged", 0.1, digest="d1g3st")
+    status.save()
+    run(status_file)
+    assert "d1g3st" in capsys.readouterr().out
+
+
+def test_table_lists_current_errors_with_file_line_and_key(status, status_file, capsys):
+    status.set_errors([Problem("web.toml", 3, "container.web.image", "required")])
+    status.save()
+    run(status_file)
+    assert "  web.toml:3: container.web.image: required" in capsys.readouterr().out.splitlines()
+
+
+def test_table_lists_pending_retries_with_time_to_go(status, status_file, capsys):
+    status.set_retries({"container/web": time.monotonic() + 120}, now=time.monotonic())
+    status.save()
+    run(status_file)
+    out = capsys.readouterr().out
+    retry = next(line for line in out.splitlines() if line.strip().startswith("container/web"))
+    assert "in 2m" in retry or "in 1m 59s" in retry
+
+
+def test_sections_without_content_are_left_out(status, status_file, capsys):
+    status.save()
+    run(status_file)
+    out = capsys.readouterr().out
+    assert "ERRORS" not in out and "PENDING RETRIES" not in out and "RESOURCE" not in out
+
+
+def test_a_dead_agent_is_reported_and_exits_1(status, status_file, capsys):
+    status.save()
+    pid = dead_pid()
+    write_with_pid(status_file, pid)
+    assert run(status_file) == 1
+    assert f"not running (pid {pid} gone)" in capsys.readouterr().out
+
+
+def test_a_silent_agent_is_reported(status, status_file, capsys):
+    status.save()
+    data = json.loads(status_file.read_text())
+    data["updated_at"] = "2000-01-01T00:00:00+00:00"
+    status_file.write_text(json.dumps(data))
+    run(status_file)
+    assert "but silent for" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("seconds, text", [(5, "5s"), (90, "1m 30s"), (120, "2m"), (3 * 3600 + 60, "3h 1m"),
+                                           (3 * 86400, "3d")])
+def test_durations_are_short_and_readable(seconds, text):
+    assert command._duration(seconds) == text
