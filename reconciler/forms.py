@@ -1,0 +1,127 @@
+"""The short and long forms of the file format, each turned into one model value.
+
+Every function takes a value the schema already accepted and returns the normalised value, or
+raises ValueError with a message for what the schema cannot check (ranges, addresses, quoting).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+from reconciler.model import Mount, PortMapping
+from reconciler.units import size
+
+_PORT = re.compile(
+    r"(?:(?P<ip>[0-9]{1,3}(?:\.[0-9]{1,3}){3}|\[[0-9a-fA-F:.]+\]):)?"
+    r"(?:(?P<host>[0-9]*):)?(?P<container>[0-9]+)(?:/(?P<protocol>tcp|udp|sctp))?"
+)
+
+
+def text(value: Any) -> str:
+    """A scalar as the engine wants it: booleans as true/false, numbers as written."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def string_map(value: dict | list) -> dict[str, str]:
+    """A table of key = scalar, or a list of "key=value", as a dict sorted by key."""
+    pairs = value.items() if isinstance(value, dict) else (item.split("=", 1) for item in value)
+    return {key: text(item) for key, item in sorted(pairs)}
+
+
+def argv(value: str | list) -> tuple[str, ...]:
+    """A command line: a list as it is, a string split like a POSIX shell does."""
+    if isinstance(value, list):
+        return tuple(value)
+    try:
+        return tuple(shlex.split(value))
+    except ValueError as error:
+        raise ValueError(f"cannot split the command line: {error}") from None
+
+
+def port_number(value: int | str) -> int:
+    number = int(value)
+    if not 1 <= number <= 65535:
+        raise ValueError(f"port {number} is out of range (1-65535)")
+    return number
+
+
+def ip_address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError(f"'{value}' is not an IP address") from None
+
+
+def port(value: int | str | dict) -> PortMapping:
+    """`8080`, `"[ip:][host:]container[/protocol]"`, or `{ target, published, host_ip, protocol }`."""
+    if isinstance(value, int):
+        return PortMapping(container_port=port_number(value))
+    if isinstance(value, dict):
+        published = value.get("published")
+        host_ip = value.get("host_ip")
+        return PortMapping(
+            container_port=port_number(value["target"]),
+            protocol=value.get("protocol", "tcp"),
+            host_ip=ip_address(host_ip) if host_ip is not None else None,
+            host_port=port_number(published) if published is not None else None,
+        )
+    parts = _PORT.fullmatch(value)
+    if parts is None:
+        raise ValueError(f"'{value}' is not a port")
+    ip, host = parts["ip"], parts["host"]
+    return PortMapping(
+        container_port=port_number(parts["container"]),
+        protocol=parts["protocol"] or "tcp",
+        host_ip=ip_address(ip.strip("[]")) if ip else None,
+        host_port=port_number(host) if host else None,
+    )
+
+
+def _bind_source(source: str, base: Path) -> str:
+    if not source.startswith(("/", "./", "../")) and source not in (".", ".."):
+        raise ValueError(f"a bind mount's source must be a path starting with /, ./ or ../, not '{source}'")
+    return os.path.normpath(base / source)
+
+
+def mount(value: str | dict, base: Path) -> Mount:
+    """`"source:/target[:ro|rw]"` or `{ type, source, target, read_only, tmpfs_size }`.
+
+    In the short form a source starting with `/`, `./` or `../` is a host path (relative to the
+    file's folder), anything else a volume name.
+    """
+    if isinstance(value, str):
+        source, target, *mode = value.split(":")
+        kind = "bind" if source.startswith(("/", ".")) else "volume"
+        value = {"type": kind, "source": source, "target": target, "read_only": mode == ["ro"]}
+    kind, source, target = value["type"], value.get("source"), os.path.normpath(value["target"])
+    if kind == "tmpfs":
+        if source is not None:
+            raise ValueError("a tmpfs mount has no source")
+        tmpfs_size = value.get("tmpfs_size")
+        return Mount("tmpfs", target, read_only=value.get("read_only", False),
+                     tmpfs_size=size(tmpfs_size) if tmpfs_size is not None else None)
+    if source is None:
+        raise ValueError(f"a {kind} mount needs a source")
+    if "tmpfs_size" in value:
+        raise ValueError("tmpfs_size is only for tmpfs mounts")
+    if kind == "bind":
+        source = _bind_source(source, base)
+    return Mount(kind, target, source=source, read_only=value.get("read_only", False))
+
+
+def extra_host(entry: str) -> str:
+    """`"host:ip"` or `"host=ip"` as `host:ip`; the ip may be `host-gateway`."""
+    separator = min((i for i in (entry.find(":"), entry.find("=")) if i > 0), default=-1)
+    host, address = entry[:separator], entry[separator + 1 :]
+    return f"{host}:{address if address == 'host-gateway' else ip_address(address)}"
+
+
+def capability(name: str) -> str:
+    return name.removeprefix("CAP_")

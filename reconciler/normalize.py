@@ -1,0 +1,313 @@
+"""One schema-valid file document -> model specs, with defaults applied and short forms expanded.
+
+Checks that need more than the schema but only this one resource are made here (port ranges,
+addresses, conflicting keys); checks across resources are in `reconciler.references`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from reconciler import forms
+from reconciler.envfile import read_env_file
+from reconciler.model import (
+    LABEL_PREFIX,
+    ContainerSpec,
+    Dependency,
+    Healthcheck,
+    Logging,
+    NetworkAttachment,
+    NetworkSpec,
+    Resources,
+    Source,
+    Spec,
+    Ulimit,
+    UpdatePolicy,
+    VolumeSpec,
+)
+from reconciler.problems import FileReport, LoadFailure, Path_
+from reconciler.units import duration, size
+
+PREDEFINED_NETWORKS = frozenset({"bridge", "host", "none"})
+MIN_MEMORY = 6 * 1024**2  # the engine refuses less
+_COPIED = ("image", "pull", "working_dir", "user", "hostname", "network_mode", "restart", "state",
+           "privileged", "read_only", "init", "tty", "stop_signal")
+
+
+class _Resource:
+    """Builds one resource, reporting every problem at its key and carrying on with the rest."""
+
+    def __init__(self, report: FileReport, path: Path_, body: dict, base: Path):
+        self.report, self.path, self.body, self.base = report, path, body, base
+        self.errors_before = len(report.errors)
+
+    @property
+    def ok(self) -> bool:
+        return len(self.report.errors) == self.errors_before
+
+    def error(self, key: str | Path_, message: str) -> None:
+        self.report.error((*self.path, *((key,) if isinstance(key, str) else key)), message)
+
+    def convert(self, key: str, function: Callable[..., Any], *args: Any) -> Any:
+        """function(body[key], *args), or None (reported) when it raises ValueError."""
+        try:
+            return function(self.body[key], *args)
+        except ValueError as error:
+            self.error(key, str(error))
+            return None
+
+    def each(self, key: str, function: Callable[..., Any], *args: Any) -> tuple:
+        """function(item, *args) for each item of the list at key, reporting each failure at its index."""
+        results = []
+        for index, item in enumerate(self.body.get(key, ())):
+            try:
+                results.append(function(item, *args))
+            except ValueError as error:
+                self.error((key, index), str(error))
+        return tuple(results)
+
+    def labels(self) -> dict[str, str]:
+        labels = forms.string_map(self.body.get("labels", {}))
+        for key in labels:
+            if key.startswith(LABEL_PREFIX):
+                self.error(("labels", key), f"the label prefix '{LABEL_PREFIX}' is reserved for the reconciler")
+        return labels
+
+    def source(self) -> Source:
+        return Source(self.report.file, self.report.line_of(self.path))
+
+
+def _durations(body: dict, *keys: str) -> dict[str, float]:
+    return {key: duration(body[key]) for key in keys if key in body}
+
+
+def _sizes(body: dict, *keys: str) -> dict[str, int]:
+    return {key: size(body[key]) for key in keys if key in body}
+
+
+def _env(r: _Resource) -> dict[str, str]:
+    env: dict[str, str] = {}
+    files = r.body.get("env_file", [])
+    for index, name in enumerate([files] if isinstance(files, str) else files):
+        key = ("env_file", index) if not isinstance(files, str) else ("env_file",)
+        try:
+            env.update(read_env_file(str(r.base / name)))
+        except LoadFailure as failure:
+            at = f" line {failure.problem.line}" if failure.problem.line else ""
+            r.error(key, f"{name}{at}: {failure.problem.message}")
+    return {**env, **forms.string_map(r.body.get("env", {}))}
+
+
+def _networks(r: _Resource) -> tuple[NetworkAttachment, ...]:
+    value = r.body.get("networks", [])
+    if isinstance(value, list):
+        return tuple(NetworkAttachment(name) for name in sorted(value))
+    return tuple(
+        NetworkAttachment(name, tuple(item.get("aliases", ())), item.get("ipv4_address"))
+        for name, item in sorted(value.items())
+    )
+
+
+def _depends_on(r: _Resource) -> tuple[Dependency, ...]:
+    value = r.body.get("depends_on", [])
+    if isinstance(value, list):
+        return tuple(Dependency(name) for name in sorted(value))
+    return tuple(
+        Dependency(name, item if isinstance(item, str) else item["condition"])
+        for name, item in sorted(value.items())
+    )
+
+
+def _healthcheck(r: _Resource) -> Healthcheck | None:
+    body = r.body.get("healthcheck")
+    if body is None:
+        return None
+    if body.get("disable"):
+        if "test" in body:
+            r.error(("healthcheck", "disable"), "disable = true and a test exclude each other")
+        return Healthcheck(test=("NONE",))
+    if "test" not in body:
+        r.error("healthcheck", "missing required key 'test' (or disable = true)")
+        return None
+    test = body["test"]
+    test = ("CMD-SHELL", test) if isinstance(test, str) else tuple(test)
+    if test[0] != "NONE" and len(test) < 2:
+        r.error(("healthcheck", "test"), f"{test[0]} needs a command after it")
+    timing = _durations(body, "interval", "timeout", "start_period")
+    return Healthcheck(test=test, retries=body.get("retries", 3), **timing)
+
+
+def _resources(r: _Resource) -> Resources:
+    body = r.body.get("resources", {})
+    values = _sizes(body, "memory", "memory_reservation", "shm_size")
+    memory, reservation = values.get("memory"), values.get("memory_reservation")
+    if memory is not None and memory < MIN_MEMORY:
+        r.error(("resources", "memory"), "must be at least 6m: the engine refuses less")
+    if memory is not None and reservation is not None and reservation > memory:
+        r.error(("resources", "memory_reservation"), "must not be more than memory")
+    return Resources(cpus=body.get("cpus"), pids_limit=body.get("pids_limit"), **values)
+
+
+def _ulimits(r: _Resource) -> tuple[Ulimit, ...]:
+    limits = []
+    for name, value in sorted(r.body.get("ulimits", {}).items()):
+        soft, hard = (value, value) if isinstance(value, int) else (value["soft"], value["hard"])
+        if hard != -1 and (soft == -1 or soft > hard):
+            r.error(("ulimits", name), f"soft limit {soft} is more than the hard limit {hard}")
+        limits.append(Ulimit(name, soft, hard))
+    return tuple(limits)
+
+
+def _stop_timeout(r: _Resource) -> int | None:
+    if "stop_timeout" not in r.body:
+        return None
+    seconds = duration(r.body["stop_timeout"])
+    if seconds != int(seconds):
+        r.error("stop_timeout", "must be a whole number of seconds")
+    return int(seconds)
+
+
+def _extra_hosts(r: _Resource) -> tuple[str, ...]:
+    value = r.body.get("extra_hosts", [])
+    if isinstance(value, dict):
+        try:
+            return tuple(forms.extra_host(f"{host}:{ip}") for host, ip in sorted(value.items()))
+        except ValueError as error:
+            r.error("extra_hosts", str(error))
+            return ()
+    return r.each("extra_hosts", forms.extra_host)
+
+
+def _check_container(r: _Resource, spec: ContainerSpec) -> None:
+    mode = spec.network_mode
+    if mode is not None and spec.networks:
+        r.error("network_mode", "network_mode and networks exclude each other")
+    if mode is not None and mode != "bridge" and spec.ports:
+        r.error("ports", f"ports cannot be published with network_mode = \"{mode}\"")
+    targets: set[str] = set()
+    for index, mount in enumerate(spec.mounts):
+        if mount.target in targets:
+            r.error(("mounts", index), f"{mount.target} is already a mount target")
+        targets.add(mount.target)
+    published: set[tuple] = set()
+    for index, mapping in enumerate(spec.ports):
+        key = (mapping.host_ip, mapping.host_port, mapping.protocol)
+        if mapping.host_port is not None and key in published:
+            r.error(("ports", index), f"host port {mapping.host_port}/{mapping.protocol} is published twice")
+        published.add(key)
+
+
+def container(r: _Resource) -> ContainerSpec | None:
+    body = r.body
+    fields: dict[str, Any] = {key: body[key] for key in _COPIED if key in body}
+    for key in ("command", "entrypoint"):
+        if key in body:
+            fields[key] = r.convert(key, forms.argv)
+    if "dns" in body:
+        fields["dns"] = r.each("dns", forms.ip_address) if isinstance(body["dns"], list) \
+            else (r.convert("dns", forms.ip_address),)
+    update = body.get("update", {})
+    logging = body.get("logging")
+    spec = ContainerSpec(
+        name=r.path[-1],
+        source=r.source(),
+        env=_env(r),
+        labels=r.labels(),
+        ports=r.each("ports", forms.port),
+        mounts=r.each("mounts", forms.mount, r.base),
+        networks=_networks(r),
+        depends_on=_depends_on(r),
+        update=UpdatePolicy(order=update.get("order", "stop-first"), **_durations(update, "timeout")),
+        healthcheck=_healthcheck(r),
+        resources=_resources(r),
+        extra_hosts=_extra_hosts(r),
+        cap_add=tuple(map(forms.capability, body.get("cap_add", ()))),
+        cap_drop=tuple(map(forms.capability, body.get("cap_drop", ()))),
+        security_opt=tuple(body.get("security_opt", ())),
+        devices=tuple(body.get("devices", ())),
+        sysctls=forms.string_map(body.get("sysctls", {})),
+        ulimits=_ulimits(r),
+        stop_timeout=_stop_timeout(r),
+        logging=Logging(logging["driver"], forms.string_map(logging.get("options", {}))) if logging else None,
+        volumes_from=tuple(body.get("volumes_from", ())),
+        **fields,
+    )
+    _check_container(r, spec)
+    return spec if r.ok else None
+
+
+def _ipam(r: _Resource) -> dict[str, str]:
+    """subnet, gateway and ip_range, checked to fit together."""
+    body, ipam = r.body, {}
+    parse = {"subnet": ipaddress.ip_network, "gateway": ipaddress.ip_address, "ip_range": ipaddress.ip_network}
+    values = {}
+    for key in ("subnet", "gateway", "ip_range"):
+        if key in body:
+            try:
+                values[key] = parse[key](body[key])
+                ipam[key] = str(values[key])
+            except ValueError as error:
+                r.error(key, str(error))
+    subnet = values.get("subnet")
+    for key in ("gateway", "ip_range"):
+        if key in body and "subnet" not in body:
+            r.error(key, f"{key} needs a subnet")
+        elif subnet is not None and key in values and not _inside(values[key], subnet):
+            r.error(key, f"{values[key]} is not inside the subnet {subnet}")
+    return ipam
+
+
+def _inside(value: Any, subnet: Any) -> bool:
+    if value.version != subnet.version:
+        return False
+    return value.subnet_of(subnet) if hasattr(value, "subnet_of") else value in subnet
+
+
+def network(r: _Resource) -> NetworkSpec | None:
+    name = r.path[-1]
+    if name in PREDEFINED_NETWORKS:
+        r.error((), f"'{name}' is a network the engine predefines; use network_mode = \"{name}\" instead")
+    body = r.body
+    spec = NetworkSpec(
+        name=name,
+        source=r.source(),
+        driver=body.get("driver", "bridge"),
+        internal=body.get("internal", False),
+        attachable=body.get("attachable", False),
+        options=forms.string_map(body.get("options", {})),
+        labels=r.labels(),
+        **_ipam(r),
+    )
+    return spec if r.ok else None
+
+
+def volume(r: _Resource) -> VolumeSpec | None:
+    spec = VolumeSpec(
+        name=r.path[-1],
+        source=r.source(),
+        driver=r.body.get("driver", "local"),
+        options=forms.string_map(r.body.get("options", {})),
+        labels=r.labels(),
+    )
+    return spec if r.ok else None
+
+
+_BUILDERS = {"container": container, "network": network, "volume": volume}
+
+
+def build(document: dict, report: FileReport, base: Path) -> list[Spec]:
+    """The specs of a schema-checked document; resources with schema errors are skipped."""
+    specs = []
+    for kind, resources in document.items():
+        if kind not in _BUILDERS or not isinstance(resources, dict):
+            continue
+        for name, body in resources.items():
+            if not isinstance(body, dict) or report.failed((kind, name)):
+                continue
+            spec = _BUILDERS[kind](_Resource(report, (kind, name), body, base))
+            if spec is not None:
+                specs.append(spec)
+    return specs

@@ -1,0 +1,114 @@
+"""Problems found in the desired-state files, and the per-file collector that places them.
+
+A problem names the file (relative to the desired-state directory), the line and the dotted key
+path, so that a user is told exactly where a mistake is. Values that came from the env file are
+secrets: `FileReport.show` never prints them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+
+Path_ = tuple[str | int, ...]
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An error or a warning, with as much of FILE:LINE: key.path as is known."""
+
+    file: str
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.file and self.line:
+            where = f"{self.file}:{self.line}"
+        return ": ".join(part for part in (where, self.key, self.message) if part)
+
+
+class LoadFailure(Exception):
+    """Raised when something cannot be read at all; carries the problem to report."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def dotted(path: Path_) -> str:
+    """`("container", "web", "ports", 0)` -> `container.web.ports[0]`; odd keys are quoted."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            key = part if _BARE_KEY.fullmatch(part) else '"' + part.replace('"', '\\"') + '"'
+            text += f".{key}" if text else key
+    return text
+
+
+def scrub(message: str, secrets: Collection[str]) -> str:
+    """The message with every secret value in it masked."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            message = message.replace(secret, "***")
+    return message
+
+
+@dataclass
+class FileReport:
+    """Collects the problems of one file, placing each at the line of its key."""
+
+    file: str
+    lines: Mapping[Path_, int] = field(default_factory=dict)
+    secret_paths: Collection[Path_] = ()
+    secret_values: Collection[str] = ()
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    def line_of(self, path: Path_) -> int | None:
+        for end in range(len(path), 0, -1):
+            line = self.lines.get(path[:end])
+            if line is not None:
+                return line
+        return None
+
+    def problem(self, path: Path_, message: str) -> Problem:
+        return Problem(self.file, self.line_of(path), dotted(path), scrub(message, self.secret_values))
+
+    def error(self, path: Path_, message: str) -> None:
+        self.errors.append(self.problem(path, message))
+
+    def warning(self, path: Path_, message: str) -> None:
+        self.warnings.append(self.problem(path, message))
+
+    def show(self, path: Path_, value: object) -> str:
+        """The value quoted for a message, unless it holds a secret from the env file."""
+        if any(path[: len(secret)] == secret for secret in self.secret_paths):
+            return "(a value from the env file)"
+        if isinstance(value, str):
+            return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return repr(value)
+
+    def failed(self, path: Path_) -> bool:
+        """Whether an error was already reported at this path or inside it."""
+        key = dotted(path)
+        return any(p.key == key or p.key.startswith((key + ".", key + "[")) for p in self.errors)
+
+
+def decode_utf8(data: bytes, file: str, what: str = "file") -> str:
+    """The text of a file's bytes; raises LoadFailure naming the line of the first bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        message = f"{what} is not valid UTF-8 (byte 0x{data[error.start]:02x} at column {column})"
+        raise LoadFailure(Problem(file, line, "", message)) from None

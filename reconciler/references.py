@@ -1,0 +1,93 @@
+"""Checks across resources: every reference names a declared resource, and no dependency cycles.
+
+References are a container's networks, its volume mounts, `depends_on`, `volumes_from` and
+`network_mode = "container:NAME"`. The last three also order containers, so a cycle through any
+of them is an error naming the cycle.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterator
+
+from reconciler.model import ContainerSpec, DesiredState, Spec
+from reconciler.problems import Path_, Problem
+from reconciler.schema import did_you_mean
+
+Place = Callable[[Spec, Path_, str], Problem]
+
+
+def _ordering(spec: ContainerSpec) -> Iterator[tuple[Path_, str]]:
+    """The containers this one must follow, each with the key path that names it."""
+    for dependency in spec.depends_on:
+        yield ("depends_on", dependency.name), dependency.name
+    for index, entry in enumerate(spec.volumes_from):
+        yield ("volumes_from", index), entry.split(":")[0]
+    if spec.network_mode and spec.network_mode.startswith("container:"):
+        yield ("network_mode",), spec.network_mode.removeprefix("container:")
+
+
+def _references(spec: ContainerSpec) -> Iterator[tuple[str, Path_, str]]:
+    for attachment in spec.networks:
+        yield "network", ("networks", attachment.name), attachment.name
+    for index, mount in enumerate(spec.mounts):
+        if mount.type == "volume":
+            yield "volume", ("mounts", index), mount.source
+    for path, name in _ordering(spec):
+        yield "container", path, name
+
+
+def _addresses(spec: ContainerSpec, state: DesiredState) -> Iterator[tuple[Path_, str]]:
+    for attachment in spec.networks:
+        network = state.networks.get(attachment.name)
+        if attachment.ipv4_address is None or network is None:
+            continue
+        path = ("networks", attachment.name, "ipv4_address")
+        if network.subnet is None:
+            yield path, f"a fixed address needs a subnet on network '{network.name}'"
+        elif ipaddress.ip_address(attachment.ipv4_address) not in ipaddress.ip_network(network.subnet):
+            yield path, f"{attachment.ipv4_address} is not inside {network.name}'s subnet {network.subnet}"
+
+
+def _cycles(state: DesiredState) -> list[list[str]]:
+    """Each dependency cycle once, as the names along it, starting from its smallest name."""
+    edges = {name: sorted({n for _, n in _ordering(spec) if n in state.containers})
+             for name, spec in state.containers.items()}
+    found: dict[tuple[str, ...], list[str]] = {}
+    done: set[str] = set()
+
+    def visit(name: str, trail: list[str]) -> None:
+        if name in trail:
+            cycle = trail[trail.index(name):]
+            start = cycle.index(min(cycle))
+            cycle = cycle[start:] + cycle[:start]
+            found.setdefault(tuple(cycle), cycle)
+            return
+        if name in done:
+            return
+        for following in edges[name]:
+            visit(following, [*trail, name])
+        done.add(name)
+
+    for name in sorted(edges):
+        visit(name, [])
+    return list(found.values())
+
+
+def check(state: DesiredState, place: Place) -> list[Problem]:
+    problems = []
+    declared = {"network": state.networks, "volume": state.volumes, "container": state.containers}
+    for spec in state.containers.values():
+        at = ("container", spec.name)
+        for kind, path, name in _references(spec):
+            if name not in declared[kind]:
+                hint = did_you_mean(name, declared[kind])
+                problems.append(place(spec, (*at, *path), f"{kind} '{name}' is not declared{hint}"))
+        for path, message in _addresses(spec, state):
+            problems.append(place(spec, (*at, *path), message))
+    for cycle in _cycles(state):
+        first = state.containers[cycle[0]]
+        path = next(p for p, n in _ordering(first) if n == (cycle[1:] or cycle)[0])
+        problems.append(place(first, ("container", first.name, *path),
+                              "dependency cycle: " + " -> ".join([*cycle, cycle[0]])))
+    return problems

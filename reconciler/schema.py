@@ -1,0 +1,155 @@
+"""Validation of one parsed file against schemas/desired-state.schema.json, in plain words.
+
+jsonschema's own messages quote values (which may hold secrets) and speak JSON; these speak TOML
+("table", "array"), name the key, and suggest the closest known key or value for a misspelling.
+The schema lives beside the package (`Path(reconciler.__file__).parents[1] / "schemas"`), which
+holds for a source checkout and an editable install.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+import reconciler
+from reconciler.problems import FileReport, Path_
+
+SCHEMA_PATH = Path(reconciler.__file__).parents[1] / "schemas" / "desired-state.schema.json"
+
+_TYPE_NAMES = {"object": "a table", "array": "an array", "string": "a string", "integer": "an integer",
+               "number": "a number", "boolean": "a boolean"}
+
+
+@functools.cache
+def validator() -> Draft202012Validator:
+    return Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    names = {dict: "a table", list: "an array", str: "a string", int: "an integer", float: "a float"}
+    return next((name for kind, name in names.items() if isinstance(value, kind)), "a date or time")
+
+
+def _expected(schema: dict) -> str:
+    if "title" in schema:
+        return schema["title"]
+    if "$ref" in schema:
+        return _expected(_definition(schema["$ref"]))
+    if "enum" in schema:
+        return "one of " + ", ".join(str(v) for v in schema["enum"])
+    if "anyOf" in schema:
+        return " or ".join(_expected(branch) for branch in schema["anyOf"])
+    kinds = schema.get("type", [])
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    return " or ".join(_TYPE_NAMES[k] for k in kinds) or "something else"
+
+
+def _titled(error: ValidationError) -> str:
+    """What was expected, from the nearest schema around the error that has a title."""
+    current: ValidationError | None = error
+    while current is not None:
+        if "title" in current.schema or "$ref" in current.schema:
+            return _expected(current.schema)
+        current = current.parent
+    return _expected(error.schema)
+
+
+def _definition(ref: str) -> dict:
+    return validator().schema["$defs"][ref.removeprefix("#/$defs/")]
+
+
+def _misfit(error: ValidationError) -> bool:
+    """Whether the error says the value is of another type than its branch wants."""
+    if error.relative_path:
+        return False
+    if error.validator == "type":
+        return True
+    return error.validator == "enum" and not any(type(v) is type(error.instance) for v in error.validator_value)
+
+
+def _branch_errors(error: ValidationError) -> list[ValidationError] | None:
+    """For anyOf/oneOf: the errors of the one branch whose type fits the value, if exactly one does."""
+    branches: dict[int, list[ValidationError]] = {}
+    for sub in error.context or ():
+        branches.setdefault(sub.schema_path[0], []).append(sub)
+    fitting = [errors for errors in branches.values() if not any(_misfit(e) for e in errors)]
+    return fitting[0] if len(fitting) == 1 else None
+
+
+def _messages(error: ValidationError, report: FileReport) -> Iterator[tuple[Path_, str]]:
+    path: Path_ = tuple(error.absolute_path)
+    value, check = error.instance, error.validator
+    if "propertyNames" in error.absolute_schema_path:
+        yield _bad_name(path, value, error)
+    elif check == "additionalProperties":
+        known = error.schema.get("properties", {})
+        for key in value:
+            if key not in known:
+                what = "kind" if not path else "key"
+                yield (*path, key), f"unknown {what} '{key}'{did_you_mean(key, known)}"
+    elif check in ("anyOf", "oneOf"):
+        branch = _branch_errors(error)
+        if branch is None:
+            yield path, f"expected {_expected(error.schema)}, got {_type_name(value)}"
+        else:
+            for sub in branch:
+                yield from _messages(sub, report)
+    elif check == "type":
+        yield path, f"expected {_expected(error.schema)}, got {_type_name(value)}"
+    elif check == "enum":
+        shown = report.show(path, value)
+        hint = did_you_mean(value, error.validator_value) if isinstance(value, str) else ""
+        yield path, f"{shown} is not one of {', '.join(map(str, error.validator_value))}{hint}"
+    elif check == "pattern":
+        yield path, f"{report.show(path, value)} is not {_titled(error)}"
+    elif check == "required":
+        yield path, f"missing required key '{_missing(error)}'"
+    else:
+        yield path, _bound_message(check, error.validator_value, report.show(path, value))
+
+
+def _missing(error: ValidationError) -> str:
+    return next(key for key in error.validator_value if key not in error.instance)
+
+
+def _bad_name(path: Path_, name: str, error: ValidationError) -> tuple[Path_, str]:
+    if error.validator == "enum":
+        return (*path, name), f"unknown key '{name}'{did_you_mean(name, error.validator_value)}"
+    return (*path, name), f"invalid name '{name}': expected {_expected(error.schema)}"
+
+
+def _bound_message(check: str, bound: Any, shown: str) -> str:
+    texts = {
+        "minimum": f"{shown} is less than the minimum {bound}",
+        "maximum": f"{shown} is more than the maximum {bound}",
+        "exclusiveMinimum": f"{shown} must be more than {bound}",
+        "minLength": "must not be empty",
+        "minItems": "must not be empty",
+        "uniqueItems": "has an item more than once",
+    }
+    return texts.get(check, f"is invalid ({check})")
+
+
+def check(document: dict, report: FileReport, skip: Collection[Path_] = ()) -> None:
+    """Report every schema error of the document, once each, except at or below the `skip` paths."""
+    seen: set[tuple[Path_, str]] = set()
+    for error in sorted(validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
+        for path, message in _messages(error, report):
+            skipped = any(path[: len(s)] == s for s in skip)
+            if (path, message) not in seen and not skipped:
+                seen.add((path, message))
+                report.error(path, message)
