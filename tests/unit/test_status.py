@@ -4,22 +4,11 @@ import stat
 import threading
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 
 import pytest
 
+from reconciler.problems import Problem
 from reconciler.status import ResourceReport, Status, StatusServer, default_status_file, parse_address
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int | None
-    key: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.key}: {self.message}"
 
 
 class Clock:

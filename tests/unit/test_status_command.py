@@ -3,23 +3,12 @@ import subprocess
 import sys
 import time
 from argparse import Namespace
-from dataclasses import dataclass
 
 import pytest
 
 from reconciler.commands import status as command
+from reconciler.problems import Problem
 from reconciler.status import ResourceReport, Status
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int
-    key: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.key}: {self.message}"
 
 
 @pytest.fixture
