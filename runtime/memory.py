@@ -114,13 +114,14 @@ class MemoryRuntime:
             self._emit(container.event("health_status"), container.owners())
 
     def remove_by_hand(self, kind: str, ref: str) -> None:
+        """Remove any resource, owned or not, as a user would (the engine's own checks apply)."""
         with self._lock:
             if kind == "container":
                 self._remove_container(self._container(ref))
             elif kind == "network":
-                del self.networks[self._network(ref).id]
+                self._remove_network(self._network(ref))
             else:
-                del self.volumes[self._volume(ref).name]
+                self._remove_volume(self._volume(ref))
 
     def disconnect_by_hand(self, network: str, container: str) -> None:
         with self._lock:
@@ -203,18 +204,21 @@ class MemoryRuntime:
         container.state, container.exit_code, container.health = "exited", exit_code, None
         for action in actions:
             self._emit(container.event(action), container.owners())
+        for name in container.networks:  # the engine releases the endpoints (the config stays)
+            self._emit_disconnect(self._network(name), container)
 
     def _disconnect(self, network: MemoryNetwork, container: MemoryContainer) -> None:
         if network.name not in container.networks:
             raise NotFound(f"container {container.id} is not connected to network {network.name}")
         del container.networks[network.name]
+        self._emit_disconnect(network, container)
+
+    def _emit_disconnect(self, network: MemoryNetwork, container: MemoryContainer) -> None:
         owners = container.owners() | network.owners()
         self._emit(Event("network", "disconnect", network.name, network.id), owners)
 
     def _remove_container(self, container: MemoryContainer) -> None:
         self._end(container, KILL_EXIT_CODE, ("kill", "die"))
-        for name in list(container.networks):
-            self._disconnect(self._network(name), container)
         for volume in container.anonymous_volumes:
             self.volumes.pop(volume, None)
         del self.containers[container.id]
@@ -341,7 +345,9 @@ class MemoryRuntime:
 
     @_engine_call
     def remove_network(self, id: str) -> None:
-        network = self._network(id)
+        self._remove_network(self._network(id))
+
+    def _remove_network(self, network: MemoryNetwork) -> None:
         if network.name in PREDEFINED_NETWORKS:
             raise Conflict(f"{network.name} is a pre-defined network and cannot be removed")
         if any(network.name in c.networks for c in self.containers.values()):
@@ -362,9 +368,11 @@ class MemoryRuntime:
 
     @_engine_call
     def remove_volume(self, name: str) -> None:
-        volume = self._volume(name)
-        if any(m.source == name for c in self.containers.values() for m in c.spec.mounts):
-            raise Conflict(f"remove {name}: volume is in use")
+        self._remove_volume(self._volume(name))
+
+    def _remove_volume(self, volume: MemoryVolume) -> None:
+        if any(m.source == volume.name for c in self.containers.values() for m in c.spec.mounts):
+            raise Conflict(f"remove {volume.name}: volume is in use")
         del self.volumes[volume.name]
 
     @_engine_call

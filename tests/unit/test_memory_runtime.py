@@ -1,0 +1,120 @@
+"""What the in-memory engine offers tests beyond the contract: call log, failures, by-hand changes."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.model import LABEL_MANAGED, ContainerSpec, Healthcheck, NetworkSpec
+from runtime.base import Conflict, EngineUnavailable, NotFound
+from runtime.memory import MemoryRuntime
+
+IMAGE = "localhost/demo:1"
+LABELS = {LABEL_MANAGED: "ns"}
+
+
+@pytest.fixture
+def engine() -> MemoryRuntime:
+    return MemoryRuntime(images={IMAGE: "sha256:demo"}, registry={"localhost/demo:2": "sha256:two"})
+
+
+def _running(engine: MemoryRuntime, name: str = "web", **fields) -> str:
+    id = engine.create_container(ContainerSpec(name=name, image=IMAGE, **fields), name, LABELS)
+    engine.start_container(id)
+    return id
+
+
+def _one_round():
+    """A stop() that lets an event stream take one round: everything emitted so far."""
+    checks = iter([False])
+    return lambda: next(checks, True)
+
+
+def test_calls_are_logged_with_their_arguments_and_defaults(engine):
+    id = _running(engine)
+    engine.stop_container(id)
+    assert [name for name, _ in engine.calls] == ["create_container", "start_container", "stop_container"]
+    assert engine.calls_to("stop_container") == [(id, None)]
+    assert engine.calls_to("create_container")[0][1:] == ("web", LABELS)
+
+
+def test_an_injected_failure_is_raised_once_without_acting(engine):
+    engine.fail_next("create_container", Conflict("injected"))
+    with pytest.raises(Conflict, match="injected"):
+        _running(engine)
+    assert engine.observe("ns").containers == ()
+    _running(engine)
+    assert len(engine.observe("ns").containers) == 1
+
+
+def test_an_engine_that_is_down_refuses_every_call_until_it_is_back(engine):
+    id = _running(engine)
+    engine.available = False
+    for call in (lambda: engine.observe("ns"), lambda: engine.stop_container(id), engine.ping):
+        with pytest.raises(EngineUnavailable):
+            call()
+    engine.available = True
+    assert engine.observe("ns").containers[0].state == "running"
+
+
+def test_containers_behave_on_start_as_told(engine):
+    engine.on_start("job", exit_code=2)
+    engine.on_start("slow", health="starting")
+    job = _running(engine, "job")
+    slow = _running(engine, "slow", healthcheck=Healthcheck(("CMD", "true")))
+    plain = _running(engine, "plain", healthcheck=Healthcheck(("CMD", "true")))
+    state = {c.id: c for c in engine.observe("ns").containers}
+    assert (state[job].state, state[job].exit_code) == ("exited", 2)
+    assert (state[slow].health, state[plain].health) == ("starting", "healthy")
+
+
+def test_changes_by_hand_show_in_observe_and_as_events(engine):
+    web, db = _running(engine, "web"), _running(engine, "db")
+    stream = engine.events("ns", _one_round())
+    engine.kill(web)
+    engine.set_health(db, "unhealthy")
+    engine.remove_by_hand("container", db)
+    (observed,) = engine.observe("ns").containers
+    assert (observed.id, observed.state, observed.exit_code) == (web, "exited", 137)
+    assert [(e.kind, e.action) for e in stream] == [
+        ("container", "kill"), ("container", "die"), ("network", "disconnect"),
+        ("container", "health_status"),
+        ("container", "kill"), ("container", "die"), ("network", "disconnect"), ("container", "destroy")]
+    assert engine.calls_to("remove_container") == []
+
+
+def test_unowned_resources_hold_names_and_refuse_to_be_taken(engine):
+    engine.add_unowned("container", "web")
+    engine.add_unowned("network", "front", {LABEL_MANAGED: "other"})
+    engine.add_unowned("volume", "data")
+    state = engine.observe("ns", {"container": ["web"], "network": ["front", "back"], "volume": ["data"]})
+    assert state.unowned == {"container": {"web"}, "network": {"front"}, "volume": {"data"}}
+    assert (state.containers, state.networks, state.volumes) == ((), (), ())
+    with pytest.raises(Conflict):
+        engine.create_network(NetworkSpec(name="front"), LABELS)
+    engine.remove_by_hand("network", "front")
+    engine.create_network(NetworkSpec(name="front"), LABELS)
+
+
+def test_pull_adds_the_registry_image_and_reports_progress(engine):
+    lines = []
+    assert engine.resolve_image("localhost/demo:2") is None
+    assert engine.pull_image("localhost/demo:2", lambda ref, line: lines.append(ref)) == "sha256:two"
+    assert engine.resolve_image("localhost/demo:2") == "sha256:two"
+    assert lines == ["localhost/demo:2"]
+
+
+def test_events_are_those_of_the_namespace_since_the_call_and_end_when_stop_says_so(engine):
+    before = _running(engine, "before")
+    engine.kill(before)
+    stream = engine.events("other", _one_round())
+    engine.create_container(ContainerSpec(name="x", image=IMAGE), "x", {LABEL_MANAGED: "other"})
+    engine.remove_container("x")
+    assert [(e.action, e.name) for e in stream] == [("destroy", "x")]
+
+
+def test_a_removed_container_is_not_found_by_name_or_id(engine):
+    id = _running(engine)
+    engine.remove_container("web")
+    for ref in (id, "web"):
+        with pytest.raises(NotFound):
+            engine.container_labels(ref)

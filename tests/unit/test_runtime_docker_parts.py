@@ -1,0 +1,148 @@
+"""The pure parts of the Docker adapter: list parsing, error mapping, spec mapping, wait conditions."""
+
+from __future__ import annotations
+
+import docker.errors
+import pytest
+import requests
+
+from reconciler.model import ContainerSpec, NetworkAttachment, NetworkSpec
+from runtime.base import Conflict, EngineUnavailable, InvalidSpec, NotFound
+from runtime.conditions import reached
+from runtime.docker_errors import translate
+from runtime.docker_observe import (
+    container,
+    exit_code_from_status,
+    health_from_status,
+    image_ids,
+    normalise_reference,
+)
+from runtime.docker_specs import container_body, network_kwargs, restart_policy
+
+
+@pytest.mark.parametrize("status, health", [
+    ("Up 3 minutes (healthy)", "healthy"),
+    ("Up 2 seconds (health: starting)", "starting"),
+    ("Up 1 hour (unhealthy)", "unhealthy"),
+    ("Up 5 seconds", None),
+    ("Exited (0) 2 seconds ago", None),
+])
+def test_health_is_read_from_the_status_text(status, health):
+    assert health_from_status(status) == health
+
+
+@pytest.mark.parametrize("status, code", [
+    ("Exited (137) 5 seconds ago", 137), ("Exited (0) About a minute ago", 0), ("Up 2 seconds", None),
+    ("Created", None),
+])
+def test_exit_code_is_read_from_the_status_text(status, code):
+    assert exit_code_from_status(status) == code
+
+
+def test_a_list_entry_becomes_an_observed_container_with_its_own_name_and_networks():
+    entry = {"Id": "abc", "Names": ["/other/alias", "/web"], "Labels": None, "State": "running",
+             "Status": "Up 1 second (health: starting)", "ImageID": "sha256:1", "Created": 1700000000,
+             "NetworkSettings": {"Networks": {"front": {}, "back": {}}}}
+    observed = container(entry)
+    assert (observed.name, observed.labels, observed.health) == ("web", {}, "starting")
+    assert observed.networks == {"front", "back"} and observed.created == 1700000000.0
+
+
+@pytest.mark.parametrize("ref, listed", [
+    ("busybox", "busybox:latest"), ("docker.io/library/busybox:1", "busybox:1"),
+    ("localhost:5000/demo", "localhost:5000/demo:latest"), ("localhost/demo:1", "localhost/demo:1"),
+    ("repo@sha256:abc", "repo@sha256:abc"),
+])
+def test_references_are_normalised_as_the_engine_lists_them(ref, listed):
+    assert normalise_reference(ref) == listed
+
+
+def test_image_ids_map_tags_and_digests_and_leave_out_absent_references():
+    images = [{"Id": "sha256:1", "RepoTags": ["busybox:latest"], "RepoDigests": ["busybox@sha256:d"]},
+              {"Id": "sha256:2", "RepoTags": None, "RepoDigests": None}]
+    assert image_ids(images, ["busybox", "busybox@sha256:d", "absent:1"]) == {
+        "busybox": "sha256:1", "busybox@sha256:d": "sha256:1"}
+
+
+def _api_error(status: int, message: str) -> docker.errors.APIError:
+    response = requests.Response()
+    response.status_code = status
+    return docker.errors.APIError(message, response=response, explanation=message)
+
+
+@pytest.mark.parametrize("error, expected", [
+    (_api_error(404, "No such container: x"), NotFound),
+    (_api_error(409, "name already in use"), Conflict),
+    (_api_error(403, "network has active endpoints"), Conflict),
+    (_api_error(400, "invalid mount config"), InvalidSpec),
+    (_api_error(500, "OCI runtime create failed: unable to apply caps"), InvalidSpec),
+    (_api_error(500, "dial unix /run/containerd/containerd.sock: connect: connection refused"),
+     EngineUnavailable),
+    (_api_error(503, "whatever"), EngineUnavailable),
+    (requests.exceptions.ConnectionError("Connection aborted"), EngineUnavailable),
+    (docker.errors.DockerException("Error while fetching server API version: ..."), EngineUnavailable),
+    (docker.errors.InvalidArgument("bad value"), InvalidSpec),
+])
+def test_engine_errors_map_to_runtime_errors_with_the_engine_message(error, expected):
+    translated = translate(error)
+    assert type(translated) is expected
+    assert str(error.explanation if isinstance(error, docker.errors.APIError) else error) in str(translated)
+
+
+@pytest.mark.parametrize("restart, policy", [
+    ("no", {"Name": "no"}), ("unless-stopped", {"Name": "unless-stopped"}),
+    ("on-failure", {"Name": "on-failure"}), ("on-failure:5", {"Name": "on-failure", "MaximumRetryCount": 5}),
+])
+def test_restart_policies_map_to_the_engine_form(restart, policy):
+    assert restart_policy(restart) == policy
+
+
+def test_networks_go_to_the_create_call_as_far_as_the_api_version_allows():
+    spec = ContainerSpec(name="web", image="i", networks=(NetworkAttachment("front", ("www",)),
+                                                        NetworkAttachment("back", (), "10.0.0.5")))
+    old, later = container_body(spec, {}, "1.41")
+    assert old["HostConfig"]["NetworkMode"] == "front"
+    assert old["NetworkingConfig"]["EndpointsConfig"] == {"front": {"Aliases": ["www"]}}
+    assert [a.name for a in later] == ["back"]
+    new, later = container_body(spec, {}, "1.44")
+    assert set(new["NetworkingConfig"]["EndpointsConfig"]) == {"front", "back"}
+    assert new["NetworkingConfig"]["EndpointsConfig"]["back"] == {"IPAMConfig": {"IPv4Address": "10.0.0.5"}}
+    assert later == ()
+
+
+def test_unset_optional_fields_are_left_to_the_engine_and_given_labels_win():
+    body, _ = container_body(ContainerSpec(name="web", image="i", labels={"a": "spec", "b": "spec"}),
+                             {"b": "given"}, "1.41")
+    assert not {"Cmd", "Entrypoint", "User", "Healthcheck", "StopTimeout"} & set(body)
+    assert not {"Memory", "NanoCpus", "LogConfig"} & set(body["HostConfig"])
+    assert body["HostConfig"]["NetworkMode"] == "default"
+    assert body["Labels"] == {"a": "spec", "b": "given"}
+
+
+def test_network_ipam_is_sent_only_when_given():
+    assert network_kwargs(NetworkSpec(name="n"), {})["ipam"] is None
+    ipam = network_kwargs(NetworkSpec(name="n", subnet="10.1.0.0/24"), {})["ipam"]
+    assert ipam == {"Driver": "default", "Config": [{"Subnet": "10.1.0.0/24"}]}
+
+
+@pytest.mark.parametrize("condition, state, health, code, outcome", [
+    ("running", "running", None, None, True),
+    ("running", "created", None, None, False),
+    ("running", "restarting", None, None, False),
+    ("running", "exited", None, 1, InvalidSpec),
+    ("healthy", "running", "starting", None, False),
+    ("healthy", "running", "healthy", None, True),
+    ("healthy", "running", "unhealthy", None, InvalidSpec),
+    ("healthy", "running", None, None, InvalidSpec),
+    ("exited", "exited", None, 2, True),
+    ("exited", "running", None, None, False),
+    ("completed", "exited", None, 0, True),
+    ("completed", "exited", None, 2, InvalidSpec),
+    ("completed", "running", None, None, False),
+])
+def test_wait_conditions(condition, state, health, code, outcome):
+    if outcome is InvalidSpec:
+        with pytest.raises(InvalidSpec):
+            reached(condition, state, health, code)
+    else:
+        assert reached(condition, state, health, code) is outcome
