@@ -79,11 +79,13 @@ def _parse(text: str, report: FileReport) -> dict | None:
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         position = _TOML_POSITION.search(message)
-        line = int(position.group(1)) if position else None
-        message = _TOML_POSITION.sub("", message)
         if position:
-            message += f" (column {position.group(2)})"
-        report.errors.append(Problem(report.file, line, "", f"TOML syntax error: {message}"))
+            line = int(position.group(1))
+            message = message[: position.start()] + f" (column {position.group(2)})"
+        else:
+            line = text.count("\n") + (not text.endswith("\n"))
+            message = message.replace(" (at end of document)", " at the end of the file")
+        report.errors.append(Problem(report.file, line or None, "", f"TOML syntax error: {message}"))
         return None
 
 
@@ -144,7 +146,7 @@ def combine(decls: Iterable[FileDecl]) -> tuple[DesiredState, tuple[Problem, ...
                                   f"{spec.kind} '{spec.name}' is also declared in {first.source}"))
     state = DesiredState(**{_KINDS[kind]: dict(sorted(table.items())) for kind, table in tables.items()})
     problems.extend(references.check(state, place))
-    return state, tuple(problems)
+    return state, tuple(sorted(problems, key=lambda p: (p.file, p.line or 0)))
 
 
 def load(root: Path, env_file: str | None = None, environ: Mapping[str, str] | None = None) -> LoadResult:
