@@ -239,10 +239,11 @@ class MemoryRuntime:
             "network": list(self.networks.values()),
             "volume": list(self.volumes.values()),
         }
+        wanted = {kind: frozenset(found) for kind, found in names.items()}
         unowned = {
-            kind: frozenset(r.name for r in by_kind.get(kind, ()) if r.name in set(wanted)
+            kind: frozenset(r.name for r in by_kind.get(kind, ()) if r.name in wanted[kind]
                             and r.labels.get(LABEL_MANAGED) != namespace)
-            for kind, wanted in names.items()
+            for kind in wanted
         }
         owned = {kind: [r for r in found if r.labels.get(LABEL_MANAGED) == namespace]
                  for kind, found in by_kind.items()}
@@ -395,6 +396,8 @@ class MemoryRuntime:
 
     @_engine_call
     def wait_container(self, id: str, condition: str, timeout: float) -> None:
+        """Decided at once: nothing changes in this engine while a caller waits, so a condition
+        not reached now is a WaitTimeout now (unit tests never sleep)."""
         container = self._container(id)
         if not reached(condition, container.state, container.health, container.exit_code):
             raise WaitTimeout(f"container {id[:12]} not {condition} after {timeout:g}s")
