@@ -6,7 +6,8 @@ a pass whose create met a name the engine already holds (409): re-observe, never
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import dataclasses
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -109,8 +110,10 @@ def converge(
     progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     workers: int = 8,
+    hold: Collection[str] = (),
 ) -> PassReport:
-    """One pass. Raises Refused, or EngineUnavailable when the engine cannot be reached."""
+    """One pass. Tasks whose key ("container/web") is in `hold` wait for a later pass (their
+    change stays pending). Raises Refused, or EngineUnavailable when the engine cannot be reached."""
     results: list[TaskResult] = []
     plans: list[Plan] = []
     pull_errors: dict[str, str] = {}
@@ -121,7 +124,8 @@ def converge(
             pull_errors = pull_images(runtime, refs, progress)
             observed = observe(runtime, namespace, desired)
         plans.append(make_plan(desired, observed, namespace, prune_volumes, allow_empty))
-        attempt = execute(plans[-1], runtime, namespace, workers, should_stop)
+        runnable = tuple(task for task in plans[-1].tasks if task.key not in hold)
+        attempt = execute(dataclasses.replace(plans[-1], tasks=runnable), runtime, namespace, workers, should_stop)
         results.extend(attempt)
         if not any(r.retry for r in attempt) or should_stop():
             break

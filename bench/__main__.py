@@ -1,0 +1,12 @@
+"""python -m bench [apply] [agent]: run the benchmarks and print their figures."""
+
+import sys
+
+from bench import apply_bench
+
+SUITES = {"apply": apply_bench.main}
+
+names = sys.argv[1:] or list(SUITES)
+for name in names:
+    for line in SUITES[name]():
+        print(f"{name}: {line}", flush=True)

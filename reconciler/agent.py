@@ -1,0 +1,189 @@
+"""The agent loop: schedules passes, and nothing else.
+
+Triggers (file changes, engine events, signals, the periodic resync, a retry coming due) only
+wake the loop; each pass is level-triggered: it re-reads the files (per-file last-known-good),
+observes the engine and converges, whatever woke it. One pass runs at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from reconciler.converge import PassReport, Refused, converge
+from reconciler.diff import ChangeKind, Reason
+from reconciler.lastgood import LastKnownGood, Refresh
+from reconciler.status import ResourceReport, Status
+from reconciler.triggers import Backoff, Trigger
+from reconciler.watch import DirectoryWatcher
+from runtime.base import EngineError, EngineUnavailable, Runtime
+
+log = structlog.get_logger("reconciler.agent")
+
+ENGINE = "engine"
+CRASHLOOP_AFTER = 3  # consecutive crashes before a container is reported as in a crash loop
+STABLE_AFTER = 60.0  # seconds a restarted container must stay up before its crash count resets
+DRIFT = frozenset({Reason.STOPPED, Reason.EXITED, Reason.DEAD, Reason.PAUSED, Reason.NETWORK_DETACHED,
+                   Reason.NETWORK_ATTACHED, Reason.INTERRUPTED})
+
+
+@dataclass
+class Agent:
+    root: Path
+    runtime: Runtime
+    namespace: str
+    status: Status
+    interval: float = 30.0
+    env_file: str | None = None
+    allow_empty: bool = False
+    clock: Callable[[], float] = time.monotonic
+    trigger: Trigger = field(default_factory=Trigger)
+    backoff: Backoff = field(default_factory=Backoff)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    started_at: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.desired = LastKnownGood(self.root, self.env_file)
+
+    def stop(self, reason: str = "signal") -> None:
+        self.stopping.set()
+        self.trigger.fire(reason)
+
+    def run(self) -> int:
+        watcher = DirectoryWatcher(self.root, lambda: self.trigger.fire("files"))
+        watcher.start()
+        events = threading.Thread(target=self._forward_events, name="engine-events", daemon=True)
+        events.start()
+        log.info("agent.started", directory=str(self.root), namespace=self.namespace, interval=self.interval)
+        next_full = self.clock()
+        try:
+            while not self.stopping.is_set():
+                self.status.heartbeat()
+                now = self.clock()
+                wake = min(next_full, self.backoff.next_due() or next_full)
+                reasons = self.trigger.wait(max(0.0, min(wake - now, self.interval)))
+                if self.stopping.is_set():
+                    break
+                now = self.clock()
+                if now >= next_full:
+                    reasons = (reasons or set()) | {"resync"}
+                    next_full = now + self.interval
+                    watcher.refresh()
+                if reasons or (self.backoff.next_due() or now + 1) <= now:
+                    log.debug("pass.triggered", reasons=sorted(reasons or {"retry"}))
+                    self.run_pass()
+        finally:
+            watcher.stop()
+            self.status.save()
+            log.info("agent.stopped")
+        return 0
+
+    def _forward_events(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                for event in self.runtime.events(self.namespace, self.stopping.is_set):
+                    self.trigger.fire(f"engine:{event.kind}:{event.action}")
+            except EngineError as error:
+                log.warning("events.lost", error=str(error))
+                self.stopping.wait(1.0)
+
+    def run_pass(self) -> None:
+        started = self.clock()
+        refresh = self.desired.refresh()
+        self.status.set_errors(refresh.errors)
+        for problem in refresh.errors:
+            log.error("desired_state.invalid", problem=str(problem))
+        if refresh.state is None:
+            self._finish("invalid", started, refresh, None)
+            return
+        if not self.backoff.due(ENGINE, self.clock()):
+            return
+        hold = {str(k) for k, at in self.backoff.pending().items() if k != ENGINE and at > self.clock()}
+        try:
+            report = converge(self.runtime, refresh.state, self.namespace, allow_empty=self.allow_empty,
+                              should_stop=self.stopping.is_set, hold=hold | refresh.stalled)
+        except EngineUnavailable as error:
+            retry = self.backoff.failed(ENGINE, self.clock())
+            log.warning("engine.unavailable", error=str(error), retry_in=round(retry - self.clock(), 1))
+            self.status.metrics.error("engine")
+            self._finish("unavailable", started, refresh, None)
+            return
+        except Refused as refused:
+            log.error("pass.refused", reason=str(refused))
+            self._finish("failed", started, refresh, None, refused=str(refused))
+            return
+        self.backoff.succeeded(ENGINE)
+        self._account(report)
+        result = "unavailable" if report.unavailable else "converged" if report.converged else "failed"
+        self._finish("invalid" if refresh.errors and result == "converged" else result, started, refresh, report)
+
+    def _account(self, report: PassReport) -> None:
+        """Backoff and metrics from one pass's results: failures back off, crashes count."""
+        now = self.clock()
+        for result in report.results:
+            change = result.task.change
+            self.status.metrics.action(change.kind.verb, "ok" if result.ok else "failed")
+            key = result.task.key
+            if not result.ok and not result.skipped:
+                self.status.metrics.error("action")
+                self.backoff.failed(key, now)
+            elif result.ok:
+                if any(c.reason in DRIFT for c in change.causes):
+                    self.status.metrics.drift_corrected()
+                crashed = any(c.reason is Reason.EXITED for c in change.causes) and key in self.started_at
+                if crashed:
+                    self.backoff.failed(key, now)
+                if change.needs_start:
+                    self.started_at[key] = now
+        for key, at in list(self.started_at.items()):
+            if now - at >= STABLE_AFTER and self.backoff.failures(key):
+                self.backoff.succeeded(key)
+                del self.started_at[key]
+
+    def _finish(self, result: str, started: float, refresh: Refresh, report: PassReport | None,
+                refused: str = "") -> None:
+        duration = self.clock() - started
+        digest = refresh.state.digest() if refresh.state else None
+        counts = {"actions": len(report.results), "failures": len(report.failures)} if report else {}
+        self.status.record_pass(result, duration, counts, digest)
+        self.status.set_resources(self._resources(refresh, report, refused))
+        self.status.set_retries({k: at for k, at in self.backoff.pending().items()}, self.clock())
+        self.status.save()
+        log.info("pass.finished", result=result, seconds=round(duration, 3), **counts)
+
+    def _resources(self, refresh: Refresh, report: PassReport | None, refused: str) -> list[ResourceReport]:
+        if refresh.state is None:
+            return []
+        failures = {r.task.key: r for r in report.failures} if report else {}
+        remaining = report.remaining if report and report.remaining else None
+        changes = {f"{c.resource}/{c.name}": c for c in remaining.changes} if remaining else {}
+        reports = []
+        for spec in refresh.state.specs():
+            key = f"{spec.kind}/{spec.name}"
+            change = changes.get(key)
+            if key in refresh.stalled:
+                state, message = "stalled", "its file is invalid; the last valid content stays in force"
+            elif refused:
+                state, message = "failed", refused
+            elif report is None:
+                state, message = "unknown", "the engine is unavailable"
+            elif key in failures:
+                state, message = "failed", str(failures[key])
+            elif change is None or change.kind is ChangeKind.RETAIN:
+                state, message = "converged", ""
+            elif change.kind is ChangeKind.CONFLICT:
+                state, message = "conflict", str(change)
+            elif self.backoff.failures(key) >= CRASHLOOP_AFTER:
+                state, message = "crashloop", f"restarted {self.backoff.failures(key)} times: {change}"
+            else:
+                state, message = "pending", str(change)
+            reports.append(ResourceReport(spec.kind, spec.name, state, message))
+        for change in (remaining.changes if remaining else ()):
+            if change.kind is ChangeKind.RETAIN and change.resource == "volume" and change.spec is None:
+                reports.append(ResourceReport("volume", change.name, "retained", str(change)))
+        return reports

@@ -1,0 +1,70 @@
+"""Last-known-good, per file: what the agent keeps in force while a file is broken.
+
+Each refresh reads every file. A file that loads keeps its new content; a broken file keeps its
+last valid content in force (its resources are reported as stalled) and a file never seen valid
+contributes nothing. The files in force must also validate together (references, duplicate
+names, cycles): when they do not, the last valid revision of the whole directory stays in force.
+A directory that cannot be read at all keeps everything as it was.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.envfile import read_env_file
+from reconciler.loader import FileDecl, Problem, combine, discover, load_file
+from reconciler.model import DesiredState
+from reconciler.problems import LoadFailure
+
+
+@dataclass(frozen=True)
+class Refresh:
+    state: DesiredState | None  # what is in force after this refresh (None: nothing ever valid)
+    errors: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+    stalled: frozenset[str] = frozenset()  # "kind/name" of resources frozen at their last valid spec
+    whole: bool = True  # False when the last valid revision of the whole directory was kept
+
+
+@dataclass
+class LastKnownGood:
+    root: Path
+    env_file: str | None = None
+    environ: Mapping[str, str] | None = None
+    files: dict[str, FileDecl] = field(default_factory=dict)
+    state: DesiredState | None = None
+
+    def refresh(self) -> Refresh:
+        try:
+            file_env = read_env_file(self.env_file)
+            names = discover(self.root)
+        except LoadFailure as failure:
+            return Refresh(self.state, (failure.problem,), stalled=self._everything(), whole=False)
+        env = {**file_env, **(os.environ if self.environ is None else self.environ)}
+        fresh = {rel: load_file(self.root, rel, env, frozenset(file_env)) for rel in names}
+        in_force: dict[str, FileDecl] = {}
+        errors: list[Problem] = []
+        warnings: list[Problem] = []
+        stalled: set[str] = set()
+        for rel, decl in fresh.items():
+            warnings.extend(decl.warnings)
+            if decl.valid:
+                in_force[rel] = decl
+                continue
+            errors.extend(decl.errors)
+            if rel in self.files:
+                in_force[rel] = self.files[rel]
+                stalled.update(f"{spec.kind}/{spec.name}" for spec in self.files[rel].specs)
+        state, problems = combine(in_force.values())
+        if problems:
+            return Refresh(self.state, (*errors, *problems), tuple(warnings), frozenset(stalled), whole=False)
+        self.files, self.state = in_force, state
+        return Refresh(state, tuple(errors), tuple(warnings), frozenset(stalled))
+
+    def _everything(self) -> frozenset[str]:
+        if self.state is None:
+            return frozenset()
+        return frozenset(f"{spec.kind}/{spec.name}" for spec in self.state.specs())
