@@ -117,13 +117,11 @@ def _messages(error: ValidationError, report: FileReport) -> Iterator[tuple[Path
     elif check == "pattern":
         yield path, f"{report.show(path, value)} is not {_titled(error)}"
     elif check == "required":
-        yield path, f"missing required key '{_missing(error)}'"
+        for key in error.validator_value:
+            if key not in value:
+                yield path, f"missing required key '{key}'"
     else:
         yield path, _bound_message(check, error.validator_value, report.show(path, value))
-
-
-def _missing(error: ValidationError) -> str:
-    return next(key for key in error.validator_value if key not in error.instance)
 
 
 def _bad_name(path: Path_, name: str, error: ValidationError) -> tuple[Path_, str]:

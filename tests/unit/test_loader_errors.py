@@ -287,3 +287,11 @@ def test_a_file_with_errors_declares_nothing(tmp_path):
     decl = load_file(tmp_path, "a.toml", {})
     assert decl.specs == ()
     assert not decl.valid
+
+
+def test_every_missing_required_key_is_named(tmp_path):
+    text = "[container.web]\nimage = 'demo'\nmounts = [{ read_only = true }]\n"
+    assert errors(tmp_path, {"a.toml": text}) == [
+        "a.toml:3: container.web.mounts[0]: missing required key 'type'",
+        "a.toml:3: container.web.mounts[0]: missing required key 'target'",
+    ]
