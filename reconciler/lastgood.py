@@ -3,19 +3,20 @@
 Each refresh reads every file. A file that loads keeps its new content; a broken file keeps its
 last valid content in force (its resources are reported as stalled) and a file never seen valid
 contributes nothing. The files in force must also validate together (references, duplicate
-names, cycles): when they do not, the last valid revision of the whole directory stays in force.
+names, cycles): a file named by such a problem counts as broken too (its last valid content, if
+any, is tried in its place); when the files still do not validate together, the last valid
+revision of the whole directory stays in force, and the resources of every file whose content is
+not in force are stalled.
 A directory that cannot be read at all keeps everything as it was.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.envfile import read_env_file
-from reconciler.loader import FileDecl, Problem, combine, discover, load_file
+from reconciler.loader import FileDecl, Problem, combine, discover, environment, load_file
 from reconciler.model import DesiredState
 from reconciler.problems import LoadFailure
 
@@ -39,12 +40,11 @@ class LastKnownGood:
 
     def refresh(self) -> Refresh:
         try:
-            file_env = read_env_file(self.env_file)
+            env, secrets = environment(self.env_file, self.environ)
             names = discover(self.root)
         except LoadFailure as failure:
             return Refresh(self.state, (failure.problem,), stalled=self._everything(), whole=False)
-        env = {**file_env, **(os.environ if self.environ is None else self.environ)}
-        fresh = {rel: load_file(self.root, rel, env, frozenset(file_env)) for rel in names}
+        fresh = {rel: load_file(self.root, rel, env, secrets) for rel in names}
         in_force: dict[str, FileDecl] = {}
         errors: list[Problem] = []
         warnings: list[Problem] = []
@@ -60,9 +60,23 @@ class LastKnownGood:
                 stalled.update(f"{spec.kind}/{spec.name}" for spec in self.files[rel].specs)
         state, problems = combine(in_force.values())
         if problems:
-            return Refresh(self.state, (*errors, *problems), tuple(warnings), frozenset(stalled), whole=False)
+            blamed = {p.file for p in problems}
+            demoted = {rel: self.files[rel] if rel in blamed else decl
+                       for rel, decl in in_force.items() if rel not in blamed or rel in self.files}
+            state, again = combine(demoted.values())
+            if again:
+                frozen = {rel for rel, decl in self.files.items() if in_force.get(rel) != decl} | blamed
+                stalled.update(self._resources_of(frozen))
+                return Refresh(self.state, (*errors, *problems), tuple(warnings), frozenset(stalled), whole=False)
+            in_force = demoted
+            errors.extend(problems)
+            stalled.update(self._resources_of(blamed))
         self.files, self.state = in_force, state
         return Refresh(state, tuple(errors), tuple(warnings), frozenset(stalled))
+
+    def _resources_of(self, files: set[str]) -> set[str]:
+        """"kind/name" of what the last valid content of these files declares."""
+        return {f"{spec.kind}/{spec.name}" for rel in files if rel in self.files for spec in self.files[rel].specs}
 
     def _everything(self) -> frozenset[str]:
         if self.state is None:

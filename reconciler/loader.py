@@ -12,7 +12,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from reconciler import normalize, references, schema
 from reconciler.envfile import read_env_file
@@ -52,8 +52,12 @@ class LoadResult:
     files: tuple[str, ...]
 
 
-def _ignored(name: str) -> bool:
-    return name.startswith(".") or not name.endswith(".toml")
+def is_desired_file(rel_path: str) -> bool:
+    """True for a path (relative to the directory) that is read: a `*.toml` file outside hidden
+    files and folders. Editor and tool artefacts (`.x.toml.swp`, `4913`, `x.toml~`,
+    `x.toml.bak`) end otherwise or are hidden, so they are never read."""
+    parts = PurePath(rel_path).parts
+    return bool(parts) and not any(part.startswith(".") for part in parts) and parts[-1].endswith(".toml")
 
 
 def discover(root: Path) -> list[str]:
@@ -69,7 +73,7 @@ def discover(root: Path) -> list[str]:
     for folder, folders, files in os.walk(root, onerror=fail):
         folders[:] = [name for name in folders if not name.startswith(".")]
         base = Path(folder).relative_to(root)
-        found.extend((base / name).as_posix() for name in files if not _ignored(name))
+        found.extend(path for path in ((base / name).as_posix() for name in files) if is_desired_file(path))
     return sorted(found)
 
 
@@ -149,6 +153,15 @@ def combine(decls: Iterable[FileDecl]) -> tuple[DesiredState, tuple[Problem, ...
     return state, tuple(sorted(problems, key=lambda p: (p.file, p.line or 0)))
 
 
+def environment(
+    env_file: str | None, environ: Mapping[str, str] | None = None
+) -> tuple[dict[str, str], frozenset[str]]:
+    """(variables for interpolation, the names that came from the env file and so are secret).
+    The process environment wins over the env file. Raises LoadFailure for an unreadable file."""
+    file_env = read_env_file(env_file)
+    return {**file_env, **(os.environ if environ is None else environ)}, frozenset(file_env)
+
+
 def load(root: Path, env_file: str | None = None, environ: Mapping[str, str] | None = None) -> LoadResult:
     """Load the whole directory. The process environment wins over the env file.
 
@@ -158,11 +171,10 @@ def load(root: Path, env_file: str | None = None, environ: Mapping[str, str] | N
     root = Path(root)
     try:
         files = discover(root)
-        file_env = read_env_file(env_file)
+        env, secrets = environment(env_file, environ)
     except LoadFailure as failure:
         return LoadResult(None, (failure.problem,), (), ())
-    env = {**file_env, **(os.environ if environ is None else environ)}
-    decls = [load_file(root, rel, env, frozenset(file_env)) for rel in files]
+    decls = [load_file(root, rel, env, secrets) for rel in files]
     errors = [p for d in decls for p in d.errors]
     warnings = [p for d in decls for p in d.warnings]
     if not files:

@@ -42,6 +42,8 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.api import ObservedWatch
 
+from reconciler.loader import is_desired_file
+
 log = structlog.get_logger()
 
 # Writes, creations, removals, renames and permission changes; never opens or reads.
@@ -58,12 +60,6 @@ _ENTRY_EVENTS = [
 
 def _visible(parts: tuple[str, ...]) -> bool:
     return bool(parts) and not any(part.startswith(".") for part in parts)
-
-
-def is_desired_file(rel_path: str) -> bool:
-    """True for a path (relative to the desired-state directory) that the loader reads."""
-    parts = PurePath(rel_path).parts
-    return _visible(parts) and parts[-1].endswith(".toml")
 
 
 def _concerns_desired_state(rel_path: str, is_directory: bool) -> bool:

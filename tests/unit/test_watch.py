@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.watch import DirectoryWatcher, is_desired_file
+from reconciler.loader import is_desired_file
+from reconciler.watch import DirectoryWatcher
 
 DEBOUNCE = 0.05
 QUIET = 0.6  # how long a negative check waits for a callback that must not come
