@@ -3,6 +3,9 @@
 import sys
 
 from bench import apply_bench
+from reconciler import log
+
+log.configure("warning")
 
 SUITES = {"apply": apply_bench.main}
 
