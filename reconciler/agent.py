@@ -18,6 +18,7 @@ import structlog
 from reconciler.converge import PassReport, Refused, converge
 from reconciler.diff import ChangeKind, Reason
 from reconciler.lastgood import LastKnownGood, Refresh
+from reconciler.problems import Problem
 from reconciler.status import ResourceReport, Status
 from reconciler.triggers import Backoff, Trigger
 from reconciler.watch import DirectoryWatcher
@@ -46,9 +47,15 @@ class Agent:
     backoff: Backoff = field(default_factory=Backoff)
     stopping: threading.Event = field(default_factory=threading.Event)
     started_at: dict[str, float] = field(default_factory=dict)
+    last_pass_at: float = float("-inf")
 
     def __post_init__(self) -> None:
         self.desired = LastKnownGood(self.root, self.env_file)
+
+    def next_retry(self) -> float | None:
+        """When the loop must wake for a retry: the earliest retry time later than the last pass
+        (one at or before it came due then, and was tried or found nothing to do); None: none."""
+        return min((at for at in self.backoff.pending().values() if at > self.last_pass_at), default=None)
 
     def stop(self, reason: str = "signal") -> None:
         self.stopping.set()
@@ -65,7 +72,7 @@ class Agent:
             while not self.stopping.is_set():
                 self.status.heartbeat()
                 now = self.clock()
-                wake = min(next_full, self.backoff.next_due() or next_full)
+                wake = min(next_full, self.next_retry() or next_full)
                 reasons = self.trigger.wait(max(0.0, min(wake - now, self.interval)))
                 if self.stopping.is_set():
                     break
@@ -74,7 +81,7 @@ class Agent:
                     reasons = (reasons or set()) | {"resync"}
                     next_full = now + self.interval
                     watcher.refresh()
-                if reasons or (self.backoff.next_due() or now + 1) <= now:
+                if reasons or (self.next_retry() or now + 1) <= now:
                     log.debug("pass.triggered", reasons=sorted(reasons or {"retry"}))
                     self.run_pass()
         finally:
@@ -93,7 +100,7 @@ class Agent:
                 self.stopping.wait(1.0)
 
     def run_pass(self) -> None:
-        started = self.clock()
+        started = self.last_pass_at = self.clock()
         refresh = self.desired.refresh()
         self.status.set_errors(refresh.errors)
         for problem in refresh.errors:
@@ -115,6 +122,7 @@ class Agent:
             return
         except Refused as refused:
             log.error("pass.refused", reason=str(refused))
+            self.status.set_errors((*refresh.errors, Problem(str(self.root), None, "", str(refused))))
             self._finish("failed", started, refresh, None, refused=str(refused))
             return
         self.backoff.succeeded(ENGINE)
@@ -138,10 +146,13 @@ class Agent:
                 crashed = any(c.reason is Reason.EXITED for c in change.causes) and key in self.started_at
                 if crashed:
                     self.backoff.failed(key, now)
+                else:
+                    self.backoff.succeeded(key)
                 if change.needs_start:
                     self.started_at[key] = now
+        down = {f"{c.resource}/{c.name}" for c in report.remaining.changes} if report.remaining else set()
         for key, at in list(self.started_at.items()):
-            if now - at >= STABLE_AFTER and self.backoff.failures(key):
+            if now - at >= STABLE_AFTER and self.backoff.failures(key) and key not in down:
                 self.backoff.succeeded(key)
                 del self.started_at[key]
 
@@ -152,7 +163,8 @@ class Agent:
         counts = {"actions": len(report.results), "failures": len(report.failures)} if report else {}
         self.status.record_pass(result, duration, counts, digest)
         self.status.set_resources(self._resources(refresh, report, refused))
-        self.status.set_retries({k: at for k, at in self.backoff.pending().items()}, self.clock())
+        retries = {k: at for k, at in self.backoff.pending().items() if at > self.last_pass_at}
+        self.status.set_retries(retries, self.clock())
         self.status.save()
         log.info("pass.finished", result=result, seconds=round(duration, 3), **counts)
 

@@ -75,7 +75,7 @@ class LastKnownGood:
         return Refresh(state, tuple(errors), tuple(warnings), frozenset(stalled))
 
     def _resources_of(self, files: set[str]) -> set[str]:
-        """"kind/name" of what the last valid content of these files declares."""
+        """The "kind/name" of each resource the last valid content of these files declares."""
         return {f"{spec.kind}/{spec.name}" for rel in files if rel in self.files for spec in self.files[rel].specs}
 
     def _everything(self) -> frozenset[str]:
