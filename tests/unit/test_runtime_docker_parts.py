@@ -125,6 +125,16 @@ def test_network_ipam_is_sent_only_when_given():
     assert ipam == {"Driver": "default", "Config": [{"Subnet": "10.1.0.0/24"}]}
 
 
+@pytest.mark.parametrize("driver", ["macvlan", "ipvlan", "overlay"])
+def test_every_network_driver_is_sent_with_its_ipam_options_and_flags(driver):
+    spec = NetworkSpec(name="n", driver=driver, subnet="10.1.0.0/24", gateway="10.1.0.1", internal=True,
+                       attachable=True, options={"parent": "eth0"})
+    sent = network_kwargs(spec, {"owner": "x"})
+    assert (sent["driver"], sent["internal"], sent["attachable"], sent["options"]) == (
+        driver, True, True, {"parent": "eth0"})
+    assert sent["ipam"]["Config"] == [{"Subnet": "10.1.0.0/24", "Gateway": "10.1.0.1"}]
+
+
 @pytest.mark.parametrize("condition, state, health, code, outcome", [
     ("running", "running", None, None, True),
     ("running", "created", None, None, False),
