@@ -101,6 +101,13 @@ def diff(desired: DesiredState, observed: ObservedState, prune_volumes: bool = F
     ]
 
 
+def _absent(spec: Spec, held: frozenset[str]) -> Change:
+    """A declared resource that this namespace does not have: create it, unless the name is taken."""
+    if spec.name in held:
+        return Change(ChangeKind.CONFLICT, spec.kind, spec.name, (Cause(Reason.NAME_TAKEN),), spec)
+    return Change(ChangeKind.CREATE, spec.kind, spec.name, (Cause(Reason.MISSING),), spec)
+
+
 def _diff_networks(desired: Mapping[str, NetworkSpec], observed: ObservedState) -> list[Change]:
     changes = []
     held = observed.unowned.get("network", frozenset())
@@ -108,9 +115,7 @@ def _diff_networks(desired: Mapping[str, NetworkSpec], observed: ObservedState) 
     for name, spec in sorted(desired.items()):
         have = owned.get(name)
         if have is None:
-            kind = ChangeKind.CONFLICT if name in held else ChangeKind.CREATE
-            reason = Reason.NAME_TAKEN if name in held else Reason.MISSING
-            changes.append(Change(kind, "network", name, (Cause(reason),), spec))
+            changes.append(_absent(spec, held))
         elif LABEL_SPEC_HASH not in have.labels:
             changes.append(Change(ChangeKind.WARN, "network", name, (Cause(Reason.NO_SPEC_HASH),)))
         elif have.labels[LABEL_SPEC_HASH] != spec_hash(spec):
@@ -131,9 +136,7 @@ def _diff_volumes(desired: Mapping[str, VolumeSpec], observed: ObservedState, pr
     for name, spec in sorted(desired.items()):
         have = owned.get(name)
         if have is None:
-            kind = ChangeKind.CONFLICT if name in held else ChangeKind.CREATE
-            reason = Reason.NAME_TAKEN if name in held else Reason.MISSING
-            changes.append(Change(kind, "volume", name, (Cause(reason),), spec))
+            changes.append(_absent(spec, held))
         elif have.labels.get(LABEL_SPEC_HASH) not in (None, spec_hash(spec)):
             cause = Cause(Reason.VOLUME_CHANGED, _keys(have.labels, spec))
             changes.append(Change(ChangeKind.RETAIN, "volume", name, (cause,)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from reconciler.commands.context import colour, load_desired, open_engine, setup
+from reconciler.commands.context import colour, prepare
 from reconciler.converge import Refused, converge
 from reconciler.render import report_text
 from runtime import EngineError
@@ -15,19 +15,13 @@ def _progress(ref: str, line: str) -> None:
 
 
 def run(args) -> int:
-    setup(args)
-    desired = load_desired(args)
-    if desired is None:
+    ready = prepare(args)
+    if ready is None:
         return 1
-    runtime = open_engine(args)
-    if runtime is None:
-        return 1
+    desired, runtime = ready
     try:
         report = converge(runtime, desired, args.namespace, args.prune_volumes, args.allow_empty, _progress)
-    except Refused as refused:
-        print(f"error: {refused}", file=sys.stderr)
-        return 1
-    except EngineError as error:
+    except (Refused, EngineError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(report_text(report, colour()))

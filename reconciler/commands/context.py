@@ -38,5 +38,13 @@ def open_engine(args) -> Runtime | None:
         return None
 
 
+def prepare(args) -> tuple[DesiredState, Runtime] | None:
+    """Logging set up, the desired state loaded and the engine reached; None after printing why not."""
+    setup(args)
+    desired = load_desired(args)
+    runtime = open_engine(args) if desired is not None else None
+    return (desired, runtime) if runtime is not None else None
+
+
 def colour(stream=sys.stdout) -> bool:
     return stream.isatty()

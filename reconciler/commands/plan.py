@@ -5,27 +5,21 @@ from __future__ import annotations
 
 import sys
 
-from reconciler.commands.context import colour, load_desired, open_engine, setup
+from reconciler.commands.context import colour, prepare
 from reconciler.converge import Refused, make_plan, observe
 from reconciler.render import plan_json, plan_text
 from runtime import EngineError
 
 
 def run(args) -> int:
-    setup(args)
-    desired = load_desired(args)
-    if desired is None:
+    ready = prepare(args)
+    if ready is None:
         return 1
-    runtime = open_engine(args)
-    if runtime is None:
-        return 1
+    desired, runtime = ready
     try:
-        plan = make_plan(desired, observe(runtime, args.namespace, desired), args.namespace,
-                         args.prune_volumes, args.allow_empty)
-    except Refused as refused:
-        print(f"error: {refused}", file=sys.stderr)
-        return 1
-    except EngineError as error:
+        observed = observe(runtime, args.namespace, desired)
+        plan = make_plan(desired, observed, args.namespace, args.prune_volumes, args.allow_empty)
+    except (Refused, EngineError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(plan_json(plan) if args.json else plan_text(plan, colour()))

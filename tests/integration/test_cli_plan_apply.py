@@ -1,0 +1,85 @@
+"""`reconciler plan` and `reconciler apply` as a user runs them: output and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def reconciler(*args: str, namespace: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "reconciler", *args, "--namespace", namespace],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def directory(tmp_path, namespace):
+    (tmp_path / "app.toml").write_text(
+        f'[container.{namespace}-app]\nimage = "localhost/demo:1"\ncommand = ["sleep", "3600"]\n'
+        "init = true\nstop_timeout = 1\n"
+    )
+    return tmp_path
+
+
+def test_plan_prints_one_line_per_change_and_the_detailed_exit_code_says_there_are_changes(directory, namespace):
+    result = reconciler("plan", str(directory), "--detailed-exitcode", namespace=namespace)
+    assert (result.returncode, result.stdout) == (
+        2, f"+ create container {namespace}-app (missing)\nPlan: 1 to create.\n"
+    )
+
+
+def test_plan_json_describes_each_change_with_its_steps(directory, namespace):
+    result = reconciler("plan", str(directory), "--json", namespace=namespace)
+    (change,) = json.loads(result.stdout)["changes"]
+    assert (change["action"], change["name"], change["reasons"][0]["reason"], change["source"]) == (
+        "create", f"{namespace}-app", "missing", "app.toml"
+    )
+    assert change["steps"] == [f"create container {namespace}-app", f"start {namespace}-app"]
+
+
+def test_apply_converges_then_plan_has_nothing_to_do(directory, namespace, docker_client):
+    applied = reconciler("apply", str(directory), namespace=namespace)
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout.splitlines()[-1] == "Converged: the engine matches the desired state."
+    assert docker_client.containers.get(f"{namespace}-app").status == "running"
+    planned = reconciler("plan", str(directory), "--detailed-exitcode", namespace=namespace)
+    assert (planned.returncode, planned.stdout) == (0, "No changes: the engine matches the desired state.\n")
+
+
+def test_apply_exits_1_on_a_conflict_and_leaves_the_unowned_container_alone(directory, namespace, docker_client):
+    stranger = docker_client.containers.create("localhost/demo:1", ["sleep", "1"], name=f"{namespace}-app")
+    try:
+        result = reconciler("apply", str(directory), namespace=namespace)
+        assert result.returncode == 1
+        assert f"! conflict container {namespace}-app" in result.stdout
+        assert docker_client.containers.get(f"{namespace}-app").id == stranger.id
+    finally:
+        stranger.remove(force=True)
+
+
+def test_apply_refuses_an_emptied_directory_and_removes_nothing(directory, namespace, docker_client):
+    assert reconciler("apply", str(directory), namespace=namespace).returncode == 0
+    (directory / "app.toml").unlink()
+    result = reconciler("apply", str(directory), namespace=namespace)
+    assert result.returncode == 1
+    assert "--allow-empty" in result.stderr
+    assert docker_client.containers.get(f"{namespace}-app").status == "running"
+
+
+def test_an_invalid_file_is_reported_with_file_and_line_and_nothing_reaches_the_engine(directory, namespace):
+    (directory / "bad.toml").write_text('[container.other]\nimage = "localhost/demo:1"\nrestart = "sometimes"\n')
+    result = reconciler("apply", str(directory), namespace=namespace)
+    assert result.returncode == 1
+    assert "bad.toml:3: container.other.restart:" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert reconciler("plan", str(directory), "--detailed-exitcode", namespace=namespace).returncode == 1
+
+
+def test_an_unreachable_engine_is_a_clear_error(directory, namespace):
+    result = reconciler("plan", str(directory), "--engine", "unix:///nonexistent.sock", namespace=namespace)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: engine unix:///nonexistent.sock unreachable")
