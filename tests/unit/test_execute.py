@@ -1,0 +1,123 @@
+"""execute and converge on the in-memory engine: guards, rollbacks, retries, parallel failures."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from reconciler.converge import converge
+from reconciler.model import LABEL_MANAGED, ContainerSpec, Dependency, DesiredState, Source
+from runtime.base import Conflict, EngineUnavailable, InvalidSpec, NotFound
+from runtime.memory import MemoryRuntime
+
+NS = "ns"
+IMAGE = "localhost/demo:1"
+
+
+def engine() -> MemoryRuntime:
+    return MemoryRuntime(images={IMAGE: "sha256:" + "a" * 64})
+
+
+def spec(name: str, **changes) -> ContainerSpec:
+    return dataclasses.replace(ContainerSpec(name=name, image=IMAGE, source=Source("x.toml", 1)), **changes)
+
+
+def state(*specs: ContainerSpec) -> DesiredState:
+    return DesiredState(containers={s.name: s for s in specs})
+
+
+def names(runtime: MemoryRuntime) -> list[tuple[str, str]]:
+    return sorted((c.name, c.state) for c in runtime.containers.values() if c.labels.get(LABEL_MANAGED) == NS)
+
+
+def test_a_cold_pass_creates_and_starts_every_container():
+    runtime = engine()
+    report = converge(runtime, state(spec("web"), spec("db")), NS)
+    assert report.converged
+    assert names(runtime) == [("db", "running"), ("web", "running")]
+
+
+def test_a_failed_start_of_a_replacement_restores_the_old_container_under_its_name():
+    runtime = engine()
+    converge(runtime, state(spec("web")), NS)
+    old = runtime.observe(NS).containers[0].id
+    runtime.fail_next("start_container", InvalidSpec("exec: no such file"))
+    report = converge(runtime, state(spec("web", env={"V": "2"})), NS)
+    (failure,) = report.failures
+    assert failure.rolled_back and str(failure.failed_step) == "start web"
+    (container,) = runtime.observe(NS).containers
+    assert (container.id, container.name, container.state) == (old, "web", "running")
+
+
+def test_a_remove_that_finds_the_container_gone_counts_as_done():
+    runtime = engine()
+    converge(runtime, state(spec("web"), spec("old")), NS)
+    runtime.fail_next("remove_container", NotFound("no such container"))
+    report = converge(runtime, state(spec("web")), NS)
+    assert not report.failures
+
+
+def test_a_container_that_lost_its_label_before_the_remove_is_left_alone():
+    runtime = engine()
+    converge(runtime, state(spec("web"), spec("old")), NS)
+    old = next(c for c in runtime.containers.values() if c.name == "old")
+    original = runtime.container_labels
+
+    def relabelled(id):
+        return {} if id == old.id else original(id)
+
+    runtime.container_labels = relabelled
+    report = converge(runtime, state(spec("web")), NS)
+    (failure,) = report.failures
+    assert "left alone" in failure.error
+    assert old.id in runtime.containers
+
+
+def test_a_409_on_create_re_observes_and_converges_in_the_same_pass():
+    runtime = engine()
+    runtime.fail_next("create_container", Conflict("name in use"))
+    report = converge(runtime, state(spec("web")), NS)
+    assert report.converged
+    assert len(runtime.calls_to("create_container")) == 2
+
+
+def test_a_failing_container_does_not_stop_the_others_and_skips_its_dependents():
+    runtime = engine()
+    create = runtime.create_container
+
+    def refuse_db(spec, name, labels):
+        if name == "db":
+            raise InvalidSpec("bad device")
+        return create(spec, name, labels)
+
+    runtime.create_container = refuse_db
+    desired = state(spec("db"), spec("web", depends_on=(Dependency("db"),)), spec("cache"))
+    report = converge(runtime, desired, NS)
+    assert sorted(str(r) for r in report.failures) == [
+        "create container db: failed at 'create container db': InvalidSpec: bad device",
+        "create container web: skipped: container/db failed",
+    ]
+    assert names(runtime) == [("cache", "running")]
+
+
+def test_an_unreachable_engine_fails_the_pass_as_unavailable():
+    runtime = engine()
+    runtime.available = False
+    try:
+        converge(runtime, state(spec("web")), NS)
+    except EngineUnavailable:
+        return
+    raise AssertionError("converge went on without an engine")
+
+
+def test_a_stopping_agent_starts_no_new_task():
+    runtime = engine()
+    report = converge(runtime, state(spec("web")), NS, should_stop=lambda: True)
+    assert [r.error for r in report.results] == ["agent stopping"]
+    assert runtime.calls_to("create_container") == []
+
+
+def test_held_tasks_wait_for_a_later_pass():
+    runtime = engine()
+    report = converge(runtime, state(spec("web"), spec("db")), NS, hold={"container/web"})
+    assert names(runtime) == [("db", "running")]
+    assert not report.converged
