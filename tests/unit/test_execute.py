@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from reconciler.converge import converge
 from reconciler.model import LABEL_MANAGED, ContainerSpec, Dependency, DesiredState, Source
 from runtime.base import Conflict, EngineUnavailable, InvalidSpec, NotFound
@@ -102,11 +104,8 @@ def test_a_failing_container_does_not_stop_the_others_and_skips_its_dependents()
 def test_an_unreachable_engine_fails_the_pass_as_unavailable():
     runtime = engine()
     runtime.available = False
-    try:
+    with pytest.raises(EngineUnavailable):
         converge(runtime, state(spec("web")), NS)
-    except EngineUnavailable:
-        return
-    raise AssertionError("converge went on without an engine")
 
 
 def test_a_stopping_agent_starts_no_new_task():
