@@ -1,0 +1,277 @@
+"""The agent end to end: `reconciler run` as a process on the real engine, driven by editing files,
+by changing the engine by hand, by signals, and by cutting its way to the engine."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import DEMO_IMAGE
+
+pytestmark = pytest.mark.integration
+
+RECONCILER = str(Path(sys.executable).with_name("reconciler"))
+
+
+def service(name: str, greeting: str = "hello", extra: str = "") -> str:
+    """A container of the demo image that sleeps; stops are fast (init)."""
+    return (f'[container.{name}]\nimage = "{DEMO_IMAGE}"\ncommand = ["sleep", "3600"]\ninit = true\n'
+            f'stop_timeout = 1\nenv = {{ GREETING = "{greeting}" }}\n{extra}')
+
+
+def eventually(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+    """Poll `check` until it returns something truthy (which is returned), or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {timeout:g}s: {what}")
+        time.sleep(0.1)
+
+
+class AgentProcess:
+    """`reconciler run` on a directory, its status on a free loopback port and in a file."""
+
+    def __init__(self, directory: Path, namespace: str, tmp_path: Path, engine: str | None = None) -> None:
+        self.status_file = tmp_path / "agent.status.json"
+        self.log = tmp_path / "agent.log"
+        command = [RECONCILER, "--namespace", namespace, "--log-level", "debug", "run", str(directory),
+                   "--interval", "30s", "--status-addr", "127.0.0.1:0", "--status-file", str(self.status_file)]
+        if engine:
+            command[1:1] = ["--engine", engine]
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        self.port = eventually(self._port, "the status server is listening")
+
+    def _port(self) -> int | None:
+        for line in self.log.read_text().splitlines():
+            if '"status.serving"' in line:
+                return json.loads(line)["port"]
+        assert self.process.poll() is None, self.log.read_text()
+        return None
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def status(self) -> dict:
+        return json.loads(self.get("/status")[1])
+
+    def states(self) -> dict[str, str]:
+        return {r["name"]: r["state"] for r in self.status()["resources"]}
+
+    def passes(self, result: str = "converged") -> float:
+        found = re.search(rf'^reconciler_passes_total{{result="{result}"}} (\S+)$', self.get("/metrics")[1], re.M)
+        return float(found.group(1)) if found else 0.0
+
+    def wait_converged(self, *names: str) -> dict:
+        def done():
+            status = self.status()
+            last = status["last_pass"]
+            states = {r["name"]: r["state"] for r in status["resources"]}
+            return last and last["result"] == "converged" and all(states.get(n) == "converged" for n in names)
+
+        eventually(done, f"a converged pass with {names}")
+        return self.status()
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=20)
+
+
+@pytest.fixture
+def desired(tmp_path) -> Path:
+    root = tmp_path / "desired"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def names(namespace):
+    return lambda name: f"{namespace}-{name}"
+
+
+@pytest.fixture
+def start_agent(desired, namespace, tmp_path):
+    agents = []
+
+    def start(engine: str | None = None) -> AgentProcess:
+        agents.append(AgentProcess(desired, namespace, tmp_path, engine))
+        return agents[-1]
+
+    yield start
+    for agent in agents:
+        agent.stop()
+
+
+def running(docker_client, name: str):
+    """The running container of that name, if any."""
+    found = docker_client.containers.list(filters={"name": f"^/{name}$", "status": "running"})
+    return found[0] if found else None
+
+
+def env_of(container) -> list[str]:
+    return container.attrs["Config"]["Env"]
+
+
+@pytest.fixture
+def web(desired, names, start_agent, docker_client):
+    """An agent that has converged one container, `web`: (agent, name, its container id)."""
+    name = names("web")
+    (desired / "web.toml").write_text(service(name))
+    agent = start_agent()
+    agent.wait_converged(name)
+    return agent, name, running(docker_client, name).id
+
+
+def test_an_edited_file_is_converged_to_a_new_container_running_the_new_spec(web, desired, docker_client):
+    agent, name, before = web
+    (desired / "web.toml").write_text(service(name, greeting="bonjour"))
+    after = eventually(lambda: (c := running(docker_client, name)) and c.id != before and c,
+                       "a replacement running")
+    assert "GREETING=bonjour" in env_of(after)
+    agent.wait_converged(name)
+
+
+def test_a_container_killed_by_hand_runs_again_before_the_interval(web, docker_client):
+    agent, name, before = web
+    docker_client.containers.get(name).kill()
+    eventually(lambda: running(docker_client, name), "the container running again", timeout=10)
+    assert running(docker_client, name).id == before
+
+
+def test_a_container_removed_by_hand_is_created_again_before_the_interval(web, docker_client):
+    agent, name, before = web
+    docker_client.containers.get(name).remove(force=True)
+    eventually(lambda: running(docker_client, name), "a new container running", timeout=10)
+
+
+BROKEN = {
+    "syntax": lambda name: service(name).replace(f'"{DEMO_IMAGE}"', f'"{DEMO_IMAGE}'),
+    "schema": lambda name: service(name, extra="ports = 80\n"),
+    "reference": lambda name: service(name, extra='networks = ["nowhere"]\n'),
+}
+BROKEN_AT = {"syntax": "web.toml:2", "schema": "web.toml:7", "reference": "web.toml:7"}
+
+
+@pytest.mark.parametrize("kind", sorted(BROKEN))
+def test_an_invalid_edit_touches_nothing_and_is_reported_while_another_file_applies(
+    kind, desired, names, start_agent, docker_client
+):
+    web, db = names("web"), names("db")
+    (desired / "web.toml").write_text(service(web))
+    (desired / "db.toml").write_text(service(db))
+    agent = start_agent()
+    agent.wait_converged(web, db)
+    web_id, db_id = running(docker_client, web).id, running(docker_client, db).id
+
+    (desired / "web.toml").write_text(BROKEN[kind](web))
+    (desired / "db.toml").write_text(service(db, greeting="bonjour"))
+    new_db = eventually(lambda: (c := running(docker_client, db)) and c.id != db_id and c, "db replaced")
+    assert "GREETING=bonjour" in env_of(new_db)
+    eventually(lambda: agent.states() == {web: "stalled", db: "converged"}, "web stalled, db converged")
+
+    assert running(docker_client, web).id == web_id
+    assert [e["text"].split(": ")[0] for e in agent.status()["errors"]] == [BROKEN_AT[kind]]
+    shown = subprocess.run([RECONCILER, "status", "--status-file", str(agent.status_file)],
+                           capture_output=True, text=True)
+    assert f"  {BROKEN_AT[kind]}: " in shown.stdout
+    assert re.search(rf"container/{web}\s+stalled", shown.stdout)
+
+
+def test_a_fixed_file_is_converged_and_its_error_cleared(web, desired, docker_client):
+    agent, name, before = web
+    (desired / "web.toml").write_text(BROKEN["schema"](name))
+    eventually(lambda: agent.status()["errors"], "the error reported")
+    (desired / "web.toml").write_text(service(name, greeting="fixed"))
+    after = eventually(lambda: (c := running(docker_client, name)) and c.id != before and c, "web replaced")
+    assert "GREETING=fixed" in env_of(after)
+    assert agent.wait_converged(name)["errors"] == []
+
+
+def test_sigterm_during_a_pass_exits_0_promptly_leaving_one_container(desired, names, start_agent, docker_client):
+    name = names("slow")
+    # busybox sleep as PID 1 ignores SIGTERM: stopping it takes the whole stop timeout
+    slow = service(name).replace("init = true", "init = false").replace("stop_timeout = 1", "stop_timeout = 3")
+    (desired / "slow.toml").write_text(slow)
+    agent = start_agent()
+    agent.wait_converged(name)
+    (desired / "slow.toml").write_text(slow.replace("hello", "bonjour"))
+    eventually(lambda: len(docker_client.containers.list(all=True, filters={"name": name})) > 1,
+               "the replacement under way")
+    agent.process.send_signal(signal.SIGTERM)
+    assert agent.process.wait(timeout=20) == 0
+    assert '"agent.stopped"' in agent.log.read_text()
+    (left,) = docker_client.containers.list(all=True, filters={"name": name})
+    assert (left.name, left.status) == (name, "running")
+
+
+def test_sighup_runs_a_pass(web):
+    agent, _, _ = web
+    before = agent.passes()
+    agent.process.send_signal(signal.SIGHUP)
+    eventually(lambda: agent.passes() > before, "one more converged pass")
+
+
+def test_healthz_and_status_report_the_converged_agent(web, namespace, desired):
+    agent, name, _ = web
+    assert agent.get("/healthz") == (200, "ok\n")
+    status = agent.status()
+    assert (status["namespace"], status["directory"], status["pid"]) == (namespace, str(desired), agent.process.pid)
+    assert status["applied_digest"] == status["last_pass"]["digest"] is not None
+    assert status["resources"][0]["name"] == name
+    assert json.loads(agent.status_file.read_text())["applied_digest"] == status["applied_digest"]
+
+
+def test_metrics_count_passes_actions_and_drift_corrections(web, docker_client):
+    agent, name, _ = web
+    docker_client.containers.get(name).kill()
+    eventually(lambda: "reconciler_drift_corrections_total 1.0" in agent.get("/metrics")[1], "a drift correction")
+    metrics = agent.get("/metrics")[1]
+    assert agent.passes() >= 2
+    assert 'reconciler_actions_total{kind="create",result="ok"} 1.0' in metrics
+    assert 'reconciler_actions_total{kind="start",result="ok"} 1.0' in metrics
+    assert 'reconciler_managed_resources{kind="container"} 1.0' in metrics
+    assert "reconciler_pass_duration_seconds_count" in metrics
+
+
+def test_an_emptied_directory_removes_nothing_and_the_refusal_is_reported(web, desired, docker_client):
+    agent, name, before = web
+    (desired / "web.toml").unlink()
+    errors = eventually(lambda: agent.status()["errors"], "the refusal reported")
+    assert "--allow-empty" in errors[0]["text"]
+    assert agent.status()["last_pass"]["result"] == "failed"
+    assert running(docker_client, name).id == before
+
+
+def test_the_agent_survives_an_unreachable_engine_and_converges_when_it_is_back(
+    desired, names, start_agent, docker_client, proxy
+):
+    name = names("web")
+    (desired / "web.toml").write_text(service(name))
+    agent = start_agent(engine=f"unix://{proxy.path}")
+    agent.wait_converged(name)
+    proxy.cut()
+    agent.process.send_signal(signal.SIGHUP)
+    eventually(lambda: agent.status()["last_pass"]["result"] == "unavailable", "a pass ending unavailable")
+    docker_client.containers.get(name).kill()
+    proxy.serve()
+    eventually(lambda: running(docker_client, name), "the container running again")
+    agent.wait_converged(name)
+    assert agent.process.poll() is None
