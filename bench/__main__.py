@@ -2,12 +2,12 @@
 
 import sys
 
-from bench import apply_bench
+from bench import agent_bench, apply_bench
 from reconciler import log
 
 log.configure("warning")
 
-SUITES = {"apply": apply_bench.main}
+SUITES = {"apply": apply_bench.main, "agent": agent_bench.main}
 
 names = sys.argv[1:] or list(SUITES)
 for name in names:
