@@ -253,7 +253,9 @@ def _recreate_causes(
 
 
 def _why_not_running(have: ObservedContainer) -> Cause:
-    if have.state == "exited" and have.exit_code not in (None, 0, 137, 143):
+    """Ended by a signal (SIGKILL 137, SIGTERM 143: `docker stop`/`kill`) or never started is
+    "stopped by hand"; any other exit, 0 included, is the container's own doing."""
+    if have.state == "exited" and have.exit_code not in (None, 137, 143):
         return Cause(Reason.EXITED, f"code {have.exit_code}")
     return Cause(Reason.STOPPED)
 

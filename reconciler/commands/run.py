@@ -8,6 +8,7 @@ from pathlib import Path
 
 from reconciler.agent import Agent
 from reconciler.commands.context import setup
+from reconciler.lock import Locked, acquire, lock_path
 from reconciler.status import Status, StatusServer, default_status_file
 from reconciler.units import duration
 from runtime import connect
@@ -19,6 +20,11 @@ def run(args) -> int:
         interval = duration(args.interval)
     except ValueError as error:
         print(f"error: --interval: {error}", file=sys.stderr)
+        return 1
+    try:
+        acquire(lock_path(args.namespace, args.engine))
+    except (Locked, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
         return 1
     status = Status(args.namespace, args.dir, interval, args.status_file or default_status_file(args.namespace))
     try:

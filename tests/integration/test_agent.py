@@ -275,3 +275,15 @@ def test_the_agent_survives_an_unreachable_engine_and_converges_when_it_is_back(
     eventually(lambda: running(docker_client, name), "the container running again")
     agent.wait_converged(name)
     assert agent.process.poll() is None
+
+
+def test_a_second_agent_on_the_same_engine_and_namespace_refuses_to_start(web, namespace, desired, tmp_path):
+    agent, _, _ = web
+    second = subprocess.run(
+        [RECONCILER, "--namespace", namespace, "run", str(desired), "--status-addr", "127.0.0.1:0",
+         "--status-file", str(tmp_path / "second.json")],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert second.returncode == 1
+    assert f"another agent (pid {agent.process.pid}) already reconciles this namespace" in second.stderr
+    assert agent.process.poll() is None

@@ -124,9 +124,9 @@ def test_a_resource_that_recovers_leaves_backoff(agent, engine, root, clock):
 # -- crash loops --------------------------------------------------------------------------------
 
 
-def crash(agent: Agent, engine: MemoryRuntime, root, restarts: int) -> None:
-    """web exits with code 1 whenever started; run a pass each time its restart is due."""
-    engine.on_start("web", exit_code=1)
+def crash(agent: Agent, engine: MemoryRuntime, root, restarts: int, exit_code: int = 1) -> None:
+    """web exits with `exit_code` whenever started; run a pass each time its restart is due."""
+    engine.on_start("web", exit_code=exit_code)
     write(root, {"web.toml": WEB})
     agent.run_pass()
     for _ in range(restarts):
@@ -134,8 +134,9 @@ def crash(agent: Agent, engine: MemoryRuntime, root, restarts: int) -> None:
         agent.run_pass()
 
 
-def test_a_container_that_keeps_exiting_is_reported_as_crashloop(agent, engine, root):
-    crash(agent, engine, root, restarts=CRASHLOOP_AFTER)
+@pytest.mark.parametrize("exit_code", [1, 0])
+def test_a_container_that_keeps_exiting_is_reported_as_crashloop(agent, engine, root, exit_code):
+    crash(agent, engine, root, restarts=CRASHLOOP_AFTER, exit_code=exit_code)
     assert states(agent) == {"container/web": "crashloop"}
     assert agent.status.snapshot()["resources"][0]["message"].startswith(f"restarted {CRASHLOOP_AFTER} times")
 

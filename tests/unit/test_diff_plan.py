@@ -130,6 +130,11 @@ def test_a_container_that_exited_on_its_own_is_started_with_its_exit_code_as_rea
     assert printed(desired(web(), db()), o).splitlines()[0] == "> start container web (exited: code 3)"
 
 
+def test_a_container_that_exited_0_on_its_own_is_started_as_exited_not_stopped_by_hand():
+    o = observed(running(web(), "1", state="exited", exit_code=0), running(db(), "2"))
+    assert printed(desired(web(), db()), o).splitlines()[0] == "> start container web (exited: code 0)"
+
+
 def test_a_container_removed_by_hand_is_created_again():
     assert printed(desired(web(), db()), observed(running(db(), "2"))).splitlines()[0] == (
         "+ create container web (missing)"
