@@ -85,6 +85,11 @@ def check(state: DesiredState, place: Place) -> list[Problem]:
                 problems.append(place(spec, (*at, *path), f"{kind} '{name}' is not declared{hint}"))
         for path, message in _addresses(spec, state):
             problems.append(place(spec, (*at, *path), message))
+        for dependency in spec.depends_on:
+            target = state.containers.get(dependency.name)
+            if dependency.condition == "healthy" and target is not None and target.healthcheck is None:
+                problems.append(place(spec, (*at, "depends_on", dependency.name),
+                                      f"'{dependency.name}' has no healthcheck, so it never becomes healthy"))
     for cycle in _cycles(state):
         first = state.containers[cycle[0]]
         path = next(p for p, n in _ordering(first) if n == (cycle[1:] or cycle)[0])

@@ -119,6 +119,7 @@ def test_depends_on_as_a_table_takes_a_condition_short_or_long(tmp_path):
         depends_on = { db = 'healthy', job = { condition = 'completed' } }
         [container.db]
         image = 'd'
+        healthcheck = { test = ['CMD', 'true'] }
         [container.job]
         image = 'd'
         """}

@@ -23,6 +23,16 @@ def test_an_undeclared_network_suggests_a_declared_one(tmp_path):
     ]
 
 
+def test_waiting_for_health_of_a_container_without_healthcheck_is_an_error(tmp_path):
+    files = {
+        "db.toml": "[container.db]\nimage = 'x'\n",
+        "web.toml": "[container.web]\nimage = 'x'\ndepends_on = { db = 'healthy' }\n",
+    }
+    assert errors(tmp_path, files) == [
+        "web.toml:3: container.web.depends_on.db: 'db' has no healthcheck, so it never becomes healthy"
+    ]
+
+
 def test_an_undeclared_volume_in_a_mount_is_an_error(tmp_path):
     files = {
         "v.toml": "[volume.web-data]\n",
