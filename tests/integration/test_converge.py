@@ -209,3 +209,20 @@ def test_dependencies_start_before_their_dependents(engine, namespace, names, do
     }
     assert docker_client.containers.get(db.name).attrs["State"]["Health"]["Status"] == "healthy"
     assert started[db.name] < started[web.name]
+
+
+def test_a_failed_pull_fails_only_its_container_whose_running_one_keeps_running(
+    engine, namespace, names, docker_client
+):
+    web, other = sleeper(names("web")), sleeper(names("other"))
+    converge(engine, state(web), namespace)
+    before = docker_client.containers.get(web.name).id
+    unpullable = dataclasses.replace(web, image="127.0.0.1:1/nowhere:1")
+    report = converge(engine, state(unpullable, other), namespace)
+    assert "127.0.0.1:1/nowhere:1" in report.pull_errors
+    assert [str(r) for r in report.failures] == [
+        f"recreate container {web.name}: skipped: image 127.0.0.1:1/nowhere:1 is not available"
+    ]
+    assert docker_client.containers.get(web.name).id == before
+    assert docker_client.containers.get(web.name).status == "running"
+    assert docker_client.containers.get(other.name).status == "running"
