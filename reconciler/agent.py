@@ -150,7 +150,7 @@ class Agent:
                     self.backoff.succeeded(key)
                 if change.needs_start:
                     self.started_at[key] = now
-        down = {f"{c.resource}/{c.name}" for c in report.remaining.changes} if report.remaining else set()
+        down = {c.key for c in report.remaining.changes}
         for key, at in list(self.started_at.items()):
             if now - at >= STABLE_AFTER and self.backoff.failures(key) and key not in down:
                 self.backoff.succeeded(key)
@@ -172,8 +172,8 @@ class Agent:
         if refresh.state is None:
             return []
         failures = {r.task.key: r for r in report.failures} if report else {}
-        remaining = report.remaining if report and report.remaining else None
-        changes = {f"{c.resource}/{c.name}": c for c in remaining.changes} if remaining else {}
+        remaining = report.remaining.changes if report else ()
+        changes = {c.key: c for c in remaining}
         reports = []
         for spec in refresh.state.specs():
             key = f"{spec.kind}/{spec.name}"
@@ -195,7 +195,7 @@ class Agent:
             else:
                 state, message = "pending", str(change)
             reports.append(ResourceReport(spec.kind, spec.name, state, message))
-        for change in (remaining.changes if remaining else ()):
+        for change in remaining:
             if change.kind is ChangeKind.RETAIN and change.resource == "volume" and change.spec is None:
                 reports.append(ResourceReport("volume", change.name, "retained", str(change)))
         return reports

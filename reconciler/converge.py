@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from reconciler.diff import ChangeKind, diff
+from reconciler.diff import diff
 from reconciler.execute import TaskResult, execute
 from reconciler.model import DesiredState
 from reconciler.plan import Plan, plan
@@ -31,8 +31,8 @@ class Refused(Exception):
 @dataclass(frozen=True)
 class PassReport:
     plan: Plan
-    results: tuple[TaskResult, ...] = ()
-    remaining: Plan | None = None  # what a fresh observation still finds to do after executing
+    results: tuple[TaskResult, ...]
+    remaining: Plan  # what a fresh observation still finds to do after executing
     pull_errors: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -45,8 +45,7 @@ class PassReport:
 
     @property
     def converged(self) -> bool:
-        left = self.remaining if self.remaining is not None else self.plan
-        return not self.failures and not left.has_changes
+        return not self.failures and not self.remaining.has_changes
 
 
 def observe(runtime: Runtime, namespace: str, desired: DesiredState) -> ObservedState:
@@ -65,14 +64,13 @@ def make_plan(
     prune_volumes: bool = False,
     allow_empty: bool = False,
 ) -> Plan:
-    result = plan(diff(desired, observed, prune_volumes), namespace)
     if not allow_empty and not desired.containers and observed.containers:
         raise Refused(
             f"the desired state declares no container while {len(observed.containers)} owned container(s) "
             "exist: refusing to remove them all (an emptied directory or a wrong path?); "
             "pass --allow-empty to do it"
         )
-    return result
+    return plan(diff(desired, observed, prune_volumes), namespace)
 
 
 def images_to_pull(desired: DesiredState, observed: ObservedState) -> list[str]:
@@ -116,12 +114,11 @@ def converge(
     change stays pending). Raises Refused, or EngineUnavailable when the engine cannot be reached."""
     results: list[TaskResult] = []
     plans: list[Plan] = []
-    pull_errors: dict[str, str] = {}
-    for _ in range(MAX_ATTEMPTS):
-        observed = observe(runtime, namespace, desired)
-        refs = images_to_pull(desired, observed)
-        if refs:
-            pull_errors = pull_images(runtime, refs, progress)
+    observed = observe(runtime, namespace, desired)
+    refs = images_to_pull(desired, observed)
+    pull_errors = pull_images(runtime, refs, progress) if refs else {}
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt or refs:
             observed = observe(runtime, namespace, desired)
         plans.append(make_plan(desired, observed, namespace, prune_volumes, allow_empty))
         runnable = tuple(task for task in plans[-1].tasks if task.key not in hold)
@@ -130,9 +127,12 @@ def converge(
         if not any(r.retry for r in attempt) or should_stop():
             break
         log.warning("pass.reobserve", reason="the engine answered 409 for a name this namespace owns")
-    remaining = make_plan(desired, observe(runtime, namespace, desired), namespace, prune_volumes, True)
+    if results:
+        remaining = make_plan(desired, observe(runtime, namespace, desired), namespace, prune_volumes, True)
+    else:  # nothing was done: the engine is as last observed, and the last plan is what remains
+        remaining = plans[-1]
     report = PassReport(plans[0], _last_per_task(results), remaining, pull_errors)
-    left = [str(c) for c in remaining.changes if c.kind not in (ChangeKind.RETAIN, ChangeKind.WARN)]
+    left = [str(c) for c in remaining.changes if c.kind.pending]
     log.info("pass.done", converged=report.converged, actions=len(results), failures=len(report.failures),
              remaining=left)
     return report

@@ -37,6 +37,11 @@ class ChangeKind(enum.Enum):
     def verb(self) -> str:
         return self.name.lower()
 
+    @property
+    def pending(self) -> bool:
+        """Something the engine still lacks: everything but what is only reported."""
+        return self not in (ChangeKind.RETAIN, ChangeKind.WARN)
+
 
 class Reason(enum.Enum):
     MISSING = "missing"
@@ -83,6 +88,11 @@ class Change:
     leftovers: tuple[str, ...] = ()
     current_name: str | None = None  # the engine name of `current[0]`, when it is not `name`
     needs_start: bool = False
+
+    @property
+    def key(self) -> str:
+        """"kind/name": how plans, backoff and status name a resource."""
+        return f"{self.resource}/{self.name}"
 
     def __str__(self) -> str:
         why = "; ".join(str(c) for c in self.causes)

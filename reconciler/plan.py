@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from reconciler.diff import Change, ChangeKind, Reason
 from reconciler.model import ContainerSpec, NetworkSpec, Spec, VolumeSpec
 from reconciler.ownership import next_name, owned_labels, prev_name
+from reconciler.references import referenced
 
 
 class Step(enum.Enum):
@@ -61,7 +62,7 @@ class Task:
 
     @property
     def key(self) -> str:
-        return f"{self.change.resource}/{self.change.name}"
+        return self.change.key
 
     def __str__(self) -> str:
         lines = [str(self.change)]
@@ -78,7 +79,7 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return any(c.kind not in (ChangeKind.RETAIN, ChangeKind.WARN) for c in self.changes)
+        return any(c.kind.pending for c in self.changes)
 
     def summary(self) -> str:
         counts: dict[ChangeKind, int] = {}
@@ -99,7 +100,7 @@ _NOTES = {ChangeKind.CONFLICT: "conflict(s)", ChangeKind.RETAIN: "retained", Cha
 
 def plan(changes: Iterable[Change], namespace: str) -> Plan:
     changes = tuple(sorted(changes, key=_order))
-    by_key = {f"{c.resource}/{c.name}": c for c in changes}
+    by_key = {c.key: c for c in changes}
     waits = _dependency_waits(changes)
     tasks = []
     for change in changes:
@@ -132,37 +133,27 @@ def _dependency_waits(changes: tuple[Change, ...]) -> dict[str, str]:
     return waits
 
 
-def _references(spec: ContainerSpec) -> tuple[set[str], set[str], set[str]]:
-    """(networks, volumes, containers) a container needs before it can be created."""
-    containers = {d.name for d in spec.depends_on} | set(spec.volumes_from)
-    if spec.network_mode and spec.network_mode.startswith("container:"):
-        containers.add(spec.network_mode.split(":", 1)[1])
-    volumes = {m.source for m in spec.mounts if m.type == "volume" and m.source}
-    return {n.name for n in spec.networks}, volumes, containers
+def _prerequisites(change: Change) -> set[str]:
+    """Keys of the resources a container needs before it is created (networks, volumes, and the
+    containers it depends on, takes volumes from or shares a network stack with)."""
+    if not isinstance(change.spec, ContainerSpec):
+        return set()
+    return {f"{kind}/{name}" for kind, _, name in referenced(change.spec)}
 
 
 def _after(change: Change, by_key: dict[str, Change], changes: tuple[Change, ...]) -> frozenset[str]:
     if change.kind is ChangeKind.REMOVE and change.resource in ("network", "volume"):
-        return frozenset(f"container/{c.name}" for c in changes if c.resource == "container")
-    if change.resource != "container" or not isinstance(change.spec, ContainerSpec):
-        return frozenset()
-    networks, volumes, containers = _references(change.spec)
-    wanted = {f"network/{n}" for n in networks} | {f"volume/{v}" for v in volumes}
-    wanted |= {f"container/{c}" for c in containers}
-    return frozenset(k for k in wanted if k in by_key)
+        return frozenset(c.key for c in changes if c.resource == "container")
+    return frozenset(k for k in _prerequisites(change) if k in by_key)
 
 
 def _blocked(change: Change, by_key: dict[str, Change]) -> str | None:
     missing = [c for c in change.causes if c.reason is Reason.IMAGE_MISSING]
     if missing:
         return f"image {missing[0].detail} is not available"
-    if isinstance(change.spec, ContainerSpec):
-        networks, volumes, containers = _references(change.spec)
-        keys = [f"network/{n}" for n in networks] + [f"volume/{v}" for v in volumes]
-        keys += [f"container/{c}" for c in containers]
-        for key in sorted(keys):
-            if key in by_key and by_key[key].kind is ChangeKind.CONFLICT:
-                return f"{key} is in conflict"
+    for key in sorted(_prerequisites(change)):
+        if key in by_key and by_key[key].kind is ChangeKind.CONFLICT:
+            return f"{key} is in conflict"
     return None
 
 

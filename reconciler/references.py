@@ -27,7 +27,8 @@ def _ordering(spec: ContainerSpec) -> Iterator[tuple[Path_, str]]:
         yield ("network_mode",), spec.network_mode.removeprefix("container:")
 
 
-def _references(spec: ContainerSpec) -> Iterator[tuple[str, Path_, str]]:
+def referenced(spec: ContainerSpec) -> Iterator[tuple[str, Path_, str]]:
+    """(kind, key path, name) of every resource this container needs before it is created."""
     for attachment in spec.networks:
         yield "network", ("networks", attachment.name), attachment.name
     for index, mount in enumerate(spec.mounts):
@@ -79,7 +80,7 @@ def check(state: DesiredState, place: Place) -> list[Problem]:
     declared = {"network": state.networks, "volume": state.volumes, "container": state.containers}
     for spec in state.containers.values():
         at = ("container", spec.name)
-        for kind, path, name in _references(spec):
+        for kind, path, name in referenced(spec):
             if name not in declared[kind]:
                 hint = did_you_mean(name, declared[kind])
                 problems.append(place(spec, (*at, *path), f"{kind} '{name}' is not declared{hint}"))

@@ -32,7 +32,7 @@ def plan_text(plan: Plan, colour: bool = False, steps: bool = False) -> str:
     tasks = {task.key: task for task in plan.tasks}
     for change in plan.changes:
         lines.append(change_line(change, colour))
-        task = tasks.get(f"{change.resource}/{change.name}")
+        task = tasks.get(change.key)
         if task and task.blocked:
             lines.append(f"    blocked: {task.blocked}")
         if task and steps:
@@ -57,7 +57,7 @@ def plan_data(plan: Plan) -> dict[str, Any]:
     changes = []
     for change in plan.changes:
         data = change_data(change)
-        task = tasks.get(f"{change.resource}/{change.name}")
+        task = tasks.get(change.key)
         data["steps"] = [str(a) for a in task.steps] if task else []
         data["blocked"] = task.blocked if task else None
         changes.append(data)
@@ -77,8 +77,7 @@ def report_text(report: PassReport, colour: bool = False) -> str:
     if report.converged:
         lines.append("Converged: the engine matches the desired state.")
     else:
-        left = report.remaining or report.plan
-        pending = [f"  {c}" for c in left.changes if c.kind not in (ChangeKind.RETAIN, ChangeKind.WARN)]
+        pending = [f"  {c}" for c in report.remaining.changes if c.kind.pending]
         lines.append("Not converged." + (" Still to do:" if pending else ""))
         lines += pending
     return "\n".join(lines)

@@ -233,7 +233,7 @@ def test_a_stalled_resource_gets_no_engine_call_even_when_it_drifted(agent, engi
     engine.kill("web")
     calls = len(engine.calls)
     agent.run_pass()
-    assert [name for name, _ in engine.calls[calls:]] == ["observe", "observe"]
+    assert [name for name, _ in engine.calls[calls:]] == ["observe"]
 
 
 def test_a_valid_edit_in_another_file_applies_while_one_file_is_broken(agent, engine, root):

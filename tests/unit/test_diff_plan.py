@@ -269,6 +269,12 @@ def test_a_dependent_runs_after_its_dependency_which_waits_until_healthy():
     assert str(tasks["container/db"].steps[-1]) == "wait db healthy (60s)"
 
 
+def test_a_container_taking_volumes_read_only_from_another_runs_after_it():
+    d = desired(web(depends_on=(), volumes_from=("db:ro",)), db())
+    tasks = {t.key: t for t in make_plan(d, ObservedState(images={IMAGE: IMAGE_ID}), NS).tasks}
+    assert "container/db" in tasks["container/web"].after
+
+
 def test_a_changed_network_is_recreated_with_the_containers_on_it():
     o = observed(running(web(), "1"), running(db(), "2"))
     changed = dataclasses.replace(FRONT, internal=True)
