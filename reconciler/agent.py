@@ -176,7 +176,7 @@ class Agent:
         changes = {c.key: c for c in remaining}
         reports = []
         for spec in refresh.state.specs():
-            key = f"{spec.kind}/{spec.name}"
+            key = spec.key
             change = changes.get(key)
             if key in refresh.stalled:
                 state, message = "stalled", "its file is invalid; the last valid content stays in force"

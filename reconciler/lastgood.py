@@ -57,7 +57,7 @@ class LastKnownGood:
             errors.extend(decl.errors)
             if rel in self.files:
                 in_force[rel] = self.files[rel]
-                stalled.update(f"{spec.kind}/{spec.name}" for spec in self.files[rel].specs)
+                stalled.update(self._resources_of({rel}))
         state, problems = combine(in_force.values())
         if problems:
             blamed = {p.file for p in problems}
@@ -76,9 +76,9 @@ class LastKnownGood:
 
     def _resources_of(self, files: set[str]) -> set[str]:
         """The "kind/name" of each resource the last valid content of these files declares."""
-        return {f"{spec.kind}/{spec.name}" for rel in files if rel in self.files for spec in self.files[rel].specs}
+        return {spec.key for rel in files if rel in self.files for spec in self.files[rel].specs}
 
     def _everything(self) -> frozenset[str]:
         if self.state is None:
             return frozenset()
-        return frozenset(f"{spec.kind}/{spec.name}" for spec in self.state.specs())
+        return frozenset(spec.key for spec in self.state.specs())

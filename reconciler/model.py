@@ -105,8 +105,18 @@ class UpdatePolicy:
     timeout: float = 60.0  # seconds for the new container to run (or be healthy) before rollback
 
 
+class _Resource:
+    kind: str
+    name: str
+
+    @property
+    def key(self) -> str:
+        """"kind/name": how plans, backoff and status name a resource."""
+        return f"{self.kind}/{self.name}"
+
+
 @dataclass(frozen=True)
-class ContainerSpec:
+class ContainerSpec(_Resource):
     name: str
     image: str
     source: Source = Source("<memory>")
@@ -151,7 +161,7 @@ class ContainerSpec:
 
 
 @dataclass(frozen=True)
-class NetworkSpec:
+class NetworkSpec(_Resource):
     name: str
     source: Source = Source("<memory>")
     driver: str = "bridge"
@@ -169,7 +179,7 @@ class NetworkSpec:
 
 
 @dataclass(frozen=True)
-class VolumeSpec:
+class VolumeSpec(_Resource):
     name: str
     source: Source = Source("<memory>")
     driver: str = "local"
