@@ -67,20 +67,13 @@ def execute(
     running: dict[Future[TaskResult], str] = {}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="execute") as pool:
         while pending or running:
-            progress = True
-            while progress:
-                progress = False
-                for key, task in list(pending.items()):
-                    if task.after & pending.keys() or any(k in running.values() for k in task.after):
-                        continue
-                    del pending[key]
-                    progress = True
-                    failed = sorted(k for k in task.after if k in results and not results[k].ok)
-                    if task.blocked or failed or should_stop():
-                        why = task.blocked or (f"{failed[0]} failed" if failed else "agent stopping")
-                        results[key] = _skip(task, why)
-                    else:
-                        running[pool.submit(_run_task, task, runtime, namespace, should_stop)] = key
+            while (task := _ready(pending, set(running.values()))) is not None:
+                del pending[task.key]
+                why = _why_skip(task, results, should_stop)
+                if why:
+                    results[task.key] = _skip(task, why)
+                else:
+                    running[pool.submit(_run_task, task, runtime, namespace, should_stop)] = task.key
             if not running:
                 for key, task in pending.items():
                     results[key] = _skip(task, "tasks wait on each other")
@@ -89,6 +82,21 @@ def execute(
             for future in done:
                 results[running.pop(future)] = future.result()
     return list(results.values())
+
+
+def _ready(pending: dict[str, Task], running: set[str]) -> Task | None:
+    """A pending task none of whose predecessors is still pending or running."""
+    busy = pending.keys() | running
+    return next((t for t in pending.values() if not t.after & busy), None)
+
+
+def _why_skip(task: Task, results: dict[str, TaskResult], should_stop: Callable[[], bool]) -> str | None:
+    failed = sorted(k for k in task.after if k in results and not results[k].ok)
+    if task.blocked:
+        return task.blocked
+    if failed:
+        return f"{failed[0]} failed"
+    return "agent stopping" if should_stop() else None
 
 
 def _skip(task: Task, why: str) -> TaskResult:
