@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.fixtures import IMAGE, NAMESPACE, client, engine_url, remove_all, timed, write_services
 from reconciler.converge import converge, make_plan, observe
-from reconciler.loader import load
+from reconciler.desired.loader import load
 from runtime.docker import DockerRuntime
 
 N = int(os.environ.get("BENCH_CONTAINERS", "100"))

@@ -11,10 +11,10 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from reconciler.desired.references import referenced
 from reconciler.diff import Change, ChangeKind, Reason
 from reconciler.model import ContainerSpec, NetworkSpec, Spec, VolumeSpec
 from reconciler.ownership import next_name, owned_labels, prev_name
-from reconciler.references import referenced
 
 
 class Step(enum.Enum):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 from reconciler.commands.context import colour, prepare
+from reconciler.commands.render import report_text
 from reconciler.converge import Refused, converge
-from reconciler.render import report_text
 from runtime import EngineError
 
 

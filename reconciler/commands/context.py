@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from reconciler import log
-from reconciler.loader import load
+from reconciler.desired.loader import load
 from reconciler.model import DesiredState
 from runtime import EngineError, Runtime, connect
 

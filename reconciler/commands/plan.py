@@ -6,8 +6,8 @@ from __future__ import annotations
 import sys
 
 from reconciler.commands.context import colour, prepare
+from reconciler.commands.render import plan_json, plan_text
 from reconciler.converge import Refused, make_plan, observe
-from reconciler.render import plan_json, plan_text
 from runtime import EngineError
 
 

@@ -6,11 +6,11 @@ import signal
 import sys
 from pathlib import Path
 
-from reconciler.agent import Agent
+from reconciler.agent.lock import Locked, acquire, lock_path
+from reconciler.agent.loop import Agent
+from reconciler.agent.status import Status, StatusServer, default_status_file
 from reconciler.commands.context import setup
-from reconciler.lock import Locked, acquire, lock_path
-from reconciler.status import Status, StatusServer, default_status_file
-from reconciler.units import duration
+from reconciler.desired.units import duration
 from runtime import connect
 
 

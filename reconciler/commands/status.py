@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.status import STALE_INTERVALS, default_status_file
+from reconciler.agent.status import STALE_INTERVALS, default_status_file
 
 
 def _seconds_since(stamp: str | None, now: float) -> float | None:

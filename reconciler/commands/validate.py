@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from reconciler.loader import load
+from reconciler.desired.loader import load
 
 
 def _plural(count: int, word: str) -> str:

@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from reconciler.commands.render import plan_text
 from reconciler.converge import converge, make_plan, observe
 from reconciler.model import (
     ContainerSpec,
@@ -20,7 +21,6 @@ from reconciler.model import (
     UpdatePolicy,
     VolumeSpec,
 )
-from reconciler.render import plan_text
 from runtime.docker import DockerRuntime
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from reconciler.loader import LoadResult, load
+from reconciler.desired.loader import LoadResult, load
 
 
 def write(root: Path, files: dict[str, str | bytes]) -> Path:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.agent import CRASHLOOP_AFTER, Agent
-from reconciler.status import Status
+from reconciler.agent.loop import CRASHLOOP_AFTER, Agent
+from reconciler.agent.status import Status
 from runtime.base import InvalidSpec
 from runtime.memory import MemoryRuntime
 from tests.unit.desired import write

@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from reconciler.commands.render import plan_text
 from reconciler.converge import Refused, make_plan
 from reconciler.model import (
     ContainerSpec,
@@ -20,7 +21,6 @@ from reconciler.model import (
     VolumeSpec,
 )
 from reconciler.ownership import owned_labels
-from reconciler.render import plan_text
 from runtime.base import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
 
 NS = "ns"

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from reconciler.cli import main
-from reconciler.loader import load
+from reconciler.commands.cli import main
+from reconciler.desired.loader import load
 
 EXAMPLE = Path(__file__).parents[2] / "desired-state"
 

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from reconciler.lastgood import LastKnownGood
+from reconciler.agent.lastgood import LastKnownGood
 from tests.unit.desired import write
 
 WEB = """

@@ -2,7 +2,7 @@
 
 import os
 
-from reconciler.loader import discover, load
+from reconciler.desired.loader import discover, load
 from tests.unit.desired import write
 
 

@@ -1,6 +1,6 @@
 """Every kind of bad input is reported as FILE:LINE: key.path: message, all at once, never a traceback."""
 
-from reconciler.loader import load_file
+from reconciler.desired.loader import load_file
 from tests.unit.desired import errors, write
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from reconciler.loader import LoadFailure, read_env_file
+from reconciler.desired.loader import LoadFailure, read_env_file
 from tests.unit.desired import container, errors, load_texts, write
 
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from reconciler.loader import combine, load_file
+from reconciler.desired.loader import combine, load_file
 from reconciler.model import ContainerSpec, Dependency, Source
 from tests.unit.desired import errors, load_texts, write
 
@@ -110,7 +110,7 @@ def test_combine_works_on_any_set_of_file_decls_and_skips_invalid_ones(tmp_path)
 
 
 def test_combine_places_problems_of_hand_made_decls_at_their_header_line():
-    from reconciler.loader import FileDecl
+    from reconciler.desired.loader import FileDecl
 
     web = ContainerSpec("web", "x", source=Source("w.toml", 7), depends_on=(Dependency("db"),))
     _, problems = combine([FileDecl("w.toml", (web,), ())])

@@ -5,8 +5,8 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.loader import load_file
-from reconciler.schema import SCHEMA_PATH
+from reconciler.desired.loader import load_file
+from reconciler.desired.schema import SCHEMA_PATH
 
 _SCHEMA = json.loads(SCHEMA_PATH.read_text())
 _KEYS = sorted({key for d in _SCHEMA["$defs"].values() for key in d.get("properties", {})} | {"soft", "hard"})

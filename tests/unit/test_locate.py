@@ -1,6 +1,6 @@
 """Line numbers of keys in TOML text, for error messages."""
 
-from reconciler.locate import key_lines
+from reconciler.desired.locate import key_lines
 
 TEXT = '''\
 # comment

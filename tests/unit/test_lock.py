@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from reconciler.lock import Locked, acquire, lock_path
+from reconciler.agent.lock import Locked, acquire, lock_path
 
 
 def test_the_lock_file_is_named_for_namespace_and_engine(tmp_path):

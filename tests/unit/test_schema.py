@@ -4,7 +4,7 @@ import json
 
 from jsonschema import Draft202012Validator
 
-from reconciler.schema import SCHEMA_PATH
+from reconciler.desired.schema import SCHEMA_PATH
 
 
 def _schema() -> dict:

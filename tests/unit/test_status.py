@@ -7,8 +7,8 @@ import urllib.request
 
 import pytest
 
-from reconciler.problems import Problem
-from reconciler.status import ResourceReport, Status, StatusServer, default_status_file, parse_address
+from reconciler.agent.status import ResourceReport, Status, StatusServer, default_status_file, parse_address
+from reconciler.desired.problems import Problem
 
 
 class Clock:

@@ -6,9 +6,9 @@ from argparse import Namespace
 
 import pytest
 
+from reconciler.agent.status import ResourceReport, Status
 from reconciler.commands import status as command
-from reconciler.problems import Problem
-from reconciler.status import ResourceReport, Status
+from reconciler.desired.problems import Problem
 
 
 @pytest.fixture

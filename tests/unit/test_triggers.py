@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from reconciler.triggers import Backoff, Trigger
+from reconciler.agent.triggers import Backoff, Trigger
 
 
 def test_wait_returns_none_when_nothing_fired():

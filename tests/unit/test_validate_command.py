@@ -1,6 +1,6 @@
 """`reconciler validate`: exit 0 and a summary when valid; exit 1 and every problem when not."""
 
-from reconciler.cli import main
+from reconciler.commands.cli import main
 from tests.unit.desired import write
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.loader import is_desired_file
-from reconciler.watch import DirectoryWatcher
+from reconciler.agent.watch import DirectoryWatcher
+from reconciler.desired.loader import is_desired_file
 
 DEBOUNCE = 0.05
 QUIET = 0.6  # how long a negative check waits for a callback that must not come

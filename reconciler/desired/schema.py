@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 import reconciler
-from reconciler.problems import FileReport, Path_
+from reconciler.desired.problems import FileReport, Path_
 
 SCHEMA_PATH = Path(reconciler.__file__).parents[1] / "schemas" / "desired-state.schema.json"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from reconciler.problems import LoadFailure, Problem, decode_utf8
+from reconciler.desired.problems import LoadFailure, Problem, decode_utf8
 
 _LINE = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*?)\s*")
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "$": "$"}

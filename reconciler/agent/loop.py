@@ -15,13 +15,13 @@ from pathlib import Path
 
 import structlog
 
+from reconciler.agent.lastgood import LastKnownGood, Refresh
+from reconciler.agent.status import ResourceReport, Status
+from reconciler.agent.triggers import Backoff, Trigger
+from reconciler.agent.watch import DirectoryWatcher
 from reconciler.converge import PassReport, Refused, converge
+from reconciler.desired.problems import Problem
 from reconciler.diff import ChangeKind, Reason
-from reconciler.lastgood import LastKnownGood, Refresh
-from reconciler.problems import Problem
-from reconciler.status import ResourceReport, Status
-from reconciler.triggers import Backoff, Trigger
-from reconciler.watch import DirectoryWatcher
 from runtime.base import EngineError, EngineUnavailable, Runtime
 
 log = structlog.get_logger("reconciler.agent")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from reconciler.problems import Path_
+from reconciler.desired.problems import Path_
 
 _KEY = re.compile(r"""\s*(?:([A-Za-z0-9_-]+)|"((?:[^"\\]|\\.)*)"|'([^']*)')\s*""")
 _CLOSERS = {"[": "]", "{": "}"}

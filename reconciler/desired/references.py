@@ -10,9 +10,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterator
 
+from reconciler.desired.problems import Path_, Problem
+from reconciler.desired.schema import did_you_mean
 from reconciler.model import ContainerSpec, DesiredState, Spec
-from reconciler.problems import Path_, Problem
-from reconciler.schema import did_you_mean
 
 Place = Callable[[Spec, Path_, str], Problem]
 

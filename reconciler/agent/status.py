@@ -33,7 +33,7 @@ from typing import Any
 
 import structlog
 
-from reconciler.metrics import Metrics
+from reconciler.agent.metrics import Metrics
 
 log = structlog.get_logger()
 

@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.loader import FileDecl, Problem, combine, discover, environment, load_file
+from reconciler.desired.loader import FileDecl, Problem, combine, discover, environment, load_file
+from reconciler.desired.problems import LoadFailure
 from reconciler.model import DesiredState
-from reconciler.problems import LoadFailure
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """One schema-valid file document -> model specs, with defaults applied and short forms expanded.
 
 Checks that need more than the schema but only this one resource are made here (port ranges,
-addresses, conflicting keys); checks across resources are in `reconciler.references`.
+addresses, conflicting keys); checks across resources are in `reconciler.desired.references`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from reconciler import forms
-from reconciler.envfile import read_env_file
+from reconciler.desired import forms
+from reconciler.desired.envfile import read_env_file
+from reconciler.desired.problems import FileReport, LoadFailure, Path_
+from reconciler.desired.units import duration, size
 from reconciler.model import (
     LABEL_PREFIX,
     ContainerSpec,
@@ -28,8 +30,6 @@ from reconciler.model import (
     UpdatePolicy,
     VolumeSpec,
 )
-from reconciler.problems import FileReport, LoadFailure, Path_
-from reconciler.units import duration, size
 
 PREDEFINED_NETWORKS = frozenset({"bridge", "host", "none"})
 MIN_MEMORY = 6 * 1024**2  # the engine refuses less

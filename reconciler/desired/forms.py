@@ -13,8 +13,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from reconciler.desired.units import size
 from reconciler.model import Mount, PortMapping
-from reconciler.units import size
 
 _PORT = re.compile(
     r"(?:(?P<ip>[0-9]{1,3}(?:\.[0-9]{1,3}){3}|\[[0-9a-fA-F:.]+\]):)?"

@@ -42,7 +42,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.api import ObservedWatch
 
-from reconciler.loader import is_desired_file
+from reconciler.desired.loader import is_desired_file
 
 log = structlog.get_logger()
 

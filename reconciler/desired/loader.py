@@ -14,12 +14,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
-from reconciler import normalize, references, schema
-from reconciler.envfile import read_env_file
-from reconciler.interpolate import interpolate
-from reconciler.locate import key_lines
+from reconciler.desired import normalize, references, schema
+from reconciler.desired.envfile import read_env_file
+from reconciler.desired.interpolate import interpolate
+from reconciler.desired.locate import key_lines
+from reconciler.desired.problems import FileReport, LoadFailure, Path_, Problem, decode_utf8, dotted, scrub
 from reconciler.model import DesiredState, Spec
-from reconciler.problems import FileReport, LoadFailure, Path_, Problem, decode_utf8, dotted, scrub
 
 __all__ = ["FileDecl", "LoadFailure", "LoadResult", "Problem", "combine", "discover", "load", "load_file",
            "read_env_file"]
