@@ -113,7 +113,7 @@ class Runtime(Protocol):
     def stop_container(self, id: str, timeout: float | None = None) -> None: ...
 
     def remove_container(self, id: str) -> None:
-        """Force-remove, with its anonymous volumes. NotFound if already gone."""
+        """Force-remove, keeping its volumes. NotFound if already gone."""
 
     def rename_container(self, id: str, name: str) -> None: ...
 

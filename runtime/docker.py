@@ -133,7 +133,7 @@ class DockerRuntime:
 
     def remove_container(self, id: str) -> None:
         with engine_errors():
-            self.api.remove_container(id, v=True, force=True)
+            self.api.remove_container(id, v=False, force=True)
 
     def rename_container(self, id: str, name: str) -> None:
         with engine_errors():

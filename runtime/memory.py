@@ -2,9 +2,10 @@
 
 Besides `Runtime`, it offers what such tests need: `calls` (every Runtime call, as
 (method, arguments) with defaults filled in), `fail_next` (inject an error), `on_start` (how a
-container behaves when started), and out-of-band changes "by hand" (`kill`, `set_health`,
-`remove_by_hand`, `disconnect_by_hand`, `add_unowned`, `available = False` for an engine that is
-down). The contract suite (tests/contract) pins that it behaves like the real engine.
+container behaves when started), `image_volumes` (the VOLUME paths of an image id), and
+out-of-band changes "by hand" (`kill`, `set_health`, `remove_by_hand`, `disconnect_by_hand`,
+`add_unowned`, `available = False` for an engine that is down). The contract suite
+(tests/contract) pins that it behaves like the real engine.
 """
 
 from __future__ import annotations
@@ -71,9 +72,13 @@ class _Log:
 
 
 class MemoryRuntime:
-    def __init__(self, images: Mapping[str, str] = {}, registry: Mapping[str, str] = {}):
+    def __init__(self, images: Mapping[str, str] = {}, registry: Mapping[str, str] = {},
+                 image_volumes: Mapping[str, Iterable[str]] = {}):
+        """`images` and `registry` map references to image ids (local, and pullable);
+        `image_volumes` maps an image id to the container paths its config declares as VOLUME."""
         self.images = {normalise_reference(ref): id for ref, id in images.items()}
         self.registry = {normalise_reference(ref): id for ref, id in registry.items()}
+        self.image_volumes = {id: tuple(sorted(paths)) for id, paths in image_volumes.items()}
         self.calls: list[tuple[str, tuple]] = []
         self.available = True
         self.containers: dict[str, MemoryContainer] = {}
@@ -219,8 +224,6 @@ class MemoryRuntime:
 
     def _remove_container(self, container: MemoryContainer) -> None:
         self._end(container, KILL_EXIT_CODE, ("kill", "die"))
-        for volume in container.anonymous_volumes:
-            self.volumes.pop(volume, None)
         del self.containers[container.id]
         self._emit(container.event("destroy"), container.owners())
 
@@ -282,15 +285,30 @@ class MemoryRuntime:
             container.networks[mode] = NetworkAttachment(mode)
         for attachment in spec.networks:
             container.networks[attachment.name] = attachment
-        for mount in spec.mounts:
-            if mount.type == "volume":
-                volume = mount.source or self._new_id()
-                if volume not in self.volumes:
-                    self.volumes[volume] = MemoryVolume(volume, "local", {})
-                if mount.source is None:
-                    container.anonymous_volumes.append(volume)
+        container.volumes = self._mount_volumes(spec, image_id)
         self.containers[container.id] = container
         return container.id
+
+    def _mount_volumes(self, spec: ContainerSpec, image_id: str) -> dict[str, str]:
+        """Container path -> volume name, as the engine mounts them: the volumes of the
+        `volumes_from` containers, overridden by the spec's own mounts, then a new anonymous
+        volume for each path the image declares that nothing else mounts."""
+        volumes: dict[str, str] = {}
+        for ref in spec.volumes_from:
+            volumes.update(self._container(ref.split(":")[0]).volumes)
+        for mount in spec.mounts:
+            volumes.pop(mount.target, None)
+            if mount.type == "volume":
+                volumes[mount.target] = self._ensure_volume(mount.source or self._new_id())
+        covered = volumes.keys() | {mount.target for mount in spec.mounts}
+        for path in self.image_volumes.get(image_id, ()):
+            if path not in covered:
+                volumes[path] = self._ensure_volume(self._new_id())
+        return volumes
+
+    def _ensure_volume(self, name: str) -> str:
+        self.volumes.setdefault(name, MemoryVolume(name, "local", {}))
+        return name
 
     @_engine_call
     def start_container(self, id: str) -> None:
@@ -372,7 +390,7 @@ class MemoryRuntime:
         self._remove_volume(self._volume(name))
 
     def _remove_volume(self, volume: MemoryVolume) -> None:
-        if any(m.source == volume.name for c in self.containers.values() for m in c.spec.mounts):
+        if any(volume.name in c.volumes.values() for c in self.containers.values()):
             raise Conflict(f"remove {volume.name}: volume is in use")
         del self.volumes[volume.name]
 

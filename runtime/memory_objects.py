@@ -35,7 +35,7 @@ class MemoryContainer:
     health: str | None = None
     exit_code: int | None = None
     networks: dict[str, NetworkAttachment] = field(default_factory=dict)
-    anonymous_volumes: list[str] = field(default_factory=list)
+    volumes: dict[str, str] = field(default_factory=dict)  # container path -> volume name
 
     def owners(self) -> frozenset[str]:
         return _owners(self.labels)

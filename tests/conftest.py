@@ -5,6 +5,7 @@ Without an engine they are skipped locally; in CI (`RECONCILER_REQUIRE_ENGINE=1`
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 
@@ -12,6 +13,7 @@ import docker
 import pytest
 
 DEMO_IMAGE = "localhost/demo:1"
+VOLUME_IMAGE = "localhost/demo-volume:1"  # DEMO_IMAGE with `VOLUME /data` (fixture `volume_image`)
 
 
 def _engine_client() -> docker.DockerClient | None:
@@ -36,6 +38,17 @@ def docker_client() -> docker.DockerClient:
     except docker.errors.ImageNotFound:
         pytest.fail(f"{DEMO_IMAGE} is missing: run `scripts/engine.sh image`", pytrace=False)
     return client
+
+
+@pytest.fixture(scope="session")
+def volume_image(docker_client: docker.DockerClient) -> str:
+    """VOLUME_IMAGE, built from DEMO_IMAGE unless the engine has it already."""
+    try:
+        docker_client.images.get(VOLUME_IMAGE)
+    except docker.errors.ImageNotFound:
+        dockerfile = io.BytesIO(f"FROM {DEMO_IMAGE}\nVOLUME /data\n".encode())
+        docker_client.images.build(fileobj=dockerfile, tag=VOLUME_IMAGE, rm=True)
+    return VOLUME_IMAGE
 
 
 @pytest.fixture

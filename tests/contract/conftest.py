@@ -13,13 +13,14 @@ import time
 import uuid
 from collections.abc import Callable
 
+import docker.errors
 import pytest
 
 from reconciler.model import LABEL_MANAGED, ContainerSpec, Healthcheck
 from runtime.base import Event, Runtime
 from runtime.docker import DockerRuntime
 from runtime.memory import MemoryRuntime
-from tests.conftest import DEMO_IMAGE
+from tests.conftest import DEMO_IMAGE, VOLUME_IMAGE
 
 
 class Harness:
@@ -38,7 +39,8 @@ class Harness:
     def spec(self, short: str, **fields) -> ContainerSpec:
         """A long-running demo container that stops at once (init forwards SIGTERM)."""
         fields.setdefault("command", ("sleep", "300"))
-        return ContainerSpec(name=short, image=DEMO_IMAGE, init=True, stop_timeout=1, **fields)
+        fields.setdefault("image", DEMO_IMAGE)
+        return ContainerSpec(name=short, init=True, stop_timeout=1, **fields)
 
     def create(self, short: str, **fields) -> str:
         return self.runtime.create_container(self.spec(short, **fields), self.name(short), self.labels())
@@ -61,6 +63,11 @@ class Harness:
         raise NotImplementedError
 
     def add_unowned_container(self, name: str, labels: dict[str, str] | None = None) -> None:
+        raise NotImplementedError
+
+    def mounted_volumes(self, id: str) -> dict[str, str]:
+        """Container path -> name of the volume mounted there, for every volume the container
+        mounts (named, anonymous, or from `volumes_from`)."""
         raise NotImplementedError
 
     def cleanup(self) -> None:
@@ -89,7 +96,10 @@ class Harness:
 
 class MemoryHarness(Harness):
     def __init__(self, namespace: str):
-        super().__init__(MemoryRuntime(images={DEMO_IMAGE: "sha256:" + "d" * 64}), namespace)
+        volume_image_id = "sha256:" + "e" * 64
+        runtime = MemoryRuntime(images={DEMO_IMAGE: "sha256:" + "d" * 64, VOLUME_IMAGE: volume_image_id},
+                                image_volumes={volume_image_id: ["/data"]})
+        super().__init__(runtime, namespace)
 
     def exiting(self, short: str, code: int) -> ContainerSpec:
         self.runtime.on_start(short, exit_code=code)
@@ -110,12 +120,16 @@ class MemoryHarness(Harness):
     def add_unowned_container(self, name: str, labels: dict[str, str] | None = None) -> None:
         self.runtime.add_unowned("container", name, labels)
 
+    def mounted_volumes(self, id: str) -> dict[str, str]:
+        return dict(self.runtime.containers[id].volumes)
+
 
 class DockerHarness(Harness):
     def __init__(self, client, namespace: str):
         super().__init__(DockerRuntime(), namespace)
         self.client = client
         self._unowned: list[str] = []
+        self._volumes: set[str] = set()
 
     def kill_by_hand(self, id: str) -> None:
         self.client.containers.get(id).kill()
@@ -127,9 +141,20 @@ class DockerHarness(Harness):
         container = self.client.containers.create(DEMO_IMAGE, ["true"], name=name, labels=labels or {})
         self._unowned.append(container.id)
 
+    def mounted_volumes(self, id: str) -> dict[str, str]:
+        mounts = self.client.api.inspect_container(id)["Mounts"]
+        found = {m["Destination"]: m["Name"] for m in mounts if m["Type"] == "volume"}
+        self._volumes.update(found.values())
+        return found
+
     def cleanup(self) -> None:
         for id in self._unowned:
             self.client.api.remove_container(id, force=True)
+        for name in self._volumes:  # those still in use go with their containers (namespace fixture)
+            try:
+                self.client.api.remove_volume(name)
+            except docker.errors.APIError:
+                pass
 
 
 @pytest.fixture(params=["memory", pytest.param("docker", marks=pytest.mark.integration)])
@@ -137,6 +162,7 @@ def engine(request):
     if request.param == "memory":
         harness: Harness = MemoryHarness(f"test-{uuid.uuid4().hex[:10]}")
     else:
+        request.getfixturevalue("volume_image")
         harness = DockerHarness(request.getfixturevalue("docker_client"), request.getfixturevalue("namespace"))
     yield harness
     harness.cleanup()

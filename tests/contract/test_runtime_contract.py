@@ -14,7 +14,7 @@ from reconciler.model import (
     VolumeSpec,
 )
 from runtime.base import Conflict, EngineUnavailable, InvalidSpec, NotFound, WaitTimeout
-from tests.conftest import DEMO_IMAGE
+from tests.conftest import DEMO_IMAGE, VOLUME_IMAGE
 
 
 def observed(engine, **names):
@@ -203,6 +203,29 @@ def test_creating_a_volume_whose_name_another_namespace_holds_is_a_conflict(engi
     with pytest.raises(Conflict):
         engine.runtime.create_volume(VolumeSpec(name=name), {LABEL_MANAGED: engine.namespace + "-other"})
     assert observed(engine, volume=[name]).unowned == {}
+
+
+# -- volumes an image declares ----------------------------------------------------------------
+
+
+def test_an_image_volume_gets_an_anonymous_volume_that_outlives_its_container(engine):
+    id = engine.create("db", image=VOLUME_IMAGE)
+    (path, anonymous), = engine.mounted_volumes(id).items()
+    assert path == "/data"
+    with pytest.raises(Conflict):
+        engine.runtime.remove_volume(anonymous)
+    engine.runtime.remove_container(id)
+    engine.runtime.volume_labels(anonymous)  # still there: NotFound otherwise
+    engine.runtime.remove_volume(anonymous)
+
+
+def test_an_image_volume_path_mounted_otherwise_gets_no_anonymous_volume(engine):
+    name = engine.runtime.create_volume(VolumeSpec(name=engine.name("data")), engine.labels())
+    named = engine.create("named", image=VOLUME_IMAGE, mounts=(Mount("volume", "/data", name),))
+    donor = engine.create("donor", image=VOLUME_IMAGE)
+    sharing = engine.create("sharing", image=VOLUME_IMAGE, volumes_from=(f"{engine.name('donor')}:ro",))
+    assert engine.mounted_volumes(named) == {"/data": name}
+    assert engine.mounted_volumes(sharing) == engine.mounted_volumes(donor)
 
 
 # -- waiting ----------------------------------------------------------------------------------

@@ -118,3 +118,12 @@ def test_a_removed_container_is_not_found_by_name_or_id(engine):
     for ref in (id, "web"):
         with pytest.raises(NotFound):
             engine.container_labels(ref)
+
+
+def test_image_volumes_are_declared_per_image_id_and_outlive_their_containers():
+    engine = MemoryRuntime(registry={"localhost/db:1": "sha256:db"}, image_volumes={"sha256:db": ["/data"]})
+    engine.pull_image("localhost/db:1")
+    id = engine.create_container(ContainerSpec(name="db", image="localhost/db:1"), "db", LABELS)
+    (volume,) = engine.containers[id].volumes.values()
+    engine.remove_by_hand("container", id)
+    assert volume in engine.volumes
