@@ -76,6 +76,9 @@ class ObservedState:
     unowned: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # image reference -> image id, for the references asked about that exist locally
     images: Mapping[str, str] = field(default_factory=dict)
+    # image reference -> the container paths its image's config declares as VOLUME, sorted
+    # (empty when it declares none); for the same references as `images`
+    image_volumes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,8 @@ class Runtime(Protocol):
         images: Iterable[str] = (),
     ) -> ObservedState:
         """Owned resources of `namespace`; `names` maps kind -> desired names to check for
-        unowned holders; `images` are references to resolve. A constant number of engine calls."""
+        unowned holders; `images` are references to resolve, with the volumes they declare.
+        A constant number of engine calls, plus one per image id never seen before."""
 
     def create_container(self, spec: ContainerSpec, name: str, labels: Mapping[str, str]) -> str:
         """Create (not start) a container named `name` from `spec`, with `labels` added to the

@@ -42,6 +42,7 @@ class DockerRuntime:
         self._max_pool_size = max_pool_size
         self._client: docker.DockerClient | None = None
         self._lock = threading.Lock()
+        self._declared_volumes: dict[str, tuple[str, ...]] = {}  # image id -> VOLUME paths
 
     @property
     def api(self) -> docker.APIClient:
@@ -88,13 +89,32 @@ class DockerRuntime:
                     holders, wanted["volume"], namespace, lambda e: e["Name"]
                 )
             image_ids = parse.image_ids(api.images(), refs) if refs else {}
+            image_volumes = self._image_volumes(image_ids)
         return ObservedState(
             containers=tuple(parse.container(c) for c in containers),
             networks=tuple(parse.network(n) for n in networks),
             volumes=tuple(parse.volume(v) for v in volumes),
             unowned={kind: found for kind, found in unowned.items() if found},
-            images=image_ids,
+            images={ref: id for ref, id in image_ids.items() if ref in image_volumes},
+            image_volumes=image_volumes,
         )
+
+    def _image_volumes(self, image_ids: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+        """reference -> VOLUME paths of its image; an image removed since it was listed is left out."""
+        found = {ref: self._declared(image_id) for ref, image_id in image_ids.items()}
+        return {ref: paths for ref, paths in found.items() if paths is not None}
+
+    def _declared(self, image_id: str) -> tuple[str, ...] | None:
+        """The VOLUME paths of one image, or None when it is gone. An image's content never
+        changes under its id, so each id is inspected once."""
+        if image_id not in self._declared_volumes:
+            try:
+                with engine_errors():
+                    image = self.api.inspect_image(image_id)
+            except NotFound:
+                return None
+            self._declared_volumes[image_id] = parse.declared_volumes(image)
+        return self._declared_volumes[image_id]
 
     def create_container(self, spec: ContainerSpec, name: str, labels: Mapping[str, str]) -> str:
         api = self.api

@@ -79,6 +79,11 @@ def unowned_names(
     )
 
 
+def declared_volumes(image: Mapping[str, Any]) -> tuple[str, ...]:
+    """The container paths an image inspect answer's config declares as VOLUME, sorted."""
+    return tuple(sorted((image.get("Config") or {}).get("Volumes") or {}))
+
+
 def normalise_reference(ref: str) -> str:
     """`ref` as the engine lists it in RepoTags: the default registry dropped, `:latest` added."""
     for prefix in _DEFAULT_REGISTRY_PREFIXES:

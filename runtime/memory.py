@@ -257,6 +257,7 @@ class MemoryRuntime:
             volumes=tuple(v.observed() for v in owned["volume"]),
             unowned={kind: names for kind, names in unowned.items() if names},
             images={ref: id for ref, id in found_images.items() if id},
+            image_volumes={ref: self.image_volumes.get(id, ()) for ref, id in found_images.items() if id},
         )
 
     def _check_references(self, spec: ContainerSpec) -> None:

@@ -143,6 +143,13 @@ def test_observe_resolves_the_images_asked_about(engine):
     assert engine.runtime.resolve_image("localhost/absent:1") is None
 
 
+def test_observe_reports_the_volumes_the_images_asked_about_declare(engine):
+    refs = [DEMO_IMAGE, VOLUME_IMAGE, "localhost/absent:1"]
+    state = engine.runtime.observe(engine.namespace, {}, refs)
+    assert state.image_volumes == {DEMO_IMAGE: (), VOLUME_IMAGE: ("/data",)}
+    assert engine.runtime.observe(engine.namespace, {}, refs).image_volumes == state.image_volumes
+
+
 # -- networks and volumes ---------------------------------------------------------------------
 
 

@@ -53,8 +53,10 @@ def test_observe_costs_the_same_few_calls_for_1_and_for_200_containers(namespace
         return len(sent), len(state.containers)
 
     runtime.create_container(spec, f"{namespace}-c0", labels)
+    calls_for_first, _ = observe_counted()
     calls_for_one, seen = observe_counted()
     assert seen == 1
+    assert calls_for_first == calls_for_one + 1  # the image is inspected once, then known by its id
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda i: runtime.create_container(spec, f"{namespace}-c{i}", labels), range(1, 200)))

@@ -12,6 +12,7 @@ from runtime.conditions import reached
 from runtime.docker_errors import translate
 from runtime.docker_observe import (
     container,
+    declared_volumes,
     exit_code_from_status,
     health_from_status,
     image_ids,
@@ -156,3 +157,12 @@ def test_wait_conditions(condition, state, health, code, outcome):
             reached(condition, state, health, code)
     else:
         assert reached(condition, state, health, code) is outcome
+
+
+@pytest.mark.parametrize("config, paths", [
+    ({"Volumes": {"/var/lib/db": {}, "/data": {}}}, ("/data", "/var/lib/db")),
+    ({"Volumes": None}, ()),
+    (None, ()),
+])
+def test_declared_volumes_are_the_sorted_volume_paths_of_the_image_config(config, paths):
+    assert declared_volumes({"Id": "sha256:1", "Config": config}) == paths
