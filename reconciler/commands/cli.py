@@ -1,7 +1,8 @@
 """Command line: parse arguments, then hand over to `reconciler.commands.<name>.run(args)`.
 
-Global options (`--engine`, `--namespace`, `--log-level`) are accepted before or after the
+Global options (`--engine`, `--namespace`, `--state-dir`, `--log-level`) are accepted before or after the
 subcommand. Each command returns its exit code; errors reach the user as text, never a traceback.
+`--version` prints `reconciler VERSION` (the installed distribution's, else `reconciler.__version__`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ import argparse
 import importlib
 import os
 import sys
+from importlib import metadata
+
+import reconciler
 
 DEFAULT_DIR = "desired-state"
 COMMANDS = {
@@ -19,6 +23,14 @@ COMMANDS = {
     "run": "the agent: converge continuously",
     "status": "show the agent's last status",
 }
+
+
+def version() -> str:
+    """The installed distribution's version, or the package's own when run from a bare checkout."""
+    try:
+        return metadata.version("reconciler")
+    except metadata.PackageNotFoundError:
+        return reconciler.__version__
 
 
 def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
@@ -38,6 +50,10 @@ def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
         "--log-level", metavar="LEVEL", default=default("info"),
         choices=["debug", "info", "warning", "error"], help="debug | info | warning | error",
     )
+    parser.add_argument(
+        "--state-dir", metavar="DIR", default=default(None),
+        help="where the agent keeps what it remembers across restarts (default: see docs/agent.md)",
+    )
 
 
 def _dir_and_env(parser: argparse.ArgumentParser) -> None:
@@ -51,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reconciler", description="Converge a container engine to the TOML files in a directory.",
     )
+    parser.add_argument("--version", action="version", version=f"reconciler {version()}")
     _global_options(parser, defaults=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     parsers = {name: sub.add_parser(name, help=text, description=text) for name, text in COMMANDS.items()}

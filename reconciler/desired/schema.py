@@ -1,9 +1,9 @@
-"""Validation of one parsed file against schemas/desired-state.schema.json, in plain words.
+"""Validation of one parsed file against the desired-state JSON Schema, in plain words.
 
 jsonschema's own messages quote values (which may hold secrets) and speak JSON; these speak TOML
 ("table", "array"), name the key, and suggest the closest known key or value for a misspelling.
-The schema lives beside the package (`Path(reconciler.__file__).parents[1] / "schemas"`), which
-holds for a source checkout and an editable install.
+The schema is package data of the `schemas` package (`schemas/desired-state.schema.json`), read
+with importlib.resources, so it is found in a checkout, an editable install and a wheel alike.
 """
 
 from __future__ import annotations
@@ -12,16 +12,15 @@ import difflib
 import functools
 import json
 from collections.abc import Collection, Iterator
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-import reconciler
 from reconciler.desired.problems import FileReport, Path_
 
-SCHEMA_PATH = Path(reconciler.__file__).parents[1] / "schemas" / "desired-state.schema.json"
+SCHEMA_PATH = files("schemas") / "desired-state.schema.json"
 
 _TYPE_NAMES = {"object": "a table", "array": "an array", "string": "a string", "integer": "an integer",
                "number": "a number", "boolean": "a boolean"}
