@@ -4,8 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ENGINE := scripts/engine.sh
 STAMP := $(VENV)/.installed
+STATUS_ADDR ?= 127.0.0.1:9110
 
-.PHONY: run test unit lint engine engine-stop image bench clean
+.PHONY: run test wheel-check unit lint engine engine-stop image bench clean
 
 $(PY):
 	python3 -m venv $(VENV) || (apt-get update -qq && apt-get install -y -qq python3-venv && python3 -m venv $(VENV))
@@ -25,11 +26,15 @@ image: install
 
 run: install
 	@export DOCKER_HOST=$$($(ENGINE) ensure) && $(ENGINE) image && \
-	    exec $(VENV)/bin/reconciler run desired-state/
+	    exec $(VENV)/bin/reconciler run desired-state/ --status-addr $(STATUS_ADDR)
 
 test: install
 	@export DOCKER_HOST=$$($(ENGINE) ensure) && $(ENGINE) image && \
-	    $(PY) -m pytest -q -p no:cacheprovider
+	    $(PY) -m pytest -q -p no:cacheprovider && scripts/wheel-check.sh $(PY)
+
+# The wheel installed into a fresh virtualenv, its console script run on a copy of the example.
+wheel-check: install
+	@export DOCKER_HOST=$$($(ENGINE) ensure) && $(ENGINE) image && scripts/wheel-check.sh $(PY)
 
 unit: install
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit
