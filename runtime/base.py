@@ -48,6 +48,15 @@ class ObservedContainer:
     networks: frozenset[str]
     created: float  # seconds since the epoch
     exit_code: int | None = None
+    # HostConfig.NetworkMode as the engine keeps it: "default", "bridge", "host", "none", a network
+    # name (the first of the spec's networks), or "container:<full id>" (a container:NAME given
+    # at create names the id NAME had then); None when the engine does not say
+    network_mode: str | None = None
+    # How often the engine's restart policy has restarted it (RestartCount) since it was last
+    # started by a call (start_container, or by hand), which sets the count back to 0. Read only
+    # for the containers that may be in a crash loop the engine runs: state "restarting", or
+    # "running" and up for less than a minute; 0 for every other container, whatever the count.
+    restart_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -106,7 +115,8 @@ class Runtime(Protocol):
     ) -> ObservedState:
         """Owned resources of `namespace`; `names` maps kind -> desired names to check for
         unowned holders; `images` are references to resolve, with the volumes they declare.
-        A constant number of engine calls, plus one per image id never seen before."""
+        A constant number of engine calls, plus one per image id never seen before and one per
+        container that may be in a crash loop (see `ObservedContainer.restart_count`)."""
 
     def create_container(self, spec: ContainerSpec, name: str, labels: Mapping[str, str]) -> str:
         """Create (not start) a container named `name` from `spec`, with `labels` added to the

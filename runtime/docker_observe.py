@@ -2,6 +2,7 @@
 
 The container list carries no health or exit code fields, but its `Status` text does:
 "Up 3 minutes (healthy)", "Up 2 seconds (health: starting)", "Exited (137) 5 seconds ago".
+It carries no restart count either: `may_be_restarting` says which containers need an inspect.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from runtime.base import ObservedContainer, ObservedNetwork, ObservedVolume
 
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 _EXIT_CODE = re.compile(r"^Exited \((-?\d+)\)")
+_UP_UNDER_A_MINUTE = re.compile(r"^Up (Less than a second|\d+ seconds?)\b")
 _DEFAULT_REGISTRY_PREFIXES = ("docker.io/library/", "docker.io/", "index.docker.io/library/")
 
 
@@ -30,6 +32,15 @@ def exit_code_from_status(status: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def may_be_restarting(entry: Mapping[str, Any]) -> bool:
+    """Whether a listed container may be in a crash loop the engine runs: restarting now, or
+    running for less than a minute ("Up Less than a second", "Up 1 second", "Up 42 seconds")."""
+    state = entry.get("State")
+    return state == "restarting" or (
+        state == "running" and _UP_UNDER_A_MINUTE.match(entry.get("Status") or "") is not None
+    )
+
+
 def container_name(entry: Mapping[str, Any]) -> str:
     """The container's own name (legacy link names like /a/b are skipped)."""
     names = [n.lstrip("/") for n in entry.get("Names") or ()]
@@ -37,7 +48,8 @@ def container_name(entry: Mapping[str, Any]) -> str:
     return (own or names or [""])[0]
 
 
-def container(entry: Mapping[str, Any]) -> ObservedContainer:
+def container(entry: Mapping[str, Any], restart_count: int = 0) -> ObservedContainer:
+    """A list entry as observed; `restart_count` comes from an inspect (the list has none)."""
     status = entry.get("Status") or ""
     networks = (entry.get("NetworkSettings") or {}).get("Networks") or {}
     return ObservedContainer(
@@ -50,6 +62,8 @@ def container(entry: Mapping[str, Any]) -> ObservedContainer:
         networks=frozenset(networks),
         created=float(entry.get("Created") or 0),
         exit_code=exit_code_from_status(status),
+        network_mode=(entry.get("HostConfig") or {}).get("NetworkMode"),
+        restart_count=restart_count,
     )
 
 

@@ -2,9 +2,10 @@
 
 Besides `Runtime`, it offers what such tests need: `calls` (every Runtime call, as
 (method, arguments) with defaults filled in), `fail_next` (inject an error), `on_start` (how a
-container behaves when started), `image_volumes` (the VOLUME paths of an image id), and
-out-of-band changes "by hand" (`kill`, `set_health`, `remove_by_hand`, `disconnect_by_hand`,
-`add_unowned`, `available = False` for an engine that is down). The contract suite
+container behaves when started), `image_volumes` (the VOLUME paths of an image id), changes
+made by the engine itself (`restart_by_engine`: its restart policy at work) and out-of-band
+changes "by hand" (`kill`, `set_health`, `remove_by_hand`, `disconnect_by_hand`, `add_unowned`,
+`available = False` for an engine that is down). The contract suite
 (tests/contract) pins that it behaves like the real engine.
 """
 
@@ -111,6 +112,20 @@ class MemoryRuntime:
         """The container dies on its own (or is killed by hand)."""
         with self._lock:
             self._end(self._container(ref), exit_code, ("kill", "die"))
+
+    def restart_by_engine(self, ref: str, times: int = 1, restarting: bool = False) -> None:
+        """The engine's restart policy brings the container back `times` times after it died
+        (a "die" event each time): its restart count rises by `times`, and it runs again, or
+        with `restarting` it waits for the next restart (state "restarting")."""
+        with self._lock:
+            container = self._container(ref)
+            for _ in range(times):
+                container.state = "running"
+                self._end(container, 1, ("die",))
+            container.restart_count += times
+            container.state = "restarting" if restarting else "running"
+            container.exit_code = None
+            container.health = "starting" if container.spec.healthcheck and not restarting else None
 
     def set_health(self, ref: str, health: str) -> None:
         with self._lock:
@@ -278,7 +293,8 @@ class MemoryRuntime:
         if image_id is None:
             raise InvalidSpec(f"No such image: {spec.image}")
         self._check_references(spec)
-        container = MemoryContainer(self._new_id(), name, spec, {**spec.labels, **labels}, image_id, self._tick())
+        container = MemoryContainer(self._new_id(), name, spec, {**spec.labels, **labels}, image_id, self._tick(),
+                                    network_mode=self._network_mode(spec))
         mode = spec.network_mode
         if mode is None and not spec.networks:
             mode = "bridge"
@@ -289,6 +305,13 @@ class MemoryRuntime:
         container.volumes = self._mount_volumes(spec, image_id)
         self.containers[container.id] = container
         return container.id
+
+    def _network_mode(self, spec: ContainerSpec) -> str:
+        """The mode as the Docker adapter sends it, with container:NAME resolved to the id."""
+        mode = spec.network_mode or (spec.networks[0].name if spec.networks else "default")
+        if mode.startswith("container:"):
+            return "container:" + self._container(mode.partition(":")[2]).id
+        return mode
 
     def _mount_volumes(self, spec: ContainerSpec, image_id: str) -> dict[str, str]:
         """Container path -> volume name, as the engine mounts them: the volumes of the
@@ -317,7 +340,7 @@ class MemoryRuntime:
         if container.state == "running":
             return
         behaviour = self._behaviours.get(container.spec.name, Behaviour())
-        container.state, container.exit_code = "running", None
+        container.state, container.exit_code, container.restart_count = "running", None, 0
         container.health = behaviour.health if container.spec.healthcheck else None
         if behaviour.exit_code is not None:
             self._end(container, behaviour.exit_code, ("die",))

@@ -34,6 +34,8 @@ class MemoryContainer:
     state: str = "created"
     health: str | None = None
     exit_code: int | None = None
+    network_mode: str = "default"
+    restart_count: int = 0
     networks: dict[str, NetworkAttachment] = field(default_factory=dict)
     volumes: dict[str, str] = field(default_factory=dict)  # container path -> volume name
 
@@ -47,7 +49,7 @@ class MemoryContainer:
         return ObservedContainer(
             id=self.id, name=self.name, labels=dict(self.labels), state=self.state, health=self.health,
             image_id=self.image_id, networks=frozenset(self.networks), created=self.created,
-            exit_code=self.exit_code,
+            exit_code=self.exit_code, network_mode=self.network_mode, restart_count=self.restart_count,
         )
 
 

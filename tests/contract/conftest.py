@@ -52,6 +52,14 @@ class Harness:
     def failing_healthcheck(self, short: str) -> ContainerSpec:
         return self.spec(short, healthcheck=Healthcheck(("CMD", "false"), interval=0.5, timeout=1, retries=1))
 
+    def crash_looping(self, short: str) -> ContainerSpec:
+        """A spec whose container exits with 1 right after each start, restarted by the engine."""
+        return self.spec(short, command=("sh", "-c", "exit 1"), restart="always")
+
+    def await_restarts(self, id: str, times: int) -> None:
+        """Return once the engine has restarted the (crash looping, started) container `times` times."""
+        raise NotImplementedError
+
     def subnet(self) -> str:
         return f"10.{random.randint(100, 199)}.{random.randint(0, 255)}.0/24"
 
@@ -112,6 +120,9 @@ class MemoryHarness(Harness):
     def kill_by_hand(self, id: str) -> None:
         self.runtime.kill(id)
 
+    def await_restarts(self, id: str, times: int) -> None:
+        self.runtime.restart_by_engine(id, times)
+
     def down_runtime(self) -> Runtime:
         down = MemoryRuntime()
         down.available = False
@@ -133,6 +144,12 @@ class DockerHarness(Harness):
 
     def kill_by_hand(self, id: str) -> None:
         self.client.containers.get(id).kill()
+
+    def await_restarts(self, id: str, times: int, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.client.api.inspect_container(id)["RestartCount"] < times:
+            assert time.monotonic() < deadline, f"not restarted {times} times in {timeout:g}s"
+            time.sleep(0.1)
 
     def down_runtime(self) -> Runtime:
         return DockerRuntime(f"unix:///tmp/{self.namespace}-absent.sock")

@@ -110,6 +110,34 @@ def test_a_missing_image_is_an_invalid_spec_at_create(engine):
     assert container_named(engine, engine.name("web")) is None
 
 
+def test_observe_reports_the_network_mode_with_a_shared_container_named_by_its_id(engine):
+    engine.runtime.create_network(NetworkSpec(name=engine.name("front")), engine.labels())
+    main = engine.create("main")
+    engine.runtime.start_container(main)
+    side = engine.create("side", network_mode=f"container:{engine.name('main')}",
+                         volumes_from=(f"{engine.name('main')}:ro",))
+    engine.runtime.start_container(side)
+    engine.create("host", network_mode="host")
+    engine.create("on", networks=(NetworkAttachment(engine.name("front")),))
+
+    modes = {c.name: c.network_mode for c in observed(engine).containers}
+    assert modes == {engine.name("main"): "default", engine.name("side"): f"container:{main}",
+                     engine.name("host"): "host", engine.name("on"): engine.name("front")}
+    assert container_named(engine, engine.name("side")).state == "running"
+
+
+def test_observe_reports_how_often_the_engine_restarted_a_crash_looping_container(engine):
+    looping = engine.runtime.create_container(engine.crash_looping("loop"), engine.name("loop"), engine.labels())
+    quiet = engine.create("quiet")
+    engine.runtime.start_container(looping)
+    engine.runtime.start_container(quiet)
+    engine.await_restarts(looping, 2)
+
+    loop = container_named(engine, engine.name("loop"))
+    assert loop.state in ("running", "restarting") and loop.restart_count >= 2
+    assert container_named(engine, engine.name("quiet")).restart_count == 0
+
+
 @pytest.mark.parametrize("refers_to", ["network", "network_mode", "volumes_from"])
 def test_a_missing_network_or_container_referred_to_is_an_invalid_spec_at_create_or_start(engine, refers_to):
     absent = engine.name("absent")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -183,3 +185,21 @@ def test_a_volume_with_driver_options_reaches_the_engine(docker_client, namespac
     info = docker_client.api.inspect_volume(runtime.create_volume(spec, {LABEL_MANAGED: namespace}))
     assert (info["Driver"], info["Options"]) == ("local", options)
     assert info["Labels"] == {"tier": "x", LABEL_MANAGED: namespace}
+
+
+def test_observe_inspects_only_the_containers_that_may_be_in_a_crash_loop(namespace):
+    runtime = DockerRuntime()
+    labels = {LABEL_MANAGED: namespace}
+    runtime.create_container(ContainerSpec(name="idle", image=DEMO_IMAGE), f"{namespace}-idle", labels)
+    looping = ContainerSpec(name="loop", image=DEMO_IMAGE, command=("sh", "-c", "exit 1"), restart="always")
+    loop = runtime.create_container(looping, f"{namespace}-loop", labels)
+    runtime.start_container(loop)
+    deadline = time.monotonic() + 15
+    while {c.name: c.restart_count for c in runtime.observe(namespace).containers}[f"{namespace}-loop"] < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+    sent = _count_requests(runtime)
+    runtime.observe(namespace)
+    assert [r for r in sent if re.search(r"/containers/[0-9a-f]{64}/json$", r)] == [
+        f"GET /v{runtime.api.api_version}/containers/{loop}/json"]

@@ -127,3 +127,25 @@ def test_image_volumes_are_declared_per_image_id_and_outlive_their_containers():
     (volume,) = engine.containers[id].volumes.values()
     engine.remove_by_hand("container", id)
     assert volume in engine.volumes
+
+
+def test_restarts_by_the_engine_count_and_show_as_deaths(engine):
+    id = _running(engine, "loop", healthcheck=Healthcheck(("CMD", "true")))
+    stream = engine.events("ns", _one_round())
+    engine.restart_by_engine(id, 2)
+    (observed,) = engine.observe("ns").containers
+    assert (observed.state, observed.restart_count, observed.health) == ("running", 2, "starting")
+    engine.restart_by_engine(id, restarting=True)
+    (observed,) = engine.observe("ns").containers
+    assert (observed.state, observed.restart_count, observed.health) == ("restarting", 3, None)
+    assert [e.action for e in stream if e.kind == "container"] == ["die"] * 3
+    engine.stop_container(id)
+    engine.start_container(id)
+    assert engine.observe("ns").containers[0].restart_count == 0
+
+
+def test_network_mode_is_kept_as_created_with_a_shared_container_resolved_to_its_id(engine):
+    main = _running(engine, "main")
+    _running(engine, "side", network_mode="container:main")
+    modes = {c.name: c.network_mode for c in engine.observe("ns").containers}
+    assert modes == {"main": "default", "side": f"container:{main}"}

@@ -16,6 +16,7 @@ from runtime.docker_observe import (
     exit_code_from_status,
     health_from_status,
     image_ids,
+    may_be_restarting,
     normalise_reference,
 )
 from runtime.docker_specs import container_body, network_kwargs, restart_policy
@@ -166,3 +167,26 @@ def test_wait_conditions(condition, state, health, code, outcome):
 ])
 def test_declared_volumes_are_the_sorted_volume_paths_of_the_image_config(config, paths):
     assert declared_volumes({"Id": "sha256:1", "Config": config}) == paths
+
+
+@pytest.mark.parametrize("state, status, inspect", [
+    ("restarting", "Restarting (1) Less than a second ago", True),
+    ("running", "Up Less than a second", True),
+    ("running", "Up 1 second", True),
+    ("running", "Up 59 seconds (health: starting)", True),
+    ("running", "Up About a minute", False),
+    ("running", "Up 3 hours (healthy)", False),
+    ("paused", "Up 5 seconds (Paused)", False),
+    ("exited", "Exited (1) 2 seconds ago", False),
+    ("created", "Created", False),
+])
+def test_only_a_restarting_container_or_one_up_for_under_a_minute_may_be_in_a_crash_loop(state, status, inspect):
+    assert may_be_restarting({"State": state, "Status": status}) is inspect
+
+
+def test_a_list_entry_carries_its_network_mode_and_the_restart_count_given():
+    entry = {"Id": "abc", "Names": ["/side"], "State": "running", "Status": "Up 2 seconds",
+             "HostConfig": {"NetworkMode": "container:" + "a" * 64}}
+    observed = container(entry, restart_count=4)
+    assert (observed.network_mode, observed.restart_count) == ("container:" + "a" * 64, 4)
+    assert container(entry).restart_count == 0
