@@ -12,18 +12,20 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from pathlib import Path
 
 from reconciler.desired import normalize, references, schema
 from reconciler.desired.envfile import read_env_file
+from reconciler.desired.files import discover, is_desired_file, read_file
 from reconciler.desired.interpolate import interpolate
-from reconciler.desired.locate import key_lines
+from reconciler.desired.locate import key_lines, too_deep
 from reconciler.desired.problems import FileReport, LoadFailure, Path_, Problem, decode_utf8, dotted, scrub
 from reconciler.model import DesiredState, Spec
 
-__all__ = ["FileDecl", "LoadFailure", "LoadResult", "Problem", "combine", "discover", "load", "load_file",
-           "read_env_file"]
+__all__ = ["FileDecl", "LoadFailure", "LoadResult", "Problem", "combine", "discover", "is_desired_file", "load",
+           "load_bytes", "load_file", "read_env_file", "read_file"]
 
+MAX_DEPTH = 32  # tables and arrays nested deeper than this are refused
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _KINDS = {"container": "containers", "network": "networks", "volume": "volumes"}
 
@@ -52,45 +54,48 @@ class LoadResult:
     files: tuple[str, ...]
 
 
-def is_desired_file(rel_path: str) -> bool:
-    """True for a path (relative to the directory) that is read: a `*.toml` file outside hidden
-    files and folders. Editor and tool artefacts (`.x.toml.swp`, `4913`, `x.toml~`,
-    `x.toml.bak`) end otherwise or are hidden, so they are never read."""
-    parts = PurePath(rel_path).parts
-    return bool(parts) and not any(part.startswith(".") for part in parts) and parts[-1].endswith(".toml")
-
-
-def discover(root: Path) -> list[str]:
-    """The *.toml files under root (relative, with /), skipping hidden files and folders."""
-    if not root.is_dir():
-        reason = "is not a directory" if root.exists() else "does not exist"
-        raise LoadFailure(Problem("", None, "", f"desired-state directory {root} {reason}"))
-
-    def fail(error: OSError) -> None:
-        raise LoadFailure(Problem("", None, "", f"cannot read {error.filename}: {error.strerror}"))
-
-    found = []
-    for folder, folders, files in os.walk(root, onerror=fail):
-        folders[:] = [name for name in folders if not name.startswith(".")]
-        base = Path(folder).relative_to(root)
-        found.extend(path for path in ((base / name).as_posix() for name in files) if is_desired_file(path))
-    return sorted(found)
+def _deepest(document: dict) -> Path_ | None:
+    """The path of a table or array nested more than MAX_DEPTH levels deep, if any (iterative, so
+    any depth is measured without recursion)."""
+    stack: list[tuple[Path_, object]] = [((), document)]
+    while stack:
+        path, value = stack.pop()
+        if len(path) > MAX_DEPTH:
+            return path
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        stack.extend(((*path, key), item) for key, item in items if isinstance(item, dict | list))
+    return None
 
 
 def _parse(text: str, report: FileReport) -> dict | None:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        message = str(error)
-        position = _TOML_POSITION.search(message)
-        if position:
-            line = int(position.group(1))
-            message = message[: position.start()] + f" (column {position.group(2)})"
-        else:
-            line = text.count("\n") + (not text.endswith("\n"))
-            message = message.replace(" (at end of document)", " at the end of the file")
-        report.errors.append(Problem(report.file, line or None, "", f"TOML syntax error: {message}"))
-        return None
+    """The document, or None with the syntax error or the excess nesting reported. Nesting is
+    checked on the text first (tomllib recurses into nested arrays), then on the document."""
+    too_deep_at = too_deep(text, MAX_DEPTH)
+    if too_deep_at is None:
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            report.errors.append(_syntax_error(text, report.file, str(error)))
+            return None
+        report.lines = key_lines(text)
+        deepest = _deepest(document)
+        if deepest is None:
+            return document
+        too_deep_at = report.line_of(deepest)
+    message = f"tables and arrays are nested more than {MAX_DEPTH} levels deep (the limit)"
+    report.errors.append(Problem(report.file, too_deep_at, "", message))
+    return None
+
+
+def _syntax_error(text: str, file: str, message: str) -> Problem:
+    position = _TOML_POSITION.search(message)
+    if position:
+        line = int(position.group(1))
+        message = message[: position.start()] + f" (column {position.group(2)})"
+    else:
+        line = text.count("\n") + (not text.endswith("\n"))
+        message = message.replace(" (at end of document)", " at the end of the file")
+    return Problem(file, line or None, "", f"TOML syntax error: {message}")
 
 
 def _declare(rel: str, report: FileReport, specs: Iterable[Spec] = ()) -> FileDecl:
@@ -104,20 +109,29 @@ def _declare(rel: str, report: FileReport, specs: Iterable[Spec] = ()) -> FileDe
 
 def load_file(root: Path, rel: str, env: Mapping[str, str], secrets: frozenset[str] = frozenset()) -> FileDecl:
     """Read, parse, interpolate, schema-check and normalise one file (relative to root)."""
+    try:
+        data = read_file(root, rel)
+    except LoadFailure as failure:
+        return FileDecl(rel, (), (failure.problem,))
+    return load_bytes(root, rel, data, env, secrets)
+
+
+def load_bytes(root: Path, rel: str, data: bytes, env: Mapping[str, str],
+               secrets: frozenset[str] = frozenset()) -> FileDecl:
+    """`load_file` of the content `data` of file `rel`, read earlier (the agent's last-known-good
+    bytes): relative paths in it (env_file, bind sources) resolve against its folder under root."""
     report = FileReport(rel)
     path = root / rel
     try:
-        text = decode_utf8(path.read_bytes(), rel)
-    except OSError as error:
-        report.errors.append(Problem(rel, None, "", f"cannot read: {error.strerror or error}"))
-        return _declare(rel, report)
+        text = decode_utf8(data, rel)
     except LoadFailure as failure:
         report.errors.append(failure.problem)
         return _declare(rel, report)
     document = _parse(text, report)
     if document is None:
         return _declare(rel, report)
-    report.lines = key_lines(text)
+    if not document:
+        report.warning((), "the file declares nothing")
     document, outcome = interpolate(document, env, secrets)
     report.secret_paths, report.secret_values = outcome.secret_paths, outcome.secret_values
     for at, message in outcome.errors:
@@ -169,14 +183,15 @@ def load(root: Path, env_file: str | None = None, environ: Mapping[str, str] | N
     also show up as dangling references elsewhere.
     """
     root = Path(root)
+    warnings: list[Problem] = []
     try:
-        files = discover(root)
+        files = discover(root, warnings)
         env, secrets = environment(env_file, environ)
     except LoadFailure as failure:
         return LoadResult(None, (failure.problem,), (), ())
     decls = [load_file(root, rel, env, secrets) for rel in files]
     errors = [p for d in decls for p in d.errors]
-    warnings = [p for d in decls for p in d.warnings]
+    warnings.extend(p for d in decls for p in d.warnings)
     if not files:
         warnings.append(Problem("", None, "", f"no *.toml files in {root}: the desired state is empty"))
     if errors:

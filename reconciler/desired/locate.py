@@ -37,6 +37,7 @@ class _Scanner:
     def __init__(self) -> None:
         self.quote = ""  # the open string's delimiter, '' outside strings
         self.stack: list[list] = []  # [bracket, path, element index] per open bracket
+        self.deepest = 0  # the most brackets open at once so far
 
     @property
     def in_value(self) -> bool:
@@ -70,6 +71,7 @@ class _Scanner:
             elif char in _CLOSERS:
                 top_path = path if not self.stack else None
                 self.stack.append([char, top_path, 0])
+                self.deepest = max(self.deepest, len(self.stack))
             elif char in "]}" and self.stack:
                 self.stack.pop()
             elif char == "," and self.stack:
@@ -123,3 +125,32 @@ def key_lines(text: str) -> dict[Path_, int]:
         for depth in range(1, len(table) + 1):
             lines.setdefault(table[:depth], number)
     return lines
+
+
+def too_deep(text: str, limit: int) -> int | None:
+    """The first line on which tables and arrays nest more than `limit` levels deep, if any.
+
+    Levels count from the file's top-level table: `[a.b]` is 2 deep, `[[a.b]]` 3 (the array, then
+    its table); below `[a.b]`, `k.l = [[1]]` is 5 (the table `k`, the array `l`, the inner array).
+    Run on the text before parsing, since tomllib parses nested arrays and inline tables
+    recursively; keys inside inline tables are not counted here (the parsed document is).
+    """
+    scanner, table, base = _Scanner(), 0, 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.lstrip()
+        if scanner.in_value:
+            scanner.scan(line, 0, None)
+        elif stripped.startswith("["):
+            array = stripped.startswith("[[")
+            keys, _ = _keys(stripped, 1 + array)
+            table = base = len(keys) + array
+            scanner.deepest = 0
+        else:
+            keys, end = _keys(stripped, 0)
+            if not keys or not stripped.startswith("=", end):
+                continue
+            base, scanner.deepest = table + len(keys) - 1, 0
+            scanner.scan(stripped, end + 1, None)
+        if base + scanner.deepest > limit:
+            return number
+    return None

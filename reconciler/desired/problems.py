@@ -104,9 +104,10 @@ class FileReport:
 
 
 def decode_utf8(data: bytes, file: str, what: str = "file") -> str:
-    """The text of a file's bytes; raises LoadFailure naming the line of the first bad byte."""
+    """The text of a file's bytes, without the UTF-8 byte-order mark some editors write first (as
+    Docker's env-file reader drops it too); raises LoadFailure naming the line of the first bad byte."""
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1

@@ -2,7 +2,7 @@
 
 import os
 
-from reconciler.desired.loader import discover, load
+from reconciler.desired.loader import discover, load, load_file
 from tests.unit.desired import write
 
 
@@ -55,3 +55,34 @@ def test_an_empty_directory_is_a_valid_empty_state_with_a_warning(tmp_path):
 def test_load_lists_the_files_it_read(tmp_path):
     write(tmp_path, {"a.toml": "", "sub/b.toml": "", ".c.toml": ""})
     assert load(tmp_path).files == ("a.toml", "sub/b.toml")
+
+
+def test_a_fifo_named_toml_is_skipped_with_a_warning_and_never_read(tmp_path):
+    write(tmp_path, {"a.toml": "[container.web]\nimage = 'demo'\n"})
+    os.mkfifo(tmp_path / "x.toml")
+    result = load(tmp_path)
+    assert (result.errors, result.files) == ((), ("a.toml",))
+    assert [str(w) for w in result.warnings] == ["x.toml: skipped: a FIFO, not a regular file"]
+    assert [str(e) for e in load_file(tmp_path, "x.toml", {}).errors] == [
+        "x.toml: cannot read: a FIFO, not a regular file"
+    ]
+
+
+def test_a_symlinked_folder_leading_outside_is_followed(tmp_path):
+    write(tmp_path, {"shared/web.toml": "[container.web]\nimage = 'demo'\n", "ds/a.toml": ""})
+    (tmp_path / "ds" / "apps").symlink_to(tmp_path / "shared")
+    result = load(tmp_path / "ds")
+    assert result.files == ("a.toml", "apps/web.toml")
+    assert result.state.containers["web"].source.file == "apps/web.toml"
+
+
+def test_a_symlinked_folder_leading_inside_or_back_up_is_read_once_with_a_warning(tmp_path):
+    write(tmp_path, {"apps/web.toml": "[container.web]\nimage = 'demo'\n"})
+    (tmp_path / "alias").symlink_to(tmp_path / "apps")
+    (tmp_path / "apps" / "up").symlink_to(tmp_path)
+    result = load(tmp_path)
+    assert (result.errors, result.files) == ((), ("apps/web.toml",))
+    assert [str(w) for w in result.warnings] == [
+        "alias: symlinked folder not followed: it leads to apps, which is read anyway",
+        "apps/up: symlinked folder not followed: it leads to the directory itself, which is read anyway",
+    ]

@@ -1,0 +1,112 @@
+"""Which files make up a desired state, and reading one of them within limits.
+
+`discover` lists the `*.toml` files under the directory, skipping hidden files and folders. A
+symlinked folder is followed, as `find -L` and Compose's `include` would read it, unless it leads
+to a folder that is read anyway (inside the directory, or inside a folder already followed): its
+files are then read at their own place, which also rules out link loops. A FIFO, socket or
+device called `x.toml` is skipped, since reading it would block the load. `read_file` returns a
+file's bytes, at most `MAX_BYTES`.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path, PurePath
+
+from reconciler.desired.problems import LoadFailure, Problem
+
+MAX_BYTES = 1024 * 1024  # 1 MiB per file
+_SPECIAL = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
+            stat.S_IFBLK: "a block device"}
+
+
+def is_desired_file(rel_path: str) -> bool:
+    """True for a path (relative to the directory) that is read: a `*.toml` file outside hidden
+    files and folders. Editor and tool artefacts (`.x.toml.swp`, `4913`, `x.toml~`,
+    `x.toml.bak`) end otherwise or are hidden, so they are never read."""
+    parts = PurePath(rel_path).parts
+    return bool(parts) and not any(part.startswith(".") for part in parts) and parts[-1].endswith(".toml")
+
+
+def _special(path: Path) -> str | None:
+    """What the file at `path` is when it is a FIFO, socket or device; None for anything else
+    (a broken link too: reading it reports why)."""
+    try:
+        return _SPECIAL.get(stat.S_IFMT(os.stat(path).st_mode))
+    except OSError:
+        return None
+
+
+def _leads_into(target: str, folders: list[str]) -> str | None:
+    """The folder of `folders` that is `target` or holds it, if any."""
+    return next((f for f in folders if target == f or target.startswith(f.rstrip(os.sep) + os.sep)), None)
+
+
+def _shown(target: str, holder: str, root: str) -> str:
+    """A link's target for a message: relative to the directory when inside it."""
+    if holder != root:
+        return target
+    inside = os.path.relpath(target, root)
+    return "the directory itself" if inside == "." else Path(inside).as_posix()
+
+
+def discover(root: Path, warnings: list[Problem] | None = None) -> list[str]:
+    """The *.toml files under root (relative, with /), sorted. Each symlinked folder not followed
+    and each FIFO, socket or device skipped (see the module) adds a warning to `warnings`, when
+    a list is given."""
+    if not root.is_dir():
+        reason = "is not a directory" if root.exists() else "does not exist"
+        raise LoadFailure(Problem("", None, "", f"desired-state directory {root} {reason}"))
+
+    def fail(error: OSError) -> None:
+        raise LoadFailure(Problem("", None, "", f"cannot read {error.filename}: {error.strerror}"))
+
+    def warn(path: str, message: str) -> None:
+        if warnings is not None:
+            warnings.append(Problem(path, None, "", message))
+
+    whole = [os.path.realpath(root)]  # folders read in full: the directory, then each link followed
+    found = []
+    for folder, folders, files in os.walk(root, onerror=fail, followlinks=True):
+        base = Path(folder).relative_to(root)
+        followed = []
+        for name in sorted(name for name in folders if not name.startswith(".")):
+            link = Path(folder) / name
+            target = os.path.realpath(link) if link.is_symlink() else None
+            holder = _leads_into(target, whole) if target else None
+            if holder is None:
+                followed.append(name)
+                whole.extend([target] if target else [])
+            else:
+                warn((base / name).as_posix(), f"symlinked folder not followed: it leads to "
+                                               f"{_shown(target, holder, whole[0])}, which is read anyway")
+        folders[:] = followed
+        for name in files:
+            path = (base / name).as_posix()
+            kind = _special(Path(folder) / name) if is_desired_file(path) else None
+            if kind is not None:
+                warn(path, f"skipped: {kind}, not a regular file")
+            elif is_desired_file(path):
+                found.append(path)
+    return sorted(found)
+
+
+def read_file(root: Path, rel: str) -> bytes:
+    """The raw bytes of one file (relative to root). Raises LoadFailure when it cannot be read,
+    is over MAX_BYTES, or is a FIFO, socket or device (opened without blocking, then checked, so a
+    FIFO that appeared after `discover` cannot hang the load either)."""
+    def fail(message: str) -> LoadFailure:
+        return LoadFailure(Problem(rel, None, "", message))
+
+    try:
+        with os.fdopen(os.open(root / rel, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            kind = _SPECIAL.get(stat.S_IFMT(os.fstat(handle.fileno()).st_mode))
+            if kind is not None:
+                raise fail(f"cannot read: {kind}, not a regular file")
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as error:
+        raise fail(f"cannot read: {error.strerror or error}") from None
+    if len(data) > MAX_BYTES:
+        raise fail("file is larger than 1 MiB, the limit: split it")
+    return data
