@@ -20,10 +20,19 @@ class Locked(Exception):
     """Another agent holds the lock."""
 
 
+def engine_id(engine: str | None) -> str:
+    """The first 12 hex digits of sha256 of the engine URL (DEFAULT_ENGINE when None)."""
+    return hashlib.sha256((engine or DEFAULT_ENGINE).encode()).hexdigest()[:12]
+
+
+def instance_name(namespace: str, engine: str | None) -> str:
+    """`NAMESPACE@ENGINE-ID`: how the lock and the state directory name one agent."""
+    return f"{namespace}@{engine_id(engine)}"
+
+
 def lock_path(namespace: str, engine: str | None, directory: Path | None = None) -> Path:
     where = directory or (Path("/run/reconciler") if os.geteuid() == 0 else Path("/tmp/reconciler-locks"))
-    engine_id = hashlib.sha256((engine or DEFAULT_ENGINE).encode()).hexdigest()[:12]
-    return where / f"{namespace}@{engine_id}.lock"
+    return where / f"{instance_name(namespace, engine)}.lock"
 
 
 def acquire(path: Path) -> int:

@@ -5,13 +5,17 @@ The loop feeds a `Status` (thread-safe) during and after each pass, then calls `
     status = Status(namespace, directory, interval=30.0, path=default_status_file(namespace))
     status.heartbeat()                                  # every loop iteration
     status.set_resources([ResourceReport("container", "web", "converged")])
-    status.set_errors(load_result.errors)               # loader Problems: file, line, key, message
+    status.set_errors(refresh.errors)                   # loader Problems: file, line, key, message
+    status.set_warnings(refresh.warnings)
     status.set_retries(backoff.pending(), now=time.monotonic())
     status.record_pass("converged", duration=0.4, counts={"recreated": 1}, digest=state.digest())
     status.save()
 
-`StatusServer(status, "127.0.0.1:9110").start()` serves `/healthz` (200 while heartbeats come,
-503 after none for three intervals), `/status` (the same JSON as the file) and `/metrics`.
+`StatusServer(status, "127.0.0.1:9110").start()` serves `/healthz`, `/status` (the same JSON as
+the file) and `/metrics`. `/healthz` answers 503 with the reason (`health()`) when the loop is
+stuck (no heartbeat for STALE_INTERVALS intervals) or when passes keep failing: none but failed
+or unavailable ones (a crashed pass is a failed one) for `failing_bound()` seconds, counted from
+the last other pass, or from the start.
 
 The status file is written atomically (a temporary file in the same folder, then `os.replace`),
 so a reader never sees half of it. Its default place is `default_status_file(namespace)`.
@@ -22,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping
@@ -33,12 +36,16 @@ from typing import Any
 
 import structlog
 
+from reconciler.agent.atomic import write_atomically
 from reconciler.agent.metrics import Metrics
 
 log = structlog.get_logger()
 
 STATUS_VERSION = 1
 STALE_INTERVALS = 3  # /healthz fails after this many intervals without a heartbeat
+FAILING = frozenset({"failed", "unavailable"})  # pass results that count towards an unhealthy agent
+FAILING_INTERVALS = 5  # /healthz fails once passes keep failing for this many intervals,
+FAILING_AT_LEAST = 300.0  # and at least this many seconds
 
 
 def default_status_file(namespace: str, environ: Mapping[str, str] | None = None,
@@ -61,20 +68,13 @@ def iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
 
 
-def write_atomically(path: str, data: bytes, mode: int = 0o644) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
+def _replace(listed: list[dict[str, Any]], problems: Iterable[Any]) -> tuple[list[dict[str, Any]], list[Any]]:
+    """(the problems as status entries, those among them whose text was not `listed` before)."""
+    known = {entry["text"] for entry in listed}
+    problems = list(problems)
+    entries = [{"file": p.file, "line": p.line, "key": p.key, "message": p.message, "text": str(p)}
+               for p in problems]
+    return entries, [p for p, entry in zip(problems, entries, strict=True) if entry["text"] not in known]
 
 
 def _resource_name(key: Hashable) -> str:
@@ -107,10 +107,12 @@ class Status:
         self._started_at = clock()
         self._beat = monotonic()
         self._beat_at = self._started_at
+        self._last_good = self._beat  # monotonic time of the last pass that did not fail, or the start
         self._applied_digest: str | None = None
         self._last_pass: dict[str, Any] | None = None
         self._resources: dict[tuple[str, str], dict[str, str]] = {}
         self._errors: list[dict[str, Any]] = []
+        self._warnings: list[dict[str, Any]] = []
         self._retries: dict[str, str] = {}
         self._write_failing = False
 
@@ -120,32 +122,54 @@ class Status:
             self._beat = self._monotonic()
             self._beat_at = self._clock()
 
-    def health(self) -> tuple[bool, float]:
-        """(alive, seconds since the last heartbeat); alive until STALE_INTERVALS intervals pass."""
+    def failing_bound(self) -> float:
+        """Seconds of nothing but failing passes after which /healthz fails: max(5 intervals, 5 min)."""
+        return max(FAILING_INTERVALS * self.interval, FAILING_AT_LEAST)
+
+    def health(self) -> tuple[bool, str]:
+        """(healthy, "ok" or why not): unhealthy when the loop is stuck (no heartbeat for
+        STALE_INTERVALS intervals) or passes keep failing for longer than `failing_bound()`."""
         with self._lock:
-            silent = self._monotonic() - self._beat
-        return silent <= STALE_INTERVALS * self.interval, silent
+            now = self._monotonic()
+            silent, failing = now - self._beat, now - self._last_good
+            last = self._last_pass["result"] if self._last_pass else None
+        if silent > STALE_INTERVALS * self.interval:
+            return False, f"no heartbeat for {silent:.0f}s: the loop is stuck"
+        if failing > self.failing_bound():
+            return False, f"no successful pass for {failing:.0f}s (last pass: {last or 'none yet'})"
+        return True, "ok"
 
     def record_pass(self, result: str, duration: float, counts: Mapping[str, int] | None = None,
-                    digest: str | None = None) -> None:
+                    digest: str | None = None, error: str | None = None) -> None:
         """A pass ended: converged | failed | unavailable | invalid. `digest` names the desired
-        state it worked on; a converged pass makes it the applied digest."""
+        state it worked on; a converged pass makes it the applied digest. `error`: why a pass
+        crashed (e.g. "ValueError: ..."), shown in the status."""
         now = self._clock()
         with self._lock:
             self._last_pass = {"at": iso(now), "duration_seconds": round(duration, 3), "result": result,
                                "counts": dict(counts or {}), "digest": digest}
+            if error is not None:
+                self._last_pass["error"] = error
             if result == "converged" and digest is not None:
                 self._applied_digest = digest
+            if result not in FAILING:
+                self._last_good = self._monotonic()
         self.metrics.pass_finished(result, duration, now)
 
-    def set_resources(self, reports: Iterable[ResourceReport]) -> None:
-        """Replace the resource table; `since` is kept for a resource whose state is unchanged."""
+    def set_resources(self, reports: Iterable[ResourceReport]) -> list[ResourceReport]:
+        """Replace the resource table; `since` is kept for a resource whose state is unchanged.
+        Returns the reports whose resource entered its state now (new, or in another state)."""
         now = iso(self._clock())
+        entered = []
         with self._lock:
             table = {}
             for r in reports:
                 old = self._resources.get((r.kind, r.name))
-                since = old["since"] if old and old["state"] == r.state else now
+                if old and old["state"] == r.state:
+                    since = old["since"]
+                else:
+                    since = now
+                    entered.append(r)
                 table[(r.kind, r.name)] = {"kind": r.kind, "name": r.name, "state": r.state,
                                            "message": r.message, "since": since}
             self._resources = table
@@ -154,18 +178,24 @@ class Status:
                 if entry["state"] != "conflict":
                     managed[entry["kind"]] = managed.get(entry["kind"], 0) + 1
         self.metrics.set_managed(managed)
+        return entered
 
-    def set_errors(self, problems: Iterable[Any]) -> None:
-        """The problems in the files now (objects with file, line, key and message)."""
-        errors = [{"file": p.file, "line": p.line, "key": p.key, "message": p.message, "text": str(p)}
-                  for p in problems]
+    def set_errors(self, problems: Iterable[Any]) -> list[Any]:
+        """The problems in the files now (objects with file, line, key and message). Returns the
+        ones not listed before."""
         with self._lock:
-            known = {e["text"] for e in self._errors}
-            self._errors = errors
-        new = sum(1 for e in errors if e["text"] not in known)
+            self._errors, new = _replace(self._errors, problems)
+            count = len(self._errors)
         if new:
-            self.metrics.error("desired_state", new)
-        self.metrics.problems.set(len(errors))
+            self.metrics.error("desired_state", len(new))
+        self.metrics.problems.set(count)
+        return new
+
+    def set_warnings(self, problems: Iterable[Any]) -> list[Any]:
+        """The loader's warnings now (an unset variable, an empty file, ...), like `set_errors`."""
+        with self._lock:
+            self._warnings, new = _replace(self._warnings, problems)
+        return new
 
     def set_retries(self, pending: Mapping[Hashable, float], now: float) -> None:
         """Resources in backoff (keys like "container/web" or ("container", "web")), with their
@@ -192,6 +222,7 @@ class Status:
                 "last_pass": dict(self._last_pass) if self._last_pass else None,
                 "resources": [dict(self._resources[k]) for k in sorted(self._resources)],
                 "errors": [dict(e) for e in self._errors],
+                "warnings": [dict(w) for w in self._warnings],
                 "pending_retries": [{"resource": k, "next_attempt_at": v} for k, v in sorted(self._retries.items())],
             }
 
@@ -229,9 +260,8 @@ class _Handler(BaseHTTPRequestHandler):
         status = self.server.status
         path = self.path.split("?", 1)[0]
         if path == "/healthz":
-            alive, silent = status.health()
-            text = "ok\n" if alive else f"no heartbeat for {silent:.0f}s\n"
-            self._send(200 if alive else 503, "text/plain; charset=utf-8", text.encode())
+            healthy, reason = status.health()
+            self._send(200 if healthy else 503, "text/plain; charset=utf-8", f"{reason}\n".encode())
         elif path == "/status":
             self._send(200, "application/json", status.to_json())
         elif path == "/metrics":

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from reconciler import log
+from reconciler.agent.statedir import StateDir, default_state_dir
 from reconciler.desired.loader import load
 from reconciler.model import DesiredState
 from runtime import EngineError, Runtime, connect
@@ -14,6 +15,12 @@ from runtime import EngineError, Runtime, connect
 
 def setup(args) -> None:
     log.configure(getattr(args, "log_level", "info"), sys.stderr)
+
+
+def state_dir(args) -> StateDir:
+    """The agent's state directory: `--state-dir`, else the default for `--namespace` and `--engine`.
+    Raises StateDirError when it holds a later layout."""
+    return StateDir(args.state_dir or default_state_dir(args.namespace, args.engine))
 
 
 def load_desired(args) -> DesiredState | None:

@@ -72,7 +72,8 @@ def _pass_line(last: dict[str, Any] | None, now: float) -> str:
         return "none yet"
     counts = ", ".join(f"{name} {n}" for name, n in sorted(last.get("counts", {}).items()) if n)
     line = f"{last.get('result')} {_ago(last.get('at'), now)}, took {last.get('duration_seconds')}s"
-    return f"{line}: {counts}" if counts else line
+    detail = last.get("error") or counts
+    return f"{line}: {detail}" if detail else line
 
 
 def _table(rows: list[list[str]]) -> list[str]:
@@ -98,6 +99,9 @@ def render(status: dict[str, Any], now: float) -> str:
     errors = status.get("errors") or []
     if errors:
         lines += ["", f"ERRORS ({len(errors)})", *(f"  {e['text']}" for e in errors)]
+    warnings = status.get("warnings") or []
+    if warnings:
+        lines += ["", f"WARNINGS ({len(warnings)})", *(f"  {w['text']}" for w in warnings)]
     retries = status.get("pending_retries") or []
     if retries:
         rows = [[r["resource"], f"in {_duration(max(0.0, -_seconds_since(r['next_attempt_at'], now)))}",

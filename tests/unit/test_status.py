@@ -75,6 +75,11 @@ def test_record_pass_sets_the_last_pass(status, clock):
     }
 
 
+def test_a_crashed_pass_shows_its_error_in_the_last_pass(status):
+    status.record_pass("failed", duration=0.1, error="ValueError: boom")
+    assert status.snapshot()["last_pass"]["error"] == "ValueError: boom"
+
+
 def test_a_converged_pass_sets_the_applied_digest(status):
     status.record_pass("converged", duration=0.1, digest="abc")
     assert status.snapshot()["applied_digest"] == "abc"
@@ -107,6 +112,14 @@ def test_since_moves_when_a_resource_state_changes(status, clock):
     assert status.snapshot()["resources"][0]["since"] == "2023-11-14T22:14:20+00:00"
 
 
+def test_set_resources_returns_the_resources_that_entered_their_state(status):
+    web, db = ResourceReport("container", "web", "converged"), ResourceReport("container", "db", "converged")
+    assert status.set_resources([web, db]) == [web, db]
+    failed = ResourceReport("container", "web", "failed", "pull failed")
+    assert status.set_resources([failed, db]) == [failed]
+    assert status.set_resources([failed, db]) == []
+
+
 def test_a_resource_no_longer_reported_leaves_the_table(status):
     status.set_resources([ResourceReport("container", "web", "converged")])
     status.set_resources([])
@@ -119,6 +132,21 @@ def test_errors_carry_file_line_key_message_and_text(status):
         "file": "web.toml", "line": 3, "key": "container.web.image", "message": "required",
         "text": "web.toml:3: container.web.image: required",
     }]
+
+
+def test_set_errors_returns_only_the_problems_not_listed_before(status):
+    first, second = Problem("web.toml", 3, "container.web.image", "required"), Problem("db.toml", 1, "", "bad")
+    assert status.set_errors([first]) == [first]
+    assert status.set_errors([first, second]) == [second]
+    assert status.set_errors([first, second]) == []
+
+
+def test_warnings_are_listed_like_errors_and_returned_when_new(status):
+    warning = Problem("web.toml", 4, "container.web.env.TAG", "variable TAG is not set; using an empty string")
+    assert status.set_warnings([warning]) == [warning]
+    assert status.set_warnings([warning]) == []
+    assert [w["text"] for w in status.snapshot()["warnings"]] == [str(warning)]
+    assert status.snapshot()["errors"] == []
 
 
 def test_fixed_errors_leave_the_status(status):
@@ -148,7 +176,7 @@ def test_health_is_ok_within_three_intervals_of_a_heartbeat(status, clock):
 def test_health_fails_after_three_intervals_without_a_heartbeat(status, clock):
     status.heartbeat()
     clock.now += 91
-    assert status.health() == (False, 91)
+    assert status.health() == (False, "no heartbeat for 91s: the loop is stuck")
 
 
 def test_status_is_safe_to_update_from_many_threads(status):

@@ -97,6 +97,22 @@ def test_table_lists_current_errors_with_file_line_and_key(status, status_file, 
     assert "  web.toml:3: container.web.image: required" in capsys.readouterr().out.splitlines()
 
 
+def test_table_lists_current_warnings(status, status_file, capsys):
+    status.set_warnings([Problem("empty.toml", None, "", "the file declares nothing")])
+    status.save()
+    run(status_file)
+    out = capsys.readouterr().out.splitlines()
+    assert out[out.index("WARNINGS (1)") + 1] == "  empty.toml: the file declares nothing"
+
+
+def test_table_shows_why_the_last_pass_crashed(status, status_file, capsys):
+    status.record_pass("failed", 0.2, error="ValueError: cannot convert float NaN to integer")
+    status.save()
+    run(status_file)
+    last = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("last pass"))
+    assert last.endswith("took 0.2s: ValueError: cannot convert float NaN to integer")
+
+
 def test_table_lists_pending_retries_with_time_to_go(status, status_file, capsys):
     status.set_retries({"container/web": time.monotonic() + 120}, now=time.monotonic())
     status.save()

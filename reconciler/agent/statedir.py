@@ -1,0 +1,119 @@
+"""The agent's state directory (DESIGN.md section 9): what it must remember across restarts.
+
+One directory per agent, named `NAMESPACE@ENGINE-ID` as the lock is; mode 0700; created on the
+first write (readers such as the CLI never create it), with a `VERSION` file. Layout 1:
+
+    VERSION            "1": the layout; a directory of a later layout is refused, not misread
+    lastgood/NAME      the raw bytes of each desired-state file that last validated, NAME being
+                       its path relative to the directory with "%" and "/" quoted ("web.toml",
+                       "apps%2Fdb.toml"); never interpolated, so no value of the env file lands here
+    completions.json   run-to-completion containers that finished, by container name:
+                       {"job": {"spec_hash": "...", "exit_code": 0, "finished_at": "2024-05-01T13:02:10+00:00"}}
+
+Every write is atomic: a temporary file, a rename, an fsync of the folder. Later records
+(quarantined specs, the suspend flag, approvals, ...) get a name of their own beside these.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+from reconciler.agent.atomic import remove_durably, write_atomically
+from reconciler.agent.lock import instance_name
+from reconciler.agent.status import iso
+
+LAYOUT = 1
+_LASTGOOD = "lastgood"
+_COMPLETIONS = "completions.json"
+
+
+class StateDirError(Exception):
+    """The directory is not one this release can use (a later layout, an unreadable record)."""
+
+
+def default_state_dir(namespace: str, engine: str | None, environ: Mapping[str, str] | None = None,
+                      euid: int | None = None) -> Path:
+    """As root `/var/lib/reconciler/NS@ENGINE-ID`; otherwise `$XDG_STATE_HOME/reconciler/NS@ENGINE-ID`,
+    else `~/.local/state/reconciler/NS@ENGINE-ID` (ENGINE-ID: see `lock.engine_id`)."""
+    environ = os.environ if environ is None else environ
+    euid = os.geteuid() if euid is None else euid
+    if euid == 0:
+        base = Path("/var/lib")
+    else:
+        base = Path(environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return base / "reconciler" / instance_name(namespace, engine)
+
+
+class StateDir:
+    """One agent's state directory at `path`. Raises StateDirError for a later layout."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            version = (self.path / "VERSION").read_text().strip()
+        except FileNotFoundError:
+            return
+        if not version.isdigit() or int(version) > LAYOUT:
+            raise StateDirError(f"{self.path} has state layout {version!r}; this release knows layout {LAYOUT} "
+                                "(written by a later release?)")
+
+    def create(self) -> None:
+        """Make the directory (mode 0700) and its VERSION file, if not there yet."""
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.path, 0o700)
+        if not (self.path / "VERSION").exists():
+            write_atomically(self.path / "VERSION", f"{LAYOUT}\n".encode(), 0o600)
+
+    def _write(self, name: str, data: bytes) -> None:
+        self.create()
+        write_atomically(self.path / name, data, 0o600)
+
+    # -- last-known-good files ------------------------------------------------------------------
+
+    def lastgood(self) -> dict[str, bytes]:
+        """The saved raw bytes of each file that last validated, by its relative path."""
+        folder = self.path / _LASTGOOD
+        if not folder.is_dir():
+            return {}
+        return {unquote(entry.name): entry.read_bytes() for entry in sorted(folder.iterdir())
+                if entry.is_file() and not entry.name.startswith(".")}
+
+    def save_lastgood(self, rel: str, data: bytes) -> None:
+        """Keep `data` as the last valid content of the file at relative path `rel`."""
+        self._write(f"{_LASTGOOD}/{quote(rel, safe='')}", data)
+
+    def forget_lastgood(self, rel: str) -> None:
+        """The file at `rel` has no last valid content any more (it was deleted)."""
+        remove_durably(self.path / _LASTGOOD / quote(rel, safe=""))
+
+    # -- completion records of run-to-completion containers -------------------------------------
+
+    def completions(self) -> dict[str, dict]:
+        """Container name -> {"spec_hash": str, "exit_code": int, "finished_at": ISO 8601 UTC}."""
+        path = self.path / _COMPLETIONS
+        try:
+            records = json.loads(path.read_bytes())
+        except FileNotFoundError:
+            return {}
+        except ValueError as error:
+            raise StateDirError(f"{path}: not a completion record: {error}") from None
+        if not isinstance(records, dict):
+            raise StateDirError(f"{path}: not a completion record: not an object")
+        return records
+
+    def completed(self) -> dict[str, str]:
+        """Container name -> the spec hash it completed with."""
+        return {name: record["spec_hash"] for name, record in self.completions().items()}
+
+    def record_completion(self, name: str, spec_hash: str, exit_code: int = 0,
+                          finished_at: float | None = None) -> None:
+        """Container `name` ran to completion with `spec_hash`; `finished_at` is unix time (default now)."""
+        records = self.completions()
+        records[name] = {"spec_hash": spec_hash, "exit_code": exit_code,
+                         "finished_at": iso(time.time() if finished_at is None else finished_at)}
+        self._write(_COMPLETIONS, json.dumps(records, indent=2, sort_keys=True).encode() + b"\n")
