@@ -8,6 +8,11 @@ any, is tried in its place); when the files still do not validate together, the 
 revision of the whole directory stays in force, and the resources of every file whose content is
 not in force are stalled.
 A directory that cannot be read at all keeps everything as it was.
+
+With a state directory, the raw bytes of the files in force are saved there after each refresh
+that changed them, and the first refresh starts from them: a restarted agent keeps the last
+valid content of a file that is broken meanwhile. Saved bytes are interpolated anew on loading,
+so no value from the environment or the env file is ever written.
 """
 
 from __future__ import annotations
@@ -16,9 +21,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.desired.loader import FileDecl, Problem, combine, discover, environment, load_file
+import structlog
+
+from reconciler.agent.statedir import StateDir
+from reconciler.desired.loader import FileDecl, Problem, combine, discover, environment, load_bytes, read_file
 from reconciler.desired.problems import LoadFailure
 from reconciler.model import DesiredState
+
+log = structlog.get_logger("reconciler.agent")
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,17 @@ class Refresh:
     warnings: tuple[Problem, ...] = ()
     stalled: frozenset[str] = frozenset()  # "kind/name" of resources frozen at their last valid spec
     whole: bool = True  # False when the last valid revision of the whole directory was kept
+    # relative paths of the files that exist but do not validate (syntax, schema, a reference),
+    # seen valid before or not; every known file when the directory cannot be read
+    invalid: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Version:
+    """One content of one file: its raw bytes and what they declare."""
+
+    data: bytes
+    decl: FileDecl
 
 
 @dataclass
@@ -35,50 +56,105 @@ class LastKnownGood:
     root: Path
     env_file: str | None = None
     environ: Mapping[str, str] | None = None
-    files: dict[str, FileDecl] = field(default_factory=dict)
+    store: StateDir | None = None
+    files: dict[str, Version] = field(default_factory=dict)  # the content in force, by relative path
     state: DesiredState | None = None
+    saved: dict[str, bytes] | None = None  # what the store holds; None until read
 
     def refresh(self) -> Refresh:
         try:
             env, secrets = environment(self.env_file, self.environ)
-            names = discover(self.root)
         except LoadFailure as failure:
-            return Refresh(self.state, (failure.problem,), stalled=self._everything(), whole=False)
-        fresh = {rel: load_file(self.root, rel, env, secrets) for rel in names}
-        in_force: dict[str, FileDecl] = {}
-        errors: list[Problem] = []
+            return self._unreadable(failure.problem)
+        if self.saved is None:
+            self._restore(env, secrets)
         warnings: list[Problem] = []
+        try:
+            names = discover(self.root, warnings)
+        except LoadFailure as failure:
+            return self._unreadable(failure.problem)
+        fresh = {rel: self._load(rel, env, secrets) for rel in names}
+        invalid = {rel for rel, version in fresh.items() if not version.decl.valid}
+        in_force: dict[str, Version] = {}
+        errors: list[Problem] = []
         stalled: set[str] = set()
-        for rel, decl in fresh.items():
-            warnings.extend(decl.warnings)
-            if decl.valid:
-                in_force[rel] = decl
+        for rel, version in fresh.items():
+            warnings.extend(version.decl.warnings)
+            if version.decl.valid:
+                in_force[rel] = version
                 continue
-            errors.extend(decl.errors)
+            errors.extend(version.decl.errors)
             if rel in self.files:
                 in_force[rel] = self.files[rel]
                 stalled.update(self._resources_of({rel}))
-        state, problems = combine(in_force.values())
+        state, problems = _combine(in_force)
         if problems:
             blamed = {p.file for p in problems}
-            demoted = {rel: self.files[rel] if rel in blamed else decl
-                       for rel, decl in in_force.items() if rel not in blamed or rel in self.files}
-            state, again = combine(demoted.values())
+            invalid |= blamed
+            demoted = {rel: self.files[rel] if rel in blamed else version
+                       for rel, version in in_force.items() if rel not in blamed or rel in self.files}
+            state, again = _combine(demoted)
             if again:
-                frozen = {rel for rel, decl in self.files.items() if in_force.get(rel) != decl} | blamed
+                frozen = {rel for rel, version in self.files.items() if in_force.get(rel) != version} | blamed
                 stalled.update(self._resources_of(frozen))
-                return Refresh(self.state, (*errors, *problems), tuple(warnings), frozenset(stalled), whole=False)
+                return Refresh(self.state, (*errors, *problems), tuple(warnings), frozenset(stalled), whole=False,
+                               invalid=frozenset(invalid))
             in_force = demoted
             errors.extend(problems)
             stalled.update(self._resources_of(blamed))
         self.files, self.state = in_force, state
-        return Refresh(state, tuple(errors), tuple(warnings), frozenset(stalled))
+        self._save()
+        return Refresh(state, tuple(errors), tuple(warnings), frozenset(stalled), invalid=frozenset(invalid))
+
+    def _load(self, rel: str, env: Mapping[str, str], secrets: frozenset[str]) -> Version:
+        try:
+            data = read_file(self.root, rel)
+        except LoadFailure as failure:
+            return Version(b"", FileDecl(rel, (), (failure.problem,)))
+        return Version(data, load_bytes(self.root, rel, data, env, secrets))
+
+    def _unreadable(self, problem: Problem) -> Refresh:
+        """The directory or the env file cannot be read: everything stays as it was, frozen."""
+        return Refresh(self.state, (problem,), stalled=self._everything(), whole=False,
+                       invalid=frozenset(self.files))
+
+    def _restore(self, env: Mapping[str, str], secrets: frozenset[str]) -> None:
+        """Start from the content the store holds: each file that still validates on its own."""
+        self.saved = self.store.lastgood() if self.store else {}
+        for rel, data in self.saved.items():
+            decl = load_bytes(self.root, rel, data, env, secrets)
+            if decl.valid:
+                self.files[rel] = Version(data, decl)
+            else:
+                log.warning("lastgood.dropped", file=rel, reason="its saved content no longer validates",
+                            problems=[str(p) for p in decl.errors])
+        state, problems = _combine(self.files)
+        self.state = None if problems else state
+
+    def _save(self) -> None:
+        """Make the store hold the content in force; a failed write is logged and tried again next time."""
+        if self.store is None or self.saved is None:
+            return
+        try:
+            for rel in set(self.saved) - set(self.files):
+                self.store.forget_lastgood(rel)
+                del self.saved[rel]
+            for rel, version in self.files.items():
+                if self.saved.get(rel) != version.data:
+                    self.store.save_lastgood(rel, version.data)
+                    self.saved[rel] = version.data
+        except OSError as error:
+            log.warning("lastgood.save_failed", directory=str(self.store.path), error=str(error))
 
     def _resources_of(self, files: set[str]) -> set[str]:
         """The "kind/name" of each resource the last valid content of these files declares."""
-        return {spec.key for rel in files if rel in self.files for spec in self.files[rel].specs}
+        return {spec.key for rel in files if rel in self.files for spec in self.files[rel].decl.specs}
 
     def _everything(self) -> frozenset[str]:
         if self.state is None:
             return frozenset()
         return frozenset(spec.key for spec in self.state.specs())
+
+
+def _combine(files: Mapping[str, Version]) -> tuple[DesiredState, tuple[Problem, ...]]:
+    return combine(version.decl for version in files.values())

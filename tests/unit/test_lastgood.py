@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 from reconciler.agent.lastgood import LastKnownGood
+from reconciler.agent.statedir import StateDir
 from tests.unit.desired import write
 
 WEB = """
@@ -132,3 +133,151 @@ def test_a_missing_directory_keeps_everything_in_force_and_stalled(root):
     assert sorted(refresh.state.containers) == ["web"]
     assert refresh.stalled == {"container/web"}
     assert "does not exist" in errors(refresh)[0]
+
+
+# -- last-known-good kept in the state directory across restarts ------------------------------
+
+A_NET = """
+[network.front]
+
+[container.api]
+image = "demo"
+networks = ["front"]
+"""
+B_ON_FRONT = """
+[container.worker]
+image = "demo"
+networks = ["front"]
+env = { GREETING = "hello" }
+"""
+
+
+@pytest.fixture
+def store(tmp_path) -> StateDir:
+    return StateDir(tmp_path / "state")
+
+
+def restarted(root, store: StateDir, environ=None) -> LastKnownGood:
+    """A new agent process's LastKnownGood on the same state directory."""
+    return LastKnownGood(root, environ=environ or {}, store=store)
+
+
+def test_the_raw_bytes_of_each_valid_file_are_saved(root, store):
+    files = {"a.toml": A_NET, "apps/b.toml": B_ON_FRONT}
+    restarted(write(root, files), store).refresh()
+    assert store.lastgood() == {rel: (root / rel).read_bytes() for rel in files}
+
+
+def test_a_file_broken_while_the_agent_was_stopped_keeps_its_last_valid_content(root, store):
+    restarted(write(root, {"a.toml": A_NET, "b.toml": B_ON_FRONT}), store).refresh()
+    write(root, {"b.toml": B_ON_FRONT.replace('"demo"', '"demo')})
+    refresh = restarted(root, store).refresh()
+    assert refresh.state.containers["worker"].env == {"GREETING": "hello"}
+    assert sorted(refresh.state.networks) == ["front"]
+    assert refresh.stalled == {"container/worker"}
+    assert refresh.invalid == {"b.toml"}
+    assert errors(refresh)[0].startswith("b.toml:2: TOML syntax error")
+
+
+def test_a_shared_network_stays_while_its_file_is_broken_and_the_other_is_fixed(root, store):
+    restarted(write(root, {"a.toml": A_NET, "b.toml": B_ON_FRONT}), store).refresh()
+    write(root, {"a.toml": "[network.front\n", "b.toml": "[container.worker\n"})
+    lkg = restarted(root, store)
+    lkg.refresh()
+    write(root, {"b.toml": B_ON_FRONT.replace("hello", "bonjour")})
+    refresh = lkg.refresh()
+    assert sorted(refresh.state.networks) == ["front"]
+    assert refresh.state.containers["worker"].env == {"GREETING": "bonjour"}
+    assert (refresh.invalid, refresh.stalled) == ({"a.toml"}, {"network/front", "container/api"})
+
+
+def test_saved_content_is_interpolated_anew_so_no_value_from_the_environment_is_written(root, store):
+    template = '[container.web]\nimage = "demo"\nenv = { TOKEN = "${TOKEN}" }\n'
+    restarted(write(root, {"web.toml": template}), store, {"TOKEN": "hunter2"}).refresh()
+    assert store.lastgood() == {"web.toml": template.encode()}
+    write(root, {"web.toml": "[container.web\n"})
+    refresh = restarted(root, store, {"TOKEN": "rotated"}).refresh()
+    assert refresh.state.containers["web"].env == {"TOKEN": "rotated"}
+    assert all(b"hunter2" not in p.read_bytes() for p in store.path.rglob("*") if p.is_file())
+
+
+def test_relative_paths_in_saved_content_resolve_against_the_real_directory(root, store):
+    write(root, {"app/web.env": "GREETING=hello\n",
+                 "app/web.toml": '[container.web]\nimage = "demo"\nenv_file = "web.env"\n'})
+    restarted(root, store).refresh()
+    write(root, {"app/web.toml": "[container.web\n"})
+    assert restarted(root, store).refresh().state.containers["web"].env == {"GREETING": "hello"}
+
+
+def test_a_deleted_file_is_forgotten_by_the_state_directory(root, store):
+    restarted(write(root, {"web.toml": WEB, "db.toml": DB}), store).refresh()
+    (root / "web.toml").unlink()
+    restarted(root, store).refresh()
+    assert sorted(store.lastgood()) == ["db.toml"]
+
+
+def test_only_changed_files_are_written_again(root, store, monkeypatch):
+    lkg = restarted(write(root, {"web.toml": WEB, "db.toml": DB}), store)
+    lkg.refresh()
+    saved = []
+    monkeypatch.setattr(store, "save_lastgood", lambda rel, data: saved.append(rel))
+    lkg.refresh()
+    write(root, {"db.toml": DB + 'user = "1000"\n'})
+    lkg.refresh()
+    assert saved == ["db.toml"]
+
+
+def test_a_failing_state_directory_is_logged_and_the_agent_carries_on(root, store, monkeypatch):
+    def full(rel, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "save_lastgood", full)
+    refresh = restarted(write(root, {"web.toml": WEB}), store).refresh()
+    assert sorted(refresh.state.containers) == ["web"]
+
+
+def test_a_saved_file_that_no_longer_validates_is_dropped(root, store):
+    template = '[container.web]\nimage = "demo"\nenv = { TOKEN = "${TOKEN:?is required}" }\n'
+    restarted(write(root, {"web.toml": template}), store, {"TOKEN": "x"}).refresh()
+    write(root, {"web.toml": "[container.web\n"})
+    refresh = restarted(root, store, {"OTHER": "y"}).refresh()
+    assert refresh.state.containers == {}
+    assert refresh.invalid == {"web.toml"}
+
+
+def test_a_missing_directory_after_a_restart_keeps_the_saved_state_in_force_and_frozen(root, store):
+    restarted(write(root, {"web.toml": WEB}), store).refresh()
+    shutil.rmtree(root)
+    refresh = restarted(root, store).refresh()
+    assert sorted(refresh.state.containers) == ["web"]
+    assert (refresh.stalled, refresh.invalid) == ({"container/web"}, {"web.toml"})
+
+
+# -- which files are invalid ------------------------------------------------------------------
+
+
+def test_invalid_names_every_file_that_does_not_validate_seen_valid_or_not(root):
+    lkg = keeper(root, {"web.toml": WEB})
+    write(root, {"web.toml": "[container.web\n", "new.toml": "[container.new]\n"})
+    assert lkg.refresh().invalid == {"web.toml", "new.toml"}
+
+
+def test_invalid_names_the_file_with_a_broken_reference(root):
+    lkg = keeper(root, {"net.toml": NET, "app.toml": APP_ON_FRONT})
+    (root / "net.toml").unlink()
+    assert lkg.refresh().invalid == {"app.toml"}
+
+
+def test_nothing_is_invalid_once_every_file_validates(root):
+    lkg = keeper(root, {"web.toml": WEB})
+    write(root, {"web.toml": "[container.web\n"})
+    lkg.refresh()
+    write(root, {"web.toml": WEB})
+    assert lkg.refresh().invalid == frozenset()
+
+
+def test_warnings_of_the_files_and_of_discovery_are_reported(root):
+    write(root, {"web.toml": '[container.web]\nimage = "demo"\nenv = { TAG = "${TAG}" }\n', "empty.toml": ""})
+    warnings = [str(w) for w in LastKnownGood(root, environ={}).refresh().warnings]
+    assert any(w.startswith("empty.toml") for w in warnings)
+    assert any("variable TAG is not set" in w for w in warnings)
