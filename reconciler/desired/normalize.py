@@ -6,7 +6,9 @@ addresses, conflicting keys); checks across resources are in `reconciler.desired
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import operator
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from typing import Any
 from reconciler.desired import forms
 from reconciler.desired.envfile import read_env_file
 from reconciler.desired.problems import FileReport, LoadFailure, Path_
-from reconciler.desired.units import duration, size
+from reconciler.desired.units import INT64_MAX, duration, size
 from reconciler.model import (
     LABEL_PREFIX,
     ContainerSpec,
@@ -32,7 +34,8 @@ from reconciler.model import (
 )
 
 PREDEFINED_NETWORKS = frozenset({"bridge", "host", "none"})
-MIN_MEMORY = 6 * 1024**2  # the engine refuses less
+MIN_MEMORY = 6 * 1024**2  # the engine refuses less (moby daemon/daemon_unix.go, linuxMinMemory)
+_HEALTHCHECK_DEFAULTS = {"interval": "30s", "timeout": "30s", "retries": "3"}  # the engine's
 _COPIED = ("image", "pull", "working_dir", "user", "hostname", "network_mode", "restart", "state",
            "privileged", "read_only", "init", "tty", "stop_signal")
 
@@ -51,13 +54,22 @@ class _Resource:
     def error(self, key: str | Path_, message: str) -> None:
         self.report.error((*self.path, *((key,) if isinstance(key, str) else key)), message)
 
-    def convert(self, key: str, function: Callable[..., Any], *args: Any) -> Any:
-        """function(body[key], *args), or None (reported) when it raises ValueError."""
+    def convert(self, key: str | Path_, function: Callable[..., Any], *args: Any) -> Any:
+        """function(the value at key, *args), or None (reported at key) when it raises ValueError.
+        A tuple key is a path into the body: `("healthcheck", "interval")`."""
+        path = (key,) if isinstance(key, str) else key
         try:
-            return function(self.body[key], *args)
+            return function(functools.reduce(operator.getitem, path, self.body), *args)
         except ValueError as error:
-            self.error(key, str(error))
+            self.error(path, str(error))
             return None
+
+    def converted(self, table: str, keys: tuple[str, ...], function: Callable[..., Any]) -> dict[str, Any]:
+        """{key: function(value)} for each of `keys` present in the table `table` of the body, as
+        `convert` does it; a key whose value fails is left out (and reported)."""
+        present = [key for key in keys if key in self.body.get(table, {})]
+        values = {key: self.convert((table, key), function, key) for key in present}
+        return {key: value for key, value in values.items() if value is not None}
 
     def each(self, key: str, function: Callable[..., Any], *args: Any) -> tuple:
         """function(item, *args) for each item of the list at key, reporting each failure at its index."""
@@ -80,12 +92,28 @@ class _Resource:
         return Source(self.report.file, self.report.line_of(self.path))
 
 
-def _durations(body: dict, *keys: str) -> dict[str, float]:
-    return {key: duration(body[key]) for key in keys if key in body}
+def _healthcheck_duration(value: str | int, key: str) -> float:
+    """Seconds of a healthcheck duration as the engine takes them (moby daemon/container.go,
+    validateHealthCheck): 0 or at least 1 ms, and 0 means the engine's default, which only
+    `start_period` (default 0) may say."""
+    seconds = duration(value)
+    if seconds == 0 and key != "start_period":
+        raise ValueError(f"0 would make the engine use its default ({_HEALTHCHECK_DEFAULTS[key]}): "
+                         f"leave {key} out for that, or give at least 1ms")
+    if 0 < seconds < 0.001:
+        raise ValueError("must be at least 1ms: the engine refuses shorter durations")
+    return seconds
 
 
-def _sizes(body: dict, *keys: str) -> dict[str, int]:
-    return {key: size(body[key]) for key in keys if key in body}
+def _positive_duration(value: str | int, _key: str) -> float:
+    seconds = duration(value)
+    if seconds == 0:
+        raise ValueError("must be more than 0")
+    return seconds
+
+
+def _size(value: str | int, _key: str) -> int:
+    return size(value)
 
 
 def _env(r: _Resource) -> dict[str, str]:
@@ -136,16 +164,21 @@ def _healthcheck(r: _Resource) -> Healthcheck | None:
     test = ("CMD-SHELL", test) if isinstance(test, str) else tuple(test)
     if test[0] != "NONE" and len(test) < 2:
         r.error(("healthcheck", "test"), f"{test[0]} needs a command after it")
-    timing = _durations(body, "interval", "timeout", "start_period")
+    if body.get("retries") == 0:
+        r.error(("healthcheck", "retries"), f"0 would make the engine use its default "
+                f"({_HEALTHCHECK_DEFAULTS['retries']}): leave retries out for that, or give at least 1")
+    timing = r.converted("healthcheck", ("interval", "timeout", "start_period"), _healthcheck_duration)
     return Healthcheck(test=test, retries=body.get("retries", 3), **timing)
 
 
 def _resources(r: _Resource) -> Resources:
     body = r.body.get("resources", {})
-    values = _sizes(body, "memory", "memory_reservation", "shm_size")
+    values = r.converted("resources", ("memory", "memory_reservation", "shm_size"), _size)
     memory, reservation = values.get("memory"), values.get("memory_reservation")
     if memory is not None and memory < MIN_MEMORY:
         r.error(("resources", "memory"), "must be at least 6m: the engine refuses less")
+    if reservation is not None and 0 < reservation < MIN_MEMORY:
+        r.error(("resources", "memory_reservation"), "must be 0 (none) or at least 6m: the engine refuses less")
     if memory is not None and reservation is not None and reservation > memory:
         r.error(("resources", "memory_reservation"), "must not be more than memory")
     return Resources(cpus=body.get("cpus"), pids_limit=body.get("pids_limit"), **values)
@@ -164,7 +197,9 @@ def _ulimits(r: _Resource) -> tuple[Ulimit, ...]:
 def _stop_timeout(r: _Resource) -> int | None:
     if "stop_timeout" not in r.body:
         return None
-    seconds = duration(r.body["stop_timeout"])
+    seconds = r.convert("stop_timeout", duration)
+    if seconds is None:
+        return None
     if seconds != int(seconds):
         r.error("stop_timeout", "must be a whole number of seconds")
     return int(seconds)
@@ -192,6 +227,9 @@ def _check_container(r: _Resource, spec: ContainerSpec) -> None:
         if mount.target in targets:
             r.error(("mounts", index), f"{mount.target} is already a mount target")
         targets.add(mount.target)
+    _, _, retries = spec.restart.partition(":")
+    if retries and int(retries) > INT64_MAX:
+        r.error("restart", f"the retry count must be at most {INT64_MAX} (int64)")
     published: set[tuple] = set()
     for index, mapping in enumerate(spec.ports):
         key = (mapping.host_ip, mapping.host_port, mapping.protocol)
@@ -220,7 +258,8 @@ def container(r: _Resource) -> ContainerSpec | None:
         mounts=r.each("mounts", forms.mount, r.base),
         networks=_networks(r),
         depends_on=_depends_on(r),
-        update=UpdatePolicy(order=update.get("order", "stop-first"), **_durations(update, "timeout")),
+        update=UpdatePolicy(order=update.get("order", "stop-first"),
+                            **r.converted("update", ("timeout",), _positive_duration)),
         healthcheck=_healthcheck(r),
         resources=_resources(r),
         extra_hosts=_extra_hosts(r),

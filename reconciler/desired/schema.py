@@ -11,11 +11,12 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import math
 from collections.abc import Collection, Iterator
 from importlib.resources import files
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from reconciler.desired.problems import FileReport, Path_
@@ -26,9 +27,25 @@ _TYPE_NAMES = {"object": "a table", "array": "an array", "string": "a string", "
                "number": "a number", "boolean": "a boolean"}
 
 
+def _integer(_checker: Any, value: Any) -> bool:
+    """TOML's integers only: JSON Schema also counts a float such as 3.0, which no engine field takes."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(_checker: Any, value: Any) -> bool:
+    """Finite numbers only: TOML's nan and inf would reach the engine as nothing it can take."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+_TomlValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many({"integer": _integer, "number": _number}),
+)
+
+
 @functools.cache
 def validator() -> Draft202012Validator:
-    return Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+    return _TomlValidator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
 def did_you_mean(word: str, choices: Any) -> str:
@@ -39,6 +56,8 @@ def did_you_mean(word: str, choices: Any) -> str:
 def _type_name(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     names = {dict: "a table", list: "an array", str: "a string", int: "an integer", float: "a float"}
     return next((name for kind, name in names.items() if isinstance(value, kind)), "a date or time")
 

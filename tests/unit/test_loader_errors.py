@@ -239,7 +239,7 @@ def test_a_healthcheck_test_list_must_start_with_cmd_cmd_shell_or_none(tmp_path)
 def test_resource_limits_the_engine_would_refuse_are_errors(tmp_path):
     text = "[container.web]\nimage = 'demo'\nresources = { memory = '4m', memory_reservation = '8m', cpus = 0 }\n"
     assert errors(tmp_path, {"a.toml": text}) == [
-        "a.toml:3: container.web.resources.cpus: 0 must be more than 0"
+        "a.toml:3: container.web.resources.cpus: 0 is less than the minimum 0.01"
     ]
     text = "[container.web]\nimage = 'demo'\nresources = { memory = '4m', memory_reservation = '8m' }\n"
     assert errors(tmp_path, {"a.toml": text}) == [

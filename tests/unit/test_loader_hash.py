@@ -22,7 +22,7 @@ containers = st.fixed_dictionaries(
         "init": st.booleans(),
         "tty": st.booleans(),
         "stop_timeout": st.integers(0, 600),
-        "healthcheck": st.fixed_dictionaries({"test": _text.filter(bool), "retries": st.integers(0, 9)}),
+        "healthcheck": st.fixed_dictionaries({"test": _text.filter(bool), "retries": st.integers(1, 9)}),
     },
 )
 
