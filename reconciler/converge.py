@@ -1,31 +1,32 @@
-"""One reconcile pass: observe, pull, diff, plan, execute, verify. Used by `apply` and the agent.
+"""One reconcile pass: observe, plan, execute, verify. Used by `apply` and the agent.
 
-The steps are the pipeline's own functions; this module only strings them together, and retries
-a pass whose create met a name the engine already holds (409): re-observe, never escalate.
+The steps are the pipeline's own functions; this module only strings them together:
+- when the plan pulls or checks images, those run first; then the engine is observed again and
+  planned again, since a pulled image brings its declared volumes and a checked one may have
+  moved (the replacement a `pull = "always"` check leads to is that second plan's work);
+- a pass whose create met a name the engine already holds (409) re-observes and runs what is
+  still runnable, never escalating.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Collection, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import structlog
 
 from reconciler.diff import diff
 from reconciler.execute import TaskResult, execute
-from reconciler.model import DesiredState
+from reconciler.model import LABEL_SPEC_HASH, DesiredState
+from reconciler.options import DEFAULT, PlanOptions
+from reconciler.ownership import logical_name
 from reconciler.plan import Plan, plan
-from runtime.base import EngineError, EngineUnavailable, ObservedState, ProgressCallback, Runtime
+from runtime.base import ObservedState, ProgressCallback, Runtime
 
 log = structlog.get_logger("reconciler.converge")
 
 MAX_ATTEMPTS = 3
-
-
-class Refused(Exception):
-    """The pass would do something only an explicit flag allows."""
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,12 @@ class PassReport:
     plan: Plan
     results: tuple[TaskResult, ...]
     remaining: Plan  # what a fresh observation still finds to do after executing
-    pull_errors: Mapping[str, str] = field(default_factory=dict)
+    completed: dict[str, str]  # run-to-completion containers done (exit 0), name -> spec hash
 
     @property
     def failures(self) -> tuple[TaskResult, ...]:
-        return tuple(r for r in self.results if not r.ok)
+        """Tasks that failed, or were skipped after a failure; a task the plan blocked is not one."""
+        return tuple(r for r in self.results if not r.ok and not r.task.blocked)
 
     @property
     def unavailable(self) -> bool:
@@ -45,6 +47,7 @@ class PassReport:
 
     @property
     def converged(self) -> bool:
+        """True when the next plan holds no change, nothing blocked and no crash loop (DESIGN 7)."""
         return not self.failures and not self.remaining.has_changes
 
 
@@ -57,81 +60,57 @@ def observe(runtime: Runtime, namespace: str, desired: DesiredState) -> Observed
     return runtime.observe(namespace, names, desired.images)
 
 
-def make_plan(
-    desired: DesiredState,
-    observed: ObservedState,
-    namespace: str,
-    prune_volumes: bool = False,
-    allow_empty: bool = False,
-) -> Plan:
-    if not allow_empty and not desired.containers and observed.containers:
-        raise Refused(
-            f"the desired state declares no container while {len(observed.containers)} owned container(s) "
-            "exist: refusing to remove them all (an emptied directory or a wrong path?); "
-            "pass --allow-empty to do it"
-        )
-    return plan(diff(desired, observed, prune_volumes), namespace)
+def make_plan(desired: DesiredState, observed: ObservedState, namespace: str,
+              options: PlanOptions = DEFAULT) -> Plan:
+    return plan(diff(desired, observed, options), namespace, options)
 
 
-def images_to_pull(desired: DesiredState, observed: ObservedState) -> list[str]:
-    refs = set()
-    for spec in desired.containers.values():
-        if spec.pull == "always" or (spec.pull == "missing" and spec.image not in observed.images):
-            refs.add(spec.image)
-    return sorted(refs)
-
-
-def pull_images(runtime: Runtime, refs: list[str], progress: ProgressCallback | None = None) -> dict[str, str]:
-    """Pull in parallel; returns ref -> error for the pulls that failed."""
-
-    def pull(ref: str) -> tuple[str, str | None]:
-        try:
-            runtime.pull_image(ref, progress)
-            log.info("image.pulled", image=ref)
-            return ref, None
-        except EngineUnavailable:
-            raise
-        except EngineError as error:
-            log.error("image.pull_failed", image=ref, error=str(error))
-            return ref, str(error)
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return {ref: error for ref, error in pool.map(pull, refs) if error}
+def completions(desired: DesiredState, observed: ObservedState) -> dict[str, str]:
+    """name -> spec hash of each declared container that exited 0 with its current spec: the
+    records that keep a run-to-completion container from running again."""
+    done = {}
+    for c in observed.containers:
+        spec = desired.containers.get(logical_name(c.labels, c.name))
+        if spec is not None and c.state == "exited" and c.exit_code == 0:
+            done[spec.name] = c.labels.get(LABEL_SPEC_HASH, "")
+    return {name: spec_hash for name, spec_hash in done.items() if spec_hash}
 
 
 def converge(
     runtime: Runtime,
     desired: DesiredState,
     namespace: str,
-    prune_volumes: bool = False,
-    allow_empty: bool = False,
+    options: PlanOptions = DEFAULT,
     progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     workers: int = 8,
-    hold: Collection[str] = (),
 ) -> PassReport:
-    """One pass. Tasks whose key ("container/web") is in `hold` wait for a later pass (their
-    change stays pending). Raises Refused, or EngineUnavailable when the engine cannot be reached."""
+    """One pass; raises EngineUnavailable when the engine cannot be reached."""
     results: list[TaskResult] = []
-    plans: list[Plan] = []
     observed = observe(runtime, namespace, desired)
-    refs = images_to_pull(desired, observed)
-    pull_errors = pull_images(runtime, refs, progress) if refs else {}
+    first = make_plan(desired, observed, namespace, options)
+    images = tuple(t for t in first.tasks if t.change.resource == "image")
+    current = first
+    if images:
+        results.extend(execute(dataclasses.replace(first, tasks=images), runtime, namespace, workers, should_stop,
+                               progress))
+        pulled = frozenset(t.change.name for t in images)
+        options = dataclasses.replace(options, pulled=options.pulled | pulled)
+        current = make_plan(desired, observe(runtime, namespace, desired), namespace, options)
     for attempt in range(MAX_ATTEMPTS):
-        if attempt or refs:
-            observed = observe(runtime, namespace, desired)
-        plans.append(make_plan(desired, observed, namespace, prune_volumes, allow_empty))
-        runnable = tuple(task for task in plans[-1].tasks if task.key not in hold)
-        attempt = execute(dataclasses.replace(plans[-1], tasks=runnable), runtime, namespace, workers, should_stop)
-        results.extend(attempt)
-        if not any(r.retry for r in attempt) or should_stop():
+        if attempt:
+            current = make_plan(desired, observe(runtime, namespace, desired), namespace, options)
+        done = execute(current, runtime, namespace, workers, should_stop, progress)
+        results.extend(done)
+        if not any(r.retry for r in done) or should_stop():
             break
         log.warning("pass.reobserve", reason="the engine answered 409 for a name this namespace owns")
-    if results:
-        remaining = make_plan(desired, observe(runtime, namespace, desired), namespace, prune_volumes, True)
+    if any(r.task.runnable for r in results):
+        observed = observe(runtime, namespace, desired)
+        remaining = make_plan(desired, observed, namespace, dataclasses.replace(options, pulled=frozenset()))
     else:  # nothing was done: the engine is as last observed, and the last plan is what remains
-        remaining = plans[-1]
-    report = PassReport(plans[0], _last_per_task(results), remaining, pull_errors)
+        remaining = current
+    report = PassReport(first, _last_per_task(results), remaining, completions(desired, observed))
     left = [str(c) for c in remaining.changes if c.kind.pending]
     log.info("pass.done", converged=report.converged, actions=len(results), failures=len(report.failures),
              remaining=left)

@@ -1,16 +1,26 @@
-"""diff: from (desired, observed) to the list of changes, each with its reasons. Pure: no I/O."""
+"""diff: from (desired, observed, options) to the list of changes, each with its reasons. Pure: no I/O.
+
+Besides containers, networks and volumes, images are resources of a plan: a pull for an image a
+create needs and the host lacks (`pull = "missing"`), a check for `pull = "always"`. Conditions
+that hold a change back (a dependency not ready, a crash loop the engine runs) are causes here;
+`plan` turns them into blocked tasks.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from reconciler.model import (
+    LABEL_SOURCE,
     LABEL_SPEC_HASH,
+    LABEL_VOLUME_OF,
     ContainerSpec,
     DesiredState,
+    Mount,
     NetworkSpec,
     Spec,
     VolumeSpec,
@@ -18,7 +28,8 @@ from reconciler.model import (
     spec_hash,
     spec_keys,
 )
-from reconciler.ownership import logical_name, recorded_keys, winner
+from reconciler.options import DEFAULT, PlanOptions
+from reconciler.ownership import image_volume_name, logical_name, recorded_keys, winner
 from runtime.base import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
 
 
@@ -32,6 +43,9 @@ class ChangeKind(enum.Enum):
     CONFLICT = "!"
     RETAIN = "="
     WARN = "?"
+    PULL = "<"
+    CHECK = "^"
+    BLOCKED = "#"
 
     @property
     def verb(self) -> str:
@@ -39,8 +53,13 @@ class ChangeKind(enum.Enum):
 
     @property
     def pending(self) -> bool:
-        """Something the engine still lacks: everything but what is only reported."""
-        return self not in (ChangeKind.RETAIN, ChangeKind.WARN)
+        """Something the engine still lacks: everything but what is only reported or checked."""
+        return self not in (ChangeKind.RETAIN, ChangeKind.WARN, ChangeKind.CHECK)
+
+    @property
+    def actionable(self) -> bool:
+        """A change made by engine calls (a check is not one: it changes nothing by itself)."""
+        return self.pending and self not in (ChangeKind.CONFLICT, ChangeKind.BLOCKED)
 
 
 class Reason(enum.Enum):
@@ -49,6 +68,7 @@ class Reason(enum.Enum):
     IMAGE_MOVED = "image moved"
     STOPPED = "stopped by hand"
     EXITED = "exited"
+    NEVER_STARTED = "created but never started"
     DEAD = "dead"
     PAUSED = "paused by hand"
     NETWORK_DETACHED = "network detached"
@@ -63,6 +83,15 @@ class Reason(enum.Enum):
     PRUNE = "no longer declared; --prune-volumes"
     KEEP_VOLUME = "no longer declared; kept, --prune-volumes removes it"
     IMAGE_MISSING = "image not available"
+    PULL_MISSING = "not on this host"
+    PULL_ALWAYS = "pull = always"
+    TIED = "tied to a replaced container"
+    TIED_GONE = "tied to a container that no longer exists"
+    NOT_READY = "waiting for a dependency"
+    CRASH_LOOP = "crash loop"
+    FAILED_RUN = "run failed"
+    DATA_VOLUMES = "replaced stop-first"
+    EMPTY_REFUSED = "would remove every owned container"
 
 
 @dataclass(frozen=True)
@@ -77,7 +106,7 @@ class Cause:
 @dataclass(frozen=True)
 class Change:
     kind: ChangeKind
-    resource: str  # container | network | volume
+    resource: str  # container | network | volume | image
     name: str
     causes: tuple[Cause, ...] = ()
     spec: Spec | None = None
@@ -88,6 +117,12 @@ class Change:
     leftovers: tuple[str, ...] = ()
     current_name: str | None = None  # the engine name of `current[0]`, when it is not `name`
     needs_start: bool = False
+    # the file that declares it, or for what is no longer declared, the file its labels name
+    source: str | None = None
+    # volumes the image declares (VOLUME), mounted as owned named volumes: see image_volume_mounts
+    extra_mounts: tuple[Mount, ...] = ()
+    # for a network or volume: keys of the owned containers the engine shows using it
+    users: frozenset[str] = frozenset()
 
     @property
     def key(self) -> str:
@@ -100,22 +135,64 @@ class Change:
         return f"{line} ({why})" if why else line
 
 
-def diff(desired: DesiredState, observed: ObservedState, prune_volumes: bool = False) -> list[Change]:
+def diff(desired: DesiredState, observed: ObservedState, options: PlanOptions = DEFAULT) -> list[Change]:
     """Every change needed to make `observed` match `desired`, in a stable order."""
     networks = _diff_networks(desired.networks, observed)
     recreated = frozenset(c.name for c in networks if c.kind is ChangeKind.RECREATE)
+    containers = _diff_containers(desired, observed, recreated, options)
+    volumes = {**image_volumes(desired, observed), **desired.volumes}
     return [
+        *_diff_images(desired, observed, containers, options),
         *networks,
-        *_diff_volumes(desired.volumes, observed, prune_volumes),
-        *_diff_containers(desired, observed, recreated),
+        *_diff_volumes(volumes, observed, options.prune_volumes),
+        *containers,
     ]
+
+
+def image_volumes(desired: DesiredState, observed: ObservedState) -> dict[str, VolumeSpec]:
+    """The owned named volumes that stand in for the anonymous volumes of image-declared `VOLUME`
+    paths no declared mount covers, by volume name. Known once the image is on the host."""
+    volumes = {}
+    for spec in desired.containers.values():
+        for mount in image_volume_mounts(spec, observed):
+            volumes[mount.source] = VolumeSpec(
+                name=mount.source, source=spec.source, labels={LABEL_VOLUME_OF: f"{spec.name}:{mount.target}"},
+            )
+    return volumes
+
+
+def image_volume_mounts(spec: ContainerSpec, observed: ObservedState) -> tuple[Mount, ...]:
+    covered = {m.target.rstrip("/") for m in spec.mounts}
+    paths = observed.image_volumes.get(spec.image, ())
+    return tuple(
+        Mount("volume", path, image_volume_name(spec.name, path))
+        for path in paths if path.rstrip("/") not in covered
+    )
+
+
+def _diff_images(
+    desired: DesiredState, observed: ObservedState, containers: list[Change], options: PlanOptions
+) -> list[Change]:
+    """A pull for each image a create or replacement needs and the host lacks (unless `pull =
+    "never"`), a check for each `pull = "always"` image not pulled yet this pass."""
+    wanted = {c.spec.image for c in containers if c.kind in (ChangeKind.CREATE, ChangeKind.RECREATE)
+              and isinstance(c.spec, ContainerSpec) and c.spec.pull != "never"}
+    always = {s.image for s in desired.containers.values() if s.pull == "always"}
+    changes = []
+    for ref in sorted((wanted | always) - options.pulled):
+        if ref not in observed.images and ref in wanted:
+            changes.append(Change(ChangeKind.PULL, "image", ref, (Cause(Reason.PULL_MISSING),)))
+        elif ref in always:
+            changes.append(Change(ChangeKind.CHECK, "image", ref, (Cause(Reason.PULL_ALWAYS),)))
+    return changes
 
 
 def _absent(spec: Spec, held: frozenset[str]) -> Change:
     """A declared resource that this namespace does not have: create it, unless the name is taken."""
     if spec.name in held:
-        return Change(ChangeKind.CONFLICT, spec.kind, spec.name, (Cause(Reason.NAME_TAKEN),), spec)
-    return Change(ChangeKind.CREATE, spec.kind, spec.name, (Cause(Reason.MISSING),), spec)
+        return Change(ChangeKind.CONFLICT, spec.kind, spec.name, (Cause(Reason.NAME_TAKEN),), spec,
+                      source=spec.source.file)
+    return Change(ChangeKind.CREATE, spec.kind, spec.name, (Cause(Reason.MISSING),), spec, source=spec.source.file)
 
 
 def _diff_networks(desired: Mapping[str, NetworkSpec], observed: ObservedState) -> list[Change]:
@@ -131,11 +208,14 @@ def _diff_networks(desired: Mapping[str, NetworkSpec], observed: ObservedState) 
         elif have.labels[LABEL_SPEC_HASH] != spec_hash(spec):
             cause = Cause(Reason.SPEC_CHANGED, _keys(have.labels, spec))
             attached = tuple(sorted(c.id for c in observed.containers if name in c.networks))
-            changes.append(Change(ChangeKind.RECREATE, "network", name, (cause,), spec, (have.id,), attached))
+            changes.append(Change(ChangeKind.RECREATE, "network", name, (cause,), spec, (have.id,), attached,
+                                  source=spec.source.file))
     for name, have in sorted(owned.items()):
         if name not in desired:
+            users = frozenset(f"container/{logical_name(c.labels, c.name)}"
+                              for c in observed.containers if name in c.networks)
             changes.append(Change(ChangeKind.REMOVE, "network", name, (Cause(Reason.NOT_DECLARED),),
-                                  current=(have.id,)))
+                                  current=(have.id,), source=have.labels.get(LABEL_SOURCE), users=users))
     return changes
 
 
@@ -151,44 +231,165 @@ def _diff_volumes(desired: Mapping[str, VolumeSpec], observed: ObservedState, pr
             cause = Cause(Reason.VOLUME_CHANGED, _keys(have.labels, spec))
             changes.append(Change(ChangeKind.RETAIN, "volume", name, (cause,)))
     for name in sorted(owned.keys() - desired.keys()):
+        source = owned[name].labels.get(LABEL_SOURCE)
         if prune:
-            changes.append(Change(ChangeKind.REMOVE, "volume", name, (Cause(Reason.PRUNE),), current=(name,)))
+            changes.append(Change(ChangeKind.REMOVE, "volume", name, (Cause(Reason.PRUNE),), current=(name,),
+                                  source=source))
         else:
-            changes.append(Change(ChangeKind.RETAIN, "volume", name, (Cause(Reason.KEEP_VOLUME),)))
+            changes.append(Change(ChangeKind.RETAIN, "volume", name, (Cause(Reason.KEEP_VOLUME),), source=source))
     return changes
 
 
 def _diff_containers(
-    desired: DesiredState, observed: ObservedState, recreated_networks: frozenset[str]
+    desired: DesiredState, observed: ObservedState, recreated_networks: frozenset[str], options: PlanOptions
 ) -> list[Change]:
     groups: dict[str, list[ObservedContainer]] = defaultdict(list)
     for c in observed.containers:
         groups[logical_name(c.labels, c.name)].append(c)
     held = observed.unowned.get("container", frozenset())
-    one_shots = {d.name for c in desired.containers.values() for d in c.depends_on if d.condition == "completed"}
-    changes = []
+    one_shots = run_to_completion(desired)
+    changes: dict[str, Change] = {}
     for name, spec in sorted(desired.containers.items()):
         group = groups.get(name, [])
         if not group and name in held:
-            changes.append(Change(ChangeKind.CONFLICT, "container", name, (Cause(Reason.NAME_TAKEN),), spec))
+            changes[name] = Change(ChangeKind.CONFLICT, "container", name, (Cause(Reason.NAME_TAKEN),), spec,
+                                   source=spec.source.file)
         elif not group:
-            changes.append(_create(spec, observed))
-        else:
-            change = _compare(spec, group, observed, recreated_networks, name in one_shots)
-            if change is not None:
-                changes.append(change)
+            if name not in one_shots or options.completed.get(name) != spec_hash(spec):
+                changes[name] = _create(spec, observed, options)
+        elif (change := _compare(spec, group, observed, recreated_networks, name in one_shots, options)) is not None:
+            changes[name] = change
+    _replace_tied(desired, observed, groups, changes, recreated_networks, one_shots, options)
+    _hold_for_dependencies(desired, observed, groups, changes, options)
+    causes = [Cause(Reason.NOT_DECLARED)]
+    if not desired.containers and not options.allow_empty:
+        causes.append(Cause(Reason.EMPTY_REFUSED))
     for name in sorted(groups.keys() - desired.containers.keys()):
         ids = tuple(c.id for c in sorted(groups[name], key=lambda c: c.id))
-        changes.append(Change(ChangeKind.REMOVE, "container", name, (Cause(Reason.NOT_DECLARED),), current=ids))
-    return changes
+        source = winner(groups[name], None).labels.get(LABEL_SOURCE)
+        changes[name] = Change(ChangeKind.REMOVE, "container", name, tuple(causes), current=ids, source=source)
+    return [changes[name] for name in sorted(changes)]
 
 
-def _create(spec: ContainerSpec, observed: ObservedState) -> Change:
-    causes = [Cause(Reason.MISSING)]
-    if spec.image not in observed.images:
-        causes.append(Cause(Reason.IMAGE_MISSING, spec.image))
+def run_to_completion(desired: DesiredState) -> frozenset[str]:
+    """Containers that run once per spec: declared `state = "completed"`, or waited on as
+    `depends_on = { x = "completed" }` (Quadlet's Type=oneshot, a Kubernetes Job)."""
+    targets = {d.name for c in desired.containers.values() for d in c.depends_on if d.condition == "completed"}
+    return frozenset(targets | {c.name for c in desired.containers.values() if c.state == "completed"})
+
+
+def _tied_to(spec: ContainerSpec) -> list[str]:
+    """The containers whose id this one is bound to at create: `network_mode = "container:X"`
+    and `volumes_from = ["X", "X:ro"]`."""
+    names = [entry.split(":", 1)[0] for entry in spec.volumes_from]
+    if spec.network_mode and spec.network_mode.startswith("container:"):
+        names.append(spec.network_mode.removeprefix("container:"))
+    return names
+
+
+def _replace_tied(
+    desired: DesiredState,
+    observed: ObservedState,
+    groups: Mapping[str, list[ObservedContainer]],
+    changes: dict[str, Change],
+    recreated_networks: frozenset[str],
+    one_shots: frozenset[str],
+    options: PlanOptions,
+) -> None:
+    """A container tied to another by id is replaced with it (its namespace or volumes would stay
+    those of the removed container), and so is one pinned to an id that no longer exists."""
+    again = True
+    while again:
+        again = False
+        for name, spec in sorted(desired.containers.items()):
+            group = groups.get(name)
+            current = changes.get(name)
+            if not group or (current is not None and current.kind is not ChangeKind.START
+                             and current.kind is not ChangeKind.CLEANUP):
+                continue
+            causes = _tie_causes(spec, winner(group, spec_hash(spec)), groups, changes)
+            if causes:
+                changes[name] = _compare(spec, group, observed, recreated_networks, name in one_shots, options, causes)
+                again = True
+
+
+def _tie_causes(
+    spec: ContainerSpec,
+    have: ObservedContainer,
+    groups: Mapping[str, list[ObservedContainer]],
+    changes: Mapping[str, Change],
+) -> list[Cause]:
+    causes = []
+    for target in _tied_to(spec):
+        change = changes.get(target)
+        if change is not None and change.kind in (ChangeKind.CREATE, ChangeKind.RECREATE):
+            causes.append(Cause(Reason.TIED, target))
+    if spec.network_mode and spec.network_mode.startswith("container:") and not causes:
+        target = spec.network_mode.removeprefix("container:")
+        pinned = (have.network_mode or "").removeprefix("container:")
+        ids = {c.id for c in groups.get(target, ())}
+        if have.network_mode and have.network_mode.startswith("container:") and pinned not in ids:
+            causes.append(Cause(Reason.TIED_GONE, f"network_mode container:{pinned[:12]}"))
+    return causes
+
+
+def _hold_for_dependencies(
+    desired: DesiredState,
+    observed: ObservedState,
+    groups: Mapping[str, list[ObservedContainer]],
+    changes: dict[str, Change],
+    options: PlanOptions,
+) -> None:
+    """A container is started only when each dependency is started, healthy or completed as
+    asked, or started in the same plan (which then waits for it): on every pass, not once."""
+    for name, change in list(changes.items()):
+        spec = change.spec
+        if not change.needs_start or not isinstance(spec, ContainerSpec):
+            continue
+        waiting = []
+        for dep in spec.depends_on:
+            upstream = changes.get(dep.name)
+            if upstream is not None and (upstream.needs_start or upstream.kind is ChangeKind.CONFLICT):
+                continue
+            dep_spec = desired.containers.get(dep.name)
+            if dep_spec is not None and not _satisfied(dep_spec, dep.condition, groups.get(dep.name), options):
+                waiting.append(Cause(Reason.NOT_READY, f"{dep.name} is not {dep.condition}"))
+        if waiting:
+            changes[name] = dataclasses.replace(change, causes=(*change.causes, *waiting))
+
+
+def _satisfied(
+    spec: ContainerSpec, condition: str, group: list[ObservedContainer] | None, options: PlanOptions
+) -> bool:
+    want = spec_hash(spec)
+    if condition == "completed" and options.completed.get(spec.name) == want:
+        return True
+    if not group:
+        return False
+    have = winner(group, want)
+    if condition == "completed":
+        return have.state == "exited" and have.exit_code == 0 and have.labels.get(LABEL_SPEC_HASH) == want
+    if condition == "healthy":
+        return have.state == "running" and have.health == "healthy"
+    return have.state == "running"
+
+
+def _image_missing(spec: ContainerSpec, observed: ObservedState, options: PlanOptions) -> list[Cause]:
+    """The image is not on the host and no pull will bring it: `pull = "never"`, or its pull was
+    tried in this pass already."""
+    if spec.image in observed.images or (spec.pull != "never" and spec.image not in options.pulled):
+        return []
+    return [Cause(Reason.IMAGE_MISSING, spec.image if spec.pull != "never" else f"{spec.image} (pull = never)")]
+
+
+def _create(spec: ContainerSpec, observed: ObservedState, options: PlanOptions) -> Change:
+    causes = [Cause(Reason.MISSING), *_image_missing(spec, observed, options)]
     return Change(ChangeKind.CREATE, "container", spec.name, tuple(causes), spec,
-                  needs_start=spec.state == "running")
+                  needs_start=spec.state != "stopped", source=spec.source.file,
+                  extra_mounts=image_volume_mounts(spec, observed))
+
+
+CRASH_LOOP_RESTARTS = 3  # restarts by the engine's restart policy, while recently up, that make a crash loop
 
 
 def _compare(
@@ -197,28 +398,37 @@ def _compare(
     observed: ObservedState,
     recreated_networks: frozenset[str],
     one_shot: bool,
+    options: PlanOptions,
+    tied: list[Cause] = (),
 ) -> Change | None:
     want = spec_hash(spec)
     keep = winner(group, want)
     leftovers = tuple(c.id for c in sorted(group, key=lambda c: c.id) if c.id != keep.id)
     renamed = keep.name if keep.name != spec.name else None
+    source = spec.source.file
     if LABEL_SPEC_HASH not in keep.labels:
-        return Change(ChangeKind.WARN, "container", spec.name, (Cause(Reason.NO_SPEC_HASH),))
+        return Change(ChangeKind.WARN, "container", spec.name, (Cause(Reason.NO_SPEC_HASH),), source=source)
 
-    recreate = _recreate_causes(spec, keep, want, observed, recreated_networks)
-    if recreate and spec.image not in observed.images:
-        recreate.append(Cause(Reason.IMAGE_MISSING, spec.image))
+    recreate = [*_recreate_causes(spec, keep, want, observed, recreated_networks), *tied]
     if recreate:
+        recreate += _image_missing(spec, observed, options)
+        extra = image_volume_mounts(spec, observed)
+        if extra and spec.update.order == "start-first":
+            recreate.append(Cause(Reason.DATA_VOLUMES, "it keeps data in image volumes"))
         return Change(ChangeKind.RECREATE, "container", spec.name, tuple(recreate), spec,
-                      (keep.id,), leftovers, renamed, needs_start=spec.state == "running")
+                      (keep.id,), leftovers, renamed, needs_start=spec.state != "stopped", source=source,
+                      extra_mounts=extra)
 
-    running = keep.state in ("running", "restarting")
-    done = one_shot and keep.state == "exited" and keep.exit_code == 0
     causes = []
     if leftovers or renamed:
         causes.append(Cause(Reason.INTERRUPTED, f"{len(leftovers)} leftover(s)" if leftovers else "renamed"))
-    if spec.state == "running" and not running and not done:
-        causes.append(_why_not_running(keep))
+    if keep.state == "restarting" or keep.restart_count >= CRASH_LOOP_RESTARTS:
+        causes.append(Cause(Reason.CRASH_LOOP, f"restarted {keep.restart_count} times by the engine"))
+        return Change(ChangeKind.BLOCKED, "container", spec.name, tuple(causes), spec, (keep.id,), leftovers,
+                      renamed, source=source)
+    running = keep.state == "running"
+    if spec.state != "stopped" and not running and not (one_shot and keep.state == "exited" and keep.exit_code == 0):
+        causes.append(_why_not_running(keep, one_shot))
         kind = ChangeKind.START
     elif spec.state == "stopped" and running:
         causes.append(Cause(Reason.WANT_STOPPED))
@@ -228,7 +438,7 @@ def _compare(
     else:
         return None
     return Change(kind, "container", spec.name, tuple(causes), spec, (keep.id,), leftovers, renamed,
-                  needs_start=kind is ChangeKind.START)
+                  needs_start=kind is ChangeKind.START, source=source)
 
 
 def _recreate_causes(
@@ -262,11 +472,14 @@ def _recreate_causes(
     return causes
 
 
-def _why_not_running(have: ObservedContainer) -> Cause:
-    """Ended by a signal (SIGKILL 137, SIGTERM 143: `docker stop`/`kill`) or never started is
-    "stopped by hand"; any other exit, 0 included, is the container's own doing."""
+def _why_not_running(have: ObservedContainer, one_shot: bool) -> Cause:
+    """Ended by a signal (SIGKILL 137, SIGTERM 143: `docker stop`/`kill`) is "stopped by hand";
+    created and never started (its start failed) is said so; any other exit, 0 included, is the
+    container's own doing: for a run-to-completion container, a failed run."""
+    if have.state == "created":
+        return Cause(Reason.NEVER_STARTED)
     if have.state == "exited" and have.exit_code not in (None, 137, 143):
-        return Cause(Reason.EXITED, f"code {have.exit_code}")
+        return Cause(Reason.FAILED_RUN if one_shot else Reason.EXITED, f"code {have.exit_code}")
     return Cause(Reason.STOPPED)
 
 

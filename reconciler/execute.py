@@ -18,7 +18,7 @@ import structlog
 
 from reconciler.ownership import is_owned
 from reconciler.plan import Action, Plan, Step, Task
-from runtime.base import Conflict, EngineError, EngineUnavailable, NotFound, Runtime
+from runtime.base import Conflict, EngineError, EngineUnavailable, NotFound, ProgressCallback, Runtime
 
 log = structlog.get_logger("reconciler.execute")
 
@@ -60,8 +60,10 @@ def execute(
     namespace: str,
     workers: int = 8,
     should_stop: Callable[[], bool] = lambda: False,
+    progress: ProgressCallback | None = None,
 ) -> list[TaskResult]:
-    """Run every task of `plan`; return one result per task, in completion order."""
+    """Run every task of `plan`; return one result per task, in completion order. A blocked
+    task, and one after a task that failed or was skipped, is skipped with the reason."""
     results: dict[str, TaskResult] = {}
     pending = {task.key: task for task in plan.tasks}
     running: dict[Future[TaskResult], str] = {}
@@ -73,7 +75,7 @@ def execute(
                 if why:
                     results[task.key] = _skip(task, why)
                 else:
-                    running[pool.submit(_run_task, task, runtime, namespace, should_stop)] = task.key
+                    running[pool.submit(_run_task, task, runtime, namespace, should_stop, progress)] = task.key
             if not running:
                 for key, task in pending.items():
                     results[key] = _skip(task, "tasks wait on each other")
@@ -95,7 +97,7 @@ def _why_skip(task: Task, results: dict[str, TaskResult], should_stop: Callable[
     if task.blocked:
         return task.blocked
     if failed:
-        return f"{failed[0]} failed"
+        return f"{failed[0]} {'was skipped' if results[failed[0]].skipped else 'failed'}"
     return "agent stopping" if should_stop() else None
 
 
@@ -105,14 +107,16 @@ def _skip(task: Task, why: str) -> TaskResult:
     return TaskResult(task, ok=False, error=why, skipped=True)
 
 
-def _run_task(task: Task, runtime: Runtime, namespace: str, should_stop: Callable[[], bool]) -> TaskResult:
+def _run_task(
+    task: Task, runtime: Runtime, namespace: str, should_stop: Callable[[], bool], progress: ProgressCallback | None
+) -> TaskResult:
     change = task.change
     started = time.monotonic()
     for index, action in enumerate(task.steps):
         try:
             if should_stop():
                 raise Interrupted("agent stopping")
-            _perform(action, runtime, namespace)
+            _perform(action, runtime, namespace, progress)
             log.debug("action.done", resource=change.resource, name=change.name, action=str(action))
         except EngineError as error:
             rollback = task.rollback[index] if index < len(task.rollback) else ()
@@ -144,9 +148,11 @@ def _roll_back(actions: tuple[Action, ...], runtime: Runtime, namespace: str, na
     return ok
 
 
-def _perform(action: Action, runtime: Runtime, namespace: str) -> None:
+def _perform(action: Action, runtime: Runtime, namespace: str, progress: ProgressCallback | None = None) -> None:
     step, target = action.step, action.target
-    if step is Step.CREATE:
+    if step is Step.PULL:
+        runtime.pull_image(target, progress)
+    elif step is Step.CREATE:
         runtime.create_container(action.spec, action.name, dict(action.labels))
     elif step is Step.START:
         runtime.start_container(target)

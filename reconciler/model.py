@@ -20,6 +20,7 @@ LABEL_NAME = LABEL_PREFIX + "name"
 LABEL_SPEC_HASH = LABEL_PREFIX + "spec-hash"
 LABEL_SPEC_KEYS = LABEL_PREFIX + "spec-keys"
 LABEL_SOURCE = LABEL_PREFIX + "source"
+LABEL_VOLUME_OF = LABEL_PREFIX + "volume-of"  # "container:/path" of an image-declared VOLUME it stands in for
 
 # Fields that never reach the engine object itself: they steer the reconciler (order, pulls,
 # replacement strategy, running or stopped) or record provenance, so changing them must not

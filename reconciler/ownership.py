@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 
 from reconciler.model import (
@@ -57,6 +58,14 @@ def next_name(name: str, replaced_id: str) -> str:
 def prev_name(name: str, container_id: str) -> str:
     """The temporary name of a replaced container until the replacement is confirmed."""
     return f"{name}{PREV_SUFFIX}{container_id[:12]}"
+
+
+def image_volume_name(container: str, path: str) -> str:
+    """The owned volume that holds an image-declared `VOLUME` path of a container: the container's
+    name and the path, e.g. `db` and `/var/lib/data` -> `db_var_lib_data` (as Compose names a
+    project's volumes `project_name`). Characters a volume name cannot hold become `-`."""
+    slug = re.sub(r"[^a-zA-Z0-9_.-]", "-", path.strip("/").replace("/", "_")) or "root"
+    return f"{container}_{slug}"
 
 
 def winner(candidates: Iterable[ObservedContainer], desired_hash: str | None) -> ObservedContainer:

@@ -7,6 +7,7 @@ in parallel. Everything is decided here, so the executor only carries it out.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from reconciler.desired.references import referenced
 from reconciler.diff import Change, ChangeKind, Reason
 from reconciler.model import ContainerSpec, NetworkSpec, Spec, VolumeSpec
+from reconciler.options import DEFAULT, PlanOptions
 from reconciler.ownership import next_name, owned_labels, prev_name
 
 
@@ -28,6 +30,7 @@ class Step(enum.Enum):
     RENAME = "rename"
     REMOVE = "remove container"
     WAIT = "wait"
+    PULL = "pull"
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class Action:
 
     def __str__(self) -> str:
         target = _short(self.target)
+        if self.step is Step.PULL:
+            return f"pull {target}"
         if self.step is Step.RENAME:
             return f"rename {target} -> {self.name}"
         if self.step is Step.WAIT:
@@ -64,6 +69,11 @@ class Task:
     def key(self) -> str:
         return self.change.key
 
+    @property
+    def runnable(self) -> bool:
+        """Engine calls this pass will make (not blocked, and a change rather than a check)."""
+        return not self.blocked and self.change.kind.actionable
+
     def __str__(self) -> str:
         lines = [str(self.change)]
         if self.blocked:
@@ -79,40 +89,77 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
+        """Anything still different from the desired state, runnable or not (checks are not)."""
         return any(c.kind.pending for c in self.changes)
+
+    @property
+    def runnable(self) -> tuple[Task, ...]:
+        return tuple(t for t in self.tasks if t.runnable)
+
+    @property
+    def blocked(self) -> tuple[str, ...]:
+        """Keys of what cannot proceed this pass: conflicts, blocked resources, blocked tasks."""
+        tasks = {t.key: t for t in self.tasks}
+        return tuple(
+            c.key for c in self.changes
+            if c.kind in (ChangeKind.CONFLICT, ChangeKind.BLOCKED) or (c.key in tasks and tasks[c.key].blocked)
+        )
 
     def summary(self) -> str:
         counts: dict[ChangeKind, int] = {}
+        tasks = {t.key: t for t in self.tasks}
         for change in self.changes:
-            counts[change.kind] = counts.get(change.kind, 0) + 1
+            if not (change.key in tasks and tasks[change.key].blocked):
+                counts[change.kind] = counts.get(change.kind, 0) + 1
+        held = sum(1 for t in self.tasks if t.blocked)
         if not self.has_changes:
-            return "No changes: the engine matches the desired state."
+            checks = counts.get(ChangeKind.CHECK)
+            tail = f" ({checks} image check(s))" if checks else ""
+            return f"No changes: the engine matches the desired state{tail}."
         parts = [f"{n} to {kind.verb}" for kind, n in counts.items() if kind not in _NOTES]
         parts += [f"{n} {_NOTES[kind]}" for kind, n in counts.items() if kind in _NOTES]
+        parts += [f"{held} blocked"] if held else []
         return "Plan: " + ", ".join(parts) + "."
 
     def __str__(self) -> str:
         return "\n".join([*(str(c) for c in self.changes), self.summary()])
 
 
-_NOTES = {ChangeKind.CONFLICT: "conflict(s)", ChangeKind.RETAIN: "retained", ChangeKind.WARN: "left alone"}
+_NOTES = {
+    ChangeKind.CONFLICT: "conflict(s)", ChangeKind.RETAIN: "retained", ChangeKind.WARN: "left alone",
+    ChangeKind.CHECK: "image check(s)", ChangeKind.BLOCKED: "blocked",
+}
 
 
-def plan(changes: Iterable[Change], namespace: str) -> Plan:
+def plan(changes: Iterable[Change], namespace: str, options: PlanOptions = DEFAULT) -> Plan:
+    """Order `changes` into tasks; decide what is blocked this pass and why (held by the agent, a
+    frozen file, removals held back, a dependency not ready, a prerequisite that cannot proceed)."""
     changes = tuple(sorted(changes, key=_order))
     by_key = {c.key: c for c in changes}
     waits = _dependency_waits(changes)
-    tasks = []
+    tasks: dict[str, Task] = {}
     for change in changes:
         steps, rollback = _steps(change, namespace, waits.get(change.name))
-        if not steps:
-            continue
-        after = _after(change, by_key, changes)
-        tasks.append(Task(change, steps, rollback, after, _blocked(change, by_key)))
-    return Plan(changes, tuple(tasks))
+        if steps:
+            after = _after(change, by_key, changes)
+            tasks[change.key] = Task(change, steps, rollback, after, _blocked(change, by_key, options))
+    return Plan(changes, _block_successors(tasks))
 
 
-_KIND_ORDER = {"network": 0, "volume": 1, "container": 2}
+def _block_successors(tasks: dict[str, Task]) -> tuple[Task, ...]:
+    """Whatever comes after a blocked task is blocked too, transitively."""
+    again = True
+    while again:
+        again = False
+        for key, task in tasks.items():
+            stuck = sorted(k for k in task.after if k in tasks and tasks[k].blocked)
+            if stuck and not task.blocked:
+                tasks[key] = dataclasses.replace(task, blocked=f"{stuck[0]} is blocked")
+                again = True
+    return tuple(tasks.values())
+
+
+_KIND_ORDER = {"image": 0, "network": 1, "volume": 2, "container": 3}
 
 
 def _order(change: Change) -> tuple[int, int, str]:
@@ -134,33 +181,59 @@ def _dependency_waits(changes: tuple[Change, ...]) -> dict[str, str]:
 
 
 def _prerequisites(change: Change) -> set[str]:
-    """Keys of the resources a container needs before it is created (networks, volumes, and the
-    containers it depends on, takes volumes from or shares a network stack with)."""
-    if not isinstance(change.spec, ContainerSpec):
+    """Keys of the resources a container needs before it is created (its image, networks,
+    volumes, image volumes, and the containers it depends on, takes volumes from or shares a
+    network stack with)."""
+    spec = change.spec
+    if not isinstance(spec, ContainerSpec):
         return set()
-    return {f"{kind}/{name}" for kind, _, name in referenced(change.spec)}
+    keys = {f"{kind}/{name}" for kind, _, name in referenced(spec)}
+    return keys | {f"volume/{m.source}" for m in change.extra_mounts} | {f"image/{spec.image}"}
 
 
 def _after(change: Change, by_key: dict[str, Change], changes: tuple[Change, ...]) -> frozenset[str]:
+    """A removal of a network or volume runs after the containers that use it: those attached to
+    it (`users`), those that declare it, and containers being removed (their mounts are unknown)."""
     if change.kind is ChangeKind.REMOVE and change.resource in ("network", "volume"):
-        return frozenset(c.key for c in changes if c.resource == "container")
+        return frozenset(
+            c.key for c in changes if c.resource == "container"
+            and (c.kind is ChangeKind.REMOVE or c.key in change.users or change.key in _prerequisites(c))
+        )
     return frozenset(k for k in _prerequisites(change) if k in by_key)
 
 
-def _blocked(change: Change, by_key: dict[str, Change]) -> str | None:
-    missing = [c for c in change.causes if c.reason is Reason.IMAGE_MISSING]
-    if missing:
-        return f"image {missing[0].detail} is not available"
+def _blocked(change: Change, by_key: dict[str, Change], options: PlanOptions) -> str | None:
+    """Why this change cannot run this pass, or None: the first rule that holds it, in this order."""
+    invalid = options.invalid_files
+    if change.key in options.held:
+        return options.held[change.key]
+    if change.source in invalid:
+        return f"its file {change.source} is invalid; the last valid content stays in force"
+    if change.kind is ChangeKind.REMOVE and invalid:
+        return f"removal held back while {', '.join(sorted(invalid))} is invalid"
+    for cause in change.causes:
+        if cause.reason in _BLOCKING:
+            return _BLOCKING[cause.reason](cause.detail)
     for key in sorted(_prerequisites(change)):
-        if key in by_key and by_key[key].kind is ChangeKind.CONFLICT:
-            return f"{key} is in conflict"
+        if key in by_key and by_key[key].kind in (ChangeKind.CONFLICT, ChangeKind.BLOCKED):
+            return f"{key} is {'in conflict' if by_key[key].kind is ChangeKind.CONFLICT else 'blocked'}"
     return None
+
+
+_BLOCKING = {
+    Reason.IMAGE_MISSING: lambda ref: f"image {ref} is not available",
+    Reason.NOT_READY: lambda detail: f"waiting: {detail}",
+    Reason.EMPTY_REFUSED: lambda _: ("refused: the desired state declares no container (an emptied directory "
+                                     "or a wrong path?); pass --allow-empty to remove them"),
+}
 
 
 def _steps(change: Change, namespace: str, wait_for: str | None):
     spec = change.spec
-    if change.kind in (ChangeKind.CONFLICT, ChangeKind.RETAIN, ChangeKind.WARN):
+    if change.kind in (ChangeKind.CONFLICT, ChangeKind.RETAIN, ChangeKind.WARN, ChangeKind.BLOCKED):
         return (), ()
+    if change.resource == "image":
+        return (Action(Step.PULL, change.name),), ()
     if change.resource == "network":
         return _network_steps(change, namespace), ()
     if change.resource == "volume":
@@ -197,7 +270,7 @@ def _network_steps(change: Change, namespace: str) -> tuple[Action, ...]:
 def _container_steps(change: Change, spec: ContainerSpec, namespace: str):
     """(steps, rollback) for one container change, without the leftover clean-up."""
     name = spec.name
-    create = Action(Step.CREATE, name, name=name, spec=spec, labels=_labels(spec, namespace))
+    create = Action(Step.CREATE, name, name=name, spec=_effective(change, spec), labels=_labels(spec, namespace))
     start = [Action(Step.START, name)] if change.needs_start else []
     if change.kind is ChangeKind.CREATE or _fresh(change):
         return [create, *start], []
@@ -212,6 +285,14 @@ def _container_steps(change: Change, spec: ContainerSpec, namespace: str):
     return _replacement(change, spec, namespace, old)
 
 
+def _effective(change: Change, spec: ContainerSpec) -> ContainerSpec:
+    """What the engine is asked to create: the declared spec plus the owned volumes that hold
+    the image's VOLUME paths. Labels (the spec hash) stay those of the declared spec."""
+    if not change.extra_mounts:
+        return spec
+    return dataclasses.replace(spec, mounts=(*spec.mounts, *change.extra_mounts))
+
+
 def _fresh(change: Change) -> bool:
     """A container whose network is recreated is removed with the network; it is created anew."""
     return any(c.reason is Reason.NETWORK_RECREATED for c in change.causes)
@@ -222,7 +303,7 @@ def _replacement(change: Change, spec: ContainerSpec, namespace: str, old: str):
     new one (or both, told apart by spec hash on the next pass) carries the name's label."""
     name, temp, parked = spec.name, next_name(spec.name, old), prev_name(spec.name, old)
     condition = "healthy" if spec.healthcheck else "running"
-    create = Action(Step.CREATE, temp, name=temp, spec=spec, labels=_labels(spec, namespace))
+    create = Action(Step.CREATE, temp, name=temp, spec=_effective(change, spec), labels=_labels(spec, namespace))
     stop_old = Action(Step.STOP, old, timeout=spec.stop_timeout)
     park_old = Action(Step.RENAME, old, name=parked)
     promote = Action(Step.RENAME, temp, name=name)
@@ -233,7 +314,7 @@ def _replacement(change: Change, spec: ContainerSpec, namespace: str, old: str):
     if not change.needs_start:
         steps = [create, stop_old, park_old, promote, remove_old]
         rollback = [(), drop_temp, drop_temp, drop_temp + restore, ()]
-    elif spec.update.order == "start-first":
+    elif spec.update.order == "start-first" and not change.extra_mounts:
         start = Action(Step.START, temp)
         wait = Action(Step.WAIT, temp, condition=condition, timeout=spec.update.timeout)
         steps = [create, start, wait, stop_old, park_old, promote, remove_old]

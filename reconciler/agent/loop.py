@@ -19,9 +19,9 @@ from reconciler.agent.lastgood import LastKnownGood, Refresh
 from reconciler.agent.status import ResourceReport, Status
 from reconciler.agent.triggers import Backoff, Trigger
 from reconciler.agent.watch import DirectoryWatcher
-from reconciler.converge import PassReport, Refused, converge
-from reconciler.desired.problems import Problem
+from reconciler.converge import PassReport, converge
 from reconciler.diff import ChangeKind, Reason
+from reconciler.options import PlanOptions
 from runtime.base import EngineError, EngineUnavailable, Runtime
 
 log = structlog.get_logger("reconciler.agent")
@@ -110,25 +110,32 @@ class Agent:
             return
         if not self.backoff.due(ENGINE, self.clock()):
             return
-        hold = {str(k) for k, at in self.backoff.pending().items() if k != ENGINE and at > self.clock()}
+        options = PlanOptions(allow_empty=self.allow_empty, held=self._held(refresh))
         try:
-            report = converge(self.runtime, refresh.state, self.namespace, allow_empty=self.allow_empty,
-                              should_stop=self.stopping.is_set, hold=hold | refresh.stalled)
+            report = converge(self.runtime, refresh.state, self.namespace, options, should_stop=self.stopping.is_set)
         except EngineUnavailable as error:
             retry = self.backoff.failed(ENGINE, self.clock())
             log.warning("engine.unavailable", error=str(error), retry_in=round(retry - self.clock(), 1))
             self.status.metrics.error("engine")
             self._finish("unavailable", started, refresh, None)
             return
-        except Refused as refused:
-            log.error("pass.refused", reason=str(refused))
-            self.status.set_errors((*refresh.errors, Problem(str(self.root), None, "", str(refused))))
-            self._finish("failed", started, refresh, None, refused=str(refused))
-            return
         self.backoff.succeeded(ENGINE)
         self._account(report)
         result = "unavailable" if report.unavailable else "converged" if report.converged else "failed"
         self._finish("invalid" if refresh.errors and result == "converged" else result, started, refresh, report)
+
+    def _held(self, refresh: Refresh) -> dict[str, str]:
+        """What this pass holds back, "kind/name" -> why: resources in backoff (until when, in UTC)
+        and the resources of files whose last valid content stays in force."""
+        now, wall = self.clock(), time.time()
+        held = {key: "its file is invalid; the last valid content stays in force" for key in refresh.stalled}
+        for key, at in self.backoff.pending().items():
+            if key != ENGINE and at > now:
+                until = time.strftime("%H:%M:%SZ", time.gmtime(wall + at - now))
+                crashes = self.backoff.failures(key)
+                held[key] = (f"crash loop: failed {crashes} times; backoff until {until}"
+                             if crashes >= CRASHLOOP_AFTER else f"backoff until {until}")
+        return held
 
     def _account(self, report: PassReport) -> None:
         """Backoff and metrics from one pass's results: failures back off, crashes count."""
@@ -156,46 +163,52 @@ class Agent:
                 self.backoff.succeeded(key)
                 del self.started_at[key]
 
-    def _finish(self, result: str, started: float, refresh: Refresh, report: PassReport | None,
-                refused: str = "") -> None:
+    def _finish(self, result: str, started: float, refresh: Refresh, report: PassReport | None) -> None:
         duration = self.clock() - started
         digest = refresh.state.digest() if refresh.state else None
         counts = {"actions": len(report.results), "failures": len(report.failures)} if report else {}
         self.status.record_pass(result, duration, counts, digest)
-        self.status.set_resources(self._resources(refresh, report, refused))
+        self.status.set_resources(self._resources(refresh, report))
         retries = {k: at for k, at in self.backoff.pending().items() if at > self.last_pass_at}
         self.status.set_retries(retries, self.clock())
         self.status.save()
         log.info("pass.finished", result=result, seconds=round(duration, 3), **counts)
 
-    def _resources(self, refresh: Refresh, report: PassReport | None, refused: str) -> list[ResourceReport]:
+    def _resources(self, refresh: Refresh, report: PassReport | None) -> list[ResourceReport]:
         if refresh.state is None:
             return []
         failures = {r.task.key: r for r in report.failures} if report else {}
         remaining = report.remaining.changes if report else ()
         changes = {c.key: c for c in remaining}
+        blocked = {t.key: t.blocked for t in report.remaining.tasks if t.blocked} if report else {}
+        completed = report.completed if report else {}
         reports = []
         for spec in refresh.state.specs():
             key = spec.key
             change = changes.get(key)
             if key in refresh.stalled:
                 state, message = "stalled", "its file is invalid; the last valid content stays in force"
-            elif refused:
-                state, message = "failed", refused
             elif report is None:
                 state, message = "unknown", "the engine is unavailable"
             elif key in failures:
                 state, message = "failed", str(failures[key])
+            elif change is None and spec.name in completed and spec.kind == "container":
+                state, message = "completed", "ran to completion (exit 0) with this spec"
             elif change is None or change.kind is ChangeKind.RETAIN:
                 state, message = "converged", ""
             elif change.kind is ChangeKind.CONFLICT:
                 state, message = "conflict", str(change)
-            elif self.backoff.failures(key) >= CRASHLOOP_AFTER:
+            elif self.backoff.failures(key) >= CRASHLOOP_AFTER or change.kind is ChangeKind.BLOCKED:
                 state, message = "crashloop", f"restarted {self.backoff.failures(key)} times: {change}"
+            elif key in blocked:
+                state, message = "blocked", f"{change}: {blocked[key]}"
             else:
                 state, message = "pending", str(change)
             reports.append(ResourceReport(spec.kind, spec.name, state, message))
         for change in remaining:
             if change.kind is ChangeKind.RETAIN and change.resource == "volume" and change.spec is None:
                 reports.append(ResourceReport("volume", change.name, "retained", str(change)))
+            elif change.kind is ChangeKind.REMOVE and change.key in blocked:
+                reports.append(ResourceReport(change.resource, change.name, "blocked",
+                                              f"{change}: {blocked[change.key]}"))
         return reports

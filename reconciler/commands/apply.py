@@ -6,7 +6,8 @@ import sys
 
 from reconciler.commands.context import colour, prepare
 from reconciler.commands.render import report_text
-from reconciler.converge import Refused, converge
+from reconciler.converge import converge
+from reconciler.options import PlanOptions
 from runtime import EngineError
 
 
@@ -20,8 +21,9 @@ def run(args) -> int:
         return 1
     desired, runtime = ready
     try:
-        report = converge(runtime, desired, args.namespace, args.prune_volumes, args.allow_empty, _progress)
-    except (Refused, EngineError) as error:
+        options = PlanOptions(prune_volumes=args.prune_volumes, allow_empty=args.allow_empty)
+        report = converge(runtime, desired, args.namespace, options, _progress)
+    except EngineError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(report_text(report, colour()))

@@ -1,5 +1,6 @@
-"""`reconciler plan`: what apply would change, and why. Exit 0 (or 2 with changes under
---detailed-exitcode) on success, 1 on error."""
+"""`reconciler plan`: what apply would change, and why. Exit 0 on success, 1 on error; with
+--detailed-exitcode, 2 when there is something to run and 3 when nothing is runnable but
+conflicts or blocked items remain (DESIGN section 7)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import sys
 
 from reconciler.commands.context import colour, prepare
 from reconciler.commands.render import plan_json, plan_text
-from reconciler.converge import Refused, make_plan, observe
+from reconciler.converge import make_plan, observe
+from reconciler.options import PlanOptions
 from runtime import EngineError
 
 
@@ -18,9 +20,12 @@ def run(args) -> int:
     desired, runtime = ready
     try:
         observed = observe(runtime, args.namespace, desired)
-        plan = make_plan(desired, observed, args.namespace, args.prune_volumes, args.allow_empty)
-    except (Refused, EngineError) as error:
+        options = PlanOptions(prune_volumes=args.prune_volumes, allow_empty=args.allow_empty)
+        plan = make_plan(desired, observed, args.namespace, options)
+    except EngineError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(plan_json(plan) if args.json else plan_text(plan, colour()))
-    return 2 if args.detailed_exitcode and plan.has_changes else 0
+    if not args.detailed_exitcode:
+        return 0
+    return 2 if plan.runnable else 3 if plan.blocked else 0

@@ -19,7 +19,12 @@ _COLOURS = {
     ChangeKind.CONFLICT: "1;31",  # bold red
     ChangeKind.RETAIN: "2",  # dim
     ChangeKind.WARN: "33",
+    ChangeKind.PULL: "34",  # blue
+    ChangeKind.CHECK: "2",
+    ChangeKind.BLOCKED: "1;33",  # bold yellow
 }
+
+PLAN_SCHEMA_VERSION = 1
 
 
 def change_line(change: Change, colour: bool = False) -> str:
@@ -48,7 +53,7 @@ def change_data(change: Change) -> dict[str, Any]:
         "kind": change.resource,
         "name": change.name,
         "reasons": [{"reason": c.reason.name.lower(), "text": str(c)} for c in change.causes],
-        "source": change.spec.source.file if change.spec else None,
+        "source": change.source,
     }
 
 
@@ -61,7 +66,14 @@ def plan_data(plan: Plan) -> dict[str, Any]:
         data["steps"] = [str(a) for a in task.steps] if task else []
         data["blocked"] = task.blocked if task else None
         changes.append(data)
-    return {"changes": changes, "has_changes": plan.has_changes, "summary": plan.summary()}
+    return {
+        "schema_version": PLAN_SCHEMA_VERSION,
+        "changes": changes,
+        "has_changes": plan.has_changes,
+        "runnable": len(plan.runnable),
+        "blocked": list(plan.blocked),
+        "summary": plan.summary(),
+    }
 
 
 def plan_json(plan: Plan) -> str:
@@ -70,14 +82,17 @@ def plan_json(plan: Plan) -> str:
 
 def report_text(report: PassReport, colour: bool = False) -> str:
     lines = [change_line(c, colour) for c in report.plan.changes]
-    for ref, error in sorted(report.pull_errors.items()):
-        lines.append(f"pull {ref} failed: {error}")
     for result in report.failures:
         lines.append(f"failed: {result}")
     if report.converged:
         lines.append("Converged: the engine matches the desired state.")
     else:
-        pending = [f"  {c}" for c in report.remaining.changes if c.kind.pending]
+        tasks = {t.key: t for t in report.remaining.tasks}
+        pending = []
+        for change in report.remaining.changes:
+            if change.kind.pending:
+                task = tasks.get(change.key)
+                pending.append(f"  {change}" + (f"\n      blocked: {task.blocked}" if task and task.blocked else ""))
         lines.append("Not converged." + (" Still to do:" if pending else ""))
         lines += pending
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from reconciler.model import (
     UpdatePolicy,
     VolumeSpec,
 )
+from reconciler.options import PlanOptions
 from runtime.docker import DockerRuntime
 
 pytestmark = pytest.mark.integration
@@ -196,7 +197,7 @@ def test_a_volume_no_longer_declared_is_kept_until_prune_volumes(engine, namespa
     report = converge(engine, state(keeper), namespace)
     assert report.converged
     assert docker_client.volumes.get(vol.name)
-    converge(engine, state(keeper), namespace, prune_volumes=True)
+    converge(engine, state(keeper), namespace, PlanOptions(prune_volumes=True))
     assert [v.name for v in docker_client.volumes.list() if v.name == vol.name] == []
 
 
@@ -219,10 +220,8 @@ def test_a_failed_pull_fails_only_its_container_whose_running_one_keeps_running(
     before = docker_client.containers.get(web.name).id
     unpullable = dataclasses.replace(web, image="127.0.0.1:1/nowhere:1")
     report = converge(engine, state(unpullable, other), namespace)
-    assert "127.0.0.1:1/nowhere:1" in report.pull_errors
-    assert [str(r) for r in report.failures] == [
-        f"recreate container {web.name}: skipped: image 127.0.0.1:1/nowhere:1 is not available"
-    ]
+    (failure,) = report.failures
+    assert str(failure).startswith("pull image 127.0.0.1:1/nowhere:1: failed at 'pull 127.0.0.1:1/nowhere:1'")
     assert docker_client.containers.get(web.name).id == before
     assert docker_client.containers.get(web.name).status == "running"
     assert docker_client.containers.get(other.name).status == "running"

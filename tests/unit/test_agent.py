@@ -110,7 +110,7 @@ def test_a_resource_in_backoff_does_not_hold_up_the_others(agent, engine, root, 
     agent.run_pass()
     assert creates(engine, "db") == 2
     assert creates(engine, "web") == 2
-    assert states(agent) == {"container/db": "converged", "container/web": "pending"}
+    assert states(agent) == {"container/db": "converged", "container/web": "blocked"}
 
 
 def test_a_resource_that_recovers_leaves_backoff(agent, engine, root, clock):
@@ -265,4 +265,6 @@ def test_an_emptied_directory_removes_nothing_and_the_refusal_is_in_the_status(a
     agent.run_pass()
     assert [c.name for c in engine.containers.values()] == ["web"]
     assert last_result(agent) == "failed"
-    assert "--allow-empty" in agent.status.snapshot()["errors"][0]["text"]
+    (web,) = agent.status.snapshot()["resources"]
+    assert (web["name"], web["state"]) == ("web", "blocked")
+    assert "--allow-empty" in web["message"]

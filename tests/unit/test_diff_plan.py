@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
-
 from reconciler.commands.render import plan_text
-from reconciler.converge import Refused, make_plan
+from reconciler.converge import make_plan
 from reconciler.model import (
     ContainerSpec,
     Dependency,
@@ -19,7 +17,9 @@ from reconciler.model import (
     Source,
     UpdatePolicy,
     VolumeSpec,
+    spec_hash,
 )
+from reconciler.options import PlanOptions
 from reconciler.ownership import owned_labels
 from runtime.base import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
 
@@ -74,7 +74,7 @@ def observed(*containers: ObservedContainer, networks=(FRONT,), volumes=(DATA,),
 
 
 def printed(d: DesiredState, o: ObservedState, steps: bool = False, **options) -> str:
-    return plan_text(make_plan(d, o, NS, **options), steps=steps)
+    return plan_text(make_plan(d, o, NS, PlanOptions(**options)), steps=steps)
 
 
 def test_an_empty_engine_gets_everything_created_networks_and_volumes_first():
@@ -158,7 +158,7 @@ def test_a_name_held_by_an_unowned_container_is_a_conflict_and_blocks_its_depend
         "! conflict container db (name held by a resource this namespace does not own)",
         "+ create container web (missing)",
         "    blocked: container/db is in conflict",
-        "Plan: 1 to create, 1 conflict(s).",
+        "Plan: 1 conflict(s), 1 blocked.",
     ])
 
 
@@ -205,7 +205,7 @@ def test_duplicates_of_an_interrupted_replacement_keep_the_spec_match_and_remove
     new = running(web(), "2", created=60.0, name="web--next-111111111111", state="created")
     text = printed(desired(web(), db()), observed(old, new, running(db(), "3")), steps=True)
     assert text.splitlines()[:5] == [
-        "> start container web (interrupted replacement: 1 leftover(s); stopped by hand)",
+        "> start container web (interrupted replacement: 1 leftover(s); created but never started)",
         "    remove container 111111111111",
         "    rename 222222222222 -> web",
         "    start web",
@@ -289,17 +289,161 @@ def test_a_changed_network_is_recreated_with_the_containers_on_it():
     ]
 
 
-def test_an_emptied_directory_is_refused_unless_allowed():
+def test_an_emptied_directory_blocks_every_removal_unless_allowed():
     o = observed(running(web(), "1"), running(db(), "2"))
-    with pytest.raises(Refused, match="--allow-empty"):
-        make_plan(DesiredState(), o, NS)
-    assert "Plan: 3 to remove, 1 retained." in plan_text(make_plan(DesiredState(), o, NS, allow_empty=True))
+    assert printed(DesiredState(), o) == "\n".join([
+        "= retain volume data (no longer declared; kept, --prune-volumes removes it)",
+        "- remove container db (no longer declared; would remove every owned container)",
+        "    blocked: refused: the desired state declares no container (an emptied directory or a wrong path?); "
+        "pass --allow-empty to remove them",
+        "- remove container web (no longer declared; would remove every owned container)",
+        "    blocked: refused: the desired state declares no container (an emptied directory or a wrong path?); "
+        "pass --allow-empty to remove them",
+        "- remove network front (no longer declared)",
+        "    blocked: container/db is blocked",
+        "Plan: 1 retained, 3 blocked.",
+    ])
+    assert printed(DesiredState(), o, allow_empty=True).splitlines()[-1] == "Plan: 3 to remove, 1 retained."
 
 
-def test_a_missing_image_blocks_the_replacement_and_the_old_container_keeps_running():
+def test_a_missing_image_is_pulled_before_the_replacement_that_needs_it():
     o = dataclasses.replace(observed(running(web(), "1"), running(db(), "2")), images={})
-    text = printed(desired(web(image="localhost/other:2"), db()), o)
-    assert text.splitlines()[:2] == [
-        "~ recreate container web (spec changed: image; image not available: localhost/other:2)",
-        "    blocked: image localhost/other:2 is not available",
+    plan = make_plan(desired(web(image="localhost/other:2"), db()), o, NS)
+    assert plan_text(plan).splitlines() == [
+        "< pull image localhost/other:2 (not on this host)",
+        "~ recreate container web (spec changed: image)",
+        "Plan: 1 to pull, 1 to recreate.",
     ]
+    assert "image/localhost/other:2" in {t.key: t for t in plan.tasks}["container/web"].after
+
+
+def test_a_missing_image_with_pull_never_blocks_the_replacement_and_the_old_container_keeps_running():
+    o = dataclasses.replace(observed(running(web(), "1"), running(db(), "2")), images={})
+    text = printed(desired(web(image="localhost/other:2", pull="never"), db()), o)
+    assert text.splitlines() == [
+        "~ recreate container web (spec changed: image; image not available: localhost/other:2 (pull = never))",
+        "    blocked: image localhost/other:2 (pull = never) is not available",
+        "Plan: 1 blocked.",
+    ]
+
+
+# -- safety: what is held back, and what is replaced together ------------------------------------
+
+
+def test_while_a_file_is_invalid_no_removal_runs():
+    o = observed(running(web(), "1"), running(db(), "2"))
+    text = printed(desired(db()), o, invalid_files=frozenset({"broken.toml"}))
+    assert text == "\n".join([
+        "- remove container web (no longer declared)",
+        "    blocked: removal held back while broken.toml is invalid",
+        "Plan: 1 blocked.",
+    ])
+
+
+def test_an_owned_resource_whose_source_label_names_an_invalid_file_is_frozen():
+    o = observed(running(web(), "1", state="exited", exit_code=137), running(db(), "2"))
+    text = printed(desired(web(), db()), o, invalid_files=frozenset({"web.toml"}))
+    assert text.splitlines()[:2] == [
+        "> start container web (stopped by hand)",
+        "    blocked: its file web.toml is invalid; the last valid content stays in force",
+    ]
+
+
+def test_a_held_dependency_blocks_its_dependents_in_the_plan():
+    text = printed(desired(web(), db()), ObservedState(images={IMAGE: IMAGE_ID}),
+                   held={"container/db": "backoff until 12:00:00Z"})
+    assert text.splitlines()[2:7] == [
+        "+ create container db (missing)",
+        "    blocked: backoff until 12:00:00Z",
+        "+ create container web (missing)",
+        "    blocked: container/db is blocked",
+        "Plan: 2 to create, 2 blocked.",
+    ]
+
+
+def test_a_dependent_waits_on_every_pass_for_a_dependency_that_is_not_healthy():
+    hc = Healthcheck(("CMD", "true"))
+    d = desired(web(depends_on=(Dependency("db", "healthy"),)), db(healthcheck=hc))
+    o = observed(running(db(healthcheck=hc), "2", health="unhealthy"))
+    assert printed(d, o).splitlines() == [
+        "+ create container web (missing; waiting for a dependency: db is not healthy)",
+        "    blocked: waiting: db is not healthy",
+        "Plan: 1 blocked.",
+    ]
+    healthy = observed(running(db(healthcheck=hc), "2", health="healthy"))
+    assert printed(d, healthy) == "+ create container web (missing)\nPlan: 1 to create."
+
+
+def test_a_container_the_engine_keeps_restarting_is_a_blocked_crash_loop():
+    o = observed(running(web(), "1", state="restarting", restart_count=5), running(db(), "2"))
+    assert printed(desired(web(), db()), o) == "\n".join([
+        "# blocked container web (crash loop: restarted 5 times by the engine)",
+        "Plan: 1 blocked.",
+    ])
+
+
+def completed_job(**changes) -> ContainerSpec:
+    return ContainerSpec(name="job", image=IMAGE, source=Source("job.toml", 1), state="completed", **changes)
+
+
+def test_a_completed_job_is_not_run_again():
+    o = observed(running(completed_job(), "9", state="exited", exit_code=0), volumes=(), networks=())
+    assert printed(desired(completed_job(), networks=(), volumes=()), o).startswith("No changes")
+
+
+def test_a_completed_job_whose_container_was_pruned_is_not_run_again():
+    done = {"job": spec_hash(completed_job())}
+    d = desired(completed_job(), networks=(), volumes=())
+    assert printed(d, ObservedState(images={IMAGE: IMAGE_ID}), completed=done).startswith("No changes")
+    assert printed(d, ObservedState(images={IMAGE: IMAGE_ID})).splitlines()[0] == "+ create container job (missing)"
+
+
+def test_a_failed_job_is_started_again_as_a_failed_run():
+    o = observed(running(completed_job(), "9", state="exited", exit_code=2), volumes=(), networks=())
+    assert printed(desired(completed_job(), networks=(), volumes=()), o).splitlines()[0] == (
+        "> start container job (run failed: code 2)"
+    )
+
+
+def sidecar(**changes) -> ContainerSpec:
+    return ContainerSpec(name="side", image=IMAGE, source=Source("side.toml", 1), network_mode="container:db",
+                         **changes)
+
+
+def test_a_container_sharing_the_network_stack_of_a_replaced_one_is_replaced_with_it():
+    o = observed(running(web(), "1"), running(db(), "2"),
+                 running(sidecar(), "3", network_mode="container:" + "2" * 64, networks=frozenset()))
+    text = printed(desired(web(), db(env={"A": "b"}), sidecar()), o)
+    assert "~ recreate container side (tied to a replaced container: db)" in text.splitlines()
+
+
+def test_a_container_pinned_to_a_container_that_no_longer_exists_is_replaced_not_restarted():
+    o = observed(running(web(), "1"), running(db(), "2"),
+                 running(sidecar(), "3", state="exited", exit_code=128, network_mode="container:" + "7" * 64,
+                         networks=frozenset()))
+    text = printed(desired(web(), db(), sidecar()), o)
+    assert text.splitlines()[0] == (
+        "~ recreate container side (tied to a container that no longer exists: network_mode container:777777777777)"
+    )
+
+
+def test_image_declared_volumes_become_owned_named_volumes_and_force_stop_first():
+    spec = web(update=UpdatePolicy(order="start-first"))
+    o = dataclasses.replace(observed(running(web(), "1"), running(db(), "2")), image_volumes={IMAGE: ("/var/data",)})
+    plan = make_plan(desired(dataclasses.replace(spec, env={"GREETING": "new"}), db()), o, NS)
+    text = plan_text(plan, steps=True).splitlines()
+    assert text[:2] == ["+ create volume db_var_data (missing)", "    create volume db_var_data"]
+    assert "~ recreate container web (spec changed: env; replaced stop-first: it keeps data in image volumes)" in text
+    web_task = {t.key: t for t in plan.tasks}["container/web"]
+    assert [str(a) for a in web_task.steps][1] == "stop 111111111111"
+    create = web_task.steps[0]
+    assert Mount("volume", "/var/data", "web_var_data") in create.spec.mounts
+    declared = dataclasses.replace(spec, env={"GREETING": "new"})
+    assert dict(create.labels)["io.reconciler.spec-hash"] == spec_hash(declared)
+
+
+def test_a_network_removal_waits_only_for_the_containers_that_use_it():
+    old = NetworkSpec(name="old", source=Source("net.toml", 9))
+    o = observed(running(web(), "1"), running(db(), "2"), networks=(FRONT, old))
+    plan = make_plan(desired(web(env={"GREETING": "x"}), db()), o, NS)
+    assert {t.key: t for t in plan.tasks}["network/old"].after == frozenset()

@@ -8,6 +8,7 @@ import pytest
 
 from reconciler.converge import converge
 from reconciler.model import LABEL_MANAGED, ContainerSpec, Dependency, DesiredState, Source
+from reconciler.options import PlanOptions
 from runtime.base import Conflict, EngineUnavailable, InvalidSpec, NotFound
 from runtime.memory import MemoryRuntime
 
@@ -117,6 +118,17 @@ def test_a_stopping_agent_starts_no_new_task():
 
 def test_held_tasks_wait_for_a_later_pass():
     runtime = engine()
-    report = converge(runtime, state(spec("web"), spec("db")), NS, hold={"container/web"})
+    report = converge(runtime, state(spec("web"), spec("db")), NS, PlanOptions(held={"container/web": "backoff"}))
     assert names(runtime) == [("db", "running")]
     assert not report.converged
+
+
+def test_a_held_dependency_holds_its_dependents():
+    runtime = engine()
+    desired = state(spec("db"), spec("web", depends_on=(Dependency("db"),)))
+    report = converge(runtime, desired, NS, PlanOptions(held={"container/db": "backoff until 12:00:00Z"}))
+    assert names(runtime) == []
+    assert sorted(str(r) for r in report.results) == [
+        "create container db: skipped: backoff until 12:00:00Z",
+        "create container web: skipped: container/db is blocked",
+    ]
