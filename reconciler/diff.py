@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from reconciler.model import (
+    FORM,
+    LABEL_FORM,
     LABEL_SOURCE,
     LABEL_SPEC_HASH,
     LABEL_VOLUME_OF,
@@ -92,6 +94,7 @@ class Reason(enum.Enum):
     FAILED_RUN = "run failed"
     DATA_VOLUMES = "replaced stop-first"
     EMPTY_REFUSED = "would remove every owned container"
+    FORM_CHANGED = "canonical form changed"
 
 
 @dataclass(frozen=True)
@@ -206,7 +209,7 @@ def _diff_networks(desired: Mapping[str, NetworkSpec], observed: ObservedState) 
         elif LABEL_SPEC_HASH not in have.labels:
             changes.append(Change(ChangeKind.WARN, "network", name, (Cause(Reason.NO_SPEC_HASH),)))
         elif have.labels[LABEL_SPEC_HASH] != spec_hash(spec):
-            cause = Cause(Reason.SPEC_CHANGED, _keys(have.labels, spec))
+            cause = _spec_changed(have.labels, spec)
             attached = tuple(sorted(c.id for c in observed.containers if name in c.networks))
             changes.append(Change(ChangeKind.RECREATE, "network", name, (cause,), spec, (have.id,), attached,
                                   source=spec.source.file))
@@ -450,7 +453,7 @@ def _recreate_causes(
 ) -> list[Cause]:
     causes = []
     if have.labels.get(LABEL_SPEC_HASH) != want:
-        causes.append(Cause(Reason.SPEC_CHANGED, _keys(have.labels, spec)))
+        causes.append(_spec_changed(have.labels, spec))
     image_id = observed.images.get(spec.image)
     if image_id and have.image_id and image_id != have.image_id:
         causes.append(Cause(Reason.IMAGE_MOVED, f"{spec.image} is now {image_id.removeprefix('sha256:')[:12]}"))
@@ -481,6 +484,14 @@ def _why_not_running(have: ObservedContainer, one_shot: bool) -> Cause:
     if have.state == "exited" and have.exit_code not in (None, 137, 143):
         return Cause(Reason.FAILED_RUN if one_shot else Reason.EXITED, f"code {have.exit_code}")
     return Cause(Reason.STOPPED)
+
+
+def _spec_changed(labels: Mapping[str, str], spec: Spec) -> Cause:
+    """Why the spec hash differs: an edit, or a release that changed the canonical form."""
+    form = labels.get(LABEL_FORM, "1")
+    if form != str(FORM):
+        return Cause(Reason.FORM_CHANGED, f"{form} -> {FORM}: {_keys(labels, spec)}")
+    return Cause(Reason.SPEC_CHANGED, _keys(labels, spec))
 
 
 def _keys(labels: Mapping[str, str], spec: Spec) -> str:

@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable, Mapping
 
 from reconciler.model import (
+    FORM,
+    LABEL_FORM,
     LABEL_MANAGED,
     LABEL_NAME,
     LABEL_SOURCE,
@@ -30,6 +32,7 @@ def owned_labels(spec: Spec, namespace: str) -> dict[str, str]:
         LABEL_SPEC_HASH: spec_hash(spec),
         LABEL_SPEC_KEYS: json.dumps(spec_keys(spec), sort_keys=True, separators=(",", ":")),
         LABEL_SOURCE: spec.source.file,
+        LABEL_FORM: str(FORM),
     }
 
 

@@ -62,7 +62,7 @@ def test_a_wrong_type_names_what_was_expected_and_what_was_found(tmp_path):
 
 def test_a_bad_enum_value_lists_the_choices_and_suggests_one(tmp_path):
     assert errors(tmp_path, {"a.toml": "[container.web]\nimage = 'demo'\nstate = 'runing'\n"}) == [
-        'a.toml:3: container.web.state: "runing" is not one of running, stopped (did you mean \'running\'?)'
+        'a.toml:3: container.web.state: "runing" is not one of running, stopped, completed (did you mean \'running\'?)'
     ]
 
 
