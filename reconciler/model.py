@@ -21,12 +21,6 @@ LABEL_SPEC_HASH = LABEL_PREFIX + "spec-hash"
 LABEL_SPEC_KEYS = LABEL_PREFIX + "spec-keys"
 LABEL_SOURCE = LABEL_PREFIX + "source"
 LABEL_VOLUME_OF = LABEL_PREFIX + "volume-of"  # "container:/path" of an image-declared VOLUME it stands in for
-LABEL_FORM = LABEL_PREFIX + "form"
-
-# The version of the canonical form the spec hash is computed over (DESIGN section 12; the
-# history is in docs/format.md). 1: the first release. 2: devices parsed as `docker run --device`.
-# A resource without the label was made at form 1.
-FORM = 2
 
 # Fields that never reach the engine object itself: they steer the reconciler (order, pulls,
 # replacement strategy, running or stopped) or record provenance, so changing them must not
@@ -53,6 +47,10 @@ class PortMapping:
     host_port: int | None = None
 
 
+# The metadata of a field that is outside the canonical form (see `canonical`).
+_UNHASHED = {"hashed": False}
+
+
 @dataclass(frozen=True)
 class Mount:
     type: str  # volume | bind | tmpfs
@@ -60,6 +58,18 @@ class Mount:
     source: str | None = None
     read_only: bool = False
     tmpfs_size: int | None = None
+    # A bind written in the short form: the engine creates a missing host path (Compose's
+    # bind.create_host_path). Unhashed: once created, the container is the same either way.
+    create_host_path: bool = field(default=False, metadata=_UNHASHED)
+
+
+@dataclass(frozen=True)
+class Device:
+    """A host device in the container, as `docker run --device` gives it."""
+
+    host: str  # absolute path on the host
+    container: str  # absolute path in the container
+    permissions: str = "rwm"  # cgroup permissions: r (read), w (write), m (mknod), in that order
 
 
 @dataclass(frozen=True)
@@ -152,7 +162,7 @@ class ContainerSpec(_Resource):
     privileged: bool = False
     read_only: bool = False
     security_opt: tuple[str, ...] = ()
-    devices: tuple[str, ...] = ()
+    devices: tuple[Device, ...] = ()
     sysctls: Mapping[str, str] = field(default_factory=dict)
     ulimits: tuple[Ulimit, ...] = ()
     init: bool = False
@@ -222,7 +232,8 @@ class DesiredState:
 
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if f.metadata.get("hashed", True)}
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, tuple | list):
@@ -231,7 +242,9 @@ def _plain(value: Any) -> Any:
 
 
 def canonical(spec: Spec) -> dict[str, Any]:
-    """The parts of a spec that define the engine object, as plain JSON-able data."""
+    """The parts of a spec that define the engine object, as plain JSON-able data: every field
+    but those of `_NOT_HASHED` and, in nested values, those marked `_UNHASHED` (which only steer
+    how the object is created)."""
     return {
         f.name: _plain(getattr(spec, f.name))
         for f in dataclasses.fields(spec)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.model import ContainerSpec, Mount, NetworkAttachment, NetworkSpec, VolumeSpec
+from reconciler.model import ContainerSpec, Device, Mount, NetworkAttachment, NetworkSpec, VolumeSpec
 
 NANOS = 1_000_000_000
 # The first API version that accepts several networks in the create call's NetworkingConfig.
@@ -33,6 +33,12 @@ def _nanos(seconds: float) -> int:
     return int(round(seconds * NANOS))
 
 
+def _bind(mount: Mount) -> str:
+    """A short-form bind as HostConfig.Binds takes it, "source:target[:ro]": the engine creates a
+    missing host path as a folder (what Compose's short syntax sends), where a Mount is refused."""
+    return f"{mount.source}:{mount.target}" + (":ro" if mount.read_only else "")
+
+
 def _mount(mount: Mount) -> dict[str, Any]:
     body: dict[str, Any] = {"Type": mount.type, "Target": mount.target, "ReadOnly": mount.read_only}
     if mount.source is not None:
@@ -42,12 +48,9 @@ def _mount(mount: Mount) -> dict[str, Any]:
     return body
 
 
-def _device(device: str) -> dict[str, str]:
-    parts = device.split(":")
-    host = parts[0]
-    inside = parts[1] if len(parts) > 1 else host
-    permissions = parts[2] if len(parts) > 2 else "rwm"
-    return {"PathOnHost": host, "PathInContainer": inside, "CgroupPermissions": permissions}
+def _device(device: Device) -> dict[str, str]:
+    return {"PathOnHost": device.host, "PathInContainer": device.container,
+            "CgroupPermissions": device.permissions}
 
 
 def _ports(spec: ContainerSpec) -> tuple[dict[str, dict], dict[str, list[dict[str, str]]]]:
@@ -76,7 +79,8 @@ def _host_config(spec: ContainerSpec, network_mode: str, bindings: dict[str, lis
         "NetworkMode": network_mode,
         "RestartPolicy": restart_policy(spec.restart),
         "PortBindings": bindings,
-        "Mounts": [_mount(m) for m in spec.mounts],
+        "Binds": [_bind(m) for m in spec.mounts if m.create_host_path],
+        "Mounts": [_mount(m) for m in spec.mounts if not m.create_host_path],
         "Privileged": spec.privileged,
         "ReadonlyRootfs": spec.read_only,
         "Init": spec.init,

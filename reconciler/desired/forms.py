@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.desired.units import size
-from reconciler.model import Mount, PortMapping
+from reconciler.model import Device, Mount, PortMapping
 
 _PORT = re.compile(
     r"(?:(?P<ip>[0-9]{1,3}(?:\.[0-9]{1,3}){3}|\[[0-9a-fA-F:.]+\]):)?"
@@ -94,8 +94,11 @@ def mount(value: str | dict, base: Path) -> Mount:
     """`"source:/target[:ro|rw]"` or `{ type, source, target, read_only, tmpfs_size }`.
 
     In the short form a source starting with `/`, `./` or `../` is a host path (relative to the
-    file's folder), anything else a volume name.
+    file's folder), anything else a volume name. A short-form bind is one the engine creates the
+    host path of when it is missing, as Compose's short syntax does; the long form's host path
+    must exist. The host is never looked at here.
     """
+    short = isinstance(value, str)
     if isinstance(value, str):
         source, target, *mode = value.split(":")
         kind = "bind" if source.startswith(("/", ".")) else "volume"
@@ -113,7 +116,42 @@ def mount(value: str | dict, base: Path) -> Mount:
         raise ValueError("tmpfs_size is only for tmpfs mounts")
     if kind == "bind":
         source = _bind_source(source, base)
-    return Mount(kind, target, source=source, read_only=value.get("read_only", False))
+    return Mount(kind, target, source=source, read_only=value.get("read_only", False),
+                 create_host_path=short and kind == "bind")
+
+
+def _permissions(text: str) -> str | None:
+    """Device cgroup permissions in r, w, m order, or None unless `text` is a non-empty subset
+    of r, w and m, each at most once (docker/cli opts.go validDeviceMode)."""
+    if not text or len(set(text)) != len(text) or not set(text) <= set("rwm"):
+        return None
+    return "".join(letter for letter in "rwm" if letter in text)
+
+
+def device(value: str) -> Device:
+    """`"/dev/host[:/dev/container][:permissions]"`, read as `docker run --device` reads it
+    (docker/cli cli/command/container/opts.go parseLinuxDevice, then validateLinuxPath): a second
+    part that is valid permissions is the permissions, otherwise the container path; permissions
+    default to rwm; both paths are absolute (a relative host path would be a CDI device name)."""
+    host, *rest = value.split(":")
+    if len(rest) > 2:
+        raise ValueError(f"'{value}' is not a device: expected /dev/host[:/dev/container][:rwm]")
+    if not host.startswith("/"):
+        raise ValueError(f"the host device '{host}' must be an absolute path")
+    if len(rest) == 2:
+        inside, mode = rest
+    elif rest and _permissions(rest[0]):
+        inside, mode = host, rest[0]
+    else:
+        inside, mode = (rest or [host])[0], "rwm"
+    permissions = _permissions(mode)
+    if permissions is None:
+        raise ValueError(f"'{mode}' are not device permissions: a subset of r (read), w (write) and m (mknod),"
+                         " each at most once")
+    if not inside.startswith("/"):
+        what = "not" if len(rest) == 2 else "neither device permissions (r, w, m) nor"
+        raise ValueError(f"'{inside}' is {what} an absolute path in the container")
+    return Device(host, inside, permissions)
 
 
 def extra_host(entry: str) -> str:

@@ -266,7 +266,7 @@ def container(r: _Resource) -> ContainerSpec | None:
         cap_add=tuple(map(forms.capability, body.get("cap_add", ()))),
         cap_drop=tuple(map(forms.capability, body.get("cap_drop", ()))),
         security_opt=tuple(body.get("security_opt", ())),
-        devices=tuple(body.get("devices", ())),
+        devices=r.each("devices", forms.device),
         sysctls=forms.string_map(body.get("sysctls", {})),
         ulimits=_ulimits(r),
         stop_timeout=_stop_timeout(r),

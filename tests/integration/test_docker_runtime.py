@@ -12,6 +12,7 @@ import pytest
 from reconciler.model import (
     LABEL_MANAGED,
     ContainerSpec,
+    Device,
     Healthcheck,
     Logging,
     Mount,
@@ -22,6 +23,7 @@ from reconciler.model import (
     Ulimit,
     VolumeSpec,
 )
+from runtime.base import InvalidSpec
 from runtime.docker import DockerRuntime
 from tests.conftest import DEMO_IMAGE
 
@@ -97,7 +99,7 @@ def test_a_spec_with_every_field_reaches_the_engine(docker_client, namespace):
                             shm_size=8 * 2**20),
         extra_hosts=("db.local:10.0.0.5",), dns=("10.0.0.53",),
         cap_add=("NET_ADMIN",), cap_drop=("MKNOD",), privileged=False, read_only=True,
-        security_opt=("no-new-privileges:true",), devices=("/dev/null:/dev/mynull:rwm",),
+        security_opt=("no-new-privileges:true",), devices=(Device("/dev/null", "/dev/mynull", "rwm"),),
         sysctls={"net.ipv4.tcp_syncookies": "1"}, ulimits=(Ulimit("nofile", 1024, 2048),),
         init=True, tty=True, stop_signal="SIGINT", stop_timeout=7,
         logging=Logging("json-file", {"max-size": "1m"}), volumes_from=(f"{namespace}-donor",),
@@ -203,3 +205,28 @@ def test_observe_inspects_only_the_containers_that_may_be_in_a_crash_loop(namesp
     runtime.observe(namespace)
     assert [r for r in sent if re.search(r"/containers/[0-9a-f]{64}/json$", r)] == [
         f"GET /v{runtime.api.api_version}/containers/{loop}/json"]
+
+
+def test_a_short_form_bind_creates_its_missing_host_folder_a_long_form_one_is_refused_devices_keep_their_parts(
+        docker_client, namespace, tmp_path):
+    runtime = DockerRuntime()
+    labels = {LABEL_MANAGED: namespace}
+    missing = tmp_path / "not-yet" / "data"
+    short = Mount("bind", "/data", str(missing), read_only=True, create_host_path=True)
+    spec = ContainerSpec(name="short", image=DEMO_IMAGE, command=("sleep", "300"), mounts=(short,),
+                         devices=(Device("/dev/null", "/dev/null", "r"), Device("/dev/zero", "/dev/z", "rw")))
+    id = runtime.create_container(spec, f"{namespace}-short", labels)
+    runtime.start_container(id)
+    runtime.wait_container(id, "running", timeout=10)
+    host = docker_client.api.inspect_container(id)["HostConfig"]
+    assert (host["Binds"], host.get("Mounts")) == ([f"{missing}:/data:ro"], None)
+    assert missing.is_dir()
+    assert host["Devices"] == [
+        {"PathOnHost": "/dev/null", "PathInContainer": "/dev/null", "CgroupPermissions": "r"},
+        {"PathOnHost": "/dev/zero", "PathInContainer": "/dev/z", "CgroupPermissions": "rw"},
+    ]
+
+    long = Mount("bind", "/data", str(tmp_path / "never" / "there"))
+    with pytest.raises(InvalidSpec, match="bind source path does not exist"):
+        runtime.create_container(ContainerSpec(name="long", image=DEMO_IMAGE, mounts=(long,)),
+                                 f"{namespace}-long", labels)

@@ -1,7 +1,10 @@
 """Short and long forms of every key normalise into the same model, with defaults applied."""
 
+import os
+
 from reconciler.model import (
     Dependency,
+    Device,
     Healthcheck,
     Logging,
     Mount,
@@ -11,6 +14,7 @@ from reconciler.model import (
     Source,
     Ulimit,
     UpdatePolicy,
+    spec_hash,
 )
 from tests.unit.desired import container, load_texts
 
@@ -65,13 +69,13 @@ def test_mount_short_forms(tmp_path):
                               "[volume.data]\n")
     assert app.mounts == (
         Mount("volume", "/srv", "data"),
-        Mount("bind", "/certs", "/etc/ssl/certs", read_only=True),
-        Mount("bind", "/www", str(tmp_path / "site")),
-        Mount("bind", "/up", str(tmp_path.parent / "up")),
+        Mount("bind", "/certs", "/etc/ssl/certs", read_only=True, create_host_path=True),
+        Mount("bind", "/www", str(tmp_path / "site"), create_host_path=True),
+        Mount("bind", "/up", str(tmp_path.parent / "up"), create_host_path=True),
     )
 
 
-def test_mount_long_forms_equal_the_short_forms(tmp_path):
+def test_mount_long_forms_hash_as_the_short_forms_which_alone_create_a_missing_host_path(tmp_path):
     long = container(tmp_path / "a", """\
         mounts = [
           { type = 'volume', source = 'data', target = '/srv' },
@@ -80,7 +84,9 @@ def test_mount_long_forms_equal_the_short_forms(tmp_path):
         [volume.data]
         """)
     short = container(tmp_path / "b", "mounts = ['data:/srv', '/etc/ssl/certs:/certs:ro']\n[volume.data]\n")
-    assert long.mounts == short.mounts
+    assert spec_hash(long) == spec_hash(short)
+    assert [m.create_host_path for m in long.mounts] == [False, False]
+    assert [m.create_host_path for m in short.mounts] == [False, True]
 
 
 def test_a_tmpfs_mount_takes_a_size(tmp_path):
@@ -220,7 +226,7 @@ def test_the_remaining_container_keys(tmp_path):
         init = true
         tty = true
         security_opt = ['no-new-privileges:true']
-        devices = ['/dev/fuse:/dev/fuse:rwm']
+        devices = ['/dev/fuse:/dev/fuse:rwm', '/dev/null:r', '/dev/zero:/dev/z', '/dev/full:/dev/f:wr', '/dev/kvm']
         sysctls = { 'net.core.somaxconn' = 1024 }
         stop_signal = 'SIGINT'
         logging = { driver = 'json-file', options = { max-size = '10m' } }
@@ -228,7 +234,9 @@ def test_the_remaining_container_keys(tmp_path):
     assert (app.working_dir, app.user, app.hostname) == ("/srv", "1000:1000", "app-1")
     assert app.privileged and app.read_only and app.init and app.tty
     assert app.security_opt == ("no-new-privileges:true",)
-    assert app.devices == ("/dev/fuse:/dev/fuse:rwm",)
+    assert app.devices == (Device("/dev/fuse", "/dev/fuse", "rwm"), Device("/dev/null", "/dev/null", "r"),
+                           Device("/dev/zero", "/dev/z", "rwm"), Device("/dev/full", "/dev/f", "rw"),
+                           Device("/dev/kvm", "/dev/kvm", "rwm"))
     assert app.sysctls == {"net.core.somaxconn": "1024"}
     assert app.stop_signal == "SIGINT"
     assert app.logging == Logging("json-file", {"max-size": "10m"})
@@ -262,3 +270,16 @@ def test_resources_may_be_written_as_dotted_keys_or_inline_or_subtables(tmp_path
     dotted = container(tmp_path / "b", "resources.memory = '64m'\n")
     inline = container(tmp_path / "c", "resources = { memory = 67108864 }\n")
     assert subtable.resources == dotted.resources == inline.resources == Resources(memory=64 * 1024**2)
+
+
+def test_bind_sources_are_never_looked_at_on_the_host(tmp_path, monkeypatch):
+    def refuse(real):
+        def check(path, *args, **kwargs):
+            assert "nowhere" not in str(path), f"validation looked at {path}"
+            return real(path, *args, **kwargs)
+        return check
+
+    for name in ("stat", "lstat", "access", "open"):
+        monkeypatch.setattr(os, name, refuse(getattr(os, name)))
+    app = container(tmp_path, "mounts = ['/nowhere/a:/a', { type = 'bind', source = '/nowhere/b', target = '/b' }]")
+    assert [m.source for m in app.mounts] == ["/nowhere/a", "/nowhere/b"]

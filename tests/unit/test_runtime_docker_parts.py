@@ -6,7 +6,7 @@ import docker.errors
 import pytest
 import requests
 
-from reconciler.model import ContainerSpec, NetworkAttachment, NetworkSpec
+from reconciler.model import ContainerSpec, Device, Mount, NetworkAttachment, NetworkSpec
 from runtime.base import Conflict, EngineUnavailable, InvalidSpec, NotFound
 from runtime.conditions import reached
 from runtime.docker_errors import translate
@@ -119,6 +119,25 @@ def test_unset_optional_fields_are_left_to_the_engine_and_given_labels_win():
     assert not {"Memory", "NanoCpus", "LogConfig"} & set(body["HostConfig"])
     assert body["HostConfig"]["NetworkMode"] == "default"
     assert body["Labels"] == {"a": "spec", "b": "given"}
+
+
+def test_a_short_form_bind_is_sent_as_a_bind_the_engine_creates_and_the_long_form_as_a_mount():
+    mounts = (Mount("bind", "/a", "/srv/a", read_only=True, create_host_path=True),
+              Mount("bind", "/b", "/srv/b", create_host_path=True), Mount("bind", "/c", "/srv/c"),
+              Mount("volume", "/d", "data"))
+    host = container_body(ContainerSpec(name="web", image="i", mounts=mounts), {}, "1.41")[0]["HostConfig"]
+    assert host["Binds"] == ["/srv/a:/a:ro", "/srv/b:/b"]
+    assert host["Mounts"] == [{"Type": "bind", "Target": "/c", "ReadOnly": False, "Source": "/srv/c"},
+                              {"Type": "volume", "Target": "/d", "ReadOnly": False, "Source": "data"}]
+
+
+def test_devices_are_sent_with_their_host_path_container_path_and_permissions():
+    devices = (Device("/dev/null", "/dev/null", "r"), Device("/dev/fuse", "/dev/f", "rwm"))
+    host = container_body(ContainerSpec(name="web", image="i", devices=devices), {}, "1.41")[0]["HostConfig"]
+    assert host["Devices"] == [
+        {"PathOnHost": "/dev/null", "PathInContainer": "/dev/null", "CgroupPermissions": "r"},
+        {"PathOnHost": "/dev/fuse", "PathInContainer": "/dev/f", "CgroupPermissions": "rwm"},
+    ]
 
 
 def test_network_ipam_is_sent_only_when_given():
