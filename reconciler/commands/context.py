@@ -8,6 +8,7 @@ from pathlib import Path
 
 from reconciler import log
 from reconciler.agent.statedir import StateDir, default_state_dir
+from reconciler.commands.render import problems_json
 from reconciler.desired.loader import load
 from reconciler.model import DesiredState
 from runtime import EngineError, Runtime, connect
@@ -23,12 +24,15 @@ def state_dir(args) -> StateDir:
     return StateDir(args.state_dir or default_state_dir(args.namespace, args.engine))
 
 
-def load_desired(args) -> DesiredState | None:
-    """The desired state in `args.dir`, or None after printing every problem."""
+def load_desired(args, as_json: bool = False) -> DesiredState | None:
+    """The desired state in `args.dir`, or None after printing every problem (on stderr, or
+    with `as_json` as one JSON error object on stdout, for scripts that parse the output)."""
     result = load(Path(args.dir), env_file=args.env_file)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    for error in result.errors:
+    if result.errors and as_json:
+        print(problems_json("the desired state is invalid", result.errors))
+    for error in result.errors if not as_json else ():
         print(error, file=sys.stderr)
     return result.state if not result.errors else None
 
@@ -45,10 +49,10 @@ def open_engine(args) -> Runtime | None:
         return None
 
 
-def prepare(args) -> tuple[DesiredState, Runtime] | None:
+def prepare(args, as_json: bool = False) -> tuple[DesiredState, Runtime] | None:
     """Logging set up, the desired state loaded and the engine reached; None after printing why not."""
     setup(args)
-    desired = load_desired(args)
+    desired = load_desired(args, as_json)
     runtime = open_engine(args) if desired is not None else None
     return (desired, runtime) if runtime is not None else None
 

@@ -14,7 +14,7 @@ from runtime import EngineError
 
 
 def run(args) -> int:
-    ready = prepare(args)
+    ready = prepare(args, as_json=args.json)
     if ready is None:
         return 1
     desired, runtime = ready

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from reconciler.converge import PassReport
+from reconciler.desired.problems import Problem
 from reconciler.diff import Change, ChangeKind
 from reconciler.plan import Plan
 
@@ -78,6 +80,12 @@ def plan_data(plan: Plan) -> dict[str, Any]:
 
 def plan_json(plan: Plan) -> str:
     return json.dumps(plan_data(plan), indent=2)
+
+
+def problems_json(error: str, problems: Iterable[Problem]) -> str:
+    """What `plan --json` prints instead of a plan when the files are invalid."""
+    listed = [{"file": p.file, "line": p.line, "key": p.key, "message": p.message, "text": str(p)} for p in problems]
+    return json.dumps({"schema_version": PLAN_SCHEMA_VERSION, "error": error, "problems": listed}, indent=2)
 
 
 def report_text(report: PassReport, colour: bool = False) -> str:
