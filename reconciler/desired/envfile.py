@@ -1,9 +1,11 @@
 """KEY=VALUE files: the `--env-file` of interpolation, and a container's `env_file`.
 
-Lines are `KEY=VALUE`, optionally prefixed by `export `; blank lines and `#` comments are skipped.
-A value may be in double quotes (with \\n, \\t, \\" and \\\\ escapes) or single quotes (literal);
-an unquoted value ends at ` #`, and surrounding blanks are dropped. The values are secrets: no
-error message ever quotes a line.
+Read as Compose reads `.env` files (compose-go dotenv): lines are `KEY=VALUE`, optionally
+prefixed by `export `; blank lines and `#` comments are skipped. A value may be in double quotes
+(with \\n, \\t, \\", \\\\ and \\$ escapes) or single quotes (literal), and a quoted value may
+span lines up to its closing quote, after which only a `#` comment may follow; an unquoted value
+ends at ` #`, and surrounding blanks are dropped. The values are secrets: no error message ever
+quotes a line, and a problem is reported at the line where its entry starts.
 """
 
 from __future__ import annotations
@@ -12,33 +14,60 @@ import re
 
 from reconciler.desired.problems import LoadFailure, Problem, decode_utf8
 
-_LINE = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*?)\s*")
+_ENTRY = re.compile(r"[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*=[ \t]*")
+_AFTER_QUOTE = re.compile(r"[ \t]*(#[^\n]*)?(\n|$)")
+_QUOTED = {'"': re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL), "'": re.compile(r"'([^']*)'")}
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "$": "$"}
+_NOT_SHOWN = "(the line is not shown: it may hold a secret)"
 
 
-def _value(raw: str) -> str | None:
-    if raw.startswith('"'):
-        match = re.fullmatch(r'"((?:[^"\\]|\\.)*)"(\s+#.*)?', raw)
-        if not match:
-            return None
-        return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), match.group(1))
-    if raw.startswith("'"):
-        match = re.fullmatch(r"'([^']*)'(\s+#.*)?", raw)
-        return match.group(1) if match else None
-    return re.split(r"\s+#", raw, maxsplit=1)[0]
+def _unquoted(text: str, start: int) -> tuple[str, int]:
+    """The value from `start` to the end of its line, before a ` #` comment; and where the next
+    line starts."""
+    end = text.find("\n", start)
+    end = len(text) if end < 0 else end
+    return re.split(r"[ \t]+#", text[start:end], maxsplit=1)[0].strip(), end + 1
+
+
+def _quoted(text: str, start: int, key: str) -> tuple[str, int]:
+    """The quoted value at `start` (possibly over several lines), and where the next line starts.
+    Raises ValueError, with a message that never holds the value."""
+    quote = text[start]
+    match = _QUOTED[quote].match(text, start)
+    if match is None:
+        raise ValueError(f"the quoted value of {key} is never closed (unterminated quote)")
+    after = _AFTER_QUOTE.match(text, match.end())
+    if after is None:
+        raise ValueError(f"only a # comment may follow the closing quote of {key} {_NOT_SHOWN}")
+    value = match.group(1)
+    if quote == '"':
+        value = re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), value, flags=re.DOTALL)
+    return value, after.end()
 
 
 def parse_env(text: str, name: str) -> dict[str, str]:
+    """The variables of an env file's text; raises LoadFailure naming the file and the line where
+    the entry at fault starts."""
+    text = text.replace("\r\n", "\n")
     values: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        match = _LINE.fullmatch(line)
-        value = _value(match.group(2)) if match else None
-        if value is None:
-            message = "expected KEY=VALUE (the line is not shown: it may hold a secret)"
-            raise LoadFailure(Problem(name, number, "", message))
-        values[match.group(1)] = value
+    position, number = 0, 1
+    while position < len(text):
+        end = text.find("\n", position)
+        line = text[position : len(text) if end < 0 else end]
+        entry = _ENTRY.match(line)
+        try:
+            if not line.strip() or line.lstrip().startswith("#"):
+                following = position + len(line) + 1
+            elif entry is None:
+                raise ValueError(f"expected KEY=VALUE {_NOT_SHOWN}")
+            elif line[entry.end() : entry.end() + 1] in ('"', "'"):
+                values[entry.group(1)], following = _quoted(text, position + entry.end(), entry.group(1))
+            else:
+                values[entry.group(1)], following = _unquoted(text, position + entry.end())
+        except ValueError as error:
+            raise LoadFailure(Problem(name, number, "", str(error))) from None
+        number += text.count("\n", position, following)
+        position = following
     return values
 
 

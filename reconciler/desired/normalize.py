@@ -126,7 +126,24 @@ def _env(r: _Resource) -> dict[str, str]:
         except LoadFailure as failure:
             at = f" line {failure.problem.line}" if failure.problem.line else ""
             r.error(key, f"{name}{at}: {failure.problem.message}")
-    return {**env, **forms.string_map(r.body.get("env", {}))}
+    declared = forms.string_map(r.body.get("env", {}))
+    for name in declared:
+        problem = _env_name_problem(name)
+        if problem:
+            r.error(("env", name), problem)
+    return {**env, **declared}
+
+
+def _env_name_problem(name: str) -> str | None:
+    """Why the engine cannot take this variable name (moby opts.ValidateEnv refuses an empty one;
+    a process environment is "NAME=value" strings, NUL-terminated), or None."""
+    if not name:
+        return "a variable name must not be empty: the engine refuses it"
+    if "=" in name:
+        return "a variable name must not hold '=': the engine would read the name up to it"
+    if "\0" in name:
+        return "a variable name must not hold a NUL character: no process environment can carry it"
+    return None
 
 
 def _networks(r: _Resource) -> tuple[NetworkAttachment, ...]:

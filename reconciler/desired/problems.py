@@ -7,6 +7,7 @@ secrets: `FileReport.show` never prints them.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -41,13 +42,14 @@ class LoadFailure(Exception):
 
 
 def dotted(path: Path_) -> str:
-    """`("container", "web", "ports", 0)` -> `container.web.ports[0]`; odd keys are quoted."""
+    """`("container", "web", "ports", 0)` -> `container.web.ports[0]`; odd keys are quoted as a
+    TOML basic string (with escapes, so a control character is shown as `\\u0000`)."""
     text = ""
     for part in path:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            key = part if _BARE_KEY.fullmatch(part) else '"' + part.replace('"', '\\"') + '"'
+            key = part if _BARE_KEY.fullmatch(part) else json.dumps(part, ensure_ascii=False)
             text += f".{key}" if text else key
     return text
 
