@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from reconciler.ownership import is_owned
+from reconciler.model import is_owned
 from reconciler.plan import Action, Plan, Step, Task
 from runtime.base import Conflict, EngineError, EngineUnavailable, NotFound, ProgressCallback, Runtime
 

@@ -21,6 +21,19 @@ LABEL_SPEC_HASH = LABEL_PREFIX + "spec-hash"
 LABEL_SPEC_KEYS = LABEL_PREFIX + "spec-keys"
 LABEL_SOURCE = LABEL_PREFIX + "source"
 LABEL_VOLUME_OF = LABEL_PREFIX + "volume-of"  # "container:/path" of an image-declared VOLUME it stands in for
+LABEL_FORM = LABEL_PREFIX + "form"
+
+# The version of the canonical form the spec hash is computed over (DESIGN section 12; the
+# history is in docs/format.md). 1: the first release. 2: devices parsed as `docker run --device`.
+# A resource without the label was made at form 1.
+FORM = 2
+
+
+def is_owned(labels: Mapping[str, str] | None, namespace: str) -> bool:
+    """The ownership predicate, the one rule for every engine and stage: a resource belongs to
+    `namespace` when its `io.reconciler.managed` label says so, and nothing else makes it ours."""
+    return (labels or {}).get(LABEL_MANAGED) == namespace
+
 
 # Fields that never reach the engine object itself: they steer the reconciler (order, pulls,
 # replacement strategy, running or stopped) or record provenance, so changing them must not

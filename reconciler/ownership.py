@@ -36,10 +36,6 @@ def owned_labels(spec: Spec, namespace: str) -> dict[str, str]:
     }
 
 
-def is_owned(labels: Mapping[str, str], namespace: str) -> bool:
-    return labels.get(LABEL_MANAGED) == namespace
-
-
 def logical_name(labels: Mapping[str, str], engine_name: str) -> str:
     """The desired name a resource stands for, even while it carries a temporary name."""
     return labels.get(LABEL_NAME) or engine_name

@@ -5,6 +5,7 @@ from runtime.base import (
     EngineError,
     EngineUnavailable,
     Event,
+    Forbidden,
     InvalidSpec,
     NotFound,
     ObservedContainer,
@@ -26,6 +27,7 @@ def connect(url: str | None = None) -> Runtime:
 
 __all__ = [
     "Conflict",
+    "Forbidden",
     "EngineError",
     "EngineUnavailable",
     "Event",

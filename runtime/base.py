@@ -29,6 +29,11 @@ class EngineUnavailable(EngineError):
     """The engine cannot be reached, or answered with a server error it may recover from."""
 
 
+class Forbidden(EngineError):
+    """The engine refuses the operation (HTTP 403): a network that still has endpoints, an
+    authorization plugin's veto. Not a name conflict: nothing is gained by re-observing."""
+
+
 class InvalidSpec(EngineError):
     """The engine refused the spec (bad value, missing image, unknown driver...)."""
 

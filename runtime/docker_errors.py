@@ -9,7 +9,7 @@ import docker.errors
 import requests
 import urllib3.exceptions
 
-from runtime.base import Conflict, EngineError, EngineUnavailable, InvalidSpec, NotFound
+from runtime.base import Conflict, EngineError, EngineUnavailable, Forbidden, InvalidSpec, NotFound
 
 # Server errors that say the engine (or what it depends on) is down, not that the request is bad.
 _DOWN_STATUSES = frozenset({502, 503, 504})
@@ -42,8 +42,10 @@ def translate(error: Exception) -> EngineError:
         status = error.status_code
         if status == 404:
             return NotFound(message)
-        if status in (403, 409):
+        if status == 409:
             return Conflict(message)
+        if status == 403:
+            return Forbidden(message)
         if status in _DOWN_STATUSES or (status >= 500 and _looks_down(message)):
             return EngineUnavailable(message)
         return InvalidSpec(message)

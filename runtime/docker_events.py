@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from reconciler.model import LABEL_MANAGED
+from reconciler.model import LABEL_MANAGED, is_owned
 from runtime.base import EngineError, EngineUnavailable, Event, NotFound
 from runtime.docker_errors import engine_errors
 
@@ -41,7 +41,7 @@ def _fetch(runtime: DockerRuntime, filters: Mapping[str, Any], since: int, until
 
 def _owned(probe: Callable[[], Mapping[str, str]], namespace: str) -> bool:
     try:
-        return probe().get(LABEL_MANAGED) == namespace
+        return is_owned(probe(), namespace)
     except NotFound:
         return False
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from reconciler.model import LABEL_MANAGED
+from reconciler.model import is_owned
 from runtime.base import ObservedContainer, ObservedNetwork, ObservedVolume
 
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
@@ -78,10 +78,6 @@ def volume(entry: Mapping[str, Any]) -> ObservedVolume:
     return ObservedVolume(
         name=entry["Name"], labels=dict(entry.get("Labels") or {}), driver=entry.get("Driver") or "",
     )
-
-
-def is_owned(labels: Mapping[str, str] | None, namespace: str) -> bool:
-    return (labels or {}).get(LABEL_MANAGED) == namespace
 
 
 def unowned_names(

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkAttachment, NetworkSpec, VolumeSpec
+from reconciler.model import ContainerSpec, NetworkAttachment, NetworkSpec, VolumeSpec, is_owned
 from runtime.base import (
     Conflict,
     EngineUnavailable,
@@ -260,10 +260,10 @@ class MemoryRuntime:
         wanted = {kind: frozenset(found) for kind, found in names.items()}
         unowned = {
             kind: frozenset(r.name for r in by_kind.get(kind, ()) if r.name in wanted[kind]
-                            and r.labels.get(LABEL_MANAGED) != namespace)
+                            and not is_owned(r.labels, namespace))
             for kind in wanted
         }
-        owned = {kind: [r for r in found if r.labels.get(LABEL_MANAGED) == namespace]
+        owned = {kind: [r for r in found if is_owned(r.labels, namespace)]
                  for kind, found in by_kind.items()}
         found_images = {ref: self.images.get(normalise_reference(ref)) for ref in images}
         return ObservedState(

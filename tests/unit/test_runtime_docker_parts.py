@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from reconciler.model import ContainerSpec, Device, Mount, NetworkAttachment, NetworkSpec
-from runtime.base import Conflict, EngineUnavailable, InvalidSpec, NotFound
+from runtime.base import Conflict, EngineUnavailable, Forbidden, InvalidSpec, NotFound
 from runtime.conditions import reached
 from runtime.docker_errors import translate
 from runtime.docker_observe import (
@@ -75,7 +75,7 @@ def _api_error(status: int, message: str) -> docker.errors.APIError:
 @pytest.mark.parametrize("error, expected", [
     (_api_error(404, "No such container: x"), NotFound),
     (_api_error(409, "name already in use"), Conflict),
-    (_api_error(403, "network has active endpoints"), Conflict),
+    (_api_error(403, "network has active endpoints"), Forbidden),
     (_api_error(400, "invalid mount config"), InvalidSpec),
     (_api_error(500, "OCI runtime create failed: unable to apply caps"), InvalidSpec),
     (_api_error(500, "dial unix /run/containerd/containerd.sock: connect: connection refused"),
