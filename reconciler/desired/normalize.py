@@ -15,7 +15,9 @@ from typing import Any
 
 from reconciler.desired import forms
 from reconciler.desired.envfile import read_env_file
+from reconciler.desired.image_ref import image_reference
 from reconciler.desired.problems import FileReport, LoadFailure, Path_
+from reconciler.desired.signals import stop_signal
 from reconciler.desired.units import INT64_MAX, duration, size
 from reconciler.model import (
     LABEL_PREFIX,
@@ -36,8 +38,9 @@ from reconciler.model import (
 PREDEFINED_NETWORKS = frozenset({"bridge", "host", "none"})
 MIN_MEMORY = 6 * 1024**2  # the engine refuses less (moby daemon/daemon_unix.go, linuxMinMemory)
 _HEALTHCHECK_DEFAULTS = {"interval": "30s", "timeout": "30s", "retries": "3"}  # the engine's
-_COPIED = ("image", "pull", "working_dir", "user", "hostname", "network_mode", "restart", "state",
-           "privileged", "read_only", "init", "tty", "stop_signal")
+_COPIED = ("pull", "working_dir", "user", "hostname", "network_mode", "restart", "state",
+           "privileged", "read_only", "init", "tty")
+_CHECKED = {"image": image_reference, "command": forms.argv, "entrypoint": forms.argv, "stop_signal": stop_signal}
 
 
 class _Resource:
@@ -258,9 +261,9 @@ def _check_container(r: _Resource, spec: ContainerSpec) -> None:
 def container(r: _Resource) -> ContainerSpec | None:
     body = r.body
     fields: dict[str, Any] = {key: body[key] for key in _COPIED if key in body}
-    for key in ("command", "entrypoint"):
+    for key, check in _CHECKED.items():
         if key in body:
-            fields[key] = r.convert(key, forms.argv)
+            fields[key] = r.convert(key, check)
     if "dns" in body:
         fields["dns"] = r.each("dns", forms.ip_address) if isinstance(body["dns"], list) \
             else (r.convert("dns", forms.ip_address),)
