@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.desired import normalize, references, schema
+from reconciler.desired import normalize, ports, references, schema
 from reconciler.desired.envfile import read_env_file
 from reconciler.desired.files import discover, is_desired_file, read_file
 from reconciler.desired.interpolate import interpolate
@@ -164,6 +164,7 @@ def combine(decls: Iterable[FileDecl]) -> tuple[DesiredState, tuple[Problem, ...
                                   f"{spec.kind} '{spec.name}' is also declared in {first.source}"))
     state = DesiredState(**{_KINDS[kind]: dict(sorted(table.items())) for kind, table in tables.items()})
     problems.extend(references.check(state, place))
+    problems.extend(ports.check(state, place))
     return state, tuple(sorted(problems, key=lambda p: (p.file, p.line or 0)))
 
 

@@ -250,12 +250,6 @@ def _check_container(r: _Resource, spec: ContainerSpec) -> None:
     _, _, retries = spec.restart.partition(":")
     if retries and int(retries) > INT64_MAX:
         r.error("restart", f"the retry count must be at most {INT64_MAX} (int64)")
-    published: set[tuple] = set()
-    for index, mapping in enumerate(spec.ports):
-        key = (mapping.host_ip, mapping.host_port, mapping.protocol)
-        if mapping.host_port is not None and key in published:
-            r.error(("ports", index), f"host port {mapping.host_port}/{mapping.protocol} is published twice")
-        published.add(key)
 
 
 def container(r: _Resource) -> ContainerSpec | None:

@@ -196,7 +196,8 @@ def test_a_mount_target_used_twice_is_an_error(tmp_path):
 def test_a_host_port_published_twice_is_an_error(tmp_path):
     text = "[container.web]\nimage = 'demo'\nports = ['8080:80', { target = 81, published = 8080 }]\n"
     assert errors(tmp_path, {"a.toml": text}) == [
-        "a.toml:3: container.web.ports[1]: host port 8080/tcp is published twice"
+        "a.toml:3: container.web.ports[1]: host port 8080/tcp on all addresses is already published by this"
+        " container on all addresses (a.toml:3, ports[0])"
     ]
 
 
