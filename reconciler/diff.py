@@ -3,146 +3,35 @@
 Besides containers, networks and volumes, images are resources of a plan: a pull for an image a
 create needs and the host lacks (`pull = "missing"`), a check for `pull = "always"`. Conditions
 that hold a change back (a dependency not ready, a crash loop the engine runs) are causes here;
-`plan` turns them into blocked tasks.
+`plan` turns them into blocked tasks. Containers are compared in `diff_containers`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from reconciler.changes import Cause, Change, ChangeKind, Reason, changed_key_list, spec_changed
+from reconciler.diff_containers import diff_containers, image_volumes
 from reconciler.model import (
-    FORM,
-    LABEL_FORM,
     LABEL_SOURCE,
     LABEL_SPEC_HASH,
-    LABEL_VOLUME_OF,
     ContainerSpec,
     DesiredState,
-    Mount,
     NetworkSpec,
     Spec,
     VolumeSpec,
-    changed_keys,
     spec_hash,
-    spec_keys,
 )
 from reconciler.options import DEFAULT, PlanOptions
-from reconciler.ownership import image_volume_name, logical_name, recorded_keys, winner
-from runtime.base import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume
-
-
-class ChangeKind(enum.Enum):
-    CREATE = "+"
-    RECREATE = "~"
-    START = ">"
-    STOP = "."
-    CLEANUP = "*"
-    REMOVE = "-"
-    CONFLICT = "!"
-    RETAIN = "="
-    WARN = "?"
-    PULL = "<"
-    CHECK = "^"
-    BLOCKED = "#"
-
-    @property
-    def verb(self) -> str:
-        return self.name.lower()
-
-    @property
-    def pending(self) -> bool:
-        """Something the engine still lacks: everything but what is only reported or checked."""
-        return self not in (ChangeKind.RETAIN, ChangeKind.WARN, ChangeKind.CHECK)
-
-    @property
-    def actionable(self) -> bool:
-        """A change made by engine calls (a check is not one: it changes nothing by itself)."""
-        return self.pending and self not in (ChangeKind.CONFLICT, ChangeKind.BLOCKED)
-
-
-class Reason(enum.Enum):
-    MISSING = "missing"
-    SPEC_CHANGED = "spec changed"
-    IMAGE_MOVED = "image moved"
-    STOPPED = "stopped by hand"
-    EXITED = "exited"
-    NEVER_STARTED = "created but never started"
-    DEAD = "dead"
-    PAUSED = "paused by hand"
-    NETWORK_DETACHED = "network detached"
-    NETWORK_ATTACHED = "network attached by hand"
-    NETWORK_RECREATED = "its network is recreated"
-    WANT_STOPPED = "declared stopped"
-    INTERRUPTED = "interrupted replacement"
-    NOT_DECLARED = "no longer declared"
-    NAME_TAKEN = "name held by a resource this namespace does not own"
-    NO_SPEC_HASH = "owned but has no spec-hash label; left alone"
-    VOLUME_CHANGED = "spec changed; volumes are never recreated"
-    PRUNE = "no longer declared; --prune-volumes"
-    KEEP_VOLUME = "no longer declared; kept, --prune-volumes removes it"
-    IMAGE_MISSING = "image not available"
-    PULL_MISSING = "not on this host"
-    PULL_ALWAYS = "pull = always"
-    TIED = "tied to a replaced container"
-    TIED_GONE = "tied to a container that no longer exists"
-    NOT_READY = "waiting for a dependency"
-    CRASH_LOOP = "crash loop"
-    FAILED_RUN = "run failed"
-    DATA_VOLUMES = "replaced stop-first"
-    EMPTY_REFUSED = "would remove every owned container"
-    FORM_CHANGED = "canonical form changed"
-
-
-@dataclass(frozen=True)
-class Cause:
-    reason: Reason
-    detail: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.reason.value}: {self.detail}" if self.detail else self.reason.value
-
-
-@dataclass(frozen=True)
-class Change:
-    kind: ChangeKind
-    resource: str  # container | network | volume | image
-    name: str
-    causes: tuple[Cause, ...] = ()
-    spec: Spec | None = None
-    # observed ids: the current holder of the name first, then leftovers to clean up
-    current: tuple[str, ...] = ()
-    # ids removed along the way: duplicates of an interrupted replacement, or for a network that
-    # is recreated, the owned containers attached to it
-    leftovers: tuple[str, ...] = ()
-    current_name: str | None = None  # the engine name of `current[0]`, when it is not `name`
-    needs_start: bool = False
-    # the file that declares it, or for what is no longer declared, the file its labels name
-    source: str | None = None
-    # volumes the image declares (VOLUME), mounted as owned named volumes: see image_volume_mounts
-    extra_mounts: tuple[Mount, ...] = ()
-    # for a network or volume: keys of the owned containers the engine shows using it
-    users: frozenset[str] = frozenset()
-
-    @property
-    def key(self) -> str:
-        """"kind/name": how plans, backoff and status name a resource."""
-        return f"{self.resource}/{self.name}"
-
-    def __str__(self) -> str:
-        why = "; ".join(str(c) for c in self.causes)
-        line = f"{self.kind.value} {self.kind.verb} {self.resource} {self.name}"
-        return f"{line} ({why})" if why else line
+from reconciler.ownership import logical_name
+from runtime.base import ObservedNetwork, ObservedState, ObservedVolume
 
 
 def diff(desired: DesiredState, observed: ObservedState, options: PlanOptions = DEFAULT) -> list[Change]:
     """Every change needed to make `observed` match `desired`, in a stable order."""
     networks = _diff_networks(desired.networks, observed)
     recreated = frozenset(c.name for c in networks if c.kind is ChangeKind.RECREATE)
-    containers = _diff_containers(desired, observed, recreated, options)
+    containers = diff_containers(desired, observed, recreated, options)
     volumes = {**image_volumes(desired, observed), **desired.volumes}
     return [
         *_diff_images(desired, observed, containers, options),
@@ -151,26 +40,6 @@ def diff(desired: DesiredState, observed: ObservedState, options: PlanOptions = 
         *containers,
     ]
 
-
-def image_volumes(desired: DesiredState, observed: ObservedState) -> dict[str, VolumeSpec]:
-    """The owned named volumes that stand in for the anonymous volumes of image-declared `VOLUME`
-    paths no declared mount covers, by volume name. Known once the image is on the host."""
-    volumes = {}
-    for spec in desired.containers.values():
-        for mount in image_volume_mounts(spec, observed):
-            volumes[mount.source] = VolumeSpec(
-                name=mount.source, source=spec.source, labels={LABEL_VOLUME_OF: f"{spec.name}:{mount.target}"},
-            )
-    return volumes
-
-
-def image_volume_mounts(spec: ContainerSpec, observed: ObservedState) -> tuple[Mount, ...]:
-    covered = {m.target.rstrip("/") for m in spec.mounts}
-    paths = observed.image_volumes.get(spec.image, ())
-    return tuple(
-        Mount("volume", path, image_volume_name(spec.name, path))
-        for path in paths if path.rstrip("/") not in covered
-    )
 
 
 def _diff_images(
@@ -209,7 +78,7 @@ def _diff_networks(desired: Mapping[str, NetworkSpec], observed: ObservedState) 
         elif LABEL_SPEC_HASH not in have.labels:
             changes.append(Change(ChangeKind.WARN, "network", name, (Cause(Reason.NO_SPEC_HASH),)))
         elif have.labels[LABEL_SPEC_HASH] != spec_hash(spec):
-            cause = _spec_changed(have.labels, spec)
+            cause = spec_changed(have.labels, spec)
             attached = tuple(sorted(c.id for c in observed.containers if name in c.networks))
             changes.append(Change(ChangeKind.RECREATE, "network", name, (cause,), spec, (have.id,), attached,
                                   source=spec.source.file))
@@ -231,7 +100,7 @@ def _diff_volumes(desired: Mapping[str, VolumeSpec], observed: ObservedState, pr
         if have is None:
             changes.append(_absent(spec, held))
         elif have.labels.get(LABEL_SPEC_HASH) not in (None, spec_hash(spec)):
-            cause = Cause(Reason.VOLUME_CHANGED, _keys(have.labels, spec))
+            cause = Cause(Reason.VOLUME_CHANGED, changed_key_list(have.labels, spec))
             changes.append(Change(ChangeKind.RETAIN, "volume", name, (cause,)))
     for name in sorted(owned.keys() - desired.keys()):
         source = owned[name].labels.get(LABEL_SOURCE)
@@ -241,259 +110,3 @@ def _diff_volumes(desired: Mapping[str, VolumeSpec], observed: ObservedState, pr
         else:
             changes.append(Change(ChangeKind.RETAIN, "volume", name, (Cause(Reason.KEEP_VOLUME),), source=source))
     return changes
-
-
-def _diff_containers(
-    desired: DesiredState, observed: ObservedState, recreated_networks: frozenset[str], options: PlanOptions
-) -> list[Change]:
-    groups: dict[str, list[ObservedContainer]] = defaultdict(list)
-    for c in observed.containers:
-        groups[logical_name(c.labels, c.name)].append(c)
-    held = observed.unowned.get("container", frozenset())
-    one_shots = run_to_completion(desired)
-    changes: dict[str, Change] = {}
-    for name, spec in sorted(desired.containers.items()):
-        group = groups.get(name, [])
-        if not group and name in held:
-            changes[name] = Change(ChangeKind.CONFLICT, "container", name, (Cause(Reason.NAME_TAKEN),), spec,
-                                   source=spec.source.file)
-        elif not group:
-            if name not in one_shots or options.completed.get(name) != spec_hash(spec):
-                changes[name] = _create(spec, observed, options)
-        elif (change := _compare(spec, group, observed, recreated_networks, name in one_shots, options)) is not None:
-            changes[name] = change
-    _replace_tied(desired, observed, groups, changes, recreated_networks, one_shots, options)
-    _hold_for_dependencies(desired, observed, groups, changes, options)
-    causes = [Cause(Reason.NOT_DECLARED)]
-    if not desired.containers and not options.allow_empty:
-        causes.append(Cause(Reason.EMPTY_REFUSED))
-    for name in sorted(groups.keys() - desired.containers.keys()):
-        ids = tuple(c.id for c in sorted(groups[name], key=lambda c: c.id))
-        source = winner(groups[name], None).labels.get(LABEL_SOURCE)
-        changes[name] = Change(ChangeKind.REMOVE, "container", name, tuple(causes), current=ids, source=source)
-    return [changes[name] for name in sorted(changes)]
-
-
-def run_to_completion(desired: DesiredState) -> frozenset[str]:
-    """Containers that run once per spec: declared `state = "completed"`, or waited on as
-    `depends_on = { x = "completed" }` (Quadlet's Type=oneshot, a Kubernetes Job)."""
-    targets = {d.name for c in desired.containers.values() for d in c.depends_on if d.condition == "completed"}
-    return frozenset(targets | {c.name for c in desired.containers.values() if c.state == "completed"})
-
-
-def _tied_to(spec: ContainerSpec) -> list[str]:
-    """The containers whose id this one is bound to at create: `network_mode = "container:X"`
-    and `volumes_from = ["X", "X:ro"]`."""
-    names = [entry.split(":", 1)[0] for entry in spec.volumes_from]
-    if spec.network_mode and spec.network_mode.startswith("container:"):
-        names.append(spec.network_mode.removeprefix("container:"))
-    return names
-
-
-def _replace_tied(
-    desired: DesiredState,
-    observed: ObservedState,
-    groups: Mapping[str, list[ObservedContainer]],
-    changes: dict[str, Change],
-    recreated_networks: frozenset[str],
-    one_shots: frozenset[str],
-    options: PlanOptions,
-) -> None:
-    """A container tied to another by id is replaced with it (its namespace or volumes would stay
-    those of the removed container), and so is one pinned to an id that no longer exists."""
-    again = True
-    while again:
-        again = False
-        for name, spec in sorted(desired.containers.items()):
-            group = groups.get(name)
-            current = changes.get(name)
-            if not group or (current is not None and current.kind is not ChangeKind.START
-                             and current.kind is not ChangeKind.CLEANUP):
-                continue
-            causes = _tie_causes(spec, winner(group, spec_hash(spec)), groups, changes)
-            if causes:
-                changes[name] = _compare(spec, group, observed, recreated_networks, name in one_shots, options, causes)
-                again = True
-
-
-def _tie_causes(
-    spec: ContainerSpec,
-    have: ObservedContainer,
-    groups: Mapping[str, list[ObservedContainer]],
-    changes: Mapping[str, Change],
-) -> list[Cause]:
-    causes = []
-    for target in _tied_to(spec):
-        change = changes.get(target)
-        if change is not None and change.kind in (ChangeKind.CREATE, ChangeKind.RECREATE):
-            causes.append(Cause(Reason.TIED, target))
-    if spec.network_mode and spec.network_mode.startswith("container:") and not causes:
-        target = spec.network_mode.removeprefix("container:")
-        pinned = (have.network_mode or "").removeprefix("container:")
-        ids = {c.id for c in groups.get(target, ())}
-        if have.network_mode and have.network_mode.startswith("container:") and pinned not in ids:
-            causes.append(Cause(Reason.TIED_GONE, f"network_mode container:{pinned[:12]}"))
-    return causes
-
-
-def _hold_for_dependencies(
-    desired: DesiredState,
-    observed: ObservedState,
-    groups: Mapping[str, list[ObservedContainer]],
-    changes: dict[str, Change],
-    options: PlanOptions,
-) -> None:
-    """A container is started only when each dependency is started, healthy or completed as
-    asked, or started in the same plan (which then waits for it): on every pass, not once."""
-    for name, change in list(changes.items()):
-        spec = change.spec
-        if not change.needs_start or not isinstance(spec, ContainerSpec):
-            continue
-        waiting = []
-        for dep in spec.depends_on:
-            upstream = changes.get(dep.name)
-            if upstream is not None and (upstream.needs_start or upstream.kind is ChangeKind.CONFLICT):
-                continue
-            dep_spec = desired.containers.get(dep.name)
-            if dep_spec is not None and not _satisfied(dep_spec, dep.condition, groups.get(dep.name), options):
-                waiting.append(Cause(Reason.NOT_READY, f"{dep.name} is not {dep.condition}"))
-        if waiting:
-            changes[name] = dataclasses.replace(change, causes=(*change.causes, *waiting))
-
-
-def _satisfied(
-    spec: ContainerSpec, condition: str, group: list[ObservedContainer] | None, options: PlanOptions
-) -> bool:
-    want = spec_hash(spec)
-    if condition == "completed" and options.completed.get(spec.name) == want:
-        return True
-    if not group:
-        return False
-    have = winner(group, want)
-    if condition == "completed":
-        return have.state == "exited" and have.exit_code == 0 and have.labels.get(LABEL_SPEC_HASH) == want
-    if condition == "healthy":
-        return have.state == "running" and have.health == "healthy"
-    return have.state == "running"
-
-
-def _image_missing(spec: ContainerSpec, observed: ObservedState, options: PlanOptions) -> list[Cause]:
-    """The image is not on the host and no pull will bring it: `pull = "never"`, or its pull was
-    tried in this pass already."""
-    if spec.image in observed.images or (spec.pull != "never" and spec.image not in options.pulled):
-        return []
-    return [Cause(Reason.IMAGE_MISSING, spec.image if spec.pull != "never" else f"{spec.image} (pull = never)")]
-
-
-def _create(spec: ContainerSpec, observed: ObservedState, options: PlanOptions) -> Change:
-    causes = [Cause(Reason.MISSING), *_image_missing(spec, observed, options)]
-    return Change(ChangeKind.CREATE, "container", spec.name, tuple(causes), spec,
-                  needs_start=spec.state != "stopped", source=spec.source.file,
-                  extra_mounts=image_volume_mounts(spec, observed))
-
-
-CRASH_LOOP_RESTARTS = 3  # restarts by the engine's restart policy, while recently up, that make a crash loop
-
-
-def _compare(
-    spec: ContainerSpec,
-    group: list[ObservedContainer],
-    observed: ObservedState,
-    recreated_networks: frozenset[str],
-    one_shot: bool,
-    options: PlanOptions,
-    tied: list[Cause] = (),
-) -> Change | None:
-    want = spec_hash(spec)
-    keep = winner(group, want)
-    leftovers = tuple(c.id for c in sorted(group, key=lambda c: c.id) if c.id != keep.id)
-    renamed = keep.name if keep.name != spec.name else None
-    source = spec.source.file
-    if LABEL_SPEC_HASH not in keep.labels:
-        return Change(ChangeKind.WARN, "container", spec.name, (Cause(Reason.NO_SPEC_HASH),), source=source)
-
-    recreate = [*_recreate_causes(spec, keep, want, observed, recreated_networks), *tied]
-    if recreate:
-        recreate += _image_missing(spec, observed, options)
-        extra = image_volume_mounts(spec, observed)
-        if extra and spec.update.order == "start-first":
-            recreate.append(Cause(Reason.DATA_VOLUMES, "it keeps data in image volumes"))
-        return Change(ChangeKind.RECREATE, "container", spec.name, tuple(recreate), spec,
-                      (keep.id,), leftovers, renamed, needs_start=spec.state != "stopped", source=source,
-                      extra_mounts=extra)
-
-    causes = []
-    if leftovers or renamed:
-        causes.append(Cause(Reason.INTERRUPTED, f"{len(leftovers)} leftover(s)" if leftovers else "renamed"))
-    if keep.state == "restarting" or keep.restart_count >= CRASH_LOOP_RESTARTS:
-        causes.append(Cause(Reason.CRASH_LOOP, f"restarted {keep.restart_count} times by the engine"))
-        return Change(ChangeKind.BLOCKED, "container", spec.name, tuple(causes), spec, (keep.id,), leftovers,
-                      renamed, source=source)
-    running = keep.state == "running"
-    if spec.state != "stopped" and not running and not (one_shot and keep.state == "exited" and keep.exit_code == 0):
-        causes.append(_why_not_running(keep, one_shot))
-        kind = ChangeKind.START
-    elif spec.state == "stopped" and running:
-        causes.append(Cause(Reason.WANT_STOPPED))
-        kind = ChangeKind.STOP
-    elif causes:
-        kind = ChangeKind.CLEANUP
-    else:
-        return None
-    return Change(kind, "container", spec.name, tuple(causes), spec, (keep.id,), leftovers, renamed,
-                  needs_start=kind is ChangeKind.START, source=source)
-
-
-def _recreate_causes(
-    spec: ContainerSpec,
-    have: ObservedContainer,
-    want: str,
-    observed: ObservedState,
-    recreated_networks: frozenset[str],
-) -> list[Cause]:
-    causes = []
-    if have.labels.get(LABEL_SPEC_HASH) != want:
-        causes.append(_spec_changed(have.labels, spec))
-    image_id = observed.images.get(spec.image)
-    if image_id and have.image_id and image_id != have.image_id:
-        causes.append(Cause(Reason.IMAGE_MOVED, f"{spec.image} is now {image_id.removeprefix('sha256:')[:12]}"))
-    if have.state == "dead":
-        causes.append(Cause(Reason.DEAD))
-    elif have.state == "paused":
-        causes.append(Cause(Reason.PAUSED))
-    if have.state in ("running", "restarting", "paused") and spec.network_mode is None:
-        wanted = {n.name for n in spec.networks} or {"bridge"}
-        detached = sorted(wanted - have.networks)
-        attached = sorted(have.networks - wanted)
-        if detached:
-            causes.append(Cause(Reason.NETWORK_DETACHED, ", ".join(detached)))
-        if attached:
-            causes.append(Cause(Reason.NETWORK_ATTACHED, ", ".join(attached)))
-    hit = sorted(recreated_networks & {n.name for n in spec.networks})
-    if hit:
-        causes.append(Cause(Reason.NETWORK_RECREATED, ", ".join(hit)))
-    return causes
-
-
-def _why_not_running(have: ObservedContainer, one_shot: bool) -> Cause:
-    """Ended by a signal (SIGKILL 137, SIGTERM 143: `docker stop`/`kill`) is "stopped by hand";
-    created and never started (its start failed) is said so; any other exit, 0 included, is the
-    container's own doing: for a run-to-completion container, a failed run."""
-    if have.state == "created":
-        return Cause(Reason.NEVER_STARTED)
-    if have.state == "exited" and have.exit_code not in (None, 137, 143):
-        return Cause(Reason.FAILED_RUN if one_shot else Reason.EXITED, f"code {have.exit_code}")
-    return Cause(Reason.STOPPED)
-
-
-def _spec_changed(labels: Mapping[str, str], spec: Spec) -> Cause:
-    """Why the spec hash differs: an edit, or a release that changed the canonical form."""
-    form = labels.get(LABEL_FORM, "1")
-    if form != str(FORM):
-        return Cause(Reason.FORM_CHANGED, f"{form} -> {FORM}: {_keys(labels, spec)}")
-    return Cause(Reason.SPEC_CHANGED, _keys(labels, spec))
-
-
-def _keys(labels: Mapping[str, str], spec: Spec) -> str:
-    keys = changed_keys(recorded_keys(labels), spec_keys(spec))
-    return ", ".join(keys)

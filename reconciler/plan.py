@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from reconciler.changes import Change, ChangeKind, Reason
 from reconciler.desired.references import referenced
-from reconciler.diff import Change, ChangeKind, Reason
 from reconciler.model import ContainerSpec, NetworkSpec, Spec, VolumeSpec
 from reconciler.options import DEFAULT, PlanOptions
 from reconciler.ownership import next_name, owned_labels, prev_name
@@ -74,12 +74,21 @@ class Task:
         """Engine calls this pass will make (not blocked, and a change rather than a check)."""
         return not self.blocked and self.change.kind.actionable
 
-    def __str__(self) -> str:
-        lines = [str(self.change)]
-        if self.blocked:
-            lines.append(f"    blocked: {self.blocked}")
-        lines += [f"    {action}" for action in self.steps]
-        return "\n".join(lines)
+    def lines(self, steps: bool) -> list[str]:
+        """What a person reads under the change's line: why it is blocked, and with `steps` its
+        engine calls, each with the conditional branch that follows when it fails (the rollback)
+        or, for a pull or a check, what the pass does after it."""
+        lines = [f"    blocked: {self.blocked}"] if self.blocked else []
+        if not steps:
+            return lines
+        for index, action in enumerate(self.steps):
+            lines.append(f"    {action}")
+            undo = self.rollback[index] if index < len(self.rollback) else ()
+            if undo:
+                lines.append("      if it fails: " + ", ".join(str(a) for a in undo))
+        if self.change.kind in _AFTER_IMAGE:
+            lines.append(f"    then: {_AFTER_IMAGE[self.change.kind]}")
+        return lines
 
 
 @dataclass(frozen=True)
@@ -121,9 +130,26 @@ class Plan:
         parts += [f"{held} blocked"] if held else []
         return "Plan: " + ", ".join(parts) + "."
 
-    def __str__(self) -> str:
-        return "\n".join([*(str(c) for c in self.changes), self.summary()])
+    def text(self, steps: bool = False, paint: Callable[[Change, str], str] = lambda _change, line: line) -> str:
+        """The plan as people read it: a line per change (`paint` may colour it), what is under
+        it (see Task.lines), the summary last. The one renderer of plans."""
+        tasks = {task.key: task for task in self.tasks}
+        lines = []
+        for change in self.changes:
+            lines.append(paint(change, str(change)))
+            if change.key in tasks:
+                lines += tasks[change.key].lines(steps)
+        lines.append(self.summary())
+        return "\n".join(lines)
 
+    def __str__(self) -> str:
+        return self.text(steps=True)
+
+
+_AFTER_IMAGE = {
+    ChangeKind.PULL: "observe and plan again (the image's VOLUME paths become owned volumes)",
+    ChangeKind.CHECK: "observe and plan again; if the image moved, replace the containers that use it",
+}
 
 _NOTES = {
     ChangeKind.CONFLICT: "conflict(s)", ChangeKind.RETAIN: "retained", ChangeKind.WARN: "left alone",

@@ -19,8 +19,8 @@ from reconciler.agent.lastgood import LastKnownGood, Refresh
 from reconciler.agent.status import ResourceReport, Status
 from reconciler.agent.triggers import Backoff, Trigger
 from reconciler.agent.watch import DirectoryWatcher
+from reconciler.changes import ChangeKind, Reason
 from reconciler.converge import PassReport, converge
-from reconciler.diff import ChangeKind, Reason
 from reconciler.options import PlanOptions
 from runtime.base import EngineError, EngineUnavailable, Runtime
 

@@ -6,9 +6,9 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from reconciler.changes import Change, ChangeKind
 from reconciler.converge import PassReport
 from reconciler.desired.problems import Problem
-from reconciler.diff import Change, ChangeKind
 from reconciler.plan import Plan
 
 _COLOURS = {
@@ -35,17 +35,7 @@ def change_line(change: Change, colour: bool = False) -> str:
 
 
 def plan_text(plan: Plan, colour: bool = False, steps: bool = False) -> str:
-    lines = []
-    tasks = {task.key: task for task in plan.tasks}
-    for change in plan.changes:
-        lines.append(change_line(change, colour))
-        task = tasks.get(change.key)
-        if task and task.blocked:
-            lines.append(f"    blocked: {task.blocked}")
-        if task and steps:
-            lines += [f"    {action}" for action in task.steps]
-    lines.append(plan.summary())
-    return "\n".join(lines)
+    return plan.text(steps, lambda change, line: change_line(change, colour))
 
 
 def change_data(change: Change) -> dict[str, Any]:

@@ -1,0 +1,126 @@
+"""The vocabulary of a plan's lines: what kind of change, for what reasons. Data, no decisions."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from reconciler.model import FORM, LABEL_FORM, Mount, Spec, changed_keys, spec_keys
+from reconciler.ownership import recorded_keys
+
+
+class ChangeKind(enum.Enum):
+    CREATE = "+"
+    RECREATE = "~"
+    START = ">"
+    STOP = "."
+    CLEANUP = "*"
+    REMOVE = "-"
+    CONFLICT = "!"
+    RETAIN = "="
+    WARN = "?"
+    PULL = "<"
+    CHECK = "^"
+    BLOCKED = "#"
+
+    @property
+    def verb(self) -> str:
+        return self.name.lower()
+
+    @property
+    def pending(self) -> bool:
+        """Something the engine still lacks: everything but what is only reported or checked."""
+        return self not in (ChangeKind.RETAIN, ChangeKind.WARN, ChangeKind.CHECK)
+
+    @property
+    def actionable(self) -> bool:
+        """A change made by engine calls (a check is not one: it changes nothing by itself)."""
+        return self.pending and self not in (ChangeKind.CONFLICT, ChangeKind.BLOCKED)
+
+
+class Reason(enum.Enum):
+    MISSING = "missing"
+    SPEC_CHANGED = "spec changed"
+    IMAGE_MOVED = "image moved"
+    STOPPED = "stopped by hand"
+    EXITED = "exited"
+    NEVER_STARTED = "created but never started"
+    DEAD = "dead"
+    PAUSED = "paused by hand"
+    NETWORK_DETACHED = "network detached"
+    NETWORK_ATTACHED = "network attached by hand"
+    NETWORK_RECREATED = "its network is recreated"
+    WANT_STOPPED = "declared stopped"
+    INTERRUPTED = "interrupted replacement"
+    NOT_DECLARED = "no longer declared"
+    NAME_TAKEN = "name held by a resource this namespace does not own"
+    NO_SPEC_HASH = "owned but has no spec-hash label; left alone"
+    VOLUME_CHANGED = "spec changed; volumes are never recreated"
+    PRUNE = "no longer declared; --prune-volumes"
+    KEEP_VOLUME = "no longer declared; kept, --prune-volumes removes it"
+    IMAGE_MISSING = "image not available"
+    PULL_MISSING = "not on this host"
+    PULL_ALWAYS = "pull = always"
+    TIED = "tied to a replaced container"
+    TIED_GONE = "tied to a container that no longer exists"
+    NOT_READY = "waiting for a dependency"
+    CRASH_LOOP = "crash loop"
+    FAILED_RUN = "run failed"
+    DATA_VOLUMES = "replaced stop-first"
+    EMPTY_REFUSED = "would remove every owned container"
+    FORM_CHANGED = "canonical form changed"
+
+
+@dataclass(frozen=True)
+class Cause:
+    reason: Reason
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.reason.value}: {self.detail}" if self.detail else self.reason.value
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: ChangeKind
+    resource: str  # container | network | volume | image
+    name: str
+    causes: tuple[Cause, ...] = ()
+    spec: Spec | None = None
+    # observed ids: the current holder of the name first, then leftovers to clean up
+    current: tuple[str, ...] = ()
+    # ids removed along the way: duplicates of an interrupted replacement, or for a network that
+    # is recreated, the owned containers attached to it
+    leftovers: tuple[str, ...] = ()
+    current_name: str | None = None  # the engine name of `current[0]`, when it is not `name`
+    needs_start: bool = False
+    # the file that declares it, or for what is no longer declared, the file its labels name
+    source: str | None = None
+    # volumes the image declares (VOLUME), mounted as owned named volumes: see image_volume_mounts
+    extra_mounts: tuple[Mount, ...] = ()
+    # for a network or volume: keys of the owned containers the engine shows using it
+    users: frozenset[str] = frozenset()
+
+    @property
+    def key(self) -> str:
+        """"kind/name": how plans, backoff and status name a resource."""
+        return f"{self.resource}/{self.name}"
+
+    def __str__(self) -> str:
+        why = "; ".join(str(c) for c in self.causes)
+        line = f"{self.kind.value} {self.kind.verb} {self.resource} {self.name}"
+        return f"{line} ({why})" if why else line
+
+
+def spec_changed(labels: Mapping[str, str], spec: Spec) -> Cause:
+    """Why the spec hash differs: an edit, or a release that changed the canonical form."""
+    form = labels.get(LABEL_FORM, "1")
+    if form != str(FORM):
+        return Cause(Reason.FORM_CHANGED, f"{form} -> {FORM}: {changed_key_list(labels, spec)}")
+    return Cause(Reason.SPEC_CHANGED, changed_key_list(labels, spec))
+
+
+def changed_key_list(labels: Mapping[str, str], spec: Spec) -> str:
+    keys = changed_keys(recorded_keys(labels), spec_keys(spec))
+    return ", ".join(keys)
