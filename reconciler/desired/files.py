@@ -1,11 +1,11 @@
 """Which files make up a desired state, and reading one of them within limits.
 
 `discover` lists the `*.toml` files under the directory, skipping hidden files and folders. A
-symlinked folder is followed, as `find -L` and Compose's `include` would read it, unless it leads
-to a folder that is read anyway (inside the directory, or inside a folder already followed): its
-files are then read at their own place, which also rules out link loops. A FIFO, socket or
-device called `x.toml` is skipped, since reading it would block the load. `read_file` returns a
-file's bytes, at most `MAX_BYTES`.
+symlinked folder is followed, as `find -L` reads it, unless it leads to a folder that is read
+anyway (inside the directory, or inside a folder already followed): its files are then read at
+their own place, which also rules out link loops. A FIFO, socket or device called `x.toml` is
+skipped, since reading it would block the load. `read_file` returns a file's bytes, at most
+`MAX_BYTES`.
 """
 
 from __future__ import annotations
