@@ -2,8 +2,8 @@
 
 `discover` lists the `*.toml` files under the directory, skipping hidden files and folders. A
 symlinked folder is followed, as `find -L` reads it, unless it leads to a folder that is read
-anyway (inside the directory, or inside a folder already followed): its files are then read at
-their own place, which also rules out link loops. A FIFO, socket or device called `x.toml` is
+anyway (inside the directory, or inside a folder already followed), whose files are read at their
+own place, or to one that holds such a folder (a loop). A FIFO, socket or device called `x.toml` is
 skipped, since reading it would block the load. `read_file` returns a file's bytes, at most
 `MAX_BYTES`.
 """
@@ -38,17 +38,23 @@ def _special(path: Path) -> str | None:
         return None
 
 
-def _leads_into(target: str, folders: list[str]) -> str | None:
-    """The folder of `folders` that is `target` or holds it, if any."""
-    return next((f for f in folders if target == f or target.startswith(f.rstrip(os.sep) + os.sep)), None)
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def _shown(target: str, holder: str, root: str) -> str:
-    """A link's target for a message: relative to the directory when inside it."""
-    if holder != root:
-        return target
-    inside = os.path.relpath(target, root)
-    return "the directory itself" if inside == "." else Path(inside).as_posix()
+def _not_followed(target: str, whole: list[str]) -> str | None:
+    """Why a folder link to `target` is not followed, given the folders read in full (the
+    directory first), or None when it is to be followed."""
+    root = whole[0]
+    for folder in whole:
+        if _within(target, folder):
+            inside = os.path.relpath(target, root)
+            place = target if folder != root else "the directory itself" if inside == "." else inside
+            return f"it leads to {place}, which is read anyway"
+        if _within(folder, target):
+            what = "the directory" if folder == root else f"{folder}, a folder read"
+            return f"it leads to {target}, which holds {what}: its files would be read twice"
+    return None
 
 
 def discover(root: Path, warnings: list[Problem] | None = None) -> list[str]:
@@ -74,13 +80,12 @@ def discover(root: Path, warnings: list[Problem] | None = None) -> list[str]:
         for name in sorted(name for name in folders if not name.startswith(".")):
             link = Path(folder) / name
             target = os.path.realpath(link) if link.is_symlink() else None
-            holder = _leads_into(target, whole) if target else None
-            if holder is None:
+            reason = _not_followed(target, whole) if target else None
+            if reason is None:
                 followed.append(name)
                 whole.extend([target] if target else [])
             else:
-                warn((base / name).as_posix(), f"symlinked folder not followed: it leads to "
-                                               f"{_shown(target, holder, whole[0])}, which is read anyway")
+                warn((base / name).as_posix(), f"symlinked folder not followed: {reason}")
         folders[:] = followed
         for name in files:
             path = (base / name).as_posix()

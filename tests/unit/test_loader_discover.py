@@ -86,3 +86,14 @@ def test_a_symlinked_folder_leading_inside_or_back_up_is_read_once_with_a_warnin
         "alias: symlinked folder not followed: it leads to apps, which is read anyway",
         "apps/up: symlinked folder not followed: it leads to the directory itself, which is read anyway",
     ]
+
+
+def test_a_symlinked_folder_leading_above_the_directory_is_not_followed_with_a_warning(tmp_path):
+    write(tmp_path, {"ds/a.toml": "[container.web]\nimage = 'demo'\n"})
+    (tmp_path / "ds" / "parent").symlink_to(tmp_path)
+    result = load(tmp_path / "ds")
+    assert (result.errors, result.files) == ((), ("a.toml",))
+    assert [str(w) for w in result.warnings] == [
+        f"parent: symlinked folder not followed: it leads to {tmp_path}, which holds the directory:"
+        " its files would be read twice"
+    ]
