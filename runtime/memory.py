@@ -23,6 +23,7 @@ from runtime.base import (
     Conflict,
     EngineUnavailable,
     Event,
+    Forbidden,
     InvalidSpec,
     NotFound,
     ObservedState,
@@ -369,7 +370,7 @@ class MemoryRuntime:
                         ipv4_address: str | None = None) -> None:
         target, container = self._network(network), self._container(container_id)
         if target.name in container.networks:
-            raise Conflict(f"endpoint with name {container.name} already exists in network {target.name}")
+            raise Forbidden(f"endpoint with name {container.name} already exists in network {target.name}")
         if (container.spec.network_mode or "bridge") not in ("bridge", "default") and not container.spec.networks:
             raise InvalidSpec(f"container sharing network mode {container.spec.network_mode} cannot connect")
         container.networks[target.name] = NetworkAttachment(target.name, tuple(aliases), ipv4_address)
@@ -392,9 +393,9 @@ class MemoryRuntime:
 
     def _remove_network(self, network: MemoryNetwork) -> None:
         if network.name in PREDEFINED_NETWORKS:
-            raise Conflict(f"{network.name} is a pre-defined network and cannot be removed")
+            raise Forbidden(f"{network.name} is a pre-defined network and cannot be removed")
         if any(network.name in c.networks for c in self.containers.values()):
-            raise Conflict(f"error while removing network: network {network.name} has active endpoints")
+            raise Forbidden(f"error while removing network: network {network.name} has active endpoints")
         del self.networks[network.id]
 
     @_engine_call

@@ -13,7 +13,7 @@ from reconciler.model import (
     NetworkSpec,
     VolumeSpec,
 )
-from runtime.base import Conflict, EngineUnavailable, InvalidSpec, NotFound, WaitTimeout
+from runtime.base import Conflict, EngineUnavailable, Forbidden, InvalidSpec, NotFound, WaitTimeout
 from tests.conftest import DEMO_IMAGE, VOLUME_IMAGE
 
 
@@ -203,7 +203,7 @@ def test_a_container_joins_several_networks_by_name_and_can_leave_and_rejoin(eng
     engine.runtime.start_container(id)
     assert container_named(engine, engine.name("web")).networks == {engine.name("front"), engine.name("back")}
 
-    with pytest.raises(Conflict):
+    with pytest.raises(Forbidden):
         engine.runtime.remove_network(front)
     engine.runtime.disconnect_network(engine.name("front"), id)
     assert container_named(engine, engine.name("web")).networks == {engine.name("back")}
@@ -211,7 +211,7 @@ def test_a_container_joins_several_networks_by_name_and_can_leave_and_rejoin(eng
         engine.runtime.disconnect_network(engine.name("front"), id)
     engine.runtime.connect_network(engine.name("front"), id, ("www",))
     assert container_named(engine, engine.name("web")).networks == {engine.name("front"), engine.name("back")}
-    with pytest.raises(Conflict):
+    with pytest.raises(Forbidden):
         engine.runtime.connect_network(engine.name("front"), id)
 
 

@@ -254,8 +254,9 @@ def test_metrics_count_passes_actions_and_drift_corrections(web, docker_client):
 def test_an_emptied_directory_removes_nothing_and_the_refusal_is_reported(web, desired, docker_client):
     agent, name, before = web
     (desired / "web.toml").unlink()
-    errors = eventually(lambda: agent.status()["errors"], "the refusal reported")
-    assert "--allow-empty" in errors[0]["text"]
+    blocked = eventually(lambda: [r for r in agent.status()["resources"] if r["state"] == "blocked"],
+                         "the refusal reported")
+    assert "--allow-empty" in blocked[0]["message"]
     assert agent.status()["last_pass"]["result"] == "failed"
     assert running(docker_client, name).id == before
 
