@@ -94,10 +94,20 @@ stop() {
     log "private dockerd is not running"
 }
 
+has_demo_content() {  # the tag alone proves nothing: run the applets the demo and the tests use
+    docker run --rm --network none --entrypoint /bin/sh "$IMAGE" -c \
+        'for tool in httpd wget sleep true; do command -v "$tool" >/dev/null || exit 1; done
+         test -f /srv/index.html' >/dev/null 2>&1
+}
+
 image() {
     : "${DOCKER_HOST:?engine.sh image needs DOCKER_HOST}"
     install_packages
-    if docker image inspect "$IMAGE" >/dev/null 2>&1; then return 0; fi
+    if docker image inspect "$IMAGE" >/dev/null 2>&1; then
+        if has_demo_content; then return 0; fi
+        log "$IMAGE exists but lacks what the demo and the tests run (sh, httpd, wget, sleep): building it again"
+        docker image rm -f "$IMAGE" >/dev/null
+    fi
     log "building $IMAGE from busybox-static"
     local rootfs
     rootfs=$(mktemp -d)
