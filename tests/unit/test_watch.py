@@ -106,6 +106,7 @@ def test_editor_artefacts_do_not_call_back(watch, root, artefact):
     (root / artefact).write_text("x")
     (root / artefact).unlink()
     assert calls.after_quiet() == 0
+    assert_new_files_call_back(calls, root)
 
 
 def test_files_in_a_hidden_folder_do_not_call_back(watch, root):
@@ -113,6 +114,7 @@ def test_files_in_a_hidden_folder_do_not_call_back(watch, root):
     calls = watch(root)
     (root / ".git" / "objects.toml").write_text("x")
     assert calls.after_quiet() == 0
+    assert_new_files_call_back(calls, root)
 
 
 def test_reading_a_toml_file_does_not_call_back(watch, root):
@@ -120,6 +122,7 @@ def test_reading_a_toml_file_does_not_call_back(watch, root):
     (root / "web.toml").read_text()
     os.listdir(root)
     assert calls.after_quiet() == 0
+    assert_new_files_call_back(calls, root)
 
 
 def test_an_atomic_rename_save_calls_back(watch, root):
@@ -194,9 +197,18 @@ def test_a_directory_missing_at_start_is_watched_once_it_appears(watch, tmp_path
     assert_new_files_call_back(calls, root)
 
 
-def test_a_directory_with_a_missing_parent_does_not_crash(watch, tmp_path):
-    calls = watch(tmp_path / "no" / "such" / "dir")
-    assert calls.after_quiet() == 0
+def test_a_directory_with_a_missing_parent_does_not_crash_and_is_watched_after_a_refresh(tmp_path):
+    root = tmp_path / "no" / "such" / "dir"
+    calls = Calls()
+    watcher = DirectoryWatcher(root, calls, debounce=DEBOUNCE)
+    watcher.start()
+    try:
+        assert calls.after_quiet() == 0
+        root.mkdir(parents=True)
+        watcher.refresh()
+        assert_new_files_call_back(calls, root)
+    finally:
+        watcher.stop()
 
 
 def test_edits_after_a_symlink_swap_call_back(watch, tmp_path):
