@@ -66,17 +66,42 @@ def test_apply_refuses_an_emptied_directory_and_removes_nothing(directory, names
     (directory / "app.toml").unlink()
     result = reconciler("apply", str(directory), namespace=namespace)
     assert result.returncode == 1
-    assert "--allow-empty" in result.stderr
+    assert "blocked: refused: the desired state declares no container" in result.stdout
+    assert "--allow-empty" in result.stdout
     assert docker_client.containers.get(f"{namespace}-app").status == "running"
 
 
-def test_an_invalid_file_is_reported_with_file_and_line_and_nothing_reaches_the_engine(directory, namespace):
+def test_an_invalid_file_is_reported_with_file_and_line_and_nothing_reaches_the_engine(
+    directory, namespace, docker_client
+):
     (directory / "bad.toml").write_text('[container.other]\nimage = "localhost/demo:1"\nrestart = "sometimes"\n')
     result = reconciler("apply", str(directory), namespace=namespace)
     assert result.returncode == 1
     assert "bad.toml:3: container.other.restart:" in result.stderr
     assert "Traceback" not in result.stderr
     assert reconciler("plan", str(directory), "--detailed-exitcode", namespace=namespace).returncode == 1
+    owned = {"label": f"io.reconciler.managed={namespace}"}
+    assert docker_client.containers.list(all=True, filters=owned) == []
+    assert docker_client.networks.list(filters=owned) == []
+    assert docker_client.volumes.list(filters=owned) == []
+
+
+def test_plan_json_of_invalid_files_is_a_json_error_object(directory, namespace):
+    (directory / "bad.toml").write_text('[container.other]\nimage = "localhost/demo:1"\nrestart = "sometimes"\n')
+    result = reconciler("plan", str(directory), "--json", namespace=namespace)
+    assert result.returncode == 1
+    error = json.loads(result.stdout)
+    assert (error["schema_version"], error["problems"][0]["file"], error["problems"][0]["line"]) == (1, "bad.toml", 3)
+
+
+def test_plan_detailed_exitcode_is_3_when_only_blocked_items_remain(directory, namespace, docker_client):
+    stranger = docker_client.containers.create("localhost/demo:1", ["sleep", "60"], name=f"{namespace}-app")
+    try:
+        result = reconciler("plan", str(directory), "--detailed-exitcode", namespace=namespace)
+        assert result.returncode == 3
+        assert result.stdout.startswith(f"! conflict container {namespace}-app")
+    finally:
+        stranger.remove(force=True)
 
 
 def test_an_unreachable_engine_is_a_clear_error(directory, namespace):
