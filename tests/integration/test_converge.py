@@ -53,7 +53,10 @@ def state(*specs) -> DesiredState:
 
 
 def named(docker_client, name):
-    return [c for c in docker_client.containers.list(all=True) if c.name.startswith(name)]
+    """The containers whose name starts with `name` (filtered by the engine, so containers other
+    tests remove meanwhile cannot make the listing fail)."""
+    listed = docker_client.containers.list(all=True, filters={"name": f"^/{name}"})
+    return [c for c in listed if c.name.startswith(name)]
 
 
 def pending(engine, namespace, desired) -> str:
