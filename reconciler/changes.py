@@ -70,6 +70,7 @@ class Reason(enum.Enum):
     DATA_VOLUMES = "replaced stop-first"
     EMPTY_REFUSED = "would remove every owned container"
     FORM_CHANGED = "canonical form changed"
+    BIND_MISSING = "bind source missing on this host"
 
 
 @dataclass(frozen=True)

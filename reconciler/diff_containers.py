@@ -191,8 +191,13 @@ def _image_missing(spec: ContainerSpec, observed: ObservedState, options: PlanOp
     return [Cause(Reason.IMAGE_MISSING, spec.image if spec.pull != "never" else f"{spec.image} (pull = never)")]
 
 
+def _missing_sources(spec: ContainerSpec, options: PlanOptions) -> list[Cause]:
+    return [Cause(Reason.BIND_MISSING, f"{m.source}, declared at {spec.source}") for m in spec.mounts
+            if m.type == "bind" and m.source in options.missing_paths]
+
+
 def _create(spec: ContainerSpec, observed: ObservedState, options: PlanOptions) -> Change:
-    causes = [Cause(Reason.MISSING), *_image_missing(spec, observed, options)]
+    causes = [Cause(Reason.MISSING), *_image_missing(spec, observed, options), *_missing_sources(spec, options)]
     return Change(ChangeKind.CREATE, "container", spec.name, tuple(causes), spec,
                   needs_start=spec.state != "stopped", source=spec.source.file,
                   extra_mounts=image_volume_mounts(spec, observed))
@@ -220,7 +225,7 @@ def _compare(
 
     recreate = [*_recreate_causes(spec, keep, want, observed, recreated_networks), *tied]
     if recreate:
-        recreate += _image_missing(spec, observed, options)
+        recreate += _image_missing(spec, observed, options) + _missing_sources(spec, options)
         extra = image_volume_mounts(spec, observed)
         if extra and spec.update.order == "start-first":
             recreate.append(Cause(Reason.DATA_VOLUMES, "it keeps data in image volumes"))

@@ -22,6 +22,8 @@ class PlanOptions:
       state directory: a `state = "completed"` container with that hash is done even when the
       engine no longer holds it.
     - `pulled`: image references already pulled or checked in this pass, not to be pulled again.
+    - `missing_paths`: long-form bind sources this host lacks (see `hostpaths`): a create or
+      replacement that needs one is blocked.
     """
 
     prune_volumes: bool = False
@@ -30,6 +32,7 @@ class PlanOptions:
     invalid_files: frozenset[str] = frozenset()
     completed: Mapping[str, str] = field(default_factory=dict)
     pulled: frozenset[str] = frozenset()
+    missing_paths: frozenset[str] = frozenset()
 
 
 DEFAULT = PlanOptions()

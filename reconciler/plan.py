@@ -249,6 +249,7 @@ def _blocked(change: Change, by_key: dict[str, Change], options: PlanOptions) ->
 _BLOCKING = {
     Reason.IMAGE_MISSING: lambda ref: f"image {ref} is not available",
     Reason.NOT_READY: lambda detail: f"waiting: {detail}",
+    Reason.BIND_MISSING: lambda where: f"bind source {where} does not exist on this host (the long form needs it)",
     Reason.EMPTY_REFUSED: lambda _: ("refused: the desired state declares no container (an emptied directory "
                                      "or a wrong path?); pass --allow-empty to remove them"),
 }
@@ -270,10 +271,12 @@ def _steps(change: Change, namespace: str, wait_for: str | None):
     if change.kind is ChangeKind.REMOVE:
         return tuple(Action(Step.REMOVE, cid) for cid in change.current), ()
     assert isinstance(spec, ContainerSpec)
-    steps, rollback = _container_steps(change, spec, namespace)
-    if wait_for and change.needs_start:
-        timeout = spec.update.timeout
-        steps.append(Action(Step.WAIT, spec.name, condition=_CONDITION[wait_for], timeout=timeout))
+    if spec.state == "completed":  # a run-to-completion container: the pass that runs it reports its run
+        wait_for = "completed"
+    steps, rollback = _container_steps(change, spec, namespace, wait_for == "completed")
+    condition = _CONDITION.get(wait_for or "")
+    if condition and change.needs_start and not any(a.step is Step.WAIT and a.condition == condition for a in steps):
+        steps.append(Action(Step.WAIT, spec.name, condition=condition, timeout=spec.update.timeout))
     cleanup = [Action(Step.REMOVE, cid) for cid in change.leftovers]
     return tuple(cleanup + steps), tuple([()] * len(cleanup) + rollback + [()] * (len(steps) - len(rollback)))
 
@@ -293,8 +296,9 @@ def _network_steps(change: Change, namespace: str) -> tuple[Action, ...]:
     return (create,)
 
 
-def _container_steps(change: Change, spec: ContainerSpec, namespace: str):
-    """(steps, rollback) for one container change, without the leftover clean-up."""
+def _container_steps(change: Change, spec: ContainerSpec, namespace: str, one_shot: bool):
+    """(steps, rollback) for one container change, without the leftover clean-up. A `one_shot`
+    (run-to-completion) container is waited for until it completes."""
     name = spec.name
     create = Action(Step.CREATE, name, name=name, spec=_effective(change, spec), labels=_labels(spec, namespace))
     start = [Action(Step.START, name)] if change.needs_start else []
@@ -308,7 +312,7 @@ def _container_steps(change: Change, spec: ContainerSpec, namespace: str):
         return [*rename, Action(Step.STOP, old, timeout=spec.stop_timeout)], []
     if change.kind is ChangeKind.CLEANUP:
         return rename, []
-    return _replacement(change, spec, namespace, old)
+    return _replacement(change, spec, namespace, old, one_shot)
 
 
 def _effective(change: Change, spec: ContainerSpec) -> ContainerSpec:
@@ -324,7 +328,7 @@ def _fresh(change: Change) -> bool:
     return any(c.reason is Reason.NETWORK_RECREATED for c in change.causes)
 
 
-def _replacement(change: Change, spec: ContainerSpec, namespace: str, old: str):
+def _replacement(change: Change, spec: ContainerSpec, namespace: str, old: str, one_shot: bool):
     """Replace `old` by a container of `spec`, crash-safe: at every step the old container or the
     new one (or both, told apart by spec hash on the next pass) carries the name's label."""
     name, temp, parked = spec.name, next_name(spec.name, old), prev_name(spec.name, old)
@@ -337,7 +341,16 @@ def _replacement(change: Change, spec: ContainerSpec, namespace: str, old: str):
     restore = (Action(Step.RENAME, old, name=name),)
     restart_old = (Action(Step.START, old),) if change.needs_start else ()
     drop_temp = (Action(Step.REMOVE, temp),)
-    if not change.needs_start:
+    if one_shot and change.needs_start:
+        # A new run of a run-to-completion container: the old one is the record of a run that
+        # ended, so it goes before the new run starts (rolling back to it would run the previous
+        # spec again), and a run that fails or outlasts update.timeout is kept with its logs
+        # (never stopped or removed): reported, and the next pass runs it again or finds it done.
+        start = Action(Step.START, name)
+        wait = Action(Step.WAIT, name, condition="completed", timeout=spec.update.timeout)
+        steps = [create, stop_old, park_old, promote, remove_old, start, wait]
+        rollback = [(), drop_temp, drop_temp, drop_temp + restore, (), (), ()]
+    elif not change.needs_start:
         steps = [create, stop_old, park_old, promote, remove_old]
         rollback = [(), drop_temp, drop_temp, drop_temp + restore, ()]
     elif spec.update.order == "start-first" and not change.extra_mounts:

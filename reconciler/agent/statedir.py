@@ -110,6 +110,13 @@ class StateDir:
         """Container name -> the spec hash it completed with."""
         return {name: record["spec_hash"] for name, record in self.completions().items()}
 
+    def record_completions(self, completed: Mapping[str, str]) -> None:
+        """Record each `name -> spec hash` of a pass's completions that is not recorded yet."""
+        known = self.completed()
+        for name, spec_hash in sorted(completed.items()):
+            if known.get(name) != spec_hash:
+                self.record_completion(name, spec_hash)
+
     def record_completion(self, name: str, spec_hash: str, exit_code: int = 0,
                           finished_at: float | None = None) -> None:
         """Container `name` ran to completion with `spec_hash`; `finished_at` is unix time (default now)."""

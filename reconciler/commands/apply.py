@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from reconciler.commands.context import colour, prepare
+from reconciler.agent.statedir import StateDirError
+from reconciler.commands.context import colour, pass_options, prepare, state_dir
 from reconciler.commands.render import report_text
 from reconciler.converge import converge
-from reconciler.options import PlanOptions
 from runtime import EngineError
 
 
@@ -21,10 +21,13 @@ def run(args) -> int:
         return 1
     desired, runtime = ready
     try:
-        options = PlanOptions(prune_volumes=args.prune_volumes, allow_empty=args.allow_empty)
-        report = converge(runtime, desired, args.namespace, options, _progress)
-    except EngineError as error:
+        report = converge(runtime, desired, args.namespace, pass_options(args, desired), _progress)
+    except (EngineError, StateDirError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(report_text(report, colour()))
+    try:
+        state_dir(args).record_completions(report.completed)
+    except (StateDirError, OSError) as error:
+        print(f"warning: run-to-completion records not saved: {error}", file=sys.stderr)
     return 0 if report.converged else 1

@@ -10,7 +10,9 @@ from reconciler import log
 from reconciler.agent.statedir import StateDir, default_state_dir
 from reconciler.commands.render import problems_json
 from reconciler.desired.loader import load
+from reconciler.hostpaths import missing_bind_sources
 from reconciler.model import DesiredState
+from reconciler.options import PlanOptions
 from runtime import EngineError, Runtime, connect
 
 
@@ -22,6 +24,18 @@ def state_dir(args) -> StateDir:
     """The agent's state directory: `--state-dir`, else the default for `--namespace` and `--engine`.
     Raises StateDirError when it holds a later layout."""
     return StateDir(args.state_dir or default_state_dir(args.namespace, args.engine))
+
+
+def pass_options(args, desired: DesiredState) -> PlanOptions:
+    """The rules of a pass the CLI runs or previews: its flags, the completion records the
+    state directory holds, and the long-form bind sources this host lacks (local engine only).
+    Raises StateDirError when the state directory holds a later layout."""
+    return PlanOptions(
+        prune_volumes=getattr(args, "prune_volumes", False),
+        allow_empty=getattr(args, "allow_empty", False),
+        completed=state_dir(args).completed(),
+        missing_paths=missing_bind_sources(desired.containers.values(), args.engine),
+    )
 
 
 def load_desired(args, as_json: bool = False) -> DesiredState | None:

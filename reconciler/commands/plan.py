@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import sys
 
-from reconciler.commands.context import colour, prepare
+from reconciler.agent.statedir import StateDirError
+from reconciler.commands.context import colour, pass_options, prepare
 from reconciler.commands.render import plan_json, plan_text
 from reconciler.converge import make_plan, observe
-from reconciler.options import PlanOptions
 from runtime import EngineError
 
 
@@ -20,9 +20,8 @@ def run(args) -> int:
     desired, runtime = ready
     try:
         observed = observe(runtime, args.namespace, desired)
-        options = PlanOptions(prune_volumes=args.prune_volumes, allow_empty=args.allow_empty)
-        plan = make_plan(desired, observed, args.namespace, options)
-    except EngineError as error:
+        plan = make_plan(desired, observed, args.namespace, pass_options(args, desired))
+    except (EngineError, StateDirError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(plan_json(plan) if args.json else plan_text(plan, colour()))

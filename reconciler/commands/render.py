@@ -81,7 +81,8 @@ def problems_json(error: str, problems: Iterable[Problem]) -> str:
 def report_text(report: PassReport, colour: bool = False) -> str:
     lines = [change_line(c, colour) for c in report.plan.changes]
     for result in report.failures:
-        lines.append(f"failed: {result}")
+        spec = result.task.change.spec
+        lines.append(f"failed: {result}" + (f" ({spec.source})" if spec is not None else ""))
     if report.converged:
         lines.append("Converged: the engine matches the desired state.")
     else:

@@ -108,3 +108,14 @@ def test_an_unreachable_engine_is_a_clear_error(directory, namespace):
     result = reconciler("plan", str(directory), "--engine", "unix:///nonexistent.sock", namespace=namespace)
     assert result.returncode == 1
     assert result.stderr.startswith("error: engine unix:///nonexistent.sock unreachable")
+
+
+def test_a_long_form_bind_of_a_missing_host_path_is_blocked_at_plan_with_its_file_and_line(directory, namespace):
+    (directory / "app.toml").write_text(
+        f'[container.{namespace}-app]\nimage = "localhost/demo:1"\ncommand = ["sleep", "3600"]\n'
+        f'mounts = [{{ type = "bind", source = "{directory}/missing", target = "/data" }}]\n'
+    )
+    result = reconciler("plan", str(directory), "--detailed-exitcode", namespace=namespace)
+    assert result.returncode == 3
+    assert f"blocked: bind source {directory}/missing, declared at app.toml:1 does not exist on this host" in (
+        result.stdout)

@@ -411,6 +411,30 @@ def test_a_failed_job_is_started_again_as_a_failed_run():
     )
 
 
+def test_a_job_the_plan_starts_is_waited_for_until_it_completes_so_the_pass_reports_its_run():
+    d = desired(completed_job(), networks=(), volumes=())
+    assert printed(d, ObservedState(images={IMAGE: IMAGE_ID}), steps=True).splitlines()[:4] == [
+        "+ create container job (missing)", "    create container job", "    start job",
+        "    wait job completed (60s)",
+    ]
+    failed = observed(running(completed_job(), "9", state="exited", exit_code=2), volumes=(), networks=())
+    assert printed(d, failed, steps=True).splitlines()[1:3] == ["    start job", "    wait job completed (60s)"]
+
+
+def test_a_changed_job_replaces_the_record_of_its_last_run_and_a_failed_or_slow_new_run_is_never_rolled_back():
+    o = observed(running(completed_job(), "9", state="exited", exit_code=0), volumes=(), networks=())
+    for order in ("stop-first", "start-first"):
+        spec = completed_job(env={"RUN": "2"}, update=UpdatePolicy(order=order))
+        (task,) = make_plan(desired(spec, networks=(), volumes=()), o, NS).tasks
+        assert [str(a) for a in task.steps] == [
+            "create container job--next-999999999999", "stop 999999999999",
+            "rename 999999999999 -> job--prev-999999999999", "rename job--next-999999999999 -> job",
+            "remove container 999999999999", "start job", "wait job completed (60s)",
+        ], order
+        assert task.rollback[4:] == ((), (), ()), order
+        assert all(str(a) != "start 999999999999" for rollback in task.rollback for a in rollback), order
+
+
 def sidecar(**changes) -> ContainerSpec:
     return ContainerSpec(name="side", image=IMAGE, source=Source("side.toml", 1), network_mode="container:db",
                          **changes)
@@ -453,3 +477,13 @@ def test_a_network_removal_waits_only_for_the_containers_that_use_it():
     o = observed(running(web(), "1"), running(db(), "2"), networks=(FRONT, old))
     plan = make_plan(desired(web(env={"GREETING": "x"}), db()), o, NS)
     assert {t.key: t for t in plan.tasks}["network/old"].after == frozenset()
+
+
+def test_a_long_form_bind_whose_source_the_host_lacks_blocks_the_container_with_its_file_and_line():
+    spec = web(mounts=(Mount("bind", "/data", "/no/such/dir"),))
+    text = printed(desired(spec, db()), observed(running(db(), "2")), missing_paths=frozenset({"/no/such/dir"}))
+    assert text.splitlines()[:2] == [
+        "+ create container web (missing; bind source missing on this host: /no/such/dir, declared at web.toml:1)",
+        "    blocked: bind source /no/such/dir, declared at web.toml:1 does not exist on this host "
+        "(the long form needs it)",
+    ]
