@@ -2,35 +2,46 @@
 
 Triggers (file changes, engine events, signals, the periodic resync, a retry coming due) only
 wake the loop; each pass is level-triggered: it re-reads the files (per-file last-known-good),
-observes the engine and converges, whatever woke it. One pass runs at a time.
+observes the engine and converges, whatever woke it. One pass runs at a time. What woke a pass is
+named in its `pass.finished` line: `edit`, `event:KIND:ACTION`, `signal:SIGHUP`, `resync`, `retry`.
+
+A pass that raises anything unexpected ends as a failed pass (`pass.crashed`, logged at error
+with its traceback, counted as an error of type `crash`), and the next one waits its backoff.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
 
 from reconciler.agent.lastgood import LastKnownGood, Refresh
+from reconciler.agent.lock import DEFAULT_ENGINE
+from reconciler.agent.statedir import StateDir
 from reconciler.agent.status import ResourceReport, Status
 from reconciler.agent.triggers import Backoff, Trigger
 from reconciler.agent.watch import DirectoryWatcher
 from reconciler.changes import ChangeKind, Reason
 from reconciler.converge import PassReport, converge
+from reconciler.model import DesiredState
 from reconciler.options import PlanOptions
 from runtime.base import EngineError, EngineUnavailable, Runtime
 
 log = structlog.get_logger("reconciler.agent")
 
 ENGINE = "engine"
+CRASH = "pass"  # the backoff key of a pass that crashed
 CRASHLOOP_AFTER = 3  # consecutive crashes before a container is reported as in a crash loop
 STABLE_AFTER = 60.0  # seconds a restarted container must stay up before its crash count resets
+# what the engine does to a resource whose spec did not change; a resource MISSING that was there
+# after the previous pass (removed by hand) is drift too
 DRIFT = frozenset({Reason.STOPPED, Reason.EXITED, Reason.DEAD, Reason.PAUSED, Reason.NETWORK_DETACHED,
                    Reason.NETWORK_ATTACHED, Reason.INTERRUPTED})
+FAILING_STATES = {"failed": "error", "crashloop": "error", "conflict": "warning", "stalled": "warning"}
 
 
 @dataclass
@@ -42,15 +53,22 @@ class Agent:
     interval: float = 30.0
     env_file: str | None = None
     allow_empty: bool = False
+    engine: str = DEFAULT_ENGINE  # the engine's address, for the logs
+    state_dir: StateDir | None = None  # where last-known-good files and completion records are kept
     clock: Callable[[], float] = time.monotonic
     trigger: Trigger = field(default_factory=Trigger)
     backoff: Backoff = field(default_factory=Backoff)
     stopping: threading.Event = field(default_factory=threading.Event)
     started_at: dict[str, float] = field(default_factory=dict)
     last_pass_at: float = float("-inf")
+    present: set[str] = field(default_factory=set)  # "kind/name" of what the engine held after the last pass
 
     def __post_init__(self) -> None:
-        self.desired = LastKnownGood(self.root, self.env_file)
+        self.desired = LastKnownGood(self.root, self.env_file, store=self.state_dir)
+
+    def completed(self) -> dict[str, str]:
+        """Run-to-completion containers done, name -> spec hash, from the state directory."""
+        return self.state_dir.completed() if self.state_dir else {}
 
     def next_retry(self) -> float | None:
         """When the loop must wake for a retry: the earliest retry time later than the last pass
@@ -62,7 +80,7 @@ class Agent:
         self.trigger.fire(reason)
 
     def run(self) -> int:
-        watcher = DirectoryWatcher(self.root, lambda: self.trigger.fire("files"))
+        watcher = DirectoryWatcher(self.root, lambda: self.trigger.fire("edit"))
         watcher.start()
         events = threading.Thread(target=self._forward_events, name="engine-events", daemon=True)
         events.start()
@@ -82,8 +100,7 @@ class Agent:
                     next_full = now + self.interval
                     watcher.refresh()
                 if reasons or (self.next_retry() or now + 1) <= now:
-                    log.debug("pass.triggered", reasons=sorted(reasons or {"retry"}))
-                    self.run_pass()
+                    self.run_pass(reasons or {"retry"})
         finally:
             watcher.stop()
             self.status.save()
@@ -94,35 +111,70 @@ class Agent:
         while not self.stopping.is_set():
             try:
                 for event in self.runtime.events(self.namespace, self.stopping.is_set):
-                    self.trigger.fire(f"engine:{event.kind}:{event.action}")
+                    self.trigger.fire(f"event:{event.kind}:{event.action}")
             except EngineError as error:
                 log.warning("events.lost", error=str(error))
                 self.stopping.wait(1.0)
 
-    def run_pass(self) -> None:
+    def run_pass(self, reasons: Iterable[str] = ()) -> None:
+        """One pass, woken by `reasons`; never raises an Exception: one that escapes the pass is
+        logged, recorded as a failed pass, and backs the next pass off."""
         started = self.last_pass_at = self.clock()
+        woken_by = sorted(reasons)
+        if not self.backoff.due(CRASH, started):
+            return
+        try:
+            self._pass(started, woken_by)
+        except Exception as error:
+            self._crashed(error, started, woken_by)
+        else:
+            self.backoff.succeeded(CRASH)
+
+    def _pass(self, started: float, woken_by: list[str]) -> None:
         refresh = self.desired.refresh()
-        self.status.set_errors(refresh.errors)
-        for problem in refresh.errors:
+        for problem in self.status.set_errors(refresh.errors):
             log.error("desired_state.invalid", problem=str(problem))
+        for problem in self.status.set_warnings(refresh.warnings):
+            log.warning("desired_state.warning", problem=str(problem))
         if refresh.state is None:
-            self._finish("invalid", started, refresh, None)
+            self._finish("invalid", started, woken_by, refresh, None)
             return
         if not self.backoff.due(ENGINE, self.clock()):
             return
-        options = PlanOptions(allow_empty=self.allow_empty, held=self._held(refresh))
+        options = PlanOptions(allow_empty=self.allow_empty, held=self._held(refresh), invalid_files=refresh.invalid,
+                              completed=self.completed())
         try:
             report = converge(self.runtime, refresh.state, self.namespace, options, should_stop=self.stopping.is_set)
         except EngineUnavailable as error:
             retry = self.backoff.failed(ENGINE, self.clock())
-            log.warning("engine.unavailable", error=str(error), retry_in=round(retry - self.clock(), 1))
+            log.warning("engine.unavailable", engine=self.engine, error=str(error),
+                        retry_in=round(retry - self.clock(), 1))
             self.status.metrics.error("engine")
-            self._finish("unavailable", started, refresh, None)
+            self._finish("unavailable", started, woken_by, refresh, None)
             return
         self.backoff.succeeded(ENGINE)
         self._account(report)
-        result = "unavailable" if report.unavailable else "converged" if report.converged else "failed"
-        self._finish("invalid" if refresh.errors and result == "converged" else result, started, refresh, report)
+        self._remember(refresh.state, report)
+        self._finish(_result(refresh, report), started, woken_by, refresh, report)
+
+    def _remember(self, desired: DesiredState, report: PassReport) -> None:
+        """What later passes need from this one: what the engine holds now (to tell a resource
+        removed by hand from a new one), and the completions (kept in the state directory)."""
+        absent = {c.key for c in report.remaining.changes if c.kind in (ChangeKind.CREATE, ChangeKind.CONFLICT)}
+        self.present = {spec.key for spec in desired.specs()} - absent
+        if self.state_dir is None:
+            return
+        try:
+            self.state_dir.record_completions(report.completed)
+        except OSError as error:
+            log.warning("completions.save_failed", directory=str(self.state_dir.path), error=str(error))
+
+    def _crashed(self, error: Exception, started: float, woken_by: list[str]) -> None:
+        retry = self.backoff.failed(CRASH, self.clock())
+        log.error("pass.crashed", error=f"{type(error).__name__}: {error}", retry_in=round(retry - self.clock(), 1),
+                  exc_info=error)
+        self.status.metrics.error("crash")
+        self._record("failed", started, woken_by, error=f"{type(error).__name__}: {error}")
 
     def _held(self, refresh: Refresh) -> dict[str, str]:
         """What this pass holds back, "kind/name" -> why: resources in backoff (until when, in UTC)
@@ -148,7 +200,8 @@ class Agent:
                 self.status.metrics.error("action")
                 self.backoff.failed(key, now)
             elif result.ok:
-                if any(c.reason in DRIFT for c in change.causes):
+                removed = key in self.present and any(c.reason is Reason.MISSING for c in change.causes)
+                if removed or any(c.reason in DRIFT for c in change.causes):
                     self.status.metrics.drift_corrected()
                 crashed = any(c.reason is Reason.EXITED for c in change.causes) and key in self.started_at
                 if crashed:
@@ -163,16 +216,27 @@ class Agent:
                 self.backoff.succeeded(key)
                 del self.started_at[key]
 
-    def _finish(self, result: str, started: float, refresh: Refresh, report: PassReport | None) -> None:
-        duration = self.clock() - started
+    def _finish(self, result: str, started: float, woken_by: list[str], refresh: Refresh,
+                report: PassReport | None) -> None:
         digest = refresh.state.digest() if refresh.state else None
         counts = {"actions": len(report.results), "failures": len(report.failures)} if report else {}
-        self.status.record_pass(result, duration, counts, digest)
-        self.status.set_resources(self._resources(refresh, report))
+        for entered in self.status.set_resources(self._resources(refresh, report)):
+            level = FAILING_STATES.get(entered.state)
+            if level:
+                getattr(log, level)(f"resource.{entered.state}", resource=f"{entered.kind}/{entered.name}",
+                                    reason=entered.message)
+        self._record(result, started, woken_by, counts, digest)
+
+    def _record(self, result: str, started: float, woken_by: list[str], counts: dict[str, int] | None = None,
+                digest: str | None = None, error: str | None = None) -> None:
+        """The pass is over: status (file included) and metrics updated, one `pass.finished` line."""
+        duration = self.clock() - started
+        self.status.record_pass(result, duration, counts, digest, error)
         retries = {k: at for k, at in self.backoff.pending().items() if at > self.last_pass_at}
         self.status.set_retries(retries, self.clock())
         self.status.save()
-        log.info("pass.finished", result=result, seconds=round(duration, 3), **counts)
+        level = log.info if result == "converged" else log.warning
+        level("pass.finished", result=result, woken_by=woken_by, seconds=round(duration, 3), **(counts or {}))
 
     def _resources(self, refresh: Refresh, report: PassReport | None) -> list[ResourceReport]:
         if refresh.state is None:
@@ -181,7 +245,7 @@ class Agent:
         remaining = report.remaining.changes if report else ()
         changes = {c.key: c for c in remaining}
         blocked = {t.key: t.blocked for t in report.remaining.tasks if t.blocked} if report else {}
-        completed = report.completed if report else {}
+        completed = {**self.completed(), **report.completed} if report else {}
         reports = []
         for spec in refresh.state.specs():
             key = spec.key
@@ -212,3 +276,15 @@ class Agent:
                 reports.append(ResourceReport(change.resource, change.name, "blocked",
                                               f"{change}: {blocked[change.key]}"))
         return reports
+
+
+def _result(refresh: Refresh, report: PassReport) -> str:
+    """A pass's result: unavailable, failed (an action failed), invalid (held back by a broken
+    file, nothing failed), converged, or failed (something is left to do: blocked, crash loop)."""
+    if report.unavailable:
+        return "unavailable"
+    if report.failures:
+        return "failed"
+    if refresh.errors:
+        return "invalid"
+    return "converged" if report.converged else "failed"

@@ -19,9 +19,10 @@ from collections.abc import Hashable
 class Trigger:
     """A coalescing, thread-safe wake-up for the loop.
 
-    `fire` may be called from any thread and from a signal handler in the thread that is
-    blocked in `wait`: the condition's lock is reentrant, and `wait` hands over the pending set
-    in one step, so a reason fired meanwhile lands either in the returned set or the next one.
+    `fire` may be called from any thread but the one blocked in `wait` (so not from a signal
+    handler that would run in it: `reconciler run` takes signals in a thread of its own). `wait`
+    hands over the pending set in one step, so a reason fired meanwhile lands either in the
+    returned set or the next one.
     """
 
     def __init__(self) -> None:

@@ -1,17 +1,28 @@
-"""`reconciler run`: the agent. Converges on start, then on every change, until SIGTERM/SIGINT."""
+"""`reconciler run`: the agent. Converges on start, then on every change, until SIGTERM/SIGINT.
+
+The loop runs in a thread of its own; this one takes SIGTERM, SIGINT and SIGHUP synchronously:
+they are blocked in every thread and fetched with `sigtimedwait`. A handler of the classic kind
+could run only once the loop's thread woke from its wait (up to an interval later) when the
+signal landed just before that wait began, and a SIGHUP was then seen seconds late.
+"""
 
 from __future__ import annotations
 
 import signal
 import sys
+import threading
 from pathlib import Path
 
-from reconciler.agent.lock import Locked, acquire, lock_path
+from reconciler.agent.lock import DEFAULT_ENGINE, Locked, acquire, lock_path
 from reconciler.agent.loop import Agent
+from reconciler.agent.statedir import StateDirError
 from reconciler.agent.status import Status, StatusServer, default_status_file
-from reconciler.commands.context import setup
+from reconciler.commands.context import setup, state_dir
 from reconciler.desired.units import duration
 from runtime import connect
+
+MIN_INTERVAL = 1.0  # seconds: a shorter resync period would keep the agent passing without a pause
+SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 
 
 def run(args) -> int:
@@ -21,10 +32,19 @@ def run(args) -> int:
     except ValueError as error:
         print(f"error: --interval: {error}", file=sys.stderr)
         return 1
+    if interval < MIN_INTERVAL:
+        print(f"error: --interval {args.interval}: must be at least {MIN_INTERVAL:g}s", file=sys.stderr)
+        return 1
     try:
         acquire(lock_path(args.namespace, args.engine))
     except (Locked, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    try:
+        state = state_dir(args)
+        state.create()
+    except (StateDirError, OSError) as error:
+        print(f"error: state directory: {error}", file=sys.stderr)
         return 1
     status = Status(args.namespace, args.dir, interval, args.status_file or default_status_file(args.namespace))
     try:
@@ -33,12 +53,28 @@ def run(args) -> int:
         print(f"error: --status-addr {args.status_addr}: {error}", file=sys.stderr)
         return 1
     agent = Agent(Path(args.dir), connect(args.engine), args.namespace, status, interval, args.env_file,
-                  args.allow_empty)
-    signal.signal(signal.SIGTERM, lambda *_: agent.stop("SIGTERM"))
-    signal.signal(signal.SIGINT, lambda *_: agent.stop("SIGINT"))
-    signal.signal(signal.SIGHUP, lambda *_: agent.trigger.fire("SIGHUP"))
+                  args.allow_empty, engine=args.engine or DEFAULT_ENGINE, state_dir=state)
+    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)  # before any thread starts, so every one inherits it
     server.start()
     try:
-        return agent.run()
+        return _run_taking_signals(agent)
     finally:
         server.stop()
+
+
+def _run_taking_signals(agent: Agent) -> int:
+    """The agent's loop in a thread; SIGHUP fires a pass, SIGTERM and SIGINT stop it. The loop's
+    exit code, or 1 when it died of an exception."""
+    codes: list[int] = []
+    loop = threading.Thread(target=lambda: codes.append(agent.run()), name="agent-loop")
+    loop.start()
+    while loop.is_alive():
+        received = signal.sigtimedwait(SIGNALS, 0.5)
+        if received is None:
+            continue
+        reason = f"signal:{signal.Signals(received.si_signo).name}"
+        if received.si_signo == signal.SIGHUP:
+            agent.trigger.fire(reason)
+        else:
+            agent.stop(reason)
+    return codes[0] if codes else 1

@@ -42,13 +42,15 @@ def eventually(check: Callable[[], Any], what: str, timeout: float = 20.0) -> An
 
 
 class AgentProcess:
-    """`reconciler run` on a directory, its status on a free loopback port and in a file."""
+    """`reconciler run` on a directory, its status on a free loopback port and in a file, its state
+    directory private to the test (the same for each agent a test starts)."""
 
     def __init__(self, directory: Path, namespace: str, tmp_path: Path, engine: str | None = None) -> None:
         self.status_file = tmp_path / "agent.status.json"
         self.log = tmp_path / "agent.log"
-        command = [RECONCILER, "--namespace", namespace, "--log-level", "debug", "run", str(directory),
-                   "--interval", "30s", "--status-addr", "127.0.0.1:0", "--status-file", str(self.status_file)]
+        command = [RECONCILER, "--namespace", namespace, "--log-level", "debug", "--state-dir", str(tmp_path / "state"),
+                   "run", str(directory), "--interval", "30s", "--status-addr", "127.0.0.1:0",
+                   "--status-file", str(self.status_file)]
         if engine:
             command[1:1] = ["--engine", engine]
         with open(self.log, "wb") as log:
@@ -195,6 +197,29 @@ def test_an_invalid_edit_touches_nothing_and_is_reported_while_another_file_appl
     assert re.search(rf"container/{web}\s+stalled", shown.stdout)
 
 
+def test_a_file_broken_while_the_agent_was_stopped_keeps_its_container_stalled_after_a_restart(
+    desired, names, start_agent, docker_client
+):
+    front, api, worker = names("front"), names("api"), names("worker")
+    on_front = f'networks = ["{front}"]\n'
+    (desired / "a.toml").write_text(f"[network.{front}]\n\n" + service(api, extra=on_front))
+    (desired / "b.toml").write_text(service(worker, extra=on_front))
+    agent = start_agent()
+    agent.wait_converged(api, worker)
+    worker_id = running(docker_client, worker).id
+    assert agent.stop() == 0
+
+    (desired / "b.toml").write_text(BROKEN["syntax"](worker))
+    agent = start_agent()
+    expected = {front: "converged", api: "converged", worker: "stalled"}
+    eventually(lambda: agent.status()["last_pass"] and agent.states() == expected, "worker stalled after the restart")
+    before = agent.passes("invalid")
+    agent.process.send_signal(signal.SIGHUP)
+    eventually(lambda: agent.passes("invalid") > before, "one more pass")
+    assert running(docker_client, worker).id == worker_id
+    assert [e["text"].split(": ")[0] for e in agent.status()["errors"]] == ["b.toml:2"]
+
+
 def test_a_fixed_file_is_converged_and_its_error_cleared(web, desired, docker_client):
     agent, name, before = web
     (desired / "web.toml").write_text(BROKEN["schema"](name))
@@ -281,8 +306,8 @@ def test_the_agent_survives_an_unreachable_engine_and_converges_when_it_is_back(
 def test_a_second_agent_on_the_same_engine_and_namespace_refuses_to_start(web, namespace, desired, tmp_path):
     agent, _, _ = web
     second = subprocess.run(
-        [RECONCILER, "--namespace", namespace, "run", str(desired), "--status-addr", "127.0.0.1:0",
-         "--status-file", str(tmp_path / "second.json")],
+        [RECONCILER, "--namespace", namespace, "--state-dir", str(tmp_path / "second-state"), "run", str(desired),
+         "--status-addr", "127.0.0.1:0", "--status-file", str(tmp_path / "second.json")],
         capture_output=True, text=True, timeout=30,
     )
     assert second.returncode == 1

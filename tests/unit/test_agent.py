@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
+from structlog.testing import capture_logs
 
 from reconciler.agent.loop import CRASHLOOP_AFTER, Agent
+from reconciler.agent.statedir import StateDir
 from reconciler.agent.status import Status
+from reconciler.commands import run as run_command
+from reconciler.commands.cli import build_parser
 from runtime.base import InvalidSpec
 from runtime.memory import MemoryRuntime
 from tests.unit.desired import write
@@ -31,11 +38,21 @@ def root(tmp_path):
     return tmp_path / "desired"
 
 
-@pytest.fixture
-def agent(root, engine, clock) -> Agent:
-    root.mkdir()
+def new_agent(root, engine: MemoryRuntime, clock: Clock, state: StateDir) -> Agent:
+    """An agent process on `root`, with its own status and the state directory `state`."""
     status = Status(NS, str(root), interval=30.0, monotonic=clock)
-    return Agent(root, engine, NS, status, clock=clock)
+    return Agent(root, engine, NS, status, clock=clock, state_dir=state)
+
+
+@pytest.fixture
+def state(tmp_path) -> StateDir:
+    return StateDir(tmp_path / "state")
+
+
+@pytest.fixture
+def agent(root, engine, clock, state) -> Agent:
+    root.mkdir()
+    return new_agent(root, engine, clock, state)
 
 
 def states(agent: Agent) -> dict[str, str]:
@@ -44,6 +61,14 @@ def states(agent: Agent) -> dict[str, str]:
 
 def last_result(agent: Agent) -> str:
     return agent.status.snapshot()["last_pass"]["result"]
+
+
+def metric(agent: Agent, name: str, labels: dict[str, str] | None = None) -> float:
+    return agent.status.metrics.registry.get_sample_value(name, labels or {}) or 0.0
+
+
+def logged(logs: list[dict], event: str) -> list[dict]:
+    return [entry for entry in logs if entry["event"] == event]
 
 
 def creates(engine: MemoryRuntime, name: str) -> int:
@@ -268,3 +293,224 @@ def test_an_emptied_directory_removes_nothing_and_the_refusal_is_in_the_status(a
     (web,) = agent.status.snapshot()["resources"]
     assert (web["name"], web["state"]) == ("web", "blocked")
     assert "--allow-empty" in web["message"]
+
+
+# -- an exception in a pass -------------------------------------------------------------------
+
+
+def test_an_exception_in_a_pass_is_logged_counted_and_recorded_as_a_failed_pass(agent, engine, root):
+    write(root, {"web.toml": WEB})
+    engine.fail_next("observe", ValueError("boom"))
+    with capture_logs() as logs:
+        agent.run_pass({"edit"})
+    (crashed,) = logged(logs, "pass.crashed")
+    assert (crashed["log_level"], crashed["error"]) == ("error", "ValueError: boom")
+    assert isinstance(crashed["exc_info"], ValueError)
+    assert last_result(agent) == "failed"
+    assert agent.status.snapshot()["last_pass"]["error"] == "ValueError: boom"
+    assert metric(agent, "reconciler_errors_total", {"type": "crash"}) == 1
+    assert metric(agent, "reconciler_passes_total", {"result": "failed"}) == 1
+
+
+def test_after_a_crash_the_next_pass_waits_its_backoff_then_the_agent_passes_again(agent, engine, root, clock):
+    write(root, {"web.toml": WEB})
+    engine.fail_next("observe", ValueError("boom"))
+    agent.run_pass({"edit"})
+    calls = len(engine.calls)
+    clock.now += 0.5
+    agent.run_pass({"event:container:die"})
+    assert len(engine.calls) == calls
+    clock.now = agent.next_retry()
+    agent.run_pass({"retry"})
+    assert last_result(agent) == "converged"
+    assert states(agent) == {"container/web": "converged"}
+    assert agent.next_retry() is None
+
+
+def test_the_loop_goes_on_after_a_pass_raises(root, engine, state):
+    write(root, {"web.toml": WEB})
+    engine.fail_next("observe", ValueError("boom"))
+    agent = Agent(root, engine, NS, Status(NS, str(root), interval=1.0), interval=1.0, state_dir=state)
+    loop = threading.Thread(target=agent.run, name="agent-under-test")
+    loop.start()
+    try:
+        deadline = time.monotonic() + 20
+        while metric(agent, "reconciler_passes_total", {"result": "converged"}) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        agent.stop()
+        loop.join(timeout=20)
+    assert not loop.is_alive()
+    assert metric(agent, "reconciler_errors_total", {"type": "crash"}) == 1
+    assert metric(agent, "reconciler_passes_total", {"result": "converged"}) >= 1
+    assert [c.name for c in engine.containers.values()] == ["web"]
+
+
+# -- what the logs say ------------------------------------------------------------------------
+
+
+def test_pass_finished_says_what_woke_the_pass(agent, root):
+    write(root, {"web.toml": WEB})
+    with capture_logs() as logs:
+        agent.run_pass({"event:container:die", "edit"})
+    (finished,) = logged(logs, "pass.finished")
+    assert (finished["log_level"], finished["result"]) == ("info", "converged")
+    assert finished["woken_by"] == ["edit", "event:container:die"]
+
+
+def test_an_unreachable_engine_is_logged_with_its_address(agent, engine, root):
+    agent.engine = "unix:///run/somewhere/docker.sock"
+    write(root, {"web.toml": WEB})
+    engine.available = False
+    with capture_logs() as logs:
+        agent.run_pass({"resync"})
+    (unavailable,) = logged(logs, "engine.unavailable")
+    assert (unavailable["log_level"], unavailable["engine"]) == ("warning", "unix:///run/somewhere/docker.sock")
+    assert logged(logs, "pass.finished")[0]["log_level"] == "warning"
+
+
+def test_a_failing_resource_is_logged_at_error_with_the_reason_once(agent, engine, root, clock):
+    with capture_logs() as logs:
+        fail_web_creates(agent, engine, root, times=2)
+    (failed,) = logged(logs, "resource.failed")
+    assert (failed["log_level"], failed["resource"]) == ("error", "container/web")
+    assert "boom" in failed["reason"]
+
+
+def test_a_conflict_is_logged_at_warning_with_the_reason(agent, engine, root):
+    engine.add_unowned("container", "web")
+    write(root, {"web.toml": WEB})
+    with capture_logs() as logs:
+        agent.run_pass()
+    (conflict,) = logged(logs, "resource.conflict")
+    assert (conflict["log_level"], conflict["resource"]) == ("warning", "container/web")
+    assert "name held by a resource this namespace does not own" in conflict["reason"]
+
+
+def test_a_crash_loop_is_logged_at_error(agent, engine, root):
+    with capture_logs() as logs:
+        crash(agent, engine, root, restarts=CRASHLOOP_AFTER)
+    (loop,) = logged(logs, "resource.crashloop")
+    assert (loop["log_level"], loop["resource"]) == ("error", "container/web")
+
+
+def test_loader_warnings_reach_the_status_and_the_log_once(agent, root):
+    write(root, {"web.toml": WEB.replace('"hello"', '"${RECONCILER_TEST_NEVER_SET}"'), "empty.toml": ""})
+    with capture_logs() as logs:
+        agent.run_pass()
+        agent.run_pass()
+    texts = [w["text"] for w in agent.status.snapshot()["warnings"]]
+    assert len(texts) == 2
+    assert any("RECONCILER_TEST_NEVER_SET is not set" in t for t in texts)
+    assert any(t.startswith("empty.toml") for t in texts)
+    assert sorted(e["problem"] for e in logged(logs, "desired_state.warning")) == sorted(texts)
+
+
+def test_a_problem_in_the_files_is_logged_at_error_when_it_appears(agent, root):
+    write(root, {"web.toml": "[container.web\n"})
+    with capture_logs() as logs:
+        agent.run_pass()
+        agent.run_pass()
+    (invalid,) = logged(logs, "desired_state.invalid")
+    assert invalid["log_level"] == "error" and invalid["problem"].startswith("web.toml:1: ")
+
+
+# -- drift corrections ------------------------------------------------------------------------
+
+ON_FRONT = '[network.front]\n\n[container.web]\nimage = "demo"\nnetworks = ["front"]\n'
+DRIFTS = {
+    "stopped": lambda engine: engine.kill("web"),
+    "exited": lambda engine: engine.kill("web", exit_code=1),
+    "removed": lambda engine: engine.remove_by_hand("container", "web"),
+    "disconnected": lambda engine: engine.disconnect_by_hand("front", "web"),
+}
+
+
+@pytest.mark.parametrize("drift", sorted(DRIFTS))
+def test_every_kind_of_drift_the_docs_list_is_counted_once_corrected(agent, engine, root, drift):
+    converged(agent, root, {"web.toml": ON_FRONT})
+    DRIFTS[drift](engine)
+    agent.run_pass()
+    assert last_result(agent) == "converged"
+    assert metric(agent, "reconciler_drift_corrections_total") == 1
+
+
+def test_creating_or_replacing_what_the_files_ask_for_is_no_drift(agent, root):
+    converged(agent, root, {"web.toml": WEB})
+    converged(agent, root, {"web.toml": WEB.replace("hello", "bonjour"), "db.toml": DB})
+    assert metric(agent, "reconciler_drift_corrections_total") == 0
+
+
+# -- the state directory: restarts, invalid files, completions --------------------------------
+
+SHARED = '[network.front]\n\n[container.api]\nimage = "demo"\nnetworks = ["front"]\n'
+WORKER = '[container.worker]\nimage = "demo"\nnetworks = ["front"]\nenv = { GREETING = "hello" }\n'
+
+
+def test_a_file_broken_while_the_agent_was_stopped_is_stalled_after_a_restart(agent, engine, root, clock, state):
+    converged(agent, root, {"a.toml": SHARED, "b.toml": WORKER})
+    worker = next(c.id for c in engine.containers.values() if c.name == "worker")
+    write(root, {"b.toml": WORKER.replace('"demo"', '"demo')})
+    again = new_agent(root, engine, clock, state)
+    calls = len(engine.calls)
+    again.run_pass()
+    assert states(again) == {"container/api": "converged", "container/worker": "stalled", "network/front": "converged"}
+    assert [name for name, _ in engine.calls[calls:]] == ["observe"]
+    assert worker in engine.containers
+
+
+def test_a_file_never_seen_valid_freezes_what_its_source_label_names(agent, engine, root, clock, tmp_path):
+    converged(agent, root, {"a.toml": SHARED, "b.toml": WORKER})
+    write(root, {"b.toml": "[container.worker\n"})
+    forgetful = new_agent(root, engine, clock, StateDir(tmp_path / "another-state"))
+    forgetful.run_pass()
+    assert sorted(c.name for c in engine.containers.values()) == ["api", "worker"]
+    assert last_result(forgetful) == "invalid"
+
+
+def test_no_removal_runs_while_a_file_is_invalid(agent, engine, root):
+    converged(agent, root, {"web.toml": WEB, "db.toml": DB})
+    (root / "db.toml").unlink()
+    write(root, {"web.toml": "[container.web\n"})
+    agent.run_pass()
+    assert sorted(c.name for c in engine.containers.values()) == ["db", "web"]
+    write(root, {"web.toml": WEB})
+    agent.run_pass()
+    assert [c.name for c in engine.containers.values()] == ["web"]
+
+
+def test_the_agent_reads_completions_from_its_state_directory(agent, state):
+    assert agent.completed() == {}
+    state.record_completion("migrate", "sha-1")
+    assert agent.completed() == {"migrate": "sha-1"}
+
+
+JOB = '[container.migrate]\nimage = "demo"\nstate = "completed"\n'
+
+
+def test_a_finished_job_is_recorded_in_the_state_directory_and_not_run_again_after_a_restart(
+    agent, engine, root, clock, state
+):
+    engine.on_start("migrate", exit_code=0)
+    write(root, {"job.toml": JOB})
+    agent.run_pass()
+    agent.run_pass()
+    assert list(state.completed()) == ["migrate"]
+    engine.remove_by_hand("container", "migrate")
+    again = new_agent(root, engine, clock, state)
+    again.run_pass()
+    assert creates(engine, "migrate") == 1
+    assert states(again) == {"container/migrate": "completed"}
+
+
+# -- reconciler run's options -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("interval", ["0s", "500ms", "999ms"])
+def test_run_refuses_an_interval_under_one_second(interval, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(run_command, "setup", lambda args: None)  # leave this process's logging as it is
+    args = build_parser().parse_args(["--state-dir", str(tmp_path / "state"), "run", str(tmp_path),
+                                      "--interval", interval])
+    assert run_command.run(args) == 1
+    assert f"error: --interval {interval}: must be at least 1s" in capsys.readouterr().err
+    assert not (tmp_path / "state").exists()
