@@ -4,9 +4,11 @@
 - reconciler_pass_duration_seconds: histogram of a pass's wall time
 - reconciler_actions_total{kind,result}: engine actions by kind (create, recreate, remove, start,
   pull, ...) and result (ok, failed)
-- reconciler_drift_corrections_total: actions taken because the engine drifted from an unchanged spec
+- reconciler_drift_corrections_total: actions that undid drift from an unchanged spec: a
+  container stopped, killed, exited, dead or paused; a resource removed by hand; a network
+  detached or attached by hand; a replacement left half done (the agent loop's DRIFT)
 - reconciler_errors_total{type}: errors by type: desired_state (each new problem in the files),
-  engine, action
+  engine, action, crash (a pass that raised an unexpected exception)
 - reconciler_managed_resources{kind}: resources in the status table, conflicts excluded
 - reconciler_desired_state_problems: problems in the files now
 - reconciler_pending_retries: resources waiting in backoff
@@ -35,7 +37,8 @@ class Metrics:
         self.actions = Counter("reconciler_actions", "Engine actions by kind and result.",
                                ["kind", "result"], registry=r)
         self.drift_corrections = Counter("reconciler_drift_corrections",
-                                         "Actions taken to undo drift from an unchanged spec.", registry=r)
+                                         "Actions that undid drift (stopped, removed or disconnected by hand, ...).",
+                                         registry=r)
         self.errors = Counter("reconciler_errors", "Errors by type.", ["type"], registry=r)
         self.managed = Gauge("reconciler_managed_resources", "Resources reported on, by kind.",
                              ["kind"], registry=r)
