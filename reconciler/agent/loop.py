@@ -174,7 +174,7 @@ class Agent:
         log.error("pass.crashed", error=f"{type(error).__name__}: {error}", retry_in=round(retry - self.clock(), 1),
                   exc_info=error)
         self.status.metrics.error("crash")
-        self._record("failed", started, woken_by, error=f"{type(error).__name__}: {error}")
+        self._record("crashed", started, woken_by, error=f"{type(error).__name__}: {error}")
 
     def _held(self, refresh: Refresh) -> dict[str, str]:
         """What this pass holds back, "kind/name" -> why: resources in backoff (until when, in UTC)

@@ -43,7 +43,10 @@ log = structlog.get_logger()
 
 STATUS_VERSION = 1
 STALE_INTERVALS = 3  # /healthz fails after this many intervals without a heartbeat
-FAILING = frozenset({"failed", "unavailable"})  # pass results that count towards an unhealthy agent
+# Pass results that count towards an unhealthy agent: the agent cannot do its job (its passes
+# crash, or the engine is out of reach). A resource that keeps failing is not one: it is reported
+# (status, metrics, logs) and backed off, and restarting the agent would not mend it.
+FAILING = frozenset({"crashed", "unavailable"})
 FAILING_INTERVALS = 5  # /healthz fails once passes keep failing for this many intervals,
 FAILING_AT_LEAST = 300.0  # and at least this many seconds
 
@@ -141,7 +144,7 @@ class Status:
 
     def record_pass(self, result: str, duration: float, counts: Mapping[str, int] | None = None,
                     digest: str | None = None, error: str | None = None) -> None:
-        """A pass ended: converged | failed | unavailable | invalid. `digest` names the desired
+        """A pass ended: converged | failed | crashed | unavailable | invalid. `digest` names the desired
         state it worked on; a converged pass makes it the applied digest. `error`: why a pass
         crashed (e.g. "ValueError: ..."), shown in the status."""
         now = self._clock()

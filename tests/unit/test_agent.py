@@ -298,7 +298,7 @@ def test_an_emptied_directory_removes_nothing_and_the_refusal_is_in_the_status(a
 # -- an exception in a pass -------------------------------------------------------------------
 
 
-def test_an_exception_in_a_pass_is_logged_counted_and_recorded_as_a_failed_pass(agent, engine, root):
+def test_an_exception_in_a_pass_is_logged_counted_and_recorded_as_a_crashed_pass(agent, engine, root):
     write(root, {"web.toml": WEB})
     engine.fail_next("observe", ValueError("boom"))
     with capture_logs() as logs:
@@ -306,10 +306,10 @@ def test_an_exception_in_a_pass_is_logged_counted_and_recorded_as_a_failed_pass(
     (crashed,) = logged(logs, "pass.crashed")
     assert (crashed["log_level"], crashed["error"]) == ("error", "ValueError: boom")
     assert isinstance(crashed["exc_info"], ValueError)
-    assert last_result(agent) == "failed"
+    assert last_result(agent) == "crashed"
     assert agent.status.snapshot()["last_pass"]["error"] == "ValueError: boom"
     assert metric(agent, "reconciler_errors_total", {"type": "crash"}) == 1
-    assert metric(agent, "reconciler_passes_total", {"result": "failed"}) == 1
+    assert metric(agent, "reconciler_passes_total", {"result": "crashed"}) == 1
 
 
 def test_after_a_crash_the_next_pass_waits_its_backoff_then_the_agent_passes_again(agent, engine, root, clock):

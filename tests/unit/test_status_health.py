@@ -15,7 +15,7 @@ def agent_status(clock: Clock, interval: float = 30) -> Status:
     return Status("prod", "desired", interval=interval, clock=clock, monotonic=clock)
 
 
-def failing_for(status: Status, clock: Clock, seconds: float, result: str = "failed") -> None:
+def failing_for(status: Status, clock: Clock, seconds: float, result: str = "crashed") -> None:
     """Passes ending `result` every 10 s for `seconds`, the loop beating all along."""
     for _ in range(int(seconds // 10)):
         clock.now += 10
@@ -30,7 +30,7 @@ def test_the_bound_is_five_intervals_and_at_least_five_minutes(clock, interval, 
     assert agent_status(clock, interval).failing_bound() == bound
 
 
-@pytest.mark.parametrize("result", ["failed", "unavailable"])
+@pytest.mark.parametrize("result", ["crashed", "unavailable"])
 def test_passes_failing_for_longer_than_the_bound_make_the_agent_unhealthy(clock, result):
     status = agent_status(clock)
     status.record_pass("converged", duration=0.1)
@@ -56,6 +56,12 @@ def test_a_good_pass_makes_the_agent_healthy_again(clock):
 def test_a_pass_held_back_by_an_invalid_file_is_not_a_failing_one(clock):
     status = agent_status(clock)
     failing_for(status, clock, 400, "invalid")
+    assert status.health() == (True, "ok")
+
+
+def test_a_resource_that_keeps_failing_does_not_make_the_agent_unhealthy(clock):
+    status = agent_status(clock)
+    failing_for(status, clock, 400, "failed")
     assert status.health() == (True, "ok")
 
 
