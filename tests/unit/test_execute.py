@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from reconciler.converge import converge
-from reconciler.model import LABEL_MANAGED, ContainerSpec, Dependency, DesiredState, Source
+from reconciler.model import LABEL_MANAGED, ContainerSpec, Dependency, DesiredState, Source, spec_hash
 from reconciler.options import PlanOptions
 from runtime.base import Conflict, EngineUnavailable, InvalidSpec, NotFound
 from runtime.memory import MemoryRuntime
@@ -132,3 +132,41 @@ def test_a_held_dependency_holds_its_dependents():
         "create container db: skipped: backoff until 12:00:00Z",
         "create container web: skipped: container/db is blocked",
     ]
+
+
+def test_a_changed_job_that_completes_replaces_the_old_one_and_is_recorded_without_a_rollback():
+    runtime = engine()
+    runtime.on_start("job", exit_code=0)
+    job = spec("job", state="completed", env={"RUN": "1"})
+    assert converge(runtime, state(job), NS).converged
+    changed = dataclasses.replace(job, env={"RUN": "2"})
+    report = converge(runtime, state(changed), NS)
+    assert report.converged, [str(r) for r in report.results]
+    assert report.completed == {"job": spec_hash(changed)}
+    assert names(runtime) == [("job", "exited")]
+
+
+def test_a_failed_run_of_a_changed_job_is_reported_and_kept_and_the_old_job_is_never_run_again():
+    runtime = engine()
+    runtime.on_start("job", exit_code=0)
+    job = spec("job", state="completed", env={"RUN": "1"})
+    converge(runtime, state(job), NS)
+    runtime.on_start("job", exit_code=3)
+    changed = dataclasses.replace(job, env={"RUN": "2"})
+    report = converge(runtime, state(changed), NS)
+    (failure,) = report.failures
+    assert "exited with code 3, expected 0" in failure.error and not failure.rolled_back
+    (kept,) = runtime.containers.values()
+    assert (kept.name, kept.state, kept.exit_code, kept.labels["io.reconciler.spec-hash"]) == (
+        "job", "exited", 3, spec_hash(changed))
+    assert len(runtime.calls_to("start_container")) == 2  # the first run, the new run: never the old one again
+    assert str(report.remaining.changes[0]) == "> start container job (run failed: code 3)"
+
+
+def test_a_job_that_fails_is_reported_by_the_pass_that_started_it():
+    runtime = engine()
+    runtime.on_start("job", exit_code=3)
+    report = converge(runtime, state(spec("job", state="completed")), NS)
+    (failure,) = report.failures
+    assert "exited with code 3, expected 0" in failure.error
+    assert not report.converged
