@@ -178,16 +178,24 @@ class Agent:
 
     def _held(self, refresh: Refresh) -> dict[str, str]:
         """What this pass holds back, "kind/name" -> why: resources in backoff (until when, in UTC)
-        and the resources of files whose last valid content stays in force."""
+        and the resources of files whose last valid content stays in force. The backoff holds are
+        kept in the state directory, so the CLI's `plan` shows them too."""
         now, wall = self.clock(), time.time()
-        held = {key: "its file is invalid; the last valid content stays in force" for key in refresh.stalled}
+        backoff = {}
         for key, at in self.backoff.pending().items():
-            if key != ENGINE and at > now:
+            if key not in (ENGINE, CRASH) and at > now:
                 until = time.strftime("%H:%M:%SZ", time.gmtime(wall + at - now))
                 crashes = self.backoff.failures(key)
-                held[key] = (f"crash loop: failed {crashes} times; backoff until {until}"
-                             if crashes >= CRASHLOOP_AFTER else f"backoff until {until}")
-        return held
+                why = (f"crash loop: failed {crashes} times; backoff until {until}"
+                       if crashes >= CRASHLOOP_AFTER else f"backoff until {until}")
+                backoff[key] = (why, wall + at - now)
+        if self.state_dir is not None:
+            try:
+                self.state_dir.save_holds(backoff)
+            except OSError as error:
+                log.warning("holds.save_failed", directory=str(self.state_dir.path), error=str(error))
+        stalled = {key: "its file is invalid; the last valid content stays in force" for key in refresh.stalled}
+        return {**stalled, **{key: why for key, (why, _) in backoff.items()}}
 
     def _account(self, report: PassReport) -> None:
         """Backoff and metrics from one pass's results: failures back off, crashes count."""

@@ -9,6 +9,8 @@ first write (readers such as the CLI never create it), with a `VERSION` file. La
                        "apps%2Fdb.toml"); never interpolated, so no value of the env file lands here
     completions.json   run-to-completion containers that finished, by container name:
                        {"job": {"spec_hash": "...", "exit_code": 0, "finished_at": "2024-05-01T13:02:10+00:00"}}
+    holds.json         what the agent holds back (backoff), for the CLI's `plan`:
+                       {"container/web": {"reason": "backoff until 12:03:04Z", "until": 1714568584.0}}
 
 Every write is atomic: a temporary file, a rename, an fsync of the folder. Later records
 (quarantined specs, the suspend flag, approvals, ...) get a name of their own beside these.
@@ -30,6 +32,7 @@ from reconciler.agent.status import iso
 LAYOUT = 1
 _LASTGOOD = "lastgood"
 _COMPLETIONS = "completions.json"
+_HOLDS = "holds.json"
 
 
 class StateDirError(Exception):
@@ -109,6 +112,28 @@ class StateDir:
     def completed(self) -> dict[str, str]:
         """Container name -> the spec hash it completed with."""
         return {name: record["spec_hash"] for name, record in self.completions().items()}
+
+    # -- what the agent holds back (backoff), for the CLI's plan ---------------------------------
+
+    def holds(self, now: float | None = None) -> dict[str, str]:
+        """"kind/name" -> why the agent holds it back, for the holds still in force at `now`
+        (unix time, default now)."""
+        try:
+            records = json.loads((self.path / _HOLDS).read_bytes())
+        except FileNotFoundError:
+            return {}
+        except ValueError as error:
+            raise StateDirError(f"{self.path / _HOLDS}: not a hold record: {error}") from None
+        now = time.time() if now is None else now
+        return {key: record["reason"] for key, record in records.items() if record["until"] > now}
+
+    def save_holds(self, holds: Mapping[str, tuple[str, float]]) -> None:
+        """Replace the holds: "kind/name" -> (why, until as unix time). Written only when changed."""
+        data = json.dumps({key: {"reason": why, "until": until} for key, (why, until) in holds.items()},
+                          indent=2, sort_keys=True).encode() + b"\n"
+        path = self.path / _HOLDS
+        if (holds or path.exists()) and (not path.exists() or path.read_bytes() != data):
+            self._write(_HOLDS, data)
 
     def record_completions(self, completed: Mapping[str, str]) -> None:
         """Record each `name -> spec hash` of a pass's completions that is not recorded yet."""

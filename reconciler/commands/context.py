@@ -27,13 +27,16 @@ def state_dir(args) -> StateDir:
 
 
 def pass_options(args, desired: DesiredState) -> PlanOptions:
-    """The rules of a pass the CLI runs or previews: its flags, the completion records the
-    state directory holds, and the long-form bind sources this host lacks (local engine only).
+    """The rules of a pass the CLI runs or previews: its flags, the completion records and the
+    agent's holds the state directory has, and the long-form bind sources this host lacks
+    (local engine only), so `plan` shows what the agent would do.
     Raises StateDirError when the state directory holds a later layout."""
+    state = state_dir(args)
     return PlanOptions(
         prune_volumes=getattr(args, "prune_volumes", False),
         allow_empty=getattr(args, "allow_empty", False),
-        completed=state_dir(args).completed(),
+        completed=state.completed(),
+        held=state.holds(),
         missing_paths=missing_bind_sources(desired.containers.values(), args.engine),
     )
 

@@ -119,3 +119,14 @@ def test_a_long_form_bind_of_a_missing_host_path_is_blocked_at_plan_with_its_fil
     assert result.returncode == 3
     assert f"blocked: bind source {directory}/missing, declared at app.toml:1 does not exist on this host" in (
         result.stdout)
+
+
+def test_plan_shows_what_the_agent_holds_back_from_its_state_directory(directory, namespace, tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "holds.json").write_text(json.dumps(
+        {f"container/{namespace}-app": {"reason": "backoff until 23:59:59Z", "until": 4102444800.0}}))
+    result = reconciler("plan", str(directory), "--state-dir", str(state), "--detailed-exitcode", namespace=namespace)
+    assert result.returncode == 3
+    assert result.stdout.splitlines()[:2] == [f"+ create container {namespace}-app (missing)",
+                                              "    blocked: backoff until 23:59:59Z"]

@@ -514,3 +514,11 @@ def test_run_refuses_an_interval_under_one_second(interval, tmp_path, capsys, mo
     assert run_command.run(args) == 1
     assert f"error: --interval {interval}: must be at least 1s" in capsys.readouterr().err
     assert not (tmp_path / "state").exists()
+
+
+def test_the_agents_backoff_holds_reach_the_state_directory_for_the_clis_plan(agent, engine, root, state):
+    fail_web_creates(agent, engine, root, times=1)
+    agent.clock.now += 0.5
+    agent.run_pass({"edit"})
+    (why,) = state.holds().values()
+    assert list(state.holds()) == ["container/web"] and why.startswith("backoff until ")

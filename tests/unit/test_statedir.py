@@ -155,3 +155,13 @@ def test_each_write_and_removal_syncs_its_folder(store, monkeypatch):
     store.forget_lastgood("web.toml")
     assert synced == [store.path.name, "lastgood", "lastgood"]
     assert os.listdir(store.path / "lastgood") == []
+
+
+def test_holds_in_force_are_read_back_and_expired_ones_are_not(store):
+    store.save_holds({"container/web": ("backoff until 12:00:10Z", 1010.0), "container/db": ("backoff", 990.0)})
+    assert store.holds(now=1000.0) == {"container/web": "backoff until 12:00:10Z"}
+
+
+def test_no_holds_write_nothing(store):
+    store.save_holds({})
+    assert not store.path.exists()
