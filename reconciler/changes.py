@@ -71,6 +71,7 @@ class Reason(enum.Enum):
     EMPTY_REFUSED = "would remove every owned container"
     FORM_CHANGED = "canonical form changed"
     BIND_MISSING = "bind source missing on this host"
+    ANONYMOUS_KEPT = "keeps the data of its anonymous volume"
 
 
 @dataclass(frozen=True)

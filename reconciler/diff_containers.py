@@ -31,30 +31,51 @@ from runtime.base import ObservedContainer, ObservedState
 def image_volumes(desired: DesiredState, observed: ObservedState) -> dict[str, VolumeSpec]:
     """The owned named volumes that stand in for the anonymous volumes of image-declared `VOLUME`
     paths no declared mount covers, by volume name. Known once the image is on the host."""
+    groups = _groups(observed)
     volumes = {}
     for spec in desired.containers.values():
-        for mount in image_volume_mounts(spec, observed):
-            volumes[mount.source] = VolumeSpec(
-                name=mount.source, source=spec.source, labels={LABEL_VOLUME_OF: f"{spec.name}:{mount.target}"},
-            )
+        have = winner(groups[spec.name], spec_hash(spec)) if spec.name in groups else None
+        for mount in image_volume_mounts(spec, observed, have):
+            if mount.source == image_volume_name(spec.name, mount.target):
+                volumes[mount.source] = VolumeSpec(
+                    name=mount.source, source=spec.source, labels={LABEL_VOLUME_OF: f"{spec.name}:{mount.target}"},
+                )
     return volumes
 
 
-def image_volume_mounts(spec: ContainerSpec, observed: ObservedState) -> tuple[Mount, ...]:
+def image_volume_mounts(
+    spec: ContainerSpec, observed: ObservedState, have: ObservedContainer | None = None
+) -> tuple[Mount, ...]:
+    """A volume mount for each image-declared VOLUME path no declared mount covers: the owned
+    volume named for the container and the path, or, where the current container keeps that
+    path's data in an anonymous volume (it was made before image volumes were owned), that one,
+    so its data moves to the replacement."""
     covered = {m.target.rstrip("/") for m in spec.mounts}
+    kept = {path: name for path, name in (have.volumes if have else {}).items() if _anonymous(name)}
     paths = observed.image_volumes.get(spec.image, ())
     return tuple(
-        Mount("volume", path, image_volume_name(spec.name, path))
+        Mount("volume", path, kept.get(path) or image_volume_name(spec.name, path))
         for path in paths if path.rstrip("/") not in covered
     )
+
+
+def _anonymous(volume: str) -> bool:
+    """The engine names an anonymous volume with 64 hex digits."""
+    return len(volume) == 64 and all(ch in "0123456789abcdef" for ch in volume)
+
+
+def _groups(observed: ObservedState) -> dict[str, list[ObservedContainer]]:
+    """The containers that stand for each declared name (several after an interrupted replacement)."""
+    groups: dict[str, list[ObservedContainer]] = defaultdict(list)
+    for c in observed.containers:
+        groups[logical_name(c.labels, c.name)].append(c)
+    return groups
 
 
 def diff_containers(
     desired: DesiredState, observed: ObservedState, recreated_networks: frozenset[str], options: PlanOptions
 ) -> list[Change]:
-    groups: dict[str, list[ObservedContainer]] = defaultdict(list)
-    for c in observed.containers:
-        groups[logical_name(c.labels, c.name)].append(c)
+    groups = _groups(observed)
     held = observed.unowned.get("container", frozenset())
     one_shots = run_to_completion(desired)
     changes: dict[str, Change] = {}
@@ -129,10 +150,13 @@ def _tie_causes(
     changes: Mapping[str, Change],
 ) -> list[Cause]:
     causes = []
+    stack = spec.network_mode.removeprefix("container:") if (spec.network_mode or "").startswith("container:") else None
     for target in _tied_to(spec):
         change = changes.get(target)
         if change is not None and change.kind in (ChangeKind.CREATE, ChangeKind.RECREATE):
             causes.append(Cause(Reason.TIED, target))
+        elif change is not None and change.kind is ChangeKind.START and target == stack:
+            causes.append(Cause(Reason.TIED, f"{target} (started again: a new network namespace)"))
     if spec.network_mode and spec.network_mode.startswith("container:") and not causes:
         target = spec.network_mode.removeprefix("container:")
         pinned = (have.network_mode or "").removeprefix("container:")
@@ -226,9 +250,11 @@ def _compare(
     recreate = [*_recreate_causes(spec, keep, want, observed, recreated_networks), *tied]
     if recreate:
         recreate += _image_missing(spec, observed, options) + _missing_sources(spec, options)
-        extra = image_volume_mounts(spec, observed)
+        extra = image_volume_mounts(spec, observed, keep)
         if extra and spec.update.order == "start-first":
             recreate.append(Cause(Reason.DATA_VOLUMES, "it keeps data in image volumes"))
+        recreate += [Cause(Reason.ANONYMOUS_KEPT, f"{m.target} in {m.source[:12]}") for m in extra
+                     if _anonymous(m.source)]
         return Change(ChangeKind.RECREATE, "container", spec.name, tuple(recreate), spec,
                       (keep.id,), leftovers, renamed, needs_start=spec.state != "stopped", source=source,
                       extra_mounts=extra)

@@ -62,6 +62,9 @@ class ObservedContainer:
     # for the containers that may be in a crash loop the engine runs: state "restarting", or
     # "running" and up for less than a minute; 0 for every other container, whatever the count.
     restart_count: int = 0
+    # container path -> name of the volume the engine has mounted there (named or anonymous), as
+    # the container list gives it (its `Mounts`); binds and tmpfs are not listed
+    volumes: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,8 @@ def container(entry: Mapping[str, Any], restart_count: int = 0) -> ObservedConta
         exit_code=exit_code_from_status(status),
         network_mode=(entry.get("HostConfig") or {}).get("NetworkMode"),
         restart_count=restart_count,
+        volumes={m["Destination"]: m["Name"] for m in entry.get("Mounts") or ()
+                 if m.get("Type") == "volume" and m.get("Name") and m.get("Destination")},
     )
 
 

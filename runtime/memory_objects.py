@@ -50,6 +50,7 @@ class MemoryContainer:
             id=self.id, name=self.name, labels=dict(self.labels), state=self.state, health=self.health,
             image_id=self.image_id, networks=frozenset(self.networks), created=self.created,
             exit_code=self.exit_code, network_mode=self.network_mode, restart_count=self.restart_count,
+            volumes=dict(self.volumes),
         )
 
 

@@ -754,11 +754,6 @@ def netns(container) -> bytes:
     return container.exec_run(["readlink", "/proc/1/ns/net"]).output.strip()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a target that is only started (stopped by hand) does not tie its sidecar: diff_containers._tie_causes "
-    "acts on CREATE/RECREATE of the target only, so the sidecar stays in the stopped pause's old network "
-    "namespace and the plan says converged; a restart of the target by the engine or by hand is not "
-    "observed at all (ObservedContainer has no StartedAt to compare)"))
 def test_a_sidecar_shares_the_network_stack_of_pause_again_after_pause_was_stopped_by_hand(
     engine, namespace, names, docker_client
 ):
@@ -788,11 +783,6 @@ def test_a_sidecar_is_replaced_when_pause_is_removed_by_hand(engine, namespace, 
     assert pending(engine, namespace, state(pause, side)) == NO_CHANGES
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a container made before image VOLUMEs became owned volumes keeps /data in an anonymous volume; its "
-    "first replacement mounts a new, empty <name>_data and leaves the data in a dangling anonymous volume "
-    "(`docker volume prune` deletes it): the engine's mounts are not observed (ObservedContainer has none), "
-    "so diff cannot carry the anonymous volume over or seed the owned one"))
 def test_data_in_the_anonymous_volume_of_a_container_made_before_image_volumes_were_owned_survives_its_replacement(
     engine, namespace, names, docker_client, volume_image
 ):

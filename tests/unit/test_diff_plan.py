@@ -487,3 +487,24 @@ def test_a_long_form_bind_whose_source_the_host_lacks_blocks_the_container_with_
         "    blocked: bind source /no/such/dir, declared at web.toml:1 does not exist on this host "
         "(the long form needs it)",
     ]
+
+
+def test_a_sidecar_is_replaced_when_the_container_whose_network_stack_it_shares_is_started_again():
+    o = observed(running(web(), "1"), running(db(), "2", state="exited", exit_code=137),
+                 running(sidecar(), "3", network_mode="container:" + "2" * 64, networks=frozenset()))
+    text = printed(desired(web(), db(), sidecar()), o)
+    assert "~ recreate container side (tied to a replaced container: db (started again: a new network namespace))" in (
+        text.splitlines())
+
+
+def test_the_anonymous_volume_of_a_container_made_before_image_volumes_were_owned_moves_to_its_replacement():
+    anonymous = "f" * 64
+    o = dataclasses.replace(
+        observed(running(web(), "1", volumes={"/var/data": anonymous}), running(db(), "2")),
+        image_volumes={IMAGE: ("/var/data",)},
+    )
+    plan = make_plan(desired(web(env={"GREETING": "new"}), db()), o, NS)
+    web_task = {t.key: t for t in plan.tasks}["container/web"]
+    assert Mount("volume", "/var/data", anonymous) in web_task.steps[0].spec.mounts
+    assert "keeps the data of its anonymous volume: /var/data in ffffffffffff" in str(web_task.change)
+    assert "volume/web_var_data" not in {t.key for t in plan.tasks}
