@@ -6,7 +6,20 @@ import os
 
 import pytest
 
+from runtime.docker import DockerRuntime
 from tests.integration.relay import SocketProxy
+
+
+@pytest.fixture
+def engine(docker_client):
+    """The Docker adapter on the engine at $DOCKER_HOST."""
+    return DockerRuntime(os.environ.get("DOCKER_HOST"))
+
+
+@pytest.fixture
+def names(namespace):
+    """Engine-wide names are prefixed with the test's namespace, so tests never collide."""
+    return lambda name: f"{namespace}-{name}"
 
 
 @pytest.fixture

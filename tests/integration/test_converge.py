@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import pytest
 
@@ -22,20 +21,8 @@ from reconciler.model import (
     VolumeSpec,
 )
 from reconciler.options import PlanOptions
-from runtime.docker import DockerRuntime
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def engine(docker_client):
-    return DockerRuntime(os.environ.get("DOCKER_HOST"))
-
-
-@pytest.fixture
-def names(namespace):
-    """Engine-wide names are prefixed with the test's namespace, so tests never collide."""
-    return lambda name: f"{namespace}-{name}"
 
 
 def sleeper(name: str, **changes) -> ContainerSpec:

@@ -48,16 +48,6 @@ from tests.integration.test_converge import sleeper as plain_sleeper
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def engine(docker_client):
-    return DockerRuntime(os.environ.get("DOCKER_HOST"))
-
-
-@pytest.fixture
-def names(namespace):
-    return lambda name: f"{namespace}-{name}"
-
-
 def sleeper(name: str, **changes) -> ContainerSpec:
     """A container that sleeps, stops at once, and is rolled back within 10 s."""
     return plain_sleeper(name, **{"update": UpdatePolicy(timeout=10), **changes})
