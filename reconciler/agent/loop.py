@@ -19,13 +19,14 @@ from pathlib import Path
 
 import structlog
 
+from reconciler.agent.accounting import CRASHLOOP_AFTER, account, pass_result, resource_reports
 from reconciler.agent.lastgood import LastKnownGood, Refresh
 from reconciler.agent.lock import DEFAULT_ENGINE
 from reconciler.agent.statedir import StateDir
 from reconciler.agent.status import ResourceReport, Status
 from reconciler.agent.triggers import Backoff, Trigger
 from reconciler.agent.watch import DirectoryWatcher
-from reconciler.changes import ChangeKind, Reason
+from reconciler.changes import ChangeKind
 from reconciler.converge import PassReport, converge
 from reconciler.model import DesiredState
 from reconciler.options import PlanOptions
@@ -35,12 +36,6 @@ log = structlog.get_logger("reconciler.agent")
 
 ENGINE = "engine"
 CRASH = "pass"  # the backoff key of a pass that crashed
-CRASHLOOP_AFTER = 3  # consecutive crashes before a container is reported as in a crash loop
-STABLE_AFTER = 60.0  # seconds a restarted container must stay up before its crash count resets
-# what the engine does to a resource whose spec did not change; a resource MISSING that was there
-# after the previous pass (removed by hand) is drift too
-DRIFT = frozenset({Reason.STOPPED, Reason.EXITED, Reason.DEAD, Reason.PAUSED, Reason.NETWORK_DETACHED,
-                   Reason.NETWORK_ATTACHED, Reason.INTERRUPTED})
 FAILING_STATES = {"failed": "error", "crashloop": "error", "conflict": "warning", "stalled": "warning"}
 
 
@@ -155,7 +150,7 @@ class Agent:
         self.backoff.succeeded(ENGINE)
         self._account(report)
         self._remember(refresh.state, report)
-        self._finish(_result(refresh, report), started, woken_by, refresh, report)
+        self._finish(pass_result(bool(refresh.errors), report), started, woken_by, refresh, report)
 
     def _remember(self, desired: DesiredState, report: PassReport) -> None:
         """What later passes need from this one: what the engine holds now (to tell a resource
@@ -198,31 +193,23 @@ class Agent:
         return {**stalled, **{key: why for key, (why, _) in backoff.items()}}
 
     def _account(self, report: PassReport) -> None:
-        """Backoff and metrics from one pass's results: failures back off, crashes count."""
+        """Backoff and metrics from one pass's results (decided by `accounting.account`)."""
         now = self.clock()
-        for result in report.results:
-            change = result.task.change
-            self.status.metrics.action(change.kind.verb, "ok" if result.ok else "failed")
-            key = result.task.key
-            if not result.ok and not result.skipped:
+        keys = set(self.started_at) | {r.task.key for r in report.results}
+        done = account(report, self.present, self.started_at, {k: self.backoff.failures(k) for k in keys}, now)
+        for verb, outcome in done.actions:
+            self.status.metrics.action(verb, outcome)
+            if outcome == "failed":
                 self.status.metrics.error("action")
-                self.backoff.failed(key, now)
-            elif result.ok:
-                removed = key in self.present and any(c.reason is Reason.MISSING for c in change.causes)
-                if removed or any(c.reason in DRIFT for c in change.causes):
-                    self.status.metrics.drift_corrected()
-                crashed = any(c.reason is Reason.EXITED for c in change.causes) and key in self.started_at
-                if crashed:
-                    self.backoff.failed(key, now)
-                else:
-                    self.backoff.succeeded(key)
-                if change.needs_start:
-                    self.started_at[key] = now
-        down = {c.key for c in report.remaining.changes}
-        for key, at in list(self.started_at.items()):
-            if now - at >= STABLE_AFTER and self.backoff.failures(key) and key not in down:
-                self.backoff.succeeded(key)
-                del self.started_at[key]
+        for _ in range(done.drift_corrected):
+            self.status.metrics.drift_corrected()
+        for key in done.failed:
+            self.backoff.failed(key, now)
+        for key in done.succeeded | done.stable:
+            self.backoff.succeeded(key)
+        for key in done.stable:
+            del self.started_at[key]
+        self.started_at.update(dict.fromkeys(done.started, now))
 
     def _finish(self, result: str, started: float, woken_by: list[str], refresh: Refresh,
                 report: PassReport | None) -> None:
@@ -249,50 +236,6 @@ class Agent:
     def _resources(self, refresh: Refresh, report: PassReport | None) -> list[ResourceReport]:
         if refresh.state is None:
             return []
-        failures = {r.task.key: r for r in report.failures} if report else {}
-        remaining = report.remaining.changes if report else ()
-        changes = {c.key: c for c in remaining}
-        blocked = {t.key: t.blocked for t in report.remaining.tasks if t.blocked} if report else {}
+        failures = {spec.key: self.backoff.failures(spec.key) for spec in refresh.state.specs()}
         completed = {**self.completed(), **report.completed} if report else {}
-        reports = []
-        for spec in refresh.state.specs():
-            key = spec.key
-            change = changes.get(key)
-            if key in refresh.stalled:
-                state, message = "stalled", "its file is invalid; the last valid content stays in force"
-            elif report is None:
-                state, message = "unknown", "the engine is unavailable"
-            elif key in failures:
-                state, message = "failed", str(failures[key])
-            elif change is None and spec.name in completed and spec.kind == "container":
-                state, message = "completed", "ran to completion (exit 0) with this spec"
-            elif change is None or change.kind is ChangeKind.RETAIN:
-                state, message = "converged", ""
-            elif change.kind is ChangeKind.CONFLICT:
-                state, message = "conflict", str(change)
-            elif self.backoff.failures(key) >= CRASHLOOP_AFTER or change.kind is ChangeKind.BLOCKED:
-                state, message = "crashloop", f"restarted {self.backoff.failures(key)} times: {change}"
-            elif key in blocked:
-                state, message = "blocked", f"{change}: {blocked[key]}"
-            else:
-                state, message = "pending", str(change)
-            reports.append(ResourceReport(spec.kind, spec.name, state, message))
-        for change in remaining:
-            if change.kind is ChangeKind.RETAIN and change.resource == "volume" and change.spec is None:
-                reports.append(ResourceReport("volume", change.name, "retained", str(change)))
-            elif change.kind is ChangeKind.REMOVE and change.key in blocked:
-                reports.append(ResourceReport(change.resource, change.name, "blocked",
-                                              f"{change}: {blocked[change.key]}"))
-        return reports
-
-
-def _result(refresh: Refresh, report: PassReport) -> str:
-    """A pass's result: unavailable, failed (an action failed), invalid (held back by a broken
-    file, nothing failed), converged, or failed (something is left to do: blocked, crash loop)."""
-    if report.unavailable:
-        return "unavailable"
-    if report.failures:
-        return "failed"
-    if refresh.errors:
-        return "invalid"
-    return "converged" if report.converged else "failed"
+        return resource_reports(refresh.state, refresh.stalled, report, failures, completed)

@@ -6,7 +6,7 @@
   pull, ...) and result (ok, failed)
 - reconciler_drift_corrections_total: actions that undid drift from an unchanged spec: a
   container stopped, killed, exited, dead or paused; a resource removed by hand; a network
-  detached or attached by hand; a replacement left half done (the agent loop's DRIFT)
+  detached or attached by hand; a replacement left half done (accounting.DRIFT)
 - reconciler_errors_total{type}: errors by type: desired_state (each new problem in the files),
   engine, action, crash (a pass that raised an unexpected exception)
 - reconciler_managed_resources{kind}: resources in the status table, conflicts excluded

@@ -8,7 +8,8 @@ import time
 import pytest
 from structlog.testing import capture_logs
 
-from reconciler.agent.loop import CRASHLOOP_AFTER, Agent
+from reconciler.agent.accounting import CRASHLOOP_AFTER
+from reconciler.agent.loop import Agent
 from reconciler.agent.statedir import StateDir
 from reconciler.agent.status import Status
 from reconciler.commands import run as run_command

@@ -1,0 +1,109 @@
+"""What a pass's results mean for the agent, as pure functions the loop applies: which resources
+back off or leave backoff, what counts as drift corrected, and each resource's reported state.
+
+Nothing here reads a clock or changes anything: times and the backoff's counts are passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+from reconciler.agent.status import ResourceReport
+from reconciler.changes import ChangeKind, Reason
+from reconciler.converge import PassReport
+from reconciler.model import DesiredState
+
+CRASHLOOP_AFTER = 3  # consecutive failures before a container is reported as in a crash loop
+STABLE_AFTER = 60.0  # seconds a restarted container must stay up before its crash count resets
+# what the engine does to a resource whose spec did not change; a resource MISSING that was there
+# after the previous pass (removed by hand) is drift too
+DRIFT = frozenset({Reason.STOPPED, Reason.EXITED, Reason.DEAD, Reason.PAUSED, Reason.NETWORK_DETACHED,
+                   Reason.NETWORK_ATTACHED, Reason.INTERRUPTED, Reason.NEVER_STARTED})
+
+
+@dataclass(frozen=True)
+class Accounting:
+    """The loop's bookkeeping after one pass, as decisions."""
+
+    failed: frozenset[str]  # "kind/name" that back off (an action failed, or it crashed again)
+    succeeded: frozenset[str]  # leave backoff
+    started: frozenset[str]  # started by this pass: watched for a crash for STABLE_AFTER seconds
+    stable: frozenset[str]  # up for STABLE_AFTER seconds since started: their crash count resets
+    drift_corrected: int
+    actions: tuple[tuple[str, str], ...]  # (verb, "ok" | "failed") per task that ran
+
+
+def account(report: PassReport, present: Collection[str], started_at: Mapping[str, float],
+            failures: Mapping[str, int], now: float) -> Accounting:
+    """`present`: keys the engine held after the previous pass; `started_at`: when this agent
+    last started each key; `failures`: consecutive failures per key; `now`: the loop's clock."""
+    failed, succeeded, started, actions, drift = set(), set(), set(), [], 0
+    for result in report.results:
+        change, key = result.task.change, result.task.key
+        actions.append((change.kind.verb, "ok" if result.ok else "failed"))
+        if not result.ok and not result.skipped:
+            failed.add(key)
+        elif result.ok:
+            removed = key in present and any(c.reason is Reason.MISSING for c in change.causes)
+            drift += removed or any(c.reason in DRIFT for c in change.causes)
+            crashed = any(c.reason is Reason.EXITED for c in change.causes) and key in started_at
+            (failed if crashed else succeeded).add(key)
+            if change.needs_start:
+                started.add(key)
+    down = {c.key for c in report.remaining.changes}
+    stable = {key for key, at in started_at.items()
+              if now - at >= STABLE_AFTER and failures.get(key) and key not in down and key not in started}
+    return Accounting(frozenset(failed), frozenset(succeeded), frozenset(started), frozenset(stable), drift,
+                      tuple(actions))
+
+
+def resource_reports(desired: DesiredState, stalled: Collection[str], report: PassReport | None,
+                     failures: Mapping[str, int], completed: Mapping[str, str]) -> list[ResourceReport]:
+    """The state of every declared resource after a pass (and of retained volumes and held-back
+    removals): stalled, unknown, failed, completed, converged, conflict, crashloop, blocked or
+    pending, each with why. `failures`: consecutive failures per key in the agent's backoff."""
+    failed = {r.task.key: r for r in report.failures} if report else {}
+    remaining = report.remaining.changes if report else ()
+    changes = {c.key: c for c in remaining}
+    blocked = {t.key: t.blocked for t in report.remaining.tasks if t.blocked} if report else {}
+    reports = []
+    for spec in desired.specs():
+        key, change = spec.key, changes.get(spec.key)
+        if key in stalled:
+            state, message = "stalled", "its file is invalid; the last valid content stays in force"
+        elif report is None:
+            state, message = "unknown", "the engine is unavailable"
+        elif key in failed:
+            state, message = "failed", str(failed[key])
+        elif change is None and spec.kind == "container" and spec.name in completed:
+            state, message = "completed", "ran to completion (exit 0) with this spec"
+        elif change is None or change.kind is ChangeKind.RETAIN:
+            state, message = "converged", ""
+        elif change.kind is ChangeKind.CONFLICT:
+            state, message = "conflict", str(change)
+        elif failures.get(key, 0) >= CRASHLOOP_AFTER or change.kind is ChangeKind.BLOCKED:
+            state, message = "crashloop", f"restarted {failures.get(key, 0)} times: {change}"
+        elif key in blocked:
+            state, message = "blocked", f"{change}: {blocked[key]}"
+        else:
+            state, message = "pending", str(change)
+        reports.append(ResourceReport(spec.kind, spec.name, state, message))
+    for change in remaining:
+        if change.kind is ChangeKind.RETAIN and change.resource == "volume" and change.spec is None:
+            reports.append(ResourceReport("volume", change.name, "retained", str(change)))
+        elif change.kind is ChangeKind.REMOVE and change.key in blocked:
+            reports.append(ResourceReport(change.resource, change.name, "blocked", f"{change}: {blocked[change.key]}"))
+    return reports
+
+
+def pass_result(invalid: bool, report: PassReport) -> str:
+    """A pass's result: unavailable, failed (an action failed), invalid (held back by a broken
+    file, nothing failed), converged, or failed (something is left to do: blocked, crash loop)."""
+    if report.unavailable:
+        return "unavailable"
+    if report.failures:
+        return "failed"
+    if invalid:
+        return "invalid"
+    return "converged" if report.converged else "failed"
