@@ -22,7 +22,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from pathlib import PurePath
 
 import structlog
 from watchdog.events import (
@@ -42,7 +41,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.api import ObservedWatch
 
-from reconciler.desired.loader import is_desired_file
+from reconciler.desired.files import is_desired_file, is_hidden
 
 log = structlog.get_logger()
 
@@ -58,13 +57,9 @@ _ENTRY_EVENTS = [
 ]
 
 
-def _visible(parts: tuple[str, ...]) -> bool:
-    return bool(parts) and not any(part.startswith(".") for part in parts)
-
-
 def _concerns_desired_state(rel_path: str, is_directory: bool) -> bool:
     if is_directory:
-        return _visible(PurePath(rel_path).parts) and rel_path != "."
+        return not is_hidden(rel_path)
     return is_desired_file(rel_path)
 
 

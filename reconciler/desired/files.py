@@ -21,12 +21,18 @@ _SPECIAL = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a 
             stat.S_IFBLK: "a block device"}
 
 
+def is_hidden(rel_path: str) -> bool:
+    """True for a path (relative to the directory) at or under a hidden file or folder (a name
+    starting with "."), and for the directory itself: the one rule of what is never read."""
+    parts = PurePath(rel_path).parts
+    return not parts or any(part.startswith(".") for part in parts)
+
+
 def is_desired_file(rel_path: str) -> bool:
     """True for a path (relative to the directory) that is read: a `*.toml` file outside hidden
     files and folders. Editor and tool artefacts (`.x.toml.swp`, `4913`, `x.toml~`,
     `x.toml.bak`) end otherwise or are hidden, so they are never read."""
-    parts = PurePath(rel_path).parts
-    return bool(parts) and not any(part.startswith(".") for part in parts) and parts[-1].endswith(".toml")
+    return not is_hidden(rel_path) and rel_path.endswith(".toml")
 
 
 def _special(path: Path) -> str | None:
@@ -77,7 +83,7 @@ def discover(root: Path, warnings: list[Problem] | None = None) -> list[str]:
     for folder, folders, files in os.walk(root, onerror=fail, followlinks=True):
         base = Path(folder).relative_to(root)
         followed = []
-        for name in sorted(name for name in folders if not name.startswith(".")):
+        for name in sorted(name for name in folders if not is_hidden(name)):
             link = Path(folder) / name
             target = os.path.realpath(link) if link.is_symlink() else None
             reason = _not_followed(target, whole) if target else None
