@@ -5,8 +5,10 @@ PY := $(VENV)/bin/python
 ENGINE := scripts/engine.sh
 STAMP := $(VENV)/.installed
 STATUS_ADDR ?= 127.0.0.1:9110
+SEED ?= 1
+DURATION ?= 600
 
-.PHONY: run test wheel-check unit lint engine engine-stop image bench clean
+.PHONY: run test wheel-check unit lint engine engine-stop image bench chaos clean
 
 $(PY):
 	python3 -m venv $(VENV) || (apt-get update -qq && apt-get install -y -qq python3-venv && python3 -m venv $(VENV))
@@ -44,6 +46,11 @@ lint: install
 
 bench: install
 	@export DOCKER_HOST=$$($(ENGINE) ensure) && $(ENGINE) image && $(PY) -m bench
+
+# The fault campaign against the agent (docs/chaos.md); not part of `make test`.
+chaos: install
+	@export DOCKER_HOST=$$($(ENGINE) ensure) && $(ENGINE) image && \
+	    $(PY) -m bench.chaos --seed $(SEED) --duration $(DURATION)
 
 engine-stop:
 	@$(ENGINE) stop

@@ -1,0 +1,35 @@
+"""The fault campaign (`make chaos`, docs/chaos.md) for 60 s with a fixed seed.
+
+At 60 s each fault kind happens 3 to 5 times, so the run is held to at least 3 of each
+(`--min-per-kind 3`) instead of the 5 a full `make chaos` run needs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.xfail(strict=False, reason="issue 10 item 2: an agent (re)started while a file is invalid removes "
+                   "that file's containers and those of the files that depend on it (invalid-file-touched, "
+                   "declared-removed)")
+@pytest.mark.timeout(420)
+def test_a_minute_of_faults_breaks_nothing(docker_client):
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.chaos", "--seed", "7", "--duration", "60", "--min-per-kind", "3", "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=400,
+    )
+    assert done.stdout, done.stderr
+    report = json.loads(done.stdout)
+    shown = "\n".join(f"+{v['at']}s {v['kind']}: {v['detail']}" for v in report["violations"])
+    assert report["valid_run"], f"too few faults of {report['short_kinds']}: {report['faults']}"
+    assert not report["violations"], shown
+    assert done.returncode == 0, done.stderr
