@@ -579,13 +579,15 @@ def registry(docker_client) -> Iterator[Registry]:
 
 
 @pytest.fixture
-def pulled(docker_client):
-    """Image references a test pulls, removed from the engine afterwards (with their containers,
-    which the namespace fixture would remove too late)."""
+def pulled(docker_client, namespace):
+    """Image references a test pulls, removed from the engine afterwards (with the test's own
+    containers, which the namespace fixture would remove too late; the filter keeps to the test's
+    namespace, since a pulled image may be another image's content, used by anyone)."""
     refs: list[str] = []
     yield refs
     for ref in refs:
-        for container in docker_client.containers.list(all=True, filters={"ancestor": ref}):
+        mine = {"ancestor": ref, "label": f"io.reconciler.managed={namespace}"}
+        for container in docker_client.containers.list(all=True, filters=mine):
             container.remove(force=True)
         try:
             docker_client.images.remove(ref, force=True)
