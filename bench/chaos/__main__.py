@@ -35,6 +35,7 @@ def interrupted(*_) -> None:
 def main(argv: list[str]) -> int:
     options, as_json = parse(argv)
     signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)  # also where a shell started it with SIGINT ignored
     campaign = Campaign(options, docker.from_env(timeout=60))
     try:
         campaign.run()

@@ -18,9 +18,6 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10 item 2: an agent (re)started while a file is invalid removes "
-                   "that file's containers and those of the files that depend on it (invalid-file-touched, "
-                   "declared-removed)")
 @pytest.mark.timeout(420)
 def test_a_minute_of_faults_breaks_nothing(docker_client):
     done = subprocess.run(
