@@ -6,7 +6,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reconciler.model import FORM, LABEL_FORM, Mount, Spec, changed_keys, spec_keys
+from reconciler.model import FORM, FORM_CHANGES, LABEL_FORM, Mount, Spec, changed_keys, spec_keys
 from reconciler.ownership import recorded_keys
 
 
@@ -118,9 +118,11 @@ class Change:
 def spec_changed(labels: Mapping[str, str], spec: Spec) -> Cause:
     """Why the spec hash differs: an edit, or a release that changed the canonical form."""
     form = labels.get(LABEL_FORM, "1")
-    if form != str(FORM):
-        return Cause(Reason.FORM_CHANGED, f"{form} -> {FORM}: {changed_key_list(labels, spec)}")
-    return Cause(Reason.SPEC_CHANGED, changed_key_list(labels, spec))
+    keys = changed_keys(recorded_keys(labels), spec_keys(spec))
+    moved = set().union(*(FORM_CHANGES.get(v, ()) for v in range(int(form) + 1, FORM + 1))) if form.isdigit() else set()
+    if form != str(FORM) and set(keys) <= moved:
+        return Cause(Reason.FORM_CHANGED, f"{form} -> {FORM}: {', '.join(keys)}")
+    return Cause(Reason.SPEC_CHANGED, ", ".join(keys))
 
 
 def changed_key_list(labels: Mapping[str, str], spec: Spec) -> str:

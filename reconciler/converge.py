@@ -35,6 +35,13 @@ class PassReport:
     results: tuple[TaskResult, ...]
     remaining: Plan  # what a fresh observation still finds to do after executing
     completed: dict[str, str]  # run-to-completion containers done (exit 0), name -> spec hash
+    # the plans made again in the pass (after pulls and checks, after a 409) that were executed
+    followed: tuple[Plan, ...] = ()
+
+    @property
+    def ran(self) -> tuple[TaskResult, ...]:
+        """The tasks that made engine calls, or tried to: not those the plan blocked."""
+        return tuple(r for r in self.results if not r.task.blocked)
 
     @property
     def failures(self) -> tuple[TaskResult, ...]:
@@ -90,16 +97,20 @@ def converge(
     observed = observe(runtime, namespace, desired)
     first = make_plan(desired, observed, namespace, options)
     images = tuple(t for t in first.tasks if t.change.resource == "image")
-    current = first
+    current, followed = first, []
     if images:
         results.extend(execute(dataclasses.replace(first, tasks=images), runtime, namespace, workers, should_stop,
                                progress))
         pulled = frozenset(t.change.name for t in images)
         options = dataclasses.replace(options, pulled=options.pulled | pulled)
-        current = make_plan(desired, observe(runtime, namespace, desired), namespace, options)
+        observed = observe(runtime, namespace, desired)
+        current = make_plan(desired, observed, namespace, options)
+        followed.append(current)
     for attempt in range(MAX_ATTEMPTS):
         if attempt:
-            current = make_plan(desired, observe(runtime, namespace, desired), namespace, options)
+            observed = observe(runtime, namespace, desired)
+            current = make_plan(desired, observed, namespace, options)
+            followed.append(current)
         done = execute(current, runtime, namespace, workers, should_stop, progress)
         results.extend(done)
         if not any(r.retry for r in done) or should_stop():
@@ -110,10 +121,9 @@ def converge(
         remaining = make_plan(desired, observed, namespace, dataclasses.replace(options, pulled=frozenset()))
     else:  # nothing was done: the engine is as last observed, and the last plan is what remains
         remaining = current
-    report = PassReport(first, _last_per_task(results), remaining, completions(desired, observed))
-    left = [str(c) for c in remaining.changes if c.kind.pending]
-    log.info("pass.done", converged=report.converged, actions=len(results), failures=len(report.failures),
-             remaining=left)
+    report = PassReport(first, _last_per_task(results), remaining, completions(desired, observed), tuple(followed))
+    log.debug("pass.done", converged=report.converged, actions=len(report.ran), failures=len(report.failures),
+              remaining=[str(c) for c in remaining.changes if c.kind.pending])
     return report
 
 

@@ -126,7 +126,7 @@ def _run_task(
                 error=str(error), rolled_back=rolled_back,
             )
             return TaskResult(
-                task, ok=False, error=f"{type(error).__name__}: {error}", failed_step=action,
+                task, ok=False, error=str(error), failed_step=action,
                 rolled_back=rolled_back, retry=isinstance(error, Conflict),
                 unavailable=isinstance(error, EngineUnavailable), seconds=time.monotonic() - started,
             )

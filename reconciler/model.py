@@ -25,8 +25,9 @@ LABEL_FORM = LABEL_PREFIX + "form"
 
 # The version of the canonical form the spec hash is computed over (DESIGN section 12; the
 # history is in docs/format.md). 1: the first release. 2: devices parsed as `docker run --device`.
-# A resource without the label was made at form 1.
+# A resource without the label was made at form 1. FORM_CHANGES: the keys each form changed.
 FORM = 2
+FORM_CHANGES = {2: frozenset({"devices"})}
 
 
 def is_owned(labels: Mapping[str, str] | None, namespace: str) -> bool:

@@ -81,14 +81,24 @@ class Task:
         lines = [f"    blocked: {self.blocked}"] if self.blocked else []
         if not steps:
             return lines
-        for index, action in enumerate(self.steps):
+        for action, undo in zip(self.steps, self.branches, strict=True):
             lines.append(f"    {action}")
-            undo = self.rollback[index] if index < len(self.rollback) else ()
             if undo:
-                lines.append("      if it fails: " + ", ".join(str(a) for a in undo))
-        if self.change.kind in _AFTER_IMAGE:
-            lines.append(f"    then: {_AFTER_IMAGE[self.change.kind]}")
+                lines.append("      if it fails: " + ", ".join(undo))
+        if self.then:
+            lines.append(f"    then: {self.then}")
         return lines
+
+    @property
+    def branches(self) -> tuple[tuple[str, ...], ...]:
+        """For each step, the calls that undo a failure there (empty: nothing to undo), as text."""
+        padded = (*self.rollback, *[()] * (len(self.steps) - len(self.rollback)))
+        return tuple(tuple(str(a) for a in undo) for undo in padded[:len(self.steps)])
+
+    @property
+    def then(self) -> str | None:
+        """What the pass does after this task: for a pull or a check, plan again."""
+        return _AFTER_IMAGE.get(self.change.kind)
 
 
 @dataclass(frozen=True)

@@ -58,11 +58,19 @@ def account(report: PassReport, present: Collection[str], started_at: Mapping[st
                       tuple(actions))
 
 
+def crash_loops(started_at: Mapping[str, float], failures: Mapping[str, int]) -> frozenset[str]:
+    """Containers this agent started that keep exiting: CRASHLOOP_AFTER consecutive crashes. A
+    resource whose create or replacement keeps failing is failed, not crash-looping."""
+    return frozenset(key for key in started_at if failures.get(key, 0) >= CRASHLOOP_AFTER)
+
+
 def resource_reports(desired: DesiredState, stalled: Collection[str], report: PassReport | None,
-                     failures: Mapping[str, int], completed: Mapping[str, str]) -> list[ResourceReport]:
+                     failures: Mapping[str, int], completed: Mapping[str, str],
+                     crashing: Collection[str] = ()) -> list[ResourceReport]:
     """The state of every declared resource after a pass (and of retained volumes and held-back
     removals): stalled, unknown, failed, completed, converged, conflict, crashloop, blocked or
-    pending, each with why. `failures`: consecutive failures per key in the agent's backoff."""
+    pending, each with why. `failures`: consecutive failures per key in the agent's backoff;
+    `crashing`: the agent's crash loops (see `crash_loops`)."""
     failed = {r.task.key: r for r in report.failures} if report else {}
     remaining = report.remaining.changes if report else ()
     changes = {c.key: c for c in remaining}
@@ -82,7 +90,7 @@ def resource_reports(desired: DesiredState, stalled: Collection[str], report: Pa
             state, message = "converged", ""
         elif change.kind is ChangeKind.CONFLICT:
             state, message = "conflict", str(change)
-        elif failures.get(key, 0) >= CRASHLOOP_AFTER or change.kind is ChangeKind.BLOCKED:
+        elif key in crashing or change.kind is ChangeKind.BLOCKED:
             state, message = "crashloop", f"restarted {failures.get(key, 0)} times: {change}"
         elif key in blocked:
             state, message = "blocked", f"{change}: {blocked[key]}"
@@ -97,12 +105,13 @@ def resource_reports(desired: DesiredState, stalled: Collection[str], report: Pa
     return reports
 
 
-def pass_result(invalid: bool, report: PassReport) -> str:
-    """A pass's result: unavailable, failed (an action failed), invalid (held back by a broken
-    file, nothing failed), converged, or failed (something is left to do: blocked, crash loop)."""
+def pass_result(invalid: bool, report: PassReport, crashing: Collection[str] = ()) -> str:
+    """A pass's result: unavailable, failed (an action failed, or a container keeps crashing even
+    if it is up right now), invalid (held back by a broken file, nothing failed), converged, or
+    failed (something is left to do: blocked, crash loop)."""
     if report.unavailable:
         return "unavailable"
-    if report.failures:
+    if report.failures or crashing:
         return "failed"
     if invalid:
         return "invalid"

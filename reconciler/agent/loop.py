@@ -19,7 +19,7 @@ from pathlib import Path
 
 import structlog
 
-from reconciler.agent.accounting import CRASHLOOP_AFTER, account, pass_result, resource_reports
+from reconciler.agent.accounting import account, crash_loops, pass_result, resource_reports
 from reconciler.agent.lastgood import LastKnownGood, Refresh
 from reconciler.agent.lock import DEFAULT_ENGINE
 from reconciler.agent.statedir import StateDir
@@ -150,7 +150,8 @@ class Agent:
         self.backoff.succeeded(ENGINE)
         self._account(report)
         self._remember(refresh.state, report)
-        self._finish(pass_result(bool(refresh.errors), report), started, woken_by, refresh, report)
+        crashing = crash_loops(self.started_at, {k: self.backoff.failures(k) for k in self.started_at})
+        self._finish(pass_result(bool(refresh.errors), report, crashing), started, woken_by, refresh, report)
 
     def _remember(self, desired: DesiredState, report: PassReport) -> None:
         """What later passes need from this one: what the engine holds now (to tell a resource
@@ -181,8 +182,9 @@ class Agent:
             if key not in (ENGINE, CRASH) and at > now:
                 until = time.strftime("%H:%M:%SZ", time.gmtime(wall + at - now))
                 crashes = self.backoff.failures(key)
-                why = (f"crash loop: failed {crashes} times; backoff until {until}"
-                       if crashes >= CRASHLOOP_AFTER else f"backoff until {until}")
+                why = (f"crash loop: exited {crashes} times; backoff until {until}"
+                       if key in crash_loops(self.started_at, {key: crashes})
+                       else f"failed {crashes} time(s); backoff until {until}")
                 backoff[key] = (why, wall + at - now)
         if self.state_dir is not None:
             try:
@@ -214,7 +216,7 @@ class Agent:
     def _finish(self, result: str, started: float, woken_by: list[str], refresh: Refresh,
                 report: PassReport | None) -> None:
         digest = refresh.state.digest() if refresh.state else None
-        counts = {"actions": len(report.results), "failures": len(report.failures)} if report else {}
+        counts = {"actions": len(report.ran), "failures": len(report.failures)} if report else {}
         for entered in self.status.set_resources(self._resources(refresh, report)):
             level = FAILING_STATES.get(entered.state)
             if level:
@@ -238,4 +240,5 @@ class Agent:
             return []
         failures = {spec.key: self.backoff.failures(spec.key) for spec in refresh.state.specs()}
         completed = {**self.completed(), **report.completed} if report else {}
-        return resource_reports(refresh.state, refresh.stalled, report, failures, completed)
+        crashing = crash_loops(self.started_at, failures)
+        return resource_reports(refresh.state, refresh.stalled, report, failures, completed, crashing)

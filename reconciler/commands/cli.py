@@ -78,8 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     _dir_and_env(parsers["plan"])
     parsers["plan"].add_argument("--json", action="store_true", help="print the plan as JSON")
+    parsers["plan"].add_argument("--brief", action="store_true",
+                                 help="one line per change, without its engine steps and their branches")
     parsers["plan"].add_argument("--detailed-exitcode", action="store_true",
-                                 help="exit 0 when nothing to do, 2 when there are changes, 1 on error")
+                                 help="exit 0 when nothing to do, 2 when something will run, 3 when only "
+                                      "conflicts or blocked items remain, 1 on error")
     parsers["plan"].add_argument("--prune-volumes", action="store_true",
                                  help="plan the removal of owned volumes no longer declared")
     parsers["plan"].add_argument("--allow-empty", action="store_true",
@@ -114,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         return command.run(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `reconciler plan | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import sys
 
 from reconciler.agent.statedir import StateDirError
 from reconciler.commands.context import colour, pass_options, prepare
-from reconciler.commands.render import plan_json, plan_text
+from reconciler.commands.render import plan_json, plan_text, problems_json
 from reconciler.converge import make_plan, observe
 from runtime import EngineError
 
@@ -23,8 +23,10 @@ def run(args) -> int:
         plan = make_plan(desired, observed, args.namespace, pass_options(args, desired))
     except (EngineError, StateDirError) as error:
         print(f"error: {error}", file=sys.stderr)
+        if args.json:
+            print(problems_json(str(error), []))
         return 1
-    print(plan_json(plan) if args.json else plan_text(plan, colour()))
+    print(plan_json(plan) if args.json else plan_text(plan, colour(), steps=not args.brief))
     if not args.detailed_exitcode:
         return 0
     return 2 if plan.runnable else 3 if plan.blocked else 0

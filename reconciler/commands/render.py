@@ -56,6 +56,8 @@ def plan_data(plan: Plan) -> dict[str, Any]:
         data = change_data(change)
         task = tasks.get(change.key)
         data["steps"] = [str(a) for a in task.steps] if task else []
+        data["if_it_fails"] = [list(undo) for undo in task.branches] if task else []
+        data["then"] = task.then if task else None
         data["blocked"] = task.blocked if task else None
         changes.append(data)
     return {
@@ -80,6 +82,15 @@ def problems_json(error: str, problems: Iterable[Problem]) -> str:
 
 def report_text(report: PassReport, colour: bool = False) -> str:
     lines = [change_line(c, colour) for c in report.plan.changes]
+    shown = {str(c) for c in report.plan.changes}
+    for again in report.followed:
+        new = [c for c in again.changes if c.kind.actionable and str(c) not in shown]
+        shown.update(str(c) for c in new)
+        lines += (["then, planned again:"] if new else []) + [f"  {change_line(c, colour)}" for c in new]
+    still_blocked = {t.key for t in report.remaining.tasks if t.blocked}
+    for result in report.results:
+        if result.task.blocked and result.task.key not in still_blocked:
+            lines.append(f"blocked: {result.task.change}: {result.task.blocked}")
     for result in report.failures:
         spec = result.task.change.spec
         lines.append(f"failed: {result}" + (f" ({spec.source})" if spec is not None else ""))

@@ -25,11 +25,29 @@ def directory(tmp_path, namespace):
     return tmp_path
 
 
-def test_plan_prints_one_line_per_change_and_the_detailed_exit_code_says_there_are_changes(directory, namespace):
+def test_plan_prints_each_change_with_its_engine_steps_and_the_detailed_exit_code_says_there_are_changes(
+    directory, namespace
+):
     result = reconciler("plan", str(directory), "--detailed-exitcode", namespace=namespace)
-    assert (result.returncode, result.stdout) == (
-        2, f"+ create container {namespace}-app (missing)\nPlan: 1 to create.\n"
-    )
+    assert (result.returncode, result.stdout) == (2, "\n".join([
+        f"+ create container {namespace}-app (missing)",
+        f"    create container {namespace}-app",
+        f"    start {namespace}-app",
+        "Plan: 1 to create.\n",
+    ]))
+
+
+def test_plan_brief_prints_one_line_per_change(directory, namespace):
+    result = reconciler("plan", str(directory), "--brief", namespace=namespace)
+    assert result.stdout == f"+ create container {namespace}-app (missing)\nPlan: 1 to create.\n"
+
+
+def test_plan_piped_into_a_reader_that_leaves_early_prints_no_traceback(directory, namespace):
+    plan = subprocess.Popen([sys.executable, "-m", "reconciler", "plan", str(directory), "--json",
+                             "--namespace", namespace], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    plan.stdout.close()
+    assert b"Traceback" not in plan.stderr.read()
+    plan.wait(timeout=60)
 
 
 def test_plan_json_describes_each_change_with_its_steps(directory, namespace):
@@ -39,6 +57,7 @@ def test_plan_json_describes_each_change_with_its_steps(directory, namespace):
         "create", f"{namespace}-app", "missing", "app.toml"
     )
     assert change["steps"] == [f"create container {namespace}-app", f"start {namespace}-app"]
+    assert (change["if_it_fails"], change["then"]) == ([[], []], None)
 
 
 def test_apply_converges_then_plan_has_nothing_to_do(directory, namespace, docker_client):

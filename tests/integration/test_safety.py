@@ -295,7 +295,7 @@ def test_a_job_that_exits_non_zero_is_not_converged_and_is_started_again_next_pa
     first = converge(engine, state(job), namespace)
     assert not first.converged
     assert [str(r) for r in first.failures] == [f"create container {job.name}: failed at 'wait {job.name} completed "
-                                                "(10s)': InvalidSpec: exited with code 3, expected 0"]
+                                                "(10s)': exited with code 3, expected 0"]
     assert pending(engine, namespace, state(job)).splitlines()[0] == (
         f"> start container {job.name} (run failed: code 3)"
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.agent.accounting import STABLE_AFTER, account, pass_result, resource_reports
+from reconciler.agent.accounting import STABLE_AFTER, account, crash_loops, pass_result, resource_reports
 from reconciler.converge import PassReport, make_plan
 from reconciler.execute import TaskResult
 from reconciler.options import PlanOptions
@@ -56,8 +56,19 @@ def test_resources_are_blocked_crashlooping_or_converged_with_why():
               resource_reports(desired(web(), db()), (), report, {"container/db": 0}, {})}
     assert states[("container", "web")] == ("blocked", "+ create container web (missing): backoff until 12:00:00Z")
     assert states[("container", "db")] == ("converged", "")
-    crashing = resource_reports(desired(web(), db()), (), report, {"container/web": 3}, {})
+    crashing = resource_reports(desired(web(), db()), (), report, {"container/web": 3}, {}, {"container/web"})
     assert [r.state for r in crashing if r.name == "web"] == ["crashloop"]
+    failing = resource_reports(desired(web(), db()), (), report, {"container/web": 3}, {})
+    assert [r.state for r in failing if r.name == "web"] == ["blocked"]
+
+
+def test_only_a_container_the_agent_started_that_keeps_exiting_is_a_crash_loop():
+    assert crash_loops({"container/web": 1.0}, {"container/web": 3, "container/db": 5}) == {"container/web"}
+
+
+def test_a_pass_during_a_crash_loop_is_not_converged_even_while_the_container_is_up():
+    clean = make_plan(desired(db()), observed(running(db(), "2")), NS)
+    assert pass_result(False, PassReport(clean, (), clean, {}), {"container/db"}) == "failed"
 
 
 def test_a_stalled_file_wins_over_everything_and_no_report_means_unknown():

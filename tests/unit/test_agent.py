@@ -522,4 +522,4 @@ def test_the_agents_backoff_holds_reach_the_state_directory_for_the_clis_plan(ag
     agent.clock.now += 0.5
     agent.run_pass({"edit"})
     (why,) = state.holds().values()
-    assert list(state.holds()) == ["container/web"] and why.startswith("backoff until ")
+    assert list(state.holds()) == ["container/web"] and why.startswith("failed 1 time(s); backoff until ")

@@ -8,6 +8,7 @@ deliberately changed the canonical form (devices), and there the plan says so.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -71,3 +72,12 @@ def test_what_the_reconciler_creates_carries_the_form_version():
 
     desired = load(GOLDEN / "form1").state
     assert {owned_labels(spec, "ns")[LABEL_FORM] for spec in desired.specs()} == {str(FORM)}
+
+
+def test_an_edit_of_a_container_made_at_an_older_form_is_an_edit_not_a_form_change():
+    desired = load(GOLDEN / "form1").state
+    db = desired.containers["db"]
+    edited = type(desired)(containers={**desired.containers, "db": dataclasses.replace(db, env={"A": "b"})},
+                           networks=desired.networks, volumes=desired.volumes)
+    lines = plan_text(make_plan(edited, engine_with_form1_labels(), "golden")).splitlines()
+    assert "~ recreate container db (spec changed: env)" in lines
