@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from reconciler.changes import Cause, Change, ChangeKind, Reason, spec_changed
 from reconciler.model import (
@@ -155,7 +155,7 @@ def _tie_causes(
         change = changes.get(target)
         if change is not None and change.kind in (ChangeKind.CREATE, ChangeKind.RECREATE):
             causes.append(Cause(Reason.TIED, target))
-        elif change is not None and change.kind is ChangeKind.START and target == stack:
+        elif target == stack and _started_again(have, groups.get(target, ()), change):
             causes.append(Cause(Reason.TIED, f"{target} (started again: a new network namespace)"))
     if spec.network_mode and spec.network_mode.startswith("container:") and not causes:
         target = spec.network_mode.removeprefix("container:")
@@ -164,6 +164,16 @@ def _tie_causes(
         if have.network_mode and have.network_mode.startswith("container:") and pinned not in ids:
             causes.append(Cause(Reason.TIED_GONE, f"network_mode container:{pinned[:12]}"))
     return causes
+
+
+def _started_again(have: ObservedContainer, group: Iterable[ObservedContainer], change: Change | None) -> bool:
+    """The container whose network stack `have` shares is started in this plan, or was started
+    (by the engine's restart policy, by hand) after `have` was: `have` is in a namespace that no
+    longer exists. Judged by uptimes, which order the two starts."""
+    if change is not None and change.kind is ChangeKind.START:
+        return True
+    running = [c.up_seconds for c in group if c.up_seconds is not None]
+    return have.up_seconds is not None and bool(running) and max(running) < have.up_seconds
 
 
 def _hold_for_dependencies(

@@ -247,6 +247,9 @@ def _blocked(change: Change, by_key: dict[str, Change], options: PlanOptions) ->
         return f"its file {change.source} is invalid; the last valid content stays in force"
     if change.kind is ChangeKind.REMOVE and invalid:
         return f"removal held back while {', '.join(sorted(invalid))} is invalid"
+    frozen_tied = sorted(c.key for c in by_key.values() if c.source in invalid and _tied_to(c, change.name))
+    if frozen_tied:
+        return f"{frozen_tied[0]} is tied to it and its file is invalid: replacing it would cut that container off"
     for cause in change.causes:
         if cause.reason in _BLOCKING:
             return _BLOCKING[cause.reason](cause.detail)
@@ -254,6 +257,11 @@ def _blocked(change: Change, by_key: dict[str, Change], options: PlanOptions) ->
         if key in by_key and by_key[key].kind in (ChangeKind.CONFLICT, ChangeKind.BLOCKED):
             return f"{key} is {'in conflict' if by_key[key].kind is ChangeKind.CONFLICT else 'blocked'}"
     return None
+
+
+def _tied_to(change: Change, target: str) -> bool:
+    """`change` replaces a container because it is tied to `target` (see diff_containers)."""
+    return any(c.reason is Reason.TIED and c.detail.split(" ", 1)[0] == target for c in change.causes)
 
 
 _BLOCKING = {

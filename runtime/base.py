@@ -65,6 +65,9 @@ class ObservedContainer:
     # container path -> name of the volume the engine has mounted there (named or anonymous), as
     # the container list gives it (its `Mounts`); binds and tmpfs are not listed
     volumes: Mapping[str, str] = field(default_factory=dict)
+    # how long it has been running, in seconds, at least (the list says "Up 3 minutes": 180);
+    # None when it is not running. Coarse, but it orders two containers' last starts
+    up_seconds: float | None = None
 
 
 @dataclass(frozen=True)

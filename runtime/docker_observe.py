@@ -17,6 +17,9 @@ from runtime.base import ObservedContainer, ObservedNetwork, ObservedVolume
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 _EXIT_CODE = re.compile(r"^Exited \((-?\d+)\)")
 _UP_UNDER_A_MINUTE = re.compile(r"^Up (Less than a second|\d+ seconds?)\b")
+_UP = re.compile(r"^Up (Less than a second|About an? (\w+)|(\d+) (\w+?)s?)\b")
+_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800, "month": 2592000,
+                 "year": 31536000}
 _DEFAULT_REGISTRY_PREFIXES = ("docker.io/library/", "docker.io/", "index.docker.io/library/")
 
 
@@ -30,6 +33,19 @@ def health_from_status(status: str) -> str | None:
 def exit_code_from_status(status: str) -> int | None:
     match = _EXIT_CODE.match(status)
     return int(match.group(1)) if match else None
+
+
+def up_seconds_from_status(status: str) -> float | None:
+    """How long a container has been up, at least, from the list's Status text ("Up 3 minutes
+    (healthy)" -> 180), as Docker writes it (go-units HumanDuration); None when not up."""
+    match = _UP.match(status)
+    if match is None:
+        return None
+    if match.group(1) == "Less than a second":
+        return 0.0
+    if match.group(2):
+        return float(_UNIT_SECONDS.get(match.group(2), 0))
+    return float(int(match.group(3)) * _UNIT_SECONDS.get(match.group(4), 0))
 
 
 def may_be_restarting(entry: Mapping[str, Any]) -> bool:
@@ -66,6 +82,7 @@ def container(entry: Mapping[str, Any], restart_count: int = 0) -> ObservedConta
         restart_count=restart_count,
         volumes={m["Destination"]: m["Name"] for m in entry.get("Mounts") or ()
                  if m.get("Type") == "volume" and m.get("Name") and m.get("Destination")},
+        up_seconds=up_seconds_from_status(status),
     )
 
 

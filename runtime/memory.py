@@ -125,6 +125,7 @@ class MemoryRuntime:
                 self._end(container, 1, ("die",))
             container.restart_count += times
             container.state = "restarting" if restarting else "running"
+            container.started = self._tick()
             container.exit_code = None
             container.health = "starting" if container.spec.healthcheck and not restarting else None
 
@@ -268,7 +269,7 @@ class MemoryRuntime:
                  for kind, found in by_kind.items()}
         found_images = {ref: self.images.get(normalise_reference(ref)) for ref in images}
         return ObservedState(
-            containers=tuple(c.observed() for c in owned["container"]),
+            containers=tuple(c.observed(self._tick()) for c in owned["container"]),
             networks=tuple(n.observed() for n in owned["network"]),
             volumes=tuple(v.observed() for v in owned["volume"]),
             unowned={kind: names for kind, names in unowned.items() if names},
@@ -342,6 +343,7 @@ class MemoryRuntime:
             return
         behaviour = self._behaviours.get(container.spec.name, Behaviour())
         container.state, container.exit_code, container.restart_count = "running", None, 0
+        container.started = self._tick()
         container.health = behaviour.health if container.spec.healthcheck else None
         if behaviour.exit_code is not None:
             self._end(container, behaviour.exit_code, ("die",))

@@ -36,6 +36,7 @@ class MemoryContainer:
     exit_code: int | None = None
     network_mode: str = "default"
     restart_count: int = 0
+    started: float | None = None  # the engine's clock (see MemoryRuntime._tick) at its last start
     networks: dict[str, NetworkAttachment] = field(default_factory=dict)
     volumes: dict[str, str] = field(default_factory=dict)  # container path -> volume name
 
@@ -45,12 +46,13 @@ class MemoryContainer:
     def event(self, action: str) -> Event:
         return Event("container", action, self.name, self.id)
 
-    def observed(self) -> ObservedContainer:
+    def observed(self, now: float) -> ObservedContainer:
         return ObservedContainer(
             id=self.id, name=self.name, labels=dict(self.labels), state=self.state, health=self.health,
             image_id=self.image_id, networks=frozenset(self.networks), created=self.created,
             exit_code=self.exit_code, network_mode=self.network_mode, restart_count=self.restart_count,
             volumes=dict(self.volumes),
+            up_seconds=now - self.started if self.state == "running" and self.started is not None else None,
         )
 
 

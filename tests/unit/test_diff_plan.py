@@ -508,3 +508,24 @@ def test_the_anonymous_volume_of_a_container_made_before_image_volumes_were_owne
     assert Mount("volume", "/var/data", anonymous) in web_task.steps[0].spec.mounts
     assert "keeps the data of its anonymous volume: /var/data in ffffffffffff" in str(web_task.change)
     assert "volume/web_var_data" not in {t.key for t in plan.tasks}
+
+
+def test_a_target_is_not_replaced_while_the_file_of_a_container_tied_to_it_is_invalid():
+    o = observed(running(web(), "1"), running(db(), "2"),
+                 running(sidecar(), "3", network_mode="container:" + "2" * 64, networks=frozenset()))
+    text = printed(desired(web(), db(env={"A": "b"}), sidecar()), o, invalid_files=frozenset({"side.toml"}))
+    assert text.splitlines()[:2] == [
+        "~ recreate container db (spec changed: env)",
+        "    blocked: container/side is tied to it and its file is invalid: replacing it would cut that container off",
+    ]
+
+
+def test_a_sidecar_is_replaced_when_its_network_stack_container_was_restarted_after_it():
+    pinned = dict(network_mode="container:" + "2" * 64, networks=frozenset())
+    restarted = observed(running(web(), "1"), running(db(), "2", up_seconds=5.0),
+                         running(sidecar(), "3", up_seconds=3600.0, **pinned))
+    assert "~ recreate container side (tied to a replaced container: db (started again: a new network namespace))" in (
+        printed(desired(web(), db(), sidecar()), restarted).splitlines())
+    in_order = observed(running(web(), "1"), running(db(), "2", up_seconds=3600.0),
+                        running(sidecar(), "3", up_seconds=3600.0, **pinned))
+    assert printed(desired(web(), db(), sidecar()), in_order).startswith("No changes")

@@ -18,6 +18,7 @@ from runtime.docker_observe import (
     image_ids,
     may_be_restarting,
     normalise_reference,
+    up_seconds_from_status,
 )
 from runtime.docker_specs import container_body, network_kwargs, restart_policy
 
@@ -209,3 +210,12 @@ def test_a_list_entry_carries_its_network_mode_and_the_restart_count_given():
     observed = container(entry, restart_count=4)
     assert (observed.network_mode, observed.restart_count) == ("container:" + "a" * 64, 4)
     assert container(entry).restart_count == 0
+
+
+@pytest.mark.parametrize(("status", "seconds"), [
+    ("Up Less than a second", 0.0), ("Up 1 second", 1.0), ("Up 42 seconds (healthy)", 42.0),
+    ("Up About a minute", 60.0), ("Up 3 minutes", 180.0), ("Up About an hour (unhealthy)", 3600.0),
+    ("Up 5 hours", 18000.0), ("Up 2 days", 172800.0), ("Exited (0) 3 minutes ago", None), ("Created", None),
+])
+def test_uptime_is_read_from_the_status_text_as_a_lower_bound(status, seconds):
+    assert up_seconds_from_status(status) == seconds
