@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import structlog
 
 from reconciler.diff import diff
+from reconciler.diff_containers import image_volumes
 from reconciler.execute import TaskResult, execute
 from reconciler.model import LABEL_SPEC_HASH, DesiredState
 from reconciler.options import DEFAULT, PlanOptions
@@ -37,6 +38,8 @@ class PassReport:
     completed: dict[str, str]  # run-to-completion containers done (exit 0), name -> spec hash
     # the plans made again in the pass (after pulls and checks, after a 409) that were executed
     followed: tuple[Plan, ...] = ()
+    # the owned volumes that hold image-declared VOLUME paths, as last observed
+    image_volumes: tuple[str, ...] = ()
 
     @property
     def ran(self) -> tuple[TaskResult, ...]:
@@ -121,7 +124,8 @@ def converge(
         remaining = make_plan(desired, observed, namespace, dataclasses.replace(options, pulled=frozenset()))
     else:  # nothing was done: the engine is as last observed, and the last plan is what remains
         remaining = current
-    report = PassReport(first, _last_per_task(results), remaining, completions(desired, observed), tuple(followed))
+    report = PassReport(first, _last_per_task(results), remaining, completions(desired, observed), tuple(followed),
+                        tuple(sorted(image_volumes(desired, observed))))
     log.debug("pass.done", converged=report.converged, actions=len(report.ran), failures=len(report.failures),
               remaining=[str(c) for c in remaining.changes if c.kind.pending])
     return report

@@ -97,6 +97,10 @@ def resource_reports(desired: DesiredState, stalled: Collection[str], report: Pa
         else:
             state, message = "pending", str(change)
         reports.append(ResourceReport(spec.kind, spec.name, state, message))
+    for name in report.image_volumes if report else ():
+        change = changes.get(f"volume/{name}")
+        state, message = ("pending", str(change)) if change else ("converged", "holds an image-declared VOLUME path")
+        reports.append(ResourceReport("volume", name, state, message))
     for change in remaining:
         if change.kind is ChangeKind.RETAIN and change.resource == "volume" and change.spec is None:
             reports.append(ResourceReport("volume", change.name, "retained", str(change)))

@@ -10,6 +10,8 @@
 - reconciler_errors_total{type}: errors by type: desired_state (each new problem in the files),
   engine, action, crash (a pass that raised an unexpected exception)
 - reconciler_managed_resources{kind}: resources in the status table, conflicts excluded
+- reconciler_resources{state}: resources in the status table by state (converged, completed,
+  crashloop, blocked, failed, stalled, conflict, pending, retained, unknown)
 - reconciler_desired_state_problems: problems in the files now
 - reconciler_pending_retries: resources waiting in backoff
 - reconciler_last_converged_timestamp_seconds: unix time of the last converged pass
@@ -20,7 +22,9 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-PASS_RESULTS = ("converged", "failed", "unavailable", "invalid")
+PASS_RESULTS = ("converged", "failed", "crashed", "unavailable", "invalid")
+STATES = ("converged", "completed", "crashloop", "blocked", "failed", "stalled", "conflict", "pending", "retained",
+          "unknown")
 KINDS = ("container", "network", "volume")
 _DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
@@ -42,6 +46,7 @@ class Metrics:
         self.errors = Counter("reconciler_errors", "Errors by type.", ["type"], registry=r)
         self.managed = Gauge("reconciler_managed_resources", "Resources reported on, by kind.",
                              ["kind"], registry=r)
+        self.states = Gauge("reconciler_resources", "Resources reported on, by state.", ["state"], registry=r)
         self.problems = Gauge("reconciler_desired_state_problems", "Problems in the desired-state files.",
                               registry=r)
         self.pending_retries = Gauge("reconciler_pending_retries", "Resources waiting in backoff.", registry=r)
@@ -51,6 +56,8 @@ class Metrics:
             self.passes.labels(result)
         for kind in KINDS:
             self.managed.labels(kind)
+        for state in STATES:
+            self.states.labels(state)
 
     def pass_finished(self, result: str, duration: float, at: float) -> None:
         self.passes.labels(result).inc()
@@ -68,9 +75,12 @@ class Metrics:
     def error(self, type_: str, count: int = 1) -> None:
         self.errors.labels(type_).inc(count)
 
-    def set_managed(self, counts: dict[str, int]) -> None:
+    def set_managed(self, counts: dict[str, int], states: dict[str, int]) -> None:
+        """Resources by kind (conflicts excluded) and by state."""
         for kind in {*KINDS, *counts}:
             self.managed.labels(kind).set(counts.get(kind, 0))
+        for state in {*STATES, *states}:
+            self.states.labels(state).set(states.get(state, 0))
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

@@ -177,10 +177,12 @@ class Status:
                                            "message": r.message, "since": since}
             self._resources = table
             managed: dict[str, int] = {}
+            states: dict[str, int] = {}
             for entry in table.values():
+                states[entry["state"]] = states.get(entry["state"], 0) + 1
                 if entry["state"] != "conflict":
                     managed[entry["kind"]] = managed.get(entry["kind"], 0) + 1
-        self.metrics.set_managed(managed)
+        self.metrics.set_managed(managed, states)
         return entered
 
     def set_errors(self, problems: Iterable[Any]) -> list[Any]:

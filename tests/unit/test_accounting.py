@@ -83,3 +83,10 @@ def test_a_pass_that_only_has_blocked_work_is_failed_and_one_held_by_a_broken_fi
     clean = make_plan(desired(db()), observed(running(db(), "2")), NS)
     assert pass_result(True, PassReport(clean, (), clean, {})) == "invalid"
     assert pass_result(False, PassReport(clean, (), clean, {})) == "converged"
+
+
+def test_the_volumes_that_hold_image_volume_paths_are_listed_with_the_resources():
+    clean = make_plan(desired(db()), observed(running(db(), "2")), NS)
+    report = PassReport(clean, (), clean, {}, image_volumes=("db_var_data",))
+    states = {(r.kind, r.name): r.state for r in resource_reports(desired(db()), (), report, {}, {})}
+    assert states[("volume", "db_var_data")] == "converged"

@@ -523,3 +523,9 @@ def test_the_agents_backoff_holds_reach_the_state_directory_for_the_clis_plan(ag
     agent.run_pass({"edit"})
     (why,) = state.holds().values()
     assert list(state.holds()) == ["container/web"] and why.startswith("failed 1 time(s); backoff until ")
+
+
+def test_resources_are_counted_by_state_in_the_metrics(agent, root):
+    converged(agent, root, {"web.toml": WEB})
+    assert metric(agent, "reconciler_resources", {"state": "converged"}) == 1
+    assert metric(agent, "reconciler_resources", {"state": "crashloop"}) == 0
