@@ -6,7 +6,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reconciler.model import FORM, FORM_CHANGES, LABEL_FORM, Mount, Spec, changed_keys, spec_keys
+from reconciler.model import FORM, FORM_CHANGES, LABEL_FORM, Mount, Spec, changed_keys, resource_key, spec_keys
 from reconciler.ownership import recorded_keys
 
 
@@ -107,7 +107,7 @@ class Change:
     @property
     def key(self) -> str:
         """"kind/name": how plans, backoff and status name a resource."""
-        return f"{self.resource}/{self.name}"
+        return resource_key(self.resource, self.name)
 
     def __str__(self) -> str:
         why = "; ".join(str(c) for c in self.causes)

@@ -20,6 +20,7 @@ from reconciler.model import (
     NetworkSpec,
     Spec,
     VolumeSpec,
+    resource_key,
     spec_hash,
 )
 from reconciler.options import DEFAULT, PlanOptions
@@ -84,7 +85,7 @@ def _diff_networks(desired: Mapping[str, NetworkSpec], observed: ObservedState) 
                                   source=spec.source.file))
     for name, have in sorted(owned.items()):
         if name not in desired:
-            users = frozenset(f"container/{logical_name(c.labels, c.name)}"
+            users = frozenset(resource_key("container", logical_name(c.labels, c.name))
                               for c in observed.containers if name in c.networks)
             changes.append(Change(ChangeKind.REMOVE, "network", name, (Cause(Reason.NOT_DECLARED),),
                                   current=(have.id,), source=have.labels.get(LABEL_SOURCE), users=users))

@@ -75,6 +75,9 @@ class Mount:
     # A bind written in the short form: the engine creates a missing host path (Compose's
     # bind.create_host_path). Unhashed: once created, the container is the same either way.
     create_host_path: bool = field(default=False, metadata=_UNHASHED)
+    # The line the mount is written on (its own, or that of `mounts`), for messages about it.
+    # Unhashed and not compared: moving it to another line changes nothing.
+    line: int | None = field(default=None, metadata=_UNHASHED, compare=False)
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,11 @@ class UpdatePolicy:
     timeout: float = 60.0  # seconds for the new container to run (or be healthy) before rollback
 
 
+def resource_key(kind: str, name: str) -> str:
+    """"kind/name": how plans, backoff, holds and status name a resource (`container/web`)."""
+    return f"{kind}/{name}"
+
+
 class _Resource:
     kind: str
     name: str
@@ -143,7 +151,7 @@ class _Resource:
     @property
     def key(self) -> str:
         """"kind/name": how plans, backoff and status name a resource."""
-        return f"{self.kind}/{self.name}"
+        return resource_key(self.kind, self.name)
 
 
 @dataclass(frozen=True)

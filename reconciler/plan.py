@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from reconciler.changes import Change, ChangeKind, Reason
 from reconciler.desired.references import referenced
-from reconciler.model import ContainerSpec, NetworkSpec, Spec, VolumeSpec
+from reconciler.model import ContainerSpec, NetworkSpec, Spec, VolumeSpec, resource_key
 from reconciler.options import DEFAULT, PlanOptions
 from reconciler.ownership import next_name, owned_labels, prev_name
 
@@ -223,8 +223,8 @@ def _prerequisites(change: Change) -> set[str]:
     spec = change.spec
     if not isinstance(spec, ContainerSpec):
         return set()
-    keys = {f"{kind}/{name}" for kind, _, name in referenced(spec)}
-    return keys | {f"volume/{m.source}" for m in change.extra_mounts} | {f"image/{spec.image}"}
+    keys = {resource_key(kind, name) for kind, _, name in referenced(spec)}
+    return keys | {resource_key("volume", m.source) for m in change.extra_mounts} | {resource_key("image", spec.image)}
 
 
 def _after(change: Change, by_key: dict[str, Change], changes: tuple[Change, ...]) -> frozenset[str]:

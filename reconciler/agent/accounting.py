@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from reconciler.agent.status import ResourceReport
 from reconciler.changes import ChangeKind, Reason
 from reconciler.converge import PassReport
-from reconciler.model import DesiredState
+from reconciler.model import DesiredState, resource_key
 
 CRASHLOOP_AFTER = 3  # consecutive failures before a container is reported as in a crash loop
 STABLE_AFTER = 60.0  # seconds a restarted container must stay up before its crash count resets
@@ -98,7 +98,7 @@ def resource_reports(desired: DesiredState, stalled: Collection[str], report: Pa
             state, message = "pending", str(change)
         reports.append(ResourceReport(spec.kind, spec.name, state, message))
     for name in report.image_volumes if report else ():
-        change = changes.get(f"volume/{name}")
+        change = changes.get(resource_key("volume", name))
         state, message = ("pending", str(change)) if change else ("converged", "holds an image-declared VOLUME path")
         reports.append(ResourceReport("volume", name, state, message))
     for change in remaining:

@@ -28,7 +28,7 @@ from reconciler.agent.triggers import Backoff, Trigger
 from reconciler.agent.watch import DirectoryWatcher
 from reconciler.changes import ChangeKind
 from reconciler.converge import PassReport, converge
-from reconciler.model import DesiredState
+from reconciler.model import DesiredState, resource_key
 from reconciler.options import PlanOptions
 from runtime.base import EngineError, EngineUnavailable, Runtime
 
@@ -220,7 +220,7 @@ class Agent:
         for entered in self.status.set_resources(self._resources(refresh, report)):
             level = FAILING_STATES.get(entered.state)
             if level:
-                getattr(log, level)(f"resource.{entered.state}", resource=f"{entered.kind}/{entered.name}",
+                getattr(log, level)(f"resource.{entered.state}", resource=resource_key(entered.kind, entered.name),
                                     reason=entered.message)
         self._record(result, started, woken_by, counts, digest)
 
