@@ -7,6 +7,10 @@ first write (readers such as the CLI never create it), with a `VERSION` file. La
     lastgood/NAME      the raw bytes of each desired-state file that last validated, NAME being
                        its path relative to the directory with "%" and "/" quoted ("web.toml",
                        "apps%2Fdb.toml"); never interpolated, so no value of the env file lands here
+    lastgood/long/SHA  the same for a file whose quoted path is longer than 200 bytes (a file
+                       name holds at most 255): SHA is the sha256 of the path, and the file holds
+                       the quoted path, a newline, then the raw bytes. A release from before these
+                       entries reads only the files directly in lastgood/, so it skips them.
     completions.json   run-to-completion containers that finished, by container name:
                        {"job": {"spec_hash": "...", "exit_code": 0, "finished_at": "2024-05-01T13:02:10+00:00"}}
     holds.json         what the agent holds back (backoff), for the CLI's `plan`:
@@ -18,6 +22,7 @@ Every write is atomic: a temporary file, a rename, an fsync of the folder. Later
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -31,8 +36,26 @@ from reconciler.agent.status import iso
 
 LAYOUT = 1
 _LASTGOOD = "lastgood"
+_LONG = "long"  # in lastgood/: files whose quoted path is too long for a file name
+_NAME_LIMIT = 200  # bytes: NAME_MAX is 255, and an atomic write's temporary name adds up to 14
 _COMPLETIONS = "completions.json"
 _HOLDS = "holds.json"
+
+
+def _lastgood_name(rel: str) -> str:
+    """Where in lastgood/ the file at relative path `rel` is kept: its quoted path, or
+    long/SHA256 when that is too long for a file name."""
+    name = quote(rel, safe="")
+    if len(name) <= _NAME_LIMIT:
+        return name
+    return f"{_LONG}/{hashlib.sha256(rel.encode()).hexdigest()}"
+
+
+def _records(folder: Path) -> list[Path]:
+    """The files in `folder`, sorted, without temporary ones (hidden), if it exists."""
+    if not folder.is_dir():
+        return []
+    return [entry for entry in sorted(folder.iterdir()) if entry.is_file() and not entry.name.startswith(".")]
 
 
 class StateDirError(Exception):
@@ -81,18 +104,22 @@ class StateDir:
     def lastgood(self) -> dict[str, bytes]:
         """The saved raw bytes of each file that last validated, by its relative path."""
         folder = self.path / _LASTGOOD
-        if not folder.is_dir():
-            return {}
-        return {unquote(entry.name): entry.read_bytes() for entry in sorted(folder.iterdir())
-                if entry.is_file() and not entry.name.startswith(".")}
+        saved = {unquote(entry.name): entry.read_bytes() for entry in _records(folder)}
+        for entry in _records(folder / _LONG):
+            name, _, data = entry.read_bytes().partition(b"\n")
+            saved[unquote(name.decode("ascii"))] = data
+        return dict(sorted(saved.items()))
 
     def save_lastgood(self, rel: str, data: bytes) -> None:
         """Keep `data` as the last valid content of the file at relative path `rel`."""
-        self._write(f"{_LASTGOOD}/{quote(rel, safe='')}", data)
+        name = _lastgood_name(rel)
+        if name.startswith(f"{_LONG}/"):
+            data = quote(rel, safe="").encode("ascii") + b"\n" + data
+        self._write(f"{_LASTGOOD}/{name}", data)
 
     def forget_lastgood(self, rel: str) -> None:
         """The file at `rel` has no last valid content any more (it was deleted)."""
-        remove_durably(self.path / _LASTGOOD / quote(rel, safe=""))
+        remove_durably(self.path / _LASTGOOD / _lastgood_name(rel))
 
     # -- completion records of run-to-completion containers -------------------------------------
 

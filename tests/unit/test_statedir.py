@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from argparse import Namespace
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -103,6 +105,34 @@ def test_a_forgotten_file_leaves_the_last_good_files(store):
     store.forget_lastgood("web.toml")
     store.forget_lastgood("never-saved.toml")
     assert store.lastgood() == {}
+
+
+LONG = "/".join(["d" * 100] * 3) + "/long.toml"
+
+
+def test_a_file_whose_quoted_path_is_too_long_for_a_file_name_is_kept_under_the_hash_of_its_path(store):
+    store.save_lastgood(LONG, b"[container.web]\n")
+    store.save_lastgood("web.toml", b"a")
+    assert StateDir(store.path).lastgood() == {LONG: b"[container.web]\n", "web.toml": b"a"}
+    kept = store.path / "lastgood" / "long" / hashlib.sha256(LONG.encode()).hexdigest()
+    assert kept.read_bytes() == quote(LONG, safe="").encode() + b"\n[container.web]\n"
+    assert sorted(p.name for p in (store.path / "lastgood").iterdir()) == ["long", "web.toml"]
+
+
+def test_a_long_path_of_200_quoted_bytes_is_still_a_plain_name_and_one_byte_more_is_hashed(store):
+    edge, over = "e" * 195 + ".toml", "e" * 196 + ".toml"
+    store.save_lastgood(edge, b"a")
+    store.save_lastgood(over, b"b")
+    assert [p.name for p in (store.path / "lastgood").iterdir() if p.is_file()] == [edge]
+    assert store.lastgood() == {edge: b"a", over: b"b"}
+
+
+def test_a_long_path_is_forgotten_and_its_saved_bytes_may_hold_newlines(store):
+    store.save_lastgood(LONG, b"a\nb\n")
+    assert store.lastgood() == {LONG: b"a\nb\n"}
+    store.forget_lastgood(LONG)
+    assert store.lastgood() == {}
+    assert os.listdir(store.path / "lastgood" / "long") == []
 
 
 def test_every_record_is_readable_by_its_owner_only(store):
