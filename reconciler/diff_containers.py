@@ -20,6 +20,7 @@ from reconciler.model import (
     ContainerSpec,
     DesiredState,
     Mount,
+    Source,
     VolumeSpec,
     spec_hash,
 )
@@ -226,8 +227,13 @@ def _image_missing(spec: ContainerSpec, observed: ObservedState, options: PlanOp
 
 
 def _missing_sources(spec: ContainerSpec, options: PlanOptions) -> list[Cause]:
-    return [Cause(Reason.BIND_MISSING, f"{m.source}, declared at {spec.source}") for m in spec.mounts
+    return [Cause(Reason.BIND_MISSING, f"{m.source}, declared at {_declared_at(spec, m)}") for m in spec.mounts
             if m.type == "bind" and m.source in options.missing_paths]
+
+
+def _declared_at(spec: ContainerSpec, mount: Mount) -> Source:
+    """The file and line a mount is written on (the container's line when the loader gave none)."""
+    return Source(spec.source.file, mount.line or spec.source.line)
 
 
 def _create(spec: ContainerSpec, observed: ObservedState, options: PlanOptions) -> Change:

@@ -19,6 +19,8 @@ _AFTER_QUOTE = re.compile(r"[ \t]*(#[^\n]*)?(\n|$)")
 _QUOTED = {'"': re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL), "'": re.compile(r"'([^']*)'")}
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "$": "$"}
 _NOT_SHOWN = "(the line is not shown: it may hold a secret)"
+# runc refuses it when it starts the container (libcontainer/init_linux.go populateProcessEnvironment).
+NUL_IN_VALUE = "must not hold a NUL character: the engine refuses it when it starts the container"
 
 
 def _unquoted(text: str, start: int) -> tuple[str, int]:
@@ -45,9 +47,17 @@ def _quoted(text: str, start: int, key: str) -> tuple[str, int]:
     return value, after.end()
 
 
-def parse_env(text: str, name: str) -> dict[str, str]:
+def _value(text: str, start: int, key: str) -> tuple[str, int]:
+    """The value of `key` at `start`, quoted or not, and where the next line starts."""
+    if text[start : start + 1] in ('"', "'"):
+        return _quoted(text, start, key)
+    return _unquoted(text, start)
+
+
+def parse_env(text: str, name: str, nul_values: bool = True) -> dict[str, str]:
     """The variables of an env file's text; raises LoadFailure naming the file and the line where
-    the entry at fault starts."""
+    the entry at fault starts. Without `nul_values`, a value holding a NUL character is at fault
+    (one for a container's environment, which the engine refuses)."""
     text = text.replace("\r\n", "\n")
     values: dict[str, str] = {}
     position, number = 0, 1
@@ -60,10 +70,11 @@ def parse_env(text: str, name: str) -> dict[str, str]:
                 following = position + len(line) + 1
             elif entry is None:
                 raise ValueError(f"expected KEY=VALUE {_NOT_SHOWN}")
-            elif line[entry.end() : entry.end() + 1] in ('"', "'"):
-                values[entry.group(1)], following = _quoted(text, position + entry.end(), entry.group(1))
             else:
-                values[entry.group(1)], following = _unquoted(text, position + entry.end())
+                key = entry.group(1)
+                values[key], following = _value(text, position + entry.end(), key)
+                if not nul_values and "\0" in values[key]:
+                    raise ValueError(f"the value of {key} {NUL_IN_VALUE}")
         except ValueError as error:
             raise LoadFailure(Problem(name, number, "", str(error))) from None
         number += text.count("\n", position, following)
@@ -71,8 +82,9 @@ def parse_env(text: str, name: str) -> dict[str, str]:
     return values
 
 
-def read_env_file(path: str | None) -> dict[str, str]:
-    """The variables of a KEY=VALUE file; {} for None. Raises LoadFailure when it cannot be used."""
+def read_env_file(path: str | None, nul_values: bool = True) -> dict[str, str]:
+    """The variables of a KEY=VALUE file; {} for None. Raises LoadFailure when it cannot be used
+    (see `parse_env` for `nul_values`)."""
     if path is None:
         return {}
     try:
@@ -81,4 +93,4 @@ def read_env_file(path: str | None) -> dict[str, str]:
     except OSError as error:
         raise LoadFailure(Problem(path, None, "", f"cannot read env file: {error.strerror or error}")) from None
     text = decode_utf8(data, path, what="env file")
-    return parse_env(text, path)
+    return parse_env(text, path, nul_values)

@@ -161,5 +161,40 @@ def extra_host(entry: str) -> str:
     return f"{host}:{address if address == 'host-gateway' else ip_address(address)}"
 
 
-def capability(name: str) -> str:
-    return name.removeprefix("CAP_")
+HOST_NAME_MAX = 64  # bytes, the kernel's limit (include/uapi/linux/utsname.h __NEW_UTS_LEN)
+_HOST_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?", re.ASCII)
+
+
+def hostname(value: str) -> str:
+    """A container's host name: RFC 1123 labels (letters, digits and '-', 1 to 63 characters, not
+    starting or ending with '-') separated by dots, at most 64 bytes in all. Compose checks
+    neither; the engine creates a container with a longer name and fails to start it, where
+    runc's sethostname(2) refuses it ("sethostname: invalid argument")."""
+    length = len(value.encode())
+    if length > HOST_NAME_MAX:
+        raise ValueError(f"the host name is {length} bytes long: the kernel takes at most {HOST_NAME_MAX}"
+                         " (HOST_NAME_MAX), so the engine would fail to start the container")
+    if not all(_HOST_LABEL.fullmatch(label) for label in value.split(".")):
+        raise ValueError(f"'{value}' is not a host name: expected labels of letters, digits and '-' separated"
+                         " by dots, none empty or starting or ending with '-' (RFC 1123)")
+    return value
+
+
+_ID_MAX = 2**31 - 1  # runc libcontainer/user: "uids and gids must be in range 0-2147483647"
+
+
+def user(value: str) -> str:
+    """`name`, `uid`, `name:group` or `uid:gid`, as the engine reads `User` (runc libcontainer/user
+    GetExecUser: a user and an optional group, each a name looked up in the image or a number).
+    The engine ignores anything after a second ':' and fails at start on an id out of range; a
+    name never holds whitespace or a control character (/etc/passwd and /etc/group are lines of
+    ':'-separated fields, and shadow-utils refuses blanks)."""
+    parts = value.split(":")
+    if len(parts) > 2 or not all(parts):
+        raise ValueError(f"'{value}' is not a user: expected \"name\", \"uid\", \"name:group\" or \"uid:gid\"")
+    for part in parts:
+        if re.fullmatch(r"-?[0-9]+", part) and not 0 <= int(part) <= _ID_MAX:
+            raise ValueError(f"id {part} is out of range: the engine takes 0 to {_ID_MAX}")
+        if any(character.isspace() or not character.isprintable() for character in part):
+            raise ValueError(f"'{value}' is not a user: a name holds no blank or control character")
+    return value

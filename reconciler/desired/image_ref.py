@@ -1,10 +1,13 @@
-"""Image references as the engine parses them: the distribution reference grammar
-(github.com/distribution/reference, regexp.go and normalize.go's ParseNormalizedNamed).
+"""Image references as the engine parses them: the distribution reference grammar as Docker 20.10
+(API 1.41) vendors it (github.com/docker/distribution/reference, regexp.go and normalize.go's
+ParseNormalizedNamed).
 
     reference := name [":" tag] ["@" digest]
     name      := [domain "/"] path-component ["/" path-component]*
     domain    := host [":" port]; the first component is one when it holds "." or ":", is
-                 "localhost", or has a capital letter
+                 "localhost", or has a capital letter; a host is dot-separated names of letters,
+                 digits and '-': IPv6 addresses ("[::1]:5000") came to the grammar later than
+                 the version Docker 20.10 vendors, which answers "invalid reference format"
     path-component := [a-z0-9]+ separated by ".", "_", "__" or dashes: lowercase only
     tag       := [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}: capitals are fine in a tag
     digest    := sha256:64, sha384:96 or sha512:128 lowercase hex digits (go-digest)
@@ -18,7 +21,8 @@ import re
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
+_DOMAIN = rf"{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*(?::[0-9]+)?"
+_IPV6_DOMAIN = re.compile(r"\[[^]/]*\](?::[0-9]*)?/")
 _REFERENCE = re.compile(
     rf"(?P<name>(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*)"
     r"(?::(?P<tag>\w[\w.-]{0,127}))?"
@@ -51,6 +55,9 @@ def image_reference(value: str) -> str:
 def _why(value: str) -> str:
     if any(character.isspace() for character in value):
         return "it holds a space"
+    if _IPV6_DOMAIN.match(value):
+        return ("an IPv6 registry address is not in the reference grammar of Docker 20.10 (API 1.41):"
+                " name the registry by a host name instead (an /etc/hosts entry will do)")
     name, tagged = _split(value)
     if _REFERENCE.fullmatch(name.lower() + tagged):
         return "the repository name must be lowercase (a tag may have capitals)"

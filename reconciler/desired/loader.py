@@ -98,9 +98,15 @@ def _syntax_error(text: str, file: str, message: str) -> Problem:
     return Problem(file, line or None, "", f"TOML syntax error: {message}")
 
 
+def _in_order(problem: Problem) -> tuple[int, list[str | int]]:
+    """Problems by line, then by key path, array indices by number (`ports[9]` before `ports[10]`)."""
+    parts = re.split(r"(\d+)", problem.key)
+    return problem.line or 0, [int(part) if index % 2 else part for index, part in enumerate(parts)]
+
+
 def _declare(rel: str, report: FileReport, specs: Iterable[Spec] = ()) -> FileDecl:
     def by_line(problems: list[Problem]) -> tuple[Problem, ...]:
-        return tuple(sorted(problems, key=lambda p: p.line or 0))
+        return tuple(sorted(problems, key=_in_order))
 
     ok = not report.errors
     return FileDecl(rel, tuple(specs) if ok else (), by_line(report.errors), by_line(report.warnings),
@@ -138,8 +144,9 @@ def load_bytes(root: Path, rel: str, data: bytes, env: Mapping[str, str],
         report.error(at, message)
     for at, message in outcome.warnings:
         report.warning(at, message)
-    schema.check(document, report, skip=[at for at, _ in outcome.errors])
-    specs = normalize.build(document, report, path.absolute().parent)
+    failed = [at for at, _ in outcome.errors]
+    failed += schema.check(document, report, skip=failed)
+    specs = normalize.build(document, report, path.absolute().parent, failed)
     return _declare(rel, report, specs)
 
 

@@ -6,17 +6,19 @@ addresses, conflicting keys); checks across resources are in `reconciler.desired
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ipaddress
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from reconciler.desired import forms
-from reconciler.desired.envfile import read_env_file
+from reconciler.desired.envfile import NUL_IN_VALUE, read_env_file
 from reconciler.desired.image_ref import image_reference
 from reconciler.desired.problems import FileReport, LoadFailure, Path_
+from reconciler.desired.security import capability, security_option
 from reconciler.desired.signals import stop_signal
 from reconciler.desired.units import INT64_MAX, duration, size
 from reconciler.model import (
@@ -25,6 +27,7 @@ from reconciler.model import (
     Dependency,
     Healthcheck,
     Logging,
+    Mount,
     NetworkAttachment,
     NetworkSpec,
     Resources,
@@ -38,21 +41,51 @@ from reconciler.model import (
 PREDEFINED_NETWORKS = frozenset({"bridge", "host", "none"})
 MIN_MEMORY = 6 * 1024**2  # the engine refuses less (moby daemon/daemon_unix.go, linuxMinMemory)
 _HEALTHCHECK_DEFAULTS = {"interval": "30s", "timeout": "30s", "retries": "3"}  # the engine's
-_COPIED = ("pull", "working_dir", "user", "hostname", "network_mode", "restart", "state",
-           "privileged", "read_only", "init", "tty")
-_CHECKED = {"image": image_reference, "command": forms.argv, "entrypoint": forms.argv, "stop_signal": stop_signal}
+_COPIED = ("pull", "working_dir", "network_mode", "restart", "state", "privileged", "read_only", "init", "tty")
+_CHECKED = {"image": image_reference, "command": forms.argv, "entrypoint": forms.argv, "stop_signal": stop_signal,
+            "user": forms.user, "hostname": forms.hostname}
+
+
+# Lists converted item by item (with `_Resource.each`): a failed item is skipped, the rest checked.
+_ITEMWISE = frozenset({"ports", "mounts", "devices", "dns", "extra_hosts", "cap_add", "cap_drop", "security_opt"})
+# Tables left out whole when anything in them failed: logging needs its driver, and nothing in it
+# is checked here.
+_WHOLE = frozenset({"logging"})
+
+
+def _checkable(body: dict, failed: Iterable[Path_]) -> dict:
+    """The body without the values that failed the schema or interpolation (already reported), so
+    that everything else in the resource is still checked: a failed entry of a table is left out
+    of the table, a failed item of an `_ITEMWISE` list stays (`each` skips it), and any other
+    failed value is left out whole."""
+    body = dict(body)
+    for at in failed:
+        if not at or at[0] not in body:
+            continue
+        value = body[at[0]]
+        if len(at) > 1 and isinstance(value, dict) and at[0] not in _WHOLE:
+            body[at[0]] = {key: item for key, item in value.items() if key != at[1]}
+        elif not (len(at) > 1 and isinstance(value, list) and at[0] in _ITEMWISE):
+            del body[at[0]]
+    return body
 
 
 class _Resource:
-    """Builds one resource, reporting every problem at its key and carrying on with the rest."""
+    """Builds one resource, reporting every problem at its key and carrying on with the rest.
 
-    def __init__(self, report: FileReport, path: Path_, body: dict, base: Path):
-        self.report, self.path, self.body, self.base = report, path, body, base
+    `failed` are the paths (within the resource) of the problems found before normalisation
+    (schema, interpolation): those values are left out of `body`, and the resource is not ok."""
+
+    def __init__(self, report: FileReport, path: Path_, body: dict, base: Path, failed: Collection[Path_] = ()):
+        self.report, self.path, self.written, self.base = report, path, body, base
+        self.body = _checkable(body, failed)
+        self.failed_items = frozenset(at[:2] for at in failed if len(at) > 1 and isinstance(at[1], int))
+        self.failed_before = bool(failed)
         self.errors_before = len(report.errors)
 
     @property
     def ok(self) -> bool:
-        return len(self.report.errors) == self.errors_before
+        return not self.failed_before and len(self.report.errors) == self.errors_before
 
     def error(self, key: str | Path_, message: str) -> None:
         self.report.error((*self.path, *((key,) if isinstance(key, str) else key)), message)
@@ -74,15 +107,20 @@ class _Resource:
         values = {key: self.convert((table, key), function, key) for key in present}
         return {key: value for key, value in values.items() if value is not None}
 
-    def each(self, key: str, function: Callable[..., Any], *args: Any) -> tuple:
-        """function(item, *args) for each item of the list at key, reporting each failure at its index."""
-        results = []
+    def indexed(self, key: str, function: Callable[..., Any], *args: Any) -> Iterator[tuple[int, Any]]:
+        """(index, function(item, *args)) for each item of the list at key, reporting each failure
+        at its index; items that failed before normalisation are skipped."""
         for index, item in enumerate(self.body.get(key, ())):
+            if (key, index) in self.failed_items:
+                continue
             try:
-                results.append(function(item, *args))
+                yield index, function(item, *args)
             except ValueError as error:
                 self.error((key, index), str(error))
-        return tuple(results)
+
+    def each(self, key: str, function: Callable[..., Any], *args: Any) -> tuple:
+        """function(item, *args) for each item of the list at key, as `indexed` does it."""
+        return tuple(result for _, result in self.indexed(key, function, *args))
 
     def labels(self) -> dict[str, str]:
         labels = forms.string_map(self.body.get("labels", {}))
@@ -125,13 +163,13 @@ def _env(r: _Resource) -> dict[str, str]:
     for index, name in enumerate([files] if isinstance(files, str) else files):
         key = ("env_file", index) if not isinstance(files, str) else ("env_file",)
         try:
-            env.update(read_env_file(str(r.base / name)))
+            env.update(read_env_file(str(r.base / name), nul_values=False))
         except LoadFailure as failure:
             at = f" line {failure.problem.line}" if failure.problem.line else ""
             r.error(key, f"{name}{at}: {failure.problem.message}")
     declared = forms.string_map(r.body.get("env", {}))
-    for name in declared:
-        problem = _env_name_problem(name)
+    for name, value in declared.items():
+        problem = _env_name_problem(name) or (f"the value {NUL_IN_VALUE}" if "\0" in value else None)
         if problem:
             r.error(("env", name), problem)
     return {**env, **declared}
@@ -147,6 +185,12 @@ def _env_name_problem(name: str) -> str | None:
     if "\0" in name:
         return "a variable name must not hold a NUL character: no process environment can carry it"
     return None
+
+
+def _mounts(r: _Resource) -> tuple[Mount, ...]:
+    """The mounts, each with the line it is written on (its own, or that of `mounts`)."""
+    return tuple(dataclasses.replace(mount, line=r.report.line_of((*r.path, "mounts", index)))
+                 for index, mount in r.indexed("mounts", forms.mount, r.base))
 
 
 def _networks(r: _Resource) -> tuple[NetworkAttachment, ...]:
@@ -173,21 +217,23 @@ def _healthcheck(r: _Resource) -> Healthcheck | None:
     body = r.body.get("healthcheck")
     if body is None:
         return None
+    written = r.written["healthcheck"]
     if body.get("disable"):
-        if "test" in body:
+        if "test" in written:
             r.error(("healthcheck", "disable"), "disable = true and a test exclude each other")
         return Healthcheck(test=("NONE",))
-    if "test" not in body:
+    if body.get("retries") == 0:
+        r.error(("healthcheck", "retries"), f"0 would make the engine use its default "
+                f"({_HEALTHCHECK_DEFAULTS['retries']}): leave retries out for that, or give at least 1")
+    timing = r.converted("healthcheck", ("interval", "timeout", "start_period"), _healthcheck_duration)
+    if "test" not in written:
         r.error("healthcheck", "missing required key 'test' (or disable = true)")
+    if "test" not in body:
         return None
     test = body["test"]
     test = ("CMD-SHELL", test) if isinstance(test, str) else tuple(test)
     if test[0] != "NONE" and len(test) < 2:
         r.error(("healthcheck", "test"), f"{test[0]} needs a command after it")
-    if body.get("retries") == 0:
-        r.error(("healthcheck", "retries"), f"0 would make the engine use its default "
-                f"({_HEALTHCHECK_DEFAULTS['retries']}): leave retries out for that, or give at least 1")
-    timing = r.converted("healthcheck", ("interval", "timeout", "start_period"), _healthcheck_duration)
     return Healthcheck(test=test, retries=body.get("retries", 3), **timing)
 
 
@@ -255,6 +301,7 @@ def _check_container(r: _Resource, spec: ContainerSpec) -> None:
 def container(r: _Resource) -> ContainerSpec | None:
     body = r.body
     fields: dict[str, Any] = {key: body[key] for key in _COPIED if key in body}
+    fields["image"] = None  # until it is checked; the schema reported it if it is missing
     for key, check in _CHECKED.items():
         if key in body:
             fields[key] = r.convert(key, check)
@@ -269,7 +316,7 @@ def container(r: _Resource) -> ContainerSpec | None:
         env=_env(r),
         labels=r.labels(),
         ports=r.each("ports", forms.port),
-        mounts=r.each("mounts", forms.mount, r.base),
+        mounts=_mounts(r),
         networks=_networks(r),
         depends_on=_depends_on(r),
         update=UpdatePolicy(order=update.get("order", "stop-first"),
@@ -277,9 +324,9 @@ def container(r: _Resource) -> ContainerSpec | None:
         healthcheck=_healthcheck(r),
         resources=_resources(r),
         extra_hosts=_extra_hosts(r),
-        cap_add=tuple(map(forms.capability, body.get("cap_add", ()))),
-        cap_drop=tuple(map(forms.capability, body.get("cap_drop", ()))),
-        security_opt=tuple(body.get("security_opt", ())),
+        cap_add=r.each("cap_add", capability),
+        cap_drop=r.each("cap_drop", capability),
+        security_opt=r.each("security_opt", security_option),
         devices=r.each("devices", forms.device),
         sysctls=forms.string_map(body.get("sysctls", {})),
         ulimits=_ulimits(r),
@@ -306,7 +353,7 @@ def _ipam(r: _Resource) -> dict[str, str]:
                 r.error(key, str(error))
     subnet = values.get("subnet")
     for key in ("gateway", "ip_range"):
-        if key in body and "subnet" not in body:
+        if key in body and "subnet" not in r.written:
             r.error(key, f"{key} needs a subnet")
         elif subnet is not None and key in values and not _inside(values[key], subnet):
             r.error(key, f"{values[key]} is not inside the subnet {subnet}")
@@ -351,16 +398,19 @@ def volume(r: _Resource) -> VolumeSpec | None:
 _BUILDERS = {"container": container, "network": network, "volume": volume}
 
 
-def build(document: dict, report: FileReport, base: Path) -> list[Spec]:
-    """The specs of a schema-checked document; resources with schema errors are skipped."""
+def build(document: dict, report: FileReport, base: Path, failed: Collection[Path_] = ()) -> list[Spec]:
+    """The specs of a schema-checked document. `failed` are the paths of the problems already
+    reported (schema, interpolation): the rest of each resource is still checked, so that every
+    problem is reported, but a resource with any problem gives no spec."""
     specs = []
     for kind, resources in document.items():
         if kind not in _BUILDERS or not isinstance(resources, dict):
             continue
         for name, body in resources.items():
-            if not isinstance(body, dict) or report.failed((kind, name)):
+            if not isinstance(body, dict):
                 continue
-            spec = _BUILDERS[kind](_Resource(report, (kind, name), body, base))
+            inside = [at[2:] for at in failed if at[:2] == (kind, name)]
+            spec = _BUILDERS[kind](_Resource(report, (kind, name), body, base, inside))
             if spec is not None:
                 specs.append(spec)
     return specs

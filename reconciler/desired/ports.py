@@ -5,7 +5,8 @@ port and protocol on overlapping addresses cannot both run ("address already in 
 they are in one container or in two, in one file or in two. Addresses overlap as Docker binds
 them: a binding without an address, or on 0.0.0.0, takes every IPv4 address and, since Docker
 binds the IPv6 wildcard alongside, every IPv6 one; `::` takes every IPv6 address; any other
-address only itself. Ports the engine chooses (no host port) never collide.
+address only itself. An IPv4-mapped IPv6 address (`::ffff:127.0.0.1`) is the IPv4 address: the
+engine binds it as such (Go's net.IP.To4). Ports the engine chooses (no host port) never collide.
 """
 
 from __future__ import annotations
@@ -34,16 +35,21 @@ class _Binding:
     @property
     def scope(self) -> frozenset[tuple[int, str | None]]:
         """The (IP version, address or _ALL) pairs this binding takes on the host."""
-        if self.port.host_ip is None or self.port.host_ip == "0.0.0.0":
+        if self.port.host_ip is None:
             return frozenset({(4, _ALL), (6, _ALL)})
         address = ipaddress.ip_address(self.port.host_ip)
-        if address.is_unspecified:  # "::"
-            return frozenset({(6, _ALL)})
+        address = getattr(address, "ipv4_mapped", None) or address
+        if address.is_unspecified:
+            return frozenset({(4, _ALL), (6, _ALL)} if address.version == 4 else {(6, _ALL)})
         return frozenset({(address.version, str(address))})
 
     @property
     def shown(self) -> str:
-        return "all addresses" if self.port.host_ip is None else self.port.host_ip
+        """The address as a message shows it; an IPv4-mapped one as ::ffff: and the IPv4 address."""
+        if self.port.host_ip is None:
+            return "all addresses"
+        mapped = getattr(ipaddress.ip_address(self.port.host_ip), "ipv4_mapped", None)
+        return f"::ffff:{mapped}" if mapped else self.port.host_ip
 
     def collides(self, other: _Binding) -> bool:
         if (self.port.host_port, self.port.protocol) != (other.port.host_port, other.port.protocol):

@@ -99,11 +99,6 @@ class FileReport:
             return "true" if value else "false"
         return repr(value)
 
-    def failed(self, path: Path_) -> bool:
-        """Whether an error was already reported at this path or inside it."""
-        key = dotted(path)
-        return any(p.key == key or p.key.startswith((key + ".", key + "[")) for p in self.errors)
-
 
 def decode_utf8(data: bytes, file: str, what: str = "file") -> str:
     """The text of a file's bytes, without the UTF-8 byte-order mark some editors write first (as

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 from reconciler.desired.problems import Path_, Problem
 from reconciler.desired.schema import did_you_mean
-from reconciler.model import ContainerSpec, DesiredState, Spec
+from reconciler.model import ContainerSpec, Dependency, DesiredState, Spec
 
 Place = Callable[[Spec, Path_, str], Problem]
 
@@ -75,6 +75,19 @@ def _cycles(state: DesiredState) -> list[list[str]]:
     return list(found.values())
 
 
+def _never_met(spec: ContainerSpec, dependency: Dependency, target: ContainerSpec) -> str | None:
+    """Why the dependency's condition can never be met by the container it names, or None: the
+    planner starts a dependent only once its condition holds (DESIGN section 7), so a dependent
+    that is to run would never converge. A stopped dependent waits for nothing."""
+    name, condition = dependency.name, dependency.condition
+    if target.state == "stopped" and spec.state != "stopped":
+        return (f"'{name}' is declared state = \"stopped\": it is never started, so the condition {condition}"
+                " is never met")
+    if condition == "healthy" and target.healthcheck is None:
+        return f"'{name}' has no healthcheck, so it never becomes healthy"
+    return None
+
+
 def check(state: DesiredState, place: Place) -> list[Problem]:
     problems = []
     declared = {"network": state.networks, "volume": state.volumes, "container": state.containers}
@@ -88,9 +101,9 @@ def check(state: DesiredState, place: Place) -> list[Problem]:
             problems.append(place(spec, (*at, *path), message))
         for dependency in spec.depends_on:
             target = state.containers.get(dependency.name)
-            if dependency.condition == "healthy" and target is not None and target.healthcheck is None:
-                problems.append(place(spec, (*at, "depends_on", dependency.name),
-                                      f"'{dependency.name}' has no healthcheck, so it never becomes healthy"))
+            problem = _never_met(spec, dependency, target) if target is not None else None
+            if problem:
+                problems.append(place(spec, (*at, "depends_on", dependency.name), problem))
     for cycle in _cycles(state):
         first = state.containers[cycle[0]]
         path = next(p for p, n in _ordering(first) if n == (cycle[1:] or cycle)[0])

@@ -160,8 +160,9 @@ def _bound_message(check: str, bound: Any, shown: str) -> str:
     return texts.get(check, f"is invalid ({check})")
 
 
-def check(document: dict, report: FileReport, skip: Collection[Path_] = ()) -> None:
-    """Report every schema error of the document, once each, except at or below the `skip` paths."""
+def check(document: dict, report: FileReport, skip: Collection[Path_] = ()) -> list[Path_]:
+    """Report every schema error of the document, once each, except at or below the `skip` paths;
+    return the paths reported, so that the normaliser checks everything else."""
     seen: set[tuple[Path_, str]] = set()
     for error in sorted(validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
         for path, message in _messages(error, report):
@@ -169,3 +170,4 @@ def check(document: dict, report: FileReport, skip: Collection[Path_] = ()) -> N
             if (path, message) not in seen and not skipped:
                 seen.add((path, message))
                 report.error(path, message)
+    return [path for path, _ in seen]

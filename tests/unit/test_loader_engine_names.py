@@ -11,7 +11,7 @@ def _errors(tmp_path, body: str) -> list[str]:
 
 @pytest.mark.parametrize("image", [
     "demo", "localhost/demo:1", "registry.example.com:5000/team/app:V1.2-rc_3", "Registry.Example/app",
-    "[::1]:5000/app", "a__b/c--d.e", "redis@sha256:" + "0" * 64, "redis:7@sha512:" + "f" * 128,
+    "a__b/c--d.e", "redis@sha256:" + "0" * 64, "redis:7@sha512:" + "f" * 128,
 ])
 def test_references_of_the_distribution_grammar_are_accepted(tmp_path, image):
     assert _errors(tmp_path, f"image = '{image}'") == []
@@ -28,6 +28,15 @@ def test_references_of_the_distribution_grammar_are_accepted(tmp_path, image):
 def test_a_reference_that_breaks_the_grammar_is_an_error_saying_why(tmp_path, image, reason):
     assert _errors(tmp_path, f"image = '{image}'") == [
         f"a.toml:2: container.web.image: '{image}' is not an image reference: {reason}"
+    ]
+
+
+@pytest.mark.parametrize("image", ["[::1]:5000/demo:1", "[2001:db8::1]/app", "[fe80::1%eth0]:5000/app"])
+def test_an_ipv6_registry_is_refused_as_docker_20_10_refuses_it(tmp_path, image):
+    assert _errors(tmp_path, f"image = '{image}'") == [
+        f"a.toml:2: container.web.image: '{image}' is not an image reference: an IPv6 registry address is not in"
+        " the reference grammar of Docker 20.10 (API 1.41): name the registry by a host name instead (an"
+        " /etc/hosts entry will do)"
     ]
 
 

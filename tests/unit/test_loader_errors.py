@@ -101,11 +101,8 @@ def test_a_malformed_port_is_placed_at_its_element_in_a_multiline_array(tmp_path
 def test_a_port_out_of_range_is_an_error(tmp_path):
     text = "[container.web]\nimage = 'demo'\nports = ['127.0.0.1:70000:80', { target = 0 }]\n"
     assert errors(tmp_path, {"a.toml": text}) == [
-        "a.toml:3: container.web.ports[1].target: 0 is less than the minimum 1"
-    ]
-    text = "[container.web]\nimage = 'demo'\nports = ['127.0.0.1:70000:80']\n"
-    assert errors(tmp_path, {"a.toml": text}) == [
-        "a.toml:3: container.web.ports[0]: port 70000 is out of range (1-65535)"
+        "a.toml:3: container.web.ports[0]: port 70000 is out of range (1-65535)",
+        "a.toml:3: container.web.ports[1].target: 0 is less than the minimum 1",
     ]
 
 
@@ -240,10 +237,7 @@ def test_a_healthcheck_test_list_must_start_with_cmd_cmd_shell_or_none(tmp_path)
 def test_resource_limits_the_engine_would_refuse_are_errors(tmp_path):
     text = "[container.web]\nimage = 'demo'\nresources = { memory = '4m', memory_reservation = '8m', cpus = 0 }\n"
     assert errors(tmp_path, {"a.toml": text}) == [
-        "a.toml:3: container.web.resources.cpus: 0 is less than the minimum 0.01"
-    ]
-    text = "[container.web]\nimage = 'demo'\nresources = { memory = '4m', memory_reservation = '8m' }\n"
-    assert errors(tmp_path, {"a.toml": text}) == [
+        "a.toml:3: container.web.resources.cpus: 0 is less than the minimum 0.01",
         "a.toml:3: container.web.resources.memory: must be at least 6m: the engine refuses less",
         "a.toml:3: container.web.resources.memory_reservation: must not be more than memory",
     ]
@@ -295,4 +289,52 @@ def test_every_missing_required_key_is_named(tmp_path):
     assert errors(tmp_path, {"a.toml": text}) == [
         "a.toml:3: container.web.mounts[0]: missing required key 'type'",
         "a.toml:3: container.web.mounts[0]: missing required key 'target'",
+    ]
+
+
+# -- every error of a resource, whether the schema or the normaliser finds it -------------------
+
+
+def test_a_schema_error_hides_no_other_error_of_its_resource(tmp_path):
+    text = ("[container.web]\nimage = 'demo'\nresources = { cpus = 1e300, memory = '99999999999999999999g' }\n"
+            "stop_timeout = 99999999999999999\nrestart = 'on-failure:99999999999999999999'\n")
+    assert errors(tmp_path, {"a.toml": text}) == [
+        "a.toml:3: container.web.resources.cpus: 1e+300 is more than the maximum 9223372036",
+        "a.toml:3: container.web.resources.memory: must be at most 9223372036854775807 bytes, the engine's"
+        " largest size (int64)",
+        "a.toml:4: container.web.stop_timeout: must be at most 2562047h47m16s, the engine's longest duration"
+        " (int64 nanoseconds)",
+        "a.toml:5: container.web.restart: the retry count must be at most 9223372036854775807 (int64)",
+    ]
+
+
+def test_every_item_of_a_list_is_checked_in_index_order_beside_one_the_schema_refuses(tmp_path):
+    devices = [f"dev{n}" for n in range(9)] + [""]
+    text = f"[container.web]\nimage = 'demo'\ndevices = {devices!r}\n"
+    assert errors(tmp_path, {"a.toml": text}) == [
+        *(f"a.toml:3: container.web.devices[{n}]: the host device 'dev{n}' must be an absolute path" for n in range(9)),
+        "a.toml:3: container.web.devices[9]: must not be empty",
+    ]
+
+
+def test_a_value_the_schema_refuses_raises_no_second_error_about_its_absence(tmp_path):
+    text = ("[container.web]\nimage = 1\nhealthcheck = { test = 1, interval = '500us' }\n"
+            "logging = { driver = 2 }\nuser = 'a:b:c'\n"
+            "[network.front]\nsubnet = 'x'\ngateway = '10.0.0.1'\n")
+    assert errors(tmp_path, {"a.toml": text}) == [
+        "a.toml:2: container.web.image: expected a string, got an integer",
+        "a.toml:3: container.web.healthcheck.interval: must be at least 1ms: the engine refuses shorter durations",
+        "a.toml:3: container.web.healthcheck.test: expected a string or an array, got an integer",
+        "a.toml:4: container.web.logging.driver: expected a string, got an integer",
+        "a.toml:5: container.web.user: 'a:b:c' is not a user: expected \"name\", \"uid\", \"name:group\" or"
+        " \"uid:gid\"",
+        "a.toml:7: network.front.subnet: \"x\" is not an IP network such as \"172.30.0.0/24\"",
+    ]
+
+
+def test_a_missing_image_hides_no_other_error(tmp_path):
+    assert errors(tmp_path, {"a.toml": "[container.web]\nuser = 'a:b:c'\n"}) == [
+        "a.toml:1: container.web: missing required key 'image'",
+        "a.toml:2: container.web.user: 'a:b:c' is not a user: expected \"name\", \"uid\", \"name:group\" or"
+        " \"uid:gid\"",
     ]

@@ -2,6 +2,8 @@
 
 import os
 
+from reconciler.commands.render import plan_text
+from reconciler.converge import make_plan
 from reconciler.model import (
     Dependency,
     Device,
@@ -16,6 +18,8 @@ from reconciler.model import (
     UpdatePolicy,
     spec_hash,
 )
+from reconciler.options import PlanOptions
+from runtime.base import ObservedState
 from tests.unit.desired import container, load_texts
 
 
@@ -87,6 +91,26 @@ def test_mount_long_forms_hash_as_the_short_forms_which_alone_create_a_missing_h
     assert spec_hash(long) == spec_hash(short)
     assert [m.create_host_path for m in long.mounts] == [False, False]
     assert [m.create_host_path for m in short.mounts] == [False, True]
+
+
+def test_each_mount_knows_its_line_which_is_outside_the_hash(tmp_path):
+    text = "[container.app]\nimage = 'demo'\n\nmounts = ['/a:/a']\n[container.two]\nimage = 'demo'\nmounts = [\n" \
+           "  '/a:/a',\n  { type = 'bind', source = '/b', target = '/b' },\n]\n"
+    state = load_texts(tmp_path / "a", {"x.toml": text}).state
+    assert [m.line for m in state.containers["app"].mounts] == [4]
+    assert [m.line for m in state.containers["two"].mounts] == [8, 9]
+    moved = load_texts(tmp_path / "b", {"x.toml": "\n\n" + text}).state
+    assert spec_hash(moved.containers["two"]) == spec_hash(state.containers["two"])
+    assert moved.containers["two"].mounts == state.containers["two"].mounts
+
+
+def test_a_missing_long_form_bind_is_reported_at_the_line_of_its_mount(tmp_path):
+    text = "[container.web]\nimage = 'localhost/demo:1'\nenv = { A = '1' }\n\n" \
+           "mounts = [{ type = 'bind', source = '/no/such/dir', target = '/data' }]\n"
+    state = load_texts(tmp_path, {"x.toml": text}).state
+    plan = make_plan(state, ObservedState(), "ns", PlanOptions(missing_paths=frozenset({"/no/such/dir"})))
+    assert "    blocked: bind source /no/such/dir, declared at x.toml:5 does not exist on this host (the long form" \
+           " needs it)" in plan_text(plan).splitlines()
 
 
 def test_a_tmpfs_mount_takes_a_size(tmp_path):

@@ -27,6 +27,8 @@ def test_the_same_host_port_on_overlapping_addresses_in_two_files_names_both_con
     ("[::]:80:80", "[::1]:80:80"),
     ("127.0.0.1:80:80", "127.0.0.1:80:81"),
     ("[2001:db8::1]:80:80", "[2001:db8:0::1]:80:80"),  # the same address, written otherwise
+    ("127.0.0.1:80:80", "[::ffff:127.0.0.1]:80:80"),  # an IPv4-mapped IPv6 address is the IPv4 one
+    ("[::ffff:0.0.0.0]:80:80", "127.0.0.1:80:80"),
 ])
 def test_overlapping_addresses_collide(tmp_path, first, second):
     assert len(errors(tmp_path, _two(first, second))) == 1
@@ -42,6 +44,14 @@ def test_overlapping_addresses_collide(tmp_path, first, second):
 ])
 def test_distinct_bindings_do_not_collide(tmp_path, first, second):
     assert errors(tmp_path, _two(first, second)) == []
+
+
+def test_an_ipv4_mapped_ipv6_address_binds_the_ipv4_address(tmp_path):
+    assert errors(tmp_path, _two("127.0.0.1:18190:80", "[::ffff:127.0.0.1]:18190:80")) == [
+        "b.toml:4: container.api.ports[1]: host port 18190/tcp on ::ffff:127.0.0.1 is already published by"
+        " container 'web' on 127.0.0.1 (a.toml:3, ports[0])"
+    ]
+    assert errors(tmp_path / "other", _two("[::ffff:127.0.0.1]:80:80", "[::1]:80:80")) == []
 
 
 def test_a_port_published_twice_in_one_container_names_its_first_entry(tmp_path):

@@ -33,6 +33,26 @@ def test_waiting_for_health_of_a_container_without_healthcheck_is_an_error(tmp_p
     ]
 
 
+def test_a_dependency_on_a_stopped_container_is_an_error_whatever_its_condition(tmp_path):
+    files = {
+        "db.toml": "[container.db]\nimage = 'x'\nstate = 'stopped'\nhealthcheck = { test = 'true' }\n",
+        "web.toml": "[container.web]\nimage = 'x'\ndepends_on = ['db']\n"
+                    "[container.api]\nimage = 'x'\ndepends_on = { db = 'healthy' }\n"
+                    "[container.job]\nimage = 'x'\nstate = 'completed'\ndepends_on = { db = 'completed' }\n",
+    }
+    assert errors(tmp_path, files) == [
+        f"web.toml:{line}: container.{name}.depends_on.db: 'db' is declared state = \"stopped\": it is never"
+        f" started, so the condition {condition} is never met"
+        for line, name, condition in ((3, "web", "started"), (6, "api", "healthy"), (10, "job", "completed"))
+    ]
+
+
+def test_a_stopped_container_may_depend_on_a_stopped_one_as_it_waits_for_nothing(tmp_path):
+    files = {"a.toml": "[container.db]\nimage = 'x'\nstate = 'stopped'\n"
+                       "[container.web]\nimage = 'x'\nstate = 'stopped'\ndepends_on = ['db']\n"}
+    assert errors(tmp_path, files) == []
+
+
 def test_an_undeclared_volume_in_a_mount_is_an_error(tmp_path):
     files = {
         "v.toml": "[volume.web-data]\n",
