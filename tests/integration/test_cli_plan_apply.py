@@ -136,7 +136,7 @@ def test_a_long_form_bind_of_a_missing_host_path_is_blocked_at_plan_with_its_fil
     )
     result = reconciler("plan", str(directory), "--detailed-exitcode", namespace=namespace)
     assert result.returncode == 3
-    assert f"blocked: bind source {directory}/missing, declared at app.toml:1 does not exist on this host" in (
+    assert f"blocked: bind source {directory}/missing, declared at app.toml:4 does not exist on this host" in (
         result.stdout)
 
 
