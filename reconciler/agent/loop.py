@@ -117,6 +117,7 @@ class Agent:
         started = self.last_pass_at = self.clock()
         woken_by = sorted(reasons)
         if not self.backoff.due(CRASH, started):
+            self.status.save()  # the loop is alive, only waiting: the status file says so
             return
         try:
             self._pass(started, woken_by)
@@ -135,6 +136,7 @@ class Agent:
             self._finish("invalid", started, woken_by, refresh, None)
             return
         if not self.backoff.due(ENGINE, self.clock()):
+            self.status.save()  # the loop is alive, only waiting for the engine: the status file says so
             return
         options = PlanOptions(allow_empty=self.allow_empty, held=self._held(refresh), invalid_files=refresh.invalid,
                               completed=self.completed())

@@ -529,3 +529,18 @@ def test_resources_are_counted_by_state_in_the_metrics(agent, root):
     converged(agent, root, {"web.toml": WEB})
     assert metric(agent, "reconciler_resources", {"state": "converged"}) == 1
     assert metric(agent, "reconciler_resources", {"state": "crashloop"}) == 0
+
+
+def test_a_pass_skipped_while_the_engine_is_backed_off_still_writes_the_status_file(root, engine, clock, state,
+                                                                                     tmp_path):
+    root.mkdir()
+    write(root, {"web.toml": WEB})
+    path = tmp_path / "status.json"
+    agent = Agent(root, engine, NS, Status(NS, str(root), interval=30.0, path=str(path), monotonic=clock),
+                  clock=clock, state_dir=state)
+    engine.available = False
+    agent.run_pass()
+    path.unlink()
+    clock.now += 0.5
+    agent.run_pass()
+    assert path.exists()
