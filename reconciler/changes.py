@@ -103,6 +103,8 @@ class Change:
     extra_mounts: tuple[Mount, ...] = ()
     # for a network or volume: keys of the owned containers the engine shows using it
     users: frozenset[str] = frozenset()
+    # the leftover (an id of `leftovers`) that holds the desired name itself, when the keeper does not
+    name_holder: str | None = None
 
     @property
     def key(self) -> str:

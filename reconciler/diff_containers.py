@@ -259,6 +259,7 @@ def _compare(
     keep = winner(group, want)
     leftovers = tuple(c.id for c in sorted(group, key=lambda c: c.id) if c.id != keep.id)
     renamed = keep.name if keep.name != spec.name else None
+    holder = next((c.id for c in group if c.id != keep.id and c.name == spec.name), None)
     source = spec.source.file
     if LABEL_SPEC_HASH not in keep.labels:
         return Change(ChangeKind.WARN, "container", spec.name, (Cause(Reason.NO_SPEC_HASH),), source=source)
@@ -294,7 +295,7 @@ def _compare(
     else:
         return None
     return Change(kind, "container", spec.name, tuple(causes), spec, (keep.id,), leftovers, renamed,
-                  needs_start=kind is ChangeKind.START, source=source)
+                  needs_start=kind is ChangeKind.START, source=source, name_holder=holder)
 
 
 def _recreate_causes(

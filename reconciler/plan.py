@@ -296,6 +296,13 @@ def _steps(change: Change, namespace: str, wait_for: str | None):
     if condition and change.needs_start and not any(a.step is Step.WAIT and a.condition == condition for a in steps):
         steps.append(Action(Step.WAIT, spec.name, condition=condition, timeout=spec.update.timeout))
     cleanup = [Action(Step.REMOVE, cid) for cid in change.leftovers]
+    if change.kind is not ChangeKind.RECREATE:
+        # The keeper stays: it takes the name (a leftover holding it is parked first) and runs
+        # before any leftover goes, so the name always has a container, whatever else happens
+        # meanwhile (a human removing the keeper makes the rename fail, and the leftovers stay).
+        holder = change.name_holder
+        park = [Action(Step.RENAME, holder, name=prev_name(spec.name, holder))] if holder else []
+        return tuple(park + steps + cleanup), ()
     return tuple(cleanup + steps), tuple([()] * len(cleanup) + rollback + [()] * (len(steps) - len(rollback)))
 
 

@@ -206,10 +206,22 @@ def test_duplicates_of_an_interrupted_replacement_keep_the_spec_match_and_remove
     text = printed(desired(web(), db()), observed(old, new, running(db(), "3")), steps=True)
     assert text.splitlines()[:5] == [
         "> start container web (interrupted replacement: 1 leftover(s); created but never started)",
-        "    remove container 111111111111",
         "    rename 222222222222 -> web",
         "    start web",
+        "    remove container 111111111111",
         "Plan: 1 to start.",
+    ]
+
+
+def test_a_leftover_holding_the_name_is_parked_and_removed_only_once_the_keeper_runs():
+    old = running(web(env={"GREETING": "old"}), "1", created=50.0, state="exited", exit_code=137)
+    new = running(web(), "2", created=60.0, name="web--next-111111111111", state="created")
+    text = printed(desired(web(), db()), observed(old, new, running(db(), "3")), steps=True)
+    assert text.splitlines()[1:5] == [
+        "    rename 111111111111 -> web--prev-111111111111",
+        "    rename 222222222222 -> web",
+        "    start web",
+        "    remove container 111111111111",
     ]
 
 
