@@ -149,6 +149,15 @@ def _roll_back(actions: tuple[Action, ...], runtime: Runtime, namespace: str, na
 
 
 def _perform(action: Action, runtime: Runtime, namespace: str, progress: ProgressCallback | None = None) -> None:
+    try:
+        _call(action, runtime, namespace, progress)
+    except NotFound:
+        if not action.gone_ok:
+            raise
+        log.info("action.target_gone", action=str(action))
+
+
+def _call(action: Action, runtime: Runtime, namespace: str, progress: ProgressCallback | None) -> None:
     step, target = action.step, action.target
     if step is Step.PULL:
         runtime.pull_image(target, progress)

@@ -35,7 +35,9 @@ class Step(enum.Enum):
 
 @dataclass(frozen=True)
 class Action:
-    """One engine call. `target` is a name or an id; `name` the new name of a create or rename."""
+    """One engine call. `target` is a name or an id; `name` the new name of a create or rename.
+    `gone_ok`: the call is done when its target no longer exists (a container being retired that
+    someone removed meanwhile: its stop, its parking rename and its removal have nothing to do)."""
 
     step: Step
     target: str
@@ -44,6 +46,7 @@ class Action:
     labels: tuple[tuple[str, str], ...] = ()
     condition: str | None = None
     timeout: float | None = None
+    gone_ok: bool = False
 
     def __str__(self) -> str:
         target = _short(self.target)
@@ -301,7 +304,7 @@ def _steps(change: Change, namespace: str, wait_for: str | None):
         # before any leftover goes, so the name always has a container, whatever else happens
         # meanwhile (a human removing the keeper makes the rename fail, and the leftovers stay).
         holder = change.name_holder
-        park = [Action(Step.RENAME, holder, name=prev_name(spec.name, holder))] if holder else []
+        park = [Action(Step.RENAME, holder, name=prev_name(spec.name, holder), gone_ok=True)] if holder else []
         return tuple(park + steps + cleanup), ()
     return tuple(cleanup + steps), tuple([()] * len(cleanup) + rollback + [()] * (len(steps) - len(rollback)))
 
@@ -359,10 +362,10 @@ def _replacement(change: Change, spec: ContainerSpec, namespace: str, old: str, 
     name, temp, parked = spec.name, next_name(spec.name, old), prev_name(spec.name, old)
     condition = "healthy" if spec.healthcheck else "running"
     create = Action(Step.CREATE, temp, name=temp, spec=_effective(change, spec), labels=_labels(spec, namespace))
-    stop_old = Action(Step.STOP, old, timeout=spec.stop_timeout)
-    park_old = Action(Step.RENAME, old, name=parked)
+    stop_old = Action(Step.STOP, old, timeout=spec.stop_timeout, gone_ok=True)
+    park_old = Action(Step.RENAME, old, name=parked, gone_ok=True)
     promote = Action(Step.RENAME, temp, name=name)
-    remove_old = Action(Step.REMOVE, old)
+    remove_old = Action(Step.REMOVE, old, gone_ok=True)
     restore = (Action(Step.RENAME, old, name=name),)
     restart_old = (Action(Step.START, old),) if change.needs_start else ()
     drop_temp = (Action(Step.REMOVE, temp),)

@@ -86,6 +86,9 @@ def resource_reports(desired: DesiredState, stalled: Collection[str], report: Pa
             state, message = "failed", str(failed[key])
         elif change is None and spec.kind == "container" and spec.name in completed:
             state, message = "completed", "ran to completion (exit 0) with this spec"
+        elif change is None and key in crashing:
+            state, message = "crashloop", (f"exited {failures.get(key, 0)} times; up again, watched for "
+                                           f"{STABLE_AFTER:g}s before it counts as recovered")
         elif change is None or change.kind is ChangeKind.RETAIN:
             state, message = "converged", ""
         elif change.kind is ChangeKind.CONFLICT:

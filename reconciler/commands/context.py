@@ -54,7 +54,7 @@ def load_desired(args, as_json: bool = False) -> DesiredState | None:
     return result.state if not result.errors else None
 
 
-def open_engine(args) -> Runtime | None:
+def open_engine(args, as_json: bool = False) -> Runtime | None:
     """A runtime for `--engine` (default $DOCKER_HOST, else the local socket), or None after
     printing why it cannot be reached."""
     try:
@@ -62,7 +62,10 @@ def open_engine(args) -> Runtime | None:
         runtime.ping()
         return runtime
     except EngineError as error:
-        print(f"error: engine {args.engine or 'at the local socket'} unreachable: {error}", file=sys.stderr)
+        message = f"engine {args.engine or 'at the local socket'} unreachable: {error}"
+        print(f"error: {message}", file=sys.stderr)
+        if as_json:
+            print(problems_json(message, []))
         return None
 
 
@@ -70,7 +73,7 @@ def prepare(args, as_json: bool = False) -> tuple[DesiredState, Runtime] | None:
     """Logging set up, the desired state loaded and the engine reached; None after printing why not."""
     setup(args)
     desired = load_desired(args, as_json)
-    runtime = open_engine(args) if desired is not None else None
+    runtime = open_engine(args, as_json) if desired is not None else None
     return (desired, runtime) if runtime is not None else None
 
 

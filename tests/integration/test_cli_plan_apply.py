@@ -149,3 +149,9 @@ def test_plan_shows_what_the_agent_holds_back_from_its_state_directory(directory
     assert result.returncode == 3
     assert result.stdout.splitlines()[:2] == [f"+ create container {namespace}-app (missing)",
                                               "    blocked: backoff until 23:59:59Z"]
+
+
+def test_plan_json_with_an_unreachable_engine_prints_a_json_error(directory, namespace):
+    result = reconciler("plan", str(directory), "--json", "--engine", "tcp://127.0.0.1:1", namespace=namespace)
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["error"].startswith("engine tcp://127.0.0.1:1 unreachable")

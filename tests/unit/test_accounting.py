@@ -90,3 +90,11 @@ def test_the_volumes_that_hold_image_volume_paths_are_listed_with_the_resources(
     report = PassReport(clean, (), clean, {}, image_volumes=("db_var_data",))
     states = {(r.kind, r.name): r.state for r in resource_reports(desired(db()), (), report, {}, {})}
     assert states[("volume", "db_var_data")] == "converged"
+
+
+def test_a_crash_looping_container_that_is_up_again_stays_in_crashloop_until_it_recovers():
+    clean = make_plan(desired(db()), observed(running(db(), "2")), NS)
+    report = PassReport(clean, (), clean, {})
+    (db_state,) = [r for r in resource_reports(desired(db()), (), report, {"container/db": 4}, {}, {"container/db"})
+                   if r.name == "db"]
+    assert db_state.state == "crashloop" and db_state.message.startswith("exited 4 times; up again")

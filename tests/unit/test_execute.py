@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from reconciler.converge import converge
+from reconciler.converge import converge, make_plan, observe
+from reconciler.execute import execute
 from reconciler.model import LABEL_MANAGED, ContainerSpec, Dependency, DesiredState, Source, spec_hash
 from reconciler.options import PlanOptions
 from runtime.base import Conflict, EngineUnavailable, InvalidSpec, NotFound
@@ -170,3 +171,14 @@ def test_a_job_that_fails_is_reported_by_the_pass_that_started_it():
     (failure,) = report.failures
     assert "exited with code 3, expected 0" in failure.error
     assert not report.converged
+
+
+def test_a_replacement_goes_on_when_someone_removed_the_old_container_meanwhile():
+    runtime = engine()
+    converge(runtime, state(spec("web")), NS)
+    changed = state(spec("web", env={"A": "b"}))
+    plan = make_plan(changed, observe(runtime, NS, changed), NS)
+    runtime.remove_container("web")
+    results = execute(plan, runtime, NS)
+    assert [r.ok for r in results] == [True]
+    assert names(runtime) == [("web", "running")]
