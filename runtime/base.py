@@ -65,8 +65,9 @@ class ObservedContainer:
     # container path -> name of the volume the engine has mounted there (named or anonymous), as
     # the container list gives it (its `Mounts`); binds and tmpfs are not listed
     volumes: Mapping[str, str] = field(default_factory=dict)
-    # how long it has been running, in seconds, at least (the list says "Up 3 minutes": 180);
-    # None when it is not running. Coarse, but it orders two containers' last starts
+    # how long it has been running, in seconds; None when it is not running. Exact for containers
+    # that share a network stack (`container:<id>`) and their targets, whose starts must be
+    # ordered; else at least what the list says ("Up 3 minutes": 180)
     up_seconds: float | None = None
 
 
@@ -127,7 +128,8 @@ class Runtime(Protocol):
         """Owned resources of `namespace`; `names` maps kind -> desired names to check for
         unowned holders; `images` are references to resolve, with the volumes they declare.
         A constant number of engine calls, plus one per image id never seen before and one per
-        container that may be in a crash loop (see `ObservedContainer.restart_count`)."""
+        container that may be in a crash loop (see `ObservedContainer.restart_count`) or that
+        shares a network stack (see `ObservedContainer.up_seconds`)."""
 
     def create_container(self, spec: ContainerSpec, name: str, labels: Mapping[str, str]) -> str:
         """Create (not start) a container named `name` from `spec`, with `labels` added to the

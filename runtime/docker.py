@@ -90,9 +90,14 @@ class DockerRuntime:
                 )
             image_ids = parse.image_ids(api.images(), refs) if refs else {}
             image_volumes = self._image_volumes(image_ids)
-            restarts = {c["Id"]: self._restart_count(c["Id"]) for c in containers if parse.may_be_restarting(c)}
+            restarting = {c["Id"] for c in containers if parse.may_be_restarting(c)}
+            sharing = parse.sharing_stacks(containers)
+            inspected = {id: self._inspect(id) for id in restarting | sharing}
+        now = time.time()
+        counts = {id: (inspected[id] or {}).get("RestartCount") or 0 for id in restarting}
+        ups = {id: parse.up_since(inspected[id], now) for id in sharing}
         return ObservedState(
-            containers=tuple(parse.container(c, restarts.get(c["Id"], 0)) for c in containers),
+            containers=tuple(parse.container(c, counts.get(c["Id"], 0), ups.get(c["Id"])) for c in containers),
             networks=tuple(parse.network(n) for n in networks),
             volumes=tuple(parse.volume(v) for v in volumes),
             unowned={kind: found for kind, found in unowned.items() if found},
@@ -100,13 +105,13 @@ class DockerRuntime:
             image_volumes=image_volumes,
         )
 
-    def _restart_count(self, id: str) -> int:
-        """The engine's RestartCount of one container; 0 when it is gone since it was listed."""
+    def _inspect(self, id: str) -> dict | None:
+        """One container's inspect answer; None when it is gone since it was listed."""
         try:
             with engine_errors():
-                return self.api.inspect_container(id).get("RestartCount") or 0
+                return self.api.inspect_container(id)
         except NotFound:
-            return 0
+            return None
 
     def _image_volumes(self, image_ids: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
         """reference -> VOLUME paths of its image; an image removed since it was listed is left out."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from reconciler.model import is_owned
@@ -64,8 +65,33 @@ def container_name(entry: Mapping[str, Any]) -> str:
     return (own or names or [""])[0]
 
 
-def container(entry: Mapping[str, Any], restart_count: int = 0) -> ObservedContainer:
-    """A list entry as observed; `restart_count` comes from an inspect (the list has none)."""
+def sharing_stacks(entries: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Ids of the listed containers that share another's network stack (`container:<id>`), and of
+    those whose stack is shared: their start times are read exactly (see `up_since`), since the
+    Status text's uptime cannot order two starts within the same second or minute."""
+    listed = {e["Id"] for e in entries}
+    ids = set()
+    for entry in entries:
+        mode = (entry.get("HostConfig") or {}).get("NetworkMode") or ""
+        if mode.startswith("container:"):
+            ids.add(entry["Id"])
+            ids.update({mode.removeprefix("container:")} & listed)
+    return ids
+
+
+def up_since(inspected: Mapping[str, Any] | None, now: float) -> float | None:
+    """Seconds a container has been running at `now` (unix time), from an inspect's
+    State.StartedAt (RFC 3339 with nanoseconds); None when it is not running or was not inspected."""
+    state = (inspected or {}).get("State") or {}
+    if not state.get("Running") or not state.get("StartedAt"):
+        return None
+    started = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", state["StartedAt"]).replace("Z", "+00:00"))
+    return max(0.0, now - started.timestamp())
+
+
+def container(entry: Mapping[str, Any], restart_count: int = 0, up_seconds: float | None = None) -> ObservedContainer:
+    """A list entry as observed; `restart_count` and an exact `up_seconds` come from an inspect
+    (the list has no restart count, and its uptime is coarse)."""
     status = entry.get("Status") or ""
     networks = (entry.get("NetworkSettings") or {}).get("Networks") or {}
     return ObservedContainer(
@@ -82,7 +108,7 @@ def container(entry: Mapping[str, Any], restart_count: int = 0) -> ObservedConta
         restart_count=restart_count,
         volumes={m["Destination"]: m["Name"] for m in entry.get("Mounts") or ()
                  if m.get("Type") == "volume" and m.get("Name") and m.get("Destination")},
-        up_seconds=up_seconds_from_status(status),
+        up_seconds=up_seconds if up_seconds is not None else up_seconds_from_status(status),
     )
 
 

@@ -777,6 +777,19 @@ def test_a_sidecar_shares_the_network_stack_of_pause_again_after_docker_restarte
     assert pending(engine, namespace, state(pause, side)) == NO_CHANGES
 
 
+def test_a_sidecar_restarted_just_before_pause_in_the_same_second_is_replaced(engine, namespace, names, docker_client):
+    pause = sleeper(names("pause"))
+    side = sleeper(names("side"), network_mode=f"container:{pause.name}")
+    converge(engine, state(pause, side), namespace)
+    docker_client.containers.get(side.name).restart(timeout=1)
+    docker_client.containers.get(pause.name).restart(timeout=1)
+
+    assert converge(engine, state(pause, side), namespace).converged
+
+    new_pause, sidecar = docker_client.containers.get(pause.name), docker_client.containers.get(side.name)
+    assert netns(sidecar) == netns(new_pause)
+
+
 def test_a_sidecar_is_replaced_when_pause_is_removed_by_hand(engine, namespace, names, docker_client):
     pause = sleeper(names("pause"))
     side = sleeper(names("side"), network_mode=f"container:{pause.name}")

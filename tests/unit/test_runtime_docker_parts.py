@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import docker.errors
 import pytest
 import requests
@@ -18,7 +20,9 @@ from runtime.docker_observe import (
     image_ids,
     may_be_restarting,
     normalise_reference,
+    sharing_stacks,
     up_seconds_from_status,
+    up_since,
 )
 from runtime.docker_specs import container_body, network_kwargs, restart_policy
 
@@ -219,3 +223,17 @@ def test_a_list_entry_carries_its_network_mode_and_the_restart_count_given():
 ])
 def test_uptime_is_read_from_the_status_text_as_a_lower_bound(status, seconds):
     assert up_seconds_from_status(status) == seconds
+
+
+def test_containers_sharing_a_network_stack_and_their_targets_are_the_ones_whose_start_is_read_exactly():
+    pause = {"Id": "p" * 64, "HostConfig": {"NetworkMode": "bridge"}}
+    side = {"Id": "s" * 64, "HostConfig": {"NetworkMode": "container:" + "p" * 64}}
+    alone = {"Id": "a" * 64, "HostConfig": {"NetworkMode": "default"}}
+    assert sharing_stacks([pause, side, alone]) == {"p" * 64, "s" * 64}
+
+
+def test_the_exact_uptime_comes_from_started_at_with_nanoseconds():
+    inspected = {"State": {"Running": True, "StartedAt": "2026-11-30T06:00:00.123456789Z"}}
+    now = datetime(2026, 11, 30, 6, 0, 10, 123456, tzinfo=UTC).timestamp()
+    assert up_since(inspected, now) == pytest.approx(10.0)
+    assert up_since({"State": {"Running": False, "StartedAt": "2026-11-30T06:00:00Z"}}, now) is None
