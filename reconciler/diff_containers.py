@@ -109,13 +109,17 @@ def run_to_completion(desired: DesiredState) -> frozenset[str]:
     return frozenset(targets | {c.name for c in desired.containers.values() if c.state == "completed"})
 
 
+def _stack_target(network_mode: str | None) -> str | None:
+    """X of `container:X` (a name in a spec, an id on the engine): whose network stack is shared."""
+    mode = network_mode or ""
+    return mode.removeprefix("container:") if mode.startswith("container:") else None
+
+
 def _tied_to(spec: ContainerSpec) -> list[str]:
     """The containers whose id this one is bound to at create: `network_mode = "container:X"`
     and `volumes_from = ["X", "X:ro"]`."""
-    names = [entry.split(":", 1)[0] for entry in spec.volumes_from]
-    if spec.network_mode and spec.network_mode.startswith("container:"):
-        names.append(spec.network_mode.removeprefix("container:"))
-    return names
+    stack = _stack_target(spec.network_mode)
+    return [entry.split(":", 1)[0] for entry in spec.volumes_from] + ([stack] if stack else [])
 
 
 def _replace_tied(
@@ -151,19 +155,15 @@ def _tie_causes(
     changes: Mapping[str, Change],
 ) -> list[Cause]:
     causes = []
-    stack = spec.network_mode.removeprefix("container:") if (spec.network_mode or "").startswith("container:") else None
+    stack, pinned = _stack_target(spec.network_mode), _stack_target(have.network_mode)
     for target in _tied_to(spec):
         change = changes.get(target)
         if change is not None and change.kind in (ChangeKind.CREATE, ChangeKind.RECREATE):
             causes.append(Cause(Reason.TIED, target))
         elif target == stack and _started_again(have, groups.get(target, ()), change):
             causes.append(Cause(Reason.TIED, f"{target} (started again: a new network namespace)"))
-    if spec.network_mode and spec.network_mode.startswith("container:") and not causes:
-        target = spec.network_mode.removeprefix("container:")
-        pinned = (have.network_mode or "").removeprefix("container:")
-        ids = {c.id for c in groups.get(target, ())}
-        if have.network_mode and have.network_mode.startswith("container:") and pinned not in ids:
-            causes.append(Cause(Reason.TIED_GONE, f"network_mode container:{pinned[:12]}"))
+    if stack and pinned and not causes and pinned not in {c.id for c in groups.get(stack, ())}:
+        causes.append(Cause(Reason.TIED_GONE, f"network_mode container:{pinned[:12]}"))
     return causes
 
 

@@ -26,4 +26,4 @@ def missing_bind_sources(containers: Iterable[ContainerSpec], engine: str | None
         return frozenset()
     sources = {m.source for spec in containers for m in spec.mounts
                if m.type == "bind" and m.source and not m.create_host_path}
-    return frozenset(path for path in sources if not os.path.lexists(path))
+    return frozenset(path for path in sources if not os.path.exists(path))

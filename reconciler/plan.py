@@ -133,7 +133,7 @@ class Plan:
         for change in self.changes:
             if not (change.key in tasks and tasks[change.key].blocked):
                 counts[change.kind] = counts.get(change.kind, 0) + 1
-        held = sum(1 for t in self.tasks if t.blocked)
+        held = sum(1 for t in self.tasks if t.blocked) + counts.pop(ChangeKind.BLOCKED, 0)
         if not self.has_changes:
             checks = counts.get(ChangeKind.CHECK)
             tail = f" ({checks} image check(s))" if checks else ""
@@ -166,7 +166,7 @@ _AFTER_IMAGE = {
 
 _NOTES = {
     ChangeKind.CONFLICT: "conflict(s)", ChangeKind.RETAIN: "retained", ChangeKind.WARN: "left alone",
-    ChangeKind.CHECK: "image check(s)", ChangeKind.BLOCKED: "blocked",
+    ChangeKind.CHECK: "image check(s)",
 }
 
 
@@ -176,13 +176,25 @@ def plan(changes: Iterable[Change], namespace: str, options: PlanOptions = DEFAU
     changes = tuple(sorted(changes, key=_order))
     by_key = {c.key: c for c in changes}
     waits = _dependency_waits(changes)
+    frozen_ties = _frozen_ties(changes, options.invalid_files)
     tasks: dict[str, Task] = {}
     for change in changes:
         steps, rollback = _steps(change, namespace, waits.get(change.name))
         if steps:
             after = _after(change, by_key, changes)
-            tasks[change.key] = Task(change, steps, rollback, after, _blocked(change, by_key, options))
+            tasks[change.key] = Task(change, steps, rollback, after, _blocked(change, by_key, options, frozen_ties))
     return Plan(changes, _block_successors(tasks))
+
+
+def _frozen_ties(changes: tuple[Change, ...], invalid: frozenset[str]) -> dict[str, str]:
+    """Target container name -> the key of a frozen container (its file invalid) tied to it."""
+    ties: dict[str, str] = {}
+    for change in changes:
+        if change.source in invalid:
+            for cause in change.causes:
+                if cause.reason is Reason.TIED:
+                    ties.setdefault(cause.detail.split(" ", 1)[0], change.key)
+    return ties
 
 
 def _block_successors(tasks: dict[str, Task]) -> tuple[Task, ...]:
@@ -241,7 +253,9 @@ def _after(change: Change, by_key: dict[str, Change], changes: tuple[Change, ...
     return frozenset(k for k in _prerequisites(change) if k in by_key)
 
 
-def _blocked(change: Change, by_key: dict[str, Change], options: PlanOptions) -> str | None:
+def _blocked(
+    change: Change, by_key: dict[str, Change], options: PlanOptions, frozen_ties: dict[str, str]
+) -> str | None:
     """Why this change cannot run this pass, or None: the first rule that holds it, in this order."""
     invalid = options.invalid_files
     if change.key in options.held:
@@ -250,9 +264,9 @@ def _blocked(change: Change, by_key: dict[str, Change], options: PlanOptions) ->
         return f"its file {change.source} is invalid; the last valid content stays in force"
     if change.kind is ChangeKind.REMOVE and invalid:
         return f"removal held back while {', '.join(sorted(invalid))} is invalid"
-    frozen_tied = sorted(c.key for c in by_key.values() if c.source in invalid and _tied_to(c, change.name))
-    if frozen_tied:
-        return f"{frozen_tied[0]} is tied to it and its file is invalid: replacing it would cut that container off"
+    if change.resource == "container" and change.name in frozen_ties:
+        return (f"{frozen_ties[change.name]} is tied to it and its file is invalid: replacing it would cut that "
+                "container off")
     for cause in change.causes:
         if cause.reason in _BLOCKING:
             return _BLOCKING[cause.reason](cause.detail)
@@ -260,11 +274,6 @@ def _blocked(change: Change, by_key: dict[str, Change], options: PlanOptions) ->
         if key in by_key and by_key[key].kind in (ChangeKind.CONFLICT, ChangeKind.BLOCKED):
             return f"{key} is {'in conflict' if by_key[key].kind is ChangeKind.CONFLICT else 'blocked'}"
     return None
-
-
-def _tied_to(change: Change, target: str) -> bool:
-    """`change` replaces a container because it is tied to `target` (see diff_containers)."""
-    return any(c.reason is Reason.TIED and c.detail.split(" ", 1)[0] == target for c in change.causes)
 
 
 _BLOCKING = {

@@ -28,6 +28,7 @@ from reconciler.agent.triggers import Backoff, Trigger
 from reconciler.agent.watch import DirectoryWatcher
 from reconciler.changes import ChangeKind
 from reconciler.converge import PassReport, converge
+from reconciler.hostpaths import missing_bind_sources
 from reconciler.model import DesiredState, resource_key
 from reconciler.options import PlanOptions
 from runtime.base import EngineError, EngineUnavailable, Runtime
@@ -139,7 +140,8 @@ class Agent:
             self.status.save()  # the loop is alive, only waiting for the engine: the status file says so
             return
         options = PlanOptions(allow_empty=self.allow_empty, held=self._held(refresh), invalid_files=refresh.invalid,
-                              completed=self.completed())
+                              completed=self.completed(),
+                              missing_paths=missing_bind_sources(refresh.state.containers.values(), self.engine))
         try:
             report = converge(self.runtime, refresh.state, self.namespace, options, should_stop=self.stopping.is_set)
         except EngineUnavailable as error:

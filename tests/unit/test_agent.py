@@ -544,3 +544,11 @@ def test_a_pass_skipped_while_the_engine_is_backed_off_still_writes_the_status_f
     clock.now += 0.5
     agent.run_pass()
     assert path.exists()
+
+
+def test_the_agent_blocks_a_long_form_bind_of_a_missing_host_path_on_a_local_engine(agent, engine, root, tmp_path):
+    missing = tmp_path / "missing"
+    write(root, {"web.toml": WEB + f'mounts = [{{ type = "bind", source = "{missing}", target = "/data" }}]\n'})
+    agent.run_pass({"edit"})
+    assert engine.calls_to("create_container") == []
+    assert states(agent) == {"container/web": "blocked"}

@@ -541,3 +541,11 @@ def test_a_sidecar_is_replaced_when_its_network_stack_container_was_restarted_af
     in_order = observed(running(web(), "1"), running(db(), "2", up_seconds=3600.0),
                         running(sidecar(), "3", up_seconds=3600.0, **pinned))
     assert printed(desired(web(), db(), sidecar()), in_order).startswith("No changes")
+
+
+def test_the_summary_counts_blocked_changes_and_blocked_tasks_together():
+    o = observed(running(web(), "1", state="restarting", restart_count=5), running(db(), "2"))
+    text = printed(desired(web(), db()), o, held={"container/db": "backoff"}, invalid_files=frozenset())
+    assert text.splitlines()[-1] == "Plan: 1 blocked."
+    o2 = observed(running(web(), "1", state="restarting", restart_count=5))
+    assert printed(desired(web(), db()), o2, held={"container/db": "backoff"}).splitlines()[-1] == "Plan: 2 blocked."
