@@ -81,7 +81,7 @@ def service(name: str, greeting: str) -> str:
 
 def running_id(engine, name: str) -> tuple[str, str] | None:
     """(id, started at) of the running container of that name, if any."""
-    found = engine.api.containers(filters={"name": f"^/{name}$", "status": "running"})
+    found = engine.api.containers(filters={"name": f"^/?{name}$", "status": "running"})
     if not found:
         return None
     state = engine.api.inspect_container(found[0]["Id"])["State"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from reconciler.model import ContainerSpec, NetworkSpec, VolumeSpec
+from runtime.capabilities import Capabilities
 
 
 class EngineError(Exception):
@@ -55,7 +56,8 @@ class ObservedContainer:
     exit_code: int | None = None
     # HostConfig.NetworkMode as the engine keeps it: "default", "bridge", "host", "none", a network
     # name (the first of the spec's networks), or "container:<full id>" (a container:NAME given
-    # at create names the id NAME had then); None when the engine does not say
+    # at create names the id NAME had then); None when the engine does not say (Podman says it
+    # only for containers on no network: host, none and container:<id>)
     network_mode: str | None = None
     # How often the engine's restart policy has restarted it (RestartCount) since it was last
     # started by a call (start_container, or by hand), which sets the count back to 0. Read only
@@ -107,8 +109,8 @@ class Event:
     """An engine event about an owned resource: a hint that a pass is due, nothing more."""
 
     kind: str  # container | network | volume
-    action: str  # die | stop | destroy | health_status | disconnect | ...
-    name: str
+    action: str  # die | stop | destroy | health_status | disconnect | ... (Docker's words)
+    name: str  # the resource's name; a network event's names the network on Docker, the container on Podman
     id: str
 
 
@@ -118,6 +120,10 @@ ProgressCallback = Callable[[str, str], None]  # (image reference, progress line
 class Runtime(Protocol):
     def ping(self) -> None:
         """Raise EngineUnavailable unless the engine answers."""
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the engine is and can do (docs/engines.md); EngineUnavailable before it answers."""
 
     def observe(
         self,

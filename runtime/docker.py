@@ -7,6 +7,7 @@ module. The client is made on first use: an engine that is down when the agent s
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -14,9 +15,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import docker
 import docker.errors
+import requests
 
 from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkSpec, VolumeSpec
 from runtime import docker_observe as parse
+from runtime import podman
 from runtime.base import (
     Conflict,
     EngineError,
@@ -27,10 +30,12 @@ from runtime.base import (
     ProgressCallback,
     WaitTimeout,
 )
+from runtime.capabilities import PODMAN, Capabilities, is_podman, probe
 from runtime.conditions import reached
 from runtime.docker_errors import engine_errors
 from runtime.docker_events import watch
 from runtime.docker_specs import container_body, network_kwargs, volume_kwargs
+from runtime.healthchecks import interval_of, run_forever
 
 POLL_INTERVAL = 0.1
 
@@ -41,21 +46,54 @@ class DockerRuntime:
         self._timeout = timeout
         self._max_pool_size = max_pool_size
         self._client: docker.DockerClient | None = None
+        self._capabilities: Capabilities | None = None
         self._lock = threading.Lock()
         self._declared_volumes: dict[str, tuple[str, ...]] = {}  # image id -> VOLUME paths
+        self._check_intervals: dict[str, float | None] = {}  # container id -> healthcheck interval
+        self._network_mode_of: dict[str, str | None] = {}  # container id -> NetworkMode (Podman)
 
     @property
     def api(self) -> docker.APIClient:
-        """The SDK's low-level client (API version negotiated with the engine on first use)."""
+        """The SDK's low-level client (API version negotiated with the engine, and the engine
+        probed for its capabilities, on first use)."""
+        return self._connect().api
+
+    def _connect(self) -> docker.DockerClient:
         with self._lock:
             if self._client is None:
                 options = {"version": "auto", "timeout": self._timeout, "max_pool_size": self._max_pool_size}
                 with engine_errors():
                     if self._url is None:
-                        self._client = docker.from_env(**options)
+                        client = docker.from_env(**options)
                     else:
-                        self._client = docker.DockerClient(base_url=self._url, **options)
-            return self._client.api
+                        client = docker.DockerClient(base_url=self._url, **options)
+                    version = client.api.version()
+                    info = self._get(client.api, podman.info_path()) if is_podman(version) else None
+                self._capabilities = probe(version, info)
+                self._client = client
+            return self._client
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the engine is and can do (asked once, on first contact). EngineUnavailable when
+        it has never answered."""
+        self._connect()
+        assert self._capabilities is not None
+        return self._capabilities
+
+    @property
+    def _podman(self) -> bool:
+        return self.capabilities.kind == PODMAN
+
+    @staticmethod
+    def _get(api: docker.APIClient, path: str, **params) -> dict | list:
+        """GET a path outside the SDK's calls (Podman's libpod API); engine errors as the SDK's."""
+        response = api.get(api.base_url + path, params=params)
+        try:
+            response.raise_for_status()
+        except requests.HTTPError as error:
+            docker.errors.create_api_error_from_http_exception(error)
+        return response.json()
 
     def ping(self) -> None:
         with engine_errors():
@@ -90,20 +128,47 @@ class DockerRuntime:
                 )
             image_ids = parse.image_ids(api.images(), refs) if refs else {}
             image_volumes = self._image_volumes(image_ids)
-            restarting = {c["Id"] for c in containers if parse.may_be_restarting(c)}
-            sharing = parse.sharing_stacks(containers)
+            libpod = self._libpod_list(owned) if self._podman else {}
+            modes = self._network_modes(containers, libpod)
+            restarting = {c["Id"] for c in containers if parse.may_be_restarting(c) or podman.may_be_restarting(c)}
+            sharing = parse.sharing_stacks(modes)
             inspected = {id: self._inspect(id) for id in restarting | sharing}
         now = time.time()
         counts = {id: (inspected[id] or {}).get("RestartCount") or 0 for id in restarting}
         ups = {id: parse.up_since(inspected[id], now) for id in sharing}
+        observed = [
+            parse.container(c, counts.get(c["Id"], 0), ups.get(c["Id"]), modes.get(c["Id"]))
+            for c in containers
+        ]
+        if self._podman:
+            observed = [podman.observed_container(c, libpod.get(c.id), inspected.get(c.id)) for c in observed]
         return ObservedState(
-            containers=tuple(parse.container(c, counts.get(c["Id"], 0), ups.get(c["Id"])) for c in containers),
+            containers=tuple(observed),
             networks=tuple(parse.network(n) for n in networks),
             volumes=tuple(parse.volume(v) for v in volumes),
             unowned={kind: found for kind, found in unowned.items() if found},
             images={ref: id for ref, id in image_ids.items() if ref in image_volumes},
             image_volumes=image_volumes,
         )
+
+    def _network_modes(self, containers: list[dict], libpod: Mapping[str, dict]) -> dict[str, str]:
+        """Container id -> HostConfig.NetworkMode. Docker lists it; Podman does not, and the
+        containers its libpod list shows on no network (host, none, another's stack: the ones
+        whose mode matters) are inspected for it, once per container (a mode never changes)."""
+        modes = {c["Id"]: (c.get("HostConfig") or {}).get("NetworkMode") for c in containers}
+        for id, entry in libpod.items():
+            if id in modes and podman.needs_network_mode(entry):
+                if id not in self._network_mode_of:
+                    inspected = self._inspect(id)
+                    self._network_mode_of[id] = ((inspected or {}).get("HostConfig") or {}).get("NetworkMode")
+                modes[id] = self._network_mode_of[id]
+        return {id: mode for id, mode in modes.items() if mode}
+
+    def _libpod_list(self, owned: Mapping[str, str]) -> dict[str, dict]:
+        """Container id -> Podman's libpod list entry (health, networks), for `owned`."""
+        entries = self._get(self.api, podman.list_path(), all="true",
+                            filters=json.dumps({key: [value] for key, value in owned.items()}))
+        return {entry["Id"]: entry for entry in entries}
 
     def _inspect(self, id: str) -> dict | None:
         """One container's inspect answer; None when it is gone since it was listed."""
@@ -133,6 +198,8 @@ class DockerRuntime:
     def create_container(self, spec: ContainerSpec, name: str, labels: Mapping[str, str]) -> str:
         api = self.api
         body, later = container_body(spec, labels, api.api_version)
+        if self._podman:
+            body = podman.container_body(body)
         try:
             with engine_errors():
                 container_id = api.create_container_from_config(body, name=name)["Id"]
@@ -194,11 +261,17 @@ class DockerRuntime:
                 raise
 
     def create_network(self, spec: NetworkSpec, labels: Mapping[str, str]) -> str:
+        unsupported = podman.unsupported_network_options(spec.options) if self._podman else []
+        if unsupported:
+            raise InvalidSpec(f"network {spec.name}: {self.capabilities.kind} {self.capabilities.version} "
+                              f"does not honour the option(s) {', '.join(unsupported)}")
         with engine_errors():
             return self.api.create_network(**network_kwargs(spec, labels))["Id"]
 
     def remove_network(self, id: str) -> None:
         with engine_errors():
+            if self._podman:  # Podman removes a network named by its id even while in use
+                id = self.api.inspect_network(id)["Name"]
             self.api.remove_network(id)
 
     def network_labels(self, id: str) -> Mapping[str, str]:
@@ -247,15 +320,62 @@ class DockerRuntime:
 
     def wait_container(self, id: str, condition: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
+        runs_check = condition == "healthy" and not self.capabilities.runs_healthchecks
+        next_check = None
         while True:
             with engine_errors():
-                state = self.api.inspect_container(id)["State"]
+                inspected = self.api.inspect_container(id)
+            state = inspected["State"]
+            if runs_check and state.get("Status") == "running":
+                interval = self._check_interval(id)
+                now = time.time()
+                if next_check is None and interval is not None:
+                    next_check = now + max(0.0, interval - (parse.up_since(inspected, now) or 0.0))
+                if next_check is not None and interval is not None and now >= next_check:
+                    self.run_healthcheck(id)
+                    next_check = time.time() + interval
+                    continue
             health = (state.get("Health") or {}).get("Status")
             if reached(condition, state.get("Status", ""), health, state.get("ExitCode")):
                 return
             if time.monotonic() >= deadline:
                 raise WaitTimeout(f"container {id[:12]} not {condition} after {timeout:g}s")
             time.sleep(POLL_INTERVAL)
+
+    def run_healthcheck(self, id: str) -> str | None:
+        """Run a container's declared healthcheck once, through the engine (Podman's libpod
+        API), which records the result; returns the health it then has."""
+        with engine_errors():
+            return self._get(self.api, podman.healthcheck_path(id)).get("Status") or None
+
+    def _check_interval(self, id: str) -> float | None:
+        """A container's healthcheck interval in seconds (None: no check), inspected once."""
+        if id not in self._check_intervals:
+            inspected = self._inspect(id)
+            self._check_intervals[id] = interval_of(((inspected or {}).get("Config") or {}).get("Healthcheck"))
+        return self._check_intervals[id]
+
+    def _running_checks(self, namespace: str) -> dict[str, tuple[float, float]]:
+        """Container id -> (started at, check interval) for the running containers of
+        `namespace` that declare a healthcheck (from Podman's libpod list)."""
+        with engine_errors():
+            entries = self._libpod_list({"label": f"{LABEL_MANAGED}={namespace}", "status": "running"})
+        found = {}
+        for id, entry in entries.items():
+            interval = self._check_interval(id) if podman.health(entry) else None
+            if interval is not None:
+                found[id] = (float(entry.get("StartedAt") or 0), interval)
+        return found
+
+    def start_healthchecks(self, namespace: str, stop: Callable[[], bool]) -> None:
+        """Where the engine runs no healthchecks, run those of `namespace`'s running containers
+        at their interval in a thread, until `stop()` (see runtime.healthchecks)."""
+        if self.capabilities.runs_healthchecks:
+            return
+        threading.Thread(
+            target=run_forever, args=(lambda: self._running_checks(namespace), self.run_healthcheck, stop),
+            name=f"healthchecks-{namespace}", daemon=True,
+        ).start()
 
     def events(self, namespace: str, stop: Callable[[], bool]) -> Iterator[Event]:
         return watch(self, namespace, stop)

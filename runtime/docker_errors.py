@@ -23,6 +23,9 @@ _DOWN_MESSAGES = (
     "is the docker daemon running",
     "fetching server api version",
 )
+# Podman 4.3 answers these with a 500 and its own words, where Docker answers 409 and 403
+_CONFLICT_MESSAGES = ("is already in use", "already exists", "container state improper")
+_FORBIDDEN_MESSAGES = ("network is being used", "network is already connected")
 _TRANSPORT_ERRORS = (
     requests.exceptions.RequestException,
     urllib3.exceptions.HTTPError,
@@ -42,21 +45,21 @@ def translate(error: Exception) -> EngineError:
         status = error.status_code
         if status == 404:
             return NotFound(message)
-        if status == 409:
+        if status == 409 or (status == 500 and _says(message, _CONFLICT_MESSAGES)):
             return Conflict(message)
-        if status == 403:
+        if status == 403 or (status == 500 and _says(message, _FORBIDDEN_MESSAGES)):
             return Forbidden(message)
-        if status in _DOWN_STATUSES or (status >= 500 and _looks_down(message)):
+        if status in _DOWN_STATUSES or (status >= 500 and _says(message, _DOWN_MESSAGES)):
             return EngineUnavailable(message)
         return InvalidSpec(message)
-    if isinstance(error, _TRANSPORT_ERRORS) or _looks_down(message):
+    if isinstance(error, _TRANSPORT_ERRORS) or _says(message, _DOWN_MESSAGES):
         return EngineUnavailable(message)
     return InvalidSpec(message)
 
 
-def _looks_down(message: str) -> bool:
+def _says(message: str, fragments: tuple[str, ...]) -> bool:
     lowered = message.lower()
-    return any(fragment in lowered for fragment in _DOWN_MESSAGES)
+    return any(fragment in lowered for fragment in fragments)
 
 
 @contextmanager

@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from reconciler.model import LABEL_MANAGED, is_owned
+from runtime import podman
 from runtime.base import EngineError, EngineUnavailable, Event, NotFound
+from runtime.capabilities import PODMAN
 from runtime.docker_errors import engine_errors
 
 if TYPE_CHECKING:
@@ -48,6 +50,9 @@ def _owned(probe: Callable[[], Mapping[str, str]], namespace: str) -> bool:
 
 def _network_event_owned(runtime: DockerRuntime, raw: Mapping[str, Any], namespace: str) -> bool:
     actor = raw.get("Actor") or {}
+    if runtime.capabilities.kind == PODMAN:
+        container = podman.network_event_container(raw)
+        return container is not None and _owned(lambda: runtime.container_labels(container), namespace)
     container = (actor.get("Attributes") or {}).get("container")
     return (container is not None and _owned(lambda: runtime.container_labels(container), namespace)) or (
         _owned(lambda: runtime.network_labels(actor.get("ID", "")), namespace)
@@ -55,10 +60,11 @@ def _network_event_owned(runtime: DockerRuntime, raw: Mapping[str, Any], namespa
 
 
 def to_event(raw: Mapping[str, Any]) -> Event:
+    """An engine event in Docker's words (Podman's `remove` is `destroy`)."""
     actor = raw.get("Actor") or {}
     return Event(
         kind=raw.get("Type", ""),
-        action=str(raw.get("Action", "")).split(":", 1)[0],
+        action=podman.event_action(str(raw.get("Action", "")).split(":", 1)[0]),
         name=(actor.get("Attributes") or {}).get("name", ""),
         id=actor.get("ID", ""),
     )
@@ -71,18 +77,39 @@ def _sleep_unless_stopped(seconds: float, stop: Callable[[], bool]) -> None:
 
 
 def _window(runtime: DockerRuntime, namespace: str, since: int, until: int) -> list[Event]:
+    if runtime.capabilities.kind == PODMAN:
+        return _podman_window(runtime, namespace, since, until)
     container_filters = {
         "type": ["container"], "event": list(CONTAINER_ACTIONS), "label": [f"{LABEL_MANAGED}={namespace}"],
     }
     network_filters = {"type": ["network"], "event": list(NETWORK_ACTIONS)}
     found = [to_event(raw) for raw in _fetch(runtime, container_filters, since, until)]
     for raw in _fetch(runtime, network_filters, since, until):
-        try:
-            if _network_event_owned(runtime, raw, namespace):
-                found.append(to_event(raw))
-        except EngineError:
-            continue  # a hint we cannot check is dropped; the periodic pass still converges
+        if _kept_network_event(runtime, raw, namespace):
+            found.append(to_event(raw))
     return found
+
+
+def _podman_window(runtime: DockerRuntime, namespace: str, since: int, until: int) -> list[Event]:
+    """Podman answers nothing for a window that ended before the request (its `until` ends a
+    stream rather than bounding a log), so both kinds come in one request, and a container
+    event is kept by the labels it carries (a label filter would drop every network event)."""
+    filters = {"type": ["container", "network"], "event": podman.event_filter(CONTAINER_ACTIONS + NETWORK_ACTIONS)}
+    found = []
+    for raw in _fetch(runtime, filters, since, until):
+        if raw.get("Type") == "container":
+            if is_owned((raw.get("Actor") or {}).get("Attributes"), namespace):
+                found.append(to_event(raw))
+        elif _kept_network_event(runtime, raw, namespace):
+            found.append(to_event(raw))
+    return found
+
+
+def _kept_network_event(runtime: DockerRuntime, raw: Mapping[str, Any], namespace: str) -> bool:
+    try:
+        return _network_event_owned(runtime, raw, namespace)
+    except EngineError:
+        return False  # a hint we cannot check is dropped; the periodic pass still converges
 
 
 def watch(
@@ -96,9 +123,13 @@ def _watch(
     runtime: DockerRuntime, namespace: str, stop: Callable[[], bool], window: float, since: int
 ) -> Iterator[Event]:
     backoff = window
+    checking = False
     while not stop():
         until = max(since, time.time_ns()) + int(window * _NANOS)
         try:
+            if not checking:
+                runtime.start_healthchecks(namespace, stop)
+                checking = True
             found = _window(runtime, namespace, since, until)
         except EngineUnavailable:
             _sleep_unless_stopped(backoff, stop)

@@ -65,17 +65,16 @@ def container_name(entry: Mapping[str, Any]) -> str:
     return (own or names or [""])[0]
 
 
-def sharing_stacks(entries: Iterable[Mapping[str, Any]]) -> set[str]:
-    """Ids of the listed containers that share another's network stack (`container:<id>`), and of
-    those whose stack is shared: their start times are read exactly (see `up_since`), since the
-    Status text's uptime cannot order two starts within the same second or minute."""
-    listed = {e["Id"] for e in entries}
+def sharing_stacks(network_modes: Mapping[str, str]) -> set[str]:
+    """Ids of the containers that share another's network stack (`container:<id>`), and of those
+    whose stack is shared, among the listed ones (`network_modes`: id -> HostConfig.NetworkMode):
+    their start times are read exactly (see `up_since`), since the Status text's uptime cannot
+    order two starts within the same second or minute."""
     ids = set()
-    for entry in entries:
-        mode = (entry.get("HostConfig") or {}).get("NetworkMode") or ""
+    for id, mode in network_modes.items():
         if mode.startswith("container:"):
-            ids.add(entry["Id"])
-            ids.update({mode.removeprefix("container:")} & listed)
+            ids.add(id)
+            ids.update({mode.removeprefix("container:")} & set(network_modes))
     return ids
 
 
@@ -89,9 +88,11 @@ def up_since(inspected: Mapping[str, Any] | None, now: float) -> float | None:
     return max(0.0, now - started.timestamp())
 
 
-def container(entry: Mapping[str, Any], restart_count: int = 0, up_seconds: float | None = None) -> ObservedContainer:
+def container(entry: Mapping[str, Any], restart_count: int = 0, up_seconds: float | None = None,
+              network_mode: str | None = None) -> ObservedContainer:
     """A list entry as observed; `restart_count` and an exact `up_seconds` come from an inspect
-    (the list has no restart count, and its uptime is coarse)."""
+    (the list has no restart count, and its uptime is coarse); `network_mode`, when given,
+    stands for the list's (Podman lists none)."""
     status = entry.get("Status") or ""
     networks = (entry.get("NetworkSettings") or {}).get("Networks") or {}
     return ObservedContainer(
@@ -104,7 +105,7 @@ def container(entry: Mapping[str, Any], restart_count: int = 0, up_seconds: floa
         networks=frozenset(networks),
         created=float(entry.get("Created") or 0),
         exit_code=exit_code_from_status(status),
-        network_mode=(entry.get("HostConfig") or {}).get("NetworkMode"),
+        network_mode=network_mode or (entry.get("HostConfig") or {}).get("NetworkMode"),
         restart_count=restart_count,
         volumes={m["Destination"]: m["Name"] for m in entry.get("Mounts") or ()
                  if m.get("Type") == "volume" and m.get("Name") and m.get("Destination")},

@@ -30,6 +30,7 @@ from runtime.base import (
     ProgressCallback,
     WaitTimeout,
 )
+from runtime.capabilities import MEMORY, Capabilities
 from runtime.conditions import reached
 from runtime.docker_observe import normalise_reference
 from runtime.memory_objects import (
@@ -249,6 +250,13 @@ class MemoryRuntime:
     @_engine_call
     def ping(self) -> None:
         return None
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """A Docker 20.10-like engine (API 1.41) that can do everything."""
+        if not self.available:
+            raise EngineUnavailable("the in-memory engine is down")
+        return Capabilities(kind=MEMORY, version="0", api_version="1.41")
 
     @_engine_call
     def observe(

@@ -4,6 +4,8 @@
 #   scripts/engine.sh ensure   print a DOCKER_HOST that answers, starting the private daemon if needed
 #   scripts/engine.sh stop     stop the private daemon (never any other)
 #   scripts/engine.sh image    make sure localhost/demo:1 exists on the engine in $DOCKER_HOST
+#                              (with the CLI in $ENGINE_CLI, default docker; scripts/podman.sh
+#                              sets it to podman for the private Podman service)
 #
 # Order of preference: $DOCKER_HOST when set, then the user's /var/run/docker.sock when it answers,
 # then one private dockerd per machine under /var/lib/reconciler-engine and /run/reconciler-engine,
@@ -16,6 +18,9 @@ SOCK="$RUN/docker.sock"
 PIDFILE="$RUN/dockerd.pid"
 LOG="$ROOT/dockerd.log"
 IMAGE=localhost/demo:1
+CLI=${ENGINE_CLI:-docker}
+
+source "$(dirname "$0")/service-lib.sh"
 
 log() { echo "engine: $*" >&2; }
 
@@ -82,31 +87,24 @@ ensure() {
 }
 
 stop() {
-    if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
-        local pid
-        pid=$(cat "$PIDFILE")
-        log "stopping private dockerd (pid $pid)"
-        kill "$pid"
-        for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.5; done
-        log "dockerd $pid did not stop within 30 s"
-        return 1
-    fi
-    log "private dockerd is not running"
+    stop_service "private dockerd" "$PIDFILE"
 }
 
 has_demo_content() {  # the tag alone proves nothing: run the applets the demo and the tests use
-    docker run --rm --network none --entrypoint /bin/sh "$IMAGE" -c \
+    $CLI run --rm --network none --entrypoint /bin/sh "$IMAGE" -c \
         'for tool in httpd wget sleep true; do command -v "$tool" >/dev/null || exit 1; done
          test -f /srv/index.html' >/dev/null 2>&1
 }
 
 image() {
-    : "${DOCKER_HOST:?engine.sh image needs DOCKER_HOST}"
-    install_packages
-    if docker image inspect "$IMAGE" >/dev/null 2>&1; then
+    if [ "$CLI" = docker ]; then
+        : "${DOCKER_HOST:?engine.sh image needs DOCKER_HOST}"
+        install_packages
+    fi
+    if $CLI image inspect "$IMAGE" >/dev/null 2>&1; then
         if has_demo_content; then return 0; fi
         log "$IMAGE exists but lacks what the demo and the tests run (sh, httpd, wget, sleep): building it again"
-        docker image rm -f "$IMAGE" >/dev/null
+        $CLI image rm -f "$IMAGE" >/dev/null
     fi
     log "building $IMAGE from busybox-static"
     local rootfs
@@ -121,7 +119,7 @@ image() {
     echo 'nobody:x:65534:65534:nobody:/:/bin/false' >>"$rootfs/etc/passwd"
     printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
     echo '<h1>hello from localhost/demo:1</h1>' >"$rootfs/srv/index.html"
-    tar -C "$rootfs" -c . | docker import \
+    tar -C "$rootfs" -c . | $CLI import \
         --change 'ENV PATH=/bin' \
         --change 'CMD ["sh"]' \
         - "$IMAGE" >/dev/null

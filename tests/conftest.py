@@ -51,14 +51,32 @@ def volume_image(docker_client: docker.DockerClient) -> str:
     return VOLUME_IMAGE
 
 
+def remove_containers(client: docker.DockerClient, containers) -> None:
+    """Force-remove `containers`, with their anonymous volumes. Podman refuses to remove a
+    container whose network stack another one shares: those go in a later round."""
+    left = list(containers)
+    for _ in range(3):
+        refused = []
+        for container in left:
+            try:
+                container.remove(force=True, v=True)
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError:
+                refused.append(container)
+        if not refused:
+            return
+        left = refused
+    left[0].remove(force=True, v=True)
+
+
 @pytest.fixture
 def namespace(docker_client: docker.DockerClient):
     """A fresh namespace per test; everything labelled with it is removed afterwards."""
     name = f"test-{uuid.uuid4().hex[:10]}"
     yield name
     selector = {"label": f"io.reconciler.managed={name}"}
-    for c in docker_client.containers.list(all=True, filters=selector):
-        c.remove(force=True, v=True)
+    remove_containers(docker_client, docker_client.containers.list(all=True, filters=selector))
     for n in docker_client.networks.list(filters=selector):
         n.remove()
     for v in docker_client.volumes.list(filters=selector):

@@ -152,10 +152,21 @@ class Agent:
             self._finish("unavailable", started, woken_by, refresh, None)
             return
         self.backoff.succeeded(ENGINE)
+        self._note_engine()
         self._account(report)
         self._remember(refresh.state, report)
         crashing = crash_loops(self.started_at, {k: self.backoff.failures(k) for k in self.started_at})
         self._finish(pass_result(bool(refresh.errors), report, crashing), started, woken_by, refresh, report)
+
+    def _note_engine(self) -> None:
+        """Log and show what the engine is and can do, once it has answered (docs/engines.md)."""
+        if self.status.engine is not None:
+            return
+        capabilities = self.runtime.capabilities
+        self.status.set_engine(capabilities.describe())
+        log.info("engine.connected", engine=self.engine, **capabilities.describe())
+        if capabilities.rootless:
+            log.warning("engine.rootless_unsupported", engine=self.engine, kind=capabilities.kind)
 
     def _remember(self, desired: DesiredState, report: PassReport) -> None:
         """What later passes need from this one: what the engine holds now (to tell a resource

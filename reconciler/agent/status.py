@@ -118,6 +118,7 @@ class Status:
         self._warnings: list[dict[str, Any]] = []
         self._retries: dict[str, str] = {}
         self._write_failing = False
+        self.engine: dict[str, Any] | None = None  # the engine's capabilities, once it answered
 
     def heartbeat(self) -> None:
         """Called by the loop on every iteration: proof for /healthz that it is not stuck."""
@@ -211,6 +212,10 @@ class Status:
             self._retries = retries
         self.metrics.pending_retries.set(len(retries))
 
+    def set_engine(self, capabilities: Mapping[str, Any]) -> None:
+        with self._lock:
+            self.engine = dict(capabilities)
+
     def snapshot(self) -> dict[str, Any]:
         """The status as JSON-able data: what the file and /status hold."""
         with self._lock:
@@ -223,6 +228,7 @@ class Status:
                 "started_at": iso(self._started_at),
                 "updated_at": iso(self._clock()),
                 "heartbeat_at": iso(self._beat_at),
+                "engine": dict(self.engine) if self.engine else None,
                 "applied_digest": self._applied_digest,
                 "last_pass": dict(self._last_pass) if self._last_pass else None,
                 "resources": [dict(self._resources[k]) for k in sorted(self._resources)],

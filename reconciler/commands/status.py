@@ -76,6 +76,15 @@ def _pass_line(last: dict[str, Any] | None, now: float) -> str:
     return f"{line}: {detail}" if detail else line
 
 
+def _engine_line(engine: dict[str, Any] | None) -> str:
+    if not engine:
+        return "not reached yet"
+    missing = [name for name, key in (("in-place update", "in_place_update"), ("distribution", "distribution"),
+                                      ("healthchecks", "runs_healthchecks")) if not engine.get(key, True)]
+    lacks = f"; without {', '.join(missing)}" if missing else ""
+    return f"{engine.get('kind')} {engine.get('version')} (API {engine.get('api_version')}{lacks})"
+
+
 def _table(rows: list[list[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
@@ -87,6 +96,7 @@ def render(status: dict[str, Any], now: float) -> str:
         f"agent      {_agent_line(status, now)}",
         f"started    {_when(status['started_at'])} ({_ago(status['started_at'], now)})"
         if status.get("started_at") else "started    unknown",
+        f"engine     {_engine_line(status.get('engine'))}",
         f"last pass  {_pass_line(status.get('last_pass'), now)}",
         f"applied    {status.get('applied_digest') or 'nothing converged yet'}",
     ]

@@ -121,8 +121,11 @@ def test_observe_reports_the_network_mode_with_a_shared_container_named_by_its_i
     engine.create("on", networks=(NetworkAttachment(engine.name("front")),))
 
     modes = {c.name: c.network_mode for c in observed(engine).containers}
-    assert modes == {engine.name("main"): "default", engine.name("side"): f"container:{main}",
-                     engine.name("host"): "host", engine.name("on"): engine.name("front")}
+    assert (modes[engine.name("side")], modes[engine.name("host")]) == (f"container:{main}", "host")
+    if engine.runtime.capabilities.kind == "podman":  # it says the mode only of those on no network
+        assert (modes[engine.name("main")], modes[engine.name("on")]) == (None, None)
+    else:
+        assert (modes[engine.name("main")], modes[engine.name("on")]) == ("default", engine.name("front"))
     assert container_named(engine, engine.name("side")).state == "running"
 
 
@@ -337,7 +340,8 @@ def test_events_report_an_owned_container_leaving_a_network(engine):
     finish = engine.collect_events(lambda seen: any(e.action == "disconnect" for e in seen))
     engine.runtime.disconnect_network(engine.name("front"), id)
     seen = finish()
-    assert ("network", "disconnect", engine.name("front")) in {(e.kind, e.action, e.name) for e in seen}
+    named = engine.name("web") if engine.runtime.capabilities.kind == "podman" else engine.name("front")
+    assert ("network", "disconnect", named) in {(e.kind, e.action, e.name) for e in seen}
 
 
 def test_an_engine_that_is_down_is_unavailable(engine):

@@ -124,7 +124,7 @@ def start_agent(desired, namespace, tmp_path):
 
 def running(docker_client, name: str):
     """The running container of that name, if any."""
-    found = docker_client.containers.list(filters={"name": f"^/{name}$", "status": "running"})
+    found = docker_client.containers.list(filters={"name": f"^/?{name}$", "status": "running"})
     return found[0] if found else None
 
 

@@ -42,7 +42,7 @@ def state(*specs) -> DesiredState:
 def named(docker_client, name):
     """The containers whose name starts with `name` (filtered by the engine, so containers other
     tests remove meanwhile cannot make the listing fail)."""
-    listed = docker_client.containers.list(all=True, filters={"name": f"^/{name}"})
+    listed = docker_client.containers.list(all=True, filters={"name": f"^/?{name}"})
     return [c for c in listed if c.name.startswith(name)]
 
 

@@ -226,10 +226,8 @@ def test_uptime_is_read_from_the_status_text_as_a_lower_bound(status, seconds):
 
 
 def test_containers_sharing_a_network_stack_and_their_targets_are_the_ones_whose_start_is_read_exactly():
-    pause = {"Id": "p" * 64, "HostConfig": {"NetworkMode": "bridge"}}
-    side = {"Id": "s" * 64, "HostConfig": {"NetworkMode": "container:" + "p" * 64}}
-    alone = {"Id": "a" * 64, "HostConfig": {"NetworkMode": "default"}}
-    assert sharing_stacks([pause, side, alone]) == {"p" * 64, "s" * 64}
+    modes = {"p" * 64: "bridge", "s" * 64: "container:" + "p" * 64, "a" * 64: "default"}
+    assert sharing_stacks(modes) == {"p" * 64, "s" * 64}
 
 
 def test_the_exact_uptime_comes_from_started_at_with_nanoseconds():

@@ -1,0 +1,14 @@
+# Shared by scripts/engine.sh and scripts/podman.sh (sourced, not run).
+
+stop_service() {  # stop_service DESCRIPTION PIDFILE: stop the process in PIDFILE, and only that one
+    local what=$1 pidfile=$2 pid
+    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+        pid=$(cat "$pidfile")
+        log "stopping the $what (pid $pid)"
+        kill "$pid"
+        for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.5; done
+        log "the $what (pid $pid) did not stop within 30 s"
+        return 1
+    fi
+    log "the $what is not running"
+}
