@@ -3,12 +3,13 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 ENGINE := scripts/engine.sh
+PODMAN := scripts/podman.sh
 STAMP := $(VENV)/.installed
 STATUS_ADDR ?= 127.0.0.1:9110
 SEED ?= 1
 DURATION ?= 600
 
-.PHONY: run test wheel-check unit lint engine engine-stop image bench chaos clean
+.PHONY: run test wheel-check unit lint engine engine-stop podman podman-stop image bench chaos clean
 
 $(PY):
 	python3 -m venv $(VENV) || (apt-get update -qq && apt-get install -y -qq python3-venv && python3 -m venv $(VENV))
@@ -30,9 +31,10 @@ run: install
 	@export DOCKER_HOST=$$($(ENGINE) ensure) && $(ENGINE) image && \
 	    exec $(VENV)/bin/reconciler run desired-state/ --status-addr $(STATUS_ADDR)
 
+# Every test against Docker, and the contract and integration tests against Podman, in parallel.
 test: install
-	@export DOCKER_HOST=$$($(ENGINE) ensure) && $(ENGINE) image && \
-	    $(PY) -m pytest -q -p no:cacheprovider && scripts/wheel-check.sh $(PY)
+	@export DOCKER_HOST=$$($(ENGINE) ensure) PODMAN_HOST=$$($(PODMAN) ensure) && $(ENGINE) image && \
+	    $(PODMAN) image && scripts/test.sh $(PY) && scripts/wheel-check.sh $(PY)
 
 # The wheel installed into a fresh virtualenv, its console script run on a copy of the example.
 wheel-check: install
@@ -44,8 +46,10 @@ unit: install
 lint: install
 	$(VENV)/bin/ruff check reconciler runtime tests bench
 
+# Every benchmark on Docker, then the agent's on Podman (docs/benchmarks.md).
 bench: install
 	@export DOCKER_HOST=$$($(ENGINE) ensure) && $(ENGINE) image && $(PY) -m bench
+	@export DOCKER_HOST=$$($(PODMAN) ensure) && $(PODMAN) image && $(PY) -m bench agent
 
 # The fault campaign against the agent (docs/chaos.md); not part of `make test`.
 chaos: install
@@ -54,6 +58,12 @@ chaos: install
 
 engine-stop:
 	@$(ENGINE) stop
+
+podman:
+	@$(PODMAN) ensure
+
+podman-stop:
+	@$(PODMAN) stop
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -178,11 +178,20 @@ def idle(count: int, seconds: float) -> tuple[float, float, float]:
         shutil.rmtree(work)
 
 
+def engine_name() -> str:
+    """The engine the agent runs on, as its own version answer names it."""
+    version = client().version()
+    podman = [c for c in version.get("Components") or () if c.get("Name") == "Podman Engine"]
+    return f"Podman {podman[0]['Version']}" if podman else f"Docker {version.get('Version')}"
+
+
 def main() -> list[str]:
+    engine = engine_name()
     saved, killed = latencies()
     cpu, rss, peak = idle(IDLE_CONTAINERS, IDLE_SECONDS)
     spread = "median {:.2f} s (min {:.2f}, max {:.2f}, {} rounds)".format
     return [
+        f"engine: {engine} at {os.environ.get('DOCKER_HOST')}",
         f"file saved -> replacement running: {spread(median(saved), min(saved), max(saved), len(saved))}",
         f"container killed -> running again: {spread(median(killed), min(killed), max(killed), len(killed))}",
         f"idle agent with {IDLE_CONTAINERS} containers over {IDLE_SECONDS:.0f} s: CPU {cpu:.2f} %, "

@@ -183,7 +183,7 @@ def plan(changes: Iterable[Change], namespace: str, options: PlanOptions = DEFAU
         if steps:
             after = _after(change, by_key, changes)
             tasks[change.key] = Task(change, steps, rollback, after, _blocked(change, by_key, options, frozen_ties))
-    return Plan(changes, _block_successors(tasks))
+    return Plan(changes, _block_successors(_dependents_first(tasks)))
 
 
 def _frozen_ties(changes: tuple[Change, ...], invalid: frozenset[str]) -> dict[str, str]:
@@ -195,6 +195,35 @@ def _frozen_ties(changes: tuple[Change, ...], invalid: frozenset[str]) -> dict[s
                 if cause.reason is Reason.TIED:
                     ties.setdefault(cause.detail.split(" ", 1)[0], change.key)
     return ties
+
+
+def _dependents_first(tasks: dict[str, Task]) -> dict[str, Task]:
+    """A replaced (or leftover) container that containers replaced in this plan are tied to is
+    removed after them: at the end of the last one's task, which runs after the others. Podman
+    refuses to remove a container whose network stack another still shares (Docker does not)."""
+    tied: dict[str, list[str]] = {}  # target container key -> keys of the tasks tied to it
+    for key, task in tasks.items():
+        for cause in task.change.causes:
+            if cause.reason is Reason.TIED:
+                tied.setdefault(resource_key("container", cause.detail.split(" ", 1)[0]), []).append(key)
+    for target_key, dependents in tied.items():
+        target = tasks.get(target_key)
+        if target is None:
+            continue
+        retired = set(target.change.current) | set(target.change.leftovers)
+        pairs = list(zip(target.steps, target.rollback or [()] * len(target.steps), strict=True))
+        moved = [step for step, _ in pairs if step.step is Step.REMOVE and step.target in retired]
+        if not moved or pairs[-1][0] not in moved:  # a run-to-completion target removes its old one mid-way
+            continue
+        kept = [(step, undo) for step, undo in pairs if step not in moved]
+        tasks[target_key] = dataclasses.replace(target, steps=tuple(s for s, _ in kept),
+                                                rollback=tuple(u for _, u in kept))
+        last_key, *others = sorted(dependents, reverse=True)
+        last = tasks[last_key]
+        undo = (*(last.rollback or [()] * len(last.steps)), *[()] * len(moved))
+        tasks[last_key] = dataclasses.replace(last, steps=(*last.steps, *moved), rollback=undo,
+                                              after=last.after | set(others))
+    return tasks
 
 
 def _block_successors(tasks: dict[str, Task]) -> tuple[Task, ...]:

@@ -151,7 +151,7 @@ class DockerRuntime:
             image_volumes=image_volumes,
         )
 
-    def _network_modes(self, containers: list[dict], libpod: Mapping[str, dict]) -> dict[str, str]:
+    def _network_modes(self, containers: list[dict], libpod: Mapping[str, dict]) -> dict[str, str | None]:
         """Container id -> HostConfig.NetworkMode. Docker lists it; Podman does not, and the
         containers its libpod list shows on no network (host, none, another's stack: the ones
         whose mode matters) are inspected for it, once per container (a mode never changes)."""
@@ -162,7 +162,7 @@ class DockerRuntime:
                     inspected = self._inspect(id)
                     self._network_mode_of[id] = ((inspected or {}).get("HostConfig") or {}).get("NetworkMode")
                 modes[id] = self._network_mode_of[id]
-        return {id: mode for id, mode in modes.items() if mode}
+        return modes
 
     def _libpod_list(self, owned: Mapping[str, str]) -> dict[str, dict]:
         """Container id -> Podman's libpod list entry (health, networks), for `owned`."""

@@ -65,14 +65,15 @@ def container_name(entry: Mapping[str, Any]) -> str:
     return (own or names or [""])[0]
 
 
-def sharing_stacks(network_modes: Mapping[str, str]) -> set[str]:
+def sharing_stacks(network_modes: Mapping[str, str | None]) -> set[str]:
     """Ids of the containers that share another's network stack (`container:<id>`), and of those
-    whose stack is shared, among the listed ones (`network_modes`: id -> HostConfig.NetworkMode):
+    whose stack is shared, among the listed ones (`network_modes`: id -> HostConfig.NetworkMode,
+    None where the engine does not say):
     their start times are read exactly (see `up_since`), since the Status text's uptime cannot
     order two starts within the same second or minute."""
     ids = set()
     for id, mode in network_modes.items():
-        if mode.startswith("container:"):
+        if mode and mode.startswith("container:"):
             ids.add(id)
             ids.update({mode.removeprefix("container:")} & set(network_modes))
     return ids

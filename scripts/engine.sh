@@ -91,9 +91,13 @@ stop() {
 }
 
 has_demo_content() {  # the tag alone proves nothing: run the applets the demo and the tests use
-    $CLI run --rm --network none --entrypoint /bin/sh "$IMAGE" -c \
+    local probe status=0  # create, start -a, rm: docker's `run` refuses Podman's compatible API
+    probe=$($CLI create --network none --entrypoint /bin/sh "$IMAGE" -c \
         'for tool in httpd wget sleep true; do command -v "$tool" >/dev/null || exit 1; done
-         test -f /srv/index.html' >/dev/null 2>&1
+         test -f /srv/index.html' 2>/dev/null) || return 1
+    $CLI start -a "$probe" >/dev/null 2>&1 || status=1
+    $CLI rm -f "$probe" >/dev/null 2>&1
+    return $status
 }
 
 image() {

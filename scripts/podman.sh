@@ -4,6 +4,7 @@
 #   scripts/podman.sh ensure   print the address of the private Podman service, starting it if needed
 #   scripts/podman.sh stop     stop the private Podman service (never any other)
 #   scripts/podman.sh image    make sure localhost/demo:1 exists in the private Podman's storage
+#   scripts/podman.sh cli ARGS the podman command on the private storage (works while the service is down)
 #
 # One per machine, shared by every checkout: `podman system service` (rootful, runc) on
 # unix:///run/reconciler-podman/podman.sock, with its own containers.conf, storage.conf and
@@ -132,5 +133,6 @@ case "${1:-}" in
     ensure) ensure ;;
     stop) stop ;;
     image) image ;;
-    *) echo "usage: $0 ensure|stop|image" >&2; exit 2 ;;
+    cli) shift; write_config; exec podman "$@" ;;
+    *) echo "usage: $0 ensure|stop|image|cli ARGS" >&2; exit 2 ;;
 esac

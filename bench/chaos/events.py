@@ -8,6 +8,7 @@ documented contract with the engine, the labels and the temporary names of a rep
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ import docker
 LABEL_MANAGED = "io.reconciler.managed"
 LABEL_NAME = "io.reconciler.name"
 NEXT_SUFFIX = "--next-"  # NAME--next-OLDID: a replacement before it takes the name
+DOCKER_WORDS = {"remove": "destroy"}  # Podman's event names -> Docker's
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,10 @@ class Recorder:
         self.lost: str | None = None  # why the stream ended before stop(), if it did
 
     def start(self) -> None:
-        """Subscribes before returning, so nothing the caller does next is missed."""
-        self._stream = self.client.events(decode=True, filters={"type": ["container", "network", "volume"]})
+        """Subscribes before returning, so nothing the caller does next is missed (and nothing from
+        before is replayed: Podman, asked without `since`, starts from its older events)."""
+        self._stream = self.client.events(decode=True, since=f"{time.time():.9f}",
+                                          filters={"type": ["container", "network", "volume"]})
         self._thread = threading.Thread(target=self._read, name="chaos-events", daemon=True)
         self._thread.start()
 
@@ -99,5 +103,6 @@ class Recorder:
         if attributes.get(LABEL_MANAGED) != self.namespace and not name.startswith(self.prefix):
             return None
         time = raw.get("timeNano", 0) / 1e9 or float(raw.get("time", 0))
-        return Event(time, raw.get("Type", ""), raw.get("Action", ""), ident, name,
+        action = DOCKER_WORDS.get(raw.get("Action", ""), raw.get("Action", ""))
+        return Event(time, raw.get("Type", ""), action, ident, name,
                      attributes.get(LABEL_NAME) or name, attributes)

@@ -130,9 +130,10 @@ def _valid_file(c) -> str | None:
 def _owned(c, running: bool) -> list:
     """The owned containers that carry a declared name (running ones only, if asked), by name."""
     declared = set(c.desired.containers())
-    found = c.client.containers.list(all=True, ignore_removed=True,
-                                     filters={"label": f"{LABEL_MANAGED}={c.namespace}"})
-    return sorted((x for x in found if x.name in declared and (x.status == "running" or not running)),
+    # the list alone: inspecting each (docker-py's `list`) fails on Podman for one being removed
+    listed = c.client.api.containers(all=True, filters={"label": f"{LABEL_MANAGED}={c.namespace}"})
+    found = [c.client.containers.prepare_model({**entry, "Name": entry["Names"][0]}) for entry in listed]
+    return sorted((x for x in found if x.name in declared and (x.attrs["State"] == "running" or not running)),
                   key=lambda x: x.name)
 
 
@@ -161,7 +162,8 @@ def engine_action(action: str):
 
 def disconnect(c) -> Done | None:
     network = c.desired.network
-    attached = [x for x in _owned(c, running=True) if network in x.attrs["NetworkSettings"]["Networks"]]
+    attached = [x for x in _owned(c, running=True)
+                if network in ((x.attrs.get("NetworkSettings") or {}).get("Networks") or {})]
     if not attached:
         return None
     container = c.rng.choice(attached)

@@ -4,6 +4,7 @@ by changing the engine by hand, by signals, and by cutting its way to the engine
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -21,6 +22,10 @@ from tests.conftest import DEMO_IMAGE
 pytestmark = pytest.mark.integration
 
 RECONCILER = str(Path(sys.executable).with_name("reconciler"))
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+# the project's private engines, which a test may stop and start: address -> their script
+PRIVATE_ENGINES = {"unix:///run/reconciler-engine/docker.sock": SCRIPTS / "engine.sh",
+                   "unix:///run/reconciler-podman/podman.sock": SCRIPTS / "podman.sh"}
 
 
 def service(name: str, greeting: str = "hello", extra: str = "") -> str:
@@ -312,4 +317,31 @@ def test_a_second_agent_on_the_same_engine_and_namespace_refuses_to_start(web, n
     )
     assert second.returncode == 1
     assert f"another agent (pid {agent.process.pid}) already reconciles this namespace" in second.stderr
+    assert agent.process.poll() is None
+
+
+@pytest.mark.skipif(os.environ.get("DOCKER_HOST") not in PRIVATE_ENGINES,
+                    reason="stops and starts the engine: only the project's private engines")
+def test_after_a_reboot_of_the_engine_the_agent_starts_every_container_that_should_run(
+    desired, names, start_agent, docker_client
+):
+    """Docker starts `always` containers when it starts again; Podman only from its restart
+    service (systemd), which these hosts do not have. The agent starts them all either way."""
+    always, plain = names("always"), names("plain")
+    (desired / "always.toml").write_text(service(always, extra='restart = "always"\n'))
+    (desired / "plain.toml").write_text(service(plain))
+    agent = start_agent()
+    agent.wait_converged(always, plain)
+    script = PRIVATE_ENGINES[os.environ["DOCKER_HOST"]]
+
+    subprocess.run([script, "stop"], check=True, capture_output=True, timeout=60)
+    if script.name == "podman.sh":  # its containers outlive the service (conmon): a reboot stops them
+        subprocess.run([script, "cli", "stop", "--time", "1", always, plain], check=True, capture_output=True,
+                       timeout=60)
+    own = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"}  # start it, not only ask
+    subprocess.run([script, "ensure"], check=True, capture_output=True, timeout=120, env=own)
+
+    eventually(lambda: running(docker_client, always) and running(docker_client, plain),
+               "both containers running again", timeout=60)
+    agent.wait_converged(always, plain)
     assert agent.process.poll() is None

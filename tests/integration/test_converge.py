@@ -118,7 +118,7 @@ def test_a_network_detached_by_hand_recreates_the_container(engine, namespace, n
 def test_an_image_reference_moved_to_another_image_recreates(engine, namespace, names, docker_client):
     ref = f"localhost/{namespace}:1"
     demo = docker_client.images.get("localhost/demo:1")
-    demo.tag(ref)
+    demo.tag(f"localhost/{namespace}", tag="1")
     try:
         web = sleeper(names("web"), image=ref, pull="never")
         converge(engine, state(web), namespace)

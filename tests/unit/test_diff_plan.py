@@ -459,6 +459,17 @@ def test_a_container_sharing_the_network_stack_of_a_replaced_one_is_replaced_wit
     assert "~ recreate container side (tied to a replaced container: db)" in text.splitlines()
 
 
+def test_the_replaced_container_a_tied_one_shares_is_removed_after_the_tied_ones_replacement():
+    """Podman refuses to remove a container whose network stack another still shares."""
+    side = running(sidecar(), "3", network_mode="container:" + "2" * 64, networks=frozenset())
+    o = observed(running(db(), "2"), side)
+    lines = printed(desired(db(env={"A": "b"}), sidecar()), o, steps=True).splitlines()
+    db_steps = lines[1:lines.index("~ recreate container side (tied to a replaced container: db)")]
+    assert "    remove container 222222222222" not in db_steps
+    assert lines[-3:] == ["    remove container 333333333333", "    remove container 222222222222",
+                          "Plan: 2 to recreate."]
+
+
 def test_a_container_pinned_to_a_container_that_no_longer_exists_is_replaced_not_restarted():
     o = observed(running(web(), "1"), running(db(), "2"),
                  running(sidecar(), "3", state="exited", exit_code=128, network_mode="container:" + "7" * 64,

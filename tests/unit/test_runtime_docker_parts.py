@@ -226,7 +226,7 @@ def test_uptime_is_read_from_the_status_text_as_a_lower_bound(status, seconds):
 
 
 def test_containers_sharing_a_network_stack_and_their_targets_are_the_ones_whose_start_is_read_exactly():
-    modes = {"p" * 64: "bridge", "s" * 64: "container:" + "p" * 64, "a" * 64: "default"}
+    modes = {"p" * 64: None, "s" * 64: "container:" + "p" * 64, "a" * 64: "default"}
     assert sharing_stacks(modes) == {"p" * 64, "s" * 64}
 
 

@@ -9,6 +9,8 @@ import pytest
 from reconciler.agent.status import ResourceReport, Status
 from reconciler.commands import status as command
 from reconciler.desired.problems import Problem
+from runtime.capabilities import probe
+from tests.unit.test_engine_differences import PODMAN_VERSION
 
 
 @pytest.fixture
@@ -88,6 +90,18 @@ def test_table_shows_the_applied_digest(status, status_file, capsys):
     status.save()
     run(status_file)
     assert "d1g3st" in capsys.readouterr().out
+
+
+def test_table_shows_the_engine_and_what_it_cannot_do(status, status_file, capsys):
+    status.save()
+    run(status_file)
+    assert "engine     not reached yet" in capsys.readouterr().out
+    status.set_engine(probe(PODMAN_VERSION, {"host": {"cgroupManager": "cgroupfs"}}).describe())
+    status.save()
+    run(status_file)
+    assert ("engine     podman 4.3.1 (API 1.41; without in-place update, distribution, healthchecks)"
+            in capsys.readouterr().out.splitlines())
+    assert json.loads(status_file.read_text())["engine"]["kind"] == "podman"
 
 
 def test_table_lists_current_errors_with_file_line_and_key(status, status_file, capsys):
