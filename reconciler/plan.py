@@ -203,9 +203,12 @@ def _dependents_first(tasks: dict[str, Task]) -> dict[str, Task]:
     refuses to remove a container whose network stack another still shares (Docker does not)."""
     tied: dict[str, list[str]] = {}  # target container key -> keys of the tasks tied to it
     for key, task in tasks.items():
-        for cause in task.change.causes:
-            if cause.reason is Reason.TIED:
-                tied.setdefault(resource_key("container", cause.detail.split(" ", 1)[0]), []).append(key)
+        spec = task.change.spec
+        targets = {cause.detail.split(" ", 1)[0] for cause in task.change.causes if cause.reason is Reason.TIED}
+        if isinstance(spec, ContainerSpec) and (spec.network_mode or "").startswith("container:"):
+            targets.add(spec.network_mode.removeprefix("container:"))  # tied, and changed itself too
+        for target in targets:
+            tied.setdefault(resource_key("container", target), []).append(key)
     for target_key, dependents in tied.items():
         target = tasks.get(target_key)
         if target is None:

@@ -111,21 +111,21 @@ class DockerRuntime:
             networks = api.networks(filters=owned)
             volumes = api.volumes(filters=owned).get("Volumes") or []
             unowned = {}
-            if wanted.get("container"):
-                holders = api.containers(all=True, filters={"name": sorted(wanted["container"])})
-                unowned["container"] = parse.unowned_names(
-                    holders, wanted["container"], namespace, parse.container_name
-                )
+            # A name an owned container holds is held by no other: the engine is asked about the
+            # rest only (its name filter matches each name against every container: quadratic)
+            asked = wanted.get("container", frozenset()) - {parse.container_name(c) for c in containers}
+            if asked:
+                holders = api.containers(all=True, filters={"name": sorted(asked)})
+                unowned["container"] = parse.unowned_names(holders, asked, namespace, parse.container_name)
             if wanted.get("network"):
                 holders = api.networks(filters={"name": sorted(wanted["network"])})
                 unowned["network"] = parse.unowned_names(
                     holders, wanted["network"], namespace, lambda e: e["Name"]
                 )
-            if wanted.get("volume"):
-                holders = api.volumes(filters={"name": sorted(wanted["volume"])}).get("Volumes") or []
-                unowned["volume"] = parse.unowned_names(
-                    holders, wanted["volume"], namespace, lambda e: e["Name"]
-                )
+            asked = wanted.get("volume", frozenset()) - {v["Name"] for v in volumes}
+            if asked:
+                holders = api.volumes(filters={"name": sorted(asked)}).get("Volumes") or []
+                unowned["volume"] = parse.unowned_names(holders, asked, namespace, lambda e: e["Name"])
             image_ids = parse.image_ids(api.images(), refs) if refs else {}
             image_volumes = self._image_volumes(image_ids)
             libpod = self._libpod_list(owned) if self._podman else {}
@@ -347,6 +347,11 @@ class DockerRuntime:
         API), which records the result; returns the health it then has."""
         with engine_errors():
             return self._get(self.api, podman.healthcheck_path(id)).get("Status") or None
+
+    def health(self, id: str) -> str | None:
+        """A container's health as the engine keeps it now; None without a check, or gone."""
+        inspected = self._inspect(id)
+        return (((inspected or {}).get("State") or {}).get("Health") or {}).get("Status") or None
 
     def _check_interval(self, id: str) -> float | None:
         """A container's healthcheck interval in seconds (None: no check), inspected once."""

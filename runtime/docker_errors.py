@@ -25,7 +25,7 @@ _DOWN_MESSAGES = (
 )
 # Podman 4.3 answers these with a 500 and its own words, where Docker answers 409 and 403
 _CONFLICT_MESSAGES = ("is already in use", "already exists", "container state improper")
-_FORBIDDEN_MESSAGES = ("network is being used", "network is already connected")
+_FORBIDDEN_MESSAGES = ("network is being used", "network is already connected", "has dependent containers")
 _TRANSPORT_ERRORS = (
     requests.exceptions.RequestException,
     urllib3.exceptions.HTTPError,
@@ -45,10 +45,10 @@ def translate(error: Exception) -> EngineError:
         status = error.status_code
         if status == 404:
             return NotFound(message)
-        if status == 409 or (status == 500 and _says(message, _CONFLICT_MESSAGES)):
-            return Conflict(message)
         if status == 403 or (status == 500 and _says(message, _FORBIDDEN_MESSAGES)):
             return Forbidden(message)
+        if status == 409 or (status == 500 and _says(message, _CONFLICT_MESSAGES)):
+            return Conflict(message)
         if status in _DOWN_STATUSES or (status >= 500 and _says(message, _DOWN_MESSAGES)):
             return EngineUnavailable(message)
         return InvalidSpec(message)

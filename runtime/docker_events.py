@@ -1,19 +1,22 @@
-"""Engine events about a namespace's resources, read in short since/until windows.
+"""Engine events about a namespace's resources, read as one stream.
 
-Each window is one bounded request (the engine closes it at `until`), so `stop()` is checked
-about once a window, and an engine restart is only a failed request, retried with backoff.
-Container events carry the container's labels and are label-filtered by the engine; network
-events carry only the network and the container id, so a disconnect is kept when either of the
-two is owned (one inspect per disconnect, which is rare).
+One request streams container and network events from `since` on; container events carry the
+container's labels and are kept when owned; network events name only the network and the
+container, so a disconnect is kept when either of the two is owned (one inspect per disconnect,
+which is rare). A thread closes the stream as soon as `stop()` holds, so a stop is prompt. When
+the stream ends (the engine restarted or went away) it is opened again with `since` the last event
+seen, with backoff while the engine does not answer, and an `engine reconnected` event says that
+what happened meanwhile is unknown: a pass is due.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from reconciler.model import LABEL_MANAGED, is_owned
+from reconciler.model import is_owned
 from runtime import podman
 from runtime.base import EngineError, EngineUnavailable, Event, NotFound
 from runtime.capabilities import PODMAN
@@ -24,8 +27,10 @@ if TYPE_CHECKING:
 
 CONTAINER_ACTIONS = ("die", "stop", "destroy", "health_status", "kill", "oom")
 NETWORK_ACTIONS = ("disconnect",)
-WINDOW = 1.0
+RETRY = 0.5  # seconds before the first new attempt when the engine does not answer
 MAX_BACKOFF = 10.0
+STOP_POLL = 0.1  # seconds between two looks at stop() while the stream is open
+RECONNECTED = Event(kind="engine", action="reconnected", name="", id="")
 _NANOS = 1_000_000_000
 
 
@@ -33,12 +38,12 @@ def _timestamp(nanos: int) -> str:
     return f"{nanos // _NANOS}.{nanos % _NANOS:09d}"
 
 
-def _fetch(runtime: DockerRuntime, filters: Mapping[str, Any], since: int, until: int) -> list[dict]:
+def _subscribe(runtime: DockerRuntime, since: int):
+    """The open event stream (docker's CancellableStream: `close()` ends it from any thread)."""
+    names = podman.event_filter if runtime.capabilities.kind == PODMAN else list
+    filters = {"type": ["container", "network"], "event": names(CONTAINER_ACTIONS + NETWORK_ACTIONS)}
     with engine_errors():
-        stream = runtime.api.events(
-            since=_timestamp(since), until=_timestamp(until), filters=dict(filters), decode=True
-        )
-        return list(stream)
+        return runtime.api.events(since=_timestamp(since), filters=filters, decode=True)
 
 
 def _owned(probe: Callable[[], Mapping[str, str]], namespace: str) -> bool:
@@ -76,35 +81,6 @@ def _sleep_unless_stopped(seconds: float, stop: Callable[[], bool]) -> None:
         time.sleep(min(0.1, seconds))
 
 
-def _window(runtime: DockerRuntime, namespace: str, since: int, until: int) -> list[Event]:
-    if runtime.capabilities.kind == PODMAN:
-        return _podman_window(runtime, namespace, since, until)
-    container_filters = {
-        "type": ["container"], "event": list(CONTAINER_ACTIONS), "label": [f"{LABEL_MANAGED}={namespace}"],
-    }
-    network_filters = {"type": ["network"], "event": list(NETWORK_ACTIONS)}
-    found = [to_event(raw) for raw in _fetch(runtime, container_filters, since, until)]
-    for raw in _fetch(runtime, network_filters, since, until):
-        if _kept_network_event(runtime, raw, namespace):
-            found.append(to_event(raw))
-    return found
-
-
-def _podman_window(runtime: DockerRuntime, namespace: str, since: int, until: int) -> list[Event]:
-    """Podman answers nothing for a window that ended before the request (its `until` ends a
-    stream rather than bounding a log), so both kinds come in one request, and a container
-    event is kept by the labels it carries (a label filter would drop every network event)."""
-    filters = {"type": ["container", "network"], "event": podman.event_filter(CONTAINER_ACTIONS + NETWORK_ACTIONS)}
-    found = []
-    for raw in _fetch(runtime, filters, since, until):
-        if raw.get("Type") == "container":
-            if is_owned((raw.get("Actor") or {}).get("Attributes"), namespace):
-                found.append(to_event(raw))
-        elif _kept_network_event(runtime, raw, namespace):
-            found.append(to_event(raw))
-    return found
-
-
 def _kept_network_event(runtime: DockerRuntime, raw: Mapping[str, Any], namespace: str) -> bool:
     try:
         return _network_event_owned(runtime, raw, namespace)
@@ -112,29 +88,71 @@ def _kept_network_event(runtime: DockerRuntime, raw: Mapping[str, Any], namespac
         return False  # a hint we cannot check is dropped; the periodic pass still converges
 
 
-def watch(
-    runtime: DockerRuntime, namespace: str, stop: Callable[[], bool], window: float = WINDOW
-) -> Iterator[Event]:
+def _kept(
+    runtime: DockerRuntime, raw: Mapping[str, Any], namespace: str, healths: dict[str, str | None]
+) -> Event | None:
+    """The event as kept for `namespace`, or None; `healths` holds the health last reported per
+    container, where the reconciler runs the checks."""
+    if raw.get("Type") != "container":
+        return to_event(raw) if _kept_network_event(runtime, raw, namespace) else None
+    if not is_owned((raw.get("Actor") or {}).get("Attributes"), namespace):
+        return None
+    event = to_event(raw)
+    if event.action == "health_status" and not runtime.capabilities.runs_healthchecks:
+        # each check the reconciler runs makes one, changed or not (Docker's come on a change)
+        health = runtime.health(event.id)
+        if healths.get(event.id, "") == health:
+            return None
+        healths[event.id] = health
+    return event
+
+
+def _close_on_stop(stream, stop: Callable[[], bool], ended: threading.Event) -> None:
+    while not ended.wait(STOP_POLL):
+        if stop():
+            stream.close()
+            return
+
+
+def _read(stream) -> Iterator[Mapping[str, Any]]:
+    """The stream's events until it ends: closed, or the engine went away."""
+    try:
+        with engine_errors():
+            yield from stream
+    except EngineError:
+        return
+
+
+def watch(runtime: DockerRuntime, namespace: str, stop: Callable[[], bool]) -> Iterator[Event]:
     """Events from the moment of this call on (not from the first `next`)."""
-    return _watch(runtime, namespace, stop, window, since=time.time_ns())
+    return _watch(runtime, namespace, stop, since=time.time_ns())
 
 
-def _watch(
-    runtime: DockerRuntime, namespace: str, stop: Callable[[], bool], window: float, since: int
-) -> Iterator[Event]:
-    backoff = window
-    checking = False
+def _watch(runtime: DockerRuntime, namespace: str, stop: Callable[[], bool], since: int) -> Iterator[Event]:
+    backoff, checking, lost = RETRY, False, False
+    healths: dict[str, str | None] = {}  # container id -> the health last reported
     while not stop():
-        until = max(since, time.time_ns()) + int(window * _NANOS)
         try:
             if not checking:
                 runtime.start_healthchecks(namespace, stop)
                 checking = True
-            found = _window(runtime, namespace, since, until)
+            stream = _subscribe(runtime, since)
         except EngineUnavailable:
             _sleep_unless_stopped(backoff, stop)
-            backoff = min(backoff * 2, MAX_BACKOFF)
+            backoff, lost = min(backoff * 2, MAX_BACKOFF), True
             continue
-        backoff = window
-        since = until
-        yield from found
+        backoff = RETRY
+        if lost:
+            yield RECONNECTED
+        ended = threading.Event()
+        threading.Thread(target=_close_on_stop, args=(stream, stop, ended), name="events-stop", daemon=True).start()
+        try:
+            for raw in _read(stream):
+                since = max(since, int(raw.get("timeNano") or 0) + 1)
+                event = _kept(runtime, raw, namespace, healths)
+                if event is not None:
+                    yield event
+        finally:
+            ended.set()
+            stream.close()
+        lost = True

@@ -306,7 +306,9 @@ class StatusServer:
 
     def __init__(self, status: Status, address: str) -> None:
         self._server = _Server(parse_address(address), status)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="status-http", daemon=True)
+        # a short poll: a stop waits for the server's next look (SIGTERM -> exit within a second)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="status-http", daemon=True)
 
     @property
     def address(self) -> tuple[str, int]:

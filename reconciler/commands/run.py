@@ -69,7 +69,7 @@ def _run_taking_signals(agent: Agent) -> int:
     loop = threading.Thread(target=lambda: codes.append(agent.run()), name="agent-loop")
     loop.start()
     while loop.is_alive():
-        received = signal.sigtimedwait(SIGNALS, 0.5)
+        received = signal.sigtimedwait(SIGNALS, 0.1)
         if received is None:
             continue
         reason = f"signal:{signal.Signals(received.si_signo).name}"

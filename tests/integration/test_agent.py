@@ -252,6 +252,15 @@ def test_sigterm_during_a_pass_exits_0_promptly_leaving_one_container(desired, n
     assert (left.name, left.status) == (name, "running")
 
 
+def test_sigterm_stops_an_idle_agent_within_a_second(web):
+    agent, _, _ = web
+    time.sleep(1.5)  # idle: the start's pass and the events it caused are over
+    started = time.monotonic()
+    agent.process.send_signal(signal.SIGTERM)
+    assert agent.process.wait(timeout=5) == 0
+    assert time.monotonic() - started < 1.0
+
+
 def test_sighup_runs_a_pass(web):
     agent, _, _ = web
     before = agent.passes()

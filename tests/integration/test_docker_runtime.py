@@ -67,7 +67,8 @@ def test_observe_costs_the_same_few_calls_for_1_and_for_200_containers(namespace
     calls_for_200, seen = observe_counted()
     assert seen == 200
     # Podman's compat list lacks health and networks: its libpod list is one more call
-    assert calls_for_200 == calls_for_one <= (8 if runtime.capabilities.kind == "podman" else 7)
+    assert calls_for_one <= (8 if runtime.capabilities.kind == "podman" else 7)
+    assert calls_for_200 == calls_for_one - 1  # every desired name is held now: no name query
 
 
 def _mounts(info: dict) -> dict[str, tuple[str, str | None, bool]]:
@@ -94,6 +95,24 @@ def _tmpfs_sizes(info: dict) -> dict[str, int]:
 def _devices(info: dict) -> list[tuple[str, str, str]]:
     """(host path, container path, permissions); Podman shows "" for the permissions it applies."""
     return [(d["PathOnHost"], d["PathInContainer"], d["CgroupPermissions"]) for d in info["HostConfig"]["Devices"]]
+
+
+def test_observe_asks_the_engine_only_about_desired_names_no_owned_container_holds(namespace):
+    runtime = DockerRuntime()
+    labels = {LABEL_MANAGED: namespace}
+    spec = ContainerSpec(name="c", image=DEMO_IMAGE, command=("sleep", "300"))
+    held = [f"{namespace}-c{i}" for i in range(3)]
+    for name in held:
+        runtime.create_container(spec, name, labels)
+
+    sent = _count_requests(runtime)
+    runtime.observe(namespace, {"container": held})
+    assert sent.count(f"GET /v{runtime.api.api_version}/containers/json") == 1  # the owned list only
+
+    sent = _count_requests(runtime)
+    state = runtime.observe(namespace, {"container": [*held, f"{namespace}-new"]})
+    assert sent.count(f"GET /v{runtime.api.api_version}/containers/json") == 2
+    assert state.unowned == {}
 
 
 def _subnet() -> tuple[str, str]:

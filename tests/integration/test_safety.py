@@ -120,6 +120,8 @@ def engine_events(docker_client, namespace: str) -> Iterator[list[tuple[str, ...
         id, attributes = event["Actor"]["ID"], event["Actor"]["Attributes"]
         if podman and action == "die" and attributes.get("exitCode") in STOPPED_EXIT_CODES:
             action = "stop"  # Podman emits no stop event: a death by SIGTERM or SIGKILL stands for it
+            if recorded and recorded[-1] == (action, attributes["name"]):
+                continue  # (and may report that death twice)
         if action == "rename":
             old = attributes.get("oldName") or names.get(id, "?")
             recorded.append(("rename", old.lstrip("/"), attributes["name"]))

@@ -470,6 +470,15 @@ def test_the_replaced_container_a_tied_one_shares_is_removed_after_the_tied_ones
                           "Plan: 2 to recreate."]
 
 
+def test_a_changed_sidecar_of_a_replaced_container_is_also_replaced_before_the_old_one_goes():
+    side = running(sidecar(), "3", network_mode="container:" + "2" * 64, networks=frozenset())
+    o = observed(running(db(), "2"), side)
+    lines = printed(desired(db(env={"A": "b"}), sidecar(env={"S": "1"})), o, steps=True).splitlines()
+    assert "~ recreate container side (spec changed: env)" in lines
+    assert lines[-3:] == ["    remove container 333333333333", "    remove container 222222222222",
+                          "Plan: 2 to recreate."]
+
+
 def test_a_container_pinned_to_a_container_that_no_longer_exists_is_replaced_not_restarted():
     o = observed(running(web(), "1"), running(db(), "2"),
                  running(sidecar(), "3", state="exited", exit_code=128, network_mode="container:" + "7" * 64,

@@ -89,6 +89,14 @@ def _api_error(status: int, message: str) -> docker.errors.APIError:
     (requests.exceptions.ConnectionError("Connection aborted"), EngineUnavailable),
     (docker.errors.DockerException("Error while fetching server API version: ..."), EngineUnavailable),
     (docker.errors.InvalidArgument("bad value"), InvalidSpec),
+    # Podman 4.3 answers these with a 500 and its own words
+    (_api_error(500, 'the container name "web" is already in use by 1a2b'), Conflict),
+    (_api_error(500, "network name front already used: network already exists"), Conflict),
+    (_api_error(500, '"front" has associated containers with it: network is being used'), Forbidden),
+    (_api_error(500, "container 1a2b is already connected to network front: network is already connected"),
+     Forbidden),
+    (_api_error(500, "container 1a2b has dependent containers which must be removed before it: 3c4d: "
+                     "container already exists"), Forbidden),
 ])
 def test_engine_errors_map_to_runtime_errors_with_the_engine_message(error, expected):
     translated = translate(error)
