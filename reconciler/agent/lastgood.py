@@ -44,6 +44,25 @@ class Refresh:
 
 
 @dataclass(frozen=True)
+class Parsed:
+    """One file's bytes, what they were parsed with, and what came of it."""
+
+    data: bytes
+    env: Mapping[str, str]
+    secrets: frozenset[str]
+    inputs: tuple[tuple[str, bytes | None], ...]  # each file it read, with its content then
+    decl: FileDecl
+
+
+def _content(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
 class Version:
     """One content of one file: its raw bytes and what they declare."""
 
@@ -60,6 +79,7 @@ class LastKnownGood:
     files: dict[str, Version] = field(default_factory=dict)  # the content in force, by relative path
     state: DesiredState | None = None
     saved: dict[str, bytes] | None = None  # what the store holds; None until read
+    parsed: dict[str, Parsed] = field(default_factory=dict)  # the last parse of each file, by relative path
 
     def refresh(self) -> Refresh:
         try:
@@ -107,11 +127,20 @@ class LastKnownGood:
         return Refresh(state, tuple(errors), tuple(warnings), frozenset(stalled), invalid=frozenset(invalid))
 
     def _load(self, rel: str, env: Mapping[str, str], secrets: frozenset[str]) -> Version:
+        """The file as it is now; parsed and validated again only when its bytes, the environment
+        or a file it reads (an env file) changed since the last time (see `Parsed`)."""
         try:
             data = read_file(self.root, rel)
         except LoadFailure as failure:
             return Version(b"", FileDecl(rel, (), (failure.problem,)))
-        return Version(data, load_bytes(self.root, rel, data, env, secrets))
+        known = self.parsed.get(rel)
+        if known is not None and known.data == data and known.env == env and known.secrets == secrets and (
+                all(_content(path) == content for path, content in known.inputs)):
+            return Version(data, known.decl)
+        decl = load_bytes(self.root, rel, data, env, secrets)
+        self.parsed[rel] = Parsed(data, dict(env), secrets, tuple((path, _content(path)) for path in decl.inputs),
+                                  decl)
+        return Version(data, decl)
 
     def _unreadable(self, problem: Problem) -> Refresh:
         """The directory or the env file cannot be read: everything stays as it was, frozen."""

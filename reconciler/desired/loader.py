@@ -40,6 +40,8 @@ class FileDecl:
     warnings: tuple[Problem, ...] = ()
     lines: Mapping[Path_, int] = field(default_factory=dict, repr=False, compare=False)
     secret_values: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    # the other files what it declares depends on (env files), by path
+    inputs: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def valid(self) -> bool:
@@ -110,7 +112,7 @@ def _declare(rel: str, report: FileReport, specs: Iterable[Spec] = ()) -> FileDe
 
     ok = not report.errors
     return FileDecl(rel, tuple(specs) if ok else (), by_line(report.errors), by_line(report.warnings),
-                    dict(report.lines), frozenset(report.secret_values))
+                    dict(report.lines), frozenset(report.secret_values), tuple(report.inputs))
 
 
 def load_file(root: Path, rel: str, env: Mapping[str, str], secrets: frozenset[str] = frozenset()) -> FileDecl:

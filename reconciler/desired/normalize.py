@@ -162,6 +162,7 @@ def _env(r: _Resource) -> dict[str, str]:
     files = r.body.get("env_file", [])
     for index, name in enumerate([files] if isinstance(files, str) else files):
         key = ("env_file", index) if not isinstance(files, str) else ("env_file",)
+        r.report.inputs.append(str(r.base / name))
         try:
             env.update(read_env_file(str(r.base / name), nul_values=False))
         except LoadFailure as failure:

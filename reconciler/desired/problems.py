@@ -72,6 +72,7 @@ class FileReport:
     secret_values: Collection[str] = ()
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)  # the other files read for it (env files), by path
 
     def line_of(self, path: Path_) -> int | None:
         for end in range(len(path), 0, -1):

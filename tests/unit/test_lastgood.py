@@ -281,3 +281,40 @@ def test_warnings_of_the_files_and_of_discovery_are_reported(root):
     warnings = [str(w) for w in LastKnownGood(root, environ={}).refresh().warnings]
     assert any(w.startswith("empty.toml") for w in warnings)
     assert any("variable TAG is not set" in w for w in warnings)
+
+
+@pytest.fixture
+def parses(monkeypatch):
+    """The files parsed and validated from now on, by relative path."""
+    import reconciler.agent.lastgood as lastgood
+
+    seen: list[str] = []
+    real = lastgood.load_bytes
+
+    def counting(root, rel, *args, **kwargs):
+        seen.append(rel)
+        return real(root, rel, *args, **kwargs)
+
+    monkeypatch.setattr(lastgood, "load_bytes", counting)
+    return seen
+
+
+def test_a_file_whose_bytes_did_not_change_is_not_parsed_again(root, parses):
+    lkg = LastKnownGood(write(root, {"web.toml": WEB, "db.toml": DB}), environ={})
+    first = lkg.refresh()
+    (root / "db.toml").write_text(DB + 'command = ["true"]\n')
+    second = lkg.refresh()
+    assert sorted(parses) == ["db.toml", "db.toml", "web.toml"]
+    assert second.state.containers["web"] == first.state.containers["web"]
+    assert second.state.containers["db"].command == ("true",)
+
+
+def test_a_file_is_parsed_again_when_its_env_file_or_the_environment_changed(root, parses):
+    write(root, {"web.toml": WEB + 'env_file = "web.env"\n', "web.env": "A=1\n"})
+    lkg = LastKnownGood(root, environ={})
+    lkg.refresh()
+    (root / "web.env").write_text("A=2\n")
+    assert lkg.refresh().state.containers["web"].env["A"] == "2"
+    lkg.environ = {"X": "1"}
+    lkg.refresh()
+    assert parses == ["web.toml"] * 3
