@@ -50,7 +50,7 @@ start_private() {
     install_packages
     if answers "unix://$SOCK"; then return 0; fi
     mkdir -p "$ROOT" "$RUN"
-    if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+    if running "$PIDFILE"; then
         log "private dockerd (pid $(cat "$PIDFILE")) is starting"
     else
         rm -f "$PIDFILE" "$SOCK"

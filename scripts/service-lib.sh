@@ -2,13 +2,22 @@
 
 stop_service() {  # stop_service DESCRIPTION PIDFILE: stop the process in PIDFILE, and only that one
     local what=$1 pidfile=$2 pid
-    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    if running "$pidfile"; then
         pid=$(cat "$pidfile")
         log "stopping the $what (pid $pid)"
         kill "$pid"
-        for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.5; done
+        for _ in $(seq 1 60); do running "$pidfile" || return 0; sleep 0.5; done
         log "the $what (pid $pid) did not stop within 30 s"
         return 1
     fi
     log "the $what is not running"
+}
+
+running() {  # running PIDFILE: its process exists and is not a zombie left unreaped
+    local pidfile=$1 pid state
+    [ -f "$pidfile" ] || return 1
+    pid=$(cat "$pidfile")
+    kill -0 "$pid" 2>/dev/null || return 1
+    state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+    [ "$state" != Z ]
 }

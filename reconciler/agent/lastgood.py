@@ -24,6 +24,7 @@ from pathlib import Path
 import structlog
 
 from reconciler.agent.statedir import StateDir
+from reconciler.desired import bridges
 from reconciler.desired.loader import FileDecl, Problem, combine, discover, environment, load_bytes, read_file
 from reconciler.desired.problems import LoadFailure
 from reconciler.model import DesiredState
@@ -124,6 +125,7 @@ class LastKnownGood:
             stalled.update(self._resources_of(blamed))
         self.files, self.state = in_force, state
         self._save()
+        warnings.extend(bridges.crowded(state))
         return Refresh(state, tuple(errors), tuple(warnings), frozenset(stalled), invalid=frozenset(invalid))
 
     def _load(self, rel: str, env: Mapping[str, str], secrets: frozenset[str]) -> Version:

@@ -32,7 +32,7 @@ from urllib.parse import quote, unquote
 
 from reconciler.agent.atomic import remove_durably, write_atomically
 from reconciler.agent.lock import instance_name
-from reconciler.agent.status import iso
+from reconciler.agent.timestamps import iso
 
 LAYOUT = 1
 _LASTGOOD = "lastgood"

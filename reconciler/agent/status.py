@@ -30,7 +30,6 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -38,6 +37,7 @@ import structlog
 
 from reconciler.agent.atomic import write_atomically
 from reconciler.agent.metrics import Metrics
+from reconciler.agent.timestamps import iso
 
 log = structlog.get_logger()
 
@@ -65,10 +65,6 @@ def default_status_file(namespace: str, environ: Mapping[str, str] | None = None
     if environ.get("XDG_RUNTIME_DIR"):
         return os.path.join(environ["XDG_RUNTIME_DIR"], "reconciler", name)
     return os.path.join(os.path.expanduser("~"), ".cache", "reconciler", name)
-
-
-def iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
 
 
 def _replace(listed: list[dict[str, Any]], problems: Iterable[Any]) -> tuple[list[dict[str, Any]], list[Any]]:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.desired import normalize, ports, references, schema
+from reconciler.desired import bridges, normalize, ports, references, schema
 from reconciler.desired.envfile import read_env_file
 from reconciler.desired.files import discover, is_desired_file, read_file
 from reconciler.desired.interpolate import interpolate
@@ -207,4 +207,5 @@ def load(root: Path, env_file: str | None = None, environ: Mapping[str, str] | N
     if errors:
         return LoadResult(None, tuple(errors), tuple(warnings), tuple(files))
     state, problems = combine(decls)
+    warnings.extend(bridges.crowded(state))
     return LoadResult(None if problems else state, problems, tuple(warnings), tuple(files))
