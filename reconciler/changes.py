@@ -71,6 +71,7 @@ class Reason(enum.Enum):
     EMPTY_REFUSED = "would remove every owned container"
     FORM_CHANGED = "canonical form changed"
     BIND_MISSING = "bind source missing on this host"
+    UNSUPPORTED = "not honoured by the engine"
     ANONYMOUS_KEPT = "keeps the data of its anonymous volume"
 
 

@@ -67,7 +67,9 @@ def observe(runtime: Runtime, namespace: str, desired: DesiredState) -> Observed
         "network": tuple(desired.networks),
         "volume": tuple(desired.volumes),
     }
-    return runtime.observe(namespace, names, desired.images)
+    observed = runtime.observe(namespace, names, desired.images)
+    refused = {spec.key: why for spec in desired.networks.values() if (why := runtime.refused(spec))}
+    return dataclasses.replace(observed, refused=refused) if refused else observed
 
 
 def make_plan(desired: DesiredState, observed: ObservedState, namespace: str,

@@ -8,6 +8,7 @@ that hold a change back (a dependency not ready, a crash loop the engine runs) a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from reconciler.changes import Cause, Change, ChangeKind, Reason, changed_key_list, spec_changed
@@ -74,14 +75,18 @@ def _diff_networks(desired: Mapping[str, NetworkSpec], observed: ObservedState) 
     owned: dict[str, ObservedNetwork] = {n.name: n for n in observed.networks}
     for name, spec in sorted(desired.items()):
         have = owned.get(name)
+        refused = observed.refused.get(spec.key)
+        why = (Cause(Reason.UNSUPPORTED, refused),) if refused else ()
         if have is None:
-            changes.append(_absent(spec, held))
+            absent = _absent(spec, held)
+            changes.append(dataclasses.replace(absent, causes=(*absent.causes, *why))
+                           if absent.kind is ChangeKind.CREATE else absent)
         elif LABEL_SPEC_HASH not in have.labels:
             changes.append(Change(ChangeKind.WARN, "network", name, (Cause(Reason.NO_SPEC_HASH),)))
         elif have.labels[LABEL_SPEC_HASH] != spec_hash(spec):
             cause = spec_changed(have.labels, spec)
             attached = tuple(sorted(c.id for c in observed.containers if name in c.networks))
-            changes.append(Change(ChangeKind.RECREATE, "network", name, (cause,), spec, (have.id,), attached,
+            changes.append(Change(ChangeKind.RECREATE, "network", name, (cause, *why), spec, (have.id,), attached,
                                   source=spec.source.file))
     for name, have in sorted(owned.items()):
         if name not in desired:

@@ -312,6 +312,7 @@ _BLOCKING = {
     Reason.IMAGE_MISSING: lambda ref: f"image {ref} is not available",
     Reason.NOT_READY: lambda detail: f"waiting: {detail}",
     Reason.BIND_MISSING: lambda where: f"bind source {where} does not exist on this host (the long form needs it)",
+    Reason.UNSUPPORTED: lambda why: why,
     Reason.EMPTY_REFUSED: lambda _: ("refused: the desired state declares no container (an emptied directory "
                                      "or a wrong path?); pass --allow-empty to remove them"),
 }

@@ -102,6 +102,9 @@ class ObservedState:
     # image reference -> the container paths its image's config declares as VOLUME, sorted
     # (empty when it declares none); for the same references as `images`
     image_volumes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # "kind/name" -> why the engine cannot honour that desired resource as declared, naming the
+    # engine and its version (see `Runtime.refused`)
+    refused: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,10 @@ class Runtime(Protocol):
         A constant number of engine calls, plus one per image id never seen before and one per
         container that may be in a crash loop (see `ObservedContainer.restart_count`) or that
         shares a network stack (see `ObservedContainer.up_seconds`)."""
+
+    def refused(self, spec: NetworkSpec) -> str | None:
+        """Why the engine cannot honour `spec` as declared ("podman 4.3.1 does not honour the
+        network option(s) ..."), or None; asked before anything is created (docs/engines.md)."""
 
     def create_container(self, spec: ContainerSpec, name: str, labels: Mapping[str, str]) -> str:
         """Create (not start) a container named `name` from `spec`, with `labels` added to the

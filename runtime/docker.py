@@ -260,11 +260,17 @@ class DockerRuntime:
                     raise NotFound(error.explanation) from error
                 raise
 
-    def create_network(self, spec: NetworkSpec, labels: Mapping[str, str]) -> str:
+    def refused(self, spec: NetworkSpec) -> str | None:
         unsupported = podman.unsupported_network_options(spec.options) if self._podman else []
-        if unsupported:
-            raise InvalidSpec(f"network {spec.name}: {self.capabilities.kind} {self.capabilities.version} "
-                              f"does not honour the option(s) {', '.join(unsupported)}")
+        if not unsupported:
+            return None
+        return (f"{self.capabilities.kind} {self.capabilities.version} does not honour the network option(s) "
+                f"{', '.join(unsupported)}")
+
+    def create_network(self, spec: NetworkSpec, labels: Mapping[str, str]) -> str:
+        refused = self.refused(spec)
+        if refused:
+            raise InvalidSpec(f"network {spec.name}: {refused}")
         with engine_errors():
             return self.api.create_network(**network_kwargs(spec, labels))["Id"]
 

@@ -251,6 +251,9 @@ class MemoryRuntime:
     def ping(self) -> None:
         return None
 
+    def refused(self, spec: NetworkSpec) -> str | None:
+        return None
+
     @property
     def capabilities(self) -> Capabilities:
         """A Docker 20.10-like engine (API 1.41) that can do everything."""

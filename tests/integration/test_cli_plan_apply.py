@@ -155,3 +155,23 @@ def test_plan_json_with_an_unreachable_engine_prints_a_json_error(directory, nam
     result = reconciler("plan", str(directory), "--json", "--engine", "tcp://127.0.0.1:1", namespace=namespace)
     assert result.returncode == 1
     assert json.loads(result.stdout)["error"].startswith("engine tcp://127.0.0.1:1 unreachable")
+
+
+def test_a_network_option_the_engine_cannot_honour_is_blocked_in_the_plan_and_apply_makes_nothing(
+    directory, namespace, docker_client, engine
+):
+    (directory / "net.toml").write_text(
+        f'[network.{namespace}-net]\noptions = {{ "com.docker.network.bridge.enable_icc" = "false" }}\n')
+    (directory / "app.toml").write_text(
+        f'[container.{namespace}-app]\nimage = "localhost/demo:1"\ncommand = ["sleep", "3600"]\n'
+        f'networks = ["{namespace}-net"]\ninit = true\nstop_timeout = 1\n')
+    plan = reconciler("plan", str(directory), "--brief", "--detailed-exitcode", namespace=namespace)
+    if engine.capabilities.kind != "podman":  # Docker honours every bridge option
+        assert plan.returncode == 2
+        return
+    why = "podman 4.3.1 does not honour the network option(s) com.docker.network.bridge.enable_icc"
+    assert plan.returncode == 3
+    assert f"    blocked: {why}" in plan.stdout.splitlines()
+    assert reconciler("apply", str(directory), namespace=namespace).returncode == 1
+    assert docker_client.networks.list(names=[f"{namespace}-net"]) == []
+    assert docker_client.containers.list(all=True, filters={"label": f"io.reconciler.managed={namespace}"}) == []

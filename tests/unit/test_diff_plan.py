@@ -569,3 +569,15 @@ def test_the_summary_counts_blocked_changes_and_blocked_tasks_together():
     assert text.splitlines()[-1] == "Plan: 1 blocked."
     o2 = observed(running(web(), "1", state="restarting", restart_count=5))
     assert printed(desired(web(), db()), o2, held={"container/db": "backoff"}).splitlines()[-1] == "Plan: 2 blocked."
+
+
+def test_a_network_the_engine_cannot_honour_is_blocked_naming_the_engine_and_so_are_its_containers():
+    why = "podman 4.3.1 does not honour the network option(s) com.docker.network.bridge.enable_icc"
+    o = observed(networks=(), refused={"network/front": why})
+    lines = printed(desired(db()), o).splitlines()
+    assert lines[:4] == [
+        f"+ create network front (missing; not honoured by the engine: {why})",
+        f"    blocked: {why}",
+        "+ create container db (missing)",
+        "    blocked: network/front is blocked",
+    ]
