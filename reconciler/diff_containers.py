@@ -315,7 +315,7 @@ def _recreate_causes(
         causes.append(Cause(Reason.DEAD))
     elif have.state == "paused":
         causes.append(Cause(Reason.PAUSED))
-    if have.state in ("running", "restarting", "paused") and spec.network_mode is None:
+    if have.state in ("running", "restarting", "paused") and spec.network_mode in (None, "bridge"):
         wanted = {n.name for n in spec.networks} or {"bridge"}
         detached = sorted(wanted - have.networks)
         attached = sorted(have.networks - wanted)

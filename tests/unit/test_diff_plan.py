@@ -141,6 +141,13 @@ def test_a_container_removed_by_hand_is_created_again():
     )
 
 
+def test_a_container_declared_on_the_bridge_network_mode_and_detached_from_it_is_recreated():
+    plain = web(networks=(), network_mode="bridge", depends_on=())
+    o = observed(running(plain, "1", networks=frozenset()))
+    assert printed(desired(plain), o).splitlines()[0] == "~ recreate container web (network detached: bridge)"
+    assert printed(desired(plain), observed(running(plain, "1"))).startswith("No changes")
+
+
 def test_a_detached_network_recreates_the_container():
     o = observed(running(web(), "1", networks=frozenset()), running(db(), "2"))
     assert printed(desired(web(), db()), o).splitlines()[0] == "~ recreate container web (network detached: front)"
