@@ -55,13 +55,15 @@ start_private() {
     else
         rm -f "$PIDFILE" "$SOCK"
         log "starting private dockerd on unix://$SOCK (log: $LOG)"
-        setsid dockerd \
+        # from /: the daemon keeps this directory as its own, and a checkout that started it may
+        # be deleted while it runs on
+        (cd / && exec setsid dockerd \
             --data-root "$ROOT/data" \
             --exec-root "$RUN/exec" \
             --pidfile "$PIDFILE" \
             --host "unix://$SOCK" \
             --iptables=true \
-            >>"$LOG" 2>&1 </dev/null &
+            >>"$LOG" 2>&1 </dev/null) &
     fi
     for _ in $(seq 1 120); do
         if answers "unix://$SOCK"; then return 0; fi

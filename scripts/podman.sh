@@ -105,7 +105,9 @@ start_private() {
     else
         rm -f "$PIDFILE" "$SOCK"
         log "starting the private Podman service on unix://$SOCK (log: $LOG)"
-        setsid podman system service --time=0 "unix://$SOCK" >>"$LOG" 2>&1 </dev/null &
+        # from /: the service and every conmon it starts keep this directory as theirs, and a
+        # checkout that started it may be deleted while it runs on
+        (cd / && exec setsid podman system service --time=0 "unix://$SOCK" >>"$LOG" 2>&1 </dev/null) &
         echo $! >"$PIDFILE"
     fi
     for _ in $(seq 1 60); do
