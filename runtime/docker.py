@@ -156,12 +156,13 @@ class DockerRuntime:
         containers its libpod list shows on no network (host, none, another's stack: the ones
         whose mode matters) are inspected for it, once per container (a mode never changes)."""
         modes = {c["Id"]: (c.get("HostConfig") or {}).get("NetworkMode") for c in containers}
+        self._network_mode_of = {id: mode for id, mode in self._network_mode_of.items() if id in modes}
         for id, entry in libpod.items():
             if id in modes and podman.needs_network_mode(entry):
                 if id not in self._network_mode_of:
                     inspected = self._inspect(id)
                     self._network_mode_of[id] = ((inspected or {}).get("HostConfig") or {}).get("NetworkMode")
-                modes[id] = self._network_mode_of[id]
+                modes[id] = self._network_mode_of.get(id)
         return modes
 
     def _libpod_list(self, owned: Mapping[str, str]) -> dict[str, dict]:
@@ -361,10 +362,14 @@ class DockerRuntime:
 
     def _check_interval(self, id: str) -> float | None:
         """A container's healthcheck interval in seconds (None: no check), inspected once."""
-        if id not in self._check_intervals:
-            inspected = self._inspect(id)
-            self._check_intervals[id] = interval_of(((inspected or {}).get("Config") or {}).get("Healthcheck"))
-        return self._check_intervals[id]
+        try:
+            return self._check_intervals[id]  # (the healthcheck thread may prune it meanwhile)
+        except KeyError:
+            pass
+        inspected = self._inspect(id)
+        interval = interval_of(((inspected or {}).get("Config") or {}).get("Healthcheck"))
+        self._check_intervals[id] = interval
+        return interval
 
     def _running_checks(self, namespace: str) -> dict[str, tuple[float, float]]:
         """Container id -> (started at, check interval) for the running containers of
@@ -372,6 +377,7 @@ class DockerRuntime:
         with engine_errors():
             entries = self._libpod_list({"label": f"{LABEL_MANAGED}={namespace}", "status": "running"})
         found = {}
+        self._check_intervals = {id: every for id, every in self._check_intervals.items() if id in entries}
         for id, entry in entries.items():
             interval = self._check_interval(id) if podman.health(entry) else None
             if interval is not None:

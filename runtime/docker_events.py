@@ -98,7 +98,9 @@ def _kept(
     if not is_owned((raw.get("Actor") or {}).get("Attributes"), namespace):
         return None
     event = to_event(raw)
-    if event.action == "health_status" and not runtime.capabilities.runs_healthchecks:
+    if event.action == "destroy":
+        healths.pop(event.id, None)
+    elif event.action == "health_status" and not runtime.capabilities.runs_healthchecks:
         # each check the reconciler runs makes one, changed or not (Docker's come on a change)
         health = runtime.health(event.id)
         if healths.get(event.id, "") == health:
