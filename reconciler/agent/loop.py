@@ -37,6 +37,7 @@ log = structlog.get_logger("reconciler.agent")
 
 ENGINE = "engine"
 CRASH = "pass"  # the backoff key of a pass that crashed
+ENGINE_BACK = "event:engine:reconnected"  # what wakes a pass when the engine's event stream is back
 FAILING_STATES = {"failed": "error", "crashloop": "error", "conflict": "warning", "stalled": "warning"}
 
 
@@ -136,7 +137,8 @@ class Agent:
         if refresh.state is None:
             self._finish("invalid", started, woken_by, refresh, None)
             return
-        if not self.backoff.due(ENGINE, self.clock()):
+        back = ENGINE_BACK in woken_by  # the engine's event stream is open again: no need to wait
+        if not (back or self.backoff.due(ENGINE, self.clock())):
             self.status.save()  # the loop is alive, only waiting for the engine: the status file says so
             return
         options = PlanOptions(allow_empty=self.allow_empty, held=self._held(refresh), invalid_files=refresh.invalid,
