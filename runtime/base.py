@@ -111,11 +111,14 @@ class ObservedState:
 class Event:
     """An engine event about an owned resource: a hint that a pass is due, nothing more."""
 
-    kind: str  # container | network | volume
+    kind: str  # container | network | volume | engine (ENGINE_RECONNECTED)
     action: str  # die | stop | destroy | health_status | disconnect | ... (Docker's words)
     name: str  # the resource's name; a network event's names the network on Docker, the container on Podman
     id: str
 
+
+# The event stream was lost and is open again: what happened meanwhile is unknown, a pass is due.
+ENGINE_RECONNECTED = Event(kind="engine", action="reconnected", name="", id="")
 
 ProgressCallback = Callable[[str, str], None]  # (image reference, progress line)
 

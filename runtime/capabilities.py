@@ -14,6 +14,7 @@ from typing import Any
 DOCKER = "docker"
 PODMAN = "podman"
 MEMORY = "memory"
+PODMAN_DEFAULT_NETWORK = "podman"  # containers.conf `default_network`
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def probe(version: Mapping[str, Any], podman_info: Mapping[str, Any] | None = No
         kind=PODMAN,
         version=str(podman.get("Version") or version.get("Version") or ""),
         api_version=api_version,
-        default_network="podman",
+        default_network=PODMAN_DEFAULT_NETWORK,
         in_place_update=False,
         distribution=False,
         runs_healthchecks=host.get("cgroupManager") == "systemd",

@@ -129,10 +129,12 @@ class DockerRuntime:
             image_ids = parse.image_ids(api.images(), refs) if refs else {}
             image_volumes = self._image_volumes(image_ids)
             libpod = self._libpod_list(owned) if self._podman else {}
-            modes = self._network_modes(containers, libpod)
+            inspected: dict[str, dict | None] = {}  # this observation's inspect answers, by id
+            modes = self._network_modes(containers, libpod, inspected)
             restarting = {c["Id"] for c in containers if parse.may_be_restarting(c) or podman.may_be_restarting(c)}
             sharing = parse.sharing_stacks(modes)
-            inspected = {id: self._inspect(id) for id in restarting | sharing}
+            for id in (restarting | sharing) - set(inspected):
+                inspected[id] = self._inspect(id)
         now = time.time()
         counts = {id: (inspected[id] or {}).get("RestartCount") or 0 for id in restarting}
         ups = {id: parse.up_since(inspected[id], now) for id in sharing}
@@ -151,17 +153,19 @@ class DockerRuntime:
             image_volumes=image_volumes,
         )
 
-    def _network_modes(self, containers: list[dict], libpod: Mapping[str, dict]) -> dict[str, str | None]:
+    def _network_modes(self, containers: list[dict], libpod: Mapping[str, dict],
+                       inspected: dict[str, dict | None]) -> dict[str, str | None]:
         """Container id -> HostConfig.NetworkMode. Docker lists it; Podman does not, and the
         containers its libpod list shows on no network (host, none, another's stack: the ones
-        whose mode matters) are inspected for it, once per container (a mode never changes)."""
+        whose mode matters) are inspected for it, once per container (a mode never changes);
+        those inspect answers are added to `inspected`."""
         modes = {c["Id"]: (c.get("HostConfig") or {}).get("NetworkMode") for c in containers}
         self._network_mode_of = {id: mode for id, mode in self._network_mode_of.items() if id in modes}
         for id, entry in libpod.items():
             if id in modes and podman.needs_network_mode(entry):
                 if id not in self._network_mode_of:
-                    inspected = self._inspect(id)
-                    self._network_mode_of[id] = ((inspected or {}).get("HostConfig") or {}).get("NetworkMode")
+                    inspected[id] = self._inspect(id)
+                    self._network_mode_of[id] = ((inspected[id] or {}).get("HostConfig") or {}).get("NetworkMode")
                 modes[id] = self._network_mode_of.get(id)
         return modes
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.model import is_owned
 from runtime import podman
-from runtime.base import EngineError, EngineUnavailable, Event, NotFound
+from runtime.base import ENGINE_RECONNECTED, EngineError, EngineUnavailable, Event, NotFound
 from runtime.capabilities import PODMAN
 from runtime.docker_errors import engine_errors
 
@@ -30,7 +30,6 @@ NETWORK_ACTIONS = ("disconnect",)
 RETRY = 0.5  # seconds before the first new attempt when the engine does not answer
 MAX_BACKOFF = 10.0
 STOP_POLL = 0.1  # seconds between two looks at stop() while the stream is open
-RECONNECTED = Event(kind="engine", action="reconnected", name="", id="")
 _NANOS = 1_000_000_000
 
 
@@ -54,14 +53,17 @@ def _owned(probe: Callable[[], Mapping[str, str]], namespace: str) -> bool:
 
 
 def _network_event_owned(runtime: DockerRuntime, raw: Mapping[str, Any], namespace: str) -> bool:
+    """Whether the container a network event names is owned, or (Docker, which names the network
+    too) the network; an event whose owner cannot be read is dropped: the periodic pass still
+    converges."""
     actor = raw.get("Actor") or {}
-    if runtime.capabilities.kind == PODMAN:
-        container = podman.network_event_container(raw)
-        return container is not None and _owned(lambda: runtime.container_labels(container), namespace)
-    container = (actor.get("Attributes") or {}).get("container")
-    return (container is not None and _owned(lambda: runtime.container_labels(container), namespace)) or (
-        _owned(lambda: runtime.network_labels(actor.get("ID", "")), namespace)
-    )
+    on_podman = runtime.capabilities.kind == PODMAN
+    container = podman.network_event_container(raw) if on_podman else (actor.get("Attributes") or {}).get("container")
+    try:
+        return (container is not None and _owned(lambda: runtime.container_labels(container), namespace)) or (
+            not on_podman and _owned(lambda: runtime.network_labels(actor.get("ID", "")), namespace))
+    except EngineError:
+        return False
 
 
 def to_event(raw: Mapping[str, Any]) -> Event:
@@ -81,20 +83,13 @@ def _sleep_unless_stopped(seconds: float, stop: Callable[[], bool]) -> None:
         time.sleep(min(0.1, seconds))
 
 
-def _kept_network_event(runtime: DockerRuntime, raw: Mapping[str, Any], namespace: str) -> bool:
-    try:
-        return _network_event_owned(runtime, raw, namespace)
-    except EngineError:
-        return False  # a hint we cannot check is dropped; the periodic pass still converges
-
-
 def _kept(
     runtime: DockerRuntime, raw: Mapping[str, Any], namespace: str, healths: dict[str, str | None]
 ) -> Event | None:
     """The event as kept for `namespace`, or None; `healths` holds the health last reported per
     container, where the reconciler runs the checks."""
     if raw.get("Type") != "container":
-        return to_event(raw) if _kept_network_event(runtime, raw, namespace) else None
+        return to_event(raw) if _network_event_owned(runtime, raw, namespace) else None
     if not is_owned((raw.get("Actor") or {}).get("Attributes"), namespace):
         return None
     event = to_event(raw)
@@ -145,7 +140,7 @@ def _watch(runtime: DockerRuntime, namespace: str, stop: Callable[[], bool], sin
             continue
         backoff = RETRY
         if lost:
-            yield RECONNECTED
+            yield ENGINE_RECONNECTED
         ended = threading.Event()
         threading.Thread(target=_close_on_stop, args=(stream, stop, ended), name="events-stop", daemon=True).start()
         try:

@@ -27,8 +27,8 @@ from dataclasses import replace
 from typing import Any
 
 from runtime.base import ObservedContainer
+from runtime.capabilities import PODMAN_DEFAULT_NETWORK
 
-DEFAULT_NETWORK = "podman"
 LIBPOD_PREFIX = "/v4.0.0/libpod"
 # Docker's event names -> what Podman's `event` filter matches (its own status names)
 _FILTER_NAMES = {"die": "died", "destroy": "remove"}
@@ -55,7 +55,7 @@ def network_event_container(raw: Mapping[str, Any]) -> str | None:
 
 def observed_network(name: str) -> str:
     """A network name as the rest of the reconciler speaks of it: Podman's default is `bridge`."""
-    return "bridge" if name == DEFAULT_NETWORK else name
+    return "bridge" if name == PODMAN_DEFAULT_NETWORK else name
 
 
 def health(entry: Mapping[str, Any]) -> str | None:

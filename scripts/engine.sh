@@ -38,12 +38,7 @@ install_packages() {
     command -v dockerd >/dev/null || missing+=(docker.io)
     [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx wget || missing+=(busybox-static)
     command -v curl >/dev/null || missing+=(curl)
-    if [ ${#missing[@]} -gt 0 ]; then
-        log "installing ${missing[*]}"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq >&2
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-    fi
+    install_missing "${missing[@]}"
 }
 
 start_private() {

@@ -44,12 +44,7 @@ install_packages() {
     command -v iptables >/dev/null || missing+=(iptables)
     [ -x /bin/busybox ] || missing+=(busybox-static)
     command -v curl >/dev/null || missing+=(curl)
-    if [ ${#missing[@]} -gt 0 ]; then
-        log "installing ${missing[*]}"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq >&2
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-    fi
+    install_missing "${missing[@]}"
 }
 
 write_config() {

@@ -21,3 +21,11 @@ running() {  # running PIDFILE: its process exists and is not a zombie left unre
     state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
     [ "$state" != Z ]
 }
+
+install_missing() {  # install_missing PACKAGE...: apt-get install them, when any is named
+    [ $# -gt 0 ] || return 0
+    log "installing $*"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends "$@" >&2
+}

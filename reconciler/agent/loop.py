@@ -31,13 +31,19 @@ from reconciler.converge import PassReport, converge
 from reconciler.hostpaths import missing_bind_sources
 from reconciler.model import DesiredState, resource_key
 from reconciler.options import PlanOptions
-from runtime.base import EngineError, EngineUnavailable, Runtime
+from runtime.base import ENGINE_RECONNECTED, EngineError, EngineUnavailable, Event, Runtime
 
 log = structlog.get_logger("reconciler.agent")
 
 ENGINE = "engine"
 CRASH = "pass"  # the backoff key of a pass that crashed
-ENGINE_BACK = "event:engine:reconnected"  # what wakes a pass when the engine's event stream is back
+
+
+def woken_by_event(event: Event) -> str:
+    """How a pass woken by an engine event names it: "event:container:die"."""
+    return f"event:{event.kind}:{event.action}"
+
+
 FAILING_STATES = {"failed": "error", "crashloop": "error", "conflict": "warning", "stalled": "warning"}
 
 
@@ -108,7 +114,7 @@ class Agent:
         while not self.stopping.is_set():
             try:
                 for event in self.runtime.events(self.namespace, self.stopping.is_set):
-                    self.trigger.fire(f"event:{event.kind}:{event.action}")
+                    self.trigger.fire(woken_by_event(event))
             except EngineError as error:
                 log.warning("events.lost", error=str(error))
                 self.stopping.wait(1.0)
@@ -137,7 +143,7 @@ class Agent:
         if refresh.state is None:
             self._finish("invalid", started, woken_by, refresh, None)
             return
-        back = ENGINE_BACK in woken_by  # the engine's event stream is open again: no need to wait
+        back = woken_by_event(ENGINE_RECONNECTED) in woken_by  # the engine answers again: no need to wait
         if not (back or self.backoff.due(ENGINE, self.clock())):
             self.status.save()  # the loop is alive, only waiting for the engine: the status file says so
             return
