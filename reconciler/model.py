@@ -280,8 +280,13 @@ def _digest(value: Any) -> str:
 
 
 def spec_hash(spec: Spec) -> str:
-    """sha256 of the canonical form: stable under formatting, changed by any meaningful edit."""
-    return _digest({"kind": spec.kind, **canonical(spec)})
+    """sha256 of the canonical form: stable under formatting, changed by any meaningful edit.
+    Computed once per spec (specs are frozen; kept beside the fields, as `cached_property` does)."""
+    found = spec.__dict__.get("_spec_hash")
+    if found is None:
+        found = _digest({"kind": spec.kind, **canonical(spec)})
+        object.__setattr__(spec, "_spec_hash", found)
+    return found
 
 
 def spec_keys(spec: Spec) -> dict[str, str]:

@@ -109,13 +109,26 @@ class ObservedState:
 
 @dataclass(frozen=True)
 class Event:
-    """An engine event about an owned resource: a hint that a pass is due, nothing more."""
+    """An engine event, whoever owns its resource: a hint that something changed, nothing more
+    (the agent's informer decides what it concerns)."""
 
-    kind: str  # container | network | volume | engine (ENGINE_RECONNECTED)
-    action: str  # die | stop | destroy | health_status | disconnect | ... (Docker's words)
+    kind: str  # container | network | volume | image | engine (ENGINE_RECONNECTED)
+    action: str  # create | start | die | stop | destroy | health_status | connect | ... (Docker's words)
     name: str  # the resource's name; a network event's names the network on Docker, the container on Podman
     id: str
+    # a container event's attributes: its container's labels, and the engine's own keys (name, image...)
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    container: str = ""  # the id of the container a network connect or disconnect is about
 
+
+# kind -> the event actions a runtime yields (Docker's words)
+EVENT_ACTIONS = {
+    "container": ("create", "start", "die", "kill", "oom", "stop", "destroy", "rename", "update", "health_status",
+                  "pause", "unpause"),
+    "network": ("create", "destroy", "connect", "disconnect"),
+    "volume": ("create", "destroy"),
+    "image": ("pull", "tag", "untag", "delete", "import", "load"),
+}
 
 # The event stream was lost and is open again: what happened meanwhile is unknown, a pass is due.
 ENGINE_RECONNECTED = Event(kind="engine", action="reconnected", name="", id="")
@@ -191,6 +204,13 @@ class Runtime(Protocol):
         `completed`). Raise WaitTimeout, or InvalidSpec when it can never get there (it exited
         while we waited for running/healthy, or became unhealthy)."""
 
+    def inspect_containers(self, ids: Iterable[str]) -> tuple[ObservedContainer, ...]:
+        """The containers `ids` name, whoever owns them, read now, one call each, as `observe`
+        would see them (`up_seconds` exact); those that are gone are left out."""
+
     def events(self, namespace: str, stop: Callable[[], bool]) -> Iterator[Event]:
-        """Events about resources owned by `namespace`, until `stop()` is true. Survives an
-        engine restart by reconnecting; yields nothing while the engine is away."""
+        """Every container, network, volume and image event, whoever owns its resource (an
+        unowned container may take a desired name), from the moment of this call until `stop()`
+        is true; the actions of `EVENT_ACTIONS`. Survives an engine restart by reconnecting
+        (then yields ENGINE_RECONNECTED); yields nothing while the engine is away. Where the
+        engine runs no healthchecks, it runs those of `namespace`'s containers meanwhile."""

@@ -26,6 +26,7 @@ from runtime.base import (
     Event,
     InvalidSpec,
     NotFound,
+    ObservedContainer,
     ObservedState,
     ProgressCallback,
     WaitTimeout,
@@ -152,6 +153,16 @@ class DockerRuntime:
             images={ref: id for ref, id in image_ids.items() if ref in image_volumes},
             image_volumes=image_volumes,
         )
+
+    def inspect_containers(self, ids: Iterable[str]) -> tuple[ObservedContainer, ...]:
+        found = []
+        for id in ids:
+            inspected = self._inspect(id)
+            if inspected is None:
+                continue
+            container = parse.container_from_inspect(inspected, time.time())
+            found.append(podman.inspected_container(container, inspected) if self._podman else container)
+        return tuple(found)
 
     def _network_modes(self, containers: list[dict], libpod: Mapping[str, dict],
                        inspected: dict[str, dict | None]) -> dict[str, str | None]:

@@ -1,12 +1,11 @@
-"""Engine events about a namespace's resources, read as one stream.
+"""Engine events, read as one stream.
 
-One request streams container and network events from `since` on; container events carry the
-container's labels and are kept when owned; network events name only the network and the
-container, so a disconnect is kept when either of the two is owned (one inspect per disconnect,
-which is rare). A thread closes the stream as soon as `stop()` holds, so a stop is prompt. When
-the stream ends (the engine restarted or went away) it is opened again with `since` the last event
-seen, with backoff while the engine does not answer, and an `engine reconnected` event says that
-what happened meanwhile is unknown: a pass is due.
+One request streams every container, network, volume and image event of `EVENT_ACTIONS` from
+`since` on, whoever owns the resource: the agent's informer decides what concerns it (an unowned
+container may take a desired name). A thread closes the stream as soon as `stop()` holds, so a
+stop is prompt. When the stream ends (the engine restarted or went away) it is opened again with
+`since` the last event seen, with backoff while the engine does not answer, and an `engine
+reconnected` event says that what happened meanwhile is unknown: a relist and a pass are due.
 """
 
 from __future__ import annotations
@@ -16,17 +15,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from reconciler.model import is_owned
 from runtime import podman
-from runtime.base import ENGINE_RECONNECTED, EngineError, EngineUnavailable, Event, NotFound
+from runtime.base import ENGINE_RECONNECTED, EVENT_ACTIONS, EngineError, EngineUnavailable, Event
 from runtime.capabilities import PODMAN
 from runtime.docker_errors import engine_errors
 
 if TYPE_CHECKING:
     from runtime.docker import DockerRuntime
 
-CONTAINER_ACTIONS = ("die", "stop", "destroy", "health_status", "kill", "oom")
-NETWORK_ACTIONS = ("disconnect",)
 RETRY = 0.5  # seconds before the first new attempt when the engine does not answer
 MAX_BACKOFF = 10.0
 STOP_POLL = 0.1  # seconds between two looks at stop() while the stream is open
@@ -40,40 +36,29 @@ def _timestamp(nanos: int) -> str:
 def _subscribe(runtime: DockerRuntime, since: int):
     """The open event stream (docker's CancellableStream: `close()` ends it from any thread)."""
     names = podman.event_filter if runtime.capabilities.kind == PODMAN else list
-    filters = {"type": ["container", "network"], "event": names(CONTAINER_ACTIONS + NETWORK_ACTIONS)}
+    actions = sorted({action for kind in EVENT_ACTIONS.values() for action in kind})
+    filters = {"type": list(EVENT_ACTIONS), "event": names(actions)}
     with engine_errors():
         return runtime.api.events(since=_timestamp(since), filters=filters, decode=True)
 
 
-def _owned(probe: Callable[[], Mapping[str, str]], namespace: str) -> bool:
-    try:
-        return is_owned(probe(), namespace)
-    except NotFound:
-        return False
-
-
-def _network_event_owned(runtime: DockerRuntime, raw: Mapping[str, Any], namespace: str) -> bool:
-    """Whether the container a network event names is owned, or (Docker, which names the network
-    too) the network; an event whose owner cannot be read is dropped: the periodic pass still
-    converges."""
+def to_event(raw: Mapping[str, Any], on_podman: bool = False) -> Event:
+    """An engine event in Docker's words (Podman's `remove` is `destroy`); a container event
+    carries its attributes (its container's labels among them), a network connect or disconnect
+    its container's id."""
     actor = raw.get("Actor") or {}
-    on_podman = runtime.capabilities.kind == PODMAN
-    container = podman.network_event_container(raw) if on_podman else (actor.get("Attributes") or {}).get("container")
-    try:
-        return (container is not None and _owned(lambda: runtime.container_labels(container), namespace)) or (
-            not on_podman and _owned(lambda: runtime.network_labels(actor.get("ID", "")), namespace))
-    except EngineError:
-        return False
-
-
-def to_event(raw: Mapping[str, Any]) -> Event:
-    """An engine event in Docker's words (Podman's `remove` is `destroy`)."""
-    actor = raw.get("Actor") or {}
+    attributes = actor.get("Attributes") or {}
+    kind = raw.get("Type", "")
+    action = podman.event_action(kind, str(raw.get("Action", "")).split(":", 1)[0]) if on_podman else (
+        str(raw.get("Action", "")).split(":", 1)[0])
+    container = ""
+    if kind == "network":
+        container = (podman.network_event_container(raw) if on_podman else attributes.get("container")) or ""
     return Event(
-        kind=raw.get("Type", ""),
-        action=podman.event_action(str(raw.get("Action", "")).split(":", 1)[0]),
-        name=(actor.get("Attributes") or {}).get("name", ""),
-        id=actor.get("ID", ""),
+        kind=kind, action=action, id=actor.get("ID", ""),
+        name=attributes.get("name") or (actor.get("ID", "") if kind == "volume" else ""),
+        attributes=dict(attributes) if kind == "container" else {},
+        container=container,
     )
 
 
@@ -83,20 +68,16 @@ def _sleep_unless_stopped(seconds: float, stop: Callable[[], bool]) -> None:
         time.sleep(min(0.1, seconds))
 
 
-def _kept(
-    runtime: DockerRuntime, raw: Mapping[str, Any], namespace: str, healths: dict[str, str | None]
-) -> Event | None:
-    """The event as kept for `namespace`, or None; `healths` holds the health last reported per
-    container, where the reconciler runs the checks."""
-    if raw.get("Type") != "container":
-        return to_event(raw) if _network_event_owned(runtime, raw, namespace) else None
-    if not is_owned((raw.get("Actor") or {}).get("Attributes"), namespace):
-        return None
-    event = to_event(raw)
+def _kept(runtime: DockerRuntime, raw: Mapping[str, Any], healths: dict[str, str | None]) -> Event | None:
+    """The event, or None for a health report that says nothing new: where the reconciler runs
+    the checks, each check makes one, changed or not (Docker's come on a change); `healths`
+    holds the health last reported per container."""
+    event = to_event(raw, runtime.capabilities.kind == PODMAN)
+    if event.kind != "container" or runtime.capabilities.runs_healthchecks:
+        return event
     if event.action == "destroy":
         healths.pop(event.id, None)
-    elif event.action == "health_status" and not runtime.capabilities.runs_healthchecks:
-        # each check the reconciler runs makes one, changed or not (Docker's come on a change)
+    elif event.action == "health_status":
         health = runtime.health(event.id)
         if healths.get(event.id, "") == health:
             return None
@@ -146,7 +127,7 @@ def _watch(runtime: DockerRuntime, namespace: str, stop: Callable[[], bool], sin
         try:
             for raw in _read(stream):
                 since = max(since, int(raw.get("timeNano") or 0) + 1)
-                event = _kept(runtime, raw, namespace, healths)
+                event = _kept(runtime, raw, healths)
                 if event is not None:
                     yield event
         finally:

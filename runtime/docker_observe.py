@@ -79,14 +79,18 @@ def sharing_stacks(network_modes: Mapping[str, str | None]) -> set[str]:
     return ids
 
 
+def _epoch(rfc3339: str) -> float:
+    """Unix time of an engine timestamp (RFC 3339 with nanoseconds: "2026-11-30T09:41:18.123456789Z")."""
+    return datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", rfc3339).replace("Z", "+00:00")).timestamp()
+
+
 def up_since(inspected: Mapping[str, Any] | None, now: float) -> float | None:
     """Seconds a container has been running at `now` (unix time), from an inspect's
     State.StartedAt (RFC 3339 with nanoseconds); None when it is not running or was not inspected."""
     state = (inspected or {}).get("State") or {}
     if not state.get("Running") or not state.get("StartedAt"):
         return None
-    started = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", state["StartedAt"]).replace("Z", "+00:00"))
-    return max(0.0, now - started.timestamp())
+    return max(0.0, now - _epoch(state["StartedAt"]))
 
 
 def container(entry: Mapping[str, Any], restart_count: int = 0, up_seconds: float | None = None,
@@ -111,6 +115,31 @@ def container(entry: Mapping[str, Any], restart_count: int = 0, up_seconds: floa
         volumes={m["Destination"]: m["Name"] for m in entry.get("Mounts") or ()
                  if m.get("Type") == "volume" and m.get("Name") and m.get("Destination")},
         up_seconds=up_seconds if up_seconds is not None else up_seconds_from_status(status),
+    )
+
+
+def container_from_inspect(inspected: Mapping[str, Any], now: float) -> ObservedContainer:
+    """An inspect answer as the container list would show it at `now` (unix time), with the
+    restart count read as `may_be_restarting` says and the uptime exact (see `container`)."""
+    state = inspected.get("State") or {}
+    status = state.get("Status") or "unknown"
+    up = up_since(inspected, now)
+    restarting = status == "restarting" or (status == "running" and up is not None and up < 60)
+    return ObservedContainer(
+        id=inspected["Id"],
+        name=(inspected.get("Name") or "").lstrip("/"),
+        labels=dict((inspected.get("Config") or {}).get("Labels") or {}),
+        state=status,
+        health=((state.get("Health") or {}).get("Status") or None) if status == "running" else None,
+        image_id=inspected.get("Image") or "",
+        networks=frozenset((inspected.get("NetworkSettings") or {}).get("Networks") or {}),
+        created=float(int(_epoch(inspected["Created"]))) if inspected.get("Created") else 0.0,
+        exit_code=state.get("ExitCode") if status == "exited" else None,
+        network_mode=(inspected.get("HostConfig") or {}).get("NetworkMode"),
+        restart_count=(inspected.get("RestartCount") or 0) if restarting else 0,
+        volumes={m["Destination"]: m["Name"] for m in inspected.get("Mounts") or ()
+                 if m.get("Type") == "volume" and m.get("Name") and m.get("Destination")},
+        up_seconds=up,
     )
 
 

@@ -2,9 +2,9 @@
 
 Besides `Runtime`, it offers what such tests need: `calls` (every Runtime call, as
 (method, arguments) with defaults filled in), `fail_next` (inject an error), `on_start` (how a
-container behaves when started), `image_volumes` (the VOLUME paths of an image id), changes
-made by the engine itself (`restart_by_engine`: its restart policy at work) and out-of-band
-changes "by hand" (`kill`, `set_health`, `remove_by_hand`, `disconnect_by_hand`, `add_unowned`,
+container behaves when started), `image_volumes` (the VOLUME paths of an image id), `listen`
+(events handed over as they happen), changes made by the engine itself (`restart_by_engine`: its
+restart policy at work) and out-of-band changes "by hand" (`kill`, `set_health`, `remove_by_hand`, `disconnect_by_hand`, `add_unowned`,
 `available = False` for an engine that is down). The contract suite
 (tests/contract) pins that it behaves like the real engine.
 """
@@ -26,6 +26,7 @@ from runtime.base import (
     Forbidden,
     InvalidSpec,
     NotFound,
+    ObservedContainer,
     ObservedState,
     ProgressCallback,
     WaitTimeout,
@@ -68,9 +69,9 @@ def _engine_call(method):
 
 @dataclass
 class _Log:
-    """Events with the namespace that owned their resource when they happened."""
+    """Every event, in order."""
 
-    entries: list[tuple[Event, frozenset[str]]] = field(default_factory=list)
+    entries: list[Event] = field(default_factory=list)
     changed: threading.Condition = field(default_factory=threading.Condition)
 
 
@@ -90,6 +91,7 @@ class MemoryRuntime:
         self._failures: dict[str, list[Exception]] = {}
         self._behaviours: dict[str, Behaviour] = {}
         self._log = _Log()
+        self._listeners: list[Callable[[Event], object]] = []
         self._lock = threading.RLock()
         self._counter = 0
         for name in PREDEFINED_NETWORKS:
@@ -101,6 +103,11 @@ class MemoryRuntime:
         """The next call of `method` raises `error` instead of acting (queued, one per call)."""
         with self._lock:
             self._failures.setdefault(method, []).append(error)
+
+    def listen(self, callback: Callable[[Event], object]) -> None:
+        """Hand every later event to `callback` as it happens, in the thread that caused it: a
+        unit test's stand-in for the event stream an agent reads in a thread of its own."""
+        self._listeners.append(callback)
 
     def calls_to(self, method: str) -> list[tuple]:
         return [args for name, args in self.calls if name == method]
@@ -129,12 +136,14 @@ class MemoryRuntime:
             container.started = self._tick()
             container.exit_code = None
             container.health = "starting" if container.spec.healthcheck and not restarting else None
+            if not restarting:
+                self._emit(container.event("start"))
 
     def set_health(self, ref: str, health: str) -> None:
         with self._lock:
             container = self._container(ref)
             container.health = health
-            self._emit(container.event("health_status"), container.owners())
+            self._emit(container.event("health_status"))
 
     def remove_by_hand(self, kind: str, ref: str) -> None:
         """Remove any resource, owned or not, as a user would (the engine's own checks apply)."""
@@ -159,10 +168,14 @@ class MemoryRuntime:
                 container = MemoryContainer(self._new_id(), name, spec, labels, "sha256:unowned",
                                             self._tick(), state="running")
                 self.containers[container.id] = container
+                self._emit(container.event("create"))
                 return container.id
             if kind == "network":
-                return self._add_network(self._new_id(), name, labels).id
+                network = self._add_network(self._new_id(), name, labels)
+                self._emit(network.event("create"))
+                return network.id
             self.volumes[name] = MemoryVolume(name, "local", labels)
+            self._emit(Event("volume", "create", name, name))
             return name
 
     # -- lookups ----------------------------------------------------------------------------
@@ -201,23 +214,25 @@ class MemoryRuntime:
 
     # -- events ----------------------------------------------------------------------------
 
-    def _emit(self, event: Event, owners: frozenset[str]) -> None:
+    def _emit(self, event: Event) -> None:
         with self._log.changed:
-            self._log.entries.append((event, owners))
+            self._log.entries.append(event)
             self._log.changed.notify_all()
+        for listener in self._listeners:
+            listener(event)
 
     def events(self, namespace: str, stop: Callable[[], bool]) -> Iterator[Event]:
         """Events from the moment of this call on (not from the first `next`)."""
-        return self._events_since(len(self._log.entries), namespace, stop)
+        return self._events_since(len(self._log.entries), stop)
 
-    def _events_since(self, seen: int, namespace: str, stop: Callable[[], bool]) -> Iterator[Event]:
+    def _events_since(self, seen: int, stop: Callable[[], bool]) -> Iterator[Event]:
         while not stop():
             with self._log.changed:
                 if seen == len(self._log.entries):
                     self._log.changed.wait(timeout=0.05)
                 fresh = self._log.entries[seen:]
                 seen += len(fresh)
-            yield from (event for event, owners in fresh if namespace in owners)
+            yield from fresh
 
     # -- state changes shared by calls and simulations ----------------------------------------
 
@@ -226,7 +241,7 @@ class MemoryRuntime:
             return
         container.state, container.exit_code, container.health = "exited", exit_code, None
         for action in actions:
-            self._emit(container.event(action), container.owners())
+            self._emit(container.event(action))
         for name in container.networks:  # the engine releases the endpoints (the config stays)
             self._emit_disconnect(self._network(name), container)
 
@@ -237,13 +252,12 @@ class MemoryRuntime:
         self._emit_disconnect(network, container)
 
     def _emit_disconnect(self, network: MemoryNetwork, container: MemoryContainer) -> None:
-        owners = container.owners() | network.owners()
-        self._emit(Event("network", "disconnect", network.name, network.id), owners)
+        self._emit(network.event("disconnect", container.id))
 
     def _remove_container(self, container: MemoryContainer) -> None:
         self._end(container, KILL_EXIT_CODE, ("kill", "die"))
         del self.containers[container.id]
-        self._emit(container.event("destroy"), container.owners())
+        self._emit(container.event("destroy"))
 
     # -- Runtime ---------------------------------------------------------------------------
 
@@ -299,6 +313,10 @@ class MemoryRuntime:
             raise InvalidSpec(str(error)) from error
 
     @_engine_call
+    def inspect_containers(self, ids: Iterable[str]) -> tuple[ObservedContainer, ...]:
+        return tuple(self.containers[id].observed(self._tick()) for id in ids if id in self.containers)
+
+    @_engine_call
     def create_container(self, spec: ContainerSpec, name: str, labels: Mapping[str, str]) -> str:
         if any(c.name == name for c in self.containers.values()):
             raise Conflict(f'Conflict. The container name "/{name}" is already in use')
@@ -317,6 +335,7 @@ class MemoryRuntime:
             container.networks[attachment.name] = attachment
         container.volumes = self._mount_volumes(spec, image_id)
         self.containers[container.id] = container
+        self._emit(container.event("create"))
         return container.id
 
     def _network_mode(self, spec: ContainerSpec) -> str:
@@ -344,7 +363,9 @@ class MemoryRuntime:
         return volumes
 
     def _ensure_volume(self, name: str) -> str:
-        self.volumes.setdefault(name, MemoryVolume(name, "local", {}))
+        if name not in self.volumes:
+            self.volumes[name] = MemoryVolume(name, "local", {})
+            self._emit(Event("volume", "create", name, name))
         return name
 
     @_engine_call
@@ -356,6 +377,7 @@ class MemoryRuntime:
         container.state, container.exit_code, container.restart_count = "running", None, 0
         container.started = self._tick()
         container.health = behaviour.health if container.spec.healthcheck else None
+        self._emit(container.event("start"))
         if behaviour.exit_code is not None:
             self._end(container, behaviour.exit_code, ("die",))
 
@@ -373,6 +395,7 @@ class MemoryRuntime:
         if any(c.name == name and c is not container for c in self.containers.values()):
             raise Conflict(f'Conflict. The container name "/{name}" is already in use')
         container.name = name
+        self._emit(container.event("rename"))
 
     @_engine_call
     def container_labels(self, id: str) -> Mapping[str, str]:
@@ -387,6 +410,7 @@ class MemoryRuntime:
         if (container.spec.network_mode or "bridge") not in ("bridge", "default") and not container.spec.networks:
             raise InvalidSpec(f"container sharing network mode {container.spec.network_mode} cannot connect")
         container.networks[target.name] = NetworkAttachment(target.name, tuple(aliases), ipv4_address)
+        self._emit(target.event("connect", container.id))
 
     @_engine_call
     def disconnect_network(self, network: str, container_id: str) -> None:
@@ -398,7 +422,9 @@ class MemoryRuntime:
             raise Conflict(f"network with name {spec.name} already exists")
         if spec.driver not in NETWORK_DRIVERS:
             raise InvalidSpec(f"plugin {spec.driver!r} not found")
-        return self._add_network(self._new_id(), spec.name, {**spec.labels, **labels}, spec.driver).id
+        network = self._add_network(self._new_id(), spec.name, {**spec.labels, **labels}, spec.driver)
+        self._emit(network.event("create"))
+        return network.id
 
     @_engine_call
     def remove_network(self, id: str) -> None:
@@ -410,6 +436,7 @@ class MemoryRuntime:
         if any(network.name in c.networks for c in self.containers.values()):
             raise Forbidden(f"error while removing network: network {network.name} has active endpoints")
         del self.networks[network.id]
+        self._emit(network.event("destroy"))
 
     @_engine_call
     def network_labels(self, id: str) -> Mapping[str, str]:
@@ -421,6 +448,8 @@ class MemoryRuntime:
         existing = self.volumes.setdefault(spec.name, wanted)
         if existing != wanted:
             raise Conflict(f"volume {spec.name} already exists with other labels or driver")
+        if existing is wanted:
+            self._emit(Event("volume", "create", spec.name, spec.name))
         return spec.name
 
     @_engine_call
@@ -431,6 +460,7 @@ class MemoryRuntime:
         if any(volume.name in c.volumes.values() for c in self.containers.values()):
             raise Conflict(f"remove {volume.name}: volume is in use")
         del self.volumes[volume.name]
+        self._emit(Event("volume", "destroy", volume.name, volume.name))
 
     @_engine_call
     def volume_labels(self, name: str) -> Mapping[str, str]:
@@ -448,6 +478,7 @@ class MemoryRuntime:
         if progress is not None:
             progress(ref, f"Pulling from {ref}")
         self.images[normalise_reference(ref)] = image_id
+        self._emit(Event("image", "pull", ref, ref))
         return image_id
 
     @_engine_call

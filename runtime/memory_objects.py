@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkAttachment
+from reconciler.model import ContainerSpec, NetworkAttachment
 from runtime.base import Event, ObservedContainer, ObservedNetwork, ObservedVolume
 
 NETWORK_DRIVERS = frozenset({"bridge", "host", "none", "macvlan", "ipvlan", "overlay"})
 PREDEFINED_NETWORKS = ("bridge", "host", "none")
-
-
-def _owners(labels: dict[str, str]) -> frozenset[str]:
-    return frozenset({labels[LABEL_MANAGED]}) if LABEL_MANAGED in labels else frozenset()
 
 
 @dataclass(frozen=True)
@@ -40,11 +36,9 @@ class MemoryContainer:
     networks: dict[str, NetworkAttachment] = field(default_factory=dict)
     volumes: dict[str, str] = field(default_factory=dict)  # container path -> volume name
 
-    def owners(self) -> frozenset[str]:
-        return _owners(self.labels)
-
     def event(self, action: str) -> Event:
-        return Event("container", action, self.name, self.id)
+        """An event about it, with its labels and name as attributes (as the engine sends them)."""
+        return Event("container", action, self.name, self.id, attributes={**self.labels, "name": self.name})
 
     def observed(self, now: float) -> ObservedContainer:
         return ObservedContainer(
@@ -63,8 +57,8 @@ class MemoryNetwork:
     driver: str
     labels: dict[str, str]
 
-    def owners(self) -> frozenset[str]:
-        return _owners(self.labels)
+    def event(self, action: str, container: str = "") -> Event:
+        return Event("network", action, self.name, self.id, container=container)
 
     def observed(self) -> ObservedNetwork:
         return ObservedNetwork(id=self.id, name=self.name, labels=dict(self.labels), driver=self.driver)

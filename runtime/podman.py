@@ -8,7 +8,8 @@ Podman; each difference lives here once, named, with a test that shows it on a r
   network mode of a container that joined no network is read with an inspect, the health from
   the libpod list (`GET /libpod/containers/json`, one call per observation).
 - Event filters take Podman's own names (`died`, `remove`), while the events themselves say
-  `die` and `remove`; a network event names the container in `Actor.ID` and not the network.
+  `die` and `remove` (an image's `remove` is Docker's `delete`); a network event names the
+  container in `Actor.ID` and not the network.
 - A network removed by its id goes even while containers use it: it is removed by its name,
   which Podman refuses while in use, as Docker does.
 - Network options it does not know are dropped without a word (only the MTU and the bridge's
@@ -31,20 +32,21 @@ from runtime.capabilities import PODMAN_DEFAULT_NETWORK
 
 LIBPOD_PREFIX = "/v4.0.0/libpod"
 # Docker's event names -> what Podman's `event` filter matches (its own status names)
-_FILTER_NAMES = {"die": "died", "destroy": "remove"}
+_FILTER_NAMES = {"die": "died", "destroy": "remove", "delete": "remove"}
 # Podman's event actions -> Docker's, so the rest of the reconciler reads one vocabulary
 _ACTIONS = {"remove": "destroy", "died": "die"}
+_IMAGE_ACTIONS = {"remove": "delete"}
 _HEALTH = frozenset({"healthy", "unhealthy", "starting"})
 
 
 def event_filter(actions: Iterable[str]) -> list[str]:
     """The `event` filter values that select Docker's `actions` on Podman."""
-    return [_FILTER_NAMES.get(action, action) for action in actions]
+    return sorted({_FILTER_NAMES.get(action, action) for action in actions})
 
 
-def event_action(action: str) -> str:
-    """A Podman event's action in Docker's words ("remove" -> "destroy")."""
-    return _ACTIONS.get(action, action)
+def event_action(kind: str, action: str) -> str:
+    """A Podman event's action in Docker's words: "remove" is "destroy", or for an image "delete"."""
+    return (_IMAGE_ACTIONS if kind == "image" else _ACTIONS).get(action, action)
 
 
 def network_event_container(raw: Mapping[str, Any]) -> str | None:
@@ -102,6 +104,18 @@ def observed_container(container: ObservedContainer, libpod: Mapping[str, Any] |
         return replace(container, state=state)
     networks = frozenset(observed_network(n) for n in libpod.get("Networks") or ())
     return replace(container, state=state, networks=networks, health=health(libpod))
+
+
+def inspected_container(container: ObservedContainer, inspected: Mapping[str, Any]) -> ObservedContainer:
+    """A container read from its compat inspect answer, as `observed_container` shows a listed
+    one: the default network called `bridge`, the `stopped` state resolved, and the network
+    mode only for a container on no network (as the list shows it)."""
+    state = container.state
+    if state == "stopped":
+        state = "restarting" if _will_restart(inspected) else "exited"
+    networks = frozenset(observed_network(n) for n in container.networks)
+    return replace(container, state=state, networks=networks,
+                   network_mode=None if networks else container.network_mode)
 
 
 # Docker's bridge options Podman 4.3 maps onto its own, and Podman's own options

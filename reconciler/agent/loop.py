@@ -2,8 +2,10 @@
 
 Triggers (file changes, engine events, signals, the periodic resync, a retry coming due) only
 wake the loop; each pass is level-triggered: it re-reads the files (per-file last-known-good),
-observes the engine and converges, whatever woke it. One pass runs at a time. What woke a pass is
-named in its `pass.finished` line: `edit`, `event:KIND:ACTION`, `signal:SIGHUP`, `resync`, `retry`.
+observes the engine and converges, whatever woke it. The observation comes from the informer's
+cache, kept from engine events between passes, and is a full relist on each resync and SIGHUP.
+One pass runs at a time. What woke a pass is named in its `pass.finished` line: `edit`,
+`event:KIND:ACTION`, `signal:SIGHUP`, `resync`, `retry`.
 
 A pass that raises anything unexpected ends as a failed pass (`pass.crashed`, logged at error
 with its traceback, counted as an error of type `crash`), and the next one waits its backoff.
@@ -20,6 +22,7 @@ from pathlib import Path
 import structlog
 
 from reconciler.agent.accounting import account, crash_loops, pass_result, resource_reports
+from reconciler.agent.informer import Informer
 from reconciler.agent.lastgood import LastKnownGood, Refresh
 from reconciler.agent.lock import DEFAULT_ENGINE
 from reconciler.agent.statedir import StateDir
@@ -37,6 +40,7 @@ log = structlog.get_logger("reconciler.agent")
 
 ENGINE = "engine"
 CRASH = "pass"  # the backoff key of a pass that crashed
+RELISTING = frozenset({"resync", "signal:SIGHUP"})  # what makes a pass observe everything afresh
 
 
 def woken_by_event(event: Event) -> str:
@@ -68,6 +72,7 @@ class Agent:
 
     def __post_init__(self) -> None:
         self.desired = LastKnownGood(self.root, self.env_file, store=self.state_dir)
+        self.informer = Informer(self.runtime, self.namespace)
 
     def completed(self) -> dict[str, str]:
         """Run-to-completion containers done, name -> spec hash, from the state directory."""
@@ -114,7 +119,8 @@ class Agent:
         while not self.stopping.is_set():
             try:
                 for event in self.runtime.events(self.namespace, self.stopping.is_set):
-                    self.trigger.fire(woken_by_event(event))
+                    if self.informer.note(event):
+                        self.trigger.fire(woken_by_event(event))
             except EngineError as error:
                 log.warning("events.lost", error=str(error))
                 self.stopping.wait(1.0)
@@ -150,8 +156,10 @@ class Agent:
         options = PlanOptions(allow_empty=self.allow_empty, held=self._held(refresh), invalid_files=refresh.invalid,
                               completed=self.completed(),
                               missing_paths=missing_bind_sources(refresh.state.containers.values(), self.engine))
+        if RELISTING & set(woken_by):
+            self.informer.relist()
         try:
-            report = converge(self.runtime, refresh.state, self.namespace, options, should_stop=self.stopping.is_set)
+            report = converge(self.informer, refresh.state, self.namespace, options, should_stop=self.stopping.is_set)
         except EngineUnavailable as error:
             retry = self.backoff.failed(ENGINE, self.clock())
             log.warning("engine.unavailable", engine=self.engine, error=str(error),

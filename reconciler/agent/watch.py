@@ -82,7 +82,7 @@ class DirectoryWatcher:
         self,
         root: str | os.PathLike[str],
         on_change: Callable[[], None],
-        debounce: float = 0.3,
+        debounce: float = 0.1,
         max_delay: float | None = None,
     ) -> None:
         self.root = os.path.abspath(root)

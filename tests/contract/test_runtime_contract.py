@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from reconciler.model import (
@@ -313,26 +315,27 @@ def test_pulling_an_image_no_registry_serves_is_an_invalid_spec(engine):
         engine.runtime.pull_image("localhost:1/absent:1")
 
 
-def test_events_report_a_death_and_a_removal_of_owned_containers_only(engine):
+def test_events_report_every_containers_life_with_its_labels_whoever_owns_it(engine):
+    other = engine.namespace + "-other"
+    finish = engine.collect_events(lambda seen: sum(e.action == "destroy" for e in seen) >= 2)
     mine = engine.create("mine")
-    theirs = engine.runtime.create_container(engine.spec("theirs"), engine.name("theirs"),
-                                             {LABEL_MANAGED: engine.namespace + "-other"})
+    theirs = engine.runtime.create_container(engine.spec("theirs"), engine.name("theirs"), {LABEL_MANAGED: other})
     engine.runtime.start_container(mine)
     engine.runtime.start_container(theirs)
-
-    finish = engine.collect_events(lambda seen: any(e.action == "destroy" for e in seen))
     engine.kill_by_hand(mine)
     engine.kill_by_hand(theirs)
     engine.runtime.remove_container(mine)
     engine.runtime.remove_container(theirs)
-    seen = finish()
+    seen = [e for e in finish() if e.kind == "container" and e.id in (mine, theirs)]
 
-    assert {(e.kind, e.action) for e in seen} >= {("container", "die"), ("container", "destroy")}
-    assert {e.id for e in seen if e.kind == "container"} == {mine}
-    assert {e.name for e in seen if e.kind == "container"} == {engine.name("mine")}
+    for id, owner in ((mine, engine.namespace), (theirs, other)):
+        assert [e.action for e in seen if e.id == id and e.action in ("create", "start", "die", "destroy")] == [
+            "create", "start", "die", "destroy"]
+        assert {e.attributes.get(LABEL_MANAGED) for e in seen if e.id == id} == {owner}
+    assert {e.name for e in seen if e.id == mine} == {engine.name("mine")}
 
 
-def test_events_report_an_owned_container_leaving_a_network(engine):
+def test_events_name_the_container_that_joins_or_leaves_a_network(engine):
     engine.runtime.create_network(NetworkSpec(name=engine.name("front")), engine.labels())
     id = engine.create("web", networks=(NetworkAttachment(engine.name("front")),))
     engine.runtime.start_container(id)
@@ -340,8 +343,28 @@ def test_events_report_an_owned_container_leaving_a_network(engine):
     finish = engine.collect_events(lambda seen: any(e.action == "disconnect" for e in seen))
     engine.runtime.disconnect_network(engine.name("front"), id)
     seen = finish()
-    named = engine.name("web") if engine.runtime.capabilities.kind == "podman" else engine.name("front")
-    assert ("network", "disconnect", named) in {(e.kind, e.action, e.name) for e in seen}
+    assert ("network", "disconnect", id) in {(e.kind, e.action, e.container) for e in seen}
+
+
+def test_events_report_a_volume_made_and_removed_by_its_name(engine):
+    finish = engine.collect_events(lambda seen: any(e.kind == "volume" and e.action == "destroy" for e in seen))
+    engine.runtime.create_volume(VolumeSpec(name=engine.name("data")), engine.labels())
+    engine.runtime.remove_volume(engine.name("data"))
+    seen = finish()
+    assert [e.action for e in seen if e.kind == "volume" and e.name == engine.name("data")] == ["create", "destroy"]
+
+
+def test_inspected_containers_read_as_the_observation_lists_them(engine):
+    running, made, killed = engine.create("running"), engine.create("made"), engine.create("killed")
+    engine.runtime.start_container(running)
+    engine.runtime.start_container(killed)
+    engine.kill_by_hand(killed)
+    listed = {c.id: c for c in engine.runtime.observe(engine.namespace).containers}
+    inspected = {c.id: c for c in engine.runtime.inspect_containers([*listed, "0" * 64])}
+    assert set(inspected) == set(listed) and made in inspected
+    for id, container in listed.items():
+        assert dataclasses.replace(inspected[id], up_seconds=None) == dataclasses.replace(container, up_seconds=None)
+        assert (inspected[id].up_seconds is None) == (container.up_seconds is None)
 
 
 def test_an_engine_that_is_down_is_unavailable(engine):

@@ -42,7 +42,9 @@ def root(tmp_path):
 def new_agent(root, engine: MemoryRuntime, clock: Clock, state: StateDir) -> Agent:
     """An agent process on `root`, with its own status and the state directory `state`."""
     status = Status(NS, str(root), interval=30.0, monotonic=clock)
-    return Agent(root, engine, NS, status, clock=clock, state_dir=state)
+    agent = Agent(root, engine, NS, status, clock=clock, state_dir=state)
+    engine.listen(agent.informer.note)
+    return agent
 
 
 @pytest.fixture
@@ -259,7 +261,7 @@ def test_a_stalled_resource_gets_no_engine_call_even_when_it_drifted(agent, engi
     engine.kill("web")
     calls = len(engine.calls)
     agent.run_pass()
-    assert [name for name, _ in engine.calls[calls:]] == ["observe"]
+    assert [name for name, _ in engine.calls[calls:]] == ["inspect_containers"]
 
 
 def test_a_valid_edit_in_another_file_applies_while_one_file_is_broken(agent, engine, root):

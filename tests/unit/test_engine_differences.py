@@ -42,8 +42,9 @@ def test_capabilities_are_described_as_json_ready_fields():
 
 def test_event_filters_take_podmans_names_and_events_come_back_in_dockers():
     wanted = ["die", "stop", "destroy", "health_status"]
-    assert podman.event_filter(wanted) == ["died", "stop", "remove", "health_status"]
-    assert [podman.event_action(a) for a in ("die", "remove", "stop")] == ["die", "destroy", "stop"]
+    assert podman.event_filter(wanted) == ["died", "health_status", "remove", "stop"]
+    assert [podman.event_action("container", a) for a in ("died", "remove", "stop")] == ["die", "destroy", "stop"]
+    assert podman.event_action("image", "remove") == "delete"
 
 
 def _listed(state: str = "running", networks=frozenset({"podman"})) -> ObservedContainer:

@@ -103,13 +103,22 @@ def test_pull_adds_the_registry_image_and_reports_progress(engine):
     assert lines == ["localhost/demo:2"]
 
 
-def test_events_are_those_of_the_namespace_since_the_call_and_end_when_stop_says_so(engine):
+def test_events_are_every_resources_since_the_call_and_end_when_stop_says_so(engine):
     before = _running(engine, "before")
     engine.kill(before)
-    stream = engine.events("other", _one_round())
+    stream = engine.events("ns", _one_round())
     engine.create_container(ContainerSpec(name="x", image=IMAGE), "x", {LABEL_MANAGED: "other"})
     engine.remove_container("x")
-    assert [(e.action, e.name) for e in stream] == [("destroy", "x")]
+    engine.add_unowned("volume", "data")
+    assert [(e.kind, e.action, e.name) for e in stream] == [
+        ("container", "create", "x"), ("container", "destroy", "x"), ("volume", "create", "data")]
+
+
+def test_a_container_event_carries_the_containers_labels(engine):
+    stream = engine.events("ns", _one_round())
+    engine.create_container(ContainerSpec(name="x", image=IMAGE), "x", {LABEL_MANAGED: "other"})
+    (event,) = stream
+    assert event.attributes == {LABEL_MANAGED: "other", "name": "x"}
 
 
 def test_a_removed_container_is_not_found_by_name_or_id(engine):
@@ -138,7 +147,7 @@ def test_restarts_by_the_engine_count_and_show_as_deaths(engine):
     engine.restart_by_engine(id, restarting=True)
     (observed,) = engine.observe("ns").containers
     assert (observed.state, observed.restart_count, observed.health) == ("restarting", 3, None)
-    assert [e.action for e in stream if e.kind == "container"] == ["die"] * 3
+    assert [e.action for e in stream if e.kind == "container"] == ["die", "die", "start", "die"]
     engine.stop_container(id)
     engine.start_container(id)
     assert engine.observe("ns").containers[0].restart_count == 0
