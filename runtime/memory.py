@@ -4,9 +4,9 @@ Besides `Runtime`, it offers what such tests need: `calls` (every Runtime call, 
 (method, arguments) with defaults filled in), `fail_next` (inject an error), `on_start` (how a
 container behaves when started), `image_volumes` (the VOLUME paths of an image id), `listen`
 (events handed over as they happen), changes made by the engine itself (`restart_by_engine`: its
-restart policy at work) and out-of-band changes "by hand" (`kill`, `set_health`, `remove_by_hand`, `disconnect_by_hand`, `add_unowned`,
-`available = False` for an engine that is down). The contract suite
-(tests/contract) pins that it behaves like the real engine.
+restart policy at work) and out-of-band changes "by hand" (`kill`, `set_health`,
+`remove_by_hand`, `disconnect_by_hand`, `add_unowned`, `available = False` for an engine that is
+down). The contract suite (tests/contract) pins that it behaves like the real engine.
 """
 
 from __future__ import annotations
