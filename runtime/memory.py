@@ -314,7 +314,13 @@ class MemoryRuntime:
 
     @_engine_call
     def inspect_containers(self, ids: Iterable[str]) -> tuple[ObservedContainer, ...]:
-        return tuple(self.containers[id].observed(self._tick()) for id in ids if id in self.containers)
+        found = []
+        for ref in ids:
+            try:
+                found.append(self._container(ref).observed(self._tick()))
+            except NotFound:
+                continue
+        return tuple(found)
 
     @_engine_call
     def create_container(self, spec: ContainerSpec, name: str, labels: Mapping[str, str]) -> str:

@@ -35,11 +35,13 @@ WAKING = frozenset({"die", "kill", "oom", "stop", "destroy", "health_status", "r
 CRASH_LOOP_WINDOW = 60.0  # seconds: up this long, a container's restart count is no longer read
 
 
-def aged(container: ObservedContainer, seconds: float) -> ObservedContainer:
-    """`container` as observed `seconds` later, when nothing happened to it meanwhile: up that
-    much longer, and its restart count no longer read once it has been up for a minute (as the
-    runtime's `ObservedContainer.restart_count` says)."""
-    if container.up_seconds is None or seconds <= 0:
+def aged(container: ObservedContainer, seconds: float, exact: bool = False) -> ObservedContainer:
+    """`container` as observed `seconds` later, when nothing happened to it meanwhile: its
+    restart count no longer read once it has been up for a minute (as the runtime's
+    `ObservedContainer.restart_count` says), and, when its uptime must be `exact` (a container
+    that shares a network stack, or whose stack is shared), up that much longer. Any other
+    uptime stays what was read: at least that, as a list reads it."""
+    if container.up_seconds is None or seconds <= 0 or not (exact or container.restart_count):
         return container
     up = container.up_seconds + seconds
     restarts = 0 if container.state == "running" and up >= CRASH_LOOP_WINDOW else container.restart_count
@@ -111,22 +113,30 @@ class Informer:
             self.relists += 1
 
     def _read_again(self, stale: set[str]) -> None:
-        fresh = {c.id: c for c in self.runtime.inspect_containers(sorted(stale))}
+        """Read the stale containers again: each named by its id, or by its name (the executor
+        starts a container it has just made by name), and whatever the cache holds under that name."""
+        with self._lock:
+            refs = stale | {c.id for c, _ in self._containers.values() if c.name in stale}
+        fresh = self.runtime.inspect_containers(sorted(refs))
         now = self._clock()
         with self._lock:
-            for id in stale:
-                container = fresh.get(id)
-                if container is not None and is_owned(container.labels, self.namespace):
-                    self._containers[id] = (container, now)
+            for container in fresh:
+                if is_owned(container.labels, self.namespace):
+                    self._containers[container.id] = (container, now)
                 else:
-                    self._containers.pop(id, None)
-                    self._retired.discard(id)
+                    self._containers.pop(container.id, None)
+            for gone in refs - {c.id for c in fresh}:
+                self._containers.pop(gone, None)
+                self._retired.discard(gone)
 
     def _answer(self, wanted: Mapping[str, frozenset[str]], refs: frozenset[str]) -> ObservedState:
         now = self._clock()
         with self._lock:
-            containers = tuple(aged(c, now - at) for c, at in self._containers.values())
+            kept = list(self._containers.values())
             last = self._last
+        modes = [c.network_mode for c, _ in kept if c.network_mode and c.network_mode.startswith("container:")]
+        sharing = {mode.removeprefix("container:") for mode in modes}
+        containers = tuple(aged(c, now - at, c.id in sharing or c.network_mode in modes) for c, at in kept)
         unowned = {kind: last.unowned.get(kind, frozenset()) & wanted.get(kind, frozenset()) for kind in last.unowned}
         if "container" in unowned:  # a name an owned container holds now is held by no other
             unowned["container"] -= {c.name for c in containers}
@@ -180,12 +190,15 @@ class Informer:
     # -- the agent's own actions ------------------------------------------------------------
 
     def _touched(self, container: str, retired: bool | None = None) -> None:
+        """The agent acted on `container` (an id or a name): read it again; `retired` True when
+        the action stops or removes it (its echoes wake nothing), False when it starts it."""
         with self._lock:
             self._stale.add(container)
+            ids = {container} | {c.id for c, _ in self._containers.values() if c.name == container}
             if retired:
-                self._retired.add(container)
+                self._retired |= ids
             elif retired is not None:
-                self._retired.discard(container)
+                self._retired -= ids
 
     def _changed(self) -> None:
         with self._lock:

@@ -365,6 +365,7 @@ def test_inspected_containers_read_as_the_observation_lists_them(engine):
     for id, container in listed.items():
         assert dataclasses.replace(inspected[id], up_seconds=None) == dataclasses.replace(container, up_seconds=None)
         assert (inspected[id].up_seconds is None) == (container.up_seconds is None)
+    assert [c.id for c in engine.runtime.inspect_containers([engine.name("running")])] == [running]
 
 
 def test_an_engine_that_is_down_is_unavailable(engine):

@@ -169,6 +169,13 @@ def test_a_kept_container_ages_and_its_restart_count_is_no_longer_read_after_a_m
     assert (aged(young, 50.0).up_seconds, aged(young, 50.0).restart_count) == (60.0, 0)
 
 
+def test_a_kept_uptime_is_exact_where_a_stack_is_shared_and_a_lower_bound_elsewhere():
+    calm = ObservedContainer(id="1", name="web", labels=OWNED, state="running", health=None, image_id="i",
+                             networks=frozenset(), created=0.0, up_seconds=10.0)
+    assert aged(calm, 20.0) is calm
+    assert aged(calm, 20.0, exact=True).up_seconds == 30.0
+
+
 OUT_OF_BAND = st.lists(st.tuples(
     st.sampled_from(["create", "kill", "start", "remove", "disconnect", "unowned", "health", "network", "volume",
                      "rename"]),
@@ -220,3 +227,12 @@ def out_of_band(engine: MemoryRuntime, change: str, name: str) -> None:
 
 def engine_networks(engine: MemoryRuntime) -> set[str]:
     return {n.name for n in engine.networks.values()}
+
+
+def test_a_container_the_agent_starts_by_name_is_read_again_before_its_events_come_back():
+    engine = MemoryRuntime(images={IMAGE: "sha256:" + "d" * 64})
+    informer = Informer(engine, NS)  # no events at all
+    id = engine.create_container(ContainerSpec(name="web", image=IMAGE), "web", OWNED)
+    informer.observe(NS, NAMES)
+    informer.start_container("web")
+    assert [(c.id, c.state) for c in informer.observe(NS, NAMES).containers] == [(id, "running")]
