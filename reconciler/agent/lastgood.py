@@ -81,6 +81,8 @@ class LastKnownGood:
     state: DesiredState | None = None
     saved: dict[str, bytes] | None = None  # what the store holds; None until read
     parsed: dict[str, Parsed] = field(default_factory=dict)  # the last parse of each file, by relative path
+    # the last combination: the declarations it was made of (by file) and what it gave
+    combined: tuple[dict[str, FileDecl], tuple[DesiredState, tuple[Problem, ...]]] | None = None
 
     def refresh(self) -> Refresh:
         try:
@@ -108,7 +110,7 @@ class LastKnownGood:
             if rel in self.files:
                 in_force[rel] = self.files[rel]
                 stalled.update(self._resources_of({rel}))
-        state, problems = _combine(in_force)
+        state, problems = self._combine_again(in_force)
         if problems:
             blamed = {p.file for p in problems}
             invalid |= blamed
@@ -127,6 +129,18 @@ class LastKnownGood:
         self._save()
         warnings.extend(bridges.crowded(state))
         return Refresh(state, tuple(errors), tuple(warnings), frozenset(stalled), invalid=frozenset(invalid))
+
+    def _combine_again(self, in_force: Mapping[str, Version]) -> tuple[DesiredState, tuple[Problem, ...]]:
+        """`_combine(in_force)`, kept while every file in force holds the very declaration it
+        held last time (a file not parsed again keeps its declaration): a pass over files that
+        did not change checks no reference again."""
+        decls = {rel: version.decl for rel, version in in_force.items()}
+        if self.combined is not None and self.combined[0].keys() == decls.keys() and all(
+                self.combined[0][rel] is decl for rel, decl in decls.items()):
+            return self.combined[1]
+        result = _combine(in_force)
+        self.combined = (decls, result)
+        return result
 
     def _load(self, rel: str, env: Mapping[str, str], secrets: frozenset[str]) -> Version:
         """The file as it is now; parsed and validated again only when its bytes, the environment

@@ -318,3 +318,19 @@ def test_a_file_is_parsed_again_when_its_env_file_or_the_environment_changed(roo
     lkg.environ = {"X": "1"}
     lkg.refresh()
     assert parses == ["web.toml"] * 3
+
+
+def test_files_that_did_not_change_are_not_combined_and_checked_again(root, monkeypatch):
+    import reconciler.agent.lastgood as lastgood
+
+    combined = []
+    real = lastgood.combine
+    monkeypatch.setattr(lastgood, "combine", lambda decls: combined.append(1) or real(decls))
+    lkg = LastKnownGood(write(root, {"web.toml": WEB, "db.toml": DB}), environ={})
+    first = lkg.refresh()
+    combined.clear()
+    assert lkg.refresh().state is first.state
+    assert combined == []
+    (root / "db.toml").write_text(DB + 'command = ["true"]\n')
+    assert lkg.refresh().state.containers["db"].command == ("true",)
+    assert combined == [1]
