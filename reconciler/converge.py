@@ -133,6 +133,14 @@ def converge(
     return report
 
 
+def preview(runtime: Runtime, desired: DesiredState, namespace: str, options: PlanOptions = DEFAULT) -> PassReport:
+    """A pass that changes nothing (a suspended agent's): observe and plan; the plan is what remains."""
+    observed = observe(runtime, namespace, desired)
+    current = make_plan(desired, observed, namespace, options)
+    return PassReport(current, (), current, completions(desired, observed),
+                      image_volumes=tuple(sorted(image_volumes(desired, observed))))
+
+
 def _last_per_task(results: list[TaskResult]) -> tuple[TaskResult, ...]:
     """When a pass was retried, each task's last attempt is the one that counts."""
     last = {r.task.key: r for r in results}

@@ -98,7 +98,9 @@ start_private() {
     if running "$PIDFILE"; then
         log "private Podman service (pid $(cat "$PIDFILE")) is starting"
     else
-        rm -f "$PIDFILE" "$SOCK"
+        # the events of a previous service are of no use, and every `since` query reads the whole
+        # file: a file grown over many test runs made short queries answer nothing
+        rm -f "$PIDFILE" "$SOCK" "$RUN/events.log"
         log "starting the private Podman service on unix://$SOCK (log: $LOG)"
         # from /: the service and every conmon it starts keep this directory as theirs, and a
         # checkout that started it may be deleted while it runs on

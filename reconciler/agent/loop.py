@@ -13,6 +13,7 @@ with its traceback, counted as an error of type `crash`), and the next one waits
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -25,15 +26,17 @@ from reconciler.agent.accounting import account, crash_loops, pass_result, resou
 from reconciler.agent.informer import Informer
 from reconciler.agent.lastgood import LastKnownGood, Refresh
 from reconciler.agent.lock import DEFAULT_ENGINE
+from reconciler.agent.requests import RETRY, SYNC, Request, Requests, answer_all
 from reconciler.agent.statedir import StateDir
 from reconciler.agent.status import ResourceReport, Status
 from reconciler.agent.triggers import Backoff, Trigger
 from reconciler.agent.watch import DirectoryWatcher
 from reconciler.changes import ChangeKind
-from reconciler.converge import PassReport, converge
+from reconciler.converge import PassReport, converge, preview
 from reconciler.hostpaths import missing_bind_sources
 from reconciler.model import DesiredState, resource_key
 from reconciler.options import PlanOptions
+from reconciler.plan import Plan
 from runtime.base import ENGINE_RECONNECTED, EngineError, EngineUnavailable, Event, Runtime
 
 log = structlog.get_logger("reconciler.agent")
@@ -48,7 +51,8 @@ def woken_by_event(event: Event) -> str:
     return f"event:{event.kind}:{event.action}"
 
 
-FAILING_STATES = {"failed": "error", "crashloop": "error", "conflict": "warning", "stalled": "warning"}
+FAILING_STATES = {"failed": "error", "crashloop": "error", "conflict": "warning", "stalled": "warning",
+                  "drifted": "warning"}
 
 
 @dataclass
@@ -69,10 +73,14 @@ class Agent:
     started_at: dict[str, float] = field(default_factory=dict)
     last_pass_at: float = float("-inf")
     present: set[str] = field(default_factory=set)  # "kind/name" of what the engine held after the last pass
+    requests: Requests = field(default_factory=Requests)  # the control API's, taken by each pass
+    last_plan: tuple[Plan, float] | None = None  # what the last pass left to do, and when (unix time)
 
     def __post_init__(self) -> None:
         self.desired = LastKnownGood(self.root, self.env_file, store=self.state_dir)
         self.informer = Informer(self.runtime, self.namespace)
+        self.suspended = self.state_dir.suspended() if self.state_dir else False
+        self.status.set_suspended(self.suspended)
 
     def completed(self) -> dict[str, str]:
         """Run-to-completion containers done, name -> spec hash, from the state directory."""
@@ -125,22 +133,50 @@ class Agent:
                 log.warning("events.lost", error=str(error))
                 self.stopping.wait(1.0)
 
+    def submit(self, request: Request) -> Request:
+        """Ask for a pass now (SYNC) or a retry (RETRY), from any thread; `request.wait()` gives
+        the pass's result (see `requests`)."""
+        self.requests.put(request)
+        self.trigger.fire(f"api:{request.kind}")
+        return request
+
+    def set_suspended(self, suspended: bool) -> None:
+        """Suspend (observe and report, change nothing) or resume, from any thread. Kept in the
+        state directory, so an agent restart keeps it, as Flux's `suspend` is; a pass follows.
+        Raises OSError when the state directory cannot be written."""
+        if self.state_dir is not None:
+            self.state_dir.set_suspended(suspended)
+        self.suspended = suspended
+        self.status.set_suspended(suspended)
+        log.info("agent.suspended" if suspended else "agent.resumed")
+        self.trigger.fire("api:suspend" if suspended else "api:resume")
+
     def run_pass(self, reasons: Iterable[str] = ()) -> None:
         """One pass, woken by `reasons`; never raises an Exception: one that escapes the pass is
-        logged, recorded as a failed pass, and backs the next pass off."""
+        logged, recorded as a failed pass, and backs the next pass off. The control API's pending
+        requests are taken first and answered with the pass's result; a sync does not wait out
+        a backoff."""
         started = self.last_pass_at = self.clock()
         woken_by = sorted(reasons)
-        if not self.backoff.due(CRASH, started):
-            self.status.save()  # the loop is alive, only waiting: the status file says so
-            return
+        taken = self.requests.take()
+        for request in taken:
+            if request.kind == RETRY:
+                self.backoff.succeeded(request.key)
+        syncs = [r for r in taken if r.kind == SYNC]
         try:
-            self._pass(started, woken_by)
-        except Exception as error:
-            self._crashed(error, started, woken_by)
-        else:
-            self.backoff.succeeded(CRASH)
+            if not (syncs or self.backoff.due(CRASH, started)):
+                self.status.save()  # the loop is alive, only waiting: the status file says so
+                return
+            try:
+                self._pass(started, woken_by, syncs)
+            except Exception as error:
+                self._crashed(error, started, woken_by)
+            else:
+                self.backoff.succeeded(CRASH)
+        finally:
+            answer_all(taken, self.status.snapshot()["last_pass"] or {})
 
-    def _pass(self, started: float, woken_by: list[str]) -> None:
+    def _pass(self, started: float, woken_by: list[str], syncs: list[Request]) -> None:
         refresh = self.desired.refresh()
         for problem in self.status.set_errors(refresh.errors):
             log.error("desired_state.invalid", problem=str(problem))
@@ -150,16 +186,21 @@ class Agent:
             self._finish("invalid", started, woken_by, refresh, None)
             return
         back = woken_by_event(ENGINE_RECONNECTED) in woken_by  # the engine answers again: no need to wait
-        if not (back or self.backoff.due(ENGINE, self.clock())):
+        if not (back or syncs or self.backoff.due(ENGINE, self.clock())):
             self.status.save()  # the loop is alive, only waiting for the engine: the status file says so
             return
-        options = PlanOptions(allow_empty=self.allow_empty, held=self._held(refresh), invalid_files=refresh.invalid,
-                              completed=self.completed(),
+        options = PlanOptions(allow_empty=self.allow_empty or any(r.allow_empty for r in syncs),
+                              prune_volumes=any(r.prune_volumes for r in syncs),
+                              held=self._held(refresh), invalid_files=refresh.invalid, completed=self.completed(),
                               missing_paths=missing_bind_sources(refresh.state.containers.values(), self.engine))
-        if RELISTING & set(woken_by):
+        if syncs or RELISTING & set(woken_by):
             self.informer.relist()
         try:
-            report = converge(self.informer, refresh.state, self.namespace, options, should_stop=self.stopping.is_set)
+            if self.suspended:
+                report = preview(self.informer, refresh.state, self.namespace, options)
+            else:
+                report = converge(self.informer, refresh.state, self.namespace, options,
+                                  should_stop=self.stopping.is_set)
         except EngineUnavailable as error:
             retry = self.backoff.failed(ENGINE, self.clock())
             log.warning("engine.unavailable", engine=self.engine, error=str(error),
@@ -169,6 +210,10 @@ class Agent:
             return
         self.backoff.succeeded(ENGINE)
         self._note_engine()
+        self.last_plan = (report.remaining, time.time())
+        if self.suspended:
+            self._finish("suspended", started, woken_by, refresh, report)
+            return
         self._account(report)
         self._remember(refresh.state, report)
         crashing = crash_loops(self.started_at, {k: self.backoff.failures(k) for k in self.started_at})
@@ -272,4 +317,7 @@ class Agent:
         failures = {spec.key: self.backoff.failures(spec.key) for spec in refresh.state.specs()}
         completed = {**self.completed(), **report.completed} if report else {}
         crashing = crash_loops(self.started_at, failures)
-        return resource_reports(refresh.state, refresh.stalled, report, failures, completed, crashing)
+        reports = resource_reports(refresh.state, refresh.stalled, report, failures, completed, crashing)
+        if self.suspended:  # what a pass would change is drift, reported and not healed
+            return [dataclasses.replace(r, state="drifted") if r.state == "pending" else r for r in reports]
+        return reports

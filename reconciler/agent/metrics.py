@@ -1,6 +1,7 @@
 """The agent's Prometheus metrics, in a registry of their own (no process-global state).
 
-- reconciler_passes_total{result}: passes by result (converged, failed, unavailable, invalid)
+- reconciler_passes_total{result}: passes by result (converged, failed, crashed, unavailable, invalid,
+  suspended)
 - reconciler_pass_duration_seconds: histogram of a pass's wall time
 - reconciler_actions_total{kind,result}: engine actions by kind (create, recreate, remove, start,
   pull, ...) and result (ok, failed)
@@ -22,9 +23,9 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-PASS_RESULTS = ("converged", "failed", "crashed", "unavailable", "invalid")
-STATES = ("converged", "completed", "crashloop", "blocked", "failed", "stalled", "conflict", "pending", "retained",
-          "unknown")
+PASS_RESULTS = ("converged", "failed", "crashed", "unavailable", "invalid", "suspended")
+STATES = ("converged", "completed", "crashloop", "blocked", "failed", "stalled", "conflict", "pending", "drifted",
+          "retained", "unknown")
 KINDS = ("container", "network", "volume")
 _DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 

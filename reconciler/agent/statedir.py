@@ -15,9 +15,11 @@ first write (readers such as the CLI never create it), with a `VERSION` file. La
                        {"job": {"spec_hash": "...", "exit_code": 0, "finished_at": "2024-05-01T13:02:10+00:00"}}
     holds.json         what the agent holds back (backoff), for the CLI's `plan`:
                        {"container/web": {"reason": "backoff until 12:03:04Z", "until": 1714568584.0}}
+    suspended          present while the agent is suspended (the control API's suspend): one
+                       line saying since when
 
 Every write is atomic: a temporary file, a rename, an fsync of the folder. Later records
-(quarantined specs, the suspend flag, approvals, ...) get a name of their own beside these.
+(quarantined specs, approvals, ...) get a name of their own beside these.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ _LONG = "long"  # in lastgood/: files whose quoted path is too long for a file n
 _NAME_LIMIT = 200  # bytes: NAME_MAX is 255, and an atomic write's temporary name adds up to 14
 _COMPLETIONS = "completions.json"
 _HOLDS = "holds.json"
+_SUSPENDED = "suspended"
 
 
 def _lastgood_name(rel: str) -> str:
@@ -139,6 +142,18 @@ class StateDir:
     def completed(self) -> dict[str, str]:
         """Container name -> the spec hash it completed with."""
         return {name: record["spec_hash"] for name, record in self.completions().items()}
+
+    # -- the suspension (the control API's suspend and resume) ----------------------------------
+
+    def suspended(self) -> bool:
+        """Whether the agent is suspended: it observes and reports, and changes nothing."""
+        return (self.path / _SUSPENDED).exists()
+
+    def set_suspended(self, suspended: bool) -> None:
+        if suspended:
+            self._write(_SUSPENDED, f"suspended at {iso(time.time())}\n".encode())
+        else:
+            remove_durably(self.path / _SUSPENDED)
 
     # -- what the agent holds back (backoff), for the CLI's plan ---------------------------------
 

@@ -23,6 +23,7 @@ so a reader never sees half of it. Its default place is `default_status_file(nam
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import socket
@@ -115,6 +116,7 @@ class Status:
         self._retries: dict[str, str] = {}
         self._write_failing = False
         self.engine: dict[str, Any] | None = None  # the engine's capabilities, once it answered
+        self.suspended = False  # the control API's suspend: passes observe and report, change nothing
 
     def heartbeat(self) -> None:
         """Called by the loop on every iteration: proof for /healthz that it is not stuck."""
@@ -141,7 +143,8 @@ class Status:
 
     def record_pass(self, result: str, duration: float, counts: Mapping[str, int] | None = None,
                     digest: str | None = None, error: str | None = None) -> None:
-        """A pass ended: converged | failed | crashed | unavailable | invalid. `digest` names the desired
+        """A pass ended: converged | failed | crashed | unavailable | invalid | suspended (it observed
+        and changed nothing). `digest` names the desired
         state it worked on; a converged pass makes it the applied digest. `error`: why a pass
         crashed (e.g. "ValueError: ..."), shown in the status."""
         now = self._clock()
@@ -208,6 +211,10 @@ class Status:
             self._retries = retries
         self.metrics.pending_retries.set(len(retries))
 
+    def set_suspended(self, suspended: bool) -> None:
+        with self._lock:
+            self.suspended = suspended
+
     def set_engine(self, capabilities: Mapping[str, Any]) -> None:
         with self._lock:
             self.engine = dict(capabilities)
@@ -225,6 +232,7 @@ class Status:
                 "updated_at": iso(self._clock()),
                 "heartbeat_at": iso(self._beat_at),
                 "engine": dict(self.engine) if self.engine else None,
+                "suspended": self.suspended,
                 "applied_digest": self._applied_digest,
                 "last_pass": dict(self._last_pass) if self._last_pass else None,
                 "resources": [dict(self._resources[k]) for k in sorted(self._resources)],
@@ -260,13 +268,38 @@ def parse_address(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def host_allowed(host: str | None, port: int) -> bool:
+    """Whether a request's `Host` header may reach the status address on `port`: an IP address
+    or `localhost`, with that port or none; no header at all (a client that is no browser). A
+    DNS name is refused: a page that re-points its own name at 127.0.0.1 (DNS rebinding) cannot
+    read the status from a visitor's browser."""
+    if host is None:
+        return True
+    name, _, given = host.rpartition(":") if not host.endswith("]") else (host, "", "")
+    if not name or name.endswith(":"):  # no port, or a bare IPv6 address
+        name, given = host, ""
+    if given and given != str(port):
+        return False
+    name = name.removeprefix("[").removesuffix("]")
+    if name.lower() == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_GET(self) -> None:  # noqa: N802 (the http.server naming)
         status = self.server.status
         path = self.path.split("?", 1)[0]
-        if path == "/healthz":
+        if not host_allowed(self.headers.get("Host"), self.server.server_address[1]):
+            self._send(403, "text/plain; charset=utf-8", b"refused: the Host header names no address of this agent\n")
+            log.warning("status.refused", host=self.headers.get("Host"), client=self.client_address[0])
+        elif path == "/healthz":
             healthy, reason = status.health()
             self._send(200 if healthy else 503, "text/plain; charset=utf-8", f"{reason}\n".encode())
         elif path == "/status":
@@ -275,6 +308,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, status.metrics.content_type, status.metrics.render())
         else:
             self._send(404, "text/plain; charset=utf-8", b"not found: try /healthz, /status or /metrics\n")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._send(405, "text/plain; charset=utf-8", b"read only: control calls go to the control API's socket\n")
 
     def _send(self, code: int, content_type: str, body: bytes) -> None:
         self.send_response(code)

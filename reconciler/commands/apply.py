@@ -1,12 +1,21 @@
-"""`reconciler apply`: converge once. Exit 0 when the engine matches the files, 1 when not."""
+"""`reconciler apply`: converge once. Exit 0 when the engine matches the files, 1 when not.
+
+One writer per engine and namespace (DESIGN section 10): when an agent runs for them, `apply`
+asks it for a pass with its options through the control API and prints the result (refused when
+DIR is not the agent's directory); otherwise it takes the agent's lock for as long as it runs.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 
+from reconciler.agent.lock import Locked, acquire, lock_path
 from reconciler.agent.statedir import StateDirError
-from reconciler.commands.context import colour, pass_options, prepare, state_dir
+from reconciler.commands.context import colour, pass_options, prepare, socket_path, state_dir
+from reconciler.commands.control import agent_call, converged, passed_text
 from reconciler.commands.render import report_text
+from reconciler.control.client import ControlError, NoAgent
 from reconciler.converge import converge
 from runtime import EngineError
 
@@ -16,6 +25,29 @@ def _progress(ref: str, line: str) -> None:
 
 
 def run(args) -> int:
+    try:
+        answer = agent_call(args, "POST", "/v1/sync", {"prune_volumes": args.prune_volumes,
+                                                       "allow_empty": args.allow_empty,
+                                                       "directory": os.path.abspath(args.dir)})
+    except NoAgent:
+        return _apply_here(args)
+    except ControlError as error:
+        print(f"error: the running agent refused: {error}", file=sys.stderr)
+        return 1
+    print("applied through the running agent (one writer per engine and namespace):")
+    print(passed_text(answer))
+    return 0 if converged(answer) else 1
+
+
+def _apply_here(args) -> int:
+    try:
+        acquire(lock_path(args.namespace, args.engine))
+    except Locked as error:
+        print(f"error: {error}, and its control API does not answer on {socket_path(args)}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"error: lock: {error}", file=sys.stderr)
+        return 1
     ready = prepare(args)
     if ready is None:
         return 1

@@ -21,8 +21,14 @@ COMMANDS = {
     "plan": "show what apply would change and why",
     "apply": "converge the engine to the files once",
     "run": "the agent: converge continuously",
-    "status": "show the agent's last status",
+    "status": "show the agent's status",
+    "sync": "ask the running agent for a pass now, and show its result",
+    "suspend": "stop the running agent from changing anything (it still observes and reports)",
+    "resume": "let a suspended agent converge again",
+    "retry": "forget a resource's backoff in the running agent, and pass now",
 }
+# command -> (module of reconciler.commands, its function), when not (command, "run")
+HANDLERS = {name: ("control", name) for name in ("sync", "suspend", "resume", "retry")}
 
 
 def version() -> str:
@@ -54,6 +60,10 @@ def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
         "--state-dir", metavar="DIR", default=default(None),
         help="where the agent keeps what it remembers across restarts (default: see docs/agent.md)",
     )
+    parser.add_argument(
+        "--api-socket", metavar="PATH", default=default(None),
+        help="the agent's control socket (default: see docs/api.md)",
+    )
 
 
 def _dir_and_env(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +71,14 @@ def _dir_and_env(parser: argparse.ArgumentParser) -> None:
                         help=f"desired-state directory (default: ./{DEFAULT_DIR})")
     parser.add_argument("--env-file", metavar="FILE",
                         help="KEY=VALUE file for ${VAR} interpolation, kept outside the repository")
+
+
+def _apply_options(parser: argparse.ArgumentParser) -> None:
+    """What `apply` and `sync` may be allowed to do."""
+    parser.add_argument("--prune-volumes", action="store_true",
+                        help="also remove owned volumes that are no longer declared")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="allow removing every owned container (empty desired state)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,10 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="allow a plan that removes every owned container")
 
     _dir_and_env(parsers["apply"])
-    parsers["apply"].add_argument("--prune-volumes", action="store_true",
-                                  help="also remove owned volumes that are no longer declared")
-    parsers["apply"].add_argument("--allow-empty", action="store_true",
-                                  help="allow removing every owned container (empty desired state)")
+    _apply_options(parsers["apply"])
 
     _dir_and_env(parsers["run"])
     parsers["run"].add_argument("--interval", default="30s", metavar="DURATION",
@@ -103,6 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="where the JSON status is written (default: see docs)")
     parsers["run"].add_argument("--allow-empty", action="store_true",
                                 help="allow removing every owned container (empty desired state)")
+    parsers["run"].add_argument("--api-group", metavar="GROUP",
+                                help="group allowed to use the control socket (default: the agent's own group)")
+    parsers["run"].add_argument("--api-tcp", metavar="HOST:PORT",
+                                help="also serve the control API on TCP, with TLS client certificates only")
+    parsers["run"].add_argument("--api-tls-cert", metavar="FILE", help="the TCP control API's certificate (PEM)")
+    parsers["run"].add_argument("--api-tls-key", metavar="FILE", help="its private key (PEM)")
+    parsers["run"].add_argument("--api-tls-ca", metavar="FILE",
+                                help="the CA that signs the certificates of the clients allowed (PEM)")
+
+    _apply_options(parsers["sync"])
+    parsers["retry"].add_argument("resource", metavar="[KIND/]NAME",
+                                  help="container/web, network/front, volume/data (KIND defaults to container)")
 
     parsers["status"].add_argument("--json", action="store_true", help="print the raw JSON status")
     parsers["status"].add_argument("--status-file", metavar="FILE",
@@ -112,9 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    command = importlib.import_module(f"reconciler.commands.{args.command}")
+    module, function = HANDLERS.get(args.command, (args.command, "run"))
+    command = importlib.import_module(f"reconciler.commands.{module}")
     try:
-        return command.run(args)
+        return getattr(command, function)(args)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `reconciler plan | head`: the reader left; say nothing more

@@ -9,6 +9,7 @@ from pathlib import Path
 from reconciler import log
 from reconciler.agent.statedir import StateDir, default_state_dir
 from reconciler.commands.render import problems_json
+from reconciler.control.paths import default_socket
 from reconciler.desired.loader import load
 from reconciler.hostpaths import missing_bind_sources
 from reconciler.model import DesiredState
@@ -24,6 +25,11 @@ def state_dir(args) -> StateDir:
     """The agent's state directory: `--state-dir`, else the default for `--namespace` and `--engine`.
     Raises StateDirError when it holds a later layout."""
     return StateDir(args.state_dir or default_state_dir(args.namespace, args.engine))
+
+
+def socket_path(args) -> Path:
+    """The agent's control socket: `--api-socket`, else the default for `--namespace` and `--engine`."""
+    return Path(args.api_socket) if args.api_socket else default_socket(args.namespace, args.engine)
 
 
 def pass_options(args, desired: DesiredState) -> PlanOptions:

@@ -9,6 +9,7 @@ signal landed just before that wait began, and a SIGHUP was then seen seconds la
 from __future__ import annotations
 
 import signal
+import ssl
 import sys
 import threading
 from pathlib import Path
@@ -16,8 +17,9 @@ from pathlib import Path
 from reconciler.agent.lock import DEFAULT_ENGINE, Locked, acquire, lock_path
 from reconciler.agent.loop import Agent
 from reconciler.agent.statedir import StateDirError
-from reconciler.agent.status import Status, StatusServer, default_status_file
-from reconciler.commands.context import setup, state_dir
+from reconciler.agent.status import Status, StatusServer, default_status_file, parse_address
+from reconciler.commands.context import setup, socket_path, state_dir
+from reconciler.control.server import ControlServer, group_id, tls_context
 from reconciler.desired.units import duration
 from runtime import connect
 
@@ -54,12 +56,37 @@ def run(args) -> int:
         return 1
     agent = Agent(Path(args.dir), connect(args.engine), args.namespace, status, interval, args.env_file,
                   args.allow_empty, engine=args.engine or DEFAULT_ENGINE, state_dir=state)
+    control = _control_server(args, agent)
+    if control is None:
+        server.stop()
+        return 1
     signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)  # before any thread starts, so every one inherits it
     server.start()
+    control.start()
     try:
         return _run_taking_signals(agent)
     finally:
+        control.stop()
         server.stop()
+
+
+def _control_server(args, agent: Agent) -> ControlServer | None:
+    """The control API on its socket (and on TLS TCP when asked), or None after saying why not."""
+    tls_options = (args.api_tls_cert, args.api_tls_key, args.api_tls_ca)
+    if args.api_tcp and not all(tls_options):
+        print("error: --api-tcp needs --api-tls-cert, --api-tls-key and --api-tls-ca: TCP control is only "
+              "offered with TLS client certificates", file=sys.stderr)
+        return None
+    try:
+        group = group_id(args.api_group)
+        tls = tls_context(*tls_options) if args.api_tcp else None
+        tcp = parse_address(args.api_tcp) if args.api_tcp else None
+        return ControlServer(agent, socket_path(args), group, tcp, tls)
+    except KeyError:
+        print(f"error: --api-group {args.api_group}: no such group", file=sys.stderr)
+    except (OSError, ValueError, ssl.SSLError) as error:
+        print(f"error: control API: {error}", file=sys.stderr)
+    return None
 
 
 def _run_taking_signals(agent: Agent) -> int:

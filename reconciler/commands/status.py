@@ -1,8 +1,9 @@
 """`reconciler status [--json] [--status-file FILE]`: what the agent last reported.
 
-Reads the agent's status file (default: `default_status_file(namespace)`) and prints it as a
-table, or as the raw JSON with `--json`. Exit 0 when the agent that wrote it is running; 1 when
-there is no readable status file or its agent (by pid, on this host) is gone.
+Asks the running agent through its control API; when none answers (or with `--status-file`),
+reads the status file it last wrote (default: `default_status_file(namespace)`). Prints it as a
+table, or as JSON with `--json`. Exit 0 when the agent is running; 1 when no agent answers and
+there is no readable status file, or its agent (by pid, on this host) is gone.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.agent.status import STALE_INTERVALS, default_status_file
+from reconciler.commands.control import agent_call
+from reconciler.control.client import ControlError, NoAgent
 
 
 def _seconds_since(stamp: str | None, now: float) -> float | None:
@@ -100,6 +103,8 @@ def render(status: dict[str, Any], now: float) -> str:
         f"last pass  {_pass_line(status.get('last_pass'), now)}",
         f"applied    {status.get('applied_digest') or 'nothing converged yet'}",
     ]
+    if status.get("suspended"):
+        lines.append("suspended  yes: drift is reported, not healed (`reconciler resume`)")
     resources = status.get("resources") or []
     if resources:
         rows = [["RESOURCE", "STATE", "SINCE", "MESSAGE"]]
@@ -121,6 +126,22 @@ def render(status: dict[str, Any], now: float) -> str:
 
 
 def run(args) -> int:
+    """The running agent's status through its control API; with `--status-file`, or when no agent
+    answers, the status file it last wrote."""
+    if not args.status_file:
+        try:
+            status = agent_call(args, "GET", "/v1/status")["status"]
+        except NoAgent:
+            pass
+        except ControlError as error:
+            print(f"warning: {error}; showing the status file", file=sys.stderr)
+        else:
+            sys.stdout.write(json.dumps(status, indent=2) + "\n" if args.json else render(status, time.time()))
+            return 0
+    return _from_file(args)
+
+
+def _from_file(args) -> int:
     path = args.status_file or default_status_file(args.namespace)
     try:
         with open(path, encoding="utf-8") as f:

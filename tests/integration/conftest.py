@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 from runtime.docker import DockerRuntime
+from tests.integration.agents import AgentProcess
 from tests.integration.relay import SocketProxy
 
 
@@ -30,3 +32,25 @@ def proxy(docker_client, tmp_path):
     relay = SocketProxy(str(tmp_path / "engine.sock"), target.removeprefix("unix://"))
     relay.serve()
     return relay
+
+
+@pytest.fixture
+def desired(tmp_path) -> Path:
+    """An empty desired-state directory for the test."""
+    root = tmp_path / "desired"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def start_agent(desired, namespace, tmp_path):
+    """Start `reconciler run` on `desired` (see agents.AgentProcess); each is stopped afterwards."""
+    agents = []
+
+    def start(engine: str | None = None, extra: tuple[str, ...] = ()) -> AgentProcess:
+        agents.append(AgentProcess(desired, namespace, tmp_path, engine, extra))
+        return agents[-1]
+
+    yield start
+    for agent in agents:
+        agent.stop()

@@ -16,46 +16,11 @@ from reconciler.commands import run as run_command
 from reconciler.commands.cli import build_parser
 from runtime.base import InvalidSpec
 from runtime.memory import MemoryRuntime
+from tests.unit.conftest import NS, new_agent
 from tests.unit.desired import write
-from tests.unit.test_status import Clock
 
-NS = "unit"
 WEB = '[container.web]\nimage = "demo"\nenv = { GREETING = "hello" }\n'
 DB = '[container.db]\nimage = "demo"\nenv = { GREETING = "hello" }\n'
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def engine() -> MemoryRuntime:
-    return MemoryRuntime(images={"demo": "sha256:" + "d" * 64})
-
-
-@pytest.fixture
-def root(tmp_path):
-    return tmp_path / "desired"
-
-
-def new_agent(root, engine: MemoryRuntime, clock: Clock, state: StateDir) -> Agent:
-    """An agent process on `root`, with its own status and the state directory `state`."""
-    status = Status(NS, str(root), interval=30.0, monotonic=clock)
-    agent = Agent(root, engine, NS, status, clock=clock, state_dir=state)
-    engine.listen(agent.informer.note)
-    return agent
-
-
-@pytest.fixture
-def state(tmp_path) -> StateDir:
-    return StateDir(tmp_path / "state")
-
-
-@pytest.fixture
-def agent(root, engine, clock, state) -> Agent:
-    root.mkdir()
-    return new_agent(root, engine, clock, state)
 
 
 def states(agent: Agent) -> dict[str, str]:

@@ -1,0 +1,84 @@
+"""`reconciler sync | suspend | resume | retry`: calls to the running agent's control API, and
+what `status` and `apply` use to reach the agent when one runs (docs/api.md)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from reconciler.commands.context import socket_path
+from reconciler.control.client import AgentClient, ControlError, NoAgent
+
+KINDS = ("container", "network", "volume")
+
+
+def agent_call(args, method: str, route: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The answer of the agent for `--namespace` and `--engine`; raises ControlError."""
+    return AgentClient(socket_path(args)).call(method, route, body)
+
+
+def _call(args, method: str, route: str, body: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The answer, or None after printing why there is none."""
+    try:
+        return agent_call(args, method, route, body)
+    except NoAgent as error:
+        print(f"error: {error}: no agent (`reconciler run`) runs for namespace {args.namespace!r} on this engine",
+              file=sys.stderr)
+    except ControlError as error:
+        print(f"error: {error}", file=sys.stderr)
+    return None
+
+
+def passed_text(answer: dict[str, Any]) -> str:
+    """A sync's or retry's answer for people: the pass's result, then what is left to do."""
+    last = answer.get("pass") or {}
+    counts = last.get("counts") or {}
+    lines = [f"pass {last.get('result', 'not run')} in {last.get('duration_seconds', 0):g}s"
+             + (f": {counts.get('actions', 0)} action(s), {counts.get('failures', 0)} failure(s)" if counts else "")]
+    if answer.get("suspended"):
+        lines.append("the agent is suspended: it changed nothing (`reconciler resume`)")
+    plan = answer.get("plan")
+    if plan:
+        lines += [f"  {c['symbol']} {c['kind']} {c['name']}" for c in plan["changes"]]
+        lines.append(plan["summary"])
+    return "\n".join(lines)
+
+
+def converged(answer: dict[str, Any]) -> bool:
+    return (answer.get("pass") or {}).get("result") == "converged"
+
+
+def sync(args) -> int:
+    answer = _call(args, "POST", "/v1/sync", {"prune_volumes": args.prune_volumes, "allow_empty": args.allow_empty})
+    if answer is None:
+        return 1
+    print(passed_text(answer))
+    return 0 if converged(answer) else 1
+
+
+def suspend(args) -> int:
+    if _call(args, "POST", "/v1/suspend") is None:
+        return 1
+    print("suspended: the agent observes and reports drift, and changes nothing until `reconciler resume`")
+    return 0
+
+
+def resume(args) -> int:
+    if _call(args, "POST", "/v1/resume") is None:
+        return 1
+    print("resumed: the agent converges again")
+    return 0
+
+
+def retry(args) -> int:
+    kind, _, name = args.resource.rpartition("/")
+    kind = kind or "container"
+    if kind not in KINDS or not name:
+        print(f"error: {args.resource}: give [KIND/]NAME, KIND one of {', '.join(KINDS)}", file=sys.stderr)
+        return 1
+    answer = _call(args, "POST", f"/v1/retry/{kind}/{name}")
+    if answer is None:
+        return 1
+    print(f"retried {answer['retried']}")
+    print(passed_text(answer))
+    return 0 if converged(answer) else 1

@@ -1,0 +1,278 @@
+"""The agent's control API server: HTTP on a unix socket, or on TCP with TLS client certificates.
+
+The socket is made mode 0660, owned by the agent's user and the `--api-group` group (the
+agent's own group by default), in a folder of mode 0755; the kernel refuses everyone else's
+`connect`. Each caller's peer credentials (pid, uid, gid) are read and logged
+(`api.request`), and a caller who is neither root, the agent's user, nor in the socket's group is
+refused before its request is read. TCP control exists only with TLS and a client certificate
+signed by the given CA (as Docker's own API does); there is no plain-HTTP control port.
+
+Calls and bodies: docs/api.md, and the OpenAPI document at /v1/openapi.json.
+"""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import pwd
+import socket
+import socketserver
+import ssl
+import struct
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from reconciler.agent.requests import RETRY, SYNC, Request
+from reconciler.agent.timestamps import iso
+from reconciler.commands.render import plan_data
+from reconciler.control.openapi import SCHEMA_VERSION, document
+from reconciler.model import resource_key
+
+if TYPE_CHECKING:
+    from reconciler.agent.loop import Agent
+
+log = structlog.get_logger("reconciler.api")
+
+PASS_TIMEOUT = 900.0  # seconds a sync or retry call waits for its pass to end
+KINDS = ("container", "network", "volume")
+_MAX_BODY = 64 * 1024
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def peer_credentials(connection: socket.socket) -> tuple[int, int, int]:
+    """(pid, uid, gid) of the process at the other end of a unix socket (SO_PEERCRED)."""
+    packed = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    pid, uid, gid = struct.unpack("3i", packed)
+    return pid, uid, gid
+
+
+def may_control(uid: int, gid: int, group: int) -> bool:
+    """Root, the agent's own user, and members of the socket's group may control the agent."""
+    if uid in (0, os.geteuid()) or gid == group:
+        return True
+    try:
+        return group in os.getgrouplist(pwd.getpwuid(uid).pw_name, gid)
+    except KeyError:  # a uid with no passwd entry belongs to no other group
+        return False
+
+
+class Api:
+    """The calls, on one agent; each answers (HTTP code, JSON body)."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+
+    def handle(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        parts = path.strip("/").split("/")
+        route = {
+            ("GET", "v1/status"): self.status, ("GET", "v1/plan"): self.plan,
+            ("GET", "v1/openapi.json"): document, ("POST", "v1/sync"): lambda: self.sync(body),
+            ("POST", "v1/suspend"): lambda: self.suspend(True), ("POST", "v1/resume"): lambda: self.suspend(False),
+        }.get((method, "/".join(parts)))
+        if route is None and method == "POST" and len(parts) == 4 and parts[:2] == ["v1", "retry"]:
+            route = lambda: self.retry(parts[2], parts[3])  # noqa: E731
+        if route is None:
+            known = path in _PATHS or path.startswith("/v1/retry/")
+            raise ApiError(405 if known else 404, f"no {method} {path}: see /v1/openapi.json")
+        answer = route()
+        return 200, answer if "openapi" in answer else {"schema_version": SCHEMA_VERSION, **answer}
+
+    def status(self) -> dict[str, Any]:
+        return {"status": self.agent.status.snapshot()}
+
+    def plan(self) -> dict[str, Any]:
+        last = self.agent.last_plan
+        if last is None:
+            return {"plan": None, "planned_at": None, "age_seconds": None, "suspended": self.agent.suspended}
+        plan, at = last
+        return {"plan": plan_data(plan), "planned_at": iso(at), "age_seconds": round(time.time() - at, 3),
+                "suspended": self.agent.suspended}
+
+    def sync(self, body: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(body) - {"prune_volumes", "allow_empty", "directory"}
+        if unknown:
+            raise ApiError(400, f"unknown sync option(s): {', '.join(sorted(unknown))}")
+        flags = {key: body.get(key, False) for key in ("prune_volumes", "allow_empty")}
+        if not all(isinstance(value, bool) for value in flags.values()):
+            raise ApiError(400, "prune_volumes and allow_empty are true or false")
+        directory = body.get("directory")
+        if directory is not None and os.path.realpath(directory) != os.path.realpath(self.agent.root):
+            raise ApiError(409, f"this agent follows {self.agent.root}, not {directory}: apply refused")
+        return self._passed(self.agent.submit(Request(SYNC, **flags)))
+
+    def retry(self, kind: str, name: str) -> dict[str, Any]:
+        if kind not in KINDS:
+            raise ApiError(400, f"cannot retry a {kind!r}: the kinds are {', '.join(KINDS)}")
+        key = resource_key(kind, name)
+        return {**self._passed(self.agent.submit(Request(RETRY, key=key))), "retried": key}
+
+    def _passed(self, request: Request) -> dict[str, Any]:
+        answer = request.wait(PASS_TIMEOUT)
+        if answer is None:
+            raise ApiError(504, f"the pass did not end within {PASS_TIMEOUT:g}s; see /v1/status")
+        last = self.agent.last_plan
+        return {"pass": answer or None, "plan": plan_data(last[0]) if last else None,
+                "suspended": self.agent.suspended}
+
+    def suspend(self, suspended: bool) -> dict[str, Any]:
+        try:
+            self.agent.set_suspended(suspended)
+        except OSError as error:
+            raise ApiError(500, f"the suspension could not be recorded in the state directory: {error}") from None
+        return {"suspended": suspended}
+
+
+_PATHS = ("/v1/status", "/v1/plan", "/v1/openapi.json", "/v1/sync", "/v1/suspend", "/v1/resume")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _UnixServer | _TLSServer
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.do_handshake()  # here, in the connection's thread, not in the accepting one
+        super().setup()
+
+    def do_GET(self) -> None:  # noqa: N802 (the http.server naming)
+        self._serve("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._serve("POST")
+
+    def _serve(self, method: str) -> None:
+        path = self.path.split("?", 1)[0]
+        try:
+            code, answer = self.server.api.handle(method, path, self._body())
+        except ApiError as error:
+            code, answer = error.code, {"schema_version": SCHEMA_VERSION, "error": {"message": str(error)}}
+        except Exception as error:  # a bug: the caller gets a 500 that says so, the agent goes on
+            log.error("api.crashed", method=method, path=path, exc_info=error)
+            code, answer = 500, {"schema_version": SCHEMA_VERSION,
+                                 "error": {"message": f"{type(error).__name__}: {error}"}}
+        log.info("api.request", method=method, path=path, code=code, **self.server.caller(self.request))
+        data = json.dumps(answer, indent=2).encode() + b"\n"
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > _MAX_BODY:
+            raise ApiError(413, f"a body of at most {_MAX_BODY} bytes")
+        if not length:
+            return {}
+        try:
+            body = json.loads(self.rfile.read(length))
+        except ValueError as error:
+            raise ApiError(400, f"the body is not JSON: {error}") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "the body is a JSON object")
+        return body
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None  # each request is logged once, as api.request
+
+
+class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, path: Path, api: Api, group: int) -> None:
+        self.api, self.group = api, group
+        super().__init__(str(path), _Handler)
+
+    def caller(self, connection: socket.socket) -> dict[str, int]:
+        pid, uid, gid = peer_credentials(connection)
+        return {"pid": pid, "uid": uid, "gid": gid}
+
+    def verify_request(self, request, client_address) -> bool:
+        pid, uid, gid = peer_credentials(request)
+        if may_control(uid, gid, self.group):
+            return True
+        log.warning("api.refused", pid=pid, uid=uid, gid=gid, reason="not root, the agent's user or in its group")
+        return False
+
+
+class _TLSServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], api: Api, context: ssl.SSLContext) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.api = api
+        super().__init__(address, _Handler)
+        self.socket = context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+
+    def caller(self, connection: socket.socket) -> dict[str, Any]:
+        peer = connection.getpeercert() if isinstance(connection, ssl.SSLSocket) else None
+        subject = dict(item for rdn in (peer or {}).get("subject", ()) for item in rdn)
+        return {"client": connection.getpeername()[0], "subject": subject.get("commonName", "")}
+
+
+def tls_context(cert: str, key: str, ca: str) -> ssl.SSLContext:
+    """A server context that asks every client for a certificate signed by `ca` (TLS 1.2+)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    context.load_verify_locations(ca)
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def group_id(name: str | None) -> int:
+    """The gid of group `name` (a name or a number), or the agent's own group. Raises KeyError."""
+    if name is None:
+        return os.getegid()
+    return int(name) if name.isdigit() else grp.getgrnam(name).gr_gid
+
+
+class ControlServer:
+    """The control API of `agent` on the unix socket `path` and, when `tls` is given, on TCP
+    `tcp` ((host, port), with a `tls_context`), each from a daemon thread."""
+
+    def __init__(self, agent: Agent, path: Path, group: int, tcp: tuple[str, int] | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
+        api = Api(agent)
+        path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)  # left by an agent that died: the lock says no other runs
+        umask = os.umask(0o177)  # no moment at which the socket is open to all
+        try:
+            self._servers: list[socketserver.BaseServer] = [_UnixServer(path, api, group)]
+        finally:
+            os.umask(umask)
+        os.chown(path, -1, group)
+        os.chmod(path, 0o660)
+        self.path = path
+        if tcp is not None and tls is not None:
+            self._servers.append(_TLSServer(tcp, api, tls))
+        self._threads = [threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.1},
+                                          name="control-api", daemon=True) for s in self._servers]
+
+    @property
+    def tcp_address(self) -> tuple[str, int] | None:
+        return self._servers[1].server_address[:2] if len(self._servers) > 1 else None
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+        log.info("api.serving", socket=str(self.path), tcp=self.tcp_address)
+
+    def stop(self) -> None:
+        for server, thread in zip(self._servers, self._threads, strict=True):
+            if thread.is_alive():
+                server.shutdown()
+            server.server_close()
+        self.path.unlink(missing_ok=True)

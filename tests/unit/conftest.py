@@ -1,0 +1,48 @@
+"""Fixtures of the unit tests: an agent on the in-memory engine, with a clock the test moves."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.agent.loop import Agent
+from reconciler.agent.statedir import StateDir
+from reconciler.agent.status import Status
+from runtime.memory import MemoryRuntime
+from tests.unit.test_status import Clock
+
+NS = "unit"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def engine() -> MemoryRuntime:
+    return MemoryRuntime(images={"demo": "sha256:" + "d" * 64})
+
+
+@pytest.fixture
+def root(tmp_path):
+    return tmp_path / "desired"
+
+
+def new_agent(root, engine: MemoryRuntime, clock: Clock, state: StateDir) -> Agent:
+    """An agent process on `root`, with its own status and the state directory `state`; the
+    engine hands it its events as they happen."""
+    status = Status(NS, str(root), interval=30.0, monotonic=clock)
+    agent = Agent(root, engine, NS, status, clock=clock, state_dir=state)
+    engine.listen(agent.informer.note)
+    return agent
+
+
+@pytest.fixture
+def state(tmp_path) -> StateDir:
+    return StateDir(tmp_path / "state")
+
+
+@pytest.fixture
+def agent(root, engine, clock, state) -> Agent:
+    root.mkdir()
+    return new_agent(root, engine, clock, state)
