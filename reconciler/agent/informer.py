@@ -29,9 +29,9 @@ from typing import Any
 from reconciler.model import ContainerSpec, NetworkSpec, VolumeSpec, is_owned
 from runtime.base import Event, ObservedContainer, ObservedState, ProgressCallback, Runtime
 
-# what an event about an owned container must have done for a pass to be due
-WAKING = frozenset({"die", "kill", "oom", "stop", "destroy", "health_status", "rename", "update", "pause",
-                    "unpause", "disconnect"})
+# what an event about an owned container must have done for a pass to be due (a kill or an oom
+# only comes before the death that matters: a pass woken by it would find the container running)
+WAKING = frozenset({"die", "stop", "destroy", "health_status", "rename", "update", "pause", "unpause", "disconnect"})
 CRASH_LOOP_WINDOW = 60.0  # seconds: up this long, a container's restart count is no longer read
 
 
