@@ -19,13 +19,14 @@ def client() -> docker.DockerClient:
     return docker.from_env(timeout=120, max_pool_size=32)
 
 
-def write_services(count: int, directory: Path | None = None, greeting: str = "hello") -> Path:
-    """A desired-state directory of `count` sleeping containers on the default bridge."""
+def write_services(count: int, directory: Path | None = None, greeting: str = "hello", prefix: str = "bench") -> Path:
+    """A desired-state directory of `count` sleeping containers on the default bridge, named
+    PREFIX-000, PREFIX-001, ... (another prefix keeps two benchmarks' containers apart)."""
     root = directory or Path(tempfile.mkdtemp(prefix="bench-"))
     lines = []
     for i in range(count):
         lines += [
-            f"[container.bench-{i:03d}]",
+            f"[container.{prefix}-{i:03d}]",
             f'image = "{IMAGE}"',
             'command = ["sleep", "3600"]',
             "init = true",

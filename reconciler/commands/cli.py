@@ -11,9 +11,6 @@ import argparse
 import importlib
 import os
 import sys
-from importlib import metadata
-
-import reconciler
 
 DEFAULT_DIR = "desired-state"
 COMMANDS = {
@@ -33,10 +30,27 @@ HANDLERS = {name: ("control", name) for name in ("sync", "suspend", "resume", "r
 
 def version() -> str:
     """The installed distribution's version, or the package's own when run from a bare checkout."""
+    from importlib import metadata
+
+    import reconciler
+
     try:
         return metadata.version("reconciler")
     except metadata.PackageNotFoundError:
         return reconciler.__version__
+
+
+class _VersionAction(argparse.Action):
+    """`--version`: print `reconciler VERSION` and exit. The version is looked up only then, since
+    reading the installed distributions' metadata is a cost every other command would pay."""
+
+    def __init__(self, option_strings: list[str], dest: str) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show program's version number and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"reconciler {version()}")
+        parser.exit()
 
 
 def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
@@ -85,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reconciler", description="Converge a container engine to the TOML files in a directory.",
     )
-    parser.add_argument("--version", action="version", version=f"reconciler {version()}")
+    parser.add_argument("--version", action=_VersionAction)
     _global_options(parser, defaults=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     parsers = {name: sub.add_parser(name, help=text, description=text) for name, text in COMMANDS.items()}

@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 from reconciler import log
-from reconciler.agent.statedir import StateDir, default_state_dir
+from reconciler.agent.statedir import StateDir, StateDirError, default_state_dir
 from reconciler.commands.render import problems_json
 from reconciler.control.paths import default_socket
 from reconciler.desired.loader import load
+from reconciler.desired.validated import FILE_NAME, ValidationCache
 from reconciler.hostpaths import missing_bind_sources
 from reconciler.model import DesiredState
 from reconciler.options import PlanOptions
@@ -47,10 +48,24 @@ def pass_options(args, desired: DesiredState) -> PlanOptions:
     )
 
 
+def validation_cache(args) -> ValidationCache | None:
+    """The validation cache in the state directory, when that directory exists and this release
+    can use it (the CLI never creates it; a later layout is reported by `pass_options`)."""
+    try:
+        state = state_dir(args)
+    except (StateDirError, OSError):
+        return None
+    return ValidationCache(state.path / FILE_NAME) if state.path.is_dir() else None
+
+
 def load_desired(args, as_json: bool = False) -> DesiredState | None:
     """The desired state in `args.dir`, or None after printing every problem (on stderr, or
-    with `as_json` as one JSON error object on stdout, for scripts that parse the output)."""
-    result = load(Path(args.dir), env_file=args.env_file)
+    with `as_json` as one JSON error object on stdout, for scripts that parse the output).
+    Files that did not change since they last passed the schema check skip it (`validated`)."""
+    cache = validation_cache(args)
+    result = load(Path(args.dir), env_file=args.env_file, validated=cache)
+    if cache is not None:
+        cache.save()
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if result.errors and as_json:

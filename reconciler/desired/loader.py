@@ -3,6 +3,8 @@
 `load_file` is self-contained per file (syntax, interpolation, schema, normalisation), so the
 agent can keep the last valid `FileDecl` of each file; `combine` checks any set of valid
 `FileDecl`s together (duplicate names, references, dependency cycles). `load` does all three.
+`load`, `load_file` and `load_bytes` take an optional `ValidationCache` (`validated`), which
+spares the schema check of a document that passed it before.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.desired import bridges, normalize, ports, references, schema
 from reconciler.desired.envfile import read_env_file
@@ -21,6 +24,9 @@ from reconciler.desired.interpolate import interpolate
 from reconciler.desired.locate import key_lines, too_deep
 from reconciler.desired.problems import FileReport, LoadFailure, Path_, Problem, decode_utf8, dotted, scrub
 from reconciler.model import DesiredState, Spec
+
+if TYPE_CHECKING:
+    from reconciler.desired.validated import ValidationCache
 
 __all__ = ["FileDecl", "LoadFailure", "LoadResult", "Problem", "combine", "discover", "is_desired_file", "load",
            "load_bytes", "load_file", "read_env_file", "read_file"]
@@ -115,17 +121,27 @@ def _declare(rel: str, report: FileReport, specs: Iterable[Spec] = ()) -> FileDe
                     dict(report.lines), frozenset(report.secret_values), tuple(report.inputs))
 
 
-def load_file(root: Path, rel: str, env: Mapping[str, str], secrets: frozenset[str] = frozenset()) -> FileDecl:
+def load_file(root: Path, rel: str, env: Mapping[str, str], secrets: frozenset[str] = frozenset(),
+              validated: ValidationCache | None = None) -> FileDecl:
     """Read, parse, interpolate, schema-check and normalise one file (relative to root)."""
     try:
         data = read_file(root, rel)
     except LoadFailure as failure:
         return FileDecl(rel, (), (failure.problem,))
-    return load_bytes(root, rel, data, env, secrets)
+    return load_bytes(root, rel, data, env, secrets, validated)
+
+
+def _schema_check(document: dict, report: FileReport, failed: list[Path_],
+                  validated: ValidationCache | None) -> list[Path_]:
+    """`schema.check` outside the paths whose interpolation `failed`; through the validation
+    cache when there is one and the document may be named in it (see `validated`)."""
+    if validated is None or failed or report.secret_values:
+        return schema.check(document, report, skip=failed)
+    return validated.check(document, report)
 
 
 def load_bytes(root: Path, rel: str, data: bytes, env: Mapping[str, str],
-               secrets: frozenset[str] = frozenset()) -> FileDecl:
+               secrets: frozenset[str] = frozenset(), validated: ValidationCache | None = None) -> FileDecl:
     """`load_file` of the content `data` of file `rel`, read earlier (the agent's last-known-good
     bytes): relative paths in it (env_file, bind sources) resolve against its folder under root."""
     report = FileReport(rel)
@@ -147,7 +163,7 @@ def load_bytes(root: Path, rel: str, data: bytes, env: Mapping[str, str],
     for at, message in outcome.warnings:
         report.warning(at, message)
     failed = [at for at, _ in outcome.errors]
-    failed += schema.check(document, report, skip=failed)
+    failed += _schema_check(document, report, failed, validated)
     specs = normalize.build(document, report, path.absolute().parent, failed)
     return _declare(rel, report, specs)
 
@@ -186,7 +202,8 @@ def environment(
     return {**file_env, **(os.environ if environ is None else environ)}, frozenset(file_env)
 
 
-def load(root: Path, env_file: str | None = None, environ: Mapping[str, str] | None = None) -> LoadResult:
+def load(root: Path, env_file: str | None = None, environ: Mapping[str, str] | None = None,
+         validated: ValidationCache | None = None) -> LoadResult:
     """Load the whole directory. The process environment wins over the env file.
 
     Checks across files run once every file is valid on its own, so that a broken file does not
@@ -199,7 +216,7 @@ def load(root: Path, env_file: str | None = None, environ: Mapping[str, str] | N
         env, secrets = environment(env_file, environ)
     except LoadFailure as failure:
         return LoadResult(None, (failure.problem,), (), ())
-    decls = [load_file(root, rel, env, secrets) for rel in files]
+    decls = [load_file(root, rel, env, secrets, validated) for rel in files]
     errors = [p for d in decls for p in d.errors]
     warnings.extend(p for d in decls for p in d.warnings)
     if not files:

@@ -4,24 +4,29 @@ jsonschema's own messages quote values (which may hold secrets) and speak JSON; 
 ("table", "array"), name the key, and suggest the closest known key or value for a misspelling.
 The schema is package data of the `schemas` package (`schemas/desired-state.schema.json`), read
 with importlib.resources, so it is found in a checkout, an editable install and a wheel alike.
+jsonschema is imported on the first check only: a load whose every document the validation cache
+knows (`validated`) never pays for it.
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 import json
 import math
 from collections.abc import Collection, Iterator
 from importlib.resources import files
-from typing import Any
-
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from reconciler.desired.problems import FileReport, Path_
 
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+
 SCHEMA_PATH = files("schemas") / "desired-state.schema.json"
+RULES = 1  # the checks of this module on top of the schema's (`_integer`, `_number`): bump on a change
 
 _TYPE_NAMES = {"object": "a table", "array": "an array", "string": "a string", "integer": "an integer",
                "number": "a number", "boolean": "a boolean"}
@@ -37,15 +42,21 @@ def _number(_checker: Any, value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-_TomlValidator = validators.extend(
-    Draft202012Validator,
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many({"integer": _integer, "number": _number}),
-)
+@functools.cache
+def validator() -> Draft202012Validator:
+    """The schema's validator, with TOML's integers and numbers (`_integer`, `_number`)."""
+    from jsonschema import Draft202012Validator, validators
+
+    types = Draft202012Validator.TYPE_CHECKER.redefine_many({"integer": _integer, "number": _number})
+    toml_validator = validators.extend(Draft202012Validator, type_checker=types)
+    return toml_validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
 @functools.cache
-def validator() -> Draft202012Validator:
-    return _TomlValidator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+def version() -> str:
+    """What a check's outcome depends on besides the document: this module's RULES and the
+    sha256 of the schema's text, so that any change to either is a new version."""
+    return f"{RULES}:{hashlib.sha256(SCHEMA_PATH.read_bytes()).hexdigest()}"
 
 
 def did_you_mean(word: str, choices: Any) -> str:
