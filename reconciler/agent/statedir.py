@@ -17,6 +17,8 @@ first write (readers such as the CLI never create it), with a `VERSION` file. La
                        {"container/web": {"reason": "backoff until 12:03:04Z", "until": 1714568584.0}}
     suspended          present while the agent is suspended (the control API's suspend): one
                        line saying since when
+    validated.json     the CLI's validation cache (reconciler/desired/validated.py); the agent
+                       neither reads nor writes it
 
 Every write is atomic: a temporary file, a rename, an fsync of the folder. Later records
 (quarantined specs, approvals, ...) get a name of their own beside these.
