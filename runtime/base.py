@@ -62,8 +62,7 @@ class ObservedContainer:
     # How often the engine's restart policy has restarted it (RestartCount) since it was last
     # started by a call (start_container, or by hand), which sets the count back to 0. Read only
     # for the containers that may be in a crash loop the engine runs: state "restarting", or
-    # "running", up for less than a minute and started well after it was created (see
-    # docker_observe.may_be_restarting); 0 for every other container, whatever the count.
+    # "running" and up for less than a minute; 0 for every other container, whatever the count.
     restart_count: int = 0
     # container path -> name of the volume the engine has mounted there (named or anonymous), as
     # the container list gives it (its `Mounts`); binds and tmpfs are not listed

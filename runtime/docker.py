@@ -132,9 +132,7 @@ class DockerRuntime:
             libpod = self._libpod_list(owned) if self._podman else {}
             inspected: dict[str, dict | None] = {}  # this observation's inspect answers, by id
             modes = self._network_modes(containers, libpod, inspected)
-            listed_at = time.time()
-            restarting = {c["Id"] for c in containers
-                          if parse.may_be_restarting(c, listed_at) or podman.may_be_restarting(c)}
+            restarting = {c["Id"] for c in containers if parse.may_be_restarting(c) or podman.may_be_restarting(c)}
             sharing = parse.sharing_stacks(modes)
             for id in (restarting | sharing) - set(inspected):
                 inspected[id] = self._inspect(id)

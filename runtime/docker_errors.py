@@ -26,6 +26,8 @@ _DOWN_MESSAGES = (
 # Podman 4.3 answers these with a 500 and its own words, where Docker answers 409 and 403
 _CONFLICT_MESSAGES = ("is already in use", "already exists", "container state improper")
 _FORBIDDEN_MESSAGES = ("network is being used", "network is already connected", "has dependent containers")
+# and this one (a container removed while it was being read), where Docker answers 404
+_GONE_MESSAGES = ("no such container",)
 _TRANSPORT_ERRORS = (
     requests.exceptions.RequestException,
     urllib3.exceptions.HTTPError,
@@ -43,7 +45,7 @@ def translate(error: Exception) -> EngineError:
     message = _message(error)
     if isinstance(error, docker.errors.APIError) and error.status_code is not None:
         status = error.status_code
-        if status == 404:
+        if status == 404 or (status == 500 and _says(message, _GONE_MESSAGES)):
             return NotFound(message)
         if status == 403 or (status == 500 and _says(message, _FORBIDDEN_MESSAGES)):
             return Forbidden(message)

@@ -21,7 +21,6 @@ _UP_UNDER_A_MINUTE = re.compile(r"^Up (Less than a second|\d+ seconds?)\b")
 _UP = re.compile(r"^Up (Less than a second|About an? (\w+)|(\d+) (\w+?)s?)\b")
 _UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800, "month": 2592000,
                  "year": 31536000}
-RESTART_SLACK = 2.0  # seconds between a container's creation and its start that still count as one step
 _DEFAULT_REGISTRY_PREFIXES = ("docker.io/library/", "docker.io/", "index.docker.io/library/")
 
 
@@ -50,20 +49,13 @@ def up_seconds_from_status(status: str) -> float | None:
     return float(int(match.group(3)) * _UNIT_SECONDS.get(match.group(4), 0))
 
 
-def may_be_restarting(entry: Mapping[str, Any], now: float) -> bool:
-    """Whether a listed container may be in a crash loop the engine runs, at `now` (unix time):
-    restarting now, or running for less than a minute ("Up Less than a second", "Up 42 seconds")
-    and started more than RESTART_SLACK seconds after it was created. One up since its creation
-    was never restarted (the list's `Created` and its uptime are whole seconds: hence the slack);
-    a restart that came sooner shows at the next start, or in the events the agent follows."""
+def may_be_restarting(entry: Mapping[str, Any]) -> bool:
+    """Whether a listed container may be in a crash loop the engine runs: restarting now, or
+    running for less than a minute ("Up Less than a second", "Up 1 second", "Up 42 seconds")."""
     state = entry.get("State")
-    if state == "restarting":
-        return True
-    status = entry.get("Status") or ""
-    if state != "running" or _UP_UNDER_A_MINUTE.match(status) is None:
-        return False
-    up = up_seconds_from_status(status) or 0.0
-    return now - float(entry.get("Created") or 0) - up > RESTART_SLACK
+    return state == "restarting" or (
+        state == "running" and _UP_UNDER_A_MINUTE.match(entry.get("Status") or "") is not None
+    )
 
 
 def container_name(entry: Mapping[str, Any]) -> str:

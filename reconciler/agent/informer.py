@@ -9,7 +9,8 @@ The way the kubelet and controller-runtime's informers keep a cache, and treat e
   nothing; a network connect or disconnect marks its container stale;
 - an event that may change what else the relist found (an unowned container taking or leaving a
   desired name, a desired or owned network or volume created or removed, an image pulled, tagged
-  or deleted) makes the next observation a full relist;
+  or deleted) makes the next observation a full relist; one that names a desired image
+  reference (a tag moved onto another image) also wakes a pass;
 - the agent's own actions, made through the informer, mark what they touch the same way, so the
   observation after them is fresh whether or not their events came back yet; the events they
   echo mark again, and an echo of the agent's own stop or removal wakes no pass.
@@ -46,6 +47,11 @@ def aged(container: ObservedContainer, seconds: float, exact: bool = False) -> O
     up = container.up_seconds + seconds
     restarts = 0 if container.state == "running" and up >= CRASH_LOOP_WINDOW else container.restart_count
     return replace(container, up_seconds=up, restart_count=restarts)
+
+
+def _qualified(ref: str) -> str:
+    """`ref` as the engine names it in its events: with a tag (`:latest` by default)."""
+    return ref if "@" in ref or ":" in ref.rsplit("/", 1)[-1] else f"{ref}:latest"
 
 
 class Informer:
@@ -160,9 +166,9 @@ class Informer:
             if event.kind == "volume":
                 return self._relist_if(event.name in self._asked.get("volume", frozenset())
                                        or any(v.name == event.name for v in self._last.volumes))
-            if event.kind == "image":
+            if event.kind == "image":  # a tag moved, an image pulled or deleted: only a relist says which
                 self._relist = self._relist or bool(self._refs)
-                return False
+                return event.name in self._refs or any(event.name == _qualified(ref) for ref in self._refs)
             self._relist = True  # the stream was lost and is open again: anything may have happened
             return True
 

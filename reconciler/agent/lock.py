@@ -44,7 +44,8 @@ def acquire(path: Path) -> int:
     except BlockingIOError:
         holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
         os.close(fd)
-        message = f"another agent (pid {holder}) already reconciles this namespace on this engine ({path})"
+        message = (f"another reconciler (pid {holder}: an agent, or an apply) already reconciles this namespace "
+                   f"on this engine ({path})")
         raise Locked(message) from None
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())

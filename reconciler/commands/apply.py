@@ -48,6 +48,15 @@ def _apply_here(args) -> int:
     except OSError as error:
         print(f"error: lock: {error}", file=sys.stderr)
         return 1
+    try:
+        suspended = state_dir(args).suspended()
+    except StateDirError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if suspended:
+        print(f"error: the agent of namespace {args.namespace!r} is suspended: nothing is applied until "
+              "`reconciler resume`", file=sys.stderr)
+        return 1
     ready = prepare(args)
     if ready is None:
         return 1

@@ -6,7 +6,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from reconciler.commands.context import socket_path
+from reconciler.agent.statedir import StateDirError
+from reconciler.commands.context import socket_path, state_dir
 from reconciler.control.client import AgentClient, ControlError, NoAgent
 
 KINDS = ("container", "network", "volume")
@@ -37,6 +38,10 @@ def passed_text(answer: dict[str, Any]) -> str:
              + (f": {counts.get('actions', 0)} action(s), {counts.get('failures', 0)} failure(s)" if counts else "")]
     if answer.get("suspended"):
         lines.append("the agent is suspended: it changed nothing (`reconciler resume`)")
+    errors = answer.get("errors") or []
+    if errors:
+        lines += [f"error: {text}" for text in errors]
+        lines.append("the last valid content of those files stays in force")
     plan = answer.get("plan")
     if plan:
         lines += [f"  {c['symbol']} {c['kind']} {c['name']}" for c in plan["changes"]]
@@ -57,17 +62,38 @@ def sync(args) -> int:
 
 
 def suspend(args) -> int:
-    if _call(args, "POST", "/v1/suspend") is None:
+    if not _set_suspended(args, True):
         return 1
     print("suspended: the agent observes and reports drift, and changes nothing until `reconciler resume`")
     return 0
 
 
 def resume(args) -> int:
-    if _call(args, "POST", "/v1/resume") is None:
+    if not _set_suspended(args, False):
         return 1
     print("resumed: the agent converges again")
     return 0
+
+
+def _set_suspended(args, suspended: bool) -> bool:
+    """Through the running agent; when none runs, in its state directory, where the agent finds
+    it when it starts and `apply` honours it. False after printing why neither could be done."""
+    try:
+        agent_call(args, "POST", "/v1/suspend" if suspended else "/v1/resume")
+        return True
+    except NoAgent:
+        pass
+    except ControlError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return False
+    try:
+        state = state_dir(args)
+        state.set_suspended(suspended)
+    except (StateDirError, OSError) as error:
+        print(f"error: no agent runs, and the state directory cannot record it: {error}", file=sys.stderr)
+        return False
+    print(f"no agent runs for namespace {args.namespace!r}: recorded in {state.path}")
+    return True
 
 
 def retry(args) -> int:

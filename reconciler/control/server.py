@@ -80,10 +80,11 @@ class Api:
             ("GET", "v1/openapi.json"): document, ("POST", "v1/sync"): lambda: self.sync(body),
             ("POST", "v1/suspend"): lambda: self.suspend(True), ("POST", "v1/resume"): lambda: self.suspend(False),
         }.get((method, "/".join(parts)))
-        if route is None and method == "POST" and len(parts) == 4 and parts[:2] == ["v1", "retry"]:
+        retry = len(parts) == 4 and parts[:2] == ["v1", "retry"]
+        if route is None and method == "POST" and retry:
             route = lambda: self.retry(parts[2], parts[3])  # noqa: E731
         if route is None:
-            known = path in _PATHS or path.startswith("/v1/retry/")
+            known = path in _PATHS or retry
             raise ApiError(405 if known else 404, f"no {method} {path}: see /v1/openapi.json")
         answer = route()
         return 200, answer if "openapi" in answer else {"schema_version": SCHEMA_VERSION, **answer}
@@ -115,6 +116,9 @@ class Api:
         if kind not in KINDS:
             raise ApiError(400, f"cannot retry a {kind!r}: the kinds are {', '.join(KINDS)}")
         key = resource_key(kind, name)
+        declared = self.agent.desired.state
+        if declared is not None and key not in {spec.key for spec in declared.specs()}:
+            raise ApiError(404, f"{key} is not declared in {self.agent.root}")
         return {**self._passed(self.agent.submit(Request(RETRY, key=key))), "retried": key}
 
     def _passed(self, request: Request) -> dict[str, Any]:
@@ -122,8 +126,9 @@ class Api:
         if answer is None:
             raise ApiError(504, f"the pass did not end within {PASS_TIMEOUT:g}s; see /v1/status")
         last = self.agent.last_plan
+        errors = [problem["text"] for problem in self.agent.status.snapshot()["errors"]]
         return {"pass": answer or None, "plan": plan_data(last[0]) if last else None,
-                "suspended": self.agent.suspended}
+                "suspended": self.agent.suspended, "errors": errors}
 
     def suspend(self, suspended: bool) -> dict[str, Any]:
         try:
@@ -150,6 +155,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         self._serve("POST")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._serve("PUT")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._serve("DELETE")
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        self._serve("PATCH")
 
     def _serve(self, method: str) -> None:
         path = self.path.split("?", 1)[0]
@@ -180,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError as error:
             raise ApiError(400, f"the body is not JSON: {error}") from None
         if not isinstance(body, dict):
-            raise ApiError(400, "the body is a JSON object")
+            raise ApiError(400, "the body must be a JSON object")
         return body
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -210,7 +210,7 @@ def test_a_second_agent_on_the_same_engine_and_namespace_refuses_to_start(web, n
         capture_output=True, text=True, timeout=30,
     )
     assert second.returncode == 1
-    assert f"another agent (pid {agent.process.pid}) already reconciles this namespace" in second.stderr
+    assert f"another reconciler (pid {agent.process.pid}: an agent, or an apply) already reconciles" in second.stderr
     assert agent.process.poll() is None
 
 
@@ -220,20 +220,24 @@ def test_after_a_reboot_of_the_engine_the_agent_starts_every_container_that_shou
     desired, names, start_agent, docker_client
 ):
     """Docker starts `always` containers when it starts again; Podman only from its restart
-    service (systemd), which these hosts do not have. The agent starts them all either way."""
+    service (systemd), which these hosts do not have. The agent starts them all either way. As
+    on a host that reboots (contrib/reconciler.service), the agent stops before the engine and
+    starts after it."""
     always, plain = names("always"), names("plain")
     (desired / "always.toml").write_text(service(always, extra='restart = "always"\n'))
     (desired / "plain.toml").write_text(service(plain))
-    agent = start_agent()
-    agent.wait_converged(always, plain)
+    first = start_agent()
+    first.wait_converged(always, plain)
     script = PRIVATE_ENGINES[os.environ["DOCKER_HOST"]]
 
+    assert first.stop() == 0
     subprocess.run([script, "stop"], check=True, capture_output=True, timeout=60)
     if script.name == "podman.sh":  # its containers outlive the service (conmon): a reboot stops them
         subprocess.run([script, "cli", "stop", "--time", "1", always, plain], check=True, capture_output=True,
                        timeout=60)
     own = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"}  # start it, not only ask
     subprocess.run([script, "ensure"], check=True, capture_output=True, timeout=120, env=own)
+    agent = start_agent()
 
     eventually(lambda: running(docker_client, always) and running(docker_client, plain),
                "both containers running again", timeout=60)

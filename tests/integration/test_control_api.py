@@ -203,3 +203,24 @@ def test_tcp_control_is_refused_without_tls(desired, names, start_agent, tmp_pat
                            str(desired), "--status-addr", "127.0.0.1:0", "--api-tcp", "127.0.0.1:0"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "TLS" in done.stderr
+
+
+def test_without_an_agent_a_suspension_is_recorded_and_apply_waits_for_resume(
+    desired, names, namespace, tmp_path, docker_client
+):
+    (desired / "web.toml").write_text(service(names("web")))
+    state = ("--state-dir", str(tmp_path / "state"))
+    assert "recorded in" in cli(namespace, *state, "suspend").stdout
+    refused = cli(namespace, *state, "apply", str(desired))
+    assert refused.returncode == 1 and "suspended" in refused.stderr
+    assert not running(docker_client, names("web"))
+    assert cli(namespace, *state, "resume").returncode == 0
+    assert cli(namespace, *state, "apply", str(desired)).returncode == 0
+    assert running(docker_client, names("web"))
+
+
+def test_a_sync_over_invalid_files_says_what_is_wrong(agent, namespace, desired):
+    (desired / "broken.toml").write_text("this is [not toml\n")
+    done = cli(namespace, "sync")
+    assert done.returncode == 1 and "pass invalid" in done.stdout
+    assert "error: broken.toml:1" in done.stdout

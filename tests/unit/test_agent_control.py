@@ -97,11 +97,19 @@ def test_the_api_answers_a_sync_valid_against_its_schema(agent, root):
     ("POST", "/v1/sync", {"allow_empty": "yes"}, 400),
     ("POST", "/v1/sync", {"directory": "/somewhere/else"}, 409),
     ("POST", "/v1/retry/pod/web", {}, 400),
+    ("POST", "/v1/retry/container", {}, 404),
 ])
 def test_the_api_refuses_what_it_cannot_do_with_a_code_and_a_message(agent, method, path, body, code):
     with pytest.raises(ApiError) as refused:
         Api(agent).handle(method, path, body)
     assert refused.value.code == code and str(refused.value)
+
+
+def test_a_retry_of_a_resource_the_files_do_not_declare_is_not_found(agent, root):
+    converged(agent, root, {"web.toml": WEB})
+    with pytest.raises(ApiError) as refused:
+        Api(agent).handle("POST", "/v1/retry/container/nosuch", {})
+    assert refused.value.code == 404 and "not declared" in str(refused.value)
 
 
 def test_the_plan_before_any_pass_is_none_and_after_one_has_an_age(agent, root):

@@ -236,3 +236,13 @@ def test_a_container_the_agent_starts_by_name_is_read_again_before_its_events_co
     informer.observe(NS, NAMES)
     informer.start_container("web")
     assert [(c.id, c.state) for c in informer.observe(NS, NAMES).containers] == [(id, "running")]
+
+
+def test_an_event_about_a_desired_image_wakes_a_pass_and_makes_a_relist():
+    engine, informer = engine_with_informer()
+    informer.observe(NS, NAMES, images=("localhost/demo:1", "busybox"))
+    assert informer.note(Event("image", "tag", "localhost/demo:1", "sha256:2"))
+    assert informer.note(Event("image", "pull", "busybox:latest", "busybox:latest"))
+    assert not informer.note(Event("image", "tag", "localhost/other:1", "sha256:3"))
+    assert calls_made(engine, lambda: informer.observe(NS, NAMES, images=("localhost/demo:1", "busybox"))) == [
+        "observe"]

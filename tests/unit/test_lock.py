@@ -31,7 +31,8 @@ def test_a_second_process_is_refused_with_the_holder_pid(tmp_path):
     child.start()
     child.join(10)
     assert answer.get(timeout=5) == (
-        f"another agent (pid {os.getpid()}) already reconciles this namespace on this engine ({path})"
+        f"another reconciler (pid {os.getpid()}: an agent, or an apply) already reconciles this namespace on "
+        f"this engine ({path})"
     )
     os.close(fd)
 
