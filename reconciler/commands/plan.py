@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 
 from reconciler.agent.statedir import StateDirError
-from reconciler.commands.context import colour, pass_options, prepare
+from reconciler.commands.context import colour, pass_options, prepare, state_dir
 from reconciler.commands.render import plan_json, plan_text, problems_json
 from reconciler.converge import make_plan, observe
 from runtime import EngineError
@@ -27,6 +27,9 @@ def run(args) -> int:
             print(problems_json(str(error), []))
         return 1
     print(plan_json(plan) if args.json else plan_text(plan, colour(), steps=not args.brief))
+    if plan.has_changes and state_dir(args).suspended():
+        print(f"note: the agent of namespace {args.namespace!r} is suspended: it applies nothing until "
+              "`reconciler resume`", file=sys.stderr)
     if not args.detailed_exitcode:
         return 0
     return 2 if plan.runnable else 3 if plan.blocked else 0

@@ -211,6 +211,7 @@ def test_without_an_agent_a_suspension_is_recorded_and_apply_waits_for_resume(
     (desired / "web.toml").write_text(service(names("web")))
     state = ("--state-dir", str(tmp_path / "state"))
     assert "recorded in" in cli(namespace, *state, "suspend").stdout
+    assert "is suspended" in cli(namespace, *state, "plan", str(desired)).stderr
     refused = cli(namespace, *state, "apply", str(desired))
     assert refused.returncode == 1 and "suspended" in refused.stderr
     assert not running(docker_client, names("web"))
