@@ -21,8 +21,10 @@ def fsync_directory(folder: str | Path) -> None:
         os.close(fd)
 
 
-def write_atomically(path: str | Path, data: bytes, mode: int = 0o644) -> None:
-    """Replace `path` by a file holding `data`, with permissions `mode`, in one step."""
+def write_atomically(path: str | Path, data: bytes, mode: int = 0o644, durable: bool = True) -> None:
+    """Replace `path` by a file holding `data`, with permissions `mode`, in one step. Without
+    `durable`, nothing is fsynced: readers still never see half a file, but a power cut may leave
+    the previous one (for a snapshot that is rewritten anyway, as the status file is)."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
@@ -30,13 +32,15 @@ def write_atomically(path: str | Path, data: bytes, mode: int = 0o644) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.chmod(temp, mode)
         os.replace(temp, path)
     except BaseException:
         os.unlink(temp)
         raise
-    fsync_directory(folder)
+    if durable:
+        fsync_directory(folder)
 
 
 def remove_durably(path: str | Path) -> None:

@@ -242,14 +242,18 @@ class Status:
             }
 
     def to_json(self) -> bytes:
-        return json.dumps(self.snapshot(), indent=2).encode() + b"\n"
+        """The status as one line of JSON (no indentation: Python's JSON encoder indents in pure
+        Python, 4 ms a pass at 1000 resources; `reconciler status` is the view for people)."""
+        return json.dumps(self.snapshot(), separators=(",", ":")).encode() + b"\n"
 
     def save(self) -> bool:
-        """Write the status file; a failure is logged (once until it recovers), never raised."""
+        """Write the status file; a failure is logged (once until it recovers), never raised. It
+        is replaced whole but not fsynced: every pass rewrites it, and after a power cut an older
+        one tells no lie that the next pass does not correct."""
         if self.path is None:
             return False
         try:
-            write_atomically(self.path, self.to_json())
+            write_atomically(self.path, self.to_json(), durable=False)
         except OSError as exc:
             if not self._write_failing:
                 log.warning("status.write_failed", path=self.path, error=str(exc))
