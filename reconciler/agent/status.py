@@ -272,11 +272,12 @@ def parse_address(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def host_allowed(host: str | None, port: int) -> bool:
-    """Whether a request's `Host` header may reach the status address on `port`: an IP address
-    or `localhost`, with that port or none; no header at all (a client that is no browser). A
-    DNS name is refused: a page that re-points its own name at 127.0.0.1 (DNS rebinding) cannot
-    read the status from a visitor's browser."""
+def host_allowed(host: str | None, port: int, bound: str = "0.0.0.0") -> bool:
+    """Whether a request's `Host` header may reach the status address `bound`:`port`: that
+    address, a loopback address or `localhost` (any IP address when `bound` is a wildcard), with
+    that port or none; no header at all (a client that is no browser). A DNS name is refused: a
+    page that re-points its own name at 127.0.0.1 (DNS rebinding) cannot read the status from a
+    visitor's browser."""
     if host is None:
         return True
     name, _, given = host.rpartition(":") if not host.endswith("]") else (host, "", "")
@@ -288,10 +289,10 @@ def host_allowed(host: str | None, port: int) -> bool:
     if name.lower() == "localhost":
         return True
     try:
-        ipaddress.ip_address(name)
+        address = ipaddress.ip_address(name)
     except ValueError:
         return False
-    return True
+    return address.is_loopback or ipaddress.ip_address(bound).is_unspecified or address == ipaddress.ip_address(bound)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -300,7 +301,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (the http.server naming)
         status = self.server.status
         path = self.path.split("?", 1)[0]
-        if not host_allowed(self.headers.get("Host"), self.server.server_address[1]):
+        if not host_allowed(self.headers.get("Host"), self.server.server_address[1], self.server.server_address[0]):
             self._send(403, "text/plain; charset=utf-8", b"refused: the Host header names no address of this agent\n")
             log.warning("status.refused", host=self.headers.get("Host"), client=self.client_address[0])
         elif path == "/healthz":

@@ -122,10 +122,16 @@ def test_the_plan_before_any_pass_is_none_and_after_one_has_an_age(agent, root):
 
 @pytest.mark.parametrize("host, allowed", [
     (None, True), ("127.0.0.1:9110", True), ("localhost:9110", True), ("[::1]:9110", True), ("localhost", True),
-    ("10.0.0.7:9110", True), ("127.0.0.1:80", False), ("attacker.example:9110", False), ("attacker.example", False),
+    ("127.0.0.2:9110", True), ("10.0.0.7:9110", False), ("127.0.0.1:80", False), ("attacker.example:9110", False),
+    ("attacker.example", False),
 ])
-def test_the_status_address_takes_only_an_ip_or_localhost_with_its_own_port_as_host(host, allowed):
-    assert host_allowed(host, 9110) is allowed
+def test_the_status_address_takes_only_its_own_address_or_localhost_with_its_own_port_as_host(host, allowed):
+    assert host_allowed(host, 9110, "127.0.0.1") is allowed
+
+
+def test_a_status_address_on_every_interface_takes_any_ip_address_as_host_but_no_name():
+    assert host_allowed("10.0.0.7:9110", 9110, "0.0.0.0") and host_allowed("[fe80::1]:9110", 9110, "::")
+    assert not host_allowed("attacker.example:9110", 9110, "0.0.0.0")
 
 
 def test_the_control_socket_is_under_run_as_root_and_the_runtime_dir_otherwise():
