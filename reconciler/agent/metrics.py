@@ -11,6 +11,7 @@
 - reconciler_errors_total{type}: errors by type: desired_state (each new problem in the files),
   engine, action, crash (a pass that raised an unexpected exception)
 - reconciler_managed_resources{kind}: resources in the status table, conflicts excluded
+- reconciler_suspended: 1 while the agent is suspended (the control API's suspend), else 0
 - reconciler_resources{state}: resources in the status table by state (converged, completed,
   crashloop, blocked, failed, stalled, conflict, pending, retained, unknown)
 - reconciler_desired_state_problems: problems in the files now
@@ -53,6 +54,8 @@ class Metrics:
         self.pending_retries = Gauge("reconciler_pending_retries", "Resources waiting in backoff.", registry=r)
         self.last_converged = Gauge("reconciler_last_converged_timestamp_seconds",
                                     "Unix time of the last converged pass.", registry=r)
+        self.suspended = Gauge("reconciler_suspended", "1 while the agent is suspended (it changes nothing).",
+                               registry=r)
         for result in PASS_RESULTS:
             self.passes.labels(result)
         for kind in KINDS:

@@ -214,6 +214,7 @@ class Status:
     def set_suspended(self, suspended: bool) -> None:
         with self._lock:
             self.suspended = suspended
+        self.metrics.suspended.set(1 if suspended else 0)
 
     def set_engine(self, capabilities: Mapping[str, Any]) -> None:
         with self._lock:

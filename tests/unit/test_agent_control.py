@@ -30,6 +30,12 @@ def test_a_suspended_agent_changes_nothing_and_reports_the_drift(agent, engine, 
     assert agent.status.snapshot()["suspended"] is True
 
 
+def test_the_suspension_is_a_metric(agent):
+    assert agent.status.metrics.registry.get_sample_value("reconciler_suspended") == 0
+    agent.set_suspended(True)
+    assert agent.status.metrics.registry.get_sample_value("reconciler_suspended") == 1
+
+
 def test_a_suspension_survives_an_agent_restart_until_resumed(agent, engine, root, clock, state):
     converged(agent, root, {"web.toml": WEB})
     agent.set_suspended(True)
