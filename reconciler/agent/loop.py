@@ -174,7 +174,8 @@ class Agent:
             else:
                 self.backoff.succeeded(CRASH)
         finally:
-            answer_all(taken, self.status.snapshot()["last_pass"] or {})
+            if taken:  # (the snapshot copies every resource: only when someone waits for it)
+                answer_all(taken, self.status.snapshot()["last_pass"] or {})
 
     def _pass(self, started: float, woken_by: list[str], syncs: list[Request]) -> None:
         refresh = self.desired.refresh()

@@ -31,7 +31,7 @@ import structlog
 from reconciler.agent.requests import RETRY, SYNC, Request
 from reconciler.agent.timestamps import iso
 from reconciler.commands.render import plan_data
-from reconciler.control.openapi import SCHEMA_VERSION, document
+from reconciler.control.openapi import OPERATIONS, SCHEMA_VERSION, document
 from reconciler.model import resource_key
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ class Api:
         return {"suspended": suspended}
 
 
-_PATHS = ("/v1/status", "/v1/plan", "/v1/openapi.json", "/v1/sync", "/v1/suspend", "/v1/resume")
+_PATHS = frozenset(path for path in OPERATIONS if "{" not in path) | {"/v1/openapi.json"}
 
 
 class _Handler(BaseHTTPRequestHandler):
