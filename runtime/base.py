@@ -67,6 +67,9 @@ class ObservedContainer:
     # container path -> name of the volume the engine has mounted there (named or anonymous), as
     # the container list gives it (its `Mounts`); binds and tmpfs are not listed
     volumes: Mapping[str, str] = field(default_factory=dict)
+    # the host paths of its bind mounts, as the engine has them (a git source's content copies
+    # are pruned only when no container mounts them)
+    binds: frozenset[str] = frozenset()
     # how long it has been running, in seconds; None when it is not running. Exact for containers
     # that share a network stack (`container:<id>`) and their targets, whose starts must be
     # ordered; else at least what the list says ("Up 3 minutes": 180)

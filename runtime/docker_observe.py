@@ -114,8 +114,14 @@ def container(entry: Mapping[str, Any], restart_count: int = 0, up_seconds: floa
         restart_count=restart_count,
         volumes={m["Destination"]: m["Name"] for m in entry.get("Mounts") or ()
                  if m.get("Type") == "volume" and m.get("Name") and m.get("Destination")},
+        binds=bind_sources(entry.get("Mounts")),
         up_seconds=up_seconds if up_seconds is not None else up_seconds_from_status(status),
     )
+
+
+def bind_sources(mounts: Iterable[Mapping[str, Any]] | None) -> frozenset[str]:
+    """The host paths of the bind mounts in a list's or an inspect's `Mounts`."""
+    return frozenset(m["Source"] for m in mounts or () if m.get("Type") == "bind" and m.get("Source"))
 
 
 def container_from_inspect(inspected: Mapping[str, Any], now: float) -> ObservedContainer:
@@ -139,6 +145,7 @@ def container_from_inspect(inspected: Mapping[str, Any], now: float) -> Observed
         restart_count=(inspected.get("RestartCount") or 0) if restarting else 0,
         volumes={m["Destination"]: m["Name"] for m in inspected.get("Mounts") or ()
                  if m.get("Type") == "volume" and m.get("Name") and m.get("Destination")},
+        binds=bind_sources(inspected.get("Mounts")),
         up_seconds=up,
     )
 

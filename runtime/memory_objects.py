@@ -46,6 +46,7 @@ class MemoryContainer:
             image_id=self.image_id, networks=frozenset(self.networks), created=self.created,
             exit_code=self.exit_code, network_mode=self.network_mode, restart_count=self.restart_count,
             volumes=dict(self.volumes),
+            binds=frozenset(m.source for m in self.spec.mounts if m.type == "bind" and m.source),
             up_seconds=now - self.started if self.state == "running" and self.started is not None else None,
         )
 

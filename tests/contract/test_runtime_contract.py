@@ -374,3 +374,11 @@ def test_an_engine_that_is_down_is_unavailable(engine):
         down.ping()
     with pytest.raises(EngineUnavailable):
         down.observe(engine.namespace)
+
+
+def test_the_observation_names_the_host_paths_a_container_binds(engine, tmp_path):
+    made = engine.create("binding", mounts=(Mount("bind", "/config", str(tmp_path), read_only=True),
+                                            Mount("tmpfs", "/scratch")))
+    (listed,) = [c for c in engine.runtime.observe(engine.namespace).containers if c.id == made]
+    (inspected,) = engine.runtime.inspect_containers([made])
+    assert listed.binds == inspected.binds == frozenset({str(tmp_path)})
