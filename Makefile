@@ -31,8 +31,10 @@ run: install
 	@export DOCKER_HOST=$$($(ENGINE) ensure) && $(ENGINE) image && \
 	    exec $(VENV)/bin/reconciler run desired-state/ --status-addr $(STATUS_ADDR)
 
-# Every test against Docker, and the contract and integration tests against Podman, in parallel.
+# Every test against Docker, and the contract and integration tests against Podman, in parallel
+# (the git transport tests run their own sshd and HTTP server: scripts/gitservers.sh installs them).
 test: install
+	@scripts/gitservers.sh install
 	@export DOCKER_HOST=$$($(ENGINE) ensure) PODMAN_HOST=$$($(PODMAN) ensure) && $(ENGINE) image && \
 	    $(PODMAN) image && scripts/test.sh $(PY) && scripts/wheel-check.sh $(PY)
 
