@@ -1,0 +1,1 @@
+"""Where desired state comes from: a directory, or a git repository the agent follows."""
