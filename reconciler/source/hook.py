@@ -261,8 +261,9 @@ class HookServer:
     allowed on a loopback address only (ValueError elsewhere, before anything is bound).
     `on_hook()`: asks for a fetch; called at most once per `rate` seconds, from the server's
     threads, so it must only signal (set an event, queue a request), not fetch.
-    `count(outcome)`: called once per answered call with accepted, unauthorized, too_large,
-    length_required, bad_request, timeout, rate_limited, not_found, method_not_allowed or busy."""
+    `count(outcome)`: called once per call, from the server's threads, with accepted,
+    unauthorized, too_large, length_required, bad_request, timeout, rate_limited, not_found,
+    method_not_allowed or busy (a connection closed unanswered: MAX_CONNECTIONS are open)."""
 
     def __init__(self, address: tuple[str, int], secret_file: Path | None, on_hook: Callable[[], None],
                  rate: float = DEFAULT_RATE, count: Callable[[str], None] | None = None,
