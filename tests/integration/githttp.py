@@ -8,6 +8,7 @@ import hmac
 import os
 import subprocess
 import threading
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,15 +18,16 @@ REALM = "reconciler tests"
 
 
 class HttpGitServer:
-    """Serves every repository under `root` at http://127.0.0.1:PORT/NAME (fetches, and pushes by
-    the authenticated user) to `username`:`password` only; anything else gets 401.
+    """Serves every repository under `root` at http://127.0.0.1:PORT/NAME to `username`:`password`
+    only (anything else gets 401): fetches, and pushes whose request bodies have a Content-Length
+    (git sends one up to its http.postBuffer, 1 MiB).
 
-    `password` may be changed while the server runs (a rotated credential); `requests` counts the
-    requests seen, `refused` those answered 401."""
+    `password` may be changed while the server runs (a rotated credential); `refused` counts the
+    requests answered 401."""
 
     def __init__(self, root: Path, username: str, password: str) -> None:
         self.root, self.username, self.password = root, username, password
-        self.requests = self.refused = 0
+        self.refused = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
@@ -61,7 +63,6 @@ def _handler(server: HttpGitServer) -> type[BaseHTTPRequestHandler]:
             self._serve(self.rfile.read(int(self.headers["Content-Length"])))
 
         def _serve(self, body: bytes) -> None:
-            server.requests += 1
             if not server.authorised(self.headers.get("Authorization")):
                 server.refused += 1
                 self._answer(401, {"WWW-Authenticate": f'Basic realm="{REALM}"', "Content-Type": "text/plain"},
@@ -85,8 +86,8 @@ def _handler(server: HttpGitServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def run_backend(root: Path, method: str, target: str, headers, user: str, body: bytes
-                ) -> tuple[int, dict[str, str], bytes]:
+def run_backend(root: Path, method: str, target: str, headers: Iterable[tuple[str, str]], user: str,
+                body: bytes) -> tuple[int, dict[str, str], bytes]:
     """Run git-http-backend for one request as CGI; returns (status, headers, content) of its answer."""
     parts = urlsplit(target)
     environment = {
