@@ -153,6 +153,11 @@ class Informer:
             image_volumes={ref: paths for ref, paths in last.image_volumes.items() if ref in refs},
         )
 
+    def bind_sources(self) -> frozenset[str]:
+        """The host paths the owned containers bind, as last observed."""
+        with self._lock:
+            return frozenset().union(*(c.binds for c, _ in self._containers.values()))
+
     # -- events ---------------------------------------------------------------------------
 
     def note(self, event: Event) -> bool:

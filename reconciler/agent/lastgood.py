@@ -84,6 +84,12 @@ class LastKnownGood:
     # the last combination: the declarations it was made of (by file) and what it gave
     combined: tuple[dict[str, FileDecl], tuple[DesiredState, tuple[Problem, ...]]] | None = None
 
+    def move_to(self, root: Path) -> None:
+        """Read from `root` from now on (a git source's checkout of another revision): every file
+        is parsed again there, since the relative paths in it resolve against its folder."""
+        if root != self.root:
+            self.root, self.parsed = root, {}
+
     def refresh(self) -> Refresh:
         try:
             env, secrets = environment(self.env_file, self.environ)

@@ -56,6 +56,13 @@ class Metrics:
                                     "Unix time of the last converged pass.", registry=r)
         self.suspended = Gauge("reconciler_suspended", "1 while the agent is suspended (it changes nothing).",
                                registry=r)
+        self.revision = Gauge("reconciler_source_revision_info",
+                              "A git source's revisions: 1 for each of the fetched, attempted and applied one.",
+                              ["state", "revision"], registry=r)
+        self.fetches = Counter("reconciler_source_fetches", "Fetches of a git source by outcome.", ["outcome"],
+                               registry=r)
+        self.hook_requests = Counter("reconciler_hook_requests", "Webhook requests by outcome.", ["outcome"],
+                                     registry=r)
         for result in PASS_RESULTS:
             self.passes.labels(result)
         for kind in KINDS:
@@ -85,6 +92,13 @@ class Metrics:
             self.managed.labels(kind).set(counts.get(kind, 0))
         for state in {*STATES, *states}:
             self.states.labels(state).set(states.get(state, 0))
+
+    def set_revisions(self, applied: str | None, attempted: str | None, fetched: str | None) -> None:
+        """The info metric of a git source's revisions (full shas; None: none yet)."""
+        self.revision.clear()
+        for state, sha in (("applied", applied), ("attempted", attempted), ("fetched", fetched)):
+            if sha:
+                self.revision.labels(state, sha).set(1)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

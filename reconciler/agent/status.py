@@ -117,6 +117,8 @@ class Status:
         self._write_failing = False
         self.engine: dict[str, Any] | None = None  # the engine's capabilities, once it answered
         self.suspended = False  # the control API's suspend: passes observe and report, change nothing
+        # what a git source reports (agent.follow, agent.revisions), asked at each snapshot; None: a directory
+        self.source: Callable[[], dict[str, Any]] | None = None
 
     def heartbeat(self) -> None:
         """Called by the loop on every iteration: proof for /healthz that it is not stuck."""
@@ -234,6 +236,7 @@ class Status:
                 "heartbeat_at": iso(self._beat_at),
                 "engine": dict(self.engine) if self.engine else None,
                 "suspended": self.suspended,
+                "source": self.source() if self.source else None,
                 "applied_digest": self._applied_digest,
                 "last_pass": dict(self._last_pass) if self._last_pass else None,
                 "resources": [dict(self._resources[k]) for k in sorted(self._resources)],
