@@ -94,7 +94,8 @@ def diff_containers(
     _hold_for_dependencies(desired, observed, groups, changes, options)
     causes = [Cause(Reason.NOT_DECLARED)]
     if not desired.containers and not options.allow_empty:
-        causes.append(Cause(Reason.EMPTY_REFUSED))
+        host = desired.selected_for
+        causes.append(Cause(Reason.EMPTY_REFUSED, f"the selection for host {host!r} is empty" if host else ""))
     for name in sorted(groups.keys() - desired.containers.keys()):
         ids = tuple(c.id for c in sorted(groups[name], key=lambda c: c.id))
         source = winner(groups[name], None).labels.get(LABEL_SOURCE)

@@ -22,6 +22,7 @@ LABEL_SPEC_KEYS = LABEL_PREFIX + "spec-keys"
 LABEL_SOURCE = LABEL_PREFIX + "source"
 LABEL_VOLUME_OF = LABEL_PREFIX + "volume-of"  # "container:/path" of an image-declared VOLUME it stands in for
 LABEL_FORM = LABEL_PREFIX + "form"
+LABEL_REVISION = LABEL_PREFIX + "revision"  # the git revision (full sha) a resource was created at
 
 # The version of the canonical form the spec hash is computed over (DESIGN section 12; the
 # history is in docs/format.md). 1: the first release. 2: devices parsed as `docker run --device`.
@@ -37,9 +38,9 @@ def is_owned(labels: Mapping[str, str] | None, namespace: str) -> bool:
 
 
 # Fields that never reach the engine object itself: they steer the reconciler (order, pulls,
-# replacement strategy, running or stopped) or record provenance, so changing them must not
-# recreate anything.
-_NOT_HASHED = frozenset({"name", "source", "depends_on", "update", "pull", "state"})
+# replacement strategy, running or stopped, which hosts it is for) or record provenance, so
+# changing them must not recreate anything.
+_NOT_HASHED = frozenset({"name", "source", "depends_on", "update", "pull", "state", "hosts"})
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,7 @@ class ContainerSpec(_Resource):
     stop_timeout: int | None = None
     logging: Logging | None = None
     volumes_from: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()  # host id patterns (globs) of the hosts it is for; () is every host
 
     @property
     def kind(self) -> str:
@@ -211,6 +213,7 @@ class NetworkSpec(_Resource):
     attachable: bool = False
     options: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
+    hosts: tuple[str, ...] = ()  # as for containers
 
     @property
     def kind(self) -> str:
@@ -224,6 +227,7 @@ class VolumeSpec(_Resource):
     driver: str = "local"
     options: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
+    hosts: tuple[str, ...] = ()  # as for containers
 
     @property
     def kind(self) -> str:
@@ -238,6 +242,9 @@ class DesiredState:
     containers: Mapping[str, ContainerSpec] = field(default_factory=dict)
     networks: Mapping[str, NetworkSpec] = field(default_factory=dict)
     volumes: Mapping[str, VolumeSpec] = field(default_factory=dict)
+    # the host id whose view this is (`desired.hosts.select`), when that view left out a container
+    # the files declare for other hosts: an empty view is then refused naming the host
+    selected_for: str | None = None
 
     def specs(self) -> list[Spec]:
         return [*self.networks.values(), *self.volumes.values(), *self.containers.values()]

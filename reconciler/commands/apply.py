@@ -2,7 +2,8 @@
 
 One writer per engine and namespace (DESIGN section 10): when an agent runs for them, `apply`
 asks it for a pass with its options through the control API and prints the result (refused when
-DIR is not the agent's directory); otherwise it takes the agent's lock for as long as it runs.
+DIR is not the agent's directory); otherwise it takes the agent's lock for as long as it runs, and
+applies the view of `--host-id` (default: this host's name; docs/format.md, "Hosts").
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def run(args) -> int:
         print(f"error: the running agent refused: {error}", file=sys.stderr)
         return 1
     print("applied through the running agent (one writer per engine and namespace):")
+    if args.host_id:
+        print(f"note: the agent applies the view of its own --host-id, not necessarily {args.host_id!r}",
+              file=sys.stderr)
     print(passed_text(answer))
     return 0 if converged(answer) else 1
 

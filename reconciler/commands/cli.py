@@ -87,6 +87,12 @@ def _dir_and_env(parser: argparse.ArgumentParser) -> None:
                         help="KEY=VALUE file for ${VAR} interpolation, kept outside the repository")
 
 
+def _host_id(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--host-id", metavar="ID",
+                        help=f"{what} the resources whose hosts patterns match ID (default: this host's name "
+                             "up to the first dot)")
+
+
 def _apply_options(parser: argparse.ArgumentParser) -> None:
     """What `apply` and `sync` may be allowed to do."""
     parser.add_argument("--prune-volumes", action="store_true",
@@ -107,8 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
         _global_options(p, defaults=False)
 
     _dir_and_env(parsers["validate"])
+    views = parsers["validate"].add_mutually_exclusive_group()
+    views.add_argument("--host-id", metavar="ID", help="also check the view of host ID (its resources only)")
+    views.add_argument("--inventory", metavar="FILE",
+                       help="check the view of each host of FILE, a TOML file hosts = [...] kept outside DIR")
 
     _dir_and_env(parsers["plan"])
+    _host_id(parsers["plan"], "plan")
     parsers["plan"].add_argument("--json", action="store_true", help="print the plan as JSON")
     parsers["plan"].add_argument("--brief", action="store_true",
                                  help="one line per change, without its engine steps and their branches")
@@ -121,9 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="allow a plan that removes every owned container")
 
     _dir_and_env(parsers["apply"])
+    _host_id(parsers["apply"], "apply")
     _apply_options(parsers["apply"])
 
     _dir_and_env(parsers["run"])
+    _host_id(parsers["run"], "converge")
     parsers["run"].add_argument("--interval", default="30s", metavar="DURATION",
                                 help="full resync period (default: 30s)")
     parsers["run"].add_argument("--status-addr", default="127.0.0.1:9110", metavar="HOST:PORT",

@@ -20,6 +20,7 @@ from reconciler.agent.statedir import StateDirError
 from reconciler.agent.status import Status, StatusServer, default_status_file, parse_address
 from reconciler.commands.context import setup, socket_path, state_dir
 from reconciler.control.server import ControlServer, group_id, tls_context
+from reconciler.desired.hosts import default_host_id
 from reconciler.desired.units import duration
 from runtime import connect
 
@@ -55,7 +56,8 @@ def run(args) -> int:
         print(f"error: --status-addr {args.status_addr}: {error}", file=sys.stderr)
         return 1
     agent = Agent(Path(args.dir), connect(args.engine), args.namespace, status, interval, args.env_file,
-                  args.allow_empty, engine=args.engine or DEFAULT_ENGINE, state_dir=state)
+                  args.allow_empty, engine=args.engine or DEFAULT_ENGINE, state_dir=state,
+                  host_id=args.host_id or default_host_id())
     control = _control_server(args, agent)
     if control is None:
         server.stop()

@@ -1,7 +1,10 @@
-"""`reconciler validate [DIR] [--env-file FILE]`: exit 0 when DIR is a valid desired state, 1 if not.
+"""`reconciler validate [DIR] [--env-file FILE] [--host-id ID | --inventory FILE]`: exit 0 when DIR
+is a valid desired state, 1 if not.
 
 Problems go to stderr as FILE:LINE: key.path: message (warnings prefixed "warning: "); a valid
-directory gets a one-line summary on stdout.
+directory gets a one-line summary on stdout. Besides the whole directory, the views of hosts are
+checked (`reconciler.desired.hosts`): of `--host-id`, of each host of `--inventory`, or else of
+each host id written literally in some `hosts` pattern.
 """
 
 from __future__ import annotations
@@ -9,11 +12,24 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from reconciler.desired import hosts
 from reconciler.desired.loader import load
+from reconciler.desired.problems import LoadFailure
+from reconciler.model import DesiredState
 
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _counts(state: DesiredState) -> str:
+    return (f"{_plural(len(state.containers), 'container')}, {_plural(len(state.networks), 'network')}, "
+            f"{_plural(len(state.volumes), 'volume')}")
+
+
+def _invalid(count: int) -> int:
+    print(f"invalid: {_plural(count, 'error')}", file=sys.stderr)
+    return 1
 
 
 def run(args) -> int:
@@ -23,9 +39,37 @@ def run(args) -> int:
     for error in result.errors:
         print(error, file=sys.stderr)
     if result.state is None:
-        print(f"invalid: {_plural(len(result.errors), 'error')}", file=sys.stderr)
-        return 1
+        return _invalid(len(result.errors))
     state = result.state
-    print(f"ok: {_plural(len(state.containers), 'container')}, {_plural(len(state.networks), 'network')}, "
-          f"{_plural(len(state.volumes), 'volume')} in {_plural(len(result.files), 'file')}")
+    try:
+        host_ids = _host_ids(args, state)
+    except LoadFailure as failure:
+        print(failure.problem, file=sys.stderr)
+        return _invalid(1)
+    place = hosts.placer(Path(args.dir))
+    if args.inventory:
+        for spec in hosts.unmatched(state, host_ids):
+            print(f"warning: {place(spec, (spec.kind, spec.name, 'hosts'), 'matches no host of the inventory')}",
+                  file=sys.stderr)
+    problems = sorted((p for host_id in host_ids for p in hosts.check_view(state, host_id, place)),
+                      key=lambda p: (p.file, p.line or 0))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return _invalid(len(problems))
+    whole = f"{_counts(state)} in {_plural(len(result.files), 'file')}"
+    if args.host_id:
+        print(f"ok: host {args.host_id}: {_counts(hosts.select(state, args.host_id))} (of {whole})")
+    else:
+        print(f"ok: {whole}" + (f"; the views of {', '.join(host_ids)}" if host_ids else ""))
     return 0
+
+
+def _host_ids(args, state: DesiredState) -> tuple[str, ...]:
+    """Whose views to check: `--host-id`, the hosts of `--inventory`, else those `hosts` name
+    literally. Raises LoadFailure when the inventory cannot be read."""
+    if args.host_id:
+        return (args.host_id,)
+    if args.inventory:
+        return hosts.read_inventory(args.inventory)
+    return hosts.named_hosts(state)

@@ -132,6 +132,10 @@ class _Resource:
     def source(self) -> Source:
         return Source(self.report.file, self.report.line_of(self.path))
 
+    def hosts(self) -> tuple[str, ...]:
+        """The host id patterns it is for (the schema checked them); () is every host."""
+        return tuple(self.body.get("hosts", ()))
+
 
 def _healthcheck_duration(value: str | int, key: str) -> float:
     """Seconds of a healthcheck duration as the engine takes them (moby daemon/container.go,
@@ -334,6 +338,7 @@ def container(r: _Resource) -> ContainerSpec | None:
         stop_timeout=_stop_timeout(r),
         logging=Logging(logging["driver"], forms.string_map(logging.get("options", {}))) if logging else None,
         volumes_from=tuple(body.get("volumes_from", ())),
+        hosts=r.hosts(),
         **fields,
     )
     _check_container(r, spec)
@@ -380,6 +385,7 @@ def network(r: _Resource) -> NetworkSpec | None:
         attachable=body.get("attachable", False),
         options=forms.string_map(body.get("options", {})),
         labels=r.labels(),
+        hosts=r.hosts(),
         **_ipam(r),
     )
     return spec if r.ok else None
@@ -392,6 +398,7 @@ def volume(r: _Resource) -> VolumeSpec | None:
         driver=r.body.get("driver", "local"),
         options=forms.string_map(r.body.get("options", {})),
         labels=r.labels(),
+        hosts=r.hosts(),
     )
     return spec if r.ok else None
 

@@ -2,6 +2,7 @@
 
 from reconciler.commands.cli import main
 from tests.unit.desired import write
+from tests.unit.test_hosts import FLEET as HOSTS_FLEET
 
 
 def test_a_valid_directory_prints_a_summary_and_exits_0(tmp_path, capsys):
@@ -53,3 +54,52 @@ def test_the_env_file_option_feeds_interpolation(tmp_path, capsys):
 def test_a_missing_directory_exits_1(tmp_path, capsys):
     assert main(["validate", str(tmp_path / "none")]) == 1
     assert capsys.readouterr().err == f"desired-state directory {tmp_path / 'none'} does not exist\ninvalid: 1 error\n"
+
+
+FLEET = {"fleet.toml": HOSTS_FLEET + 'networks = ["front"]\n'}  # log, for every host, on web's network
+
+
+def test_the_inventory_checks_each_hosts_view_and_names_the_host_whose_view_fails(tmp_path, capsys):
+    write(tmp_path / "ds", FLEET)
+    write(tmp_path, {"inventory.toml": 'hosts = ["web-1", "db-1"]\n'})
+    assert main(["validate", str(tmp_path / "ds"), "--inventory", str(tmp_path / "inventory.toml")]) == 1
+    assert capsys.readouterr().err == (
+        "fleet.toml:19: container.log.networks.front: on host 'db-1': network 'front' is not for this host "
+        '(hosts = ["web-*"], at fleet.toml:1)\n'
+        "invalid: 1 error\n"
+    )
+
+
+def test_the_inventory_file_is_never_read_as_desired_state_when_kept_outside_the_directory(tmp_path, capsys):
+    write(tmp_path, {"ds/web.toml": '[container.web]\nimage = "x"\nhosts = ["web-*"]\n',
+                     "inventory.toml": 'hosts = ["web-1", "web-2"]\n'})
+    assert main(["validate", str(tmp_path / "ds"), "--inventory", str(tmp_path / "inventory.toml")]) == 0
+    assert capsys.readouterr() == ("ok: 1 container, 0 networks, 0 volumes in 1 file; the views of web-1, web-2\n", "")
+
+
+def test_a_resource_for_no_host_of_the_inventory_is_a_warning_at_its_hosts_key(tmp_path, capsys):
+    write(tmp_path, {"ds/web.toml": '[container.web]\nimage = "x"\nhosts = ["wbe-*"]\n',
+                     "inventory.toml": 'hosts = ["web-1"]\n'})
+    assert main(["validate", str(tmp_path / "ds"), "--inventory", str(tmp_path / "inventory.toml")]) == 0
+    assert capsys.readouterr().err == "warning: web.toml:3: container.web.hosts: matches no host of the inventory\n"
+
+
+def test_a_bad_inventory_is_an_error_at_its_file_and_line(tmp_path, capsys):
+    write(tmp_path, {"ds/web.toml": '[container.web]\nimage = "x"\n', "inventory.toml": 'hosts = ["web-1", "web-*"]\n'})
+    inventory = str(tmp_path / "inventory.toml")
+    assert main(["validate", str(tmp_path / "ds"), "--inventory", inventory]) == 1
+    assert capsys.readouterr().err == (
+        f"{inventory}:1: hosts[1]: a host id is a non-empty string without * ? or [\ninvalid: 1 error\n")
+
+
+def test_without_an_inventory_the_views_of_the_hosts_named_literally_are_checked(tmp_path, capsys):
+    write(tmp_path, FLEET)
+    assert main(["validate", str(tmp_path)]) == 1
+    assert "on host 'db-1': network 'front' is not for this host" in capsys.readouterr().err
+
+
+def test_validate_with_a_host_id_shows_that_hosts_view(tmp_path, capsys):
+    write(tmp_path, FLEET)
+    assert main(["validate", str(tmp_path), "--host-id", "web-1"]) == 0
+    assert capsys.readouterr().out == (
+        "ok: host web-1: 2 containers, 1 network, 0 volumes (of 3 containers, 1 network, 1 volume in 1 file)\n")
