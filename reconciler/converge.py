@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -40,6 +40,7 @@ class PassReport:
     followed: tuple[Plan, ...] = ()
     # the owned volumes that hold image-declared VOLUME paths, as last observed
     image_volumes: tuple[str, ...] = ()
+    observed: ObservedState = field(default_factory=ObservedState)  # the engine as last observed
 
     @property
     def ran(self) -> tuple[TaskResult, ...]:
@@ -127,7 +128,7 @@ def converge(
     else:  # nothing was done: the engine is as last observed, and the last plan is what remains
         remaining = current
     report = PassReport(first, _last_per_task(results), remaining, completions(desired, observed), tuple(followed),
-                        tuple(sorted(image_volumes(desired, observed))))
+                        tuple(sorted(image_volumes(desired, observed))), observed)
     log.debug("pass.done", converged=report.converged, actions=len(report.ran), failures=len(report.failures),
               remaining=[str(c) for c in remaining.changes if c.kind.pending])
     return report
@@ -138,7 +139,7 @@ def preview(runtime: Runtime, desired: DesiredState, namespace: str, options: Pl
     observed = observe(runtime, namespace, desired)
     current = make_plan(desired, observed, namespace, options)
     return PassReport(current, (), current, completions(desired, observed),
-                      image_volumes=tuple(sorted(image_volumes(desired, observed))))
+                      image_volumes=tuple(sorted(image_volumes(desired, observed))), observed=observed)
 
 
 def _last_per_task(results: list[TaskResult]) -> tuple[TaskResult, ...]:

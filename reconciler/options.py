@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from reconciler.model import ContainerSpec
+
 
 @dataclass(frozen=True)
 class PlanOptions:
@@ -24,6 +26,15 @@ class PlanOptions:
     - `pulled`: image references already pulled or checked in this pass, not to be pulled again.
     - `missing_paths`: long-form bind sources this host lacks (see `hostpaths`): a create or
       replacement that needs one is blocked.
+    - `revision`: the git revision (a full sha) the desired state was read at: what is created
+      carries it in a label, outside the spec hash (None in directory mode).
+    - `quarantined`: "container/web" -> why its replacement is quarantined ("revision abc123 failed
+      for web: ...; running the previous container"): the replacement is blocked with that reason
+      and the container that serves stays untouched (see `agent.quarantine`).
+    - `last_applied`: "container/web" -> the spec its serving container was created with, for the
+      quarantined keys whose record could be restored: when nothing holds the name any more (removed
+      by hand), it is that spec that is created again, not the quarantined one; a quarantined key
+      missing here is not healed (blocked).
     """
 
     prune_volumes: bool = False
@@ -33,6 +44,9 @@ class PlanOptions:
     completed: Mapping[str, str] = field(default_factory=dict)
     pulled: frozenset[str] = frozenset()
     missing_paths: frozenset[str] = frozenset()
+    revision: str | None = None
+    quarantined: Mapping[str, str] = field(default_factory=dict)
+    last_applied: Mapping[str, ContainerSpec] = field(default_factory=dict)
 
 
 DEFAULT = PlanOptions()

@@ -12,7 +12,7 @@ import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from reconciler.changes import Change, ChangeKind, Reason
+from reconciler.changes import Cause, Change, ChangeKind, Reason
 from reconciler.desired.references import referenced
 from reconciler.model import ContainerSpec, NetworkSpec, Spec, VolumeSpec, resource_key
 from reconciler.options import DEFAULT, PlanOptions
@@ -173,7 +173,7 @@ _NOTES = {
 def plan(changes: Iterable[Change], namespace: str, options: PlanOptions = DEFAULT) -> Plan:
     """Order `changes` into tasks; decide what is blocked this pass and why (held by the agent, a
     frozen file, removals held back, a dependency not ready, a prerequisite that cannot proceed)."""
-    changes = tuple(sorted(changes, key=_order))
+    changes = tuple(sorted((_healed(c, options) for c in changes), key=_order))
     by_key = {c.key: c for c in changes}
     waits = _dependency_waits(changes)
     frozen_ties = _frozen_ties(changes, options.invalid_files)
@@ -184,6 +184,16 @@ def plan(changes: Iterable[Change], namespace: str, options: PlanOptions = DEFAU
             after = _after(change, by_key, changes)
             tasks[change.key] = Task(change, steps, rollback, after, _blocked(change, by_key, options, frozen_ties))
     return Plan(changes, _block_successors(_dependents_first(tasks)))
+
+
+def _healed(change: Change, options: PlanOptions) -> Change:
+    """A quarantined container that nothing holds any more (removed by hand) is made again from
+    its last-applied spec, not from the quarantined one."""
+    spec = options.last_applied.get(change.key)
+    if change.kind is not ChangeKind.CREATE or change.key not in options.quarantined or spec is None:
+        return change
+    return dataclasses.replace(change, spec=spec, causes=(
+        Cause(Reason.MISSING, "made again from its last-applied spec; the desired one is quarantined"),))
 
 
 def _frozen_ties(changes: tuple[Change, ...], invalid: frozenset[str]) -> dict[str, str]:
@@ -292,6 +302,9 @@ def _blocked(
     invalid = options.invalid_files
     if change.key in options.held:
         return options.held[change.key]
+    if change.key in options.quarantined and change.spec is not options.last_applied.get(change.key):
+        why = options.quarantined[change.key]
+        return f"{why}; its last-applied spec cannot be made again" if change.kind is ChangeKind.CREATE else why
     if change.source in invalid:
         return f"its file {change.source} is invalid; the last valid content stays in force"
     if change.kind is ChangeKind.REMOVE and invalid:
@@ -313,10 +326,8 @@ _BLOCKING = {
     Reason.NOT_READY: lambda detail: f"waiting: {detail}",
     Reason.BIND_MISSING: lambda where: f"bind source {where} does not exist on this host (the long form needs it)",
     Reason.UNSUPPORTED: lambda why: why,
-    Reason.EMPTY_REFUSED: lambda detail: (f"refused: {detail}: the files declare containers for other hosts only "
-                                          "(a mistyped --host-id?); pass --allow-empty to remove them" if detail else
-                                          "refused: the desired state declares no container (an emptied directory "
-                                          "or a wrong path?); pass --allow-empty to remove them"),
+    Reason.EMPTY_REFUSED: lambda _: ("refused: the desired state declares no container (an emptied directory "
+                                     "or a wrong path?); pass --allow-empty to remove them"),
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from reconciler.agent.quarantine import own_failure
 from reconciler.agent.status import ResourceReport
 from reconciler.changes import ChangeKind, Reason
 from reconciler.converge import PassReport
@@ -32,18 +33,20 @@ class Accounting:
     stable: frozenset[str]  # up for STABLE_AFTER seconds since started: their crash count resets
     drift_corrected: int
     actions: tuple[tuple[str, str], ...]  # (verb, "ok" | "failed") per task that ran
+    # replacements whose new container failed and was rolled back: quarantined, not backed off
+    quarantined: frozenset[str] = frozenset()
 
 
 def account(report: PassReport, present: Collection[str], started_at: Mapping[str, float],
             failures: Mapping[str, int], now: float) -> Accounting:
     """`present`: keys the engine held after the previous pass; `started_at`: when this agent
     last started each key; `failures`: consecutive failures per key; `now`: the loop's clock."""
-    failed, succeeded, started, actions, drift = set(), set(), set(), [], 0
+    failed, succeeded, started, actions, drift, quarantined = set(), set(), set(), [], 0, set()
     for result in report.results:
         change, key = result.task.change, result.task.key
         actions.append((change.kind.verb, "ok" if result.ok else "failed"))
         if not result.ok and not result.skipped:
-            failed.add(key)
+            (quarantined if own_failure(result) is not None else failed).add(key)
         elif result.ok:
             removed = key in present and any(c.reason is Reason.MISSING for c in change.causes)
             drift += removed or any(c.reason in DRIFT for c in change.causes)
@@ -55,7 +58,7 @@ def account(report: PassReport, present: Collection[str], started_at: Mapping[st
     stable = {key for key, at in started_at.items()
               if now - at >= STABLE_AFTER and failures.get(key) and key not in down and key not in started}
     return Accounting(frozenset(failed), frozenset(succeeded), frozenset(started), frozenset(stable), drift,
-                      tuple(actions))
+                      tuple(actions), frozenset(quarantined))
 
 
 def crash_loops(started_at: Mapping[str, float], failures: Mapping[str, int]) -> frozenset[str]:
@@ -66,11 +69,14 @@ def crash_loops(started_at: Mapping[str, float], failures: Mapping[str, int]) ->
 
 def resource_reports(desired: DesiredState, stalled: Collection[str], report: PassReport | None,
                      failures: Mapping[str, int], completed: Mapping[str, str],
-                     crashing: Collection[str] = ()) -> list[ResourceReport]:
+                     crashing: Collection[str] = (), quarantined: Mapping[str, str] | None = None
+                     ) -> list[ResourceReport]:
     """The state of every declared resource after a pass (and of retained volumes and held-back
     removals): stalled, unknown, failed, completed, converged, conflict, crashloop, blocked or
     pending, each with why. `failures`: consecutive failures per key in the agent's backoff;
-    `crashing`: the agent's crash loops (see `crash_loops`)."""
+    `crashing`: the agent's crash loops (see `crash_loops`); `quarantined`: key -> why, for the
+    replacements in quarantine (failed, with that message: the previous container serves)."""
+    quarantined = quarantined or {}
     failed = {r.task.key: r for r in report.failures} if report else {}
     remaining = report.remaining.changes if report else ()
     changes = {c.key: c for c in remaining}
@@ -82,6 +88,8 @@ def resource_reports(desired: DesiredState, stalled: Collection[str], report: Pa
             state, message = "stalled", "its file is invalid; the last valid content stays in force"
         elif report is None:
             state, message = "unknown", "the engine is unavailable"
+        elif key in quarantined:
+            state, message = "failed", quarantined[key]
         elif key in failed:
             state, message = "failed", str(failed[key])
         elif change is None and spec.kind == "container" and spec.name in completed:

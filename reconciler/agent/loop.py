@@ -27,13 +27,13 @@ from reconciler.agent.informer import Informer
 from reconciler.agent.lastgood import LastKnownGood, Refresh
 from reconciler.agent.lock import DEFAULT_ENGINE
 from reconciler.agent.requests import RETRY, SYNC, Request, Requests, answer_all
+from reconciler.agent.rollbacks import Rollbacks, secret_values
 from reconciler.agent.statedir import StateDir
 from reconciler.agent.status import ResourceReport, Status
 from reconciler.agent.triggers import Backoff, Trigger
 from reconciler.agent.watch import DirectoryWatcher
 from reconciler.changes import ChangeKind
 from reconciler.converge import PassReport, converge, preview
-from reconciler.desired.hosts import select
 from reconciler.hostpaths import missing_bind_sources
 from reconciler.model import DesiredState, resource_key
 from reconciler.options import PlanOptions
@@ -67,7 +67,6 @@ class Agent:
     allow_empty: bool = False
     engine: str = DEFAULT_ENGINE  # the engine's address, for the logs
     state_dir: StateDir | None = None  # where last-known-good files and completion records are kept
-    host_id: str | None = None  # converge this host's view only (`desired.hosts.select`); None: every resource
     clock: Callable[[], float] = time.monotonic
     trigger: Trigger = field(default_factory=Trigger)
     backoff: Backoff = field(default_factory=Backoff)
@@ -77,10 +76,12 @@ class Agent:
     present: set[str] = field(default_factory=set)  # "kind/name" of what the engine held after the last pass
     requests: Requests = field(default_factory=Requests)  # the control API's, taken by each pass
     last_plan: tuple[Plan, float] | None = None  # what the last pass left to do, and when (unix time)
+    revision: str | None = None  # the short sha of the git revision in force; None in directory mode
 
     def __post_init__(self) -> None:
         self.desired = LastKnownGood(self.root, self.env_file, store=self.state_dir)
         self.informer = Informer(self.runtime, self.namespace)
+        self.rollbacks = Rollbacks(self.state_dir)
         self.suspended = self.state_dir.suspended() if self.state_dir else False
         self.status.set_suspended(self.suspended)
 
@@ -164,6 +165,7 @@ class Agent:
         for request in taken:
             if request.kind == RETRY:
                 self.backoff.succeeded(request.key)
+                self.rollbacks.forget(request.key)
         syncs = [r for r in taken if r.kind == SYNC]
         try:
             if not (syncs or self.backoff.due(CRASH, started)):
@@ -181,8 +183,6 @@ class Agent:
 
     def _pass(self, started: float, woken_by: list[str], syncs: list[Request]) -> None:
         refresh = self.desired.refresh()
-        if self.host_id is not None and refresh.state is not None:
-            refresh = dataclasses.replace(refresh, state=select(refresh.state, self.host_id))
         for problem in self.status.set_errors(refresh.errors):
             log.error("desired_state.invalid", problem=str(problem))
         for problem in self.status.set_warnings(refresh.warnings):
@@ -197,7 +197,8 @@ class Agent:
         options = PlanOptions(allow_empty=self.allow_empty or any(r.allow_empty for r in syncs),
                               prune_volumes=any(r.prune_volumes for r in syncs),
                               held=self._held(refresh), invalid_files=refresh.invalid, completed=self.completed(),
-                              missing_paths=missing_bind_sources(refresh.state.containers.values(), self.engine))
+                              missing_paths=missing_bind_sources(refresh.state.containers.values(), self.engine),
+                              **vars(self.rollbacks.in_force(refresh.state)))
         if syncs or RELISTING & set(woken_by):
             self.informer.relist()
         try:
@@ -220,6 +221,7 @@ class Agent:
             self._finish("suspended", started, woken_by, refresh, report)
             return
         self._account(report)
+        self.rollbacks.after(report, refresh.state, secret_values(self.desired), self.revision, time.time())
         self._remember(refresh.state, report)
         crashing = crash_loops(self.started_at, {k: self.backoff.failures(k) for k in self.started_at})
         self._finish(pass_result(bool(refresh.errors), report, crashing), started, woken_by, refresh, report)
@@ -322,7 +324,8 @@ class Agent:
         failures = {spec.key: self.backoff.failures(spec.key) for spec in refresh.state.specs()}
         completed = {**self.completed(), **report.completed} if report else {}
         crashing = crash_loops(self.started_at, failures)
-        reports = resource_reports(refresh.state, refresh.stalled, report, failures, completed, crashing)
+        reports = resource_reports(refresh.state, refresh.stalled, report, failures, completed, crashing,
+                                   self.rollbacks.quarantined(refresh.state))
         if self.suspended:  # what a pass would change is drift, reported and not healed
             return [dataclasses.replace(r, state="drifted") if r.state == "pending" else r for r in reports]
         return reports

@@ -19,9 +19,18 @@ first write (readers such as the CLI never create it), with a `VERSION` file. La
                        line saying since when
     validated.json     the CLI's validation cache (reconciler/desired/validated.py); the agent
                        neither reads nor writes it
+    quarantine.json    replacements whose new container failed and was rolled back, by key
+                       (reconciler/agent/quarantine.py): {"container/web": {"spec_hash": "...",
+                       "image_id": "sha256:...", "revision": "abc123" or null, "reason": "not
+                       healthy after 60s", "since": 1714568584.0}}
+    lastapplied.json   the last-applied spec of each container, by container id, one per name
+                       (the newest): {"ID": {"name": "web", "spec_hash": "...", "at": 1714568584.0,
+                       "spec": {...}}}; a string holding a secret value is kept as its keyed hash
+                       (reconciler/agent/lastapplied.py), never as the value
+    hashkey            32 random bytes: the key of those keyed hashes
 
 Every write is atomic: a temporary file, a rename, an fsync of the folder. Later records
-(quarantined specs, approvals, ...) get a name of their own beside these.
+(approvals, ...) get a name of their own beside these.
 """
 
 from __future__ import annotations
@@ -45,6 +54,9 @@ _NAME_LIMIT = 200  # bytes: NAME_MAX is 255, and an atomic write's temporary nam
 _COMPLETIONS = "completions.json"
 _HOLDS = "holds.json"
 _SUSPENDED = "suspended"
+_QUARANTINE = "quarantine.json"
+_LAST_APPLIED = "lastapplied.json"
+_HASH_KEY = "hashkey"
 
 
 def _lastgood_name(rel: str) -> str:
@@ -104,6 +116,27 @@ class StateDir:
         self.create()
         write_atomically(self.path / name, data, 0o600)
 
+    def _read_json(self, name: str, what: str) -> dict:
+        """The object in file `name`, {} when there is none. Raises StateDirError when it is not one."""
+        path = self.path / name
+        try:
+            records = json.loads(path.read_bytes())
+        except FileNotFoundError:
+            return {}
+        except ValueError as error:
+            raise StateDirError(f"{path}: not {what}: {error}") from None
+        if not isinstance(records, dict):
+            raise StateDirError(f"{path}: not {what}: not an object")
+        return records
+
+    def _write_json(self, name: str, records: Mapping) -> None:
+        """Replace file `name` with `records`; written only when they changed, and not at all
+        while there are none and never were."""
+        data = json.dumps(records, indent=2, sort_keys=True).encode() + b"\n"
+        path = self.path / name
+        if (records or path.exists()) and (not path.exists() or path.read_bytes() != data):
+            self._write(name, data)
+
     # -- last-known-good files ------------------------------------------------------------------
 
     def lastgood(self) -> dict[str, bytes]:
@@ -130,16 +163,7 @@ class StateDir:
 
     def completions(self) -> dict[str, dict]:
         """Container name -> {"spec_hash": str, "exit_code": int, "finished_at": ISO 8601 UTC}."""
-        path = self.path / _COMPLETIONS
-        try:
-            records = json.loads(path.read_bytes())
-        except FileNotFoundError:
-            return {}
-        except ValueError as error:
-            raise StateDirError(f"{path}: not a completion record: {error}") from None
-        if not isinstance(records, dict):
-            raise StateDirError(f"{path}: not a completion record: not an object")
-        return records
+        return self._read_json(_COMPLETIONS, "a completion record")
 
     def completed(self) -> dict[str, str]:
         """Container name -> the spec hash it completed with."""
@@ -162,22 +186,13 @@ class StateDir:
     def holds(self, now: float | None = None) -> dict[str, str]:
         """"kind/name" -> why the agent holds it back, for the holds still in force at `now`
         (unix time, default now)."""
-        try:
-            records = json.loads((self.path / _HOLDS).read_bytes())
-        except FileNotFoundError:
-            return {}
-        except ValueError as error:
-            raise StateDirError(f"{self.path / _HOLDS}: not a hold record: {error}") from None
+        records = self._read_json(_HOLDS, "a hold record")
         now = time.time() if now is None else now
         return {key: record["reason"] for key, record in records.items() if record["until"] > now}
 
     def save_holds(self, holds: Mapping[str, tuple[str, float]]) -> None:
         """Replace the holds: "kind/name" -> (why, until as unix time). Written only when changed."""
-        data = json.dumps({key: {"reason": why, "until": until} for key, (why, until) in holds.items()},
-                          indent=2, sort_keys=True).encode() + b"\n"
-        path = self.path / _HOLDS
-        if (holds or path.exists()) and (not path.exists() or path.read_bytes() != data):
-            self._write(_HOLDS, data)
+        self._write_json(_HOLDS, {key: {"reason": why, "until": until} for key, (why, until) in holds.items()})
 
     def record_completions(self, completed: Mapping[str, str]) -> None:
         """Record each `name -> spec hash` of a pass's completions that is not recorded yet."""
@@ -192,4 +207,31 @@ class StateDir:
         records = self.completions()
         records[name] = {"spec_hash": spec_hash, "exit_code": exit_code,
                          "finished_at": iso(time.time() if finished_at is None else finished_at)}
-        self._write(_COMPLETIONS, json.dumps(records, indent=2, sort_keys=True).encode() + b"\n")
+        self._write_json(_COMPLETIONS, records)
+
+    # -- quarantined replacements and last-applied specs (rollback-aware retries) ---------------
+
+    def quarantines(self) -> dict[str, dict]:
+        """"kind/name" -> {"spec_hash", "image_id", "revision", "reason", "since"} (see the layout)."""
+        return self._read_json(_QUARANTINE, "a quarantine record")
+
+    def save_quarantines(self, records: Mapping[str, Mapping]) -> None:
+        """Replace the quarantine records (written only when changed)."""
+        self._write_json(_QUARANTINE, records)
+
+    def last_applied(self) -> dict[str, dict]:
+        """Container id -> {"name", "spec_hash", "at", "spec"} (see the layout)."""
+        return self._read_json(_LAST_APPLIED, "a last-applied record")
+
+    def save_last_applied(self, records: Mapping[str, Mapping]) -> None:
+        """Replace the last-applied records (written only when changed)."""
+        self._write_json(_LAST_APPLIED, records)
+
+    def hash_key(self) -> bytes:
+        """The key of the keyed hashes that stand for secrets in records; made on first use."""
+        path = self.path / _HASH_KEY
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            self._write(_HASH_KEY, os.urandom(32))
+            return path.read_bytes()

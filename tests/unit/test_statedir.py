@@ -195,3 +195,17 @@ def test_holds_in_force_are_read_back_and_expired_ones_are_not(store):
 def test_no_holds_write_nothing(store):
     store.save_holds({})
     assert not store.path.exists()
+
+
+def test_quarantine_and_last_applied_records_are_read_back_after_a_restart(tmp_path):
+    StateDir(tmp_path).save_quarantines({"container/web": {"spec_hash": "a" * 64, "reason": "exited"}})
+    StateDir(tmp_path).save_last_applied({"c" * 64: {"name": "web", "spec": {"image": "demo"}}})
+    again = StateDir(tmp_path)
+    assert again.quarantines() == {"container/web": {"spec_hash": "a" * 64, "reason": "exited"}}
+    assert again.last_applied() == {"c" * 64: {"name": "web", "spec": {"image": "demo"}}}
+
+
+def test_the_key_of_the_secrets_hashes_is_made_once_and_kept_private(tmp_path):
+    key = StateDir(tmp_path).hash_key()
+    assert len(key) == 32 and StateDir(tmp_path).hash_key() == key
+    assert (tmp_path / "hashkey").stat().st_mode & 0o777 == 0o600
