@@ -34,6 +34,7 @@ from reconciler.agent.triggers import Backoff, Trigger
 from reconciler.agent.watch import DirectoryWatcher
 from reconciler.changes import ChangeKind
 from reconciler.converge import PassReport, converge, preview
+from reconciler.desired.hosts import select
 from reconciler.hostpaths import missing_bind_sources
 from reconciler.model import DesiredState, resource_key
 from reconciler.options import PlanOptions
@@ -67,6 +68,7 @@ class Agent:
     allow_empty: bool = False
     engine: str = DEFAULT_ENGINE  # the engine's address, for the logs
     state_dir: StateDir | None = None  # where last-known-good files and completion records are kept
+    host_id: str | None = None  # converge this host's view only (`desired.hosts.select`); None: every resource
     clock: Callable[[], float] = time.monotonic
     trigger: Trigger = field(default_factory=Trigger)
     backoff: Backoff = field(default_factory=Backoff)
@@ -183,6 +185,8 @@ class Agent:
 
     def _pass(self, started: float, woken_by: list[str], syncs: list[Request]) -> None:
         refresh = self.desired.refresh()
+        if self.host_id is not None and refresh.state is not None:
+            refresh = dataclasses.replace(refresh, state=select(refresh.state, self.host_id))
         for problem in self.status.set_errors(refresh.errors):
             log.error("desired_state.invalid", problem=str(problem))
         for problem in self.status.set_warnings(refresh.warnings):

@@ -4,6 +4,7 @@ printed as a clear message for the user rather than raised."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from reconciler import log
@@ -11,7 +12,9 @@ from reconciler.agent.rollbacks import cli_options
 from reconciler.agent.statedir import StateDir, StateDirError, default_state_dir
 from reconciler.commands.render import problems_json
 from reconciler.control.paths import default_socket
+from reconciler.desired import hosts
 from reconciler.desired.loader import load
+from reconciler.desired.problems import Problem
 from reconciler.desired.validated import FILE_NAME, ValidationCache
 from reconciler.hostpaths import missing_bind_sources
 from reconciler.model import DesiredState
@@ -70,11 +73,24 @@ def load_desired(args, as_json: bool = False) -> DesiredState | None:
         cache.save()
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if result.errors and as_json:
-        print(problems_json("the desired state is invalid", result.errors))
-    for error in result.errors if not as_json else ():
-        print(error, file=sys.stderr)
+    _print_problems(result.errors, as_json)
     return result.state if not result.errors else None
+
+
+def _print_problems(problems: Sequence[Problem], as_json: bool) -> None:
+    if problems and as_json:
+        print(problems_json("the desired state is invalid", problems))
+    for problem in problems if not as_json else ():
+        print(problem, file=sys.stderr)
+
+
+def host_view(args, desired: DesiredState, as_json: bool = False) -> DesiredState | None:
+    """The view of `--host-id` (default: this host's name, see `hosts`), or None after printing
+    each reference of it to a resource the files declare for other hosts only."""
+    host_id = args.host_id or hosts.default_host_id()
+    problems = hosts.check_view(desired, host_id, hosts.placer(Path(args.dir)))
+    _print_problems(problems, as_json)
+    return hosts.select(desired, host_id) if not problems else None
 
 
 def open_engine(args, as_json: bool = False) -> Runtime | None:
@@ -93,9 +109,11 @@ def open_engine(args, as_json: bool = False) -> Runtime | None:
 
 
 def prepare(args, as_json: bool = False) -> tuple[DesiredState, Runtime] | None:
-    """Logging set up, the desired state loaded and the engine reached; None after printing why not."""
+    """Logging set up, the desired state loaded (this host's view) and the engine reached; None after
+    printing why not."""
     setup(args)
     desired = load_desired(args, as_json)
+    desired = host_view(args, desired, as_json) if desired is not None else None
     runtime = open_engine(args, as_json) if desired is not None else None
     return (desired, runtime) if runtime is not None else None
 
