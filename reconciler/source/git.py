@@ -84,7 +84,7 @@ _FAILURES: tuple[tuple[type[GitError], tuple[str, ...]], ...] = (
     (Unreachable, ("could not resolve host", "connection refused", "connection timed out", "timed out",
                    "connection reset", "network is unreachable", "no route to host", "hung up",
                    "does not appear to be a git repository", "failed to connect", "could not read from remote",
-                   "returned error: 404", "returned error: 5", "repository not found", "unable to access")),
+                   "returned error: 404", "returned error: 5", "not found", "unable to access")),
 )
 
 

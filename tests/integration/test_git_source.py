@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.source.git import GitError, RefNotFound, Rewound, Unreachable, Unsupported, VerificationFailed
+from reconciler.source.git import (
+    Credentials,
+    Git,
+    GitError,
+    RefNotFound,
+    Rewound,
+    Unreachable,
+    Unsupported,
+    VerificationFailed,
+)
 from reconciler.source.repository import GitSource, Revision, Verification
 from tests.integration.gitrepos import (
     commit_files,
@@ -382,6 +391,24 @@ def test_a_url_with_credentials_is_refused_and_masked(tmp_path):
     assert "hunter2" not in str(refused.value) and "deploy" not in str(refused.value)
     assert "https://***@forge.example/ops.git" in str(refused.value)
     assert "token in a file" in str(refused.value)
+
+
+def test_an_inherited_git_dir_does_not_redirect_the_clone(source, work, tmp_path, monkeypatch):
+    elsewhere = make_bare_repo(tmp_path / "elsewhere.git")
+    monkeypatch.setenv("GIT_DIR", str(elsewhere))
+    monkeypatch.setenv("GIT_WORK_TREE", str(tmp_path))
+    git_source = source()
+    assert git_source.update().subject == "first"
+    monkeypatch.delenv("GIT_DIR")
+    assert git("for-each-ref", cwd=elsewhere) == ""
+
+
+def test_a_token_reaches_git_as_configuration_from_the_environment(tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text("canary-token\n")
+    forge = Git("https://forge.example/r.git", Credentials(token_file=token_file, username="deploy"))
+    header = forge.run("config", "--get", "http.https://forge.example/.extraheader").strip()
+    assert header == "Authorization: Basic ZGVwbG95OmNhbmFyeS10b2tlbg=="  # base64 of deploy:canary-token
 
 
 # -- verification of SSH signatures ----------------------------------------------------------------

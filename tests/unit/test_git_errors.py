@@ -85,6 +85,7 @@ def test_an_empty_token_file_is_an_authentication_failure(tmp_path):
     ("fatal: '/srv/r.git' does not appear to be a git repository\nfatal: Could not read from remote repository.",
      Unreachable),
     ("fatal: the remote end hung up unexpectedly", Unreachable),
+    ("fatal: repository 'https://forge.example/r.git/' not found", Unreachable),
     ("fatal: Authentication failed for 'https://forge.example/r.git/'", AuthenticationFailed),
     ("fatal: could not read Username for 'https://forge.example': terminal prompts disabled", AuthenticationFailed),
     ("fatal: unable to access 'https://forge.example/r.git/': The requested URL returned error: 403",
