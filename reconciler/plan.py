@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from reconciler.changes import Cause, Change, ChangeKind, Reason
 from reconciler.desired.references import referenced
-from reconciler.model import ContainerSpec, NetworkSpec, Spec, VolumeSpec, resource_key
+from reconciler.model import LABEL_REVISION, ContainerSpec, NetworkSpec, Spec, VolumeSpec, resource_key
 from reconciler.options import DEFAULT, PlanOptions
 from reconciler.ownership import next_name, owned_labels, prev_name
 
@@ -183,7 +183,19 @@ def plan(changes: Iterable[Change], namespace: str, options: PlanOptions = DEFAU
         if steps:
             after = _after(change, by_key, changes)
             tasks[change.key] = Task(change, steps, rollback, after, _blocked(change, by_key, options, frozen_ties))
+    if options.revision:
+        tasks = {key: _stamped(task, options.revision) for key, task in tasks.items()}
     return Plan(changes, _block_successors(_dependents_first(tasks)))
+
+
+def _stamped(task: Task, revision: str) -> Task:
+    """`task` with each resource it creates labelled with the git revision it was read at."""
+    def stamp(action: Action) -> Action:
+        if action.step not in (Step.CREATE, Step.CREATE_NETWORK, Step.CREATE_VOLUME):
+            return action
+        return dataclasses.replace(action, labels=tuple(sorted((*action.labels, (LABEL_REVISION, revision)))))
+
+    return dataclasses.replace(task, steps=tuple(map(stamp, task.steps)))
 
 
 def _healed(change: Change, options: PlanOptions) -> Change:

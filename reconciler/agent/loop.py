@@ -14,19 +14,23 @@ with its traceback, counted as an error of type `crash`), and the next one waits
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import structlog
 
 from reconciler.agent.accounting import account, crash_loops, pass_result, resource_reports
+from reconciler.agent.follow import Follower
 from reconciler.agent.informer import Informer
 from reconciler.agent.lastgood import LastKnownGood, Refresh
 from reconciler.agent.lock import DEFAULT_ENGINE
 from reconciler.agent.requests import RETRY, SYNC, Request, Requests, answer_all
+from reconciler.agent.revisions import Revisions, after_pass, file_states, worst
 from reconciler.agent.rollbacks import Rollbacks, secret_values
 from reconciler.agent.statedir import StateDir
 from reconciler.agent.status import ResourceReport, Status
@@ -39,6 +43,7 @@ from reconciler.hostpaths import missing_bind_sources
 from reconciler.model import DesiredState, resource_key
 from reconciler.options import PlanOptions
 from reconciler.plan import Plan
+from reconciler.source.pins import pin
 from runtime.base import ENGINE_RECONNECTED, EngineError, EngineUnavailable, Event, Runtime
 
 log = structlog.get_logger("reconciler.agent")
@@ -78,7 +83,10 @@ class Agent:
     present: set[str] = field(default_factory=set)  # "kind/name" of what the engine held after the last pass
     requests: Requests = field(default_factory=Requests)  # the control API's, taken by each pass
     last_plan: tuple[Plan, float] | None = None  # what the last pass left to do, and when (unix time)
-    revision: str | None = None  # the short sha of the git revision in force; None in directory mode
+    follower: Follower | None = None  # a git source's: `root` is then its checkout in force (see follow)
+    revisions: Revisions = field(default_factory=Revisions)  # a git source's applied and attempted revisions
+    pinned: frozenset[str] = frozenset()  # the content copies of a git source the desired state mounts
+    pin_held: dict[str, str] = field(default_factory=dict)  # "kind/name" -> why: bind sources not pinned
 
     def __post_init__(self) -> None:
         self.desired = LastKnownGood(self.root, self.env_file, store=self.state_dir)
@@ -100,9 +108,29 @@ class Agent:
         self.stopping.set()
         self.trigger.fire(reason)
 
+    @property
+    def revision(self) -> str | None:
+        """The short sha of the git revision the last pass read; None in directory mode."""
+        return self.revisions.in_force[:12] if self.revisions.in_force else None
+
+    def source_status(self) -> dict[str, Any]:
+        """A git source's part of the status: what is followed, fetched, attempted and applied."""
+        assert self.follower is not None
+        return {**self.follower.describe(), **self.follower.state(), **self.revisions.as_status()}
+
+    def reload(self) -> None:
+        """SIGHUP: a pass now, observing everything afresh, and a fetch of a git source."""
+        if self.follower is not None:
+            self.follower.request()
+        self.trigger.fire("signal:SIGHUP")
+
     def run(self) -> int:
-        watcher = DirectoryWatcher(self.root, lambda: self.trigger.fire("edit"))
-        watcher.start()
+        watcher = DirectoryWatcher(self.root, lambda: self.trigger.fire("edit")) if self.follower is None else None
+        if watcher is not None:
+            watcher.start()
+        if self.follower is not None:
+            self.status.source = self.source_status
+            self.follower.start()
         events = threading.Thread(target=self._forward_events, name="engine-events", daemon=True)
         events.start()
         log.info("agent.started", directory=str(self.root), namespace=self.namespace, interval=self.interval)
@@ -119,11 +147,15 @@ class Agent:
                 if now >= next_full:
                     reasons = (reasons or set()) | {"resync"}
                     next_full = now + self.interval
-                    watcher.refresh()
+                    if watcher is not None:
+                        watcher.refresh()
                 if reasons or (self.next_retry() or now + 1) <= now:
                     self.run_pass(reasons or {"retry"})
         finally:
-            watcher.stop()
+            if watcher is not None:
+                watcher.stop()
+            if self.follower is not None:
+                self.follower.stop()
             self.status.save()
             log.info("agent.stopped")
         return 0
@@ -184,7 +216,9 @@ class Agent:
                 answer_all(taken, self.status.snapshot()["last_pass"] or {})
 
     def _pass(self, started: float, woken_by: list[str], syncs: list[Request]) -> None:
-        refresh = self.desired.refresh()
+        if self.follower is not None:
+            self._read_revision(fetch=bool(syncs))
+        refresh = self._pinned(self.desired.refresh())
         if self.host_id is not None and refresh.state is not None:
             refresh = dataclasses.replace(refresh, state=select(refresh.state, self.host_id))
         for problem in self.status.set_errors(refresh.errors):
@@ -202,6 +236,7 @@ class Agent:
                               prune_volumes=any(r.prune_volumes for r in syncs),
                               held=self._held(refresh), invalid_files=refresh.invalid, completed=self.completed(),
                               missing_paths=missing_bind_sources(refresh.state.containers.values(), self.engine),
+                              revision=self.revisions.in_force,
                               **vars(self.rollbacks.in_force(refresh.state)))
         if syncs or RELISTING & set(woken_by):
             self.informer.relist()
@@ -229,6 +264,28 @@ class Agent:
         self._remember(refresh.state, report)
         crashing = crash_loops(self.started_at, {k: self.backoff.failures(k) for k in self.started_at})
         self._finish(pass_result(bool(refresh.errors), report, crashing), started, woken_by, refresh, report)
+
+    def _read_revision(self, fetch: bool) -> None:
+        """Point the loader at the git checkout in force (fetched first for an API sync): the
+        resolved checkout, so a switch during the pass cannot mix two revisions."""
+        follower = self.follower
+        assert follower is not None
+        if fetch:
+            follower.fetch_now()
+        current = follower.source.current
+        if current is not None:
+            self.desired.move_to(Path(os.path.realpath(follower.source.checkout(current))) / follower.source.path)
+            self.revisions = dataclasses.replace(self.revisions, in_force=current.sha)
+
+    def _pinned(self, refresh: Refresh) -> Refresh:
+        """A git source's bind sources pinned to their content (see `source.pins`); what cannot be
+        pinned is an error of its file, and holds its container back."""
+        if self.follower is None or refresh.state is None:
+            return refresh
+        pinned = pin(refresh.state, self.follower.source)
+        self.pinned = pinned.paths
+        self.pin_held = dict.fromkeys(pinned.held, "a bind source cannot be pinned (see the errors)")
+        return dataclasses.replace(refresh, state=pinned.state, errors=(*refresh.errors, *pinned.problems))
 
     def _note_engine(self) -> None:
         """Log and show what the engine is and can do, once it has answered (docs/engines.md)."""
@@ -279,7 +336,7 @@ class Agent:
             except OSError as error:
                 log.warning("holds.save_failed", directory=str(self.state_dir.path), error=str(error))
         stalled = {key: "its file is invalid; the last valid content stays in force" for key in refresh.stalled}
-        return {**stalled, **{key: why for key, (why, _) in backoff.items()}}
+        return {**self.pin_held, **stalled, **{key: why for key, (why, _) in backoff.items()}}
 
     def _account(self, report: PassReport) -> None:
         """Backoff and metrics from one pass's results (decided by `accounting.account`)."""
@@ -304,12 +361,44 @@ class Agent:
                 report: PassReport | None) -> None:
         digest = refresh.state.digest() if refresh.state else None
         counts = {"actions": len(report.ran), "failures": len(report.failures)} if report else {}
-        for entered in self.status.set_resources(self._resources(refresh, report)):
+        resources = self._resources(refresh, report)
+        for entered in self.status.set_resources(resources):
             level = FAILING_STATES.get(entered.state)
             if level:
                 getattr(log, level)(f"resource.{entered.state}", resource=resource_key(entered.kind, entered.name),
                                     reason=entered.message)
+        if self.follower is not None:
+            self._account_revision(result, refresh, resources)
         self._record(result, started, woken_by, counts, digest)
+
+    def _account_revision(self, result: str, refresh: Refresh, resources: list[ResourceReport]) -> None:
+        """The git source's revisions after this pass (see `revisions`), logged when they move,
+        and the checkouts and content copies no longer needed pruned."""
+        assert self.follower is not None
+        if self.revisions.in_force is None:
+            return
+        files = {spec.key: spec.source.file for spec in refresh.state.specs()} if refresh.state else {}
+        unsettled: dict[str, list[str]] = {}
+        for r in resources:
+            state = {"failed": "failed", "crashloop": "failed", "converged": None, "completed": None,
+                     "retained": None}.get(r.state, "pending")
+            file = files.get(resource_key(r.kind, r.name))
+            if state and file:
+                unsettled.setdefault(file, []).append(state)
+        states = file_states(set(files.values()) | set(refresh.invalid), refresh.invalid,
+                             {file: worst(found) for file, found in unsettled.items()})
+        before = self.revisions
+        attempted = result not in ("suspended", "unavailable") and refresh.state is not None
+        self.revisions = after_pass(before, self.revisions.in_force, attempted, result == "converged", states)
+        if self.revisions.applied != before.applied:
+            log.info("git.revision_applied", revision=self.revision)
+        elif self.revisions.attempted != before.attempted or self.revisions.files != before.files:
+            log.warning("git.revision_attempted", revision=self.revision,
+                        files={f: s for f, s in self.revisions.files.items() if s != "applied"})
+        fetched = self.follower.fetched
+        self.status.metrics.set_revisions(self.revisions.applied, self.revisions.attempted,
+                                          fetched.sha if fetched else None)
+        self.follower.source.prune(self.informer.bind_sources() | self.pinned)
 
     def _record(self, result: str, started: float, woken_by: list[str], counts: dict[str, int] | None = None,
                 digest: str | None = None, error: str | None = None) -> None:

@@ -101,6 +101,32 @@ def _apply_options(parser: argparse.ArgumentParser) -> None:
                         help="allow removing every owned container (empty desired state)")
 
 
+def _git_options(parser: argparse.ArgumentParser) -> None:
+    """Following a git repository instead of DIR (docs/git.md)."""
+    git = parser.add_argument_group("git source (instead of DIR; docs/git.md)")
+    git.add_argument("--git", metavar="URL", help="follow this repository (https://, ssh://, git@host:path, file://)")
+    git.add_argument("--ref", metavar="BRANCH|TAG", help="the branch or tag to follow (default: the remote's HEAD)")
+    git.add_argument("--path", default=".", metavar="SUBDIR",
+                     help="the folder of the repository that holds the desired state (default: its root)")
+    git.add_argument("--poll", default="1m", metavar="DURATION", help="how often to fetch (default: 1m)")
+    git.add_argument("--git-ssh-key", metavar="FILE", help="the SSH private key to fetch with")
+    git.add_argument("--git-known-hosts", metavar="FILE",
+                     help="the known_hosts file the server's host key is checked against (strictly)")
+    git.add_argument("--git-token-file", metavar="FILE", help="a file holding the HTTPS token or password")
+    git.add_argument("--git-username", default="git", metavar="NAME",
+                     help="the HTTPS user name sent with the token (default: git)")
+    git.add_argument("--verify-commits", action="store_true",
+                     help="apply only revisions whose head commit (or tag) is signed by an allowed key")
+    git.add_argument("--allowed-signers", metavar="FILE", help="SSH allowed signers (git's gpg.ssh.allowedSignersFile)")
+    git.add_argument("--gpg-home", metavar="DIR", help="a GPG keyring (GNUPGHOME) of the allowed keys")
+    git.add_argument("--allow-rewind", action="store_true",
+                     help="under --verify-commits, follow a branch that moves back to an older commit")
+    git.add_argument("--hook-addr", metavar="HOST:PORT",
+                     help="listen for forge webhooks (POST /hook) that trigger a fetch")
+    git.add_argument("--hook-secret-file", metavar="FILE",
+                     help="the webhook secret (GitHub's HMAC, GitLab's token); required off loopback")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reconciler", description="Converge a container engine to the TOML files in a directory.",
@@ -153,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["run"].add_argument("--api-tls-key", metavar="FILE", help="its private key (PEM)")
     parsers["run"].add_argument("--api-tls-ca", metavar="FILE",
                                 help="the CA that signs the certificates of the clients allowed (PEM)")
+
+    _git_options(parsers["run"])
 
     _apply_options(parsers["sync"])
     parsers["retry"].add_argument("resource", metavar="[KIND/]NAME",

@@ -14,17 +14,23 @@ import sys
 import threading
 from pathlib import Path
 
+from reconciler.agent.follow import Follower
 from reconciler.agent.lock import DEFAULT_ENGINE, Locked, acquire, lock_path
 from reconciler.agent.loop import Agent
 from reconciler.agent.statedir import StateDirError
 from reconciler.agent.status import Status, StatusServer, default_status_file, parse_address
+from reconciler.commands.cli import DEFAULT_DIR
 from reconciler.commands.context import setup, socket_path, state_dir
 from reconciler.control.server import ControlServer, group_id, tls_context
 from reconciler.desired.hosts import default_host_id
 from reconciler.desired.units import duration
+from reconciler.source.git import Credentials, GitError, check_url
+from reconciler.source.hook import HookServer, parse_hook_address
+from reconciler.source.repository import GitSource, Verification
 from runtime import connect
 
 MIN_INTERVAL = 1.0  # seconds: a shorter resync period would keep the agent passing without a pause
+MIN_POLL = 1.0  # seconds: the shortest git poll interval
 SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 
 
@@ -49,15 +55,31 @@ def run(args) -> int:
     except (StateDirError, OSError) as error:
         print(f"error: state directory: {error}", file=sys.stderr)
         return 1
-    status = Status(args.namespace, args.dir, interval, args.status_file or default_status_file(args.namespace))
+    try:
+        source = git_source(args, state.path / "git") if args.git else None
+    except (GitError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    directory = source.root if source else Path(args.dir)
+    status = Status(args.namespace, str(directory), interval,
+                    args.status_file or default_status_file(args.namespace))
     try:
         server = StatusServer(status, args.status_addr)
     except (OSError, ValueError) as error:
         print(f"error: --status-addr {args.status_addr}: {error}", file=sys.stderr)
         return 1
-    agent = Agent(Path(args.dir), connect(args.engine), args.namespace, status, interval, args.env_file,
+    agent = Agent(directory, connect(args.engine), args.namespace, status, interval, args.env_file,
                   args.allow_empty, engine=args.engine or DEFAULT_ENGINE, state_dir=state,
                   host_id=args.host_id or default_host_id())
+    if source is not None:
+        agent.follower = Follower(source, duration(args.poll), agent.trigger.fire,
+                                  lambda outcome: status.metrics.fetches.labels(outcome).inc())
+    try:
+        hook = _hook_server(args, agent)
+    except (OSError, ValueError) as error:
+        print(f"error: --hook-addr {args.hook_addr}: {error}", file=sys.stderr)
+        server.stop()
+        return 1
     control = _control_server(args, agent)
     if control is None:
         server.stop()
@@ -65,11 +87,51 @@ def run(args) -> int:
     signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)  # before any thread starts, so every one inherits it
     server.start()
     control.start()
+    if hook is not None:
+        hook.start()
     try:
         return _run_taking_signals(agent)
     finally:
+        if hook is not None:
+            hook.stop()
         control.stop()
         server.stop()
+
+
+def git_source(args, home: Path) -> GitSource:
+    """The repository `run --git` follows (docs/git.md). Raises ValueError for options that do
+    not go together, GitError for a URL with credentials in it."""
+    if args.dir != DEFAULT_DIR:
+        raise ValueError(f"give either DIR ({args.dir}) or --git, not both")
+    check_url(args.git)
+    if args.verify_commits and not (args.allowed_signers or args.gpg_home):
+        raise ValueError("--verify-commits needs --allowed-signers FILE (SSH signatures) or --gpg-home DIR (GPG)")
+    if (args.allowed_signers or args.gpg_home or args.allow_rewind) and not args.verify_commits:
+        raise ValueError("--allowed-signers, --gpg-home and --allow-rewind go with --verify-commits")
+    if Path(args.path).is_absolute() or ".." in Path(args.path).parts:
+        raise ValueError(f"--path {args.path}: a folder inside the repository, relative to its root")
+    if duration(args.poll) < MIN_POLL:
+        raise ValueError(f"--poll {args.poll}: must be at least {MIN_POLL:g}s")
+    paths = {name: Path(value).absolute() if value else None for name, value in (
+        ("ssh_key", args.git_ssh_key), ("known_hosts", args.git_known_hosts), ("token_file", args.git_token_file),
+        ("allowed_signers", args.allowed_signers), ("gpg_home", args.gpg_home))}
+    credentials = Credentials(paths["ssh_key"], paths["known_hosts"], paths["token_file"], args.git_username)
+    verification = Verification(paths["allowed_signers"], paths["gpg_home"], args.allow_rewind) \
+        if args.verify_commits else None
+    return GitSource(args.git, args.ref, args.path, home, credentials, verification)
+
+
+def _hook_server(args, agent: Agent) -> HookServer | None:
+    """The webhook listener of `--hook-addr`, or None without one. Raises ValueError, OSError."""
+    if not args.hook_addr:
+        if args.hook_secret_file:
+            raise ValueError("--hook-secret-file goes with --hook-addr")
+        return None
+    if agent.follower is None:
+        raise ValueError("a webhook triggers a fetch: it goes with --git")
+    secret = Path(args.hook_secret_file) if args.hook_secret_file else None
+    return HookServer(parse_hook_address(args.hook_addr), secret, agent.follower.request,
+                      count=lambda outcome: agent.status.metrics.hook_requests.labels(outcome).inc())
 
 
 def _control_server(args, agent: Agent) -> ControlServer | None:
@@ -103,7 +165,7 @@ def _run_taking_signals(agent: Agent) -> int:
             continue
         reason = f"signal:{signal.Signals(received.si_signo).name}"
         if received.si_signo == signal.SIGHUP:
-            agent.trigger.fire(reason)
+            agent.reload()
         else:
             agent.stop(reason)
     return codes[0] if codes else 1

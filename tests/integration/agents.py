@@ -44,15 +44,17 @@ def eventually(check: Callable[[], Any], what: str, timeout: float = 20.0) -> An
 
 
 class AgentProcess:
-    """`reconciler run` on a directory, its status on a free loopback port and in a file, its state
-    directory private to the test (the same for each agent a test starts)."""
+    """`reconciler run` on a directory (None: `extra` names a git source), its status on a free
+    loopback port and in a file, its state directory private to the test (the same for each agent
+    a test starts)."""
 
-    def __init__(self, directory: Path, namespace: str, tmp_path: Path, engine: str | None = None,
+    def __init__(self, directory: Path | None, namespace: str, tmp_path: Path, engine: str | None = None,
                  extra: tuple[str, ...] = ()) -> None:
         self.status_file = tmp_path / "agent.status.json"
         self.log = tmp_path / "agent.log"
         command = [RECONCILER, "--namespace", namespace, "--log-level", "debug", "--state-dir", str(tmp_path / "state"),
-                   "run", str(directory), "--interval", "30s", "--status-addr", "127.0.0.1:0",
+                   "run", *([str(directory)] if directory else []), "--interval", "30s",
+                   "--status-addr", "127.0.0.1:0",
                    "--status-file", str(self.status_file), *extra]
         if engine:
             command[1:1] = ["--engine", engine]
