@@ -151,7 +151,10 @@ class GitSource:
             record = {}
         if record.get("sha") == sha:
             return Revision(sha, record["ref"], record["subject"])
-        subject = self._in_repo("log", "-1", "--format=%s", sha).strip()
+        try:
+            subject = self._in_repo("log", "-1", "--format=%s", sha).strip()
+        except GitError:
+            subject = ""
         return Revision(sha, record.get("ref", ""), subject)
 
     # -- fetching --------------------------------------------------------------------------------

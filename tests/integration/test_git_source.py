@@ -5,6 +5,7 @@ content-addressed copies, pruning."""
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from reconciler.source.git import (
 )
 from reconciler.source.repository import GitSource, Revision, Verification
 from tests.integration.gitrepos import (
+    SIGNER,
     commit_files,
     force_push,
     git,
@@ -300,6 +302,13 @@ def test_the_revision_in_force_survives_a_restart(source, work):
     assert restarted.update() is None
 
 
+def test_the_revision_in_force_is_read_from_current_when_its_record_is_lost(source):
+    git_source = source()
+    first = git_source.update()
+    (git_source.home / "revision.json").unlink()
+    assert source().current == Revision(first.sha, "", "first")
+
+
 def test_check_out_of_the_revision_in_force_changes_nothing(source):
     git_source = source()
     revision = git_source.update()
@@ -495,3 +504,34 @@ def test_a_rewind_is_followed_when_allowed(source, work, signer):
     git_source.update()
     force_push(work, source=old)
     assert git_source.update().sha == old
+
+
+@pytest.fixture
+def gpg_keyrings(tmp_path_factory, monkeypatch):
+    """(the signer's keyring, a keyring trusting only the signer's public key); git signs with the
+    first (GNUPGHOME). The gpg-agents started are stopped afterwards."""
+    signing, trusting = (tmp_path_factory.mktemp(name) for name in ("gpg-sign", "gpg-trust"))
+    for home in (signing, trusting):
+        home.chmod(0o700)
+    gpg = ("gpg", "--batch", "--quiet", "--homedir")
+    subprocess.run([*gpg, str(signing), "--passphrase", "", "--quick-gen-key", f"Tests <{SIGNER}>", "ed25519",
+                    "sign", "never"], check=True, timeout=60)
+    public = subprocess.run([*gpg, str(signing), "--export", SIGNER], check=True, capture_output=True, timeout=60)
+    subprocess.run([*gpg, str(trusting), "--import"], input=public.stdout, check=True, timeout=60)
+    monkeypatch.setenv("GNUPGHOME", str(signing))
+    yield signing, trusting
+    for home in (signing, trusting):
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], check=False, timeout=60)
+
+
+def test_a_commit_signed_by_a_key_of_the_gpg_keyring_is_checked_out_and_an_unsigned_one_refused(
+        source, work, gpg_keyrings):
+    _, trusting = gpg_keyrings
+    git("-c", f"user.signingkey={SIGNER}", "commit", "--quiet", "--allow-empty", "-S", "-m", "gpg signed", cwd=work)
+    push(work)
+    git_source = source(verification=Verification(gpg_home=trusting))
+    assert git_source.update().subject == "gpg signed"
+    sha = commit_files(work, {"web/app.toml": "unsigned\n"}, "unsigned")
+    push(work)
+    with pytest.raises(VerificationFailed, match=f"commit {sha[:12]} on refs/heads/main is not signed"):
+        git_source.update()
