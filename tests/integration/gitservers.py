@@ -1,5 +1,6 @@
 """Fixtures of the git transport tests: a private sshd and an HTTP git server with basic auth, both on
-127.0.0.1 (tests/integration/sshd.py, githttp.py), and bare repositories they serve.
+127.0.0.1 (tests/integration/sshd.py, githttp.py); repositories to serve come from
+tests/integration/gitrepos.py.
 
 tests/integration/conftest.py makes the fixtures available to every integration test. Without sshd
 or git's http-backend (`scripts/gitservers.sh install`) the tests are skipped locally and fail in CI
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,47 +17,10 @@ import pytest
 from tests.integration.githttp import HTTP_BACKEND, HttpGitServer
 from tests.integration.sshd import SSHD, SshServer
 
-GIT_IDENTITY = ("-c", "user.name=Reconciler Tests", "-c", "user.email=tests@reconciler.invalid",
-                "-c", "commit.gpgsign=false")
-
 
 def canary() -> str:
     """A secret that no file, message or log may contain unless it was handed over on purpose."""
     return f"canary-{secrets.token_hex(12)}"
-
-
-def git(*args: str, cwd: Path | None = None) -> str:
-    """Run git (no prompt, 60 s at most); returns its stdout, stripped; raises CalledProcessError."""
-    environment = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-    answer = subprocess.run(["git", *GIT_IDENTITY, *args], cwd=cwd, env=environment, capture_output=True,
-                            text=True, timeout=60, check=True)
-    return answer.stdout.strip()
-
-
-def bare_repository(path: Path) -> Path:
-    """An empty bare repository at `path` whose HEAD is `main`; returns `path`."""
-    git("init", "-q", "--bare", "--initial-branch", "main", str(path))
-    return path
-
-
-def commit(bare: Path, files: dict[str, str], message: str, branch: str = "main") -> str:
-    """Commit `files` (relative path -> text) on top of `branch` of the bare repository `bare` and
-    push it there directly on disk; returns the new commit's sha."""
-    work = bare.with_name(f"{bare.name}.work")
-    if not work.exists():
-        git("clone", "-q", str(bare), str(work))
-    git("fetch", "-q", "origin", cwd=work)
-    if git("ls-remote", "--heads", "origin", branch, cwd=work):
-        git("checkout", "-q", "--force", "-B", branch, f"origin/{branch}", cwd=work)
-    else:
-        git("checkout", "-q", "-B", branch, cwd=work)
-    for name, text in files.items():
-        (work / name).parent.mkdir(parents=True, exist_ok=True)
-        (work / name).write_text(text)
-    git("add", "--all", cwd=work)
-    git("commit", "-q", "-m", message, cwd=work)
-    git("push", "-q", "origin", f"HEAD:refs/heads/{branch}", cwd=work)
-    return git("rev-parse", "HEAD", cwd=work)
 
 
 def _require(program: Path, package: str) -> None:
