@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import os
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from structlog.testing import capture_logs
 
 from reconciler.source.git import AuthenticationFailed, Credentials, GitError, HostKeyRejected
 from reconciler.source.repository import GitSource
+from tests.integration.agents import RECONCILER, AgentProcess, eventually, service
 from tests.integration.gitrepos import commit_files, make_bare_repo, make_work_tree, push
 from tests.integration.gitservers import canary
 from tests.integration.sshd import make_key
@@ -102,28 +104,40 @@ def private_key_lines(key: Path) -> list[str]:
     return [line for line in key.read_text().splitlines() if line and not line.startswith("-----")]
 
 
-def leaks(secret: str, home: Path, errors: list[BaseException], logs: list[dict], trace: Path) -> list[str]:
-    """Where `secret` appears: files (and symlinks) under `home`, errors (their chain included), log
-    events, and git's trace of its processes' argv."""
-    places = []
-    for folder, folders, files in os.walk(home):
+def files_under(root: Path) -> dict[str, bytes]:
+    """The content of every file, and the target of every symlink, under `root`, by path."""
+    places = {}
+    for folder, folders, files in os.walk(root):
         for path in (Path(folder, name) for name in folders + files):
             if path.is_symlink():
-                content = os.readlink(path).encode()
+                places[f"symlink {path}"] = os.readlink(path).encode()
             elif path.is_file():
-                content = path.read_bytes()
-            else:
-                continue
-            if secret.encode() in content:
-                places.append(f"file {path.relative_to(home)}")
-    for error in errors:
-        chain = [error, error.__cause__, error.__context__]
-        if any(secret in f"{link} {link!r}" for link in chain if link is not None):
-            places.append(f"error {type(error).__name__}")
-    places += [f"log {entry['event']}" for entry in logs if secret in repr(entry)]
-    if trace.exists() and secret in trace.read_text(errors="replace"):
-        places.append("git trace (argv)")
+                places[f"file {path}"] = path.read_bytes()
     return places
+
+
+def error_texts(errors: list[BaseException]) -> dict[str, bytes]:
+    """The message and repr of each error and of its cause and context, by error."""
+    places = {}
+    for index, error in enumerate(errors):
+        chain = [link for link in (error, error.__cause__, error.__context__) if link is not None]
+        places[f"error {index} {type(error).__name__}"] = " ".join(f"{link} {link!r}" for link in chain).encode()
+    return places
+
+
+def source_places(home: Path, errors: list[BaseException], logs: list[dict], trace: Path) -> dict[str, bytes]:
+    """Where a GitSource could leak: its home, its errors, its log events, git's argv (the trace)."""
+    return {**files_under(home), **error_texts(errors), "logs": repr(logs).encode(), "git argv": trace.read_bytes()}
+
+
+def where(secret: str, places: dict[str, bytes]) -> list[str]:
+    """The places whose content holds `secret`."""
+    return [place for place, content in places.items() if secret.encode() in content]
+
+
+def basic_forms(username: str, secret: str) -> tuple[str, str]:
+    """A password as it is, and as an HTTP basic-auth header carries it."""
+    return secret, base64.b64encode(f"{username}:{secret}".encode()).decode()
 
 
 # -- SSH ------------------------------------------------------------------------------------------
@@ -223,10 +237,10 @@ def test_no_password_or_token_appears_in_files_errors_logs_or_argv(
         http_server.password = canary()
         errors.append(failure(source.update))
     assert [type(error) for error in errors] == [AuthenticationFailed, AuthenticationFailed]
-    assert git_trace.read_text() and logs
-    for secret in (password, wrong):
-        for form in (secret, base64.b64encode(f"deploy:{secret}".encode()).decode()):
-            assert leaks(form, home, errors, logs, git_trace) == []
+    places = source_places(home, errors, logs, git_trace)
+    assert logs and places["git argv"]
+    for form in (*basic_forms("deploy", password), *basic_forms("deploy", wrong)):
+        assert where(form, places) == []
 
 
 def test_no_private_key_content_appears_in_files_errors_logs_or_argv(
@@ -242,7 +256,61 @@ def test_no_private_key_content_appears_in_files_errors_logs_or_argv(
         errors.append(failure(GitSource(url, "main", "", home,
                                         ssh_credentials(ssh_server, known_hosts=known_hosts)).fetch))
     assert [type(error) for error in errors] == [AuthenticationFailed, HostKeyRejected]
-    assert git_trace.read_text() and logs
-    for key in (ssh_server.client_key, stranger):
-        for line in private_key_lines(key):
-            assert leaks(line, home, errors, logs, git_trace) == []
+    places = source_places(home, errors, logs, git_trace)
+    assert logs and places["git argv"]
+    for line in private_key_lines(ssh_server.client_key) + private_key_lines(stranger):
+        assert where(line, places) == []
+
+
+@pytest.fixture
+def follow(namespace, tmp_path):
+    """Start `reconciler run --git URL --poll 1s` (plus `extra`), state in tmp_path/agent; stopped afterwards."""
+    agents = []
+
+    def start(url: str, *extra: str) -> AgentProcess:
+        (tmp_path / "agent").mkdir(exist_ok=True)
+        agents.append(AgentProcess(None, namespace, tmp_path / "agent", extra=("--git", url, "--poll", "1s", *extra)))
+        return agents[-1]
+
+    yield start
+    for agent in agents:
+        agent.stop()
+
+
+def agent_places(agent: AgentProcess, namespace: str, state: Path, trace: Path) -> dict[str, bytes]:
+    """Where the agent could leak: its answers, its status file, `reconciler status`, its log (every
+    event, errors included), its state directory (the clone), and git's argv."""
+    command = [RECONCILER, "--namespace", namespace, "--state-dir", str(state), "status"]
+    cli = subprocess.run(command, capture_output=True, timeout=60)
+    return {**{path: agent.get(path)[1].encode() for path in ("/status", "/metrics", "/healthz")},
+            "status file": agent.status_file.read_bytes(), "reconciler status": cli.stdout + cli.stderr,
+            "agent log": agent.log.read_bytes(), **files_under(state), "git argv": trace.read_bytes()}
+
+
+def test_the_agent_shows_the_password_nowhere_after_fetches_that_succeed_and_fail(
+        follow, http_server, http_repository, token_file, names, namespace, tmp_path, git_trace):
+    password = http_server.password
+    sha = http_repository.push({"web.toml": service(names("web"))}, "web")
+    agent = follow(http_repository.url, "--git-token-file", str(token_file), "--git-username", "deploy")
+    eventually(lambda: (agent.status()["source"] or {}).get("applied") == sha, "the commit applied")
+    http_server.password = canary()
+    eventually(lambda: (agent.status()["source"] or {}).get("fetch_error"), "the refused fetch reported")
+    places = agent_places(agent, namespace, tmp_path / "agent" / "state", git_trace)
+    for form in basic_forms("deploy", password):
+        assert where(form, places) == []
+
+
+def test_the_agent_shows_the_private_key_nowhere_after_fetches_that_succeed_and_fail(
+        follow, ssh_server, ssh_repository, names, namespace, tmp_path, git_trace):
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text(ssh_server.known_hosts.read_text())
+    sha = ssh_repository.push({"web.toml": service(names("web"))}, "web")
+    agent = follow(ssh_repository.url, "--git-ssh-key", str(ssh_server.client_key),
+                   "--git-known-hosts", str(known_hosts))
+    eventually(lambda: (agent.status()["source"] or {}).get("applied") == sha, "the commit applied")
+    known_hosts.write_text("")
+    error = eventually(lambda: (agent.status()["source"] or {}).get("fetch_error"), "the rejected host key reported")
+    assert f"known_hosts file: {known_hosts}" in error
+    places = agent_places(agent, namespace, tmp_path / "agent" / "state", git_trace)
+    for line in private_key_lines(ssh_server.client_key):
+        assert where(line, places) == []
