@@ -1,7 +1,7 @@
 """Following private repositories over SSH (a key and a known_hosts file) and over HTTP with basic
 auth (a token file), against real servers on 127.0.0.1 (tests/integration/gitservers.py); and the
 canary checks: a password, a token or a private key never ends up in the clone's files, an error,
-a log line or the argv of a git process."""
+a log line or the argv of a git process, nor in the agent's status, metrics, log or state directory."""
 
 from __future__ import annotations
 
