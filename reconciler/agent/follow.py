@@ -60,6 +60,7 @@ class Follower:
         self.refused: Refused | None = None
 
     def start(self) -> None:
+        log.info("git.following", **self.describe())
         self._thread = threading.Thread(target=self._follow, name="git-follow", daemon=True)
         self._thread.start()
 

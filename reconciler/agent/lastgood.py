@@ -17,6 +17,7 @@ so no value from the environment or the env file is ever written.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,7 @@ class LastKnownGood:
     env_file: str | None = None
     environ: Mapping[str, str] | None = None
     store: StateDir | None = None
+    confine: Path | None = None  # a git checkout: no file read may resolve outside it (see move_to)
     files: dict[str, Version] = field(default_factory=dict)  # the content in force, by relative path
     state: DesiredState | None = None
     saved: dict[str, bytes] | None = None  # what the store holds; None until read
@@ -84,11 +86,12 @@ class LastKnownGood:
     # the last combination: the declarations it was made of (by file) and what it gave
     combined: tuple[dict[str, FileDecl], tuple[DesiredState, tuple[Problem, ...]]] | None = None
 
-    def move_to(self, root: Path) -> None:
-        """Read from `root` from now on (a git source's checkout of another revision): every file
-        is parsed again there, since the relative paths in it resolve against its folder."""
+    def move_to(self, root: Path, confine: Path) -> None:
+        """Read from `root` from now on (a git source's checkout of another revision, `confine`):
+        every file is parsed again there, since the relative paths in it resolve against its folder,
+        and a file or env file that resolves outside `confine` is refused."""
         if root != self.root:
-            self.root, self.parsed = root, {}
+            self.root, self.confine, self.parsed = root, confine, {}
 
     def refresh(self) -> Refresh:
         try:
@@ -155,11 +158,14 @@ class LastKnownGood:
             data = read_file(self.root, rel)
         except LoadFailure as failure:
             return Version(b"", FileDecl(rel, (), (failure.problem,)))
+        if self.confine is not None and not Path(os.path.realpath(self.root / rel)).is_relative_to(self.confine):
+            refused = Problem(rel, None, "", "a symlink to a file outside the repository; refused")
+            return Version(b"", FileDecl(rel, (), (refused,)))
         known = self.parsed.get(rel)
         if known is not None and known.data == data and known.env == env and known.secrets == secrets and (
                 all(_content(path) == content for path, content in known.inputs)):
             return Version(data, known.decl)
-        decl = load_bytes(self.root, rel, data, env, secrets)
+        decl = load_bytes(self.root, rel, data, env, secrets, confine=self.confine)
         self.parsed[rel] = Parsed(data, dict(env), secrets, tuple((path, _content(path)) for path in decl.inputs),
                                   decl)
         return Version(data, decl)

@@ -38,7 +38,7 @@ from reconciler.agent.triggers import Backoff, Trigger
 from reconciler.agent.watch import DirectoryWatcher
 from reconciler.changes import ChangeKind
 from reconciler.converge import PassReport, converge, preview
-from reconciler.desired.hosts import select
+from reconciler.desired import hosts
 from reconciler.hostpaths import missing_bind_sources
 from reconciler.model import DesiredState, resource_key
 from reconciler.options import PlanOptions
@@ -133,7 +133,8 @@ class Agent:
             self.follower.start()
         events = threading.Thread(target=self._forward_events, name="engine-events", daemon=True)
         events.start()
-        log.info("agent.started", directory=str(self.root), namespace=self.namespace, interval=self.interval)
+        log.info("agent.started", directory=str(self.root), namespace=self.namespace, interval=self.interval,
+                 host_id=self.host_id)
         next_full = self.clock()
         try:
             while not self.stopping.is_set():
@@ -220,7 +221,7 @@ class Agent:
             self._read_revision(fetch=bool(syncs))
         refresh = self._pinned(self.desired.refresh())
         if self.host_id is not None and refresh.state is not None:
-            refresh = dataclasses.replace(refresh, state=select(refresh.state, self.host_id))
+            refresh = self._host_view(refresh, self.host_id)
         for problem in self.status.set_errors(refresh.errors):
             log.error("desired_state.invalid", problem=str(problem))
         for problem in self.status.set_warnings(refresh.warnings):
@@ -274,8 +275,17 @@ class Agent:
             follower.fetch_now()
         current = follower.source.current
         if current is not None:
-            self.desired.move_to(Path(os.path.realpath(follower.source.checkout(current))) / follower.source.path)
+            checkout = Path(os.path.realpath(follower.source.checkout(current)))
+            self.desired.move_to(checkout / follower.source.path, checkout)
             self.revisions = dataclasses.replace(self.revisions, in_force=current.sha)
+
+    def _host_view(self, refresh: Refresh, host_id: str) -> Refresh:
+        """This host's view of the desired state (`desired.hosts`); a reference in it to what only
+        other hosts get is an error of its file, as `validate --host-id` reports it."""
+        assert refresh.state is not None
+        problems = hosts.check_view(refresh.state, host_id, hosts.placer(self.desired.root))
+        return dataclasses.replace(refresh, state=hosts.select(refresh.state, host_id),
+                                   errors=(*refresh.errors, *problems))
 
     def _pinned(self, refresh: Refresh) -> Refresh:
         """A git source's bind sources pinned to their content (see `source.pins`); what cannot be

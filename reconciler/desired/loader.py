@@ -141,10 +141,12 @@ def _schema_check(document: dict, report: FileReport, failed: list[Path_],
 
 
 def load_bytes(root: Path, rel: str, data: bytes, env: Mapping[str, str],
-               secrets: frozenset[str] = frozenset(), validated: ValidationCache | None = None) -> FileDecl:
+               secrets: frozenset[str] = frozenset(), validated: ValidationCache | None = None,
+               confine: Path | None = None) -> FileDecl:
     """`load_file` of the content `data` of file `rel`, read earlier (the agent's last-known-good
-    bytes): relative paths in it (env_file, bind sources) resolve against its folder under root."""
-    report = FileReport(rel)
+    bytes): relative paths in it (env_file, bind sources) resolve against its folder under root.
+    With `confine` (a git checkout), an env file that resolves outside it is refused."""
+    report = FileReport(rel, confine=confine)
     path = root / rel
     try:
         text = decode_utf8(data, rel)

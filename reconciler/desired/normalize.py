@@ -167,6 +167,9 @@ def _env(r: _Resource) -> dict[str, str]:
     for index, name in enumerate([files] if isinstance(files, str) else files):
         key = ("env_file", index) if not isinstance(files, str) else ("env_file",)
         r.report.inputs.append(str(r.base / name))
+        if r.report.escapes(str(r.base / name)):
+            r.error(key, f"{name} leads outside the repository through a symlink; refused")
+            continue
         try:
             env.update(read_env_file(str(r.base / name), nul_values=False))
         except LoadFailure as failure:

@@ -8,9 +8,11 @@ secrets: `FileReport.show` never prints them.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 Path_ = tuple[str | int, ...]
 
@@ -73,6 +75,12 @@ class FileReport:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)  # the other files read for it (env files), by path
+    # the folder files it reads must stay in (a git checkout), through any symlink; None: anywhere
+    confine: Path | None = None
+
+    def escapes(self, path: str) -> bool:
+        """Whether `path`, resolved, lies outside `confine`."""
+        return self.confine is not None and not Path(os.path.realpath(path)).is_relative_to(self.confine)
 
     def line_of(self, path: Path_) -> int | None:
         for end in range(len(path), 0, -1):

@@ -173,3 +173,21 @@ def test_the_state_directory_holds_the_clone_and_no_dir_argument_is_read(work, f
     applied(follow(), commit(work, {"web.toml": service(web)}, "web"))
     home = tmp_path / "agent" / "state" / "git"
     assert (home / "repo.git").is_dir() and (home / "current").is_symlink()
+
+
+def test_symlinks_that_lead_outside_the_repository_are_refused_with_their_file_and_line(
+        work, follow, names, docker_client, tmp_path):
+    web, db = names("web"), names("db")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.env").write_text("GREETING=stolen\n")
+    (outside / "extra.toml").write_text(service(db))
+    (work / "stolen.env").symlink_to(outside / "secret.env")
+    (work / "extra.toml").symlink_to(outside / "extra.toml")
+    sha = commit(work, {"web.toml": service(web, extra='env_file = ["./stolen.env"]\n')}, "links out")
+    agent = follow()
+    eventually(lambda: source(agent).get("attempted") == sha, "the revision attempted")
+    errors = {(e["file"], e["line"], e["key"]): e["message"] for e in agent.status()["errors"]}
+    assert errors[("web.toml", 7, "container." + web + ".env_file[0]")].endswith("refused")
+    assert "outside the repository" in errors[("extra.toml", None, "")]
+    assert running(docker_client, web) is None and running(docker_client, db) is None
