@@ -8,8 +8,10 @@ import json
 import subprocess
 import urllib.request
 
+import jsonschema
 import pytest
 
+from reconciler.control.openapi import schema_of
 from tests.integration.agents import RECONCILER, AgentProcess, eventually, running, service
 from tests.integration.gitrepos import commit_files, force_push, make_bare_repo, make_work_tree, push
 
@@ -76,6 +78,8 @@ def test_each_pushed_commit_is_applied_and_reported_by_revision(work, follow, na
     assert greeting(docker_client, web) == "bonjour"
     assert container.labels["io.reconciler.revision"] == second
     assert f'reconciler_source_revision_info{{revision="{second}",state="applied"}} 1.0' in agent.get("/metrics")[1]
+    jsonschema.validate({"schema_version": 1, "status": agent.status()}, schema_of("status"),
+                        cls=jsonschema.Draft202012Validator)
 
 
 def test_a_commit_that_breaks_a_file_keeps_its_last_valid_content_in_force(work, follow, names, docker_client):
