@@ -28,6 +28,8 @@ first write (readers such as the CLI never create it), with a `VERSION` file. La
                        "spec": {...}}}; a string holding a secret value is kept as its keyed hash
                        (reconciler/agent/lastapplied.py), never as the value
     hashkey            32 random bytes: the key of those keyed hashes
+    git/               a git source's clone, checkouts and content copies, owned by
+                       reconciler/source/repository.py (its layout: docs/git.md)
 
 Every write is atomic: a temporary file, a rename, an fsync of the folder. Later records
 (approvals, ...) get a name of their own beside these.
