@@ -88,6 +88,28 @@ def _engine_line(engine: dict[str, Any] | None) -> str:
     return f"{engine.get('kind')} {engine.get('version')} (API {engine.get('api_version')}{lacks})"
 
 
+def _source_lines(source: dict[str, Any] | None, now: float) -> list[str]:
+    """A git source's lines: what is followed, and the fetched, attempted and applied revisions."""
+    if not source:
+        return []
+
+    def short(sha: str | None) -> str:
+        return sha[:12] if sha else "none yet"
+
+    lines = [f"git        {source['url']} {source.get('ref') or '(default branch)'} /{source['path'].strip('/')}",
+             f"revision   applied {short(source.get('applied'))}, attempted {short(source.get('attempted'))}, "
+             f"fetched {short(source.get('fetched'))} {_ago(source.get('fetched_at'), now)}".rstrip()]
+    held = sorted((file, state) for file, state in (source.get("files") or {}).items() if state != "applied")
+    if held and source.get("attempted") != source.get("applied"):
+        lines.append("           not applied: " + ", ".join(f"{file} ({state})" for file, state in held))
+    if source.get("fetch_error"):
+        lines.append(f"fetch      failing: {source['fetch_error']}")
+    refused = source.get("refused")
+    if refused:
+        lines.append(f"refused    {refused['revision'][:12]}: {refused['reason']}")
+    return lines
+
+
 def _table(rows: list[list[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
@@ -102,6 +124,7 @@ def render(status: dict[str, Any], now: float) -> str:
         f"engine     {_engine_line(status.get('engine'))}",
         f"last pass  {_pass_line(status.get('last_pass'), now)}",
         f"applied    {status.get('applied_digest') or 'nothing converged yet'}",
+        *_source_lines(status.get("source"), now),
     ]
     if status.get("suspended"):
         lines.append("suspended  yes: drift is reported, not healed (`reconciler resume`)")

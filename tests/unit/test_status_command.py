@@ -164,3 +164,19 @@ def test_a_silent_agent_is_reported(status, status_file, capsys):
                                            (3 * 86400, "3d")])
 def test_durations_are_short_and_readable(seconds, text):
     assert command._duration(seconds) == text
+
+
+def test_table_shows_a_git_sources_revisions_and_what_held_the_attempted_one_back(status, status_file, capsys):
+    good, broken = "a" * 40, "b" * 40
+    status.source = lambda: {"kind": "git", "url": "https://***@forge.example/infra.git", "ref": "main",
+                             "path": "hosts/web", "fetched": broken, "fetched_at": None, "fetch_error": None,
+                             "refused": {"revision": "c" * 40, "reason": "not signed by an allowed key"},
+                             "revision": broken, "attempted": broken, "applied": good,
+                             "files": {"web.toml": "invalid", "db.toml": "applied"}}
+    status.save()
+    run(status_file)
+    out = capsys.readouterr().out
+    assert "git        https://***@forge.example/infra.git main /hosts/web" in out
+    assert f"revision   applied {good[:12]}, attempted {broken[:12]}, fetched {broken[:12]}" in out
+    assert "not applied: web.toml (invalid)" in out
+    assert f"refused    {'c' * 12}: not signed by an allowed key" in out
