@@ -5,6 +5,7 @@ commits pushed while it runs are applied and reported by revision, and what goes
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import urllib.request
 
@@ -195,3 +196,12 @@ def test_symlinks_that_lead_outside_the_repository_are_refused_with_their_file_a
     assert errors[("web.toml", 7, "container." + web + ".env_file[0]")].endswith("refused")
     assert "outside the repository" in errors[("extra.toml", None, "")]
     assert running(docker_client, web) is None and running(docker_client, db) is None
+
+
+def test_sighup_fetches_at_once(work, follow, names, docker_client):
+    web = names("web")
+    agent = follow("--poll", "1h")
+    eventually(lambda: source(agent).get("fetch_error"), "the first fetch found no branch yet")
+    sha = commit(work, {"web.toml": service(web)}, "web")
+    agent.process.send_signal(signal.SIGHUP)
+    applied(agent, sha)
