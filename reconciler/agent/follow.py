@@ -8,7 +8,7 @@ source verifies it and switches its `current` link atomically) and wakes the loo
 
 What the follower tells the status (`state()`): the revision last fetched and when, the last
 fetch error (messages from `source.git` are masked: no credential), and the revision refused
-(verification, a rewind, submodules or LFS) with why. A refused revision is not checked out
+(verification, a rewind, submodules or LFS, `--path` missing) with why. A refused revision is not checked out
 again until the remote moves to another one; a fetch that fails keeps the revision in force.
 """
 
@@ -23,13 +23,10 @@ from typing import Any
 import structlog
 
 from reconciler.agent.timestamps import iso
-from reconciler.source.git import GitError, Rewound, Unsupported, VerificationFailed, mask_url
+from reconciler.source.git import GitError, mask_url
 from reconciler.source.repository import GitSource, Revision
 
 log = structlog.get_logger("reconciler.agent")
-
-REFUSALS = (VerificationFailed, Rewound, Unsupported)  # what the revision itself is refused for
-
 
 @dataclass(frozen=True)
 class Refused:
@@ -39,8 +36,9 @@ class Refused:
 
 class Follower:
     """Keeps `source` fetched. `on_revision(reason)` is called (from the follower's thread or the
-    caller's) when a new revision is in force; `count(outcome)` with each fetch's outcome
-    (`new`, `unchanged`, `refused`, `failed`), for the metrics."""
+    caller's) when a new revision is in force, or a fetch fails otherwise than the last one;
+    `count(outcome)` with each fetch's outcome (`new`, `unchanged`, `refused`, `failed`), for the
+    metrics."""
 
     def __init__(self, source: GitSource, poll: float, on_revision: Callable[[str], None],
                  count: Callable[[str], None] = lambda _outcome: None,
@@ -76,7 +74,10 @@ class Follower:
 
     def _follow(self) -> None:
         while not self._stopping.is_set():
-            self.fetch_now()
+            try:
+                self.fetch_now()
+            except Exception as error:  # the follower must outlive any surprise; the next poll tries again
+                log.error("git.follow_crashed", error=f"{type(error).__name__}: {error}", exc_info=error)
             self._wake.wait(self.poll)
             self._wake.clear()
 
@@ -100,13 +101,13 @@ class Follower:
                 return None
             try:
                 self.source.check_out(fetched)
-            except REFUSALS as error:
+            except GitError as error:  # this revision's: unsigned, a rewind, submodules, LFS, no --path
                 self.refused = Refused(fetched.sha, str(error))
                 log.error("git.revision_refused", revision=fetched.short, reason=str(error))
                 self._count("refused")
                 return None
-            except GitError as error:
-                self._failed(str(error))
+            except OSError as error:
+                self._failed(f"checking out {fetched.short}: {error}")
                 return None
             self.refused = None
         log.info("git.revision_checked_out", revision=fetched.short, ref=fetched.ref, subject=fetched.subject)
@@ -115,10 +116,12 @@ class Follower:
         return fetched
 
     def _failed(self, message: str) -> None:
-        if message != self.error:
-            log.warning("git.fetch_failed", error=message)
+        changed = message != self.error
         self.error = message
         self._count("failed")
+        if changed:
+            log.warning("git.fetch_failed", error=message)
+            self._on_revision("fetch:failed")  # a pass reports it (before any revision, as its error)
 
     def describe(self) -> dict[str, Any]:
         """What is followed: the URL (masked), the ref, the path, the poll interval in seconds."""

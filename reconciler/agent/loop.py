@@ -39,6 +39,7 @@ from reconciler.agent.watch import DirectoryWatcher
 from reconciler.changes import ChangeKind
 from reconciler.converge import PassReport, converge, preview
 from reconciler.desired import hosts
+from reconciler.desired.problems import Problem
 from reconciler.hostpaths import missing_bind_sources
 from reconciler.model import DesiredState, resource_key
 from reconciler.options import PlanOptions
@@ -219,7 +220,7 @@ class Agent:
     def _pass(self, started: float, woken_by: list[str], syncs: list[Request]) -> None:
         if self.follower is not None:
             self._read_revision(fetch=bool(syncs))
-        refresh = self._pinned(self.desired.refresh())
+        refresh = self._pinned(self.desired.refresh()) if self._has_content() else self._nothing_yet()
         if self.host_id is not None and refresh.state is not None:
             refresh = self._host_view(refresh, self.host_id)
         for problem in self.status.set_errors(refresh.errors):
@@ -286,6 +287,20 @@ class Agent:
         problems = hosts.check_view(refresh.state, host_id, hosts.placer(self.desired.root))
         return dataclasses.replace(refresh, state=hosts.select(refresh.state, host_id),
                                    errors=(*refresh.errors, *problems))
+
+    def _has_content(self) -> bool:
+        """False only for a git source that has checked nothing out yet."""
+        return self.follower is None or self.follower.source.current is not None
+
+    def _nothing_yet(self) -> Refresh:
+        """A git source with no revision yet: the pass has nothing to read, and says why."""
+        follower = self.follower
+        assert follower is not None
+        refused = follower.refused
+        why = follower.error or (f"revision {refused.sha[:12]} refused: {refused.reason}" if refused
+                                 else "the first fetch has not finished")
+        url = follower.describe()["url"]
+        return Refresh(None, (Problem("", None, "", f"no revision of {url} checked out yet: {why}"),))
 
     def _pinned(self, refresh: Refresh) -> Refresh:
         """A git source's bind sources pinned to their content (see `source.pins`); what cannot be

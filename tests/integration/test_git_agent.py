@@ -205,3 +205,28 @@ def test_sighup_fetches_at_once(work, follow, names, docker_client):
     sha = commit(work, {"web.toml": service(web)}, "web")
     agent.process.send_signal(signal.SIGHUP)
     applied(agent, sha)
+
+
+def test_before_any_revision_the_status_says_why_nothing_is_applied(work, follow, names, docker_client):
+    agent = follow()
+
+    def reported():
+        errors = agent.status()["errors"]
+        return errors and "the first fetch has not finished" not in errors[0]["text"] and errors[0]["text"]
+
+    text = eventually(reported, "the failing first fetch reported")
+    assert text.startswith(f"no revision of file://{work.with_name('desired.git')} checked out yet: ")
+    sha = commit(work, {"web.toml": service(names("web"))}, "web")
+    applied(agent, sha)
+    assert agent.status()["errors"] == []
+
+
+def test_a_revision_without_the_path_followed_is_refused_and_the_last_one_stays(work, follow, names, docker_client):
+    web = names("web")
+    sha = commit(work, {"hosts/web.toml": service(web)}, "web under hosts/")
+    agent = follow("--path", "hosts")
+    applied(agent, sha)
+    moved = commit(work, {"hosts/web.toml": None, "elsewhere/web.toml": service(web)}, "moved away")
+    refused = eventually(lambda: source(agent).get("refused"), "the revision refused")
+    assert refused["revision"] == moved and "hosts" in refused["reason"]
+    assert source(agent)["applied"] == sha and running(docker_client, web)
