@@ -108,7 +108,7 @@ def leaks(agent: AgentProcess, *secrets: str) -> list[str]:
 
 
 def secret_file(path: Path, text: str) -> Path:
-    """`text` in a new file of mode 0600 at `path`."""
+    """Write `text` and a newline to the file at `path` (made, with its folder, if missing), mode 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text + "\n")
     path.chmod(0o600)
