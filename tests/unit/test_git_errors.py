@@ -114,6 +114,19 @@ def test_a_rejected_host_key_names_the_known_hosts_file_used():
     assert "~/.ssh/known_hosts" in str(default)
 
 
+def test_a_rejected_host_key_says_so_rather_than_gits_last_words():
+    stderr = "Host key verification failed.\nfatal: Could not read from remote repository."
+    assert "host key verification failed" in str(Git(URL).failure(("fetch",), stderr))
+
+
+def test_a_refused_token_is_named_as_refused_rather_than_as_a_missing_user_name():
+    stderr = "fatal: could not read Username for 'https://forge.example': terminal prompts disabled"
+    credentials = Credentials(token_file=Path("/etc/reconciler/git.token"), username="deploy")
+    error = Git(URL, credentials).failure(("fetch",), stderr, token="s3cr3t")
+    assert type(error) is AuthenticationFailed
+    assert "refused the token of /etc/reconciler/git.token (as user 'deploy')" in str(error)
+
+
 def test_the_message_keeps_gits_fatal_line_masked_and_without_the_token():
     stderr = "remote: no access for s3cr3t-token\nfatal: unable to access 'https://u:p@forge.example/r.git/': boom\n"
     error = Git(URL).failure(("fetch",), stderr, token="s3cr3t-token")
