@@ -139,6 +139,27 @@ ENGINE_RECONNECTED = Event(kind="engine", action="reconnected", name="", id="")
 ProgressCallback = Callable[[str, str], None]  # (image reference, progress line)
 
 
+@dataclass(frozen=True)
+class RegistryAuth:
+    """Credentials for one registry, as a pull hands them to the engine (Docker's AuthConfig, sent
+    as the X-Registry-Auth header, which Podman's compatible API reads too): a user name and
+    password, or an identity token (a registry's OAuth refresh token, which Docker's config.json
+    keeps as `identitytoken`). `server` is the registry as Docker names it (`host[:port]`, or
+    `https://index.docker.io/v1/`). The secret parts never show in a repr."""
+
+    username: str = ""
+    password: str = field(default="", repr=False)
+    identity_token: str = field(default="", repr=False)
+    server: str = ""
+
+    def engine_form(self) -> dict[str, str]:
+        """The AuthConfig fields the engine's pull reads (API 1.41, POST /images/create)."""
+        form = {"serveraddress": self.server} if self.server else {}
+        if self.identity_token:
+            return {**form, "identitytoken": self.identity_token}
+        return {**form, "username": self.username, "password": self.password}
+
+
 class Runtime(Protocol):
     def ping(self) -> None:
         """Raise EngineUnavailable unless the engine answers."""
@@ -199,8 +220,11 @@ class Runtime(Protocol):
     def resolve_image(self, ref: str) -> str | None:
         """The id of the local image `ref` names, or None when it is not present."""
 
-    def pull_image(self, ref: str, progress: ProgressCallback | None = None) -> str:
-        """Pull `ref` from its registry; returns the image id."""
+    def pull_image(self, ref: str, progress: ProgressCallback | None = None, auth: RegistryAuth | None = None) -> str:
+        """Pull `ref` from its registry, with `auth` when given (else the engine's client default:
+        anonymous, or what the SDK finds in the process's own Docker config); returns the image id.
+        InvalidSpec "pull REF: ..." when the registry refuses (unauthorized, unknown manifest) or
+        cannot be reached; the message never holds the credentials."""
 
     def wait_container(self, id: str, condition: str, timeout: float) -> None:
         """Block until the container is `running`, `healthy` or `exited` (exit code 0 for

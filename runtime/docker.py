@@ -29,6 +29,7 @@ from runtime.base import (
     ObservedContainer,
     ObservedState,
     ProgressCallback,
+    RegistryAuth,
     WaitTimeout,
 )
 from runtime.capabilities import PODMAN, Capabilities, is_podman, probe
@@ -324,10 +325,11 @@ class DockerRuntime:
         except NotFound:
             return None
 
-    def pull_image(self, ref: str, progress: ProgressCallback | None = None) -> str:
+    def pull_image(self, ref: str, progress: ProgressCallback | None = None, auth: RegistryAuth | None = None) -> str:
+        credentials = auth.engine_form() if auth is not None else None
         with engine_errors():
             try:
-                for line in self.api.pull(ref, stream=True, decode=True):
+                for line in self.api.pull(ref, stream=True, decode=True, auth_config=credentials):
                     if "error" in line:
                         raise InvalidSpec(f"pull {ref}: {line['error']}")
                     if progress is not None:

@@ -29,6 +29,7 @@ from runtime.base import (
     ObservedContainer,
     ObservedState,
     ProgressCallback,
+    RegistryAuth,
     WaitTimeout,
 )
 from runtime.capabilities import MEMORY, Capabilities
@@ -477,7 +478,7 @@ class MemoryRuntime:
         return self.images.get(normalise_reference(ref))
 
     @_engine_call
-    def pull_image(self, ref: str, progress: ProgressCallback | None = None) -> str:
+    def pull_image(self, ref: str, progress: ProgressCallback | None = None, auth: RegistryAuth | None = None) -> str:
         image_id = self.registry.get(normalise_reference(ref))
         if image_id is None:
             raise InvalidSpec(f"pull {ref}: manifest unknown")

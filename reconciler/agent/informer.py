@@ -28,7 +28,7 @@ from dataclasses import replace
 from typing import Any
 
 from reconciler.model import ContainerSpec, NetworkSpec, VolumeSpec, is_owned
-from runtime.base import Event, ObservedContainer, ObservedState, ProgressCallback, Runtime
+from runtime.base import Event, ObservedContainer, ObservedState, ProgressCallback, RegistryAuth, Runtime
 
 # what an event about an owned container must have done for a pass to be due (a kill or an oom
 # only comes before the death that matters: a pass woken by it would find the container running)
@@ -277,8 +277,8 @@ class Informer:
         finally:
             self._changed()
 
-    def pull_image(self, ref: str, progress: ProgressCallback | None = None) -> str:
+    def pull_image(self, ref: str, progress: ProgressCallback | None = None, auth: RegistryAuth | None = None) -> str:
         try:
-            return self.runtime.pull_image(ref, progress)
+            return self.runtime.pull_image(ref, progress, auth)
         finally:
             self._changed()

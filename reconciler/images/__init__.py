@@ -1,0 +1,1 @@
+"""Images: registries, credentials, pull policies, builds and retention."""
