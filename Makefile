@@ -48,10 +48,10 @@ unit: install
 lint: install
 	$(VENV)/bin/ruff check reconciler runtime tests bench
 
-# Every benchmark on Docker, then the agent's on Podman (docs/benchmarks.md).
+# Every benchmark on Docker, then the agent's and the git source's on Podman (docs/benchmarks.md).
 bench: install
 	@export DOCKER_HOST=$$($(ENGINE) ensure) && $(ENGINE) image && $(PY) -m bench
-	@export DOCKER_HOST=$$($(PODMAN) ensure) && $(PODMAN) image && $(PY) -m bench agent
+	@export DOCKER_HOST=$$($(PODMAN) ensure) && $(PODMAN) image && $(PY) -m bench agent git
 
 # The fault campaign against the agent (docs/chaos.md); not part of `make test`.
 chaos: install
