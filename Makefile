@@ -32,9 +32,11 @@ run: install
 	    exec $(VENV)/bin/reconciler run desired-state/ --status-addr $(STATUS_ADDR)
 
 # Every test against Docker, and the contract and integration tests against Podman, in parallel
-# (the git transport tests run their own sshd and HTTP server: scripts/gitservers.sh installs them).
+# (the git transport tests run their own sshd and HTTP server: scripts/gitservers.sh installs them;
+# the image tests their own registries: scripts/registry.sh installs docker-registry and htpasswd).
 test: install
 	@scripts/gitservers.sh install
+	@scripts/registry.sh install
 	@export DOCKER_HOST=$$($(ENGINE) ensure) PODMAN_HOST=$$($(PODMAN) ensure) && $(ENGINE) image && \
 	    $(PODMAN) image && scripts/test.sh $(PY) && scripts/wheel-check.sh $(PY)
 

@@ -78,7 +78,9 @@ graphroot = "$ROOT/storage"
 runroot = "$RUN/storage"
 EOF
     cat >"$CONTAINERS_REGISTRIES_CONF" <<EOF
-# Registries on the loopback address serve plain HTTP, as Docker allows by default.
+# Registries on the loopback address serve plain HTTP, as Docker allows by default. A location
+# without a port matches that host on every port in Podman 4.3 (containers/image matches a prefix
+# followed by ':', '/' or '@'), so the tests' registries on free ports of 127.0.0.1 are insecure too.
 unqualified-search-registries = []
 
 [[registry]]

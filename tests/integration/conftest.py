@@ -10,6 +10,7 @@ import pytest
 from runtime.docker import DockerRuntime
 from tests.integration.agents import AgentProcess
 from tests.integration.gitservers import http_server, ssh_server  # noqa: F401 (fixtures of the git tests)
+from tests.integration.registry import auth_registry, registry, start_registry  # noqa: F401 (image tests)
 from tests.integration.relay import SocketProxy
 
 
