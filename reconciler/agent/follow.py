@@ -36,7 +36,7 @@ class Refused:
 
 class Follower:
     """Keeps `source` fetched. `on_revision(reason)` is called (from the follower's thread or the
-    caller's) when a new revision is in force, or a fetch fails otherwise than the last one;
+    caller's) when a new revision is in force, one is refused, or a fetch fails otherwise than the last one;
     `count(outcome)` with each fetch's outcome (`new`, `unchanged`, `refused`, `failed`), for the
     metrics."""
 
@@ -56,6 +56,7 @@ class Follower:
         self.fetched_at: float | None = None
         self.error: str | None = None
         self.refused: Refused | None = None
+        self.tried = False  # whether a fetch has ended since the start
 
     def start(self) -> None:
         log.info("git.following", **self.describe())
@@ -83,45 +84,55 @@ class Follower:
 
     def fetch_now(self) -> Revision | None:
         """Fetch, and check out a revision that is new and not refused; the revision checked out,
-        or None. Never raises for git: a failure is kept in `error` and logged once per message."""
+        or None. Never raises for git: a failure is kept in `error` and logged once per message.
+        A new revision, a new failure and a refusal wake the loop (`on_revision`), once `tried`
+        says a fetch has ended (a pass before it has nothing to read, and waits for it)."""
         with self._lock:
-            try:
-                fetched = self.source.fetch()
-            except GitError as error:
-                self._failed(str(error))
-                return None
-            self.fetched, self.fetched_at = fetched, self._clock()
-            if self.error is not None:
-                log.info("git.fetch_recovered", revision=fetched.short)
-                self.error = None
-            current = self.source.current
-            if (current is not None and current.sha == fetched.sha) or (
-                    self.refused is not None and self.refused.sha == fetched.sha):
-                self._count("unchanged")
-                return None
-            try:
-                self.source.check_out(fetched)
-            except GitError as error:  # this revision's: unsigned, a rewind, submodules, LFS, no --path
-                self.refused = Refused(fetched.sha, str(error))
-                log.error("git.revision_refused", revision=fetched.short, reason=str(error))
-                self._count("refused")
-                return None
-            except OSError as error:
-                self._failed(f"checking out {fetched.short}: {error}")
-                return None
-            self.refused = None
+            revision, wake = self._attempt()
+            self.tried = True
+        if wake is not None:
+            self._on_revision(wake)
+        return revision
+
+    def _attempt(self) -> tuple[Revision | None, str | None]:
+        """(the revision checked out, or None; why to wake the loop, or None)."""
+        try:
+            fetched = self.source.fetch()
+        except GitError as error:
+            return None, self._failed(str(error))
+        self.fetched, self.fetched_at = fetched, self._clock()
+        if self.error is not None:
+            log.info("git.fetch_recovered", revision=fetched.short)
+            self.error = None
+        current = self.source.current
+        if (current is not None and current.sha == fetched.sha) or (
+                self.refused is not None and self.refused.sha == fetched.sha):
+            self._count("unchanged")
+            return None, None
+        try:
+            self.source.check_out(fetched)
+        except GitError as error:  # this revision's: unsigned, a rewind, submodules, LFS, no --path
+            self.refused = Refused(fetched.sha, str(error))
+            log.error("git.revision_refused", revision=fetched.short, reason=str(error))
+            self._count("refused")
+            return None, f"refused:{fetched.short}"
+        except OSError as error:
+            return None, self._failed(f"checking out {fetched.short}: {error}")
+        self.refused = None
         log.info("git.revision_checked_out", revision=fetched.short, ref=fetched.ref, subject=fetched.subject)
         self._count("new")
-        self._on_revision(f"revision:{fetched.short}")
-        return fetched
+        return fetched, f"revision:{fetched.short}"
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, message: str) -> str | None:
+        """Keep and count a failure; "fetch:failed" when it differs from the last one (a pass then
+        reports it: before any revision, as its error), else None."""
         changed = message != self.error
         self.error = message
         self._count("failed")
-        if changed:
-            log.warning("git.fetch_failed", error=message)
-            self._on_revision("fetch:failed")  # a pass reports it (before any revision, as its error)
+        if not changed:
+            return None
+        log.warning("git.fetch_failed", error=message)
+        return "fetch:failed"
 
     def describe(self) -> dict[str, Any]:
         """What is followed: the URL (masked), the ref, the path, the poll interval in seconds."""

@@ -227,9 +227,9 @@ class Git:
         for kind, fragments in _FAILURES:
             if any(fragment in lowered for fragment in fragments):
                 if kind is HostKeyRejected:
-                    message = (f"{self._what(args)}: the SSH server's host key is not the one trusted (host key "
-                               f"verification failed; known_hosts file: "
-                               f"{self.credentials.known_hosts or _DEFAULT_KNOWN_HOSTS})")
+                    known = self.credentials.known_hosts or _DEFAULT_KNOWN_HOSTS
+                    message = (f"{self._what(args)}: host key verification failed: the SSH server's key is not "
+                               f"one trusted (known_hosts file: {known})")
                 elif kind is AuthenticationFailed and token and "could not read username" in lowered:
                     message = (f"{self._what(args)}: the server refused the token of {self.credentials.token_file} "
                                f"(as user {self.credentials.username!r})")
