@@ -42,7 +42,6 @@ from reconciler.converge import PassReport, converge, preview
 from reconciler.desired import hosts
 from reconciler.desired.problems import Problem
 from reconciler.hostpaths import missing_bind_sources
-from reconciler.images.usage import Usage
 from reconciler.model import DesiredState, resource_key
 from reconciler.options import PlanOptions
 from reconciler.plan import Plan
@@ -90,13 +89,11 @@ class Agent:
     revisions: Revisions = field(default_factory=Revisions)  # a git source's applied and attempted revisions
     pinned: frozenset[str] = frozenset()  # the content copies of a git source the desired state mounts
     pin_held: dict[str, str] = field(default_factory=dict)  # "kind/name" -> why: bind sources not pinned
-    image_retention: int | None = None  # unused images kept per repository (images.retention); None: off
 
     def __post_init__(self) -> None:
         self.desired = LastKnownGood(self.root, self.env_file, store=self.state_dir)
         self.informer = Informer(self.runtime, self.namespace)
         self.rollbacks = Rollbacks(self.state_dir)
-        self.images = Usage(self.state_dir, self.image_retention)
         self.suspended = self.state_dir.suspended() if self.state_dir else False
         self.status.set_suspended(self.suspended)
 
@@ -271,7 +268,6 @@ class Agent:
         self._account(report)
         self.rollbacks.after(report, refresh.state, secret_values(self.desired), self.revision, time.time())
         self._remember(refresh.state, report)
-        self.images.after_pass(report, self.informer)
         crashing = crash_loops(self.started_at, {k: self.backoff.failures(k) for k in self.started_at})
         self._finish(pass_result(bool(refresh.errors), report, crashing), started, woken_by, refresh, report)
 
