@@ -136,7 +136,24 @@ EVENT_ACTIONS = {
 # The event stream was lost and is open again: what happened meanwhile is unknown, a pass is due.
 ENGINE_RECONNECTED = Event(kind="engine", action="reconnected", name="", id="")
 
-ProgressCallback = Callable[[str, str], None]  # (image reference, progress line)
+
+@dataclass(frozen=True)
+class Progress:
+    """One update of an image transfer, from the engine's JSON progress stream (Docker's
+    jsonmessage lines: `id`, `status`, `progressDetail`). `action` is pull, build or push; `ref`
+    the image reference; `layer` the layer id, "" for a line about the whole image ("Pulling
+    from ...", "Digest: sha256:..."); `status` the engine's words ("Downloading", "Pull
+    complete"); `current` and `total` in bytes when the engine says them."""
+
+    ref: str
+    layer: str
+    status: str
+    current: int | None = None
+    total: int | None = None
+    action: str = "pull"
+
+
+ProgressCallback = Callable[[Progress], None]
 
 
 @dataclass(frozen=True)
@@ -225,6 +242,15 @@ class Runtime(Protocol):
         anonymous, or what the SDK finds in the process's own Docker config); returns the image id.
         InvalidSpec "pull REF: ..." when the registry refuses (unauthorized, unknown manifest) or
         cannot be reached; the message never holds the credentials."""
+
+    def remove_image(self, id: str) -> int:
+        """Remove the local image `id` without forcing, as `docker rmi` without `-f` does; returns
+        its size in bytes as the engine lists it (layers it shares with other images stay).
+        Conflict when the engine refuses: a container (running or not) uses it, it is tagged in
+        several repositories, or another image is built on it; NotFound when it is gone."""
+
+    def images_in_use(self) -> frozenset[str]:
+        """The image ids of every container on the engine, whoever owns it and whatever its state."""
 
     def wait_container(self, id: str, condition: str, timeout: float) -> None:
         """Block until the container is `running`, `healthy` or `exited` (exit code 0 for

@@ -19,6 +19,7 @@ import requests
 
 from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkSpec, VolumeSpec
 from runtime import docker_observe as parse
+from runtime import docker_progress as transfer
 from runtime import podman
 from runtime.base import (
     Conflict,
@@ -332,15 +333,25 @@ class DockerRuntime:
                 for line in self.api.pull(ref, stream=True, decode=True, auth_config=credentials):
                     if "error" in line:
                         raise InvalidSpec(f"pull {ref}: {line['error']}")
-                    if progress is not None:
-                        text = " ".join(str(line[k]) for k in ("id", "status", "progress") if line.get(k))
-                        progress(ref, text)
+                    update = transfer.progress(ref, line)
+                    if progress is not None and update is not None:
+                        progress(update)
             except docker.errors.APIError as error:  # the engine answered: the registry or ref failed
                 raise InvalidSpec(f"pull {ref}: {error.explanation or error}") from error
         image_id = self.resolve_image(ref)
         if image_id is None:
             raise InvalidSpec(f"pull {ref}: the engine has no such image after the pull")
         return image_id
+
+    def remove_image(self, id: str) -> int:
+        with engine_errors():
+            size = self.api.inspect_image(id).get("Size") or 0
+            self.api.remove_image(id, force=False)
+        return size
+
+    def images_in_use(self) -> frozenset[str]:
+        with engine_errors():
+            return frozenset(c["ImageID"] for c in self.api.containers(all=True) if c.get("ImageID"))
 
     def wait_container(self, id: str, condition: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -5,8 +5,7 @@ wake the loop; each pass is level-triggered: it re-reads the files (per-file las
 observes the engine and converges, whatever woke it. The observation comes from the informer's
 cache, kept from engine events between passes, and is a full relist on each resync and SIGHUP.
 One pass runs at a time. What woke a pass is named in its `pass.finished` line: `edit`,
-`event:KIND:ACTION`, `signal:SIGHUP`, `resync`, `retry`, `api:KIND`, and for a git source
-`revision:SHA` (a new revision checked out), `refused:SHA` and `fetch:failed`.
+`event:KIND:ACTION`, `signal:SIGHUP`, `resync`, `retry`.
 
 A pass that raises anything unexpected ends as a failed pass (`pass.crashed`, logged at error
 with its traceback, counted as an error of type `crash`), and the next one waits its backoff.
@@ -42,6 +41,7 @@ from reconciler.converge import PassReport, converge, preview
 from reconciler.desired import hosts
 from reconciler.desired.problems import Problem
 from reconciler.hostpaths import missing_bind_sources
+from reconciler.images.usage import Usage
 from reconciler.model import DesiredState, resource_key
 from reconciler.options import PlanOptions
 from reconciler.plan import Plan
@@ -89,11 +89,13 @@ class Agent:
     revisions: Revisions = field(default_factory=Revisions)  # a git source's applied and attempted revisions
     pinned: frozenset[str] = frozenset()  # the content copies of a git source the desired state mounts
     pin_held: dict[str, str] = field(default_factory=dict)  # "kind/name" -> why: bind sources not pinned
+    image_retention: int | None = None  # unused images kept per repository (images.retention); None: off
 
     def __post_init__(self) -> None:
         self.desired = LastKnownGood(self.root, self.env_file, store=self.state_dir)
         self.informer = Informer(self.runtime, self.namespace)
         self.rollbacks = Rollbacks(self.state_dir)
+        self.images = Usage(self.state_dir, self.image_retention)
         self.suspended = self.state_dir.suspended() if self.state_dir else False
         self.status.set_suspended(self.suspended)
 
@@ -221,9 +223,6 @@ class Agent:
     def _pass(self, started: float, woken_by: list[str], syncs: list[Request]) -> None:
         if self.follower is not None:
             self._read_revision(fetch=bool(syncs))
-        if self.follower is not None and self.follower.source.current is None and not self.follower.tried:
-            self.status.save()  # the first fetch has not ended: it wakes a pass when it does, either way
-            return
         refresh = self._pinned(self.desired.refresh()) if self._has_content() else self._nothing_yet()
         if self.host_id is not None and refresh.state is not None:
             refresh = self._host_view(refresh, self.host_id)
@@ -268,6 +267,7 @@ class Agent:
         self._account(report)
         self.rollbacks.after(report, refresh.state, secret_values(self.desired), self.revision, time.time())
         self._remember(refresh.state, report)
+        self.images.after_pass(report, self.informer)
         crashing = crash_loops(self.started_at, {k: self.backoff.failures(k) for k in self.started_at})
         self._finish(pass_result(bool(refresh.errors), report, crashing), started, woken_by, refresh, report)
 
@@ -302,7 +302,7 @@ class Agent:
         assert follower is not None
         refused = follower.refused
         why = follower.error or (f"revision {refused.sha[:12]} refused: {refused.reason}" if refused
-                                 else "the remote has not answered yet")
+                                 else "the first fetch has not finished")
         url = follower.describe()["url"]
         return Refresh(None, (Problem("", None, "", f"no revision of {url} checked out yet: {why}"),))
 

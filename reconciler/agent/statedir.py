@@ -28,6 +28,11 @@ first write (readers such as the CLI never create it), with a `VERSION` file. La
                        "spec": {...}}}; a string holding a secret value is kept as its keyed hash
                        (reconciler/agent/lastapplied.py), never as the value
     hashkey            32 random bytes: the key of those keyed hashes
+    image-usage.json   the images this namespace pulled or built (images carry no ownership labels),
+                       by repository and image id (reconciler/images/retention.py): {"reg/app":
+                       {"sha256:...": {"ref": "reg/app:2", "how": "pulled" or "built", "last_used":
+                       1714568584.0}}}; last_used is refreshed while a container of the namespace
+                       runs it. The agent's --image-retention removes only images recorded here
     git/               a git source's clone, checkouts and content copies, owned by
                        reconciler/source/repository.py (its layout: docs/git.md)
 
@@ -59,6 +64,7 @@ _SUSPENDED = "suspended"
 _QUARANTINE = "quarantine.json"
 _LAST_APPLIED = "lastapplied.json"
 _HASH_KEY = "hashkey"
+_IMAGE_USAGE = "image-usage.json"
 
 
 def _lastgood_name(rel: str) -> str:
@@ -228,6 +234,16 @@ class StateDir:
     def save_last_applied(self, records: Mapping[str, Mapping]) -> None:
         """Replace the last-applied records (written only when changed)."""
         self._write_json(_LAST_APPLIED, records)
+
+    # -- the images this namespace pulled or built (image retention) -----------------------------
+
+    def image_usage(self) -> dict[str, dict[str, dict]]:
+        """Repository -> image id -> {"ref", "how", "last_used"} (see the layout)."""
+        return self._read_json(_IMAGE_USAGE, "an image usage record")
+
+    def save_image_usage(self, records: Mapping[str, Mapping[str, Mapping]]) -> None:
+        """Replace the image usage records (written only when changed)."""
+        self._write_json(_IMAGE_USAGE, records)
 
     def hash_key(self) -> bytes:
         """The key of the keyed hashes that stand for secrets in records; made on first use."""

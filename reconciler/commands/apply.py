@@ -15,14 +15,12 @@ from reconciler.agent.lock import Locked, acquire, lock_path
 from reconciler.agent.statedir import StateDirError
 from reconciler.commands.context import colour, pass_options, prepare, socket_path, state_dir
 from reconciler.commands.control import agent_call, converged, passed_text
+from reconciler.commands.progress import ProgressView
 from reconciler.commands.render import report_text
 from reconciler.control.client import ControlError, NoAgent
 from reconciler.converge import converge
+from reconciler.images.usage import Usage
 from runtime import EngineError
-
-
-def _progress(ref: str, line: str) -> None:
-    print(f"pull {ref}: {line}", file=sys.stderr)
 
 
 def run(args) -> int:
@@ -66,7 +64,7 @@ def _apply_here(args) -> int:
         return 1
     desired, runtime = ready
     try:
-        report = converge(runtime, desired, args.namespace, pass_options(args, desired), _progress)
+        report = converge(runtime, desired, args.namespace, pass_options(args, desired), ProgressView(sys.stderr))
     except (EngineError, StateDirError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -75,4 +73,5 @@ def _apply_here(args) -> int:
         state_dir(args).record_completions(report.completed)
     except (StateDirError, OSError) as error:
         print(f"warning: run-to-completion records not saved: {error}", file=sys.stderr)
+    Usage(state_dir(args)).after_pass(report, runtime)
     return 0 if report.converged else 1

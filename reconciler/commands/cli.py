@@ -127,6 +127,13 @@ def _git_options(parser: argparse.ArgumentParser) -> None:
                      help="the webhook secret (GitHub's HMAC, GitLab's token); required off loopback")
 
 
+def _image_count(value: str) -> int:
+    """A number of images for --image-retention: a whole number, 0 or more."""
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of images (0 or more)")
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reconciler", description="Converge a container engine to the TOML files in a directory.",
@@ -179,6 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["run"].add_argument("--api-tls-key", metavar="FILE", help="its private key (PEM)")
     parsers["run"].add_argument("--api-tls-ca", metavar="FILE",
                                 help="the CA that signs the certificates of the clients allowed (PEM)")
+
+    parsers["run"].add_argument("--image-retention", type=_image_count, metavar="N",
+                                help="after a replacement, remove the images this namespace pulled or built that no "
+                                     "container uses, keeping the N most recently used per repository (default: "
+                                     "off, nothing removed; docs/agent.md)")
 
     _git_options(parsers["run"])
 

@@ -70,7 +70,7 @@ def run(args) -> int:
         return 1
     agent = Agent(directory, connect(args.engine), args.namespace, status, interval, args.env_file,
                   args.allow_empty, engine=args.engine or DEFAULT_ENGINE, state_dir=state,
-                  host_id=args.host_id or default_host_id())
+                  host_id=args.host_id or default_host_id(), image_retention=args.image_retention)
     if source is not None:
         agent.follower = Follower(source, duration(args.poll), agent.trigger.fire,
                                   lambda outcome: status.metrics.fetches.labels(outcome).inc())

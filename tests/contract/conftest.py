@@ -7,6 +7,8 @@ harness, which does it the way each engine allows.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import random
 import threading
 import time
@@ -19,6 +21,7 @@ import pytest
 from reconciler.model import LABEL_MANAGED, ContainerSpec, Healthcheck
 from runtime.base import Event, Runtime
 from runtime.docker import DockerRuntime
+from runtime.docker_observe import normalise_reference
 from runtime.memory import MemoryRuntime
 from tests.conftest import DEMO_IMAGE, VOLUME_IMAGE
 
@@ -78,6 +81,14 @@ class Harness:
         mounts (named, anonymous, or from `volumes_from`)."""
         raise NotImplementedError
 
+    def make_image(self, tag: str) -> str:
+        """A local image of its own (DEMO_IMAGE with a label), tagged `tag`; returns its id."""
+        raise NotImplementedError
+
+    def unowned_image_id(self) -> str:
+        """The image id of the containers `add_unowned_container` makes."""
+        raise NotImplementedError
+
     def cleanup(self) -> None:
         """Remove what the test made outside the namespace."""
 
@@ -134,6 +145,15 @@ class MemoryHarness(Harness):
     def mounted_volumes(self, id: str) -> dict[str, str]:
         return dict(self.runtime.containers[id].volumes)
 
+    def make_image(self, tag: str) -> str:
+        id = "sha256:" + hashlib.sha256(tag.encode()).hexdigest()
+        self.runtime.images[normalise_reference(tag)] = id
+        self.runtime.image_sizes[id] = 4096
+        return id
+
+    def unowned_image_id(self) -> str:
+        return "sha256:unowned"
+
 
 class DockerHarness(Harness):
     def __init__(self, client, namespace: str):
@@ -141,6 +161,7 @@ class DockerHarness(Harness):
         self.client = client
         self._unowned: list[str] = []
         self._volumes: set[str] = set()
+        self._images: list[str] = []
 
     def kill_by_hand(self, id: str) -> None:
         self.client.containers.get(id).kill()
@@ -164,9 +185,23 @@ class DockerHarness(Harness):
         self._volumes.update(found.values())
         return found
 
+    def make_image(self, tag: str) -> str:
+        dockerfile = io.BytesIO(f"FROM {DEMO_IMAGE}\nLABEL test.image={tag}\n".encode())
+        image, _ = self.client.images.build(fileobj=dockerfile, tag=tag, rm=True)
+        self._images.append(tag)
+        return image.id
+
+    def unowned_image_id(self) -> str:
+        return self.client.images.get(DEMO_IMAGE).id
+
     def cleanup(self) -> None:
         for id in self._unowned:
             self.client.api.remove_container(id, force=True)
+        for tag in self._images:
+            try:
+                self.client.api.remove_image(tag, force=True)
+            except docker.errors.APIError:
+                pass  # removed by the test
         for name in self._volumes:  # those still in use go with their containers (namespace fixture)
             try:
                 self.client.api.remove_volume(name)

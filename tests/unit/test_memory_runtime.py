@@ -98,7 +98,7 @@ def test_unowned_resources_hold_names_and_refuse_to_be_taken(engine):
 def test_pull_adds_the_registry_image_and_reports_progress(engine):
     lines = []
     assert engine.resolve_image("localhost/demo:2") is None
-    assert engine.pull_image("localhost/demo:2", lambda ref, line: lines.append(ref)) == "sha256:two"
+    assert engine.pull_image("localhost/demo:2", lambda update: lines.append(update.ref)) == "sha256:two"
     assert engine.resolve_image("localhost/demo:2") == "sha256:two"
     assert lines == ["localhost/demo:2"]
 
