@@ -6,7 +6,17 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reconciler.model import FORM, FORM_CHANGES, LABEL_FORM, Mount, Spec, changed_keys, resource_key, spec_keys
+from reconciler.model import (
+    FORM,
+    FORM_CHANGES,
+    LABEL_FORM,
+    ContainerSpec,
+    Mount,
+    Spec,
+    changed_keys,
+    resource_key,
+    spec_keys,
+)
 from reconciler.ownership import recorded_keys
 
 
@@ -43,6 +53,7 @@ class Reason(enum.Enum):
     MISSING = "missing"
     SPEC_CHANGED = "spec changed"
     IMAGE_MOVED = "image moved"
+    IMAGE_REBUILT = "image rebuilt"
     STOPPED = "stopped by hand"
     EXITED = "exited"
     NEVER_STARTED = "created but never started"
@@ -106,6 +117,8 @@ class Change:
     users: frozenset[str] = frozenset()
     # the leftover (an id of `leftovers`) that holds the desired name itself, when the keeper does not
     name_holder: str | None = None
+    # a container whose image is built from its `build` first: the build's tag is not on the host
+    needs_build: bool = False
 
     @property
     def key(self) -> str:
@@ -118,10 +131,15 @@ class Change:
         return f"{line} ({why})" if why else line
 
 
+_BUILT = frozenset({"build", "image"})  # what a rebuild changes: the build's tag, and `image` when it is that tag
+
+
 def spec_changed(labels: Mapping[str, str], spec: Spec) -> Cause:
     """Why the spec hash differs: an edit, or a release that changed the canonical form."""
     form = labels.get(LABEL_FORM, "1")
     keys = changed_keys(recorded_keys(labels), spec_keys(spec))
+    if isinstance(spec, ContainerSpec) and spec.build is not None and "build" in keys and set(keys) <= _BUILT:
+        return Cause(Reason.IMAGE_REBUILT, f"{spec.image} as {spec.build.tag.rpartition(':')[2]}")
     moved = set().union(*(FORM_CHANGES.get(v, ()) for v in range(int(form) + 1, FORM + 1))) if form.isdigit() else set()
     if form != str(FORM) and set(keys) <= moved:
         return Cause(Reason.FORM_CHANGED, f"{form} -> {FORM}: {', '.join(keys)}")

@@ -50,7 +50,7 @@ def _diff_images(
     """A pull for each image a create or replacement needs and the host lacks (unless `pull =
     "never"`), a check for each `pull = "always"` image not pulled yet this pass."""
     wanted = {c.spec.image for c in containers if c.kind in (ChangeKind.CREATE, ChangeKind.RECREATE)
-              and isinstance(c.spec, ContainerSpec) and c.spec.pull != "never"}
+              and isinstance(c.spec, ContainerSpec) and c.spec.pull != "never" and c.spec.build is None}
     always = {s.image for s in desired.containers.values() if s.pull == "always"}
     changes = []
     for ref in sorted((wanted | always) - options.pulled):

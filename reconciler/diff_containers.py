@@ -221,7 +221,9 @@ def _satisfied(
 
 def _image_missing(spec: ContainerSpec, observed: ObservedState, options: PlanOptions) -> list[Cause]:
     """The image is not on the host and no pull will bring it: `pull = "never"`, or its pull was
-    tried in this pass already."""
+    tried in this pass already. A built image is brought by its container's own build step."""
+    if spec.build is not None:
+        return []
     if spec.image in observed.images or (spec.pull != "never" and spec.image not in options.pulled):
         return []
     return [Cause(Reason.IMAGE_MISSING, spec.image if spec.pull != "never" else f"{spec.image} (pull = never)")]
@@ -237,11 +239,20 @@ def _declared_at(spec: ContainerSpec, mount: Mount) -> Source:
     return Source(spec.source.file, mount.line or spec.source.line)
 
 
+def needs_build(spec: ContainerSpec, observed: ObservedState) -> bool:
+    """A built image is built (again) when the image its build's tag names is not on the host, or
+    `image` names another one (retagged since): the tag holds the hash of the files and options."""
+    if spec.build is None:
+        return False
+    built = observed.images.get(spec.build.tag)
+    return built is None or observed.images.get(spec.image) != built
+
+
 def _create(spec: ContainerSpec, observed: ObservedState, options: PlanOptions) -> Change:
     causes = [Cause(Reason.MISSING), *_image_missing(spec, observed, options), *_missing_sources(spec, options)]
     return Change(ChangeKind.CREATE, "container", spec.name, tuple(causes), spec,
                   needs_start=spec.state != "stopped", source=spec.source.file,
-                  extra_mounts=image_volume_mounts(spec, observed))
+                  extra_mounts=image_volume_mounts(spec, observed), needs_build=needs_build(spec, observed))
 
 
 CRASH_LOOP_RESTARTS = 3  # restarts by the engine's restart policy, while recently up, that make a crash loop
@@ -275,7 +286,7 @@ def _compare(
                      if _anonymous(m.source)]
         return Change(ChangeKind.RECREATE, "container", spec.name, tuple(recreate), spec,
                       (keep.id,), leftovers, renamed, needs_start=spec.state != "stopped", source=source,
-                      extra_mounts=extra)
+                      extra_mounts=extra, needs_build=needs_build(spec, observed))
 
     causes = []
     if leftovers or renamed:
@@ -310,7 +321,7 @@ def _recreate_causes(
     if have.labels.get(LABEL_SPEC_HASH) != want:
         causes.append(spec_changed(have.labels, spec))
     image_id = observed.images.get(spec.image)
-    if image_id and have.image_id and image_id != have.image_id:
+    if image_id and have.image_id and image_id != have.image_id and spec.build is None:
         causes.append(Cause(Reason.IMAGE_MOVED, f"{spec.image} is now {image_id.removeprefix('sha256:')[:12]}"))
     if have.state == "dead":
         causes.append(Cause(Reason.DEAD))

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from reconciler.images.transfers import logged_pull
-from reconciler.model import is_owned
+from reconciler.model import ContainerSpec, is_owned
 from reconciler.plan import Action, Plan, Step, Task
 from runtime.base import Conflict, EngineError, EngineUnavailable, NotFound, ProgressCallback, Runtime
 
@@ -161,8 +160,13 @@ def _perform(action: Action, runtime: Runtime, namespace: str, progress: Progres
 def _call(action: Action, runtime: Runtime, namespace: str, progress: ProgressCallback | None) -> None:
     step, target = action.step, action.target
     if step is Step.PULL:
-        with logged_pull(target, progress) as tally:
-            runtime.pull_image(target, tally)
+        runtime.pull_image(target, progress)
+    elif step is Step.BUILD:
+        _build(action, runtime, progress)
+    elif step is Step.PUSH:
+        started = time.monotonic()
+        digest = runtime.push_image(target, progress)
+        log.info("image.pushed", ref=target, digest=digest, seconds=round(time.monotonic() - started, 3))
     elif step is Step.CREATE:
         runtime.create_container(action.spec, action.name, dict(action.labels))
     elif step is Step.START:
@@ -185,6 +189,17 @@ def _call(action: Action, runtime: Runtime, namespace: str, progress: ProgressCa
         _remove(runtime.volume_labels, runtime.remove_volume, target, namespace)
 
 
+def _build(action: Action, runtime: Runtime, progress: ProgressCallback | None) -> None:
+    """Build the image of the container spec `action.spec`, tagged its `image` and its build's tag."""
+    spec = action.spec
+    assert isinstance(spec, ContainerSpec) and spec.build is not None
+    started = time.monotonic()
+    tags = tuple(dict.fromkeys((spec.image, spec.build.tag)))
+    image_id = runtime.build_image(spec.build, tags, progress)
+    log.info("image.built", ref=spec.image, tag=spec.build.tag, id=image_id[:19],
+             seconds=round(time.monotonic() - started, 3))
+
+
 def _remove(labels: Callable[[str], object], remove: Callable[[str], None], target: str, namespace: str) -> None:
     try:
         if not is_owned(labels(target), namespace):
@@ -195,4 +210,4 @@ def _remove(labels: Callable[[str], object], remove: Callable[[str], None], targ
 
 
 def _past(verb: str) -> str:
-    return {"stop": "stopped", "cleanup": "cleaned_up"}.get(verb, verb.rstrip("e") + "ed")
+    return {"stop": "stopped", "cleanup": "cleaned_up", "build": "built"}.get(verb, verb.rstrip("e") + "ed")

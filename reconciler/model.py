@@ -40,7 +40,9 @@ def is_owned(labels: Mapping[str, str] | None, namespace: str) -> bool:
 # Fields that never reach the engine object itself: they steer the reconciler (order, pulls,
 # replacement strategy, running or stopped, which hosts it is for) or record provenance, so
 # changing them must not recreate anything.
-_NOT_HASHED = frozenset({"name", "source", "depends_on", "update", "pull", "state", "hosts"})
+_NOT_HASHED = frozenset({"name", "source", "depends_on", "update", "pull", "state", "hosts", "push"})
+# Fields left out of the canonical form while unset (None), so that adding them changed no hash.
+_HASHED_WHEN_SET = frozenset({"build"})
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,21 @@ class UpdatePolicy:
     timeout: float = 60.0  # seconds for the new container to run (or be healthy) before rollback
 
 
+@dataclass(frozen=True)
+class Build:
+    """An image built from a Dockerfile by the engine (Compose's `build`; see images.builds).
+
+    It defines the container only through the image it yields: `tag` names that image by a hash of
+    the files sent and the options, so the paths (which differ between checkouts) are unhashed."""
+
+    context: str = field(metadata=_UNHASHED)  # absolute path of the context folder
+    tag: str = ""  # REPOSITORY:build-<16 hex>, see images.builds.build_tag
+    dockerfile: str = field(default="Dockerfile", metadata=_UNHASHED)  # absolute path
+    args: Mapping[str, str] = field(default_factory=dict)
+    target: str | None = None
+    pull: bool = False  # pull a newer FROM image at each build
+
+
 def resource_key(kind: str, name: str) -> str:
     """"kind/name": how plans, backoff, holds and status name a resource (`container/web`)."""
     return f"{kind}/{name}"
@@ -195,6 +212,8 @@ class ContainerSpec(_Resource):
     logging: Logging | None = None
     volumes_from: tuple[str, ...] = ()
     hosts: tuple[str, ...] = ()  # host id patterns (globs) of the hosts it is for; () is every host
+    build: Build | None = None  # the image is built from a Dockerfile, tagged `image` and `build.tag`
+    push: bool = False  # push `image` to its registry after a build
 
     @property
     def kind(self) -> str:
@@ -251,7 +270,8 @@ class DesiredState:
 
     @property
     def images(self) -> frozenset[str]:
-        return frozenset(c.image for c in self.containers.values())
+        built = (c.build.tag for c in self.containers.values() if c.build is not None)
+        return frozenset((*(c.image for c in self.containers.values()), *built))
 
     def digest(self) -> str:
         """sha256 over every spec's hash: one value that names this whole desired state."""
@@ -277,7 +297,7 @@ def canonical(spec: Spec) -> dict[str, Any]:
     return {
         f.name: _plain(getattr(spec, f.name))
         for f in dataclasses.fields(spec)
-        if f.name not in _NOT_HASHED
+        if f.name not in _NOT_HASHED and not (f.name in _HASHED_WHEN_SET and getattr(spec, f.name) is None)
     }
 
 

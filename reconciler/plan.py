@@ -31,6 +31,8 @@ class Step(enum.Enum):
     REMOVE = "remove container"
     WAIT = "wait"
     PULL = "pull"
+    BUILD = "build"
+    PUSH = "push"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class Action:
         target = _short(self.target)
         if self.step is Step.PULL:
             return f"pull {target}"
+        if self.step is Step.BUILD and isinstance(self.spec, ContainerSpec) and self.spec.build is not None:
+            return f"build {target} ({self.spec.build.tag.rpartition(':')[2]})"
         if self.step is Step.RENAME:
             return f"rename {target} -> {self.name}"
         if self.step is Step.WAIT:
@@ -179,7 +183,7 @@ def plan(changes: Iterable[Change], namespace: str, options: PlanOptions = DEFAU
     frozen_ties = _frozen_ties(changes, options.invalid_files)
     tasks: dict[str, Task] = {}
     for change in changes:
-        steps, rollback = _steps(change, namespace, waits.get(change.name))
+        steps, rollback = _with_build(change, *_steps(change, namespace, waits.get(change.name)))
         if steps:
             after = _after(change, by_key, changes)
             tasks[change.key] = Task(change, steps, rollback, after, _blocked(change, by_key, options, frozen_ties))
@@ -379,6 +383,16 @@ def _steps(change: Change, namespace: str, wait_for: str | None):
 
 
 _CONDITION = {"started": "running", "healthy": "healthy", "completed": "completed"}
+
+
+def _with_build(change: Change, steps: tuple[Action, ...], rollback: tuple[tuple[Action, ...], ...]):
+    """A container whose image is built first: the build (and with `push`, the push) are the first
+    steps of its task, so a failed build is that container's failure and the old one keeps running."""
+    spec = change.spec
+    if not change.needs_build or not steps or not isinstance(spec, ContainerSpec):
+        return steps, rollback
+    first = [Action(Step.BUILD, spec.image, spec=spec)] + ([Action(Step.PUSH, spec.image)] if spec.push else [])
+    return (*first, *steps), ((),) * len(first) + tuple(rollback) if rollback else ()
 
 
 def _network_steps(change: Change, namespace: str) -> tuple[Action, ...]:

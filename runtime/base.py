@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from reconciler.model import ContainerSpec, NetworkSpec, VolumeSpec
+from reconciler.model import Build, ContainerSpec, NetworkSpec, VolumeSpec
 from runtime.capabilities import Capabilities
 
 
@@ -37,6 +37,10 @@ class Forbidden(EngineError):
 
 class InvalidSpec(EngineError):
     """The engine refused the spec (bad value, missing image, unknown driver...)."""
+
+
+class BuildFailed(EngineError):
+    """A build failed: the message is "build REF: " and the builder's last lines."""
 
 
 class WaitTimeout(EngineError):
@@ -136,24 +140,7 @@ EVENT_ACTIONS = {
 # The event stream was lost and is open again: what happened meanwhile is unknown, a pass is due.
 ENGINE_RECONNECTED = Event(kind="engine", action="reconnected", name="", id="")
 
-
-@dataclass(frozen=True)
-class Progress:
-    """One update of an image transfer, from the engine's JSON progress stream (Docker's
-    jsonmessage lines: `id`, `status`, `progressDetail`). `action` is pull, build or push; `ref`
-    the image reference; `layer` the layer id, "" for a line about the whole image ("Pulling
-    from ...", "Digest: sha256:..."); `status` the engine's words ("Downloading", "Pull
-    complete"); `current` and `total` in bytes when the engine says them."""
-
-    ref: str
-    layer: str
-    status: str
-    current: int | None = None
-    total: int | None = None
-    action: str = "pull"
-
-
-ProgressCallback = Callable[[Progress], None]
+ProgressCallback = Callable[[str, str], None]  # (image reference, progress line)
 
 
 @dataclass(frozen=True)
@@ -242,6 +229,16 @@ class Runtime(Protocol):
         anonymous, or what the SDK finds in the process's own Docker config); returns the image id.
         InvalidSpec "pull REF: ..." when the registry refuses (unauthorized, unknown manifest) or
         cannot be reached; the message never holds the credentials."""
+
+    def build_image(self, build: Build, tags: tuple[str, ...], progress: ProgressCallback | None = None) -> str:
+        """Build `build` with the engine's classic builder (no BuildKit) from the files the docker SDK
+        sends (see runtime.docker_context), tag the image with each of `tags` ("repo:tag"), and return
+        its id. BuildFailed "build TAG: " with the builder's last lines when the build fails."""
+
+    def push_image(self, ref: str, progress: ProgressCallback | None = None, auth: RegistryAuth | None = None) -> str:
+        """Push the local image `ref` to its registry (with `auth` when given); returns the digest
+        pushed ("sha256:..."). InvalidSpec "push REF: ..." when the registry refuses or cannot be
+        reached; the message never holds the credentials."""
 
     def remove_image(self, id: str) -> int:
         """Remove the local image `id` without forcing, as `docker rmi` without `-f` does; returns

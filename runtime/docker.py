@@ -17,11 +17,11 @@ import docker
 import docker.errors
 import requests
 
-from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkSpec, VolumeSpec
+from reconciler.model import LABEL_MANAGED, Build, ContainerSpec, NetworkSpec, VolumeSpec
 from runtime import docker_observe as parse
-from runtime import docker_progress as transfer
 from runtime import podman
 from runtime.base import (
+    BuildFailed,
     Conflict,
     EngineError,
     Event,
@@ -41,6 +41,7 @@ from runtime.docker_specs import container_body, network_kwargs, volume_kwargs
 from runtime.healthchecks import interval_of, run_forever
 
 POLL_INTERVAL = 0.1
+BUILD_LINES = 10  # the builder's last lines a build failure's message carries
 
 
 class DockerRuntime:
@@ -333,9 +334,9 @@ class DockerRuntime:
                 for line in self.api.pull(ref, stream=True, decode=True, auth_config=credentials):
                     if "error" in line:
                         raise InvalidSpec(f"pull {ref}: {line['error']}")
-                    update = transfer.progress(ref, line)
-                    if progress is not None and update is not None:
-                        progress(update)
+                    if progress is not None:
+                        text = " ".join(str(line[k]) for k in ("id", "status", "progress") if line.get(k))
+                        progress(ref, text)
             except docker.errors.APIError as error:  # the engine answered: the registry or ref failed
                 raise InvalidSpec(f"pull {ref}: {error.explanation or error}") from error
         image_id = self.resolve_image(ref)
@@ -343,15 +344,49 @@ class DockerRuntime:
             raise InvalidSpec(f"pull {ref}: the engine has no such image after the pull")
         return image_id
 
-    def remove_image(self, id: str) -> int:
+    def build_image(self, build: Build, tags: tuple[str, ...], progress: ProgressCallback | None = None) -> str:
+        first, *others = tags
+        said: list[str] = []  # the builder's lines, for the message of a failure
+        image_id = None
         with engine_errors():
-            size = self.api.inspect_image(id).get("Size") or 0
-            self.api.remove_image(id, force=False)
-        return size
+            try:
+                for line in self.api.build(path=build.context, dockerfile=build.dockerfile, tag=first, rm=True,
+                                           forcerm=True, pull=build.pull, buildargs=dict(build.args),
+                                           target=build.target, decode=True):
+                    if "error" in line:
+                        raise BuildFailed(_build_failure(first, [*said, str(line["error"])]))
+                    text = str(line.get("stream") or line.get("status") or "").rstrip()
+                    if text:
+                        said = [*said[-(BUILD_LINES - 1):], text]
+                        if progress is not None:
+                            progress(first, text)
+                    image_id = (line.get("aux") or {}).get("ID", image_id)
+            except docker.errors.APIError as error:  # the engine refused the request itself
+                raise BuildFailed(_build_failure(first, [*said, str(error.explanation or error)])) from error
+            image_id = image_id or self.api.inspect_image(first)["Id"]
+            for ref in others:
+                self.api.tag(image_id, *_split_tag(ref))
+        return image_id
 
-    def images_in_use(self) -> frozenset[str]:
+    def push_image(self, ref: str, progress: ProgressCallback | None = None, auth: RegistryAuth | None = None) -> str:
+        repository, tag = _split_tag(ref)
+        credentials = auth.engine_form() if auth is not None else None
+        digest = None
         with engine_errors():
-            return frozenset(c["ImageID"] for c in self.api.containers(all=True) if c.get("ImageID"))
+            try:
+                for line in self.api.push(repository, tag=tag, stream=True, decode=True,
+                                          auth_config=credentials):
+                    if "error" in line:
+                        raise InvalidSpec(f"push {ref}: {line['error']}")
+                    text = " ".join(str(line[k]) for k in ("id", "status", "progress") if line.get(k))
+                    if progress is not None and text:
+                        progress(ref, text)
+                    digest = (line.get("aux") or {}).get("Digest", digest)
+            except docker.errors.APIError as error:
+                raise InvalidSpec(f"push {ref}: {error.explanation or error}") from error
+        if digest is None:
+            raise InvalidSpec(f"push {ref}: the engine did not say which digest it pushed")
+        return digest
 
     def wait_container(self, id: str, condition: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -424,3 +459,14 @@ class DockerRuntime:
 
     def events(self, namespace: str, stop: Callable[[], bool]) -> Iterator[Event]:
         return watch(self, namespace, stop)
+
+def _split_tag(ref: str) -> tuple[str, str]:
+    """("repository", "tag") of "repository[:tag]" (a registry's ":port" is not a tag); tag latest
+    when there is none, as the engine reads it."""
+    repository, colon, tag = ref.rpartition(":")
+    return (repository, tag) if colon and "/" not in tag else (ref, "latest")
+
+
+def _build_failure(ref: str, lines: list[str]) -> str:
+    """"build REF: " and the builder's last lines (a failing step, then its error)."""
+    return f"build {ref}: " + "\n".join(line.strip() for line in lines[-BUILD_LINES:] if line.strip())

@@ -122,13 +122,13 @@ def _declare(rel: str, report: FileReport, specs: Iterable[Spec] = ()) -> FileDe
 
 
 def load_file(root: Path, rel: str, env: Mapping[str, str], secrets: frozenset[str] = frozenset(),
-              validated: ValidationCache | None = None) -> FileDecl:
+              validated: ValidationCache | None = None, build_allow: tuple[Path, ...] = ()) -> FileDecl:
     """Read, parse, interpolate, schema-check and normalise one file (relative to root)."""
     try:
         data = read_file(root, rel)
     except LoadFailure as failure:
         return FileDecl(rel, (), (failure.problem,))
-    return load_bytes(root, rel, data, env, secrets, validated)
+    return load_bytes(root, rel, data, env, secrets, validated, build_allow=build_allow)
 
 
 def _schema_check(document: dict, report: FileReport, failed: list[Path_],
@@ -142,11 +142,12 @@ def _schema_check(document: dict, report: FileReport, failed: list[Path_],
 
 def load_bytes(root: Path, rel: str, data: bytes, env: Mapping[str, str],
                secrets: frozenset[str] = frozenset(), validated: ValidationCache | None = None,
-               confine: Path | None = None) -> FileDecl:
+               confine: Path | None = None, build_allow: tuple[Path, ...] = ()) -> FileDecl:
     """`load_file` of the content `data` of file `rel`, read earlier (the agent's last-known-good
     bytes): relative paths in it (env_file, bind sources) resolve against its folder under root.
-    With `confine` (a git checkout), an env file that resolves outside it is refused."""
-    report = FileReport(rel, confine=confine)
+    With `confine` (a git checkout), an env file that resolves outside it is refused. A build's
+    context and Dockerfile must lie inside root, or inside a folder of `build_allow`."""
+    report = FileReport(rel, confine=confine, tree=Path(root).absolute(), build_allow=build_allow)
     path = root / rel
     try:
         text = decode_utf8(data, rel)
@@ -205,7 +206,7 @@ def environment(
 
 
 def load(root: Path, env_file: str | None = None, environ: Mapping[str, str] | None = None,
-         validated: ValidationCache | None = None) -> LoadResult:
+         validated: ValidationCache | None = None, build_allow: tuple[Path, ...] = ()) -> LoadResult:
     """Load the whole directory. The process environment wins over the env file.
 
     Checks across files run once every file is valid on its own, so that a broken file does not
@@ -218,7 +219,7 @@ def load(root: Path, env_file: str | None = None, environ: Mapping[str, str] | N
         env, secrets = environment(env_file, environ)
     except LoadFailure as failure:
         return LoadResult(None, (failure.problem,), (), ())
-    decls = [load_file(root, rel, env, secrets, validated) for rel in files]
+    decls = [load_file(root, rel, env, secrets, validated, build_allow) for rel in files]
     errors = [p for d in decls for p in d.errors]
     warnings.extend(p for d in decls for p in d.warnings)
     if not files:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.desired import forms
+from reconciler.desired.builds import built_image
 from reconciler.desired.envfile import NUL_IN_VALUE, read_env_file
 from reconciler.desired.image_ref import image_reference
 from reconciler.desired.problems import FileReport, LoadFailure, Path_
@@ -318,6 +319,7 @@ def container(r: _Resource) -> ContainerSpec | None:
             else (r.convert("dns", forms.ip_address),)
     update = body.get("update", {})
     logging = body.get("logging")
+    fields.update(built_image(r, fields["image"]))
     spec = ContainerSpec(
         name=r.path[-1],
         source=r.source(),

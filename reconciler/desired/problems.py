@@ -77,6 +77,10 @@ class FileReport:
     inputs: list[str] = field(default_factory=list)  # the other files read for it (env files), by path
     # the folder files it reads must stay in (a git checkout), through any symlink; None: anywhere
     confine: Path | None = None
+    # the desired-state folder (a build's context and Dockerfile must lie in it), and the folders
+    # outside it a build may read too (--build-allow)
+    tree: Path | None = None
+    build_allow: tuple[Path, ...] = ()
 
     def escapes(self, path: str) -> bool:
         """Whether `path`, resolved, lies outside `confine`."""
