@@ -5,7 +5,8 @@ wake the loop; each pass is level-triggered: it re-reads the files (per-file las
 observes the engine and converges, whatever woke it. The observation comes from the informer's
 cache, kept from engine events between passes, and is a full relist on each resync and SIGHUP.
 One pass runs at a time. What woke a pass is named in its `pass.finished` line: `edit`,
-`event:KIND:ACTION`, `signal:SIGHUP`, `resync`, `retry`.
+`event:KIND:ACTION`, `signal:SIGHUP`, `resync`, `retry`, `api:KIND`, and for a git source
+`revision:SHA` (a new revision checked out), `refused:SHA` and `fetch:failed`.
 
 A pass that raises anything unexpected ends as a failed pass (`pass.crashed`, logged at error
 with its traceback, counted as an error of type `crash`), and the next one waits its backoff.
@@ -223,6 +224,9 @@ class Agent:
     def _pass(self, started: float, woken_by: list[str], syncs: list[Request]) -> None:
         if self.follower is not None:
             self._read_revision(fetch=bool(syncs))
+        if self.follower is not None and self.follower.source.current is None and not self.follower.tried:
+            self.status.save()  # the first fetch has not ended: it wakes a pass when it does, either way
+            return
         refresh = self._pinned(self.desired.refresh()) if self._has_content() else self._nothing_yet()
         if self.host_id is not None and refresh.state is not None:
             refresh = self._host_view(refresh, self.host_id)
@@ -302,7 +306,7 @@ class Agent:
         assert follower is not None
         refused = follower.refused
         why = follower.error or (f"revision {refused.sha[:12]} refused: {refused.reason}" if refused
-                                 else "the first fetch has not finished")
+                                 else "the remote has not answered yet")
         url = follower.describe()["url"]
         return Refresh(None, (Problem("", None, "", f"no revision of {url} checked out yet: {why}"),))
 
