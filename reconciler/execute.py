@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from reconciler.images.transfers import logged_pull
 from reconciler.model import ContainerSpec, is_owned
 from reconciler.plan import Action, Plan, Step, Task
 from runtime.base import Conflict, EngineError, EngineUnavailable, NotFound, ProgressCallback, Runtime
@@ -160,7 +161,8 @@ def _perform(action: Action, runtime: Runtime, namespace: str, progress: Progres
 def _call(action: Action, runtime: Runtime, namespace: str, progress: ProgressCallback | None) -> None:
     step, target = action.step, action.target
     if step is Step.PULL:
-        runtime.pull_image(target, progress)
+        with logged_pull(target, progress) as tally:
+            runtime.pull_image(target, tally)
     elif step is Step.BUILD:
         _build(action, runtime, progress)
     elif step is Step.PUSH:

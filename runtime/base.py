@@ -140,7 +140,24 @@ EVENT_ACTIONS = {
 # The event stream was lost and is open again: what happened meanwhile is unknown, a pass is due.
 ENGINE_RECONNECTED = Event(kind="engine", action="reconnected", name="", id="")
 
-ProgressCallback = Callable[[str, str], None]  # (image reference, progress line)
+
+@dataclass(frozen=True)
+class Progress:
+    """One update of an image transfer, from the engine's JSON progress stream (Docker's
+    jsonmessage lines: `id`, `status`, `progressDetail`). `action` is pull, build or push; `ref`
+    the image reference; `layer` the layer id, "" for a line about the whole image ("Pulling
+    from ...", "Digest: sha256:..."); `status` the engine's words ("Downloading", "Pull
+    complete"); `current` and `total` in bytes when the engine says them."""
+
+    ref: str
+    layer: str
+    status: str
+    current: int | None = None
+    total: int | None = None
+    action: str = "pull"
+
+
+ProgressCallback = Callable[[Progress], None]
 
 
 @dataclass(frozen=True)

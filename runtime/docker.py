@@ -19,6 +19,7 @@ import requests
 
 from reconciler.model import LABEL_MANAGED, Build, ContainerSpec, NetworkSpec, VolumeSpec
 from runtime import docker_observe as parse
+from runtime import docker_progress as transfer
 from runtime import podman
 from runtime.base import (
     BuildFailed,
@@ -29,6 +30,7 @@ from runtime.base import (
     NotFound,
     ObservedContainer,
     ObservedState,
+    Progress,
     ProgressCallback,
     RegistryAuth,
     WaitTimeout,
@@ -334,9 +336,9 @@ class DockerRuntime:
                 for line in self.api.pull(ref, stream=True, decode=True, auth_config=credentials):
                     if "error" in line:
                         raise InvalidSpec(f"pull {ref}: {line['error']}")
-                    if progress is not None:
-                        text = " ".join(str(line[k]) for k in ("id", "status", "progress") if line.get(k))
-                        progress(ref, text)
+                    update = transfer.progress(ref, line)
+                    if progress is not None and update is not None:
+                        progress(update)
             except docker.errors.APIError as error:  # the engine answered: the registry or ref failed
                 raise InvalidSpec(f"pull {ref}: {error.explanation or error}") from error
         image_id = self.resolve_image(ref)
@@ -359,7 +361,7 @@ class DockerRuntime:
                     if text:
                         said = [*said[-(BUILD_LINES - 1):], text]
                         if progress is not None:
-                            progress(first, text)
+                            progress(Progress(first, "", text, action="build"))
                     image_id = (line.get("aux") or {}).get("ID", image_id)
             except docker.errors.APIError as error:  # the engine refused the request itself
                 raise BuildFailed(_build_failure(first, [*said, str(error.explanation or error)])) from error
@@ -378,15 +380,25 @@ class DockerRuntime:
                                           auth_config=credentials):
                     if "error" in line:
                         raise InvalidSpec(f"push {ref}: {line['error']}")
-                    text = " ".join(str(line[k]) for k in ("id", "status", "progress") if line.get(k))
-                    if progress is not None and text:
-                        progress(ref, text)
+                    update = transfer.progress(ref, line, "push")
+                    if progress is not None and update is not None:
+                        progress(update)
                     digest = (line.get("aux") or {}).get("Digest", digest)
             except docker.errors.APIError as error:
                 raise InvalidSpec(f"push {ref}: {error.explanation or error}") from error
         if digest is None:
             raise InvalidSpec(f"push {ref}: the engine did not say which digest it pushed")
         return digest
+
+    def remove_image(self, id: str) -> int:
+        with engine_errors():
+            size = self.api.inspect_image(id).get("Size") or 0
+            self.api.remove_image(id, force=False)
+        return size
+
+    def images_in_use(self) -> frozenset[str]:
+        with engine_errors():
+            return frozenset(c["ImageID"] for c in self.api.containers(all=True) if c.get("ImageID"))
 
     def wait_container(self, id: str, condition: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -28,6 +28,7 @@ from runtime.base import (
     NotFound,
     ObservedContainer,
     ObservedState,
+    Progress,
     ProgressCallback,
     RegistryAuth,
     WaitTimeout,
@@ -84,6 +85,7 @@ class MemoryRuntime:
         self.images = {normalise_reference(ref): id for ref, id in images.items()}
         self.registry = {normalise_reference(ref): id for ref, id in registry.items()}
         self.image_volumes = {id: tuple(sorted(paths)) for id, paths in image_volumes.items()}
+        self.image_sizes: dict[str, int] = {}  # image id -> size in bytes (0 when not set)
         self.calls: list[tuple[str, tuple]] = []
         self.available = True
         self.containers: dict[str, MemoryContainer] = {}
@@ -483,17 +485,36 @@ class MemoryRuntime:
         if image_id is None:
             raise InvalidSpec(f"pull {ref}: manifest unknown")
         if progress is not None:
-            progress(ref, f"Pulling from {ref}")
+            progress(Progress(ref, "", f"Pulling from {ref}"))
         self.images[normalise_reference(ref)] = image_id
         self._emit(Event("image", "pull", ref, ref))
         return image_id
+
+    @_engine_call
+    def remove_image(self, id: str) -> int:
+        refs = [ref for ref, image_id in self.images.items() if image_id == id]
+        if not refs:
+            raise NotFound(f"No such image: {id}")
+        users = [c.id[:12] for c in self.containers.values() if c.image_id == id]
+        refused = f"unable to delete {id[:19]} (must be forced) - image is"
+        if users:
+            raise Conflict(f"{refused} being used by container {users[0]}")
+        if len(refs) > 1:
+            raise Conflict(f"{refused} referenced in multiple repositories")
+        del self.images[refs[0]]
+        self._emit(Event("image", "delete", id, id))
+        return self.image_sizes.get(id, 0)
+
+    @_engine_call
+    def images_in_use(self) -> frozenset[str]:
+        return frozenset(c.image_id for c in self.containers.values())
 
     @_engine_call
     def build_image(self, build: Build, tags: tuple[str, ...], progress: ProgressCallback | None = None) -> str:
         """A build of the same options and tags always yields the same id (a failure: `fail_next`)."""
         image_id = "sha256:" + hashlib.sha256(repr((build, tags)).encode()).hexdigest()
         if progress is not None:
-            progress(tags[0], f"Successfully built {image_id[7:19]}")
+            progress(Progress(tags[0], "", f"Successfully built {image_id[7:19]}", action="build"))
         for ref in tags:
             self.images[normalise_reference(ref)] = image_id
             self._emit(Event("image", "tag", ref, image_id))
