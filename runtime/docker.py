@@ -472,6 +472,7 @@ class DockerRuntime:
     def events(self, namespace: str, stop: Callable[[], bool]) -> Iterator[Event]:
         return watch(self, namespace, stop)
 
+
 def _split_tag(ref: str) -> tuple[str, str]:
     """("repository", "tag") of "repository[:tag]" (a registry's ":port" is not a tag); tag latest
     when there is none, as the engine reads it."""
