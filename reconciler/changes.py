@@ -73,6 +73,7 @@ class Reason(enum.Enum):
     IMAGE_MISSING = "image not available"
     PULL_MISSING = "not on this host"
     PULL_ALWAYS = "pull = always"
+    PULL_NEWER = "pull = newer"
     TIED = "tied to a replaced container"
     TIED_GONE = "tied to a container that no longer exists"
     NOT_READY = "waiting for a dependency"

@@ -3,7 +3,9 @@
 The steps are the pipeline's own functions; this module only strings them together:
 - when the plan pulls or checks images, those run first; then the engine is observed again and
   planned again, since a pulled image brings its declared volumes and a checked one may have
-  moved (the replacement a `pull = "always"` check leads to is that second plan's work);
+  moved (the replacement a `pull = "always"` check leads to is that second plan's work); a
+  `pull = "newer"` check asks the registry (`reconciler.images.newer`) and pulls only an image
+  whose tag moved, whose replacements that second plan gives the reason "image moved: OLD -> NEW";
 - a pass whose create met a name the engine already holds (409) re-observes and runs what is
   still runnable, never escalating.
 """
@@ -16,14 +18,17 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from reconciler.changes import Cause, Change, ChangeKind, Reason
 from reconciler.diff import diff
 from reconciler.diff_containers import image_volumes
 from reconciler.execute import TaskResult, execute
+from reconciler.images.newer import MOVED, NewerChecks
 from reconciler.model import LABEL_SPEC_HASH, DesiredState
 from reconciler.options import DEFAULT, PlanOptions
 from reconciler.ownership import logical_name
-from reconciler.plan import Plan, plan
+from reconciler.plan import Action, Plan, Step, Task, plan
 from runtime.base import ObservedState, ProgressCallback, Runtime
+from runtime.registry import RegistryError, RegistryUnavailable
 
 log = structlog.get_logger("reconciler.converge")
 
@@ -97,18 +102,27 @@ def converge(
     progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     workers: int = 8,
+    checks: NewerChecks | None = None,
 ) -> PassReport:
-    """One pass; raises EngineUnavailable when the engine cannot be reached."""
+    """One pass; raises EngineUnavailable when the engine cannot be reached. `checks` runs the
+    `pull = "newer"` checks (its records say which are due); without it, a fresh one checks them all."""
     results: list[TaskResult] = []
     observed = observe(runtime, namespace, desired)
+    if checks is not None:
+        options = dataclasses.replace(options, not_due=options.not_due | checks.not_due(desired))
     first = make_plan(desired, observed, namespace, options)
     images = tuple(t for t in first.tasks if t.change.resource == "image")
     current, followed = first, []
     if images:
-        results.extend(execute(dataclasses.replace(first, tasks=images), runtime, namespace, workers, should_stop,
-                               progress))
+        newer = tuple(t for t in images if t.steps[0].step is Step.CHECK)
+        results.extend(execute(dataclasses.replace(first, tasks=tuple(t for t in images if t not in newer)), runtime,
+                               namespace, workers, should_stop, progress))
+        moved: dict[str, str] = {}
+        if newer:
+            results.extend(_check_newer(checks or NewerChecks(), newer, observed, runtime, namespace, moved,
+                                        should_stop, progress))
         pulled = frozenset(t.change.name for t in images)
-        options = dataclasses.replace(options, pulled=options.pulled | pulled)
+        options = dataclasses.replace(options, pulled=options.pulled | pulled, moved={**options.moved, **moved})
         observed = observe(runtime, namespace, desired)
         current = make_plan(desired, observed, namespace, options)
         followed.append(current)
@@ -132,6 +146,36 @@ def converge(
     log.debug("pass.done", converged=report.converged, actions=len(report.ran), failures=len(report.failures),
               remaining=[str(c) for c in remaining.changes if c.kind.pending])
     return report
+
+
+def _check_newer(checks: NewerChecks, tasks: tuple[Task, ...], observed: ObservedState, runtime: Runtime,
+                 namespace: str, moved: dict[str, str], should_stop: Callable[[], bool],
+                 progress: ProgressCallback | None) -> list[TaskResult]:
+    """Run the `newer` checks `tasks` stand for and pull the images that moved; fills `moved` with
+    ref -> "OLD -> NEW" for each one pulled. A check the registry did not answer is that image's
+    failure (unavailable when the registry is away): its containers keep running."""
+    found = checks.check([t.change.name for t in tasks], observed.images, runtime)
+    results, pulls = [], {}
+    for task in tasks:
+        verdict = found[task.change.name]
+        if isinstance(verdict, RegistryError):
+            results.append(TaskResult(task, ok=False, error=str(verdict), failed_step=task.steps[0],
+                                      unavailable=isinstance(verdict, RegistryUnavailable)))
+        elif verdict.outcome == MOVED:
+            change = Change(ChangeKind.PULL, "image", verdict.ref, (Cause(Reason.IMAGE_MOVED, verdict.moved),))
+            pulls[verdict.ref] = (Task(change, (Action(Step.PULL, verdict.ref),)), verdict)
+        else:
+            results.append(TaskResult(task, ok=True))
+    if pulls:
+        done = execute(Plan(tuple(t.change for t, _ in pulls.values()), tuple(t for t, _ in pulls.values())), runtime,
+                       namespace, should_stop=should_stop, progress=progress)
+        for result in done:
+            _, verdict = pulls[result.task.change.name]
+            if result.ok:
+                checks.pulled(verdict.ref, runtime.resolve_image(verdict.ref) or "", verdict.remote)
+                moved[verdict.ref] = verdict.moved
+        results.extend(done)
+    return results
 
 
 def preview(runtime: Runtime, desired: DesiredState, namespace: str, options: PlanOptions = DEFAULT) -> PassReport:

@@ -48,16 +48,21 @@ def _diff_images(
     desired: DesiredState, observed: ObservedState, containers: list[Change], options: PlanOptions
 ) -> list[Change]:
     """A pull for each image a create or replacement needs and the host lacks (unless `pull =
-    "never"`), a check for each `pull = "always"` image not pulled yet this pass."""
+    "never"`), a check for each `pull = "always"` image not pulled yet this pass, and one for each
+    `pull = "newer"` image the host has, when it is due (not in `options.not_due`) and not pinned
+    by digest (a digest never moves)."""
     wanted = {c.spec.image for c in containers if c.kind in (ChangeKind.CREATE, ChangeKind.RECREATE)
               and isinstance(c.spec, ContainerSpec) and c.spec.pull != "never" and c.spec.build is None}
     always = {s.image for s in desired.containers.values() if s.pull == "always"}
+    newer = {s.image for s in desired.containers.values() if s.pull == "newer" and "@" not in s.image
+             and s.image in observed.images} - options.not_due - always
     changes = []
-    for ref in sorted((wanted | always) - options.pulled):
+    for ref in sorted((wanted | always | newer) - options.pulled):
         if ref not in observed.images and ref in wanted:
             changes.append(Change(ChangeKind.PULL, "image", ref, (Cause(Reason.PULL_MISSING),)))
-        elif ref in always:
-            changes.append(Change(ChangeKind.CHECK, "image", ref, (Cause(Reason.PULL_ALWAYS),)))
+        elif ref in always or ref in newer:
+            why = Reason.PULL_ALWAYS if ref in always else Reason.PULL_NEWER
+            changes.append(Change(ChangeKind.CHECK, "image", ref, (Cause(why),)))
     return changes
 
 

@@ -276,7 +276,7 @@ def _compare(
     if LABEL_SPEC_HASH not in keep.labels:
         return Change(ChangeKind.WARN, "container", spec.name, (Cause(Reason.NO_SPEC_HASH),), source=source)
 
-    recreate = [*_recreate_causes(spec, keep, want, observed, recreated_networks), *tied]
+    recreate = [*_recreate_causes(spec, keep, want, observed, recreated_networks, options.moved), *tied]
     if recreate:
         recreate += _image_missing(spec, observed, options) + _missing_sources(spec, options)
         extra = image_volume_mounts(spec, observed, keep)
@@ -316,13 +316,15 @@ def _recreate_causes(
     want: str,
     observed: ObservedState,
     recreated_networks: frozenset[str],
+    moved: Mapping[str, str],
 ) -> list[Cause]:
     causes = []
     if have.labels.get(LABEL_SPEC_HASH) != want:
         causes.append(spec_changed(have.labels, spec))
     image_id = observed.images.get(spec.image)
     if image_id and have.image_id and image_id != have.image_id and spec.build is None:
-        causes.append(Cause(Reason.IMAGE_MOVED, f"{spec.image} is now {image_id.removeprefix('sha256:')[:12]}"))
+        moved_to = moved.get(spec.image) or f"{spec.image} is now {image_id.removeprefix('sha256:')[:12]}"
+        causes.append(Cause(Reason.IMAGE_MOVED, moved_to))
     if have.state == "dead":
         causes.append(Cause(Reason.DEAD))
     elif have.state == "paused":

@@ -40,7 +40,7 @@ def is_owned(labels: Mapping[str, str] | None, namespace: str) -> bool:
 # Fields that never reach the engine object itself: they steer the reconciler (order, pulls,
 # replacement strategy, running or stopped, which hosts it is for) or record provenance, so
 # changing them must not recreate anything.
-_NOT_HASHED = frozenset({"name", "source", "depends_on", "update", "pull", "state", "hosts", "push"})
+_NOT_HASHED = frozenset({"name", "source", "depends_on", "update", "pull", "pull_interval", "state", "hosts", "push"})
 # Fields left out of the canonical form while unset (None), so that adding them changed no hash.
 _HASHED_WHEN_SET = frozenset({"build"})
 
@@ -177,7 +177,8 @@ class ContainerSpec(_Resource):
     name: str
     image: str
     source: Source = Source("<memory>")
-    pull: str = "missing"  # missing | always | never
+    pull: str = "missing"  # missing | always | never | newer
+    pull_interval: float = 0.0  # seconds between two `newer` checks of the image at its registry; 0: every pass
     command: tuple[str, ...] | None = None
     entrypoint: tuple[str, ...] | None = None
     working_dir: str | None = None

@@ -24,6 +24,10 @@ class PlanOptions:
       state directory: a `state = "completed"` container with that hash is done even when the
       engine no longer holds it.
     - `pulled`: image references already pulled or checked in this pass, not to be pulled again.
+    - `not_due`: `pull = "newer"` image references whose `pull_interval` has not passed since
+      their last registry check: not checked this pass.
+    - `moved`: image reference -> "OLD -> NEW" digests, for the `newer` images this pass found
+      moved at their registry and pulled: the reason their containers are replaced.
     - `missing_paths`: long-form bind sources this host lacks (see `hostpaths`): a create or
       replacement that needs one is blocked.
     - `revision`: the git revision (a full sha) the desired state was read at: what is created
@@ -44,6 +48,8 @@ class PlanOptions:
     completed: Mapping[str, str] = field(default_factory=dict)
     pulled: frozenset[str] = frozenset()
     missing_paths: frozenset[str] = frozenset()
+    not_due: frozenset[str] = frozenset()
+    moved: Mapping[str, str] = field(default_factory=dict)
     revision: str | None = None
     quarantined: Mapping[str, str] = field(default_factory=dict)
     last_applied: Mapping[str, ContainerSpec] = field(default_factory=dict)

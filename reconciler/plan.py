@@ -31,6 +31,7 @@ class Step(enum.Enum):
     REMOVE = "remove container"
     WAIT = "wait"
     PULL = "pull"
+    CHECK = "check"  # a `pull = "newer"` image's manifest HEAD at its registry; the pass pulls it if it moved
     BUILD = "build"
     PUSH = "push"
 
@@ -54,6 +55,8 @@ class Action:
         target = _short(self.target)
         if self.step is Step.PULL:
             return f"pull {target}"
+        if self.step is Step.CHECK:
+            return f"ask the registry for the digest of {target} (manifest HEAD); pull it if it moved"
         if self.step is Step.BUILD and isinstance(self.spec, ContainerSpec) and self.spec.build is not None:
             return f"build {target} ({self.spec.build.tag.rpartition(':')[2]})"
         if self.step is Step.RENAME:
@@ -354,7 +357,8 @@ def _steps(change: Change, namespace: str, wait_for: str | None):
     if change.kind in (ChangeKind.CONFLICT, ChangeKind.RETAIN, ChangeKind.WARN, ChangeKind.BLOCKED):
         return (), ()
     if change.resource == "image":
-        return (Action(Step.PULL, change.name),), ()
+        newer = any(cause.reason is Reason.PULL_NEWER for cause in change.causes)
+        return (Action(Step.CHECK if newer else Step.PULL, change.name),), ()
     if change.resource == "network":
         return _network_steps(change, namespace), ()
     if change.resource == "volume":

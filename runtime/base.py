@@ -241,6 +241,11 @@ class Runtime(Protocol):
     def resolve_image(self, ref: str) -> str | None:
         """The id of the local image `ref` names, or None when it is not present."""
 
+    def image_digests(self, ref: str) -> tuple[str, ...]:
+        """The `RepoDigests` of the local image `ref` names ("reg/app@sha256:...", one per
+        repository it was pulled from or pushed to); () when it has none (built, imported, only
+        tagged) or is not present."""
+
     def pull_image(self, ref: str, progress: ProgressCallback | None = None, auth: RegistryAuth | None = None) -> str:
         """Pull `ref` from its registry, with `auth` when given (else the engine's client default:
         anonymous, or what the SDK finds in the process's own Docker config); returns the image id.

@@ -329,6 +329,13 @@ class DockerRuntime:
         except NotFound:
             return None
 
+    def image_digests(self, ref: str) -> tuple[str, ...]:
+        try:
+            with engine_errors():
+                return tuple(self.api.inspect_image(ref).get("RepoDigests") or ())
+        except NotFound:
+            return ()
+
     def pull_image(self, ref: str, progress: ProgressCallback | None = None, auth: RegistryAuth | None = None) -> str:
         credentials = auth.engine_form() if auth is not None else None
         with engine_errors():

@@ -79,10 +79,12 @@ class _Log:
 
 class MemoryRuntime:
     def __init__(self, images: Mapping[str, str] = {}, registry: Mapping[str, str] = {},
-                 image_volumes: Mapping[str, Iterable[str]] = {}):
+                 image_volumes: Mapping[str, Iterable[str]] = {}, repo_digests: Mapping[str, Iterable[str]] = {}):
         """`images` and `registry` map references to image ids (local, and pullable);
-        `image_volumes` maps an image id to the container paths its config declares as VOLUME."""
+        `image_volumes` maps an image id to the container paths its config declares as VOLUME;
+        `repo_digests` an image id to its RepoDigests ("reg/app@sha256:...")."""
         self.images = {normalise_reference(ref): id for ref, id in images.items()}
+        self.repo_digests = {id: tuple(digests) for id, digests in repo_digests.items()}
         self.registry = {normalise_reference(ref): id for ref, id in registry.items()}
         self.image_volumes = {id: tuple(sorted(paths)) for id, paths in image_volumes.items()}
         self.image_sizes: dict[str, int] = {}  # image id -> size in bytes (0 when not set)
@@ -478,6 +480,10 @@ class MemoryRuntime:
     @_engine_call
     def resolve_image(self, ref: str) -> str | None:
         return self.images.get(normalise_reference(ref))
+
+    @_engine_call
+    def image_digests(self, ref: str) -> tuple[str, ...]:
+        return self.repo_digests.get(self.images.get(normalise_reference(ref), ""), ())
 
     @_engine_call
     def pull_image(self, ref: str, progress: ProgressCallback | None = None, auth: RegistryAuth | None = None) -> str:

@@ -28,6 +28,12 @@ first write (readers such as the CLI never create it), with a `VERSION` file. La
                        "spec": {...}}}; a string holding a secret value is kept as its keyed hash
                        (reconciler/agent/lastapplied.py), never as the value
     hashkey            32 random bytes: the key of those keyed hashes
+    images.json        the registry checks of `pull = "newer"` images, by reference
+                       (reconciler/images/newer.py): {"reg/app:1": {"checked_at": 1714568584.0,
+                       "image_id": "sha256:...", "digest": "sha256:..."}}: when it was last
+                       checked (for `pull_interval`), and the registry's digest for the tag then,
+                       with the local image it stood for (the local side of the next check for an
+                       image with no RepoDigests)
     image-usage.json   the images this namespace pulled or built (images carry no ownership labels),
                        by repository and image id (reconciler/images/retention.py): {"reg/app":
                        {"sha256:...": {"ref": "reg/app:2", "how": "pulled" or "built", "last_used":
@@ -64,6 +70,7 @@ _SUSPENDED = "suspended"
 _QUARANTINE = "quarantine.json"
 _LAST_APPLIED = "lastapplied.json"
 _HASH_KEY = "hashkey"
+_IMAGE_CHECKS = "images.json"
 _IMAGE_USAGE = "image-usage.json"
 
 
@@ -244,6 +251,14 @@ class StateDir:
     def save_image_usage(self, records: Mapping[str, Mapping[str, Mapping]]) -> None:
         """Replace the image usage records (written only when changed)."""
         self._write_json(_IMAGE_USAGE, records)
+
+    def image_checks(self) -> dict[str, dict]:
+        """Image reference -> {"checked_at", "image_id", "digest"} (see the layout)."""
+        return self._read_json(_IMAGE_CHECKS, "an image check record")
+
+    def save_image_checks(self, records: Mapping[str, Mapping]) -> None:
+        """Replace the image check records (written only when changed)."""
+        self._write_json(_IMAGE_CHECKS, records)
 
     def hash_key(self) -> bytes:
         """The key of the keyed hashes that stand for secrets in records; made on first use."""

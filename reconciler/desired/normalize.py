@@ -307,6 +307,17 @@ def _check_container(r: _Resource, spec: ContainerSpec) -> None:
         r.error("restart", f"the retry count must be at most {INT64_MAX} (int64)")
 
 
+def _pull_interval(r: _Resource) -> dict[str, float]:
+    """{"pull_interval": seconds} when given; it spaces the registry checks of `pull = "newer"` only."""
+    if "pull_interval" not in r.body:
+        return {}
+    if r.body.get("pull") != "newer":
+        r.error("pull_interval", 'only `pull = "newer"` checks the registry; set that, or leave pull_interval out')
+        return {}
+    seconds = r.convert("pull_interval", duration)
+    return {} if seconds is None else {"pull_interval": seconds}
+
+
 def container(r: _Resource) -> ContainerSpec | None:
     body = r.body
     fields: dict[str, Any] = {key: body[key] for key in _COPIED if key in body}
@@ -344,6 +355,7 @@ def container(r: _Resource) -> ContainerSpec | None:
         logging=Logging(logging["driver"], forms.string_map(logging.get("options", {}))) if logging else None,
         volumes_from=tuple(body.get("volumes_from", ())),
         hosts=r.hosts(),
+        **_pull_interval(r),
         **fields,
     )
     _check_container(r, spec)

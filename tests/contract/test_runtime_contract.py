@@ -176,6 +176,16 @@ def test_observe_resolves_the_images_asked_about(engine):
     assert engine.runtime.resolve_image("localhost/absent:1") is None
 
 
+def test_an_absent_image_has_no_repo_digests(engine):
+    assert engine.runtime.image_digests("localhost/absent:1") == ()
+
+
+def test_repo_digests_are_repository_at_digest_pairs(engine):
+    digests = engine.runtime.image_digests(DEMO_IMAGE)
+    assert isinstance(digests, tuple)
+    assert all("@sha256:" in entry for entry in digests)
+
+
 def test_observe_reports_the_volumes_the_images_asked_about_declare(engine):
     refs = [DEMO_IMAGE, VOLUME_IMAGE, "localhost/absent:1"]
     state = engine.runtime.observe(engine.namespace, {}, refs)

@@ -122,7 +122,7 @@ def test_every_error_of_every_file_is_reported_at_once(tmp_path):
         "c.toml": "[[container]]\n",
     }
     assert errors(tmp_path, files) == [
-        'a.toml:3: container.web.pull: "sometimes" is not one of missing, always, never',
+        'a.toml:3: container.web.pull: "sometimes" is not one of missing, always, never, newer',
         "a.toml:4: container.web.tty: expected a boolean, got an integer",
         "b.toml:2: volume.data.driver: must not be empty",
         "b.toml:4: network.net.internal: expected a boolean, got a string",

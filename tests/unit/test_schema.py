@@ -49,7 +49,7 @@ def test_the_container_schema_covers_the_design_feature_set():
         "ports", "mounts", "networks", "network_mode", "restart", "state", "depends_on", "update", "healthcheck",
         "resources", "extra_hosts", "dns", "cap_add", "cap_drop", "privileged", "read_only", "security_opt",
         "devices", "sysctls", "ulimits", "init", "tty", "stop_signal", "stop_timeout", "logging", "volumes_from",
-        "hosts", "build", "push",
+        "pull_interval", "hosts", "build", "push",
     }
     assert set(_schema()["$defs"]["container"]["properties"]) == expected
 
