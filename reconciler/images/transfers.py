@@ -4,7 +4,7 @@ The engine reports each layer on its own (Docker's jsonmessage stream: "Pulling 
 "Downloading" with current and total bytes, "Download complete", "Extracting", "Pull complete";
 "Already exists" for a layer it had; "Pushing", "Pushed" for a push). A `Transfer` keeps each
 layer's last word and sizes, and says how many layers are through and how many bytes moved, for
-the CLI's progress lines and the agent's `image.pulled` event (`logged_pull`, the executor's).
+the CLI's progress lines and the agent's `image.pull_finished` event (`logged_pull`, the executor's).
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def human_size(count: int) -> str:
 @contextmanager
 def logged_pull(ref: str, progress: ProgressCallback | None = None) -> Iterator[ProgressCallback]:
     """Log a pull of `ref` as the agent's events: `image.pull_started`, then, when the block
-    ends without an error, `image.pulled` with the bytes downloaded, the layers and the seconds
+    ends without an error, `image.pull_finished` with the bytes downloaded, the layers and the seconds
     it took. Yields the progress callback to pull with: it sums the updates up and hands each
     on to `progress`."""
     transfer = Transfer("pull", ref)
@@ -123,5 +123,5 @@ def logged_pull(ref: str, progress: ProgressCallback | None = None) -> Iterator[
     log.info("image.pull_started", ref=ref)
     started = time.monotonic()
     yield tally
-    log.info("image.pulled", ref=ref, bytes=transfer.bytes_moved, layers=len(transfer.layers),
+    log.info("image.pull_finished", ref=ref, bytes=transfer.bytes_moved, layers=len(transfer.layers),
              seconds=round(time.monotonic() - started, 3))

@@ -131,7 +131,7 @@ def test_the_agent_logs_a_pulls_start_and_end_with_its_bytes_layers_and_seconds(
     with capture_logs() as logs, logged_pull(REF, seen.append) as tally:
         for update in recorded("docker"):
             tally(update)
-    assert [entry["event"] for entry in logs] == ["image.pull_started", "image.pulled"]
+    assert [entry["event"] for entry in logs] == ["image.pull_started", "image.pull_finished"]
     pulled = logs[1]
     assert (pulled["ref"], pulled["bytes"], pulled["layers"]) == (REF, 2000814 + 1500644, 3)
     assert pulled["seconds"] >= 0
