@@ -178,12 +178,18 @@ def declared_volumes(image: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def normalise_reference(ref: str) -> str:
-    """`ref` as the engine lists it in RepoTags: the default registry dropped, `:latest` added."""
+    """`ref` as the engine lists it in RepoTags or RepoDigests: the default registry dropped,
+    `:latest` added to a name without tag or digest, and the tag dropped from `name:tag@digest`
+    (the engine pulls and lists such an image by its digest alone: "name@digest")."""
     for prefix in _DEFAULT_REGISTRY_PREFIXES:
         if ref.startswith(prefix):
             ref = ref[len(prefix):]
             break
-    if "@" not in ref and ":" not in ref.rsplit("/", 1)[-1]:
+    name, at, digest = ref.partition("@")
+    head, slash, last = name.rpartition("/")
+    if at:
+        return f"{head}{slash}{last.split(':', 1)[0]}@{digest}"
+    if ":" not in last:
         ref += ":latest"
     return ref
 

@@ -78,6 +78,11 @@ def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
         "--api-socket", metavar="PATH", default=default(None),
         help="the agent's control socket (default: see docs/api.md)",
     )
+    parser.add_argument(
+        "--registry-config", metavar="FILE", default=default(None),
+        help="registry credentials as Docker's config.json holds them (auths, credsStore, credHelpers; "
+             "default: $DOCKER_CONFIG/config.json, else ~/.docker/config.json)",
+    )
 
 
 def _dir_and_env(parser: argparse.ArgumentParser) -> None:

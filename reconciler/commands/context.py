@@ -17,6 +17,8 @@ from reconciler.desired.loader import load
 from reconciler.desired.problems import Problem
 from reconciler.desired.validated import FILE_NAME, ValidationCache
 from reconciler.hostpaths import missing_bind_sources
+from reconciler.images.authenticated import Authenticated
+from reconciler.images.credentials import CredentialsError, read_config
 from reconciler.model import DesiredState
 from reconciler.options import PlanOptions
 from runtime import EngineError, Runtime, connect
@@ -94,18 +96,34 @@ def host_view(args, desired: DesiredState, as_json: bool = False) -> DesiredStat
 
 
 def open_engine(args, as_json: bool = False) -> Runtime | None:
-    """A runtime for `--engine` (default $DOCKER_HOST, else the local socket), or None after
-    printing why it cannot be reached."""
+    """A runtime for `--engine` (default $DOCKER_HOST, else the local socket) whose pulls carry the
+    credentials of `--registry-config` (see `registry_runtime`), or None after printing why it
+    cannot be reached or the named registry config cannot be read."""
     try:
         runtime = connect(args.engine)
         runtime.ping()
-        return runtime
     except EngineError as error:
         message = f"engine {args.engine or 'at the local socket'} unreachable: {error}"
         print(f"error: {message}", file=sys.stderr)
         if as_json:
             print(problems_json(message, []))
         return None
+    try:
+        return registry_runtime(args, runtime)
+    except CredentialsError as error:
+        print(f"error: --registry-config: {error}", file=sys.stderr)
+        if as_json:
+            print(problems_json(f"--registry-config: {error}", []))
+        return None
+
+
+def registry_runtime(args, runtime: Runtime) -> Runtime:
+    """`runtime`, its pulls with the credentials of `--registry-config` (else Docker's default
+    config file, read at each pull). A file named explicitly is read now: CredentialsError naming
+    it when it is missing or malformed (a broken default file fails only the pulls that read it)."""
+    if args.registry_config:
+        read_config(args.registry_config)
+    return Authenticated(runtime, args.registry_config)
 
 
 def prepare(args, as_json: bool = False) -> tuple[DesiredState, Runtime] | None:

@@ -20,10 +20,11 @@ from reconciler.agent.loop import Agent
 from reconciler.agent.statedir import StateDirError
 from reconciler.agent.status import Status, StatusServer, default_status_file, parse_address
 from reconciler.commands.cli import DEFAULT_DIR
-from reconciler.commands.context import setup, socket_path, state_dir
+from reconciler.commands.context import registry_runtime, setup, socket_path, state_dir
 from reconciler.control.server import ControlServer, group_id, tls_context
 from reconciler.desired.hosts import default_host_id
 from reconciler.desired.units import duration
+from reconciler.images.credentials import CredentialsError
 from reconciler.source.git import Credentials, GitError, check_url
 from reconciler.source.hook import HookServer, parse_hook_address
 from reconciler.source.repository import GitSource, Verification
@@ -60,6 +61,11 @@ def run(args) -> int:
     except (GitError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    try:
+        runtime = registry_runtime(args, connect(args.engine))
+    except CredentialsError as error:
+        print(f"error: --registry-config: {error}", file=sys.stderr)
+        return 1
     directory = source.root if source else Path(args.dir)
     status = Status(args.namespace, str(directory), interval,
                     args.status_file or default_status_file(args.namespace))
@@ -68,7 +74,7 @@ def run(args) -> int:
     except (OSError, ValueError) as error:
         print(f"error: --status-addr {args.status_addr}: {error}", file=sys.stderr)
         return 1
-    agent = Agent(directory, connect(args.engine), args.namespace, status, interval, args.env_file,
+    agent = Agent(directory, runtime, args.namespace, status, interval, args.env_file,
                   args.allow_empty, engine=args.engine or DEFAULT_ENGINE, state_dir=state,
                   host_id=args.host_id or default_host_id(), image_retention=args.image_retention)
     if source is not None:

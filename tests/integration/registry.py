@@ -141,7 +141,7 @@ def drop_local(client: docker.DockerClient, ref: str) -> None:
     """Remove the local image `ref` (untag it) if the engine has it: the next use must pull."""
     try:
         client.images.remove(ref)
-    except docker.errors.ImageNotFound:
+    except docker.errors.NotFound:  # Podman's "image not known" is no ImageNotFound
         pass
 
 

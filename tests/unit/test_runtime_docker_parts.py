@@ -59,6 +59,8 @@ def test_a_list_entry_becomes_an_observed_container_with_its_own_name_and_networ
     ("busybox", "busybox:latest"), ("docker.io/library/busybox:1", "busybox:1"),
     ("localhost:5000/demo", "localhost:5000/demo:latest"), ("localhost/demo:1", "localhost/demo:1"),
     ("repo@sha256:abc", "repo@sha256:abc"),
+    ("127.0.0.1:5000/team/app:1.2@sha256:abc", "127.0.0.1:5000/team/app@sha256:abc"),
+    ("docker.io/library/busybox:1@sha256:abc", "busybox@sha256:abc"),
 ])
 def test_references_are_normalised_as_the_engine_lists_them(ref, listed):
     assert normalise_reference(ref) == listed
