@@ -244,7 +244,8 @@ class Runtime(Protocol):
     def image_digests(self, ref: str) -> tuple[str, ...]:
         """The `RepoDigests` of the local image `ref` names ("reg/app@sha256:...", one per
         repository it was pulled from or pushed to); () when it has none (built, imported, only
-        tagged) or is not present."""
+        tagged) or is not present, and always on Podman 4.3, whose RepoDigests pair every name of
+        an image with the digests of its local manifests, so they never tell a pull from a tag."""
 
     def pull_image(self, ref: str, progress: ProgressCallback | None = None, auth: RegistryAuth | None = None) -> str:
         """Pull `ref` from its registry, with `auth` when given (else the engine's client default:

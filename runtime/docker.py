@@ -330,6 +330,8 @@ class DockerRuntime:
             return None
 
     def image_digests(self, ref: str) -> tuple[str, ...]:
+        if self._podman:  # it lists every name of an image with its local manifests' digests, pulled or not
+            return ()
         try:
             with engine_errors():
                 return tuple(self.api.inspect_image(ref).get("RepoDigests") or ())
