@@ -169,7 +169,7 @@ def _env(r: _Resource) -> dict[str, str]:
         key = ("env_file", index) if not isinstance(files, str) else ("env_file",)
         r.report.inputs.append(str(r.base / name))
         if r.report.escapes(str(r.base / name)):
-            r.error(key, f"{name} leads outside the repository through a symlink; refused")
+            r.error(key, f"{name} leads outside the repository; refused")
             continue
         try:
             env.update(read_env_file(str(r.base / name), nul_values=False))
@@ -197,9 +197,19 @@ def _env_name_problem(name: str) -> str | None:
 
 
 def _mounts(r: _Resource) -> tuple[Mount, ...]:
-    """The mounts, each with the line it is written on (its own, or that of `mounts`)."""
-    return tuple(dataclasses.replace(mount, line=r.report.line_of((*r.path, "mounts", index)))
-                 for index, mount in r.indexed("mounts", forms.mount, r.base))
+    """The mounts, each with the line it is written on (its own, or that of `mounts`). In a git
+    checkout (`FileReport.confine`), a relative bind source must stay inside it."""
+    mounts = []
+    for index, mount in r.indexed("mounts", forms.mount, r.base):
+        raw = r.body["mounts"][index]
+        written = raw.split(":", 1)[0] if isinstance(raw, str) else raw.get("source") or ""
+        confine = r.report.confine
+        if (confine is not None and mount.type == "bind" and not written.startswith("/")
+                and not Path(mount.source or "").is_relative_to(confine)):
+            r.error(("mounts", index), f"{written} leads outside the repository; refused")
+            continue
+        mounts.append(dataclasses.replace(mount, line=r.report.line_of((*r.path, "mounts", index))))
+    return tuple(mounts)
 
 
 def _networks(r: _Resource) -> tuple[NetworkAttachment, ...]:

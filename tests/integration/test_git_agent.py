@@ -230,3 +230,16 @@ def test_a_revision_without_the_path_followed_is_refused_and_the_last_one_stays(
     refused = eventually(lambda: source(agent).get("refused"), "the revision refused")
     assert refused["revision"] == moved and "hosts" in refused["reason"]
     assert source(agent)["applied"] == sha and running(docker_client, web)
+
+
+def test_a_relative_bind_mount_that_climbs_out_of_the_repository_is_refused_at_its_line(
+        work, follow, names, docker_client):
+    web = names("web")
+    sha = commit(work, {"web.toml": service(web, extra='mounts = ["../../../../../../../../etc:/host-etc:ro"]\n')},
+                 "climbs out")
+    agent = follow()
+    eventually(lambda: source(agent).get("attempted") == sha, "the revision attempted")
+    (error,) = agent.status()["errors"]
+    assert (error["file"], error["line"], error["key"]) == ("web.toml", 7, f"container.{web}.mounts[0]")
+    assert error["message"].endswith("leads outside the repository; refused")
+    assert running(docker_client, web) is None
