@@ -42,6 +42,7 @@ from reconciler.converge import PassReport, converge, preview
 from reconciler.desired import hosts
 from reconciler.desired.problems import Problem
 from reconciler.hostpaths import missing_bind_sources
+from reconciler.images.newer import NewerChecks
 from reconciler.images.usage import Usage
 from reconciler.model import DesiredState, resource_key
 from reconciler.options import PlanOptions
@@ -91,6 +92,7 @@ class Agent:
     pinned: frozenset[str] = frozenset()  # the content copies of a git source the desired state mounts
     pin_held: dict[str, str] = field(default_factory=dict)  # "kind/name" -> why: bind sources not pinned
     image_retention: int | None = None  # unused images kept per repository (images.retention); None: off
+    checks: NewerChecks | None = None  # the `pull = "newer"` checks, kept across passes; None: a fresh one each pass
 
     def __post_init__(self) -> None:
         self.desired = LastKnownGood(self.root, self.env_file, store=self.state_dir)
@@ -254,7 +256,7 @@ class Agent:
                 report = preview(self.informer, refresh.state, self.namespace, options)
             else:
                 report = converge(self.informer, refresh.state, self.namespace, options,
-                                  should_stop=self.stopping.is_set)
+                                  should_stop=self.stopping.is_set, checks=self.checks)
         except EngineUnavailable as error:
             retry = self.backoff.failed(ENGINE, self.clock())
             log.warning("engine.unavailable", engine=self.engine, error=str(error),

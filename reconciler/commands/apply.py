@@ -13,7 +13,7 @@ import sys
 
 from reconciler.agent.lock import Locked, acquire, lock_path
 from reconciler.agent.statedir import StateDirError
-from reconciler.commands.context import colour, pass_options, prepare, socket_path, state_dir
+from reconciler.commands.context import colour, newer_checks, pass_options, prepare, socket_path, state_dir
 from reconciler.commands.control import agent_call, converged, passed_text
 from reconciler.commands.progress import ProgressView
 from reconciler.commands.render import report_text
@@ -64,7 +64,8 @@ def _apply_here(args) -> int:
         return 1
     desired, runtime = ready
     try:
-        report = converge(runtime, desired, args.namespace, pass_options(args, desired), ProgressView(sys.stderr))
+        report = converge(runtime, desired, args.namespace, pass_options(args, desired), ProgressView(sys.stderr),
+                          checks=newer_checks(args, state_dir(args)))
     except (EngineError, StateDirError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

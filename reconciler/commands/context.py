@@ -18,10 +18,13 @@ from reconciler.desired.problems import Problem
 from reconciler.desired.validated import FILE_NAME, ValidationCache
 from reconciler.hostpaths import missing_bind_sources
 from reconciler.images.authenticated import Authenticated
-from reconciler.images.credentials import CredentialsError, read_config
+from reconciler.images.credentials import CredentialsError, credentials_for, read_config
+from reconciler.images.newer import NewerChecks, Records
 from reconciler.model import DesiredState
 from reconciler.options import PlanOptions
 from runtime import EngineError, Runtime, connect
+from runtime.base import RegistryAuth
+from runtime.registry import RegistryClient, RegistryError
 
 
 def setup(args) -> None:
@@ -41,8 +44,9 @@ def socket_path(args) -> Path:
 
 def pass_options(args, desired: DesiredState) -> PlanOptions:
     """The rules of a pass the CLI runs or previews: its flags, the completion records and the
-    agent's holds and quarantines the state directory has, and the long-form bind sources this host lacks
-    (local engine only), so `plan` shows what the agent would do.
+    agent's holds and quarantines the state directory has, the `pull = "newer"` images its check
+    records say are not due, and the long-form bind sources this host lacks (local engine only), so
+    `plan` shows what the agent would do.
     Raises StateDirError when the state directory holds a later layout."""
     state = state_dir(args)
     return PlanOptions(
@@ -51,8 +55,27 @@ def pass_options(args, desired: DesiredState) -> PlanOptions:
         completed=state.completed(),
         held=state.holds(),
         missing_paths=missing_bind_sources(desired.containers.values(), args.engine),
+        not_due=NewerChecks(records=state).not_due(desired),
         **cli_options(state, desired),
     )
+
+
+def newer_checks(args, records: Records) -> NewerChecks:
+    """The `pull = "newer"` checks of the agent (one for its lifetime) or of `apply`: one registry
+    client, so auth tokens are reused while the process lives; the check records of `records` (the
+    state directory, so `pull_interval` spans passes and restarts); the credentials of
+    `--registry-config` (else Docker's default config file), looked up at each check."""
+    config = args.registry_config
+    return NewerChecks(RegistryClient(), records, credentials=lambda ref: check_credentials(ref, config))
+
+
+def check_credentials(ref: str, config: str | None) -> RegistryAuth | None:
+    """`credentials_for(ref, config)`, a failing lookup being that image's failed check: RegistryError
+    "REF: registry credentials: ..." naming the file or helper, never a secret."""
+    try:
+        return credentials_for(ref, config)
+    except CredentialsError as error:
+        raise RegistryError(f"{ref}: registry credentials: {error}") from None
 
 
 def validation_cache(args) -> ValidationCache | None:
