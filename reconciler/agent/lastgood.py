@@ -79,6 +79,7 @@ class LastKnownGood:
     environ: Mapping[str, str] | None = None
     store: StateDir | None = None
     confine: Path | None = None  # a git checkout: no file read may resolve outside it (see move_to)
+    build_allow: tuple[Path, ...] = ()  # folders outside root a build may read (`--build-allow`)
     files: dict[str, Version] = field(default_factory=dict)  # the content in force, by relative path
     state: DesiredState | None = None
     saved: dict[str, bytes] | None = None  # what the store holds; None until read
@@ -165,7 +166,7 @@ class LastKnownGood:
         if known is not None and known.data == data and known.env == env and known.secrets == secrets and (
                 all(_content(path) == content for path, content in known.inputs)):
             return Version(data, known.decl)
-        decl = load_bytes(self.root, rel, data, env, secrets, confine=self.confine)
+        decl = load_bytes(self.root, rel, data, env, secrets, confine=self.confine, build_allow=self.build_allow)
         self.parsed[rel] = Parsed(data, dict(env), secrets, tuple((path, _content(path)) for path in decl.inputs),
                                   decl)
         return Version(data, decl)
@@ -179,7 +180,7 @@ class LastKnownGood:
         """Start from the content the store holds: each file that still validates on its own."""
         self.saved = self.store.lastgood() if self.store else {}
         for rel, data in self.saved.items():
-            decl = load_bytes(self.root, rel, data, env, secrets)
+            decl = load_bytes(self.root, rel, data, env, secrets, build_allow=self.build_allow)
             if decl.valid:
                 self.files[rel] = Version(data, decl)
             else:

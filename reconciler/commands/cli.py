@@ -90,6 +90,9 @@ def _dir_and_env(parser: argparse.ArgumentParser) -> None:
                         help=f"desired-state directory (default: ./{DEFAULT_DIR})")
     parser.add_argument("--env-file", metavar="FILE",
                         help="KEY=VALUE file for ${VAR} interpolation, kept outside the repository")
+    parser.add_argument("--build-allow", action="append", default=[], metavar="DIR",
+                        help="a folder outside DIR a build's context or Dockerfile may lie in (repeatable; "
+                             "default: only inside DIR)")
 
 
 def _host_id(parser: argparse.ArgumentParser, what: str) -> None:

@@ -88,12 +88,17 @@ def validation_cache(args) -> ValidationCache | None:
     return ValidationCache(state.path / FILE_NAME) if state.path.is_dir() else None
 
 
+def build_allow(args) -> tuple[Path, ...]:
+    """The folders of `--build-allow`: outside the desired-state folder, a build may read there."""
+    return tuple(Path(folder).absolute() for folder in getattr(args, "build_allow", None) or ())
+
+
 def load_desired(args, as_json: bool = False) -> DesiredState | None:
     """The desired state in `args.dir`, or None after printing every problem (on stderr, or
     with `as_json` as one JSON error object on stdout, for scripts that parse the output).
     Files that did not change since they last passed the schema check skip it (`validated`)."""
     cache = validation_cache(args)
-    result = load(Path(args.dir), env_file=args.env_file, validated=cache)
+    result = load(Path(args.dir), env_file=args.env_file, validated=cache, build_allow=build_allow(args))
     if cache is not None:
         cache.save()
     for warning in result.warnings:

@@ -20,7 +20,7 @@ from reconciler.agent.loop import Agent
 from reconciler.agent.statedir import StateDirError
 from reconciler.agent.status import Status, StatusServer, default_status_file, parse_address
 from reconciler.commands.cli import DEFAULT_DIR
-from reconciler.commands.context import newer_checks, registry_runtime, setup, socket_path, state_dir
+from reconciler.commands.context import build_allow, newer_checks, registry_runtime, setup, socket_path, state_dir
 from reconciler.control.server import ControlServer, group_id, tls_context
 from reconciler.desired.hosts import default_host_id
 from reconciler.desired.units import duration
@@ -78,6 +78,7 @@ def run(args) -> int:
                   args.allow_empty, engine=args.engine or DEFAULT_ENGINE, state_dir=state,
                   host_id=args.host_id or default_host_id(), image_retention=args.image_retention,
                   checks=newer_checks(args, state))
+    agent.desired.build_allow = build_allow(args)
     if source is not None:
         agent.follower = Follower(source, duration(args.poll), agent.trigger.fire,
                                   lambda outcome: status.metrics.fetches.labels(outcome).inc())

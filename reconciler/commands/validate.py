@@ -1,5 +1,5 @@
-"""`reconciler validate [DIR] [--env-file FILE] [--host-id ID | --inventory FILE]`: exit 0 when DIR
-is a valid desired state, 1 if not.
+"""`reconciler validate [DIR] [--env-file FILE] [--build-allow DIR] [--host-id ID | --inventory FILE]`:
+exit 0 when DIR is a valid desired state, 1 if not.
 
 Problems go to stderr as FILE:LINE: key.path: message (warnings prefixed "warning: "); a valid
 directory gets a one-line summary on stdout. Besides the whole directory, the views of hosts are
@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from reconciler.commands.context import build_allow
 from reconciler.desired import hosts
 from reconciler.desired.loader import load
 from reconciler.desired.problems import LoadFailure
@@ -33,7 +34,7 @@ def _invalid(count: int) -> int:
 
 
 def run(args) -> int:
-    result = load(Path(args.dir), env_file=args.env_file)
+    result = load(Path(args.dir), env_file=args.env_file, build_allow=build_allow(args))
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for error in result.errors:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.agent.lastgood import LastKnownGood
+from reconciler.commands.cli import main
 from reconciler.converge import converge, make_plan, observe
 from reconciler.desired.loader import load
 from reconciler.images.builds import context_hash, dockerfile_problems, sent_files
@@ -115,14 +117,40 @@ def test_a_symlinked_context_leading_outside_the_tree_is_refused(tmp_path):
     assert any("(resolved: /etc)" in str(problem) for problem in load(root).errors)
 
 
-def test_a_context_under_build_allow_is_accepted(tmp_path):
+def outside_context(tmp_path: Path) -> tuple[Path, Path]:
+    """A desired-state folder whose container builds from a context in a folder beside it:
+    (the desired-state folder, the outside folder)."""
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     tree(outside)
     root = tmp_path / "desired"
     root.mkdir()
     (root / "app.toml").write_text(APP.replace("./app", str(outside / "app")))
+    return root, outside
+
+
+def test_a_context_under_build_allow_is_accepted(tmp_path):
+    root, outside = outside_context(tmp_path)
     assert not load(root, build_allow=(outside,)).errors
+
+
+def test_validate_refuses_an_outside_context_at_its_file_and_line(tmp_path, capsys):
+    root, _ = outside_context(tmp_path)
+    assert main(["validate", str(root)]) == 1
+    assert capsys.readouterr().err.startswith("app.toml:4: container.app.build.context: ")
+
+
+def test_validate_accepts_an_outside_context_under_build_allow(tmp_path, capsys):
+    root, outside = outside_context(tmp_path)
+    assert main(["validate", str(root), "--build-allow", "/nonexistent", "--build-allow", str(outside)]) == 0
+    assert capsys.readouterr().out.startswith("ok: 1 container")
+
+
+def test_the_agents_last_known_good_reads_outside_contexts_under_build_allow(tmp_path):
+    root, outside = outside_context(tmp_path)
+    assert LastKnownGood(root, environ={}).refresh().invalid == {"app.toml"}
+    allowed = LastKnownGood(root, environ={}, build_allow=(outside,)).refresh()
+    assert not allowed.invalid and allowed.state.containers["app"].build.context == str(outside / "app")
 
 
 def test_a_build_argument_from_the_env_file_is_refused(tmp_path):
