@@ -30,10 +30,15 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 FETCH_TIMEOUT = 300.0  # seconds: the longest any git call may take
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
+# a query (and fragment) of a URL with a scheme, up to the end of the URL in a message
+_QUERY = re.compile(r"(?P<url>[A-Za-z][A-Za-z0-9+.-]*://[^?\s'\"]*)\?[^\s'\"]*")
+# the scp-like form with a password, `user:password@host:path`, at the start of a word
+_SCP_PASSWORD = re.compile(r"(?P<lead>^|[\s'\"(])[^\s'\"/:@]+:(?!//)[^\s'\"@]*@(?=[^\s'\"/:@]+:)")
+_SECRET_KEYS = ("token", "password", "passwd", "secret")  # a query key ending so holds a credential
 _DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts (ssh's default)"
 
 
@@ -89,17 +94,32 @@ _FAILURES: tuple[tuple[type[GitError], tuple[str, ...]], ...] = (
 
 
 def mask_url(url: str) -> str:
-    """`url` with any userinfo replaced by `***` (`https://u:p@host/r` -> `https://***@host/r`)."""
-    return _USERINFO.sub(r"\g<scheme>***@", url)
+    """`url`, or every URL in a message, with what may hold a secret replaced by `***`: any userinfo
+    (`https://u:p@host/r` -> `https://***@host/r`), the whole query (`https://host/r?token=t` ->
+    `https://host/r?***`) and the user and password of the scp-like form (`u:p@host:r` ->
+    `***@host:r`; `git@host:r`, without a password, is kept)."""
+    masked = _USERINFO.sub(r"\g<scheme>***@", url)
+    masked = _QUERY.sub(r"\g<url>?***", masked)
+    return _SCP_PASSWORD.sub(r"\g<lead>***@", masked)
+
+
+def _secret_key(key: str) -> bool:
+    """Whether the query key `key` names a credential (`token`, `private_token`, `password`, `key`, `api_key`)."""
+    key = key.lower()
+    return key == "key" or key.endswith(("_key", "-key", *_SECRET_KEYS))
 
 
 def check_url(url: str) -> None:
-    """Refuse a URL that carries a password or, for HTTP(S), any userinfo: credentials come from
-    a token file or an SSH key, never from the URL. Raises GitError (with the URL masked)."""
+    """Refuse a URL that carries a credential: a password (`ssh://u:p@host/r`, `u:p@host:r`), any
+    userinfo for HTTP(S), a query key naming one (`?private_token=...`, `?access_token=`, `?key=`,
+    `?password=`): credentials come from a token file or an SSH key, never from the URL. Raises
+    GitError (with the URL masked)."""
     parts = urlsplit(url)
-    if not parts.scheme or "@" not in parts.netloc:
-        return
-    if parts.scheme in ("http", "https") or parts.password is not None:
+    scp_password = "://" not in url and _SCP_PASSWORD.match(url) is not None
+    userinfo = "://" in url and "@" in parts.netloc and (
+        parts.scheme in ("http", "https") or parts.password is not None)
+    keys = [key for key, _ in parse_qsl(parts.query, keep_blank_values=True)] if "://" in url else []
+    if scp_password or userinfo or any(_secret_key(key) for key in keys):
         raise GitError(f"{mask_url(url)}: credentials in the URL are refused; give the token in a file "
                        "(--git-token-file) or use an SSH key (--git-ssh-key)")
 
@@ -233,8 +253,16 @@ class Git:
                 elif kind is AuthenticationFailed and token and "could not read username" in lowered:
                     message = (f"{self._what(args)}: the server refused the token of {self.credentials.token_file} "
                                f"(as user {self.credentials.username!r})")
+                elif kind is AuthenticationFailed and "permission denied (publickey" in lowered:
+                    message = f"{self._what(args)}: {self._key_refused()}"
                 return kind(message, said)
         return GitError(message, said)
+
+    def _key_refused(self) -> str:
+        key = self.credentials.ssh_key
+        if key is not None:
+            return f"the SSH server refused the key {key} (or: no key was offered)"
+        return "the SSH server refused the keys ssh offered (no --git-ssh-key given; or: no key was offered)"
 
     @staticmethod
     def _telling_line(stderr: str, token: str | None) -> str:

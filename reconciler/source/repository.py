@@ -7,7 +7,9 @@
 `home` (`<state-dir>/git`, mode 0700) belongs to this class alone. Layout:
 
     repo.git/            a bare repository: the ref followed is fetched into the same ref name;
-                         refs/reconciler/current holds the commit in force (so it is never pruned)
+                         refs/reconciler/current holds the commit in force (so it is never pruned),
+                         refs/reconciler/current-tag its tag when a tag is followed (so that it
+                         can be verified again after the tag moved)
     checkouts/<sha>/     the complete tree of a commit, written under a hidden temporary name
                          (.<sha>.<random>) and renamed once complete
     current              a symlink to checkouts/<sha>, the revision in force; replaced atomically
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -60,6 +63,8 @@ _CURRENT = "current"
 _CONTENT = "content"
 _RECORD = "revision.json"
 _IN_FORCE = "refs/reconciler/current"
+_IN_FORCE_TAG = "refs/reconciler/current-tag"  # the tag object of the revision in force, when a tag is followed
+_SHA = re.compile(r"[0-9a-f]{40}")
 
 
 @dataclass(frozen=True)
@@ -196,18 +201,21 @@ class GitSource:
 
     def fetch(self) -> Revision:
         """Fetch the ref followed (cloning on first use) and return its revision; checks nothing out.
-        A force-push is followed. Raises Unreachable, AuthenticationFailed, HostKeyRejected,
+        A force-push is followed. Logs `git.fetched` at info when the ref moved, else at debug (a poll
+        of an unchanged remote logs nothing at info). Raises Unreachable, AuthenticationFailed, HostKeyRejected,
         RefNotFound or GitError."""
         with self._lock:
             self._ensure_repo()
             ref, remote_id = self._remote_ref()
-            if self._local(ref) != remote_id:
+            moved = self._local(ref) != remote_id
+            if moved:
                 self._raw("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules",
                           self.url, f"+{ref}:{ref}")
             head = self._in_repo("log", "-1", "--format=%H%x00%s", f"{ref}^{{commit}}")
             sha, _, subject = head.strip().partition("\0")
             revision = Revision(sha, ref, subject)
-            log.info("git.fetched", url=mask_url(self.url), ref=ref, revision=revision.short)
+            (log.info if moved else log.debug)("git.fetched", url=mask_url(self.url), ref=ref,
+                                               revision=revision.short, moved=moved)
             return revision
 
     # -- checking out ----------------------------------------------------------------------------
@@ -236,7 +244,7 @@ class GitSource:
     def _refuse(self, revision: Revision, current: Revision | None) -> None:
         if self.verification is None:
             return
-        self._verify(revision)
+        self.verify(revision)
         if (current is None or current.ref != revision.ref or current.sha == revision.sha
                 or self.verification.allow_rewind):
             return
@@ -246,17 +254,24 @@ class GitSource:
                           "from it (a force-push to another history); refused under verification unless "
                           "rewinds are allowed")
 
-    def _verify(self, revision: Revision) -> None:
-        """Raises VerificationFailed unless `revision`'s tag (a tag followed) or head commit is signed
-        by an allowed key."""
+    def verify(self, revision: Revision) -> None:
+        """Check `revision`'s signature under the verification configured (nothing without one): its
+        tag's when its ref is a tag, else its commit's. For the revision in force at start, when the
+        options may have changed since it was checked out. Raises VerificationFailed (unsigned, not by
+        an allowed key, a lightweight or moved tag), GitError when git cannot tell; never Rewound."""
+        if self.verification is None:
+            return
         tag = revision.ref.startswith("refs/tags/")
         what = f"tag {revision.ref.removeprefix('refs/tags/')}" if tag else f"commit {revision.short}"
-        if tag and self._in_repo("cat-file", "-t", revision.ref).strip() != "tag":
-            raise VerificationFailed(f"{what} is a lightweight tag: it carries no signature")
-        if tag and self._local(f"{revision.ref}^{{commit}}") != revision.sha:
+        # the tag as fetched, else as it was when this revision was put in force (the tag may have moved since)
+        held = next((ref for ref in (revision.ref, _IN_FORCE_TAG) if self._local(f"{ref}^{{commit}}") == revision.sha),
+                    None)
+        if tag and held is None:
             raise VerificationFailed(f"{what} no longer points at commit {revision.short}")
+        if tag and self._in_repo("cat-file", "-t", held).strip() != "tag":
+            raise VerificationFailed(f"{what} is a lightweight tag: it carries no signature")
         said = self.git.attempt(*self.verification.options(), "--git-dir", str(self.home / _REPO),
-                                "verify-tag" if tag else "verify-commit", revision.ref if tag else revision.sha)
+                                "verify-tag" if tag else "verify-commit", held if tag else revision.sha)
         if said == "":
             raise VerificationFailed(f"{what} on {revision.ref} is not signed")
         if said is not None:
@@ -296,6 +311,8 @@ class GitSource:
         os.replace(link, self.home / _CURRENT)
         fsync_directory(self.home)
         self._in_repo("update-ref", _IN_FORCE, revision.sha)
+        if revision.ref.startswith("refs/tags/"):
+            self._in_repo("update-ref", _IN_FORCE_TAG, revision.ref)
         self._current = revision
 
     def update(self) -> Revision | None:
@@ -310,22 +327,27 @@ class GitSource:
 
     # -- objects at the revision in force, and their content-addressed copies --------------------
 
-    def object_at(self, rel: str) -> tuple[str, str] | None:
-        """`(type, object id)` of the repository path `rel` at the revision in force, type being
-        "tree", "blob" or "link" (a symlink); None when nothing is there or nothing is in force.
-        Raises Unsupported for a submodule, GitError for a path leaving the repository."""
+    def object_at(self, rel: str, revision: str | None = None) -> tuple[str, str] | None:
+        """`(type, object id)` of the repository path `rel` at commit `revision` (a full 40-hex sha;
+        default: the revision in force), type being "tree", "blob" or "link" (a symlink); None when
+        nothing is there, or nothing is in force and no revision is given. Raises Unsupported for a
+        submodule, GitError for a path leaving the repository or a revision the clone does not hold."""
         rel = _clean_rel(rel)
-        current = self._current
-        if current is None:
-            return None
+        if revision is None:
+            current = self._current
+            if current is None:
+                return None
+            revision = current.sha
+        elif not _SHA.fullmatch(revision) or self._local(f"{revision}^{{commit}}") != revision:
+            raise GitError(f"{revision[:40]!r} is not a commit the clone holds (a full sha)")
         if not rel:
-            return "tree", self._in_repo("rev-parse", f"{current.sha}^{{tree}}").strip()
-        entries = parse_ls_tree(self._raw("ls-tree", "-z", "--full-tree", current.sha, "--", rel))
+            return "tree", self._in_repo("rev-parse", f"{revision}^{{tree}}").strip()
+        entries = parse_ls_tree(self._raw("ls-tree", "-z", "--full-tree", revision, "--", rel))
         entry = next((e for e in entries if e.path == rel), None)
         if entry is None:
             return None
         if entry.kind == "commit":
-            raise Unsupported(f"{rel} is a submodule at commit {current.short}; submodules are not followed")
+            raise Unsupported(f"{rel} is a submodule at commit {revision[:12]}; submodules are not followed")
         return ("link" if entry.mode == "120000" else entry.kind), entry.oid
 
     def escaping_link(self, tree_oid: str) -> str | None:

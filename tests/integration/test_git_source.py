@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from reconciler.source.git import (
     Credentials,
@@ -120,6 +121,27 @@ def test_a_force_push_is_followed_without_verification(source, work):
     force_push(work, source=first.sha)
     assert git_source.update() == first
     assert (git_source.root / "app.toml").read_text() == "one\n"
+
+
+def test_a_fetch_is_logged_at_info_only_when_the_ref_moved(source, work):
+    git_source = source()
+    with capture_logs() as logs:
+        git_source.update()
+        git_source.update()
+        commit_files(work, {"web/app.toml": "two\n"}, "second")
+        push(work)
+        git_source.update()
+    fetched = [(entry["log_level"], entry["moved"]) for entry in logs if entry["event"] == "git.fetched"]
+    assert fetched == [("info", True), ("debug", False), ("info", True)]
+
+
+def test_a_check_out_is_logged_once_with_the_revision(source):
+    git_source = source()
+    with capture_logs() as logs:
+        revision = git_source.update()
+        git_source.check_out(revision)
+    checked_out = [entry for entry in logs if entry["event"] == "git.checked_out"]
+    assert [(e["revision"], e["ref"], e["subject"]) for e in checked_out] == [(revision.short, revision.ref, "first")]
 
 
 def test_a_name_follows_the_branch_of_that_name_before_a_tag(source, work):
@@ -332,6 +354,28 @@ def test_object_at_names_trees_blobs_and_symlinks_at_the_revision_in_force(sourc
     assert git_source.object_at("")[0] == "tree"
 
 
+def test_object_at_names_the_object_at_another_revision_than_the_one_in_force(source, work):
+    git_source = source()
+    first = git_source.update()
+    blob = git("rev-parse", "HEAD:web/app.toml", cwd=work)
+    commit_files(work, {"web/app.toml": "two\n", "web/new.toml": "new\n"}, "second")
+    push(work)
+    git_source.update()
+    assert git_source.object_at("web/app.toml", first.sha) == ("blob", blob)
+    assert git_source.object_at("web/new.toml", first.sha) is None
+    assert git_source.object_at("web/app.toml") == ("blob", git("rev-parse", "HEAD:web/app.toml", cwd=work))
+
+
+@pytest.mark.parametrize("revision", ["main", "HEAD~1", "0" * 40, "--output=x"])
+def test_object_at_refuses_a_revision_that_is_not_a_full_sha_of_the_clone(source, revision):
+    git_source = source()
+    first = git_source.update()
+    with pytest.raises(GitError, match="is not a commit the clone holds"):
+        git_source.object_at("web/app.toml", revision)
+    with pytest.raises(GitError, match="is not a commit the clone holds"):
+        git_source.object_at("web/app.toml", first.short)
+
+
 def test_object_at_refuses_a_path_that_climbs_out(source):
     git_source = source()
     git_source.update()
@@ -444,6 +488,50 @@ def test_an_unsigned_commit_is_refused_naming_it_and_the_last_verified_stays(sou
         git_source.update()
     assert git_source.current == verified
     assert (git_source.root / "app.toml").read_text() == "signed\n"
+
+
+def test_verify_refuses_an_unsigned_revision_in_force_once_verification_is_turned_on(source, work, signer):
+    _, allowed = signer
+    unsigned = source().update()
+    restarted = source(verification=Verification(allowed_signers=allowed))
+    assert restarted.current == unsigned
+    with pytest.raises(VerificationFailed, match=f"commit {unsigned.short} on refs/heads/main is not signed$"):
+        restarted.verify(restarted.current)
+
+
+def test_verify_accepts_a_signed_revision_in_force(source, work, signer):
+    key, allowed = signer
+    commit_files(work, {"web/app.toml": "signed\n"}, "signed", sign_key=key)
+    push(work)
+    signed = source().update()
+    source(verification=Verification(allowed_signers=allowed)).verify(signed)
+
+
+def test_verify_checks_nothing_without_verification(source):
+    git_source = source()
+    git_source.verify(git_source.update())
+
+
+def test_verify_accepts_the_signed_tag_in_force_after_the_tag_moved_to_a_refused_commit(source, work, signer):
+    key, allowed = signer
+    tag(work, "v1", sign_key=key)
+    git_source = source(ref="v1", verification=Verification(allowed_signers=allowed))
+    signed = git_source.update()
+    commit_files(work, {"web/app.toml": "unsigned\n"}, "unsigned")
+    tag(work, "v1")
+    with pytest.raises(VerificationFailed, match="tag v1 on refs/tags/v1 is not signed"):
+        git_source.update()
+    restarted = source(ref="v1", verification=Verification(allowed_signers=allowed))
+    assert restarted.current == signed
+    restarted.verify(signed)
+
+
+def test_verify_refuses_an_unsigned_tag_in_force_once_verification_is_turned_on(source, work, signer):
+    _, allowed = signer
+    tag(work, "v1")
+    unsigned = source(ref="v1").update()
+    with pytest.raises(VerificationFailed, match="tag v1 on refs/tags/v1 is not signed"):
+        source(ref="v1", verification=Verification(allowed_signers=allowed)).verify(unsigned)
 
 
 def test_a_commit_signed_by_another_key_is_refused(source, work, signer, tmp_path):

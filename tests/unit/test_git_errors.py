@@ -39,6 +39,30 @@ def test_mask_url_masks_urls_inside_a_message():
     assert mask_url(said) == "fatal: unable to access 'https://***@forge.example/r.git/': 403"
 
 
+@pytest.mark.parametrize(("url", "masked"), [
+    ("http://forge.example/r.git?private_token=SECRET", "http://forge.example/r.git?***"),
+    ("https://forge.example/r.git?ref=main&access_token=SECRET#top", "https://forge.example/r.git?***"),
+    ("https://u:SECRET@forge.example/r.git?key=SECRET", "https://***@forge.example/r.git?***"),
+])
+def test_mask_url_hides_the_whole_query(url, masked):
+    assert mask_url(url) == masked
+
+
+def test_mask_url_hides_the_query_of_a_url_inside_a_message():
+    said = "fatal: unable to access 'https://forge.example/r.git/?token=SECRET': 403"
+    assert mask_url(said) == "fatal: unable to access 'https://forge.example/r.git/?***': 403"
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("deploy:SECRET@forge.example:ops/r.git", "***@forge.example:ops/r.git"),
+    ("fatal: 'deploy:SECRET@forge.example:ops/r.git' does not appear to be a git repository",
+     "fatal: '***@forge.example:ops/r.git' does not appear to be a git repository"),
+    ("git@127.0.0.1: Permission denied (publickey).", "git@127.0.0.1: Permission denied (publickey)."),
+])
+def test_mask_url_hides_the_password_of_the_scp_like_form(text, masked):
+    assert mask_url(text) == masked
+
+
 @pytest.mark.parametrize("url", ["https://me@forge.example/r.git", "http://me:pw@forge.example/r.git",
                                  "ssh://git:pw@forge.example/r.git"])
 def test_a_url_with_credentials_is_refused_with_the_url_masked(url):
@@ -47,8 +71,27 @@ def test_a_url_with_credentials_is_refused_with_the_url_masked(url):
     assert "pw" not in str(refused.value) and "me@" not in str(refused.value)
 
 
+@pytest.mark.parametrize("url", ["http://forge.example/r.git?private_token=SECRET",
+                                 "https://forge.example/r.git?ref=main&access_token=SECRET",
+                                 "https://forge.example/r.git?Token=SECRET", "https://forge.example/r.git?key=SECRET",
+                                 "https://forge.example/r.git?api_key=SECRET", "https://forge.example/r.git?password=SECRET",
+                                 "https://forge.example/r.git?private%5Ftoken=SECRET",
+                                 "ssh://forge.example/r.git?token=SECRET"])
+def test_a_url_with_a_credential_in_its_query_is_refused_with_the_query_masked(url):
+    with pytest.raises(GitError, match=r"r.git\?\*\*\*: credentials in the URL are refused") as refused:
+        check_url(url)
+    assert "SECRET" not in str(refused.value)
+
+
+def test_a_scp_like_url_with_a_password_is_refused_with_it_masked():
+    with pytest.raises(GitError) as refused:
+        check_url("deploy:SECRET@forge.example:ops/r.git")
+    assert str(refused.value).startswith("***@forge.example:ops/r.git: credentials in the URL are refused")
+    assert "SECRET" not in str(refused.value) and "deploy" not in str(refused.value)
+
+
 @pytest.mark.parametrize("url", ["ssh://git@forge.example/r.git", "git@forge.example:ops/r.git",
-                                 "file:///srv/r.git", "/srv/r.git", URL])
+                                 "file:///srv/r.git", "/srv/r.git", URL, f"{URL}?ref=main"])
 def test_urls_without_a_secret_are_accepted(url):
     check_url(url)
 
@@ -112,6 +155,22 @@ def test_a_rejected_host_key_names_the_known_hosts_file_used():
     default = Git(URL).failure(("fetch",), stderr)
     assert type(named) is HostKeyRejected and "known_hosts file: /etc/reconciler/known_hosts" in str(named)
     assert "~/.ssh/known_hosts" in str(default)
+
+
+def test_a_refused_ssh_key_is_named_rather_than_gits_last_words():
+    stderr = "git@127.0.0.1: Permission denied (publickey).\nfatal: Could not read from remote repository."
+    error = Git("ssh://git@127.0.0.1/r.git", Credentials(ssh_key=Path("/etc/reconciler/deploy_key"))).failure(
+        ("fetch",), stderr)
+    assert type(error) is AuthenticationFailed
+    assert str(error) == ("git fetch ssh://***@127.0.0.1/r.git: the SSH server refused the key "
+                          "/etc/reconciler/deploy_key (or: no key was offered)")
+
+
+def test_a_refused_ssh_login_without_a_key_file_says_no_key_file_was_given():
+    stderr = "git@127.0.0.1: Permission denied (publickey,password).\nfatal: Could not read from remote repository."
+    error = Git("ssh://git@127.0.0.1/r.git").failure(("fetch",), stderr)
+    assert type(error) is AuthenticationFailed
+    assert "the SSH server refused the keys ssh offered (no --git-ssh-key given" in str(error)
 
 
 def test_a_rejected_host_key_says_so_rather_than_gits_last_words():
