@@ -103,7 +103,7 @@ class LastKnownGood:
             self._restore(env, secrets)
         warnings: list[Problem] = []
         try:
-            names = discover(self.root, warnings)
+            names = discover(self.root, warnings, self.confine)
         except LoadFailure as failure:
             return self._unreadable(failure.problem)
         fresh = {rel: self._load(rel, env, secrets) for rel in names}

@@ -3,9 +3,9 @@
 `discover` lists the `*.toml` files under the directory, skipping hidden files and folders. A
 symlinked folder is followed, as `find -L` reads it, unless it leads to a folder that is read
 anyway (inside the directory, or inside a folder already followed), whose files are read at their
-own place, or to one that holds such a folder (a loop). A FIFO, socket or device called `x.toml` is
-skipped, since reading it would block the load. `read_file` returns a file's bytes, at most
-`MAX_BYTES`.
+own place, or to one that holds such a folder (a loop), or, in a git checkout, outside the
+checkout. A FIFO, socket or device called `x.toml` is skipped, since reading it would block the
+load. `read_file` returns a file's bytes, at most `MAX_BYTES`.
 """
 
 from __future__ import annotations
@@ -63,10 +63,11 @@ def _not_followed(target: str, whole: list[str]) -> str | None:
     return None
 
 
-def discover(root: Path, warnings: list[Problem] | None = None) -> list[str]:
+def discover(root: Path, warnings: list[Problem] | None = None, confine: Path | None = None) -> list[str]:
     """The *.toml files under root (relative, with /), sorted. Each symlinked folder not followed
     and each FIFO, socket or device skipped (see the module) adds a warning to `warnings`, when
-    a list is given."""
+    a list is given. With `confine` (a git checkout holding root), a symlinked folder leading
+    outside it is not followed either; its warning names the link, never where it leads."""
     if not root.is_dir():
         reason = "is not a directory" if root.exists() else "does not exist"
         raise LoadFailure(Problem("", None, "", f"desired-state directory {root} {reason}"))
@@ -79,6 +80,7 @@ def discover(root: Path, warnings: list[Problem] | None = None) -> list[str]:
             warnings.append(Problem(path, None, "", message))
 
     whole = [os.path.realpath(root)]  # folders read in full: the directory, then each link followed
+    fence = os.path.realpath(confine) if confine is not None else None
     found = []
     for folder, folders, files in os.walk(root, onerror=fail, followlinks=True):
         base = Path(folder).relative_to(root)
@@ -86,6 +88,9 @@ def discover(root: Path, warnings: list[Problem] | None = None) -> list[str]:
         for name in sorted(name for name in folders if not is_hidden(name)):
             link = Path(folder) / name
             target = os.path.realpath(link) if link.is_symlink() else None
+            if target and fence is not None and not _within(target, fence):
+                warn((base / name).as_posix(), "a symlinked folder leading outside the repository; not followed")
+                continue
             reason = _not_followed(target, whole) if target else None
             if reason is None:
                 followed.append(name)

@@ -2,6 +2,7 @@
 
 import os
 
+from reconciler.agent.lastgood import LastKnownGood
 from reconciler.desired.loader import discover, load, load_file
 from tests.unit.desired import write
 
@@ -97,3 +98,38 @@ def test_a_symlinked_folder_leading_above_the_directory_is_not_followed_with_a_w
         f"parent: symlinked folder not followed: it leads to {tmp_path}, which holds the directory:"
         " its files would be read twice"
     ]
+
+
+def checkout_with_a_link_to(tmp_path, target):
+    """A checkout (tmp_path/checkout) holding hosts/web/app.toml and hosts/web/linkdir -> `target`;
+    the host folder tmp_path/host holds host.toml."""
+    write(tmp_path, {"checkout/hosts/web/app.toml": "[container.web]\nimage = 'demo'\n",
+                     "checkout/common/shared.toml": "[container.shared]\nimage = 'demo'\n",
+                     "host/host.toml": "[container.host]\nimage = 'demo'\n"})
+    (tmp_path / "checkout" / "hosts" / "web" / "linkdir").symlink_to(target)
+    return tmp_path / "checkout"
+
+
+def test_a_symlinked_folder_leading_outside_the_checkout_is_not_followed_with_a_warning_naming_only_it(tmp_path):
+    checkout = checkout_with_a_link_to(tmp_path, tmp_path / "host")
+    warnings = []
+    assert discover(checkout / "hosts" / "web", warnings, confine=checkout) == ["app.toml"]
+    assert [str(w) for w in warnings] == ["linkdir: a symlinked folder leading outside the repository; not followed"]
+
+
+def test_a_symlinked_folder_leading_elsewhere_in_the_checkout_is_followed(tmp_path):
+    checkout = checkout_with_a_link_to(tmp_path, "../../common")
+    warnings = []
+    assert discover(checkout / "hosts" / "web", warnings, confine=checkout) == ["app.toml", "linkdir/shared.toml"]
+    assert warnings == []
+
+
+def test_the_agent_reading_a_checkout_does_not_follow_a_folder_link_out_of_it(tmp_path):
+    checkout = checkout_with_a_link_to(tmp_path, tmp_path / "host")
+    desired = LastKnownGood(tmp_path / "elsewhere", environ={})
+    desired.move_to(checkout / "hosts" / "web", checkout)
+    refresh = desired.refresh()
+    assert sorted(refresh.state.containers) == ["web"]
+    assert [str(w) for w in refresh.warnings] == [
+        "linkdir: a symlinked folder leading outside the repository; not followed"]
+    assert refresh.errors == ()
