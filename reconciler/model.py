@@ -140,6 +140,9 @@ class Logging:
 class UpdatePolicy:
     order: str = "stop-first"  # stop-first | start-first
     timeout: float = 60.0  # seconds for the new container to run (or be healthy) before rollback
+    # seconds the new container must then keep running (no exit, no restart) before the old one
+    # goes: Swarm's `update_config.monitor`; a container that exits at once is rolled back. 0: none
+    monitor: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -470,18 +470,27 @@ def _replacement(change: Change, spec: ContainerSpec, namespace: str, old: str, 
         rollback = [(), drop_temp, drop_temp, drop_temp + restore, ()]
     elif spec.update.order == "start-first" and not change.extra_mounts:
         start = Action(Step.START, temp)
-        wait = Action(Step.WAIT, temp, condition=condition, timeout=spec.update.timeout)
-        steps = [create, start, wait, stop_old, park_old, promote, remove_old]
-        rollback = [(), drop_temp, drop_temp, drop_temp + restart_old, drop_temp + restart_old,
+        waits = _waits(temp, condition, spec)
+        steps = [create, start, *waits, stop_old, park_old, promote, remove_old]
+        rollback = [(), drop_temp, *[drop_temp] * len(waits), drop_temp + restart_old, drop_temp + restart_old,
                     drop_temp + restore + restart_old, ()]
     else:
         start = Action(Step.START, name)
-        wait = Action(Step.WAIT, name, condition=condition, timeout=spec.update.timeout)
+        waits = _waits(name, condition, spec)
         drop_new = (Action(Step.REMOVE, name),)
-        steps = [create, stop_old, park_old, promote, start, wait, remove_old]
+        steps = [create, stop_old, park_old, promote, start, *waits, remove_old]
         rollback = [(), drop_temp + restart_old, drop_temp + restart_old, drop_temp + restore + restart_old,
-                    drop_new + restore + restart_old, drop_new + restore + restart_old, ()]
+                    drop_new + restore + restart_old, *[drop_new + restore + restart_old] * len(waits), ()]
     return steps, rollback
+
+
+def _waits(target: str, condition: str, spec: ContainerSpec) -> list[Action]:
+    """The new container's gate: running (or healthy) within `update.timeout`, then still running
+    after `update.monitor` (Swarm's monitor: a container that exits at once is rolled back)."""
+    waits = [Action(Step.WAIT, target, condition=condition, timeout=spec.update.timeout)]
+    if spec.update.monitor > 0:
+        waits.append(Action(Step.WAIT, target, condition="stable", timeout=spec.update.monitor))
+    return waits
 
 
 def _labels(spec: Spec, namespace: str) -> tuple[tuple[str, str], ...]:

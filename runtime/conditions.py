@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from runtime.base import InvalidSpec
 
-CONDITIONS = frozenset({"running", "healthy", "exited", "completed"})
+CONDITIONS = frozenset({"running", "healthy", "exited", "completed", "stable"})
 _ENDED = frozenset({"exited", "dead"})
 
 
@@ -21,7 +21,7 @@ def reached(condition: str, state: str, health: str | None, exit_code: int | Non
         return ended
     if ended:
         raise InvalidSpec(f"exited with code {exit_code} while waiting for {condition}")
-    if condition == "running":
+    if condition in ("running", "stable"):  # stable: running, and still so when the wait ends
         return state == "running"
     if state == "running" and health is None:
         raise InvalidSpec("has no healthcheck, so it never becomes healthy")

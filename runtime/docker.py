@@ -399,17 +399,25 @@ class DockerRuntime:
             raise InvalidSpec(f"push {ref}: the engine did not say which digest it pushed")
         return digest
 
-    def remove_image(self, id: str) -> int:
+    def remove_image(self, id: str, repository: str | None = None) -> int:
         with engine_errors():
-            size = self.api.inspect_image(id).get("Size") or 0
+            image = self.api.inspect_image(id)
+            tags = image.get("RepoTags") or []
+            if repository is not None and len(tags) > 1 and all(_in_repository(tag, repository) for tag in tags):
+                if id in self.images_in_use():
+                    raise Conflict(f"unable to delete {id[:19]}: image is being used by a container")
+                for tag in tags[1:]:  # untagged one by one: both engines refuse a removal by id of a tagged-twice image
+                    self.api.remove_image(tag, force=False)
             self.api.remove_image(id, force=False)
-        return size
+        return image.get("Size") or 0
 
     def images_in_use(self) -> frozenset[str]:
         with engine_errors():
             return frozenset(c["ImageID"] for c in self.api.containers(all=True) if c.get("ImageID"))
 
     def wait_container(self, id: str, condition: str, timeout: float) -> None:
+        if condition == "stable":
+            return self._watch(id, timeout)
         deadline = time.monotonic() + timeout
         runs_check = condition == "healthy" and not self.capabilities.runs_healthchecks
         next_check = None
@@ -431,6 +439,25 @@ class DockerRuntime:
                 return
             if time.monotonic() >= deadline:
                 raise WaitTimeout(f"container {id[:12]} not {condition} after {timeout:g}s")
+            time.sleep(POLL_INTERVAL)
+
+    def _watch(self, id: str, seconds: float) -> None:
+        """Return once the container has kept running for `seconds` from now; InvalidSpec as soon
+        as it exits or its restart policy restarts it (Swarm's update monitor)."""
+        deadline = time.monotonic() + seconds
+        restarts = None
+        while True:
+            with engine_errors():
+                inspected = self.api.inspect_container(id)
+            state = inspected["State"]
+            count = inspected.get("RestartCount") or 0
+            restarts = count if restarts is None else restarts
+            if state.get("Status") in ("exited", "dead"):
+                raise InvalidSpec(f"exited with code {state.get('ExitCode')} within {seconds:g}s of its start")
+            if state.get("Status") == "restarting" or count > restarts:
+                raise InvalidSpec(f"exited and was restarted within {seconds:g}s of its start")
+            if time.monotonic() >= deadline:
+                return None
             time.sleep(POLL_INTERVAL)
 
     def run_healthcheck(self, id: str) -> str | None:

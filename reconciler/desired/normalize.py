@@ -151,6 +151,10 @@ def _healthcheck_duration(value: str | int, key: str) -> float:
     return seconds
 
 
+def _duration(value: str | int, _key: str) -> float:
+    return duration(value)
+
+
 def _positive_duration(value: str | int, _key: str) -> float:
     seconds = duration(value)
     if seconds == 0:
@@ -351,7 +355,8 @@ def container(r: _Resource) -> ContainerSpec | None:
         networks=_networks(r),
         depends_on=_depends_on(r),
         update=UpdatePolicy(order=update.get("order", "stop-first"),
-                            **r.converted("update", ("timeout",), _positive_duration)),
+                            **r.converted("update", ("timeout",), _positive_duration),
+                            **r.converted("update", ("monitor",), _duration)),
         healthcheck=_healthcheck(r),
         resources=_resources(r),
         extra_hosts=_extra_hosts(r),

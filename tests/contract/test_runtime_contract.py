@@ -289,6 +289,16 @@ def test_wait_running_returns_once_started_and_times_out_when_never_started(engi
         engine.runtime.wait_container(idle, "running", timeout=0.3)
 
 
+def test_wait_stable_returns_while_it_runs_and_refuses_a_container_that_exits(engine):
+    steady = engine.create("steady")
+    quitter = engine.runtime.create_container(engine.exiting("quitter", 3), engine.name("quitter"), engine.labels())
+    engine.runtime.start_container(steady)
+    engine.runtime.start_container(quitter)
+    engine.runtime.wait_container(steady, "stable", timeout=0.5)
+    with pytest.raises(InvalidSpec, match="exited with code 3"):
+        engine.runtime.wait_container(quitter, "stable", timeout=2)
+
+
 def test_wait_completed_returns_on_exit_zero_and_refuses_a_failure(engine):
     ok = engine.runtime.create_container(engine.exiting("ok", 0), engine.name("ok"), engine.labels())
     bad = engine.runtime.create_container(engine.exiting("bad", 3), engine.name("bad"), engine.labels())

@@ -256,13 +256,16 @@ def test_a_stop_first_replacement_parks_the_old_container_until_the_new_one_runs
         "      if it fails: remove container web, rename 111111111111 -> web, start 111111111111",
         "    wait web running (60s)",
         "      if it fails: remove container web, rename 111111111111 -> web, start 111111111111",
+        "    wait web stable (1s)",
+        "      if it fails: remove container web, rename 111111111111 -> web, start 111111111111",
         "    remove container 111111111111",
         "Plan: 1 to recreate.",
     ]
 
 
 def test_a_start_first_replacement_waits_for_health_before_stopping_the_old_one():
-    spec = web(update=UpdatePolicy(order="start-first", timeout=30), healthcheck=Healthcheck(("CMD", "true")))
+    spec = web(update=UpdatePolicy(order="start-first", timeout=30, monitor=0),
+               healthcheck=Healthcheck(("CMD", "true")))
     o = observed(running(web(), "1"), running(db(), "2"))
     text = printed(desired(spec, db()), o, steps=True)
     assert [line for line in text.splitlines() if "if it fails" not in line][1:8] == [
@@ -273,6 +276,16 @@ def test_a_start_first_replacement_waits_for_health_before_stopping_the_old_one(
         "    rename 111111111111 -> web--prev-111111111111",
         "    rename web--next-111111111111 -> web",
         "    remove container 111111111111",
+    ]
+
+
+def test_a_replacement_that_exits_within_its_monitor_is_rolled_back_to_the_old_container():
+    spec = web(env={"GREETING": "new"}, update=UpdatePolicy(monitor=5))
+    (task,) = make_plan(desired(spec, db()), observed(running(web(), "1"), running(db(), "2")), NS).tasks
+    steps = [str(a) for a in task.steps]
+    assert steps[steps.index("wait web running (60s)") + 1] == "wait web stable (5s)"
+    assert [str(a) for a in task.rollback[steps.index("wait web stable (5s)")]] == [
+        "remove container web", "rename 111111111111 -> web", "start 111111111111",
     ]
 
 
