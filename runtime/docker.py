@@ -399,17 +399,11 @@ class DockerRuntime:
             raise InvalidSpec(f"push {ref}: the engine did not say which digest it pushed")
         return digest
 
-    def remove_image(self, id: str, repository: str | None = None) -> int:
+    def remove_image(self, id: str) -> int:
         with engine_errors():
-            image = self.api.inspect_image(id)
-            tags = image.get("RepoTags") or []
-            if repository is not None and len(tags) > 1 and all(_in_repository(tag, repository) for tag in tags):
-                if id in self.images_in_use():
-                    raise Conflict(f"unable to delete {id[:19]}: image is being used by a container")
-                for tag in tags[1:]:  # untagged one by one: both engines refuse a removal by id of a tagged-twice image
-                    self.api.remove_image(tag, force=False)
+            size = self.api.inspect_image(id).get("Size") or 0
             self.api.remove_image(id, force=False)
-        return image.get("Size") or 0
+        return size
 
     def images_in_use(self) -> frozenset[str]:
         with engine_errors():
