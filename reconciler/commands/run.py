@@ -8,6 +8,7 @@ signal landed just before that wait began, and a SIGHUP was then seen seconds la
 
 from __future__ import annotations
 
+import os
 import signal
 import ssl
 import sys
@@ -44,6 +45,11 @@ def run(args) -> int:
         return 1
     if interval < MIN_INTERVAL:
         print(f"error: --interval {args.interval}: must be at least {MIN_INTERVAL:g}s", file=sys.stderr)
+        return 1
+    try:
+        check_git_options(args)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 1
     try:
         acquire(lock_path(args.namespace, args.engine))
@@ -106,6 +112,53 @@ def run(args) -> int:
         server.stop()
 
 
+def check_git_options(args) -> None:
+    """Refuse git and webhook options that would be silently ignored, and files that cannot be
+    read, before anything starts. Raises ValueError naming the option ("--verify-commits goes
+    with --git", "--git-ssh-key /etc/key: No such file or directory"); never shows a file's content."""
+    if args.hook_secret_file and not args.hook_addr:
+        raise ValueError("--hook-secret-file goes with --hook-addr")
+    if not args.git:
+        given = next((option for option, value in _git_only(args) if value), None)
+        if given is not None:
+            raise ValueError(f"{given} goes with --git")
+    for option, value in _FILE_OPTIONS:
+        _check_readable(option, getattr(args, value))
+    _check_readable("--gpg-home", args.gpg_home, folder=True)
+
+
+# (option, argparse destination) of every option naming a file to read
+_FILE_OPTIONS = (("--git-ssh-key", "git_ssh_key"), ("--git-known-hosts", "git_known_hosts"),
+                 ("--git-token-file", "git_token_file"), ("--allowed-signers", "allowed_signers"),
+                 ("--hook-secret-file", "hook_secret_file"))
+
+
+def _git_only(args) -> list[tuple[str, object]]:
+    """(option, whether it was given) for each option that takes effect only with --git."""
+    return [("--ref", args.ref), ("--path", args.path != "."), ("--poll", args.poll != "1m"),
+            ("--verify-commits", args.verify_commits), ("--allowed-signers", args.allowed_signers),
+            ("--gpg-home", args.gpg_home), ("--git-ssh-key", args.git_ssh_key),
+            ("--git-known-hosts", args.git_known_hosts), ("--git-token-file", args.git_token_file),
+            ("--git-username", args.git_username != "git"), ("--allow-rewind", args.allow_rewind),
+            ("--hook-addr", args.hook_addr), ("--hook-secret-file", args.hook_secret_file)]
+
+
+def _check_readable(option: str, value: str | None, folder: bool = False) -> None:
+    """Raise ValueError unless `value` (when given) is a file (a folder when `folder`) this process
+    can read; the message names the option and the path."""
+    if not value:
+        return
+    if not folder and os.path.isdir(value):
+        raise ValueError(f"{option} {value}: a folder, not a file")
+    try:
+        if folder:
+            os.listdir(value)
+        else:
+            os.close(os.open(value, os.O_RDONLY | os.O_NONBLOCK))
+    except OSError as error:
+        raise ValueError(f"{option} {value}: {error.strerror or error}") from None
+
+
 def git_source(args, home: Path) -> GitSource:
     """The repository `run --git` follows (docs/git.md). Raises ValueError for options that do
     not go together, GitError for a URL with credentials in it."""
@@ -131,12 +184,8 @@ def git_source(args, home: Path) -> GitSource:
 
 def _hook_server(args, agent: Agent) -> HookServer | None:
     """The webhook listener of `--hook-addr`, or None without one. Raises ValueError, OSError."""
-    if not args.hook_addr:
-        if args.hook_secret_file:
-            raise ValueError("--hook-secret-file goes with --hook-addr")
+    if not args.hook_addr or agent.follower is None:  # a hook without --git: refused by check_git_options
         return None
-    if agent.follower is None:
-        raise ValueError("a webhook triggers a fetch: it goes with --git")
     secret = Path(args.hook_secret_file) if args.hook_secret_file else None
     return HookServer(parse_hook_address(args.hook_addr), secret, agent.follower.request,
                       count=lambda outcome: agent.status.metrics.hook_requests.labels(outcome).inc())
