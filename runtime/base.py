@@ -263,11 +263,14 @@ class Runtime(Protocol):
         pushed ("sha256:..."). InvalidSpec "push REF: ..." when the registry refuses or cannot be
         reached; the message never holds the credentials."""
 
-    def remove_image(self, id: str) -> int:
+    def remove_image(self, id: str, repository: str | None = None) -> int:
         """Remove the local image `id` without forcing, as `docker rmi` without `-f` does; returns
-        its size in bytes as the engine lists it (layers it shares with other images stay).
-        Conflict when the engine refuses: a container (running or not) uses it, it is tagged in
-        several repositories, or another image is built on it; NotFound when it is gone."""
+        its size in bytes as the engine lists it (layers it shares with other images stay). An
+        image whose tags all lie in `repository` ("localhost/app": a built image tagged `image`
+        and its build tag) is untagged first, as `docker rmi TAG` does, since both engines refuse
+        to remove by id an image of several tags. Conflict when the engine refuses: a container
+        (running or not) uses it, it is tagged in another repository, or another image is built
+        on it; NotFound when it is gone."""
 
     def images_in_use(self) -> frozenset[str]:
         """The image ids of every container on the engine, whoever owns it and whatever its state."""

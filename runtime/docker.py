@@ -392,18 +392,24 @@ class DockerRuntime:
                     update = transfer.progress(ref, line, "push")
                     if progress is not None and update is not None:
                         progress(update)
-                    digest = (line.get("aux") or {}).get("Digest", digest)
+                    digest = (line.get("aux") or {}).get("Digest") or podman.pushed_digest(line) or digest
             except docker.errors.APIError as error:
                 raise InvalidSpec(f"push {ref}: {error.explanation or error}") from error
         if digest is None:
             raise InvalidSpec(f"push {ref}: the engine did not say which digest it pushed")
         return digest
 
-    def remove_image(self, id: str) -> int:
+    def remove_image(self, id: str, repository: str | None = None) -> int:
         with engine_errors():
-            size = self.api.inspect_image(id).get("Size") or 0
+            image = self.api.inspect_image(id)
+            tags = image.get("RepoTags") or []
+            if repository is not None and len(tags) > 1 and all(_in_repository(tag, repository) for tag in tags):
+                if id in self.images_in_use():
+                    raise Conflict(f"unable to delete {id[:19]}: image is being used by a container")
+                for tag in tags[1:]:  # untagged one by one: both engines refuse a removal by id of a tagged-twice image
+                    self.api.remove_image(tag, force=False)
             self.api.remove_image(id, force=False)
-        return size
+        return image.get("Size") or 0
 
     def images_in_use(self) -> frozenset[str]:
         with engine_errors():
@@ -508,6 +514,14 @@ def _split_tag(ref: str) -> tuple[str, str]:
     when there is none, as the engine reads it."""
     repository, colon, tag = ref.rpartition(":")
     return (repository, tag) if colon and "/" not in tag else (ref, "latest")
+
+
+def _in_repository(tag: str, repository: str) -> bool:
+    """Whether `tag`, a RepoTags entry ("localhost/app:1"), lies in `repository` as written
+    ("localhost/app", "reconciler/app"): Podman lists a name without a registry as localhost/NAME."""
+    name = parse.normalise_reference(tag).rpartition(":")[0]
+    written = parse.normalise_reference(f"{repository}:latest").rpartition(":")[0]
+    return name in (written, f"localhost/{written}")
 
 
 def _build_failure(ref: str, lines: list[str]) -> str:

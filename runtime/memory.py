@@ -47,6 +47,7 @@ from runtime.memory_objects import (
 
 STOP_EXIT_CODE = 143  # what a container stopped with SIGTERM reports
 KILL_EXIT_CODE = 137
+BUILT_SIZE = 4096  # bytes of an image this engine builds, as remove_image reports it
 
 
 def _engine_call(method):
@@ -497,7 +498,7 @@ class MemoryRuntime:
         return image_id
 
     @_engine_call
-    def remove_image(self, id: str) -> int:
+    def remove_image(self, id: str, repository: str | None = None) -> int:
         refs = [ref for ref, image_id in self.images.items() if image_id == id]
         if not refs:
             raise NotFound(f"No such image: {id}")
@@ -505,9 +506,12 @@ class MemoryRuntime:
         refused = f"unable to delete {id[:19]} (must be forced) - image is"
         if users:
             raise Conflict(f"{refused} being used by container {users[0]}")
-        if len(refs) > 1:
+        written = normalise_reference(f"{repository}:latest").rpartition(":")[0]
+        ours = repository is not None and all(ref.rpartition(":")[0] == written for ref in refs)
+        if len(refs) > 1 and not ours:
             raise Conflict(f"{refused} referenced in multiple repositories")
-        del self.images[refs[0]]
+        for ref in refs:
+            del self.images[ref]
         self._emit(Event("image", "delete", id, id))
         return self.image_sizes.get(id, 0)
 
@@ -524,6 +528,7 @@ class MemoryRuntime:
         for ref in tags:
             self.images[normalise_reference(ref)] = image_id
             self._emit(Event("image", "tag", ref, image_id))
+        self.image_sizes.setdefault(image_id, BUILT_SIZE)
         return image_id
 
     @_engine_call

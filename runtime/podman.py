@@ -19,10 +19,16 @@ Podman; each difference lives here once, named, with a test that shows it on a r
 - Some refusals come as a 500 with Podman's words, not as a 409 or 403 (`docker_errors`).
 - Healthchecks run only from systemd timers: `GET /libpod/containers/{id}/healthcheck` runs the
   declared check once (an exec in the container) and records its result as the engine would.
+- A push's stream has no `aux` line with the digest: only the status text "TAG: digest:
+  sha256:... size: N" says it (Docker's stream has both).
+- An image of several tags is not removed by its id (a 500 "by ID with more than one tag",
+  where Docker answers a 409 "referenced in multiple repositories", even for two tags of one
+  repository): the adapter untags it first, on both engines.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -37,6 +43,7 @@ _FILTER_NAMES = {"die": "died", "destroy": "remove", "delete": "remove"}
 _ACTIONS = {"remove": "destroy", "died": "die"}
 _IMAGE_ACTIONS = {"remove": "delete"}
 _HEALTH = frozenset({"healthy", "unhealthy", "starting"})
+_PUSHED = re.compile(r"\bdigest: (sha256:[0-9a-f]{64}) size: \d+")
 
 
 def event_filter(actions: Iterable[str]) -> list[str]:
@@ -154,3 +161,9 @@ def list_path() -> str:
 def info_path() -> str:
     return f"{LIBPOD_PREFIX}/info"
 
+
+def pushed_digest(line: Mapping[str, Any]) -> str | None:
+    """The digest a push's status line says it pushed ("1: digest: sha256:... size: 427", as
+    Podman 4.3 and Docker's CLI word it), or None for any other line."""
+    found = _PUSHED.search(str(line.get("status") or ""))
+    return found.group(1) if found else None

@@ -1,7 +1,7 @@
 """The images this namespace pulled or built, recorded after each pass, and the retention step.
 
 After every pass (the agent's and `apply`'s), `Usage.after_pass` records the images the pass
-pulled and refreshes the last use of those this namespace's containers run, in the state
+pulled or built and refreshes the last use of those this namespace's containers run, in the state
 directory's `image-usage.json`. With a retention (`reconciler run --image-retention N`), a pass
 in which a container was replaced or removed is followed by the removal of what
 `retention.to_remove` names, one engine call each, through the runtime: never forced, so the
@@ -36,6 +36,13 @@ def pulled(report: PassReport) -> dict[str, str]:
     return {ref: report.observed.images[ref] for ref in sorted(refs) if ref in report.observed.images}
 
 
+def built(report: PassReport) -> dict[str, str]:
+    """Reference (the container's `image`) -> image id of each image a pass built: its
+    container's task succeeded with a build step, and the engine, observed after it, has it."""
+    refs = {a.target for r in report.results if r.ok for a in r.task.steps if a.step is Step.BUILD}
+    return {ref: report.observed.images[ref] for ref in sorted(refs) if ref in report.observed.images}
+
+
 def freed(report: PassReport) -> bool:
     """Whether a container was replaced or removed in the pass, so an image may be unused now."""
     return any(r.ok and r.task.change.resource == "container" and r.task.change.kind in FREEING
@@ -63,6 +70,8 @@ class Usage:
             now = self.clock()
             for ref, id in pulled(report).items():
                 uses = retention.recorded(uses, ref, id, retention.PULLED, now)
+            for ref, id in built(report).items():
+                uses = retention.recorded(uses, ref, id, retention.BUILT, now)
             uses = retention.refreshed(uses, {c.image_id for c in report.observed.containers}, now)
             if self.keep is not None and freed(report):
                 uses = self._remove(uses, runtime)
@@ -97,7 +106,7 @@ class Usage:
         gone = []
         for use in retention.to_remove(uses, in_use, self.keep):
             try:
-                size = runtime.remove_image(use.id)
+                size = runtime.remove_image(use.id, use.repository)
             except NotFound:
                 gone.append(use.id)
                 continue

@@ -19,7 +19,7 @@ import docker.errors
 import pytest
 
 from reconciler.model import LABEL_MANAGED, ContainerSpec, Healthcheck
-from runtime.base import Event, Runtime
+from runtime.base import BuildFailed, Event, Runtime
 from runtime.docker import DockerRuntime
 from runtime.docker_observe import normalise_reference
 from runtime.memory import MemoryRuntime
@@ -32,6 +32,7 @@ class Harness:
     def __init__(self, runtime: Runtime, namespace: str):
         self.runtime = runtime
         self.namespace = namespace
+        self.built: list[str] = []  # the tags of the images a test built, removed by `cleanup`
 
     def name(self, short: str) -> str:
         return f"{self.namespace}-{short}"
@@ -88,6 +89,10 @@ class Harness:
     def unowned_image_id(self) -> str:
         """The image id of the containers `add_unowned_container` makes."""
         raise NotImplementedError
+
+    def fails_next_build(self, ref: str) -> None:
+        """The next build (of `ref`, whose Dockerfile has a failing step) fails: a real engine's
+        builder fails by itself."""
 
     def cleanup(self) -> None:
         """Remove what the test made outside the namespace."""
@@ -154,6 +159,10 @@ class MemoryHarness(Harness):
     def unowned_image_id(self) -> str:
         return "sha256:unowned"
 
+    def fails_next_build(self, ref: str) -> None:
+        self.runtime.fail_next("build_image", BuildFailed(f"build {ref}: The command '/bin/sh -c false' returned a "
+                                                          "non-zero code: 1"))
+
 
 class DockerHarness(Harness):
     def __init__(self, client, namespace: str):
@@ -197,7 +206,7 @@ class DockerHarness(Harness):
     def cleanup(self) -> None:
         for id in self._unowned:
             self.client.api.remove_container(id, force=True)
-        for tag in self._images:
+        for tag in self._images + self.built:
             try:
                 self.client.api.remove_image(tag, force=True)
             except docker.errors.APIError:
