@@ -123,7 +123,7 @@ class GitAgent(agent_bench.Agent):
 
     def checked_out_at(self, sha: str) -> float:
         """When the agent logged `sha` checked out (wall clock, seconds since the epoch)."""
-        return datetime.fromisoformat(self.logged("git.revision_checked_out", sha)["timestamp"]).timestamp()
+        return datetime.fromisoformat(self.logged("git.checked_out", sha)["timestamp"]).timestamp()
 
 
 def runs(engine, greeting: str, before: str) -> Callable[[], bool]:

@@ -118,8 +118,7 @@ class Follower:
             return None, f"refused:{fetched.short}"
         except OSError as error:
             return None, self._failed(f"checking out {fetched.short}: {error}")
-        self.refused = None
-        log.info("git.revision_checked_out", revision=fetched.short, ref=fetched.ref, subject=fetched.subject)
+        self.refused = None  # (the source logs `git.checked_out`)
         self._count("new")
         return fetched, f"revision:{fetched.short}"
 

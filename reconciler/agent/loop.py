@@ -33,7 +33,7 @@ from reconciler.agent.lock import DEFAULT_ENGINE
 from reconciler.agent.requests import RETRY, SYNC, Request, Requests, answer_all
 from reconciler.agent.revisions import Revisions, after_pass, file_states, worst
 from reconciler.agent.rollbacks import Rollbacks, secret_values
-from reconciler.agent.statedir import StateDir
+from reconciler.agent.statedir import StateDir, StateDirError
 from reconciler.agent.status import ResourceReport, Status
 from reconciler.agent.triggers import Backoff, Trigger
 from reconciler.agent.watch import DirectoryWatcher
@@ -44,7 +44,7 @@ from reconciler.desired.problems import Problem
 from reconciler.hostpaths import missing_bind_sources
 from reconciler.images.newer import NewerChecks
 from reconciler.images.usage import Usage
-from reconciler.model import DesiredState, resource_key
+from reconciler.model import DesiredState, resource_key, spec_hash
 from reconciler.options import PlanOptions
 from reconciler.plan import Plan
 from reconciler.source.pins import pin
@@ -91,6 +91,7 @@ class Agent:
     revisions: Revisions = field(default_factory=Revisions)  # a git source's applied and attempted revisions
     pinned: frozenset[str] = frozenset()  # the content copies of a git source the desired state mounts
     pin_held: dict[str, str] = field(default_factory=dict)  # "kind/name" -> why: bind sources not pinned
+    failed_with: dict[str, str] = field(default_factory=dict)  # "kind/name" in backoff -> the spec hash that failed
     image_retention: int | None = None  # unused images kept per repository (images.retention); None: off
     checks: NewerChecks | None = None  # the `pull = "newer"` checks, kept across passes; None: a fresh one each pass
 
@@ -136,6 +137,7 @@ class Agent:
         if watcher is not None:
             watcher.start()
         if self.follower is not None:
+            self._restore_revisions()
             self.status.source = self.source_status
             self.follower.start()
         events = threading.Thread(target=self._forward_events, name="engine-events", daemon=True)
@@ -270,7 +272,7 @@ class Agent:
         if self.suspended:
             self._finish("suspended", started, woken_by, refresh, report)
             return
-        self._account(report)
+        self._account(report, refresh.state)
         self.rollbacks.after(report, refresh.state, secret_values(self.desired), self.revision, time.time())
         self._remember(refresh.state, report)
         self.images.after_pass(report, self.informer)
@@ -297,6 +299,15 @@ class Agent:
         problems = hosts.check_view(refresh.state, host_id, hosts.placer(self.desired.root))
         return dataclasses.replace(refresh, state=hosts.select(refresh.state, host_id),
                                    errors=(*refresh.errors, *problems))
+
+    def _restore_revisions(self) -> None:
+        """The attempted and applied revisions as the last run left them (state directory)."""
+        if self.state_dir is None:
+            return
+        try:
+            self.revisions = Revisions.restored(self.state_dir.revisions())
+        except StateDirError as error:
+            log.warning("revisions.unreadable", error=str(error))
 
     def _has_content(self) -> bool:
         """False only for a git source that has checked nothing out yet."""
@@ -356,6 +367,7 @@ class Agent:
         and the resources of files whose last valid content stays in force. The backoff holds are
         kept in the state directory, so the CLI's `plan` shows them too."""
         now, wall = self.clock(), time.time()
+        self._lift_changed(refresh)
         backoff = {}
         for key, at in self.backoff.pending().items():
             if key not in (ENGINE, CRASH) and at > now:
@@ -373,7 +385,21 @@ class Agent:
         stalled = {key: "its file is invalid; the last valid content stays in force" for key in refresh.stalled}
         return {**self.pin_held, **stalled, **{key: why for key, (why, _) in backoff.items()}}
 
-    def _account(self, report: PassReport) -> None:
+    def _lift_changed(self, refresh: Refresh) -> None:
+        """Forget the backoff (and crash loop) of a resource whose spec changed since it failed:
+        the edit or commit that fixes it runs now, not when the backoff of the old spec ends."""
+        specs = {spec.key: spec for spec in refresh.state.specs()} if refresh.state else {}
+        for key, failed_hash in list(self.failed_with.items()):
+            spec = specs.get(key)
+            if spec is None or spec_hash(spec) == failed_hash:
+                continue
+            del self.failed_with[key]
+            self.started_at.pop(key, None)
+            if self.backoff.failures(key):
+                self.backoff.succeeded(key)
+                log.info("backoff.lifted", resource=key, reason="spec changed")
+
+    def _account(self, report: PassReport, desired: DesiredState) -> None:
         """Backoff and metrics from one pass's results (decided by `accounting.account`)."""
         now = self.clock()
         keys = set(self.started_at) | {r.task.key for r in report.results}
@@ -384,10 +410,14 @@ class Agent:
                 self.status.metrics.error("action")
         for _ in range(done.drift_corrected):
             self.status.metrics.drift_corrected()
+        specs = {spec.key: spec for spec in desired.specs()}
         for key in done.failed:
             self.backoff.failed(key, now)
+            if key in specs:
+                self.failed_with[key] = spec_hash(specs[key])
         for key in done.succeeded | done.stable:
             self.backoff.succeeded(key)
+            self.failed_with.pop(key, None)
         for key in done.stable:
             del self.started_at[key]
         self.started_at.update(dict.fromkeys(done.started, now))
@@ -425,6 +455,11 @@ class Agent:
         before = self.revisions
         attempted = result not in ("suspended", "unavailable") and refresh.state is not None
         self.revisions = after_pass(before, self.revisions.in_force, attempted, result == "converged", states)
+        if self.state_dir is not None and self.revisions.record() != before.record():
+            try:
+                self.state_dir.save_revisions(self.revisions.record())
+            except OSError as error:
+                log.warning("revisions.save_failed", directory=str(self.state_dir.path), error=str(error))
         if self.revisions.applied != before.applied:
             log.info("git.revision_applied", revision=self.revision)
         elif self.revisions.attempted != before.attempted or self.revisions.files != before.files:

@@ -25,6 +25,22 @@ class Revisions:
     applied: str | None = None
     files: Mapping[str, str] = field(default_factory=dict)  # relative path -> applied | invalid | failed | pending
 
+    def record(self) -> dict[str, object]:
+        """What the state directory keeps across restarts (the revision in force is the source's)."""
+        return {"attempted": self.attempted, "applied": self.applied, "files": dict(sorted(self.files.items()))}
+
+    @classmethod
+    def restored(cls, record: Mapping[str, object]) -> Revisions:
+        """From `record()`'s form; what is missing or malformed is left out."""
+        files = record.get("files")
+
+        def sha(name: str) -> str | None:
+            value = record.get(name)
+            return value if isinstance(value, str) else None
+
+        return cls(None, sha("attempted"), sha("applied"),
+                   {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {})
+
     def as_status(self) -> dict[str, object]:
         return {"revision": self.in_force, "attempted": self.attempted, "applied": self.applied,
                 "files": dict(sorted(self.files.items()))}

@@ -41,6 +41,9 @@ first write (readers such as the CLI never create it), with a `VERSION` file. La
                        runs it. The agent's --image-retention removes only images recorded here
     git/               a git source's clone, checkouts and content copies, owned by
                        reconciler/source/repository.py (its layout: docs/git.md)
+    revisions.json     a git source's last attempted and applied revisions and the files' states
+                       then (reconciler/agent/revisions.py): {"attempted": "SHA", "applied":
+                       "SHA", "files": {"web.toml": "applied"}}, so a restart still says them
 
 Every write is atomic: a temporary file, a rename, an fsync of the folder. Later records
 (approvals, ...) get a name of their own beside these.
@@ -72,6 +75,7 @@ _LAST_APPLIED = "lastapplied.json"
 _HASH_KEY = "hashkey"
 _IMAGE_CHECKS = "images.json"
 _IMAGE_USAGE = "image-usage.json"
+_REVISIONS = "revisions.json"
 
 
 def _lastgood_name(rel: str) -> str:
@@ -259,6 +263,13 @@ class StateDir:
     def save_image_checks(self, records: Mapping[str, Mapping]) -> None:
         """Replace the image check records (written only when changed)."""
         self._write_json(_IMAGE_CHECKS, records)
+
+    def revisions(self) -> dict:
+        """A git source's last attempted and applied revisions (see the layout); {} before any."""
+        return self._read_json(_REVISIONS, "a revisions record")
+
+    def save_revisions(self, record: Mapping) -> None:
+        self._write_json(_REVISIONS, record)
 
     def hash_key(self) -> bytes:
         """The key of the keyed hashes that stand for secrets in records; made on first use."""

@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 
 from reconciler.control.openapi import schema_of
+from tests.conftest import DEMO_IMAGE
 from tests.integration.agents import RECONCILER, AgentProcess, eventually, running, service
 from tests.integration.gitrepos import commit_files, force_push, make_bare_repo, make_work_tree, push
 
@@ -243,3 +244,21 @@ def test_a_relative_bind_mount_that_climbs_out_of_the_repository_is_refused_at_i
     assert (error["file"], error["line"], error["key"]) == ("web.toml", 7, f"container.{web}.mounts[0]")
     assert error["message"].endswith("leads outside the repository; refused")
     assert running(docker_client, web) is None
+
+
+def test_a_restarted_agent_still_says_which_revision_is_applied(work, follow, names, docker_client):
+    web = names("web")
+    sha = commit(work, {"web.toml": service(web)}, "web")
+    agent = follow()
+    applied(agent, sha)
+    agent.process.kill()
+    agent.process.wait(timeout=20)
+    docker_client.containers.get(web).remove(force=True)
+    squatter = docker_client.containers.create(DEMO_IMAGE, ["sleep", "60"], name=web)  # the next pass cannot converge
+    try:
+        again = follow()
+        status = eventually(lambda: (s := again.status())["last_pass"] and s, "a pass after the restart")
+        assert status["last_pass"]["result"] != "converged"
+        assert status["source"]["applied"] == sha
+    finally:
+        squatter.remove(force=True)

@@ -151,6 +151,16 @@ def test_a_crash_looping_container_is_restarted_when_its_backoff_is_due(agent, e
     assert starts(engine) == before + 1
 
 
+def test_an_edit_of_a_crash_looping_container_runs_at_once_without_waiting_out_its_backoff(agent, engine, root, clock):
+    crash(agent, engine, root, restarts=CRASHLOOP_AFTER)
+    engine.on_start("web", exit_code=None)
+    write(root, {"web.toml": WEB.replace("hello", "fixed")})
+    clock.now += 0.1
+    agent.run_pass()
+    assert states(agent) == {"container/web": "converged"}
+    assert agent.backoff.failures("container/web") == 0
+
+
 def test_a_container_still_down_a_minute_into_its_backoff_stays_in_crashloop(agent, engine, root, clock):
     crash(agent, engine, root, restarts=7)  # the wait is now 64 s
     clock.now += 61
