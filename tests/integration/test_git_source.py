@@ -446,6 +446,14 @@ def test_a_url_with_credentials_is_refused_and_masked(tmp_path):
     assert "token in a file" in str(refused.value)
 
 
+def test_the_query_of_a_url_is_masked_in_gits_own_words_too(tmp_path):
+    git_source = GitSource("http://127.0.0.1:9/ops.git?ref=CANARY", "main", ".", tmp_path / "git")
+    with pytest.raises(Unreachable) as failed:
+        git_source.fetch()
+    assert "CANARY" not in str(failed.value) and "CANARY" not in failed.value.said
+    assert "unable to access 'http://127.0.0.1:9/ops.git?***'" in failed.value.said
+
+
 def test_an_inherited_git_dir_does_not_redirect_the_clone(source, work, tmp_path, monkeypatch):
     elsewhere = make_bare_repo(tmp_path / "elsewhere.git")
     monkeypatch.setenv("GIT_DIR", str(elsewhere))
