@@ -57,6 +57,7 @@ class Follower:
         self.error: str | None = None
         self.refused: Refused | None = None
         self.tried = False  # whether a fetch has ended since the start
+        self.untrusted: Refused | None = None  # the revision in force at start, when verification refuses it
 
     def start(self) -> None:
         log.info("git.following", **self.describe())
@@ -88,11 +89,26 @@ class Follower:
         A new revision, a new failure and a refusal wake the loop (`on_revision`), once `tried`
         says a fetch has ended (a pass before it has nothing to read, and waits for it)."""
         with self._lock:
+            if not self.tried:
+                self._check_in_force()
             revision, wake = self._attempt()
             self.tried = True
         if wake is not None:
             self._on_revision(wake)
         return revision
+
+    def _check_in_force(self) -> None:
+        """At start: the revision a previous run left in force must pass the verification this run
+        is given (it may have been checked out without); until a verified one arrives, it is
+        `untrusted` and the agent applies nothing."""
+        current = self.source.current
+        if current is None:
+            return
+        try:
+            self.source.verify(current)
+        except GitError as error:
+            self.untrusted = Refused(current.sha, str(error))
+            log.error("git.revision_in_force_refused", revision=current.short, reason=str(error))
 
     def _attempt(self) -> tuple[Revision | None, str | None]:
         """(the revision checked out, or None; why to wake the loop, or None)."""
@@ -118,7 +134,7 @@ class Follower:
             return None, f"refused:{fetched.short}"
         except OSError as error:
             return None, self._failed(f"checking out {fetched.short}: {error}")
-        self.refused = None  # (the source logs `git.checked_out`)
+        self.refused = self.untrusted = None  # (the source logs `git.checked_out`)
         self._count("new")
         return fetched, f"revision:{fetched.short}"
 
@@ -142,10 +158,11 @@ class Follower:
     def state(self) -> dict[str, Any]:
         """What the status shows of the fetches (see the module docstring); read without waiting
         for a fetch in flight."""
-        fetched, at, refused = self.fetched, self.fetched_at, self.refused
+        fetched, at, refused, untrusted = self.fetched, self.fetched_at, self.refused, self.untrusted
         return {
             "fetched": fetched.sha if fetched else None,
             "fetched_at": iso(at) if at is not None else None,
             "fetch_error": self.error,
             "refused": {"revision": refused.sha, "reason": refused.reason} if refused else None,
+            "untrusted": {"revision": untrusted.sha, "reason": untrusted.reason} if untrusted else None,
         }

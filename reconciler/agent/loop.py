@@ -310,17 +310,24 @@ class Agent:
             log.warning("revisions.unreadable", error=str(error))
 
     def _has_content(self) -> bool:
-        """False only for a git source that has checked nothing out yet."""
-        return self.follower is None or self.follower.source.current is not None
+        """False only for a git source that has checked nothing out yet, or whose revision in force
+        is not trusted under this run's verification."""
+        follower = self.follower
+        return follower is None or (follower.source.current is not None and follower.untrusted is None)
 
     def _nothing_yet(self) -> Refresh:
         """A git source with no revision yet: the pass has nothing to read, and says why."""
         follower = self.follower
         assert follower is not None
+        url = follower.describe()["url"]
+        untrusted = follower.untrusted
+        if untrusted is not None:
+            return Refresh(None, (Problem("", None, "", (
+                f"the revision of {url} in force, {untrusted.sha[:12]}, is not trusted: {untrusted.reason}; "
+                "nothing is applied until a verified revision arrives")),))
         refused = follower.refused
         why = follower.error or (f"revision {refused.sha[:12]} refused: {refused.reason}" if refused
                                  else "the remote has not answered yet")
-        url = follower.describe()["url"]
         return Refresh(None, (Problem("", None, "", f"no revision of {url} checked out yet: {why}"),))
 
     def _pinned(self, refresh: Refresh) -> Refresh:

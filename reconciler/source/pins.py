@@ -78,10 +78,7 @@ def _content(source: GitSource, under_checkouts: Path) -> str:
     if not real.is_relative_to(checkout):
         raise ValueError(f"{rel} leads outside the repository through a symlink; refused")
     inside = real.relative_to(checkout).as_posix()
-    current = source.current
-    if current is None or current.sha != sha:
-        raise ValueError(f"revision {sha[:12]} is no longer in force; the next pass reads the one that is")
-    found = source.object_at(inside)
+    found = source.object_at(inside, sha)
     if found is None:
         raise ValueError(f"{rel} is not in the repository at revision {sha[:12]}: a bind mount from a git source "
                          "mounts only what the repository holds (keep data in a volume)")

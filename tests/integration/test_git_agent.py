@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 import urllib.request
 
 import jsonschema
@@ -15,7 +16,14 @@ import pytest
 from reconciler.control.openapi import schema_of
 from tests.conftest import DEMO_IMAGE
 from tests.integration.agents import RECONCILER, AgentProcess, eventually, running, service
-from tests.integration.gitrepos import commit_files, force_push, make_bare_repo, make_work_tree, push
+from tests.integration.gitrepos import (
+    commit_files,
+    force_push,
+    make_bare_repo,
+    make_signing_key,
+    make_work_tree,
+    push,
+)
 
 pytestmark = pytest.mark.usefixtures("docker_client")
 
@@ -262,3 +270,39 @@ def test_a_restarted_agent_still_says_which_revision_is_applied(work, follow, na
         assert status["source"]["applied"] == sha
     finally:
         squatter.remove(force=True)
+
+
+def test_verification_turned_on_does_not_trust_the_unsigned_revision_left_in_force(
+        work, follow, names, docker_client, tmp_path):
+    web = names("web")
+    unsigned = commit(work, {"web.toml": service(web)}, "unsigned")
+    agent = follow()
+    applied(agent, unsigned)
+    serving = running(docker_client, web).id
+    agent.stop()
+    key, allowed = make_signing_key(tmp_path)
+    (tmp_path / "allowed_signers").write_text(allowed + "\n")
+    (work / "web.toml").unlink()
+    commit(work, {}, "an unsigned removal of web")
+    again = follow("--verify-commits", "--allowed-signers", str(tmp_path / "allowed_signers"))
+    error = eventually(lambda: again.status()["errors"], "the untrusted revision reported")[0]["text"]
+    assert f"{unsigned[:12]}, is not trusted" in error and "nothing is applied" in error
+    assert running(docker_client, web).id == serving
+    signed = commit_files(work, {"web.toml": service(web, "signed")}, "signed", sign_key=key)
+    push(work)
+    applied(again, signed)
+    assert greeting(docker_client, web) == "signed" and again.status()["source"]["untrusted"] is None
+
+
+def test_a_broken_file_keeps_mounting_the_content_of_its_last_valid_revision(work, follow, names, docker_client):
+    web = names("web")
+    files = {"web.toml": service(web, extra='mounts = ["./conf:/conf:ro"]\n'), "conf/motd": "hello\n"}
+    agent = follow()
+    applied(agent, commit(work, files, "web with its conf"))
+    serving = running(docker_client, web).id
+    broken = commit(work, {"web.toml": files["web.toml"] + "broken = [\n", "conf/motd": "bonjour\n"}, "broken")
+    eventually(lambda: source(agent).get("attempted") == broken, "the broken revision attempted")
+    time.sleep(1.5)  # a pass or two more
+    errors = agent.status()["errors"]
+    assert [e["file"] for e in errors] == ["web.toml"] and "no longer in force" not in errors[0]["text"]
+    assert running(docker_client, web).id == serving
