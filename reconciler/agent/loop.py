@@ -5,7 +5,8 @@ wake the loop; each pass is level-triggered: it re-reads the files (per-file las
 observes the engine and converges, whatever woke it. The observation comes from the informer's
 cache, kept from engine events between passes, and is a full relist on each resync and SIGHUP.
 One pass runs at a time. What woke a pass is named in its `pass.finished` line: `edit`,
-`event:KIND:ACTION`, `signal:SIGHUP`, `resync`, `retry`, `api:KIND`, and for a git source
+`event:KIND:ACTION`, `signal:SIGHUP`, `resync`, `retry`, `api:KIND`, `check` (a `pull = "newer"`
+check came due), and for a git source
 `revision:SHA` (a new revision checked out), `refused:SHA` and `fetch:failed`.
 
 A pass that raises anything unexpected ends as a failed pass (`pass.crashed`, logged at error
@@ -112,6 +113,14 @@ class Agent:
         (one at or before it came due then, and was tried or found nothing to do); None: none."""
         return min((at for at in self.backoff.pending().values() if at > self.last_pass_at), default=None)
 
+    def next_check(self, now: float) -> float | None:
+        """When the loop must wake for a `pull = "newer"` check coming due (on its clock), at most
+        once a second; None: no such image, or no check kept across passes."""
+        if self.checks is None or self.desired.state is None:
+            return None
+        due_in = self.checks.next_due_in(self.desired.state)
+        return None if due_in is None else max(now + due_in, self.last_pass_at + 1.0)
+
     def stop(self, reason: str = "signal") -> None:
         self.stopping.set()
         self.trigger.fire(reason)
@@ -149,7 +158,8 @@ class Agent:
             while not self.stopping.is_set():
                 self.status.heartbeat()
                 now = self.clock()
-                wake = min(next_full, self.next_retry() or next_full)
+                check = self.next_check(now)
+                wake = min(next_full, self.next_retry() or next_full, check or next_full)
                 reasons = self.trigger.wait(max(0.0, min(wake - now, self.interval)))
                 if self.stopping.is_set():
                     break
@@ -159,6 +169,8 @@ class Agent:
                     next_full = now + self.interval
                     if watcher is not None:
                         watcher.refresh()
+                if check is not None and check <= now:
+                    reasons = (reasons or set()) | {"check"}
                 if reasons or (self.next_retry() or now + 1) <= now:
                     self.run_pass(reasons or {"retry"})
         finally:

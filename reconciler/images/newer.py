@@ -59,9 +59,14 @@ def decide(ref: str, remote: str, image_id: str, repo_digests: tuple[str, ...], 
     return Verdict(ref, UNCHANGED if local == remote else MOVED, remote, local)
 
 
+DUE_EARLY = 0.25  # seconds: a pass that starts this much before the interval ends checks all the same
+
+
 def due(record: Mapping | None, interval: float, now: float) -> bool:
-    """Whether an image last checked as `record` says ({"checked_at": unix time}) is due at `now`."""
-    return record is None or now - float(record.get("checked_at", 0.0)) >= interval
+    """Whether an image last checked as `record` says ({"checked_at": unix time}) is due at `now`:
+    `interval` seconds after that check, less DUE_EARLY (the agent's passes drift by milliseconds;
+    without it a check with `pull_interval` equal to the pass period waited a whole pass more)."""
+    return record is None or now - float(record.get("checked_at", 0.0)) >= interval - DUE_EARLY
 
 
 class Records(Protocol):
@@ -102,17 +107,33 @@ class NewerChecks:
         self.client = client or RegistryClient()
         self.records = records or MemoryRecords()
         self.credentials = credentials
+def _intervals(desired: DesiredState) -> dict[str, float]:
+    """Each `newer` image reference -> the shortest `pull_interval` of the containers using it."""
+    intervals: dict[str, float] = {}
+    for spec in desired.containers.values():
+        if spec.pull == "newer":
+            intervals[spec.image] = min(intervals.get(spec.image, spec.pull_interval), spec.pull_interval)
+    return intervals
+
+
         self.clock = clock
 
     def not_due(self, desired: DesiredState) -> frozenset[str]:
         """The `newer` references whose interval (the shortest of the containers using it) has
         not passed since their last check."""
-        intervals: dict[str, float] = {}
-        for spec in desired.containers.values():
-            if spec.pull == "newer":
-                intervals[spec.image] = min(intervals.get(spec.image, spec.pull_interval), spec.pull_interval)
         records, now = self.records.image_checks(), self.clock()
-        return frozenset(ref for ref, interval in intervals.items() if not due(records.get(ref), interval, now))
+        return frozenset(ref for ref, interval in _intervals(desired).items()
+                         if not due(records.get(ref), interval, now))
+
+    def next_due_in(self, desired: DesiredState) -> float | None:
+        """Seconds until the next `newer` check comes due (0 when one is due now); None: no image
+        of `desired` is `newer`. The agent wakes for it, so a `pull_interval` shorter than its
+        resync period is kept."""
+        records, now = self.records.image_checks(), self.clock()
+        waits = [0.0 if ref not in records else
+                 max(0.0, float(records[ref].get("checked_at", 0.0)) + interval - DUE_EARLY - now)
+                 for ref, interval in _intervals(desired).items()]
+        return min(waits, default=None)
 
     def check(self, refs: Iterable[str], images: Mapping[str, str],
               engine: DigestSource) -> dict[str, Verdict | RegistryError]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.images.newer import MOVED, RECORDED, UNCHANGED, NewerChecks, decide, due
+from reconciler.images.newer import DUE_EARLY, MOVED, RECORDED, UNCHANGED, NewerChecks, decide, due
 from reconciler.model import ContainerSpec, DesiredState
 
 REF = "127.0.0.1:5000/app:1"
@@ -104,3 +104,19 @@ def test_after_the_pull_the_new_image_stands_for_the_new_digest():
     checks.records.save_image_checks({REF: {"checked_at": 0.0, "image_id": IMAGE_ID, "digest": OLD}})
     checks.pulled(REF, "sha256:" + "b" * 64, NEW)
     assert checks.check([REF], {REF: "sha256:" + "b" * 64}, Engine())[REF].outcome == UNCHANGED
+
+
+def test_a_pass_a_few_milliseconds_early_checks_all_the_same():
+    assert due({"checked_at": 999.01}, 1.0, now=1000.0)
+    assert not due({"checked_at": 999.5}, 1.0, now=1000.0)
+
+
+def test_the_next_check_comes_due_an_interval_after_the_last_one():
+    clock = [1000.0]
+    checks = NewerChecks(Registry({REF: OLD}), clock=lambda: clock[0])
+    state = DesiredState(containers={"web": ContainerSpec("web", REF, pull="newer", pull_interval=300.0)})
+    assert checks.next_due_in(state) == 0.0
+    checks.check([REF], {REF: IMAGE_ID}, Engine())
+    clock[0] += 100
+    assert checks.next_due_in(state) == 300 - 100 - DUE_EARLY
+    assert checks.next_due_in(DesiredState(containers={"web": ContainerSpec("web", REF)})) is None
