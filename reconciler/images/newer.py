@@ -96,6 +96,15 @@ class DigestSource(Protocol):
     def image_digests(self, ref: str) -> tuple[str, ...]: ...
 
 
+def _intervals(desired: DesiredState) -> dict[str, float]:
+    """Each `newer` image reference -> the shortest `pull_interval` of the containers using it."""
+    intervals: dict[str, float] = {}
+    for spec in desired.containers.values():
+        if spec.pull == "newer":
+            intervals[spec.image] = min(intervals.get(spec.image, spec.pull_interval), spec.pull_interval)
+    return intervals
+
+
 class NewerChecks:
     """The `newer` checks of an agent or a CLI pass: one registry client (its session and tokens
     kept across passes), the records, and where credentials come from (`credentials(ref)`, e.g.
@@ -107,15 +116,6 @@ class NewerChecks:
         self.client = client or RegistryClient()
         self.records = records or MemoryRecords()
         self.credentials = credentials
-def _intervals(desired: DesiredState) -> dict[str, float]:
-    """Each `newer` image reference -> the shortest `pull_interval` of the containers using it."""
-    intervals: dict[str, float] = {}
-    for spec in desired.containers.values():
-        if spec.pull == "newer":
-            intervals[spec.image] = min(intervals.get(spec.image, spec.pull_interval), spec.pull_interval)
-    return intervals
-
-
         self.clock = clock
 
     def not_due(self, desired: DesiredState) -> frozenset[str]:
