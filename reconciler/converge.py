@@ -6,6 +6,8 @@ The steps are the pipeline's own functions; this module only strings them togeth
   moved (the replacement a `pull = "always"` check leads to is that second plan's work); a
   `pull = "newer"` check asks the registry (`reconciler.images.newer`) and pulls only an image
   whose tag moved, whose replacements that second plan gives the reason "image moved: OLD -> NEW";
+- a `build.pull = true` build whose `FROM` image moved at its registry (`reconciler.images.bases`,
+  asked before the first plan) is built again and its containers replaced ("image rebuilt: ...");
 - a pass whose create met a name the engine already holds (409) re-observes and runs what is
   still runnable, never escalating.
 """
@@ -22,6 +24,7 @@ from reconciler.changes import Cause, Change, ChangeKind, Reason
 from reconciler.diff import diff
 from reconciler.diff_containers import image_volumes
 from reconciler.execute import TaskResult, execute
+from reconciler.images.bases import BaseChecks
 from reconciler.images.newer import MOVED, NewerChecks
 from reconciler.model import LABEL_SPEC_HASH, DesiredState
 from reconciler.options import DEFAULT, PlanOptions
@@ -110,6 +113,8 @@ def converge(
     observed = observe(runtime, namespace, desired)
     if checks is not None:
         options = dataclasses.replace(options, not_due=options.not_due | checks.not_due(desired))
+    bases = BaseChecks(checks or NewerChecks())
+    options = dataclasses.replace(options, rebuild={**options.rebuild, **bases.check(desired)})
     first = make_plan(desired, observed, namespace, options)
     images = tuple(t for t in first.tasks if t.change.resource == "image")
     current, followed = first, []
@@ -133,6 +138,7 @@ def converge(
             followed.append(current)
         done = execute(current, runtime, namespace, workers, should_stop, progress)
         results.extend(done)
+        options = _rebuilt(options, done, bases)
         if not any(r.retry for r in done) or should_stop():
             break
         log.warning("pass.reobserve", reason="the engine answered 409 for a name this namespace owns")
@@ -176,6 +182,14 @@ def _check_newer(checks: NewerChecks, tasks: tuple[Task, ...], observed: Observe
                 moved[verdict.ref] = verdict.moved
         results.extend(done)
     return results
+
+
+def _rebuilt(options: PlanOptions, done: list[TaskResult], bases: BaseChecks) -> PlanOptions:
+    """After `done` ran: the builds it made with their containers are recorded as made from their
+    bases' latest digests, and are no longer to be made again in this pass."""
+    tags = {a.spec.build.tag for r in done if r.ok for a in r.task.steps if a.step is Step.BUILD and a.spec.build}
+    bases.built(tags)
+    return dataclasses.replace(options, rebuild={t: why for t, why in options.rebuild.items() if t not in tags})
 
 
 def preview(runtime: Runtime, desired: DesiredState, namespace: str, options: PlanOptions = DEFAULT) -> PassReport:

@@ -239,11 +239,14 @@ def _declared_at(spec: ContainerSpec, mount: Mount) -> Source:
     return Source(spec.source.file, mount.line or spec.source.line)
 
 
-def needs_build(spec: ContainerSpec, observed: ObservedState) -> bool:
+def needs_build(spec: ContainerSpec, observed: ObservedState, options: PlanOptions) -> bool:
     """A built image is built (again) when the image its build's tag names is not on the host, or
-    `image` names another one (retagged since): the tag holds the hash of the files and options."""
+    `image` names another one (retagged since): the tag holds the hash of the files and options;
+    or when a `FROM` image of a `build.pull = true` build moved (`options.rebuild`)."""
     if spec.build is None:
         return False
+    if spec.build.tag in options.rebuild:
+        return True
     built = observed.images.get(spec.build.tag)
     return built is None or observed.images.get(spec.image) != built
 
@@ -252,7 +255,7 @@ def _create(spec: ContainerSpec, observed: ObservedState, options: PlanOptions) 
     causes = [Cause(Reason.MISSING), *_image_missing(spec, observed, options), *_missing_sources(spec, options)]
     return Change(ChangeKind.CREATE, "container", spec.name, tuple(causes), spec,
                   needs_start=spec.state != "stopped", source=spec.source.file,
-                  extra_mounts=image_volume_mounts(spec, observed), needs_build=needs_build(spec, observed))
+                  extra_mounts=image_volume_mounts(spec, observed), needs_build=needs_build(spec, observed, options))
 
 
 CRASH_LOOP_RESTARTS = 3  # restarts by the engine's restart policy, while recently up, that make a crash loop
@@ -276,7 +279,8 @@ def _compare(
     if LABEL_SPEC_HASH not in keep.labels:
         return Change(ChangeKind.WARN, "container", spec.name, (Cause(Reason.NO_SPEC_HASH),), source=source)
 
-    recreate = [*_recreate_causes(spec, keep, want, observed, recreated_networks, options.moved), *tied]
+    recreate = [*_recreate_causes(spec, keep, want, observed, recreated_networks, options.moved),
+                *_base_moved(spec, options), *tied]
     if recreate:
         recreate += _image_missing(spec, observed, options) + _missing_sources(spec, options)
         extra = image_volume_mounts(spec, observed, keep)
@@ -286,7 +290,7 @@ def _compare(
                      if _anonymous(m.source)]
         return Change(ChangeKind.RECREATE, "container", spec.name, tuple(recreate), spec,
                       (keep.id,), leftovers, renamed, needs_start=spec.state != "stopped", source=source,
-                      extra_mounts=extra, needs_build=needs_build(spec, observed))
+                      extra_mounts=extra, needs_build=needs_build(spec, observed, options))
 
     causes = []
     if leftovers or renamed:
@@ -341,6 +345,13 @@ def _recreate_causes(
     if hit:
         causes.append(Cause(Reason.NETWORK_RECREATED, ", ".join(hit)))
     return causes
+
+
+def _base_moved(spec: ContainerSpec, options: PlanOptions) -> list[Cause]:
+    """A `build.pull = true` build whose `FROM` image moved since it was built is made again and its
+    container replaced (issue 16: "image rebuilt: base REF moved OLD -> NEW")."""
+    moved = options.rebuild.get(spec.build.tag) if spec.build is not None else None
+    return [Cause(Reason.IMAGE_REBUILT, moved)] if moved else []
 
 
 def _why_not_running(have: ObservedContainer, one_shot: bool) -> Cause:

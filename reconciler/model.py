@@ -157,7 +157,10 @@ class Build:
     dockerfile: str = field(default="Dockerfile", metadata=_UNHASHED)  # absolute path
     args: Mapping[str, str] = field(default_factory=dict)
     target: str | None = None
-    pull: bool = False  # pull a newer FROM image at each build
+    pull: bool = False  # pull the FROM images at each build, and build again when one moved (images.bases)
+    # the images its Dockerfile's FROM lines name (images.bases.from_images): what `pull` checks;
+    # the Dockerfile is hashed in the tag already
+    bases: tuple[str, ...] = field(default=(), metadata=_UNHASHED)
 
 
 def resource_key(kind: str, name: str) -> str:

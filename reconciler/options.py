@@ -28,6 +28,9 @@ class PlanOptions:
       their last registry check: not checked this pass.
     - `moved`: image reference -> "OLD -> NEW" digests, for the `newer` images this pass found
       moved at their registry and pulled: the reason their containers are replaced.
+    - `rebuild`: build tag -> "base REF moved OLD -> NEW", for the `build.pull = true` builds whose
+      `FROM` image moved at its registry since they were built (`images.bases`): built again, and
+      their containers replaced with the reason "image rebuilt: ...".
     - `missing_paths`: long-form bind sources this host lacks (see `hostpaths`): a create or
       replacement that needs one is blocked.
     - `revision`: the git revision (a full sha) the desired state was read at: what is created
@@ -50,6 +53,7 @@ class PlanOptions:
     missing_paths: frozenset[str] = frozenset()
     not_due: frozenset[str] = frozenset()
     moved: Mapping[str, str] = field(default_factory=dict)
+    rebuild: Mapping[str, str] = field(default_factory=dict)
     revision: str | None = None
     quarantined: Mapping[str, str] = field(default_factory=dict)
     last_applied: Mapping[str, ContainerSpec] = field(default_factory=dict)

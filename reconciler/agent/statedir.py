@@ -34,6 +34,11 @@ first write (readers such as the CLI never create it), with a `VERSION` file. La
                        checked (for `pull_interval`), and the registry's digest for the tag then,
                        with the local image it stood for (the local side of the next check for an
                        image with no RepoDigests)
+    builds.json        the base images of `build.pull = true` builds, by build tag
+                       (reconciler/images/bases.py): {"reg/app:build-0123456789abcdef":
+                       {"checked_at": 1714568584.0, "bases": {"reg/base:1": "sha256:..."},
+                       "latest": {"reg/base:1": "sha256:..."}}}: the digests each `FROM` tag had
+                       when the image was built, and those its registry gave at the last check
     image-usage.json   the images this namespace pulled or built (images carry no ownership labels),
                        by repository and image id (reconciler/images/retention.py): {"reg/app":
                        {"sha256:...": {"ref": "reg/app:2", "how": "pulled" or "built", "last_used":
@@ -75,6 +80,7 @@ _LAST_APPLIED = "lastapplied.json"
 _HASH_KEY = "hashkey"
 _IMAGE_CHECKS = "images.json"
 _IMAGE_USAGE = "image-usage.json"
+_BUILD_BASES = "builds.json"
 _REVISIONS = "revisions.json"
 
 
@@ -263,6 +269,14 @@ class StateDir:
     def save_image_checks(self, records: Mapping[str, Mapping]) -> None:
         """Replace the image check records (written only when changed)."""
         self._write_json(_IMAGE_CHECKS, records)
+
+    def build_bases(self) -> dict[str, dict]:
+        """Build tag -> {"checked_at", "bases", "latest"} (see the layout)."""
+        return self._read_json(_BUILD_BASES, "a build base record")
+
+    def save_build_bases(self, records: Mapping[str, Mapping]) -> None:
+        """Replace the build base records (written only when changed)."""
+        self._write_json(_BUILD_BASES, records)
 
     def revisions(self) -> dict:
         """A git source's last attempted and applied revisions (see the layout); {} before any."""

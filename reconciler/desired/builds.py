@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.desired import forms
 from reconciler.desired.problems import Problem
-from reconciler.images import builds
+from reconciler.images import bases, builds
 from reconciler.model import Build
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def built_image(r: _Resource, image: str | None) -> dict[str, Any]:
         r.error(("build", "dockerfile" if "dockerfile" in table else "context"), f"{dockerfile}: no such Dockerfile")
         return {}
     args = _args(r, table)
-    _check_dockerfile(r, dockerfile, tree)
+    text = _check_dockerfile(r, dockerfile, tree)
     try:
         names = builds.sent_files(context, dockerfile)
         files = builds.context_hash(context, dockerfile, names)
@@ -57,7 +57,8 @@ def built_image(r: _Resource, image: str | None) -> dict[str, Any]:
     relative = os.path.relpath(dockerfile, context)
     repository = builds.repository(image) if image else builds.derived_repository(str(r.path[-1]))
     tag = builds.build_tag(repository, files, relative, args, table.get("target"), table.get("pull", False))
-    spec = Build(str(context), tag, str(dockerfile), args, table.get("target"), table.get("pull", False))
+    spec = Build(str(context), tag, str(dockerfile), args, table.get("target"), table.get("pull", False),
+                 bases.from_images(text, table.get("target")))
     return {"build": spec, "push": push, "image": image or tag}
 
 
@@ -73,13 +74,15 @@ def _args(r: _Resource, table: dict) -> dict[str, str]:
     return args
 
 
-def _check_dockerfile(r: _Resource, dockerfile: Path, tree: Path) -> None:
-    """Report what the classic builder cannot take at the Dockerfile's own FILE:LINE."""
+def _check_dockerfile(r: _Resource, dockerfile: Path, tree: Path) -> str:
+    """Report what the classic builder cannot take at the Dockerfile's own FILE:LINE; its text
+    ("" when it cannot be read, reported)."""
     try:
         text = dockerfile.read_text(errors="replace")
     except OSError as error:
         r.error(("build", "dockerfile"), f"cannot read {dockerfile}: {error.strerror}")
-        return
+        return ""
     shown = os.path.relpath(dockerfile, tree) if dockerfile.is_relative_to(tree) else str(dockerfile)
     for line, message in builds.dockerfile_problems(text):
         r.report.errors.append(Problem(shown, line, "", f"{message} (the build of container.{r.path[-1]})"))
+    return text

@@ -322,11 +322,14 @@ def _check_container(r: _Resource, spec: ContainerSpec) -> None:
 
 
 def _pull_interval(r: _Resource) -> dict[str, float]:
-    """{"pull_interval": seconds} when given; it spaces the registry checks of `pull = "newer"` only."""
+    """{"pull_interval": seconds} when given; it spaces the registry checks of `pull = "newer"` and
+    of a `build.pull = true` build's `FROM` images (images.bases) only."""
     if "pull_interval" not in r.body:
         return {}
-    if r.body.get("pull") != "newer":
-        r.error("pull_interval", 'only `pull = "newer"` checks the registry; set that, or leave pull_interval out')
+    build = r.body.get("build")
+    if r.body.get("pull") != "newer" and not (isinstance(build, dict) and build.get("pull") is True):
+        r.error("pull_interval", 'only `pull = "newer"` and `build.pull = true` check the registry; set one, '
+                'or leave pull_interval out')
         return {}
     seconds = r.convert("pull_interval", duration)
     return {} if seconds is None else {"pull_interval": seconds}

@@ -76,18 +76,29 @@ class Records(Protocol):
 
     def save_image_checks(self, records: Mapping[str, Mapping]) -> None: ...
 
+    def build_bases(self) -> dict[str, dict]: ...
+
+    def save_build_bases(self, records: Mapping[str, Mapping]) -> None: ...
+
 
 class MemoryRecords:
     """Records kept for the life of the process only (a CLI pass without a state directory)."""
 
     def __init__(self) -> None:
         self._records: dict[str, dict] = {}
+        self._build_bases: dict[str, dict] = {}  # the base checks of `build.pull = true` (images.bases)
 
     def image_checks(self) -> dict[str, dict]:
         return dict(self._records)
 
     def save_image_checks(self, records: Mapping[str, Mapping]) -> None:
         self._records = {ref: dict(record) for ref, record in records.items()}
+
+    def build_bases(self) -> dict[str, dict]:
+        return dict(self._build_bases)
+
+    def save_build_bases(self, records: Mapping[str, Mapping]) -> None:
+        self._build_bases = {tag: dict(record) for tag, record in records.items()}
 
 
 class DigestSource(Protocol):
