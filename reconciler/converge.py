@@ -31,7 +31,7 @@ from reconciler.options import DEFAULT, PlanOptions
 from reconciler.ownership import logical_name
 from reconciler.plan import Action, Plan, Step, Task, plan
 from runtime.base import ObservedState, ProgressCallback, Runtime
-from runtime.registry import RegistryError, RegistryUnavailable
+from runtime.registry import RegistryError
 
 log = structlog.get_logger("reconciler.converge")
 
@@ -159,14 +159,13 @@ def _check_newer(checks: NewerChecks, tasks: tuple[Task, ...], observed: Observe
                  progress: ProgressCallback | None) -> list[TaskResult]:
     """Run the `newer` checks `tasks` stand for and pull the images that moved; fills `moved` with
     ref -> "OLD -> NEW" for each one pulled. A check the registry did not answer is that image's
-    failure (unavailable when the registry is away): its containers keep running."""
+    failure, tried again after a growing wait (`NewerChecks`): its containers keep running."""
     found = checks.check([t.change.name for t in tasks], observed.images, runtime)
     results, pulls = [], {}
     for task in tasks:
         verdict = found[task.change.name]
-        if isinstance(verdict, RegistryError):
-            results.append(TaskResult(task, ok=False, error=str(verdict), failed_step=task.steps[0],
-                                      unavailable=isinstance(verdict, RegistryUnavailable)))
+        if isinstance(verdict, RegistryError):  # that image's failure; the engine answers (not "unavailable")
+            results.append(TaskResult(task, ok=False, error=str(verdict), failed_step=task.steps[0]))
         elif verdict.outcome == MOVED:
             change = Change(ChangeKind.PULL, "image", verdict.ref, (Cause(Reason.IMAGE_MOVED, verdict.moved),))
             pulls[verdict.ref] = (Task(change, (Action(Step.PULL, verdict.ref),)), verdict)

@@ -53,7 +53,9 @@ def _diff_images(
     by digest (a digest never moves)."""
     wanted = {c.spec.image for c in containers if c.kind in (ChangeKind.CREATE, ChangeKind.RECREATE)
               and isinstance(c.spec, ContainerSpec) and c.spec.pull != "never" and c.spec.build is None}
-    always = {s.image for s in desired.containers.values() if s.pull == "always"}
+    # a digest names one image for good: once here it is never pulled again, `always` or not
+    always = {s.image for s in desired.containers.values() if s.pull == "always"
+              and not ("@" in s.image and s.image in observed.images)}
     newer = {s.image for s in desired.containers.values() if s.pull == "newer" and "@" not in s.image
              and s.image in observed.images} - options.not_due - always
     changes = []

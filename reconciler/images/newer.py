@@ -60,6 +60,7 @@ def decide(ref: str, remote: str, image_id: str, repo_digests: tuple[str, ...], 
 
 
 DUE_EARLY = 0.25  # seconds: a pass that starts this much before the interval ends checks all the same
+RETRY_FIRST, RETRY_CAP = 1.0, 300.0  # seconds before a failed check is tried again, doubling to the cap
 
 
 def due(record: Mapping | None, interval: float, now: float) -> bool:
@@ -128,22 +129,29 @@ class NewerChecks:
         self.records = records or MemoryRecords()
         self.credentials = credentials
         self.clock = clock
+        self.failures: dict[str, tuple[int, float]] = {}  # ref -> (failed checks in a row, when the last failed)
+
+    def retry_at(self, ref: str) -> float:
+        """When a reference whose checks keep failing may be checked again (unix time; 0: now)."""
+        count, at = self.failures.get(ref, (0, 0.0))
+        return at + min(RETRY_CAP, RETRY_FIRST * 2 ** (count - 1)) if count else 0.0
 
     def not_due(self, desired: DesiredState) -> frozenset[str]:
         """The `newer` references whose interval (the shortest of the containers using it) has
         not passed since their last check."""
         records, now = self.records.image_checks(), self.clock()
         return frozenset(ref for ref, interval in _intervals(desired).items()
-                         if not due(records.get(ref), interval, now))
+                         if not due(records.get(ref), interval, now) or now < self.retry_at(ref))
 
     def next_due_in(self, desired: DesiredState) -> float | None:
-        """Seconds until the next `newer` check comes due (0 when one is due now); None: no image
-        of `desired` is `newer`. The agent wakes for it, so a `pull_interval` shorter than its
-        resync period is kept."""
+        """Seconds until the next `newer` check with a `pull_interval` comes due (0 when one is due
+        now), a failing one waiting its retry; None: none (an image checked every pass, interval 0,
+        needs no wake). The agent wakes for it, so a `pull_interval` shorter than its resync period
+        is kept."""
         records, now = self.records.image_checks(), self.clock()
-        waits = [0.0 if ref not in records else
-                 max(0.0, float(records[ref].get("checked_at", 0.0)) + interval - DUE_EARLY - now)
-                 for ref, interval in _intervals(desired).items()]
+        waits = [max(0.0, self.retry_at(ref) - now,
+                     float(records.get(ref, {}).get("checked_at", 0.0)) + interval - DUE_EARLY - now)
+                 for ref, interval in _intervals(desired).items() if interval > 0]
         return min(waits, default=None)
 
     def check(self, refs: Iterable[str], images: Mapping[str, str],
@@ -157,9 +165,13 @@ class NewerChecks:
             try:
                 remote = self.client.digest(ref, self.credentials(ref))
             except RegistryError as error:
-                log.warning("image.check_failed", ref=ref, error=str(error))
+                count = self.failures.get(ref, (0, 0.0))[0] + 1
+                self.failures[ref] = (count, self.clock())
+                log.warning("image.check_failed", ref=ref, error=str(error),
+                            retry_in=round(self.retry_at(ref) - self.clock(), 1))
                 found[ref] = error
                 continue
+            self.failures.pop(ref, None)
             verdict = decide(ref, remote, images[ref], engine.image_digests(ref), records.get(ref))
             # the digest the local image stands for: a moved one stays at its old digest until pulled
             held = verdict.local if verdict.outcome == MOVED else remote

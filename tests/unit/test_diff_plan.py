@@ -601,3 +601,12 @@ def test_a_network_the_engine_cannot_honour_is_blocked_naming_the_engine_and_so_
         "+ create container db (missing)",
         "    blocked: network/front is blocked",
     ]
+
+
+def test_a_digest_pinned_image_on_the_host_is_never_pulled_again_even_with_pull_always():
+    pinned = "127.0.0.1:5000/app@sha256:" + "c" * 64
+    o = dataclasses.replace(observed(running(web(image=pinned, pull="always"), "1"), running(db(), "2")),
+                            images={IMAGE: IMAGE_ID, pinned: IMAGE_ID})
+    assert "image" not in printed(desired(web(image=pinned, pull="always"), db()), o)
+    tagged = observed(running(web(pull="always"), "1"), running(db(), "2"))
+    assert f"^ check image {IMAGE} (pull = always)" in printed(desired(web(pull="always"), db()), tagged)

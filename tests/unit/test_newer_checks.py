@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from reconciler.images.newer import DUE_EARLY, MOVED, RECORDED, UNCHANGED, NewerChecks, decide, due
 from reconciler.model import ContainerSpec, DesiredState
+from runtime.registry import RegistryUnavailable
 
 REF = "127.0.0.1:5000/app:1"
 IMAGE_ID = "sha256:" + "a" * 64
@@ -120,3 +121,28 @@ def test_the_next_check_comes_due_an_interval_after_the_last_one():
     clock[0] += 100
     assert checks.next_due_in(state) == 300 - 100 - DUE_EARLY
     assert checks.next_due_in(DesiredState(containers={"web": ContainerSpec("web", REF)})) is None
+
+
+class Unreachable:
+    def digest(self, ref, login=None):
+        raise RegistryUnavailable(f"{ref}: registry unreachable")
+
+
+def test_a_failing_check_is_tried_again_after_a_wait_that_doubles():
+    clock = [1000.0]
+    checks = NewerChecks(Unreachable(), clock=lambda: clock[0])
+    state = DesiredState(containers={"web": ContainerSpec("web", REF, pull="newer", pull_interval=0.0)})
+    waits = []
+    for _ in range(4):
+        checks.check([REF], {REF: IMAGE_ID}, Engine())
+        assert checks.not_due(state) == {REF}
+        waits.append(checks.retry_at(REF) - clock[0])
+        clock[0] = checks.retry_at(REF)
+        assert checks.not_due(state) == frozenset()
+    assert waits == [1.0, 2.0, 4.0, 8.0]
+
+
+def test_an_image_checked_every_pass_needs_no_wake():
+    checks = NewerChecks(Registry({REF: OLD}), clock=lambda: 1000.0)
+    state = DesiredState(containers={"web": ContainerSpec("web", REF, pull="newer", pull_interval=0.0)})
+    assert checks.next_due_in(state) is None
