@@ -16,39 +16,35 @@ with its traceback, counted as an error of type `crash`), and the next one waits
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import structlog
 
 from reconciler.agent.accounting import account, crash_loops, pass_result, resource_reports
+from reconciler.agent.checkout import Checkout
 from reconciler.agent.follow import Follower
 from reconciler.agent.informer import Informer
 from reconciler.agent.lastgood import LastKnownGood, Refresh
 from reconciler.agent.lock import DEFAULT_ENGINE
 from reconciler.agent.requests import RETRY, SYNC, Request, Requests, answer_all
-from reconciler.agent.revisions import Revisions, after_pass, file_states, worst
 from reconciler.agent.rollbacks import Rollbacks, secret_values
-from reconciler.agent.statedir import StateDir, StateDirError
+from reconciler.agent.statedir import StateDir
 from reconciler.agent.status import ResourceReport, Status
 from reconciler.agent.triggers import Backoff, Trigger
 from reconciler.agent.watch import DirectoryWatcher
 from reconciler.changes import ChangeKind
 from reconciler.converge import PassReport, converge, preview
 from reconciler.desired import hosts
-from reconciler.desired.problems import Problem
 from reconciler.hostpaths import missing_bind_sources
 from reconciler.images.newer import NewerChecks
 from reconciler.images.usage import Usage
 from reconciler.model import DesiredState, resource_key, spec_hash
 from reconciler.options import PlanOptions
 from reconciler.plan import Plan
-from reconciler.source.pins import pin
 from runtime.base import ENGINE_RECONNECTED, EngineError, EngineUnavailable, Event, Runtime
 
 log = structlog.get_logger("reconciler.agent")
@@ -89,9 +85,7 @@ class Agent:
     requests: Requests = field(default_factory=Requests)  # the control API's, taken by each pass
     last_plan: tuple[Plan, float] | None = None  # what the last pass left to do, and when (unix time)
     follower: Follower | None = None  # a git source's: `root` is then its checkout in force (see follow)
-    revisions: Revisions = field(default_factory=Revisions)  # a git source's applied and attempted revisions
-    pinned: frozenset[str] = frozenset()  # the content copies of a git source the desired state mounts
-    pin_held: dict[str, str] = field(default_factory=dict)  # "kind/name" -> why: bind sources not pinned
+    _checkout: Checkout | None = field(default=None, repr=False)
     failed_with: dict[str, str] = field(default_factory=dict)  # "kind/name" in backoff -> the spec hash that failed
     image_retention: int | None = None  # unused images kept per repository (images.retention); None: off
     checks: NewerChecks | None = None  # the `pull = "newer"` checks, kept across passes; None: a fresh one each pass
@@ -126,14 +120,18 @@ class Agent:
         self.trigger.fire(reason)
 
     @property
+    def checkout(self) -> Checkout | None:
+        """A git source's side of each pass (see `checkout`); None in directory mode."""
+        if self.follower is None:
+            return None
+        if self._checkout is None:
+            self._checkout = Checkout(self.follower, self.desired, self.status, self.state_dir)
+        return self._checkout
+
+    @property
     def revision(self) -> str | None:
         """The short sha of the git revision the last pass read; None in directory mode."""
-        return self.revisions.in_force[:12] if self.revisions.in_force else None
-
-    def source_status(self) -> dict[str, Any]:
-        """A git source's part of the status: what is followed, fetched, attempted and applied."""
-        assert self.follower is not None
-        return {**self.follower.describe(), **self.follower.state(), **self.revisions.as_status()}
+        return self.checkout.revision if self.checkout else None
 
     def reload(self) -> None:
         """SIGHUP: a pass now, observing everything afresh, and a fetch of a git source."""
@@ -145,10 +143,8 @@ class Agent:
         watcher = DirectoryWatcher(self.root, lambda: self.trigger.fire("edit")) if self.follower is None else None
         if watcher is not None:
             watcher.start()
-        if self.follower is not None:
-            self._restore_revisions()
-            self.status.source = self.source_status
-            self.follower.start()
+        if self.checkout is not None:
+            self.checkout.start()
         events = threading.Thread(target=self._forward_events, name="engine-events", daemon=True)
         events.start()
         log.info("agent.started", directory=str(self.root), namespace=self.namespace, interval=self.interval,
@@ -238,12 +234,13 @@ class Agent:
                 answer_all(taken, self.status.snapshot()["last_pass"] or {})
 
     def _pass(self, started: float, woken_by: list[str], syncs: list[Request]) -> None:
-        if self.follower is not None:
-            self._read_revision(fetch=bool(syncs))
-        if self.follower is not None and self.follower.source.current is None and not self.follower.tried:
-            self.status.save()  # the first fetch has not ended: it wakes a pass when it does, either way
-            return
-        refresh = self._pinned(self.desired.refresh()) if self._has_content() else self._nothing_yet()
+        checkout = self.checkout
+        if checkout is not None:
+            checkout.read(fetch=bool(syncs))
+            if checkout.waiting():
+                self.status.save()  # the first fetch has not ended: it wakes a pass when it does
+                return
+        refresh = checkout.refresh() if checkout is not None else self.desired.refresh()
         if self.host_id is not None and refresh.state is not None:
             refresh = self._host_view(refresh, self.host_id)
         for problem in self.status.set_errors(refresh.errors):
@@ -261,7 +258,7 @@ class Agent:
                               prune_volumes=any(r.prune_volumes for r in syncs),
                               held=self._held(refresh), invalid_files=refresh.invalid, completed=self.completed(),
                               missing_paths=missing_bind_sources(refresh.state.containers.values(), self.engine),
-                              revision=self.revisions.in_force,
+                              revision=checkout.revisions.in_force if checkout else None,
                               **vars(self.rollbacks.in_force(refresh.state)))
         if syncs or RELISTING & set(woken_by):
             self.informer.relist()
@@ -291,19 +288,6 @@ class Agent:
         crashing = crash_loops(self.started_at, {k: self.backoff.failures(k) for k in self.started_at})
         self._finish(pass_result(bool(refresh.errors), report, crashing), started, woken_by, refresh, report)
 
-    def _read_revision(self, fetch: bool) -> None:
-        """Point the loader at the git checkout in force (fetched first for an API sync): the
-        resolved checkout, so a switch during the pass cannot mix two revisions."""
-        follower = self.follower
-        assert follower is not None
-        if fetch:
-            follower.fetch_now()
-        current = follower.source.current
-        if current is not None:
-            checkout = Path(os.path.realpath(follower.source.checkout(current)))
-            self.desired.move_to(checkout / follower.source.path, checkout)
-            self.revisions = dataclasses.replace(self.revisions, in_force=current.sha)
-
     def _host_view(self, refresh: Refresh, host_id: str) -> Refresh:
         """This host's view of the desired state (`desired.hosts`); a reference in it to what only
         other hosts get is an error of its file, as `validate --host-id` reports it."""
@@ -311,46 +295,6 @@ class Agent:
         problems = hosts.check_view(refresh.state, host_id, hosts.placer(self.desired.root))
         return dataclasses.replace(refresh, state=hosts.select(refresh.state, host_id),
                                    errors=(*refresh.errors, *problems))
-
-    def _restore_revisions(self) -> None:
-        """The attempted and applied revisions as the last run left them (state directory)."""
-        if self.state_dir is None:
-            return
-        try:
-            self.revisions = Revisions.restored(self.state_dir.revisions())
-        except StateDirError as error:
-            log.warning("revisions.unreadable", error=str(error))
-
-    def _has_content(self) -> bool:
-        """False only for a git source that has checked nothing out yet, or whose revision in force
-        is not trusted under this run's verification."""
-        follower = self.follower
-        return follower is None or (follower.source.current is not None and follower.untrusted is None)
-
-    def _nothing_yet(self) -> Refresh:
-        """A git source with no revision yet: the pass has nothing to read, and says why."""
-        follower = self.follower
-        assert follower is not None
-        url = follower.describe()["url"]
-        untrusted = follower.untrusted
-        if untrusted is not None:
-            return Refresh(None, (Problem("", None, "", (
-                f"the revision of {url} in force, {untrusted.sha[:12]}, is not trusted: {untrusted.reason}; "
-                "nothing is applied until a verified revision arrives")),))
-        refused = follower.refused
-        why = follower.error or (f"revision {refused.sha[:12]} refused: {refused.reason}" if refused
-                                 else "the remote has not answered yet")
-        return Refresh(None, (Problem("", None, "", f"no revision of {url} checked out yet: {why}"),))
-
-    def _pinned(self, refresh: Refresh) -> Refresh:
-        """A git source's bind sources pinned to their content (see `source.pins`); what cannot be
-        pinned is an error of its file, and holds its container back."""
-        if self.follower is None or refresh.state is None:
-            return refresh
-        pinned = pin(refresh.state, self.follower.source)
-        self.pinned = pinned.paths
-        self.pin_held = dict.fromkeys(pinned.held, "a bind source cannot be pinned (see the errors)")
-        return dataclasses.replace(refresh, state=pinned.state, errors=(*refresh.errors, *pinned.problems))
 
     def _note_engine(self) -> None:
         """Log and show what the engine is and can do, once it has answered (docs/engines.md)."""
@@ -402,7 +346,8 @@ class Agent:
             except OSError as error:
                 log.warning("holds.save_failed", directory=str(self.state_dir.path), error=str(error))
         stalled = {key: "its file is invalid; the last valid content stays in force" for key in refresh.stalled}
-        return {**self.pin_held, **stalled, **{key: why for key, (why, _) in backoff.items()}}
+        pinning = self.checkout.held if self.checkout else {}
+        return {**pinning, **stalled, **{key: why for key, (why, _) in backoff.items()}}
 
     def _lift_changed(self, refresh: Refresh) -> None:
         """Forget the backoff (and crash loop) of a resource whose spec changed since it failed:
@@ -451,43 +396,9 @@ class Agent:
             if level:
                 getattr(log, level)(f"resource.{entered.state}", resource=resource_key(entered.kind, entered.name),
                                     reason=entered.message)
-        if self.follower is not None:
-            self._account_revision(result, refresh, resources)
+        if self.checkout is not None:
+            self.checkout.account(result, refresh, resources, self.informer.bind_sources())
         self._record(result, started, woken_by, counts, digest)
-
-    def _account_revision(self, result: str, refresh: Refresh, resources: list[ResourceReport]) -> None:
-        """The git source's revisions after this pass (see `revisions`), logged when they move,
-        and the checkouts and content copies no longer needed pruned."""
-        assert self.follower is not None
-        if self.revisions.in_force is None:
-            return
-        files = {spec.key: spec.source.file for spec in refresh.state.specs()} if refresh.state else {}
-        unsettled: dict[str, list[str]] = {}
-        for r in resources:
-            state = {"failed": "failed", "crashloop": "failed", "converged": None, "completed": None,
-                     "retained": None}.get(r.state, "pending")
-            file = files.get(resource_key(r.kind, r.name))
-            if state and file:
-                unsettled.setdefault(file, []).append(state)
-        states = file_states(set(files.values()) | set(refresh.invalid), refresh.invalid,
-                             {file: worst(found) for file, found in unsettled.items()})
-        before = self.revisions
-        attempted = result not in ("suspended", "unavailable") and refresh.state is not None
-        self.revisions = after_pass(before, self.revisions.in_force, attempted, result == "converged", states)
-        if self.state_dir is not None and self.revisions.record() != before.record():
-            try:
-                self.state_dir.save_revisions(self.revisions.record())
-            except OSError as error:
-                log.warning("revisions.save_failed", directory=str(self.state_dir.path), error=str(error))
-        if self.revisions.applied != before.applied:
-            log.info("git.revision_applied", revision=self.revision)
-        elif self.revisions.attempted != before.attempted or self.revisions.files != before.files:
-            log.warning("git.revision_attempted", revision=self.revision,
-                        files={f: s for f, s in self.revisions.files.items() if s != "applied"})
-        fetched = self.follower.fetched
-        self.status.metrics.set_revisions(self.revisions.applied, self.revisions.attempted,
-                                          fetched.sha if fetched else None)
-        self.follower.source.prune(self.informer.bind_sources() | self.pinned)
 
     def _record(self, result: str, started: float, woken_by: list[str], counts: dict[str, int] | None = None,
                 digest: str | None = None, error: str | None = None) -> None:
