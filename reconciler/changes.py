@@ -32,6 +32,7 @@ class ChangeKind(enum.Enum):
     WARN = "?"
     PULL = "<"
     CHECK = "^"
+    PUSH = "@"  # a built image sent to the registry of its `image` reference
     BLOCKED = "#"
 
     @property
@@ -74,6 +75,7 @@ class Reason(enum.Enum):
     PULL_MISSING = "not on this host"
     PULL_ALWAYS = "pull = always"
     PULL_NEWER = "pull = newer"
+    NOT_PUSHED = "not pushed yet"
     TIED = "tied to a replaced container"
     TIED_GONE = "tied to a container that no longer exists"
     NOT_READY = "waiting for a dependency"

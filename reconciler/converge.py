@@ -8,6 +8,8 @@ The steps are the pipeline's own functions; this module only strings them togeth
   whose tag moved, whose replacements that second plan gives the reason "image moved: OLD -> NEW";
 - a `build.pull = true` build whose `FROM` image moved at its registry (`reconciler.images.bases`,
   asked before the first plan) is built again and its containers replaced ("image rebuilt: ...");
+- a `push = true` built image on the host that was not pushed as that image id (its push failed
+  after the build) is pushed by an image change of its own (`images.pushes`), with the pulls;
 - a pass whose create met a name the engine already holds (409) re-observes and runs what is
   still runnable, never escalating.
 """
@@ -24,6 +26,7 @@ from reconciler.changes import Cause, Change, ChangeKind, Reason
 from reconciler.diff import diff
 from reconciler.diff_containers import image_volumes
 from reconciler.execute import TaskResult, execute
+from reconciler.images import pushes
 from reconciler.images.bases import BaseChecks
 from reconciler.images.newer import MOVED, NewerChecks
 from reconciler.model import LABEL_SPEC_HASH, DesiredState
@@ -139,12 +142,14 @@ def converge(
         done = execute(current, runtime, namespace, workers, should_stop, progress)
         results.extend(done)
         options = _rebuilt(options, done, bases)
+        options = dataclasses.replace(options, pulled=options.pulled | pushes.refs(done))  # pushed: done this pass
         if not any(r.retry for r in done) or should_stop():
             break
         log.warning("pass.reobserve", reason="the engine answered 409 for a name this namespace owns")
     if any(r.task.runnable for r in results):
         observed = observe(runtime, namespace, desired)
-        remaining = make_plan(desired, observed, namespace, dataclasses.replace(options, pulled=frozenset()))
+        remaining = make_plan(desired, observed, namespace, dataclasses.replace(
+            options, pulled=frozenset(), pushed={**options.pushed, **pushes.pushed(results, observed)}))
     else:  # nothing was done: the engine is as last observed, and the last plan is what remains
         remaining = current
     report = PassReport(first, _last_per_task(results), remaining, completions(desired, observed), tuple(followed),

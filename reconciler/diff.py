@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from reconciler.changes import Cause, Change, ChangeKind, Reason, changed_key_list, spec_changed
 from reconciler.diff_containers import diff_containers, image_volumes
+from reconciler.images import pushes
 from reconciler.model import (
     LABEL_SOURCE,
     LABEL_SPEC_HASH,
@@ -35,8 +36,10 @@ def diff(desired: DesiredState, observed: ObservedState, options: PlanOptions = 
     recreated = frozenset(c.name for c in networks if c.kind is ChangeKind.RECREATE)
     containers = diff_containers(desired, observed, recreated, options)
     volumes = {**image_volumes(desired, observed), **desired.volumes}
+    building = {c.spec.image for c in containers if c.needs_build and isinstance(c.spec, ContainerSpec)}
     return [
         *_diff_images(desired, observed, containers, options),
+        *pushes.pending(desired, observed, building, options.pushed, options.pulled),
         *networks,
         *_diff_volumes(volumes, observed, options.prune_volumes),
         *containers,

@@ -31,6 +31,9 @@ class PlanOptions:
     - `rebuild`: build tag -> "base REF moved OLD -> NEW", for the `build.pull = true` builds whose
       `FROM` image moved at its registry since they were built (`images.bases`): built again, and
       their containers replaced with the reason "image rebuilt: ...".
+    - `pushed`: image reference -> the image id last pushed there, for `push = true` builds (the
+      state directory's push records, see `images.pushes`): a built image not pushed as that id is
+      pushed by a change of its own.
     - `missing_paths`: long-form bind sources this host lacks (see `hostpaths`): a create or
       replacement that needs one is blocked.
     - `revision`: the git revision (a full sha) the desired state was read at: what is created
@@ -54,6 +57,7 @@ class PlanOptions:
     not_due: frozenset[str] = frozenset()
     moved: Mapping[str, str] = field(default_factory=dict)
     rebuild: Mapping[str, str] = field(default_factory=dict)
+    pushed: Mapping[str, str] = field(default_factory=dict)
     revision: str | None = None
     quarantined: Mapping[str, str] = field(default_factory=dict)
     last_applied: Mapping[str, ContainerSpec] = field(default_factory=dict)

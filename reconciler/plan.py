@@ -356,6 +356,8 @@ def _steps(change: Change, namespace: str, wait_for: str | None):
     spec = change.spec
     if change.kind in (ChangeKind.CONFLICT, ChangeKind.RETAIN, ChangeKind.WARN, ChangeKind.BLOCKED):
         return (), ()
+    if change.kind is ChangeKind.PUSH:
+        return (Action(Step.PUSH, change.name),), ()
     if change.resource == "image":
         newer = any(cause.reason is Reason.PULL_NEWER for cause in change.causes)
         return (Action(Step.CHECK if newer else Step.PULL, change.name),), ()

@@ -259,6 +259,7 @@ class Agent:
                               held=self._held(refresh), invalid_files=refresh.invalid, completed=self.completed(),
                               missing_paths=missing_bind_sources(refresh.state.containers.values(), self.engine),
                               revision=checkout.revisions.in_force if checkout else None,
+                              pushed=self.images.pushed(),
                               **vars(self.rollbacks.in_force(refresh.state)))
         if syncs or RELISTING & set(woken_by):
             self.informer.relist()

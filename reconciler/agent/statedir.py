@@ -39,6 +39,9 @@ first write (readers such as the CLI never create it), with a `VERSION` file. La
                        {"checked_at": 1714568584.0, "bases": {"reg/base:1": "sha256:..."},
                        "latest": {"reg/base:1": "sha256:..."}}}: the digests each `FROM` tag had
                        when the image was built, and those its registry gave at the last check
+    pushed.json        the built images `push = true` pushed, by image reference
+                       (reconciler/images/pushes.py): {"reg/app:1": {"image_id": "sha256:...",
+                       "pushed_at": 1714568584.0}}: a built image not pushed as that id is pushed
     image-usage.json   the images this namespace pulled or built (images carry no ownership labels),
                        by repository and image id (reconciler/images/retention.py): {"reg/app":
                        {"sha256:...": {"ref": "reg/app:2", "how": "pulled" or "built", "last_used":
@@ -81,6 +84,7 @@ _HASH_KEY = "hashkey"
 _IMAGE_CHECKS = "images.json"
 _IMAGE_USAGE = "image-usage.json"
 _BUILD_BASES = "builds.json"
+_PUSHED = "pushed.json"
 _REVISIONS = "revisions.json"
 
 
@@ -277,6 +281,14 @@ class StateDir:
     def save_build_bases(self, records: Mapping[str, Mapping]) -> None:
         """Replace the build base records (written only when changed)."""
         self._write_json(_BUILD_BASES, records)
+
+    def pushed(self) -> dict[str, dict]:
+        """Image reference -> {"image_id", "pushed_at"} (see the layout)."""
+        return self._read_json(_PUSHED, "a push record")
+
+    def save_pushed(self, records: Mapping[str, Mapping]) -> None:
+        """Replace the push records (written only when changed)."""
+        self._write_json(_PUSHED, records)
 
     def revisions(self) -> dict:
         """A git source's last attempted and applied revisions (see the layout); {} before any."""

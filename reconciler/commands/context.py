@@ -20,6 +20,7 @@ from reconciler.hostpaths import missing_bind_sources
 from reconciler.images.authenticated import Authenticated
 from reconciler.images.credentials import CredentialsError, credentials_for, read_config
 from reconciler.images.newer import NewerChecks, Records
+from reconciler.images.usage import Usage
 from reconciler.model import DesiredState
 from reconciler.options import PlanOptions
 from runtime import EngineError, Runtime, connect
@@ -45,8 +46,8 @@ def socket_path(args) -> Path:
 def pass_options(args, desired: DesiredState) -> PlanOptions:
     """The rules of a pass the CLI runs or previews: its flags, the completion records and the
     agent's holds and quarantines the state directory has, the `pull = "newer"` images its check
-    records say are not due, and the long-form bind sources this host lacks (local engine only), so
-    `plan` shows what the agent would do.
+    records say are not due, the images its push records say were pushed, and the long-form bind
+    sources this host lacks (local engine only), so `plan` shows what the agent would do.
     Raises StateDirError when the state directory holds a later layout."""
     state = state_dir(args)
     return PlanOptions(
@@ -56,6 +57,7 @@ def pass_options(args, desired: DesiredState) -> PlanOptions:
         held=state.holds(),
         missing_paths=missing_bind_sources(desired.containers.values(), args.engine),
         not_due=NewerChecks(records=state).not_due(desired),
+        pushed=Usage(state).pushed(),
         **cli_options(state, desired),
     )
 

@@ -23,6 +23,7 @@ _COLOURS = {
     ChangeKind.WARN: "33",
     ChangeKind.PULL: "34",  # blue
     ChangeKind.CHECK: "2",
+    ChangeKind.PUSH: "34",
     ChangeKind.BLOCKED: "1;33",  # bold yellow
 }
 

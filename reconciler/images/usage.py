@@ -2,11 +2,11 @@
 
 After every pass (the agent's and `apply`'s), `Usage.after_pass` records the images the pass
 pulled or built and refreshes the last use of those this namespace's containers run, in the state
-directory's `image-usage.json`. With a retention (`reconciler run --image-retention N`), a pass
-in which a container was replaced or removed is followed by the removal of what
-`retention.to_remove` names, one engine call each, through the runtime: never forced, so the
-engine itself refuses an image a container took up meanwhile. A failure here is logged and
-never fails the pass.
+directory's `image-usage.json`, and the images it pushed in `pushed.json` (see `images.pushes`).
+With a retention (`reconciler run --image-retention N`), a pass in which a container was replaced
+or removed is followed by the removal of what `retention.to_remove` names, one engine call each,
+through the runtime: never forced, so the engine itself refuses an image a container took up
+meanwhile. A failure here is logged and never fails the pass.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import structlog
 from reconciler.agent.statedir import StateDir, StateDirError
 from reconciler.changes import ChangeKind
 from reconciler.converge import PassReport
-from reconciler.images import retention
+from reconciler.images import pushes, retention
 from reconciler.images.retention import ImageUse
 from reconciler.plan import Step
 from runtime.base import Conflict, EngineError, NotFound, Runtime
@@ -58,16 +58,34 @@ class Usage:
         self.state_dir = state_dir
         self.keep = keep
         self.clock = clock
+        self.pushes: dict[str, str] = {}  # image reference -> image id pushed, by this process
+
+    def pushed(self) -> dict[str, str]:
+        """Image reference -> the image id last pushed there (`PlanOptions.pushed`): the state
+        directory's push records, and the pushes of this process. An unreadable record is logged
+        and counts as none (the image is pushed again)."""
+        try:
+            records = self.state_dir.pushed() if self.state_dir is not None else {}
+        except (StateDirError, OSError) as error:
+            log.warning("image.push_records_unreadable", error=str(error))
+            records = {}
+        return {**pushes.recorded(records), **self.pushes}
 
     def after_pass(self, report: PassReport, runtime: Runtime) -> None:
-        """Record the pass's pulls, refresh what is in use, and, with a retention, remove the
+        """Record the pass's pulls, builds and pushes, refresh what is in use, and, with a retention, remove the
         images it names once a container was replaced or removed. Never raises for the engine
         or the state directory: those failures are logged."""
+        done = pushes.pushed(report.results, report.observed)
+        self.pushes.update(done)
         if self.state_dir is None:
             return
         try:
             uses = self._read()
             now = self.clock()
+            if done:
+                records = self.state_dir.pushed()
+                self.state_dir.save_pushed({**records, **{ref: {"image_id": id, "pushed_at": now}
+                                                         for ref, id in done.items()}})
             for ref, id in pulled(report).items():
                 uses = retention.recorded(uses, ref, id, retention.PULLED, now)
             for ref, id in built(report).items():
