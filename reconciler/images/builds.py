@@ -3,8 +3,8 @@ classic builder refuses, and the content hash that names the image a build yield
 
 The engine builds with its classic builder: Docker Engine API 1.41 has no BuildKit session, and
 Podman 4.3's compatible `/build` takes the same classic Dockerfile. So BuildKit-only syntax (a
-`# syntax=` parser directive, `RUN --mount`, heredocs) is a validation error here, never a
-surprise at build time. The hash covers exactly the files the docker SDK sends (its
+`# syntax=` parser directive, `RUN --mount` and the other flags BuildKit added, heredocs) is a
+validation error here, never a surprise at build time. The hash covers exactly the files the docker SDK sends (its
 `.dockerignore` rules, `runtime.docker_context`): paths, modes and content, symlinks as the text
 they point to; plus the Dockerfile when it lies outside the context, and the build options.
 """
@@ -27,14 +27,19 @@ TAG_DIGITS = 16  # hex digits of the content hash in the tag: 64 bits
 
 _SYNTAX = re.compile(r"#\s*syntax\s*=", re.IGNORECASE)
 _DIRECTIVE = re.compile(r"#\s*\w+\s*=")
-_MOUNT = re.compile(r"^\s*RUN\s+(?:--\w+(?:=\S*)?\s+)*--mount\b", re.IGNORECASE)
+_FLAGGED = re.compile(r"^\s*(RUN|COPY|ADD)((?:\s+--[\w-]+(?:=\S*)?)+)", re.IGNORECASE)
+# the flags Docker 20.10's classic builder parses (builder/dockerfile/instructions/parse.go); --chmod
+# is parsed on COPY and ADD only to be refused as needing BuildKit, and any other flag is unknown to it
+_CLASSIC_FLAGS = {"RUN": frozenset(), "COPY": frozenset({"chown", "from"}), "ADD": frozenset({"chown"})}
 _HEREDOC = re.compile(r"^\s*(?:RUN|COPY|ADD)\b.*<<-?\s*[\"']?[A-Za-z_][A-Za-z0-9_]*[\"']?", re.IGNORECASE)
 
 
 def dockerfile_problems(text: str) -> list[tuple[int, str]]:
     """(line, message) for each line of a Dockerfile the classic builder cannot take: a `# syntax=`
-    parser directive (among the leading directives, as Docker's parser reads them), `RUN --mount`
-    and heredocs (`RUN <<EOF`, `COPY <<EOF /file`), all BuildKit's (Dockerfile frontend 1.4)."""
+    parser directive (among the leading directives, as Docker's parser reads them), a flag of RUN,
+    COPY or ADD the classic builder does not take (`RUN --mount`, `RUN --network`, `RUN --security`,
+    `COPY --link`, `COPY --chmod`, `ADD --checksum`, `ADD --keep-git-dir`, ...; see `_buildkit_flag`)
+    and heredocs (`RUN <<EOF`, `COPY <<EOF /file`), all BuildKit's (Dockerfile frontend 1.4 and later)."""
     problems = []
     directives = True
     for number, line in enumerate(text.splitlines(), start=1):
@@ -44,11 +49,27 @@ def dockerfile_problems(text: str) -> list[tuple[int, str]]:
                 problems.append((number, f"a '# syntax=' directive needs BuildKit; {BUILDER}"))
             continue
         directives = False
-        if _MOUNT.match(line):
-            problems.append((number, f"RUN --mount needs BuildKit; {BUILDER}"))
+        flag = _buildkit_flag(line)
+        if flag:
+            problems.append((number, f"{flag} needs BuildKit; {BUILDER}"))
         elif _HEREDOC.match(line):
             problems.append((number, f"a heredoc (<<) needs BuildKit; {BUILDER}"))
     return problems
+
+
+def _buildkit_flag(line: str) -> str | None:
+    """"INSTRUCTION --flag" for the first flag of a RUN, COPY or ADD line that the classic builder
+    does not take (`RUN --network`, `COPY --link`, `COPY --chmod`, `ADD --checksum`, ...); None
+    when every flag is one it takes (`COPY --chown`, `COPY --from`, `ADD --chown`)."""
+    found = _FLAGGED.match(line)
+    if found is None:
+        return None
+    instruction = found.group(1).upper()
+    for flag in found.group(2).split():
+        name = flag[2:].partition("=")[0].lower()
+        if name not in _CLASSIC_FLAGS[instruction]:
+            return f"{instruction} --{name}"
+    return None
 
 
 def outside(path: Path, tree: Path, allowed: tuple[Path, ...] = ()) -> str | None:

@@ -85,6 +85,14 @@ def test_a_symlink_is_hashed_as_its_target_text_not_the_target_content(tmp_path)
     ("FROM x\nRUN --mount=type=cache,target=/c make\n", 2, "RUN --mount"),
     ("FROM x\nRUN <<EOF\necho hi\nEOF\n", 2, "heredoc"),
     ("FROM x\nCOPY <<-'END' /etc/conf\nEND\n", 2, "heredoc"),
+    ("FROM x\nRUN --network=none true\n", 2, "RUN --network"),
+    ("FROM x\nrun --security=insecure true\n", 2, "RUN --security"),
+    ("FROM x\nRUN --network=host --mount=type=cache,target=/c make\n", 2, "RUN --network"),
+    ("FROM x\nCOPY --link a /a\n", 2, "COPY --link"),
+    ("FROM x\nCOPY --chown=1:1 --chmod=644 a /a\n", 2, "COPY --chmod"),
+    ("FROM x\nADD --chmod=755 a /a\n", 2, "ADD --chmod"),
+    ("FROM x\nADD --checksum=sha256:0123 https://example.com/a /a\n", 2, "ADD --checksum"),
+    ("FROM x\nADD --keep-git-dir=true https://example.com/r.git /r\n", 2, "ADD --keep-git-dir"),
 ])
 def test_buildkit_only_syntax_is_an_error_at_its_line_naming_the_engine(text, line, words):
     [(at, message)] = dockerfile_problems(text)
@@ -93,6 +101,11 @@ def test_buildkit_only_syntax_is_an_error_at_its_line_naming_the_engine(text, li
 
 def test_a_classic_dockerfile_has_no_problem():
     assert dockerfile_problems("# escape=\\\nFROM x\nRUN echo '<<' && make\nCOPY . /app\n") == []
+
+
+def test_the_flags_of_the_classic_builder_are_allowed():
+    text = "FROM x AS build\nFROM y\nCOPY --from=build --chown=1:1 /a /a\nADD --chown=2 b /b\nRUN echo --network\n"
+    assert dockerfile_problems(text) == []
 
 
 def test_a_buildkit_line_in_the_dockerfile_fails_the_load_at_the_dockerfiles_line(tmp_path):
