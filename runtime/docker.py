@@ -35,6 +35,8 @@ from runtime.base import (
     RegistryAuth,
     WaitTimeout,
 )
+from runtime.builder_output import BUILD_LINES, plain
+from runtime.builder_output import failure as build_failure
 from runtime.capabilities import PODMAN, Capabilities, is_podman, probe
 from runtime.conditions import reached
 from runtime.docker_errors import engine_errors
@@ -43,7 +45,6 @@ from runtime.docker_specs import container_body, network_kwargs, volume_kwargs
 from runtime.healthchecks import interval_of, run_forever
 
 POLL_INTERVAL = 0.1
-BUILD_LINES = 10  # the builder's last lines a build failure's message carries
 
 
 class DockerRuntime:
@@ -365,15 +366,15 @@ class DockerRuntime:
                                            forcerm=True, pull=build.pull, buildargs=dict(build.args),
                                            target=build.target, decode=True):
                     if "error" in line:
-                        raise BuildFailed(_build_failure(first, [*said, str(line["error"])]))
-                    text = str(line.get("stream") or line.get("status") or "").rstrip()
+                        raise BuildFailed(build_failure(first, [*said, str(line["error"])]))
+                    text = plain(str(line.get("stream") or line.get("status") or "")).rstrip()
                     if text:
                         said = [*said[-(BUILD_LINES - 1):], text]
                         if progress is not None:
                             progress(Progress(first, "", text, action="build"))
                     image_id = (line.get("aux") or {}).get("ID", image_id)
             except docker.errors.APIError as error:  # the engine refused the request itself
-                raise BuildFailed(_build_failure(first, [*said, str(error.explanation or error)])) from error
+                raise BuildFailed(build_failure(first, [*said, str(error.explanation or error)])) from error
             image_id = image_id or self.api.inspect_image(first)["Id"]
             for ref in others:
                 self.api.tag(image_id, *_split_tag(ref))
@@ -522,8 +523,3 @@ def _in_repository(tag: str, repository: str) -> bool:
     name = parse.normalise_reference(tag).rpartition(":")[0]
     written = parse.normalise_reference(f"{repository}:latest").rpartition(":")[0]
     return name in (written, f"localhost/{written}")
-
-
-def _build_failure(ref: str, lines: list[str]) -> str:
-    """"build REF: " and the builder's last lines (a failing step, then its error)."""
-    return f"build {ref}: " + "\n".join(line.strip() for line in lines[-BUILD_LINES:] if line.strip())
