@@ -89,10 +89,11 @@ def passes(agent: AgentProcess) -> float:
 
 
 def created(docker_client, revision: str, since: float) -> int:
-    """How many containers the engine created with the label of `revision` since `since` (unix time)."""
-    events = docker_client.events(since=since, until=time.time(), decode=True, filters={
-        "type": "container", "event": "create", "label": f"io.reconciler.revision={revision}"})
-    return sum(1 for _ in events)
+    """How many containers the engine created with the label of `revision` since `since` (unix time).
+    The label is matched here: Podman 4.3's event filters do not take a label with a value."""
+    events = docker_client.events(since=int(since), until=int(time.time()) + 1, decode=True,
+                                  filters={"type": "container", "event": "create"})
+    return sum(1 for e in events if e["Actor"]["Attributes"].get("io.reconciler.revision") == revision)
 
 
 def leaks(agent: AgentProcess, *secrets: str) -> list[str]:
