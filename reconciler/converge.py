@@ -32,7 +32,8 @@ from reconciler.images.newer import MOVED, NewerChecks
 from reconciler.model import LABEL_SPEC_HASH, DesiredState
 from reconciler.options import DEFAULT, PlanOptions
 from reconciler.ownership import logical_name
-from reconciler.plan import Action, Plan, Step, Task, plan
+from reconciler.plan import plan
+from reconciler.tasks import Action, Plan, Step, Task
 from runtime.base import ObservedState, ProgressCallback, Runtime
 from runtime.registry import RegistryError
 

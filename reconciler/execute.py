@@ -18,7 +18,7 @@ import structlog
 
 from reconciler.images.transfers import logged_pull
 from reconciler.model import ContainerSpec, is_owned
-from reconciler.plan import Action, Plan, Step, Task
+from reconciler.tasks import Action, Plan, Step, Task
 from runtime.base import Conflict, EngineError, EngineUnavailable, NotFound, ProgressCallback, Runtime
 
 log = structlog.get_logger("reconciler.execute")

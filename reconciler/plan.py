@@ -8,173 +8,14 @@ in parallel. Everything is decided here, so the executor only carries it out.
 from __future__ import annotations
 
 import dataclasses
-import enum
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 from reconciler.changes import Cause, Change, ChangeKind, Reason
 from reconciler.desired.references import referenced
 from reconciler.model import LABEL_REVISION, ContainerSpec, NetworkSpec, Spec, VolumeSpec, resource_key
 from reconciler.options import DEFAULT, PlanOptions
 from reconciler.ownership import next_name, owned_labels, prev_name
-
-
-class Step(enum.Enum):
-    CREATE_NETWORK = "create network"
-    REMOVE_NETWORK = "remove network"
-    CREATE_VOLUME = "create volume"
-    REMOVE_VOLUME = "remove volume"
-    CREATE = "create container"
-    START = "start"
-    STOP = "stop"
-    RENAME = "rename"
-    REMOVE = "remove container"
-    WAIT = "wait"
-    PULL = "pull"
-    CHECK = "check"  # a `pull = "newer"` image's manifest HEAD at its registry; the pass pulls it if it moved
-    BUILD = "build"
-    PUSH = "push"
-
-
-@dataclass(frozen=True)
-class Action:
-    """One engine call. `target` is a name or an id; `name` the new name of a create or rename.
-    `gone_ok`: the call is done when its target no longer exists (a container being retired that
-    someone removed meanwhile: its stop, its parking rename and its removal have nothing to do)."""
-
-    step: Step
-    target: str
-    name: str | None = None
-    spec: Spec | None = None
-    labels: tuple[tuple[str, str], ...] = ()
-    condition: str | None = None
-    timeout: float | None = None
-    gone_ok: bool = False
-
-    def __str__(self) -> str:
-        target = _short(self.target)
-        if self.step is Step.PULL:
-            return f"pull {target}"
-        if self.step is Step.CHECK:
-            return f"ask the registry for the digest of {target} (manifest HEAD); pull it if it moved"
-        if self.step is Step.BUILD and isinstance(self.spec, ContainerSpec) and self.spec.build is not None:
-            return f"build {target} ({self.spec.build.tag.rpartition(':')[2]})"
-        if self.step is Step.RENAME:
-            return f"rename {target} -> {self.name}"
-        if self.step is Step.WAIT:
-            return f"wait {target} {self.condition} ({self.timeout:g}s)"
-        return f"{self.step.value} {target}"
-
-
-@dataclass(frozen=True)
-class Task:
-    change: Change
-    steps: tuple[Action, ...]
-    # rollback[i]: what to run when steps[i] fails (empty: nothing to undo)
-    rollback: tuple[tuple[Action, ...], ...] = ()
-    after: frozenset[str] = frozenset()
-    blocked: str | None = None
-
-    @property
-    def key(self) -> str:
-        return self.change.key
-
-    @property
-    def runnable(self) -> bool:
-        """Engine calls this pass will make (not blocked, and a change rather than a check)."""
-        return not self.blocked and self.change.kind.actionable
-
-    def lines(self, steps: bool) -> list[str]:
-        """What a person reads under the change's line: why it is blocked, and with `steps` its
-        engine calls, each with the conditional branch that follows when it fails (the rollback)
-        or, for a pull or a check, what the pass does after it."""
-        lines = [f"    blocked: {self.blocked}"] if self.blocked else []
-        if not steps:
-            return lines
-        for action, undo in zip(self.steps, self.branches, strict=True):
-            lines.append(f"    {action}")
-            if undo:
-                lines.append("      if it fails: " + ", ".join(undo))
-        if self.then:
-            lines.append(f"    then: {self.then}")
-        return lines
-
-    @property
-    def branches(self) -> tuple[tuple[str, ...], ...]:
-        """For each step, the calls that undo a failure there (empty: nothing to undo), as text."""
-        padded = (*self.rollback, *[()] * (len(self.steps) - len(self.rollback)))
-        return tuple(tuple(str(a) for a in undo) for undo in padded[:len(self.steps)])
-
-    @property
-    def then(self) -> str | None:
-        """What the pass does after this task: for a pull or a check, plan again."""
-        return _AFTER_IMAGE.get(self.change.kind)
-
-
-@dataclass(frozen=True)
-class Plan:
-    changes: tuple[Change, ...]
-    tasks: tuple[Task, ...]
-
-    @property
-    def has_changes(self) -> bool:
-        """Anything still different from the desired state, runnable or not (checks are not)."""
-        return any(c.kind.pending for c in self.changes)
-
-    @property
-    def runnable(self) -> tuple[Task, ...]:
-        return tuple(t for t in self.tasks if t.runnable)
-
-    @property
-    def blocked(self) -> tuple[str, ...]:
-        """Keys of what cannot proceed this pass: conflicts, blocked resources, blocked tasks."""
-        tasks = {t.key: t for t in self.tasks}
-        return tuple(
-            c.key for c in self.changes
-            if c.kind in (ChangeKind.CONFLICT, ChangeKind.BLOCKED) or (c.key in tasks and tasks[c.key].blocked)
-        )
-
-    def summary(self) -> str:
-        counts: dict[ChangeKind, int] = {}
-        tasks = {t.key: t for t in self.tasks}
-        for change in self.changes:
-            if not (change.key in tasks and tasks[change.key].blocked):
-                counts[change.kind] = counts.get(change.kind, 0) + 1
-        held = sum(1 for t in self.tasks if t.blocked) + counts.pop(ChangeKind.BLOCKED, 0)
-        if not self.has_changes:
-            checks = counts.get(ChangeKind.CHECK)
-            tail = f" ({checks} image check(s))" if checks else ""
-            return f"No changes: the engine matches the desired state{tail}."
-        parts = [f"{n} to {kind.verb}" for kind, n in counts.items() if kind not in _NOTES]
-        parts += [f"{n} {_NOTES[kind]}" for kind, n in counts.items() if kind in _NOTES]
-        parts += [f"{held} blocked"] if held else []
-        return "Plan: " + ", ".join(parts) + "."
-
-    def text(self, steps: bool = False, paint: Callable[[Change, str], str] = lambda _change, line: line) -> str:
-        """The plan as people read it: a line per change (`paint` may colour it), what is under
-        it (see Task.lines), the summary last. The one renderer of plans."""
-        tasks = {task.key: task for task in self.tasks}
-        lines = []
-        for change in self.changes:
-            lines.append(paint(change, str(change)))
-            if change.key in tasks:
-                lines += tasks[change.key].lines(steps)
-        lines.append(self.summary())
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.text(steps=True)
-
-
-_AFTER_IMAGE = {
-    ChangeKind.PULL: "observe and plan again (the image's VOLUME paths become owned volumes)",
-    ChangeKind.CHECK: "observe and plan again; if the image moved, replace the containers that use it",
-}
-
-_NOTES = {
-    ChangeKind.CONFLICT: "conflict(s)", ChangeKind.RETAIN: "retained", ChangeKind.WARN: "left alone",
-    ChangeKind.CHECK: "image check(s)",
-}
+from reconciler.tasks import Action, Plan, Step, Task
 
 
 def plan(changes: Iterable[Change], namespace: str, options: PlanOptions = DEFAULT) -> Plan:
@@ -497,7 +338,3 @@ def _waits(target: str, condition: str, spec: ContainerSpec) -> list[Action]:
 
 def _labels(spec: Spec, namespace: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(owned_labels(spec, namespace).items()))
-
-
-def _short(target: str) -> str:
-    return target[:12] if len(target) == 64 and all(ch in "0123456789abcdef" for ch in target) else target

@@ -44,7 +44,7 @@ from reconciler.images.newer import NewerChecks
 from reconciler.images.usage import Usage
 from reconciler.model import DesiredState, resource_key, spec_hash
 from reconciler.options import PlanOptions
-from reconciler.plan import Plan
+from reconciler.tasks import Plan
 from runtime.base import ENGINE_RECONNECTED, EngineError, EngineUnavailable, Event, Runtime
 
 log = structlog.get_logger("reconciler.agent")

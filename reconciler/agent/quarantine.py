@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from reconciler.changes import ChangeKind
 from reconciler.execute import TaskResult
 from reconciler.model import DesiredState, spec_hash
-from reconciler.plan import Step
+from reconciler.tasks import Step
 
 # what an engine says when the cause lies outside the new container itself (lower case)
 OUTSIDE = ("port is already allocated", "address already in use", "network")

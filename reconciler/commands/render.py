@@ -9,7 +9,7 @@ from typing import Any
 from reconciler.changes import Change, ChangeKind
 from reconciler.converge import PassReport
 from reconciler.desired.problems import Problem
-from reconciler.plan import Plan
+from reconciler.tasks import Plan
 
 _COLOURS = {
     ChangeKind.CREATE: "32",  # green

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 
 from reconciler.changes import Cause, Change, ChangeKind, Reason
 from reconciler.model import DesiredState
-from reconciler.plan import Step
+from reconciler.tasks import Step
 from runtime.base import ObservedState
 
 

@@ -20,7 +20,7 @@ from reconciler.changes import ChangeKind
 from reconciler.converge import PassReport
 from reconciler.images import pushes, retention
 from reconciler.images.retention import ImageUse
-from reconciler.plan import Step
+from reconciler.tasks import Step
 from runtime.base import Conflict, EngineError, NotFound, Runtime
 
 log = structlog.get_logger("reconciler.images")

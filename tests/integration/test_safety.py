@@ -39,7 +39,7 @@ from reconciler.model import (
 )
 from reconciler.options import DEFAULT, PlanOptions
 from reconciler.ownership import owned_labels
-from reconciler.plan import Action, Plan, Step, Task
+from reconciler.tasks import Action, Plan, Step, Task
 from runtime.docker import DockerRuntime
 from tests.integration.test_converge import NO_CHANGES, state
 from tests.integration.test_converge import sleeper as plain_sleeper

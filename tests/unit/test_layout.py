@@ -9,6 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PURE = ("reconciler/changes.py", "reconciler/diff.py", "reconciler/diff_containers.py", "reconciler/plan.py",
+        "reconciler/tasks.py",
         "reconciler/options.py", "reconciler/model.py", "reconciler/ownership.py")
 IO_MODULES = {"os", "time", "socket", "subprocess", "pathlib", "docker", "requests", "threading", "datetime",
               "random", "structlog", "runtime.docker", "runtime.memory"}

@@ -14,7 +14,7 @@ from reconciler.converge import make_plan
 from reconciler.execute import TaskResult
 from reconciler.model import Healthcheck, PortMapping, UpdatePolicy, spec_hash
 from reconciler.options import PlanOptions
-from reconciler.plan import Step, Task
+from reconciler.tasks import Step, Task
 from tests.unit.test_diff_plan import IMAGE, IMAGE_ID, NS, db, desired, observed, printed, running, web
 
 OLD = web()

@@ -7,7 +7,7 @@ from reconciler.agent.revisions import Revisions, after_pass, file_states, worst
 from reconciler.converge import make_plan
 from reconciler.model import LABEL_REVISION, ContainerSpec, DesiredState, Source, spec_hash
 from reconciler.options import PlanOptions
-from reconciler.plan import Step
+from reconciler.tasks import Step
 from runtime.base import ObservedState
 
 OLD, NEW = "a" * 40, "b" * 40
