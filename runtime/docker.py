@@ -1,5 +1,8 @@
 """The Docker Engine adapter: `Runtime` on the `docker` SDK's low-level API client.
 
+This module holds the connection, observation, containers, networks, volumes, waits and events;
+the image operations are `runtime.docker_images.DockerImages`, which `DockerRuntime` inherits.
+
 Every engine call goes through `engine_errors()`, so only runtime.base exceptions leave this
 module. The client is made on first use: an engine that is down when the agent starts is an
 `EngineUnavailable` on the first call, not a crash at construction.
@@ -17,12 +20,10 @@ import docker
 import docker.errors
 import requests
 
-from reconciler.model import LABEL_MANAGED, Build, ContainerSpec, NetworkSpec, VolumeSpec
+from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkSpec, VolumeSpec
 from runtime import docker_observe as parse
-from runtime import docker_progress as transfer
 from runtime import podman
 from runtime.base import (
-    BuildFailed,
     Conflict,
     EngineError,
     Event,
@@ -30,24 +31,20 @@ from runtime.base import (
     NotFound,
     ObservedContainer,
     ObservedState,
-    Progress,
-    ProgressCallback,
-    RegistryAuth,
     WaitTimeout,
 )
-from runtime.builder_output import BUILD_LINES, plain
-from runtime.builder_output import failure as build_failure
 from runtime.capabilities import PODMAN, Capabilities, is_podman, probe
 from runtime.conditions import reached
 from runtime.docker_errors import engine_errors
 from runtime.docker_events import watch
+from runtime.docker_images import DockerImages
 from runtime.docker_specs import container_body, network_kwargs, volume_kwargs
 from runtime.healthchecks import interval_of, run_forever
 
 POLL_INTERVAL = 0.1
 
 
-class DockerRuntime:
+class DockerRuntime(DockerImages):
     def __init__(self, url: str | None = None, timeout: float = 60.0, max_pool_size: int = 16):
         self._url = url
         self._timeout = timeout
@@ -200,23 +197,6 @@ class DockerRuntime:
         except NotFound:
             return None
 
-    def _image_volumes(self, image_ids: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
-        """reference -> VOLUME paths of its image; an image removed since it was listed is left out."""
-        found = {ref: self._declared(image_id) for ref, image_id in image_ids.items()}
-        return {ref: paths for ref, paths in found.items() if paths is not None}
-
-    def _declared(self, image_id: str) -> tuple[str, ...] | None:
-        """The VOLUME paths of one image, or None when it is gone. An image's content never
-        changes under its id, so each id is inspected once."""
-        if image_id not in self._declared_volumes:
-            try:
-                with engine_errors():
-                    image = self.api.inspect_image(image_id)
-            except NotFound:
-                return None
-            self._declared_volumes[image_id] = parse.declared_volumes(image)
-        return self._declared_volumes[image_id]
-
     def create_container(self, spec: ContainerSpec, name: str, labels: Mapping[str, str]) -> str:
         api = self.api
         body, later = container_body(spec, labels, api.api_version)
@@ -323,99 +303,6 @@ class DockerRuntime:
         with engine_errors():
             return self.api.inspect_volume(name).get("Labels") or {}
 
-    def resolve_image(self, ref: str) -> str | None:
-        try:
-            with engine_errors():
-                return self.api.inspect_image(ref)["Id"]
-        except NotFound:
-            return None
-
-    def image_digests(self, ref: str) -> tuple[str, ...]:
-        if self._podman:  # it lists every name of an image with its local manifests' digests, pulled or not
-            return ()
-        try:
-            with engine_errors():
-                return tuple(self.api.inspect_image(ref).get("RepoDigests") or ())
-        except NotFound:
-            return ()
-
-    def pull_image(self, ref: str, progress: ProgressCallback | None = None, auth: RegistryAuth | None = None) -> str:
-        credentials = auth.engine_form() if auth is not None else None
-        with engine_errors():
-            try:
-                for line in self.api.pull(ref, stream=True, decode=True, auth_config=credentials):
-                    if "error" in line:
-                        raise InvalidSpec(f"pull {ref}: {line['error']}")
-                    update = transfer.progress(ref, line)
-                    if progress is not None and update is not None:
-                        progress(update)
-            except docker.errors.APIError as error:  # the engine answered: the registry or ref failed
-                raise InvalidSpec(f"pull {ref}: {error.explanation or error}") from error
-        image_id = self.resolve_image(ref)
-        if image_id is None:
-            raise InvalidSpec(f"pull {ref}: the engine has no such image after the pull")
-        return image_id
-
-    def build_image(self, build: Build, tags: tuple[str, ...], progress: ProgressCallback | None = None) -> str:
-        first, *others = tags
-        said: list[str] = []  # the builder's lines, for the message of a failure
-        image_id = None
-        with engine_errors():
-            try:
-                for line in self.api.build(path=build.context, dockerfile=build.dockerfile, tag=first, rm=True,
-                                           forcerm=True, pull=build.pull, buildargs=dict(build.args),
-                                           target=build.target, decode=True):
-                    if "error" in line:
-                        raise BuildFailed(build_failure(first, [*said, str(line["error"])]))
-                    text = plain(str(line.get("stream") or line.get("status") or "")).rstrip()
-                    if text:
-                        said = [*said[-(BUILD_LINES - 1):], text]
-                        if progress is not None:
-                            progress(Progress(first, "", text, action="build"))
-                    image_id = (line.get("aux") or {}).get("ID", image_id)
-            except docker.errors.APIError as error:  # the engine refused the request itself
-                raise BuildFailed(build_failure(first, [*said, str(error.explanation or error)])) from error
-            image_id = image_id or self.api.inspect_image(first)["Id"]
-            for ref in others:
-                self.api.tag(image_id, *_split_tag(ref))
-        return image_id
-
-    def push_image(self, ref: str, progress: ProgressCallback | None = None, auth: RegistryAuth | None = None) -> str:
-        repository, tag = _split_tag(ref)
-        credentials = auth.engine_form() if auth is not None else None
-        digest = None
-        with engine_errors():
-            try:
-                for line in self.api.push(repository, tag=tag, stream=True, decode=True,
-                                          auth_config=credentials):
-                    if "error" in line:
-                        raise InvalidSpec(f"push {ref}: {line['error']}")
-                    update = transfer.progress(ref, line, "push")
-                    if progress is not None and update is not None:
-                        progress(update)
-                    digest = (line.get("aux") or {}).get("Digest") or podman.pushed_digest(line) or digest
-            except docker.errors.APIError as error:
-                raise InvalidSpec(f"push {ref}: {error.explanation or error}") from error
-        if digest is None:
-            raise InvalidSpec(f"push {ref}: the engine did not say which digest it pushed")
-        return digest
-
-    def remove_image(self, id: str, repository: str | None = None) -> int:
-        with engine_errors():
-            image = self.api.inspect_image(id)
-            tags = image.get("RepoTags") or []
-            if repository is not None and len(tags) > 1 and all(_in_repository(tag, repository) for tag in tags):
-                if id in self.images_in_use():
-                    raise Conflict(f"unable to delete {id[:19]}: image is being used by a container")
-                for tag in tags[1:]:  # untagged one by one: both engines refuse a removal by id of a tagged-twice image
-                    self.api.remove_image(tag, force=False)
-            self.api.remove_image(id, force=False)
-        return image.get("Size") or 0
-
-    def images_in_use(self) -> frozenset[str]:
-        with engine_errors():
-            return frozenset(c["ImageID"] for c in self.api.containers(all=True) if c.get("ImageID"))
-
     def wait_container(self, id: str, condition: str, timeout: float) -> None:
         if condition == "stable":
             return self._watch(id, timeout)
@@ -509,17 +396,3 @@ class DockerRuntime:
     def events(self, namespace: str, stop: Callable[[], bool]) -> Iterator[Event]:
         return watch(self, namespace, stop)
 
-
-def _split_tag(ref: str) -> tuple[str, str]:
-    """("repository", "tag") of "repository[:tag]" (a registry's ":port" is not a tag); tag latest
-    when there is none, as the engine reads it."""
-    repository, colon, tag = ref.rpartition(":")
-    return (repository, tag) if colon and "/" not in tag else (ref, "latest")
-
-
-def _in_repository(tag: str, repository: str) -> bool:
-    """Whether `tag`, a RepoTags entry ("localhost/app:1"), lies in `repository` as written
-    ("localhost/app", "reconciler/app"): Podman lists a name without a registry as localhost/NAME."""
-    name = parse.normalise_reference(tag).rpartition(":")[0]
-    written = parse.normalise_reference(f"{repository}:latest").rpartition(":")[0]
-    return name in (written, f"localhost/{written}")

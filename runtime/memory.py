@@ -7,18 +7,20 @@ container behaves when started), `image_volumes` (the VOLUME paths of an image i
 restart policy at work) and out-of-band changes "by hand" (`kill`, `set_health`,
 `remove_by_hand`, `disconnect_by_hand`, `add_unowned`, `available = False` for an engine that is
 down). The contract suite (tests/contract) pins that it behaves like the real engine.
+
+This module holds the containers, networks, volumes, observation, waits and events; the test
+controls are `runtime.memory_controls.MemoryControls` and the images
+`runtime.memory_images.MemoryImages`, both of which `MemoryRuntime` inherits.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import inspect
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from reconciler.model import Build, ContainerSpec, NetworkAttachment, NetworkSpec, VolumeSpec, is_owned
+from reconciler.model import ContainerSpec, NetworkAttachment, NetworkSpec, VolumeSpec, is_owned
 from runtime.base import (
     Conflict,
     EngineUnavailable,
@@ -28,46 +30,23 @@ from runtime.base import (
     NotFound,
     ObservedContainer,
     ObservedState,
-    Progress,
-    ProgressCallback,
-    RegistryAuth,
     WaitTimeout,
 )
 from runtime.capabilities import MEMORY, Capabilities
 from runtime.conditions import reached
 from runtime.docker_observe import normalise_reference
+from runtime.memory_controls import MemoryControls, engine_call
+from runtime.memory_images import MemoryImages
 from runtime.memory_objects import (
+    KILL_EXIT_CODE,
     NETWORK_DRIVERS,
     PREDEFINED_NETWORKS,
+    STOP_EXIT_CODE,
     Behaviour,
     MemoryContainer,
     MemoryNetwork,
     MemoryVolume,
 )
-
-STOP_EXIT_CODE = 143  # what a container stopped with SIGTERM reports
-KILL_EXIT_CODE = 137
-BUILT_SIZE = 4096  # bytes of an image this engine builds, as remove_image reports it
-
-
-def _engine_call(method):
-    """Log the call, then raise what the engine would: down, or an injected failure."""
-    signature = inspect.signature(method)
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        bound = signature.bind(self, *args, **kwargs)
-        bound.apply_defaults()
-        with self._lock:
-            self.calls.append((method.__name__, tuple(bound.arguments.values())[1:]))
-            if not self.available:
-                raise EngineUnavailable("the in-memory engine is down")
-            pending = self._failures.get(method.__name__)
-            if pending:
-                raise pending.pop(0)
-            return method(self, *args, **kwargs)
-
-    return wrapper
 
 
 @dataclass
@@ -78,17 +57,11 @@ class _Log:
     changed: threading.Condition = field(default_factory=threading.Condition)
 
 
-class MemoryRuntime:
+class MemoryRuntime(MemoryControls, MemoryImages):
     def __init__(self, images: Mapping[str, str] = {}, registry: Mapping[str, str] = {},
                  image_volumes: Mapping[str, Iterable[str]] = {}, repo_digests: Mapping[str, Iterable[str]] = {}):
-        """`images` and `registry` map references to image ids (local, and pullable);
-        `image_volumes` maps an image id to the container paths its config declares as VOLUME;
-        `repo_digests` an image id to its RepoDigests ("reg/app@sha256:...")."""
-        self.images = {normalise_reference(ref): id for ref, id in images.items()}
-        self.repo_digests = {id: tuple(digests) for id, digests in repo_digests.items()}
-        self.registry = {normalise_reference(ref): id for ref, id in registry.items()}
-        self.image_volumes = {id: tuple(sorted(paths)) for id, paths in image_volumes.items()}
-        self.image_sizes: dict[str, int] = {}  # image id -> size in bytes (0 when not set)
+        """The images as `MemoryImages` takes them; no container, and the predefined networks."""
+        super().__init__(images, registry, image_volumes, repo_digests)
         self.calls: list[tuple[str, tuple]] = []
         self.available = True
         self.containers: dict[str, MemoryContainer] = {}
@@ -102,87 +75,6 @@ class MemoryRuntime:
         self._counter = 0
         for name in PREDEFINED_NETWORKS:
             self._add_network(name, name, {})
-
-    # -- test controls ------------------------------------------------------------------------
-
-    def fail_next(self, method: str, error: Exception) -> None:
-        """The next call of `method` raises `error` instead of acting (queued, one per call)."""
-        with self._lock:
-            self._failures.setdefault(method, []).append(error)
-
-    def listen(self, callback: Callable[[Event], object]) -> None:
-        """Hand every later event to `callback` as it happens, in the thread that caused it: a
-        unit test's stand-in for the event stream an agent reads in a thread of its own."""
-        self._listeners.append(callback)
-
-    def calls_to(self, method: str) -> list[tuple]:
-        return [args for name, args in self.calls if name == method]
-
-    def on_start(self, spec_name: str, exit_code: int | None = None, health: str = "healthy") -> None:
-        """How containers of spec `spec_name` behave when started: exit at once with `exit_code`,
-        or keep running with `health` (when they have a healthcheck)."""
-        self._behaviours[spec_name] = Behaviour(exit_code, health)
-
-    def kill(self, ref: str, exit_code: int = KILL_EXIT_CODE) -> None:
-        """The container dies on its own (or is killed by hand)."""
-        with self._lock:
-            self._end(self._container(ref), exit_code, ("kill", "die"))
-
-    def restart_by_engine(self, ref: str, times: int = 1, restarting: bool = False) -> None:
-        """The engine's restart policy brings the container back `times` times after it died
-        (a "die" event each time): its restart count rises by `times`, and it runs again, or
-        with `restarting` it waits for the next restart (state "restarting")."""
-        with self._lock:
-            container = self._container(ref)
-            for _ in range(times):
-                container.state = "running"
-                self._end(container, 1, ("die",))
-            container.restart_count += times
-            container.state = "restarting" if restarting else "running"
-            container.started = self._tick()
-            container.exit_code = None
-            container.health = "starting" if container.spec.healthcheck and not restarting else None
-            if not restarting:
-                self._emit(container.event("start"))
-
-    def set_health(self, ref: str, health: str) -> None:
-        with self._lock:
-            container = self._container(ref)
-            container.health = health
-            self._emit(container.event("health_status"))
-
-    def remove_by_hand(self, kind: str, ref: str) -> None:
-        """Remove any resource, owned or not, as a user would (the engine's own checks apply)."""
-        with self._lock:
-            if kind == "container":
-                self._remove_container(self._container(ref))
-            elif kind == "network":
-                self._remove_network(self._network(ref))
-            else:
-                self._remove_volume(self._volume(ref))
-
-    def disconnect_by_hand(self, network: str, container: str) -> None:
-        with self._lock:
-            self._disconnect(self._network(network), self._container(container))
-
-    def add_unowned(self, kind: str, name: str, labels: Mapping[str, str] | None = None) -> str:
-        """A resource nobody here created (no namespace label unless `labels` gives one)."""
-        with self._lock:
-            labels = dict(labels or {})
-            if kind == "container":
-                spec = ContainerSpec(name=name, image="unowned")
-                container = MemoryContainer(self._new_id(), name, spec, labels, "sha256:unowned",
-                                            self._tick(), state="running")
-                self.containers[container.id] = container
-                self._emit(container.event("create"))
-                return container.id
-            if kind == "network":
-                network = self._add_network(self._new_id(), name, labels)
-                self._emit(network.event("create"))
-                return network.id
-            self.volumes[name] = MemoryVolume(name, "local", labels)
-            self._emit(Event("volume", "create", name, name))
-            return name
 
     # -- lookups ----------------------------------------------------------------------------
 
@@ -267,7 +159,7 @@ class MemoryRuntime:
 
     # -- Runtime ---------------------------------------------------------------------------
 
-    @_engine_call
+    @engine_call
     def ping(self) -> None:
         return None
 
@@ -281,7 +173,7 @@ class MemoryRuntime:
             raise EngineUnavailable("the in-memory engine is down")
         return Capabilities(kind=MEMORY, version="0", api_version="1.41")
 
-    @_engine_call
+    @engine_call
     def observe(
         self, namespace: str, names: Mapping[str, Iterable[str]] = {}, images: Iterable[str] = ()
     ) -> ObservedState:
@@ -318,7 +210,7 @@ class MemoryRuntime:
         except NotFound as error:
             raise InvalidSpec(str(error)) from error
 
-    @_engine_call
+    @engine_call
     def inspect_containers(self, ids: Iterable[str]) -> tuple[ObservedContainer, ...]:
         found = []
         for ref in ids:
@@ -328,7 +220,7 @@ class MemoryRuntime:
                 continue
         return tuple(found)
 
-    @_engine_call
+    @engine_call
     def create_container(self, spec: ContainerSpec, name: str, labels: Mapping[str, str]) -> str:
         if any(c.name == name for c in self.containers.values()):
             raise Conflict(f'Conflict. The container name "/{name}" is already in use')
@@ -380,7 +272,7 @@ class MemoryRuntime:
             self._emit(Event("volume", "create", name, name))
         return name
 
-    @_engine_call
+    @engine_call
     def start_container(self, id: str) -> None:
         container = self._container(id)
         if container.state == "running":
@@ -393,15 +285,15 @@ class MemoryRuntime:
         if behaviour.exit_code is not None:
             self._end(container, behaviour.exit_code, ("die",))
 
-    @_engine_call
+    @engine_call
     def stop_container(self, id: str, timeout: float | None = None) -> None:
         self._end(self._container(id), STOP_EXIT_CODE, ("kill", "die", "stop"))
 
-    @_engine_call
+    @engine_call
     def remove_container(self, id: str) -> None:
         self._remove_container(self._container(id))
 
-    @_engine_call
+    @engine_call
     def rename_container(self, id: str, name: str) -> None:
         container = self._container(id)
         if any(c.name == name and c is not container for c in self.containers.values()):
@@ -409,11 +301,11 @@ class MemoryRuntime:
         container.name = name
         self._emit(container.event("rename"))
 
-    @_engine_call
+    @engine_call
     def container_labels(self, id: str) -> Mapping[str, str]:
         return dict(self._container(id).labels)
 
-    @_engine_call
+    @engine_call
     def connect_network(self, network: str, container_id: str, aliases: tuple[str, ...] = (),
                         ipv4_address: str | None = None) -> None:
         target, container = self._network(network), self._container(container_id)
@@ -424,11 +316,11 @@ class MemoryRuntime:
         container.networks[target.name] = NetworkAttachment(target.name, tuple(aliases), ipv4_address)
         self._emit(target.event("connect", container.id))
 
-    @_engine_call
+    @engine_call
     def disconnect_network(self, network: str, container_id: str) -> None:
         self._disconnect(self._network(network), self._container(container_id))
 
-    @_engine_call
+    @engine_call
     def create_network(self, spec: NetworkSpec, labels: Mapping[str, str]) -> str:
         if any(n.name == spec.name for n in self.networks.values()):
             raise Conflict(f"network with name {spec.name} already exists")
@@ -438,7 +330,7 @@ class MemoryRuntime:
         self._emit(network.event("create"))
         return network.id
 
-    @_engine_call
+    @engine_call
     def remove_network(self, id: str) -> None:
         self._remove_network(self._network(id))
 
@@ -450,11 +342,11 @@ class MemoryRuntime:
         del self.networks[network.id]
         self._emit(network.event("destroy"))
 
-    @_engine_call
+    @engine_call
     def network_labels(self, id: str) -> Mapping[str, str]:
         return dict(self._network(id).labels)
 
-    @_engine_call
+    @engine_call
     def create_volume(self, spec: VolumeSpec, labels: Mapping[str, str]) -> str:
         wanted = MemoryVolume(spec.name, spec.driver, {**spec.labels, **labels})
         existing = self.volumes.setdefault(spec.name, wanted)
@@ -464,7 +356,7 @@ class MemoryRuntime:
             self._emit(Event("volume", "create", spec.name, spec.name))
         return spec.name
 
-    @_engine_call
+    @engine_call
     def remove_volume(self, name: str) -> None:
         self._remove_volume(self._volume(name))
 
@@ -474,72 +366,11 @@ class MemoryRuntime:
         del self.volumes[volume.name]
         self._emit(Event("volume", "destroy", volume.name, volume.name))
 
-    @_engine_call
+    @engine_call
     def volume_labels(self, name: str) -> Mapping[str, str]:
         return dict(self._volume(name).labels)
 
-    @_engine_call
-    def resolve_image(self, ref: str) -> str | None:
-        return self.images.get(normalise_reference(ref))
-
-    @_engine_call
-    def image_digests(self, ref: str) -> tuple[str, ...]:
-        return self.repo_digests.get(self.images.get(normalise_reference(ref), ""), ())
-
-    @_engine_call
-    def pull_image(self, ref: str, progress: ProgressCallback | None = None, auth: RegistryAuth | None = None) -> str:
-        image_id = self.registry.get(normalise_reference(ref))
-        if image_id is None:
-            raise InvalidSpec(f"pull {ref}: manifest unknown")
-        if progress is not None:
-            progress(Progress(ref, "", f"Pulling from {ref}"))
-        self.images[normalise_reference(ref)] = image_id
-        self._emit(Event("image", "pull", ref, ref))
-        return image_id
-
-    @_engine_call
-    def remove_image(self, id: str, repository: str | None = None) -> int:
-        refs = [ref for ref, image_id in self.images.items() if image_id == id]
-        if not refs:
-            raise NotFound(f"No such image: {id}")
-        users = [c.id[:12] for c in self.containers.values() if c.image_id == id]
-        refused = f"unable to delete {id[:19]} (must be forced) - image is"
-        if users:
-            raise Conflict(f"{refused} being used by container {users[0]}")
-        written = normalise_reference(f"{repository}:latest").rpartition(":")[0]
-        ours = repository is not None and all(ref.rpartition(":")[0] == written for ref in refs)
-        if len(refs) > 1 and not ours:
-            raise Conflict(f"{refused} referenced in multiple repositories")
-        for ref in refs:
-            del self.images[ref]
-        self._emit(Event("image", "delete", id, id))
-        return self.image_sizes.get(id, 0)
-
-    @_engine_call
-    def images_in_use(self) -> frozenset[str]:
-        return frozenset(c.image_id for c in self.containers.values())
-
-    @_engine_call
-    def build_image(self, build: Build, tags: tuple[str, ...], progress: ProgressCallback | None = None) -> str:
-        """A build of the same options and tags always yields the same id (a failure: `fail_next`)."""
-        image_id = "sha256:" + hashlib.sha256(repr((build, tags)).encode()).hexdigest()
-        if progress is not None:
-            progress(Progress(tags[0], "", f"Successfully built {image_id[7:19]}", action="build"))
-        for ref in tags:
-            self.images[normalise_reference(ref)] = image_id
-            self._emit(Event("image", "tag", ref, image_id))
-        self.image_sizes.setdefault(image_id, BUILT_SIZE)
-        return image_id
-
-    @_engine_call
-    def push_image(self, ref: str, progress: ProgressCallback | None = None, auth: RegistryAuth | None = None) -> str:
-        image_id = self.images.get(normalise_reference(ref))
-        if image_id is None:
-            raise InvalidSpec(f"push {ref}: An image does not exist locally with the tag: {ref}")
-        self.registry[normalise_reference(ref)] = image_id
-        return "sha256:" + hashlib.sha256(image_id.encode()).hexdigest()
-
-    @_engine_call
+    @engine_call
     def wait_container(self, id: str, condition: str, timeout: float) -> None:
         """Decided at once: nothing changes in this engine while a caller waits, so a condition
         not reached now is a WaitTimeout now (unit tests never sleep)."""

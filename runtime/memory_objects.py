@@ -9,6 +9,8 @@ from runtime.base import Event, ObservedContainer, ObservedNetwork, ObservedVolu
 
 NETWORK_DRIVERS = frozenset({"bridge", "host", "none", "macvlan", "ipvlan", "overlay"})
 PREDEFINED_NETWORKS = ("bridge", "host", "none")
+STOP_EXIT_CODE = 143  # what a container stopped with SIGTERM reports
+KILL_EXIT_CODE = 137
 
 
 @dataclass(frozen=True)
