@@ -18,6 +18,7 @@ LAYER_STATUSES = frozenset({
     "Pulling fs layer", "Waiting", "Downloading", "Verifying Checksum", "Download complete", "Extracting",
     "Pull complete", "Already exists", "Preparing", "Pushing", "Pushed", "Layer already exists",
 })
+MOUNTED = "Mounted from"  # a pushed layer the registry took from another of its repositories ("Mounted from rec/base")
 
 
 def progress(ref: str, line: Mapping[str, Any], action: str = "pull") -> Progress | None:
@@ -26,7 +27,7 @@ def progress(ref: str, line: Mapping[str, Any], action: str = "pull") -> Progres
     if not status:
         return None
     detail = line.get("progressDetail") or {}
-    layer = str(line.get("id") or "") if status in LAYER_STATUSES else ""
+    layer = str(line.get("id") or "") if status in LAYER_STATUSES or status.startswith(MOUNTED) else ""
     return Progress(ref, layer, status, _bytes(detail.get("current")), _bytes(detail.get("total")), action)
 
 

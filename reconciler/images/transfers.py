@@ -2,13 +2,15 @@
 
 The engine reports each layer on its own (Docker's jsonmessage stream: "Pulling fs layer",
 "Downloading" with current and total bytes, "Download complete", "Extracting", "Pull complete";
-"Already exists" for a layer it had; "Pushing", "Pushed" for a push). A `Transfer` keeps each
+"Already exists" for a layer it had; "Preparing", "Waiting", "Pushing", "Pushed", "Layer already
+exists" or "Mounted from REPO" for a push, then its digest). A `Transfer` keeps each
 layer's last word and sizes, and says how many layers are through and how many bytes moved, for
 the CLI's progress lines and the agent's `image.pull_finished` event (`logged_pull`, the executor's).
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,8 +25,19 @@ log = structlog.get_logger("reconciler.images")
 # a layer's bytes have all moved once the engine says one of these
 THROUGH = frozenset({"Download complete", "Extracting", "Pull complete", "Already exists", "Pushed",
                      "Layer already exists"})
+HAD = frozenset({"Already exists", "Layer already exists"})  # a layer nothing moved for: its bytes count for none
+MOUNTED = "Mounted from"  # a pushed layer the registry took from another of its repositories (a blob mount)
 MOVING = frozenset({"Downloading", "Pushing"})  # statuses whose current and total count bytes moved
+PUSHED = re.compile(r"\bdigest: sha256:[0-9a-f]{64}")  # a push's last line ("1: digest: sha256:... size: 527")
 _UNITS = ("B", "kB", "MB", "GB", "TB")
+
+
+def _through(status: str) -> bool:
+    return status in THROUGH or status.startswith(MOUNTED)
+
+
+def _had(status: str) -> bool:
+    return status in HAD or status.startswith(MOUNTED)
 
 
 @dataclass
@@ -32,16 +45,17 @@ class Layer:
     status: str
     current: int = 0
     total: int | None = None
-
-    @property
-    def through(self) -> bool:
-        return self.status in THROUGH
+    through: bool = False  # once through, a layer stays through
 
 
 @dataclass
 class Transfer:
     """What the updates of one image's transfer said so far: `action` (pull | build | push),
-    `ref`, each layer by id, and `status`, the last word about the whole image."""
+    `ref`, each layer by id, and `status`, the last word about the whole image. The layers through
+    and the bytes moved never go down: a push's "Pushing" counts the bytes of the layer's tar
+    (headers and padding included) against a total that may be smaller (its content's size), so
+    a total is at least what moved; and a push's last line (its digest) means every layer is in
+    the registry, whatever the layer's last word was."""
 
     action: str
     ref: str
@@ -54,19 +68,24 @@ class Transfer:
         if not progress.layer:
             changed = progress.status != self.status
             self.status = progress.status
+            if self.action == "push" and PUSHED.search(progress.status):
+                for layer in self.layers.values():
+                    layer.through = True
+                    layer.current = layer.current if _had(layer.status) else max(layer.current, layer.total or 0)
             return changed
         layer = self.layers.get(progress.layer)
+        changed = layer is None or (_through(progress.status) and not layer.through)
         if layer is None:
             layer = self.layers[progress.layer] = Layer(progress.status)
-            changed = True
-        else:
-            changed = layer.through != (progress.status in THROUGH)
-            layer.status = progress.status
+        layer.status = progress.status
+        layer.through = layer.through or _through(progress.status)
         if progress.status in MOVING:
-            layer.current = progress.current or 0
+            layer.current = max(layer.current, progress.current or 0)
             layer.total = progress.total if progress.total is not None else layer.total
-        elif layer.through and layer.total is not None:
-            layer.current = layer.total
+        if layer.total is not None:
+            layer.total = max(layer.total, layer.current)
+            if layer.through and not _had(layer.status):
+                layer.current = layer.total
         return changed
 
     @property
@@ -81,8 +100,7 @@ class Transfer:
     @property
     def bytes_total(self) -> int | None:
         """The size of what moves, once every layer that moves said its total; else None."""
-        moving = [layer for layer in self.layers.values() if layer.status not in ("Already exists",
-                                                                                  "Layer already exists")]
+        moving = [layer for layer in self.layers.values() if not _had(layer.status)]
         if any(layer.total is None for layer in moving):
             return None
         return sum(layer.total or 0 for layer in moving)

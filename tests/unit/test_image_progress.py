@@ -1,7 +1,9 @@
-"""Pull progress: the engine's stream read as updates, summed per image, shown on a terminal (one
-line per image rewritten in place) or as plain lines, and logged by the agent. The streams are
+"""Pull and push progress: the engine's stream read as updates, summed per image, shown on a terminal
+(one line per image rewritten in place) or as plain lines, and logged by the agent. The streams are
 recorded from real pulls off a local registry (tests/unit/golden/*-pull-stream.jsonl: Docker
-20.10, and Podman 4.3, which says no byte counts)."""
+20.10, and Podman 4.3, which says no byte counts) and a real push to one (docker-push-stream.jsonl:
+Docker 20.10 pushing a built image of 3 layers, one of them mounted from the base's repository;
+"Pushing" counts each layer's tar, 2048 bytes, against its content's size, 12 and 6 bytes)."""
 
 from __future__ import annotations
 
@@ -82,13 +84,18 @@ def test_sizes_are_shown_as_dockers_cli_shows_them():
         "0B", "512B", "1.23kB", "45.6MB", "1MB", "3GB"]
 
 
-def test_plain_output_is_a_line_per_state_change_never_one_per_chunk():
+def plain(updates: list[Progress]) -> str:
+    """What a ProgressView writes for `updates` when not on a terminal."""
     out = io.StringIO()
     view = ProgressView(out, terminal=False)
-    for update in recorded("docker"):
+    for update in updates:
         view(update)
-    lines = out.getvalue().splitlines()
-    assert "\x1b" not in out.getvalue()
+    return out.getvalue()
+
+
+def test_plain_output_is_a_line_per_state_change_never_one_per_chunk():
+    lines = plain(recorded("docker")).splitlines()
+    assert "\x1b" not in plain(recorded("docker"))
     downloading = sum(u.status in ("Downloading", "Extracting") for u in recorded("docker"))
     assert len(lines) < len(recorded("docker")) - downloading + 1
     assert lines[0] == f"pull {REF}: Pulling from rec/app"
@@ -146,3 +153,48 @@ def test_a_failed_pull_is_not_logged_as_pulled():
         except RuntimeError:
             pass
     assert [entry["event"] for entry in logs] == ["image.pull_started"]
+
+
+def pushed(engine: str) -> list[Progress]:
+    lines = (GOLDEN / f"{engine}-push-stream.jsonl").read_text().splitlines()
+    return [update for line in lines if (update := progress(REF, json.loads(line), "push")) is not None]
+
+
+def test_a_docker_push_counts_layers_and_bytes_that_never_go_down_up_to_every_layer():
+    transfer, seen = Transfer("push", REF), []
+    for update in pushed("docker"):
+        transfer.update(update)
+        seen.append((transfer.layers_through, transfer.bytes_moved))
+    assert [n for n, _ in seen] == sorted(n for n, _ in seen)
+    assert [b for _, b in seen] == sorted(b for _, b in seen)
+    assert transfer.layers_through == len(transfer.layers) == 3
+    assert transfer.bytes_moved == transfer.bytes_total == 2048 + 2048  # the two tars; the third layer mounted
+
+
+def test_plain_push_output_ends_with_every_layer_through():
+    lines = plain(pushed("docker")).splitlines()
+    assert lines[-1] == f"push {REF}: 3/3 layers, 4.1kB/4.1kB"
+    counts = [int(line.split(": ", 1)[1].split("/")[0]) for line in lines if " layers, " in line]
+    assert counts == sorted(counts)
+
+
+def test_a_layer_mounted_from_another_repository_is_through_and_moves_no_bytes():
+    transfer = Transfer("push", REF)
+    transfer.update(progress(REF, {"status": "Preparing", "progressDetail": {}, "id": "3d0d6f149044"}, "push"))
+    transfer.update(progress(REF, {"status": "Mounted from rec/base", "progressDetail": {}, "id": "3d0d6f149044"},
+                             "push"))
+    assert transfer.summary() == f"push {REF}: 1/1 layers, 0B/0B"
+
+
+def test_a_pushing_layer_whose_bytes_outgrow_its_total_counts_what_moved():
+    transfer = Transfer("push", REF)
+    transfer.update(Progress(REF, "3d0d6f149044", "Pushing", 2048, 12, action="push"))
+    transfer.update(Progress(REF, "3d0d6f149044", "Pushed", action="push"))
+    assert transfer.summary() == f"push {REF}: 1/1 layers, 2.05kB/2.05kB"
+
+
+def test_a_pushs_digest_line_puts_every_layer_through():
+    transfer = Transfer("push", REF)
+    transfer.update(Progress(REF, "3d0d6f149044", "Waiting", action="push"))
+    assert transfer.update(Progress(REF, "", "1: digest: sha256:" + "a" * 64 + " size: 527", action="push"))
+    assert transfer.summary() == f"push {REF}: 1/1 layers, 0B"
