@@ -141,6 +141,14 @@ def test_a_failing_build_fails_its_container_with_the_builders_last_lines_and_th
     assert running(docker_client, name).id == serving
 
 
+def test_a_build_failure_says_the_builders_lines_without_their_terminal_colours(app, desired, namespace):
+    context(desired / "app", dockerfile=DOCKERFILE + "RUN printf '\\033[91mred alert\\033[0m\\n' && false\n")
+    done = apply(desired, namespace)
+    assert done.returncode == 1
+    assert "\nred alert\n" in done.stdout, said(done)
+    assert "\x1b" not in said(done) and "\\u001b" not in done.stderr  # the JSON log's form of ESC
+
+
 def test_a_pushed_build_is_pulled_by_a_second_namespace(docker_client, registry: Registry, app, desired, namespace,
                                                         tmp_path):
     name, _ = app
