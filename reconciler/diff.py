@@ -51,11 +51,16 @@ def _diff_images(
     desired: DesiredState, observed: ObservedState, containers: list[Change], options: PlanOptions
 ) -> list[Change]:
     """A pull for each image a create or replacement needs and the host lacks (unless `pull =
-    "never"`), a check for each `pull = "always"` image not pulled yet this pass, and one for each
-    `pull = "newer"` image the host has, when it is due (not in `options.not_due`) and not pinned
-    by digest (a digest never moves)."""
+    "never"`) and for each `pull = "newer"` image the host lacks; a check for each `pull =
+    "always"` image not pulled yet this pass, and one for each `pull = "newer"` image the host
+    has, when it is due (not in `options.not_due`) and not pinned by digest (a digest never
+    moves)."""
     wanted = {c.spec.image for c in containers if c.kind in (ChangeKind.CREATE, ChangeKind.RECREATE)
               and isinstance(c.spec, ContainerSpec) and c.spec.pull != "never" and c.spec.build is None}
+    # a `newer` image the host lost (untagged by hand) is pulled again, as `missing` would: its
+    # containers then compare with what the tag names now
+    wanted |= {s.image for s in desired.containers.values() if s.pull == "newer" and s.build is None
+               and s.image not in observed.images}
     # a digest names one image for good: once here it is never pulled again, `always` or not
     always = {s.image for s in desired.containers.values() if s.pull == "always"
               and not ("@" in s.image and s.image in observed.images)}

@@ -610,3 +610,9 @@ def test_a_digest_pinned_image_on_the_host_is_never_pulled_again_even_with_pull_
     assert "image" not in printed(desired(web(image=pinned, pull="always"), db()), o)
     tagged = observed(running(web(pull="always"), "1"), running(db(), "2"))
     assert f"^ check image {IMAGE} (pull = always)" in printed(desired(web(pull="always"), db()), tagged)
+
+
+def test_a_newer_image_the_host_lost_is_pulled_again_though_its_container_runs():
+    spec = web(pull="newer")
+    untagged = dataclasses.replace(observed(running(spec, "1"), running(db(), "2")), images={})
+    assert printed(desired(spec, db()), untagged) == f"< pull image {IMAGE} (not on this host)\nPlan: 1 to pull."
