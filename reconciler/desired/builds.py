@@ -15,10 +15,10 @@ from reconciler.images import bases, builds
 from reconciler.model import Build
 
 if TYPE_CHECKING:
-    from reconciler.desired.normalize import _Resource
+    from reconciler.desired.resource import Resource
 
 
-def built_image(r: _Resource, image: str | None) -> dict[str, Any]:
+def built_image(r: Resource, image: str | None) -> dict[str, Any]:
     """{"build", "push", "image"} for a container whose body has `build` (image: the one declared,
     else the build's own tag); {} without it, or {"push": ...} to report a push with nothing to push.
     Each problem is reported at its key; a Dockerfile's at its own FILE:LINE."""
@@ -62,7 +62,7 @@ def built_image(r: _Resource, image: str | None) -> dict[str, Any]:
     return {"build": spec, "push": push, "image": image or tag}
 
 
-def _args(r: _Resource, table: dict) -> dict[str, str]:
+def _args(r: Resource, table: dict) -> dict[str, str]:
     """The build arguments; one whose value came from the env file is refused (DESIGN section 11:
     build arguments stay in the image's history, readable by anyone who can pull it)."""
     args = forms.string_map(table.get("args", {}))
@@ -74,7 +74,7 @@ def _args(r: _Resource, table: dict) -> dict[str, str]:
     return args
 
 
-def _check_dockerfile(r: _Resource, dockerfile: Path, tree: Path) -> str:
+def _check_dockerfile(r: Resource, dockerfile: Path, tree: Path) -> str:
     """Report what the classic builder cannot take at the Dockerfile's own FILE:LINE; its text
     ("" when it cannot be read, reported)."""
     try:

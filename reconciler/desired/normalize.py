@@ -1,4 +1,6 @@
-"""One schema-valid file document -> model specs, with defaults applied and short forms expanded.
+"""One schema-valid file document -> model specs, with defaults applied and short forms expanded:
+the containers here, networks and volumes in `reconciler.desired.networks`, each built through a
+`reconciler.desired.resource.Resource`.
 
 Checks that need more than the schema but only this one resource are made here (port ranges,
 addresses, conflicting keys); checks across resources are in `reconciler.desired.references`.
@@ -7,10 +9,7 @@ addresses, conflicting keys); checks across resources are in `reconciler.desired
 from __future__ import annotations
 
 import dataclasses
-import functools
-import ipaddress
-import operator
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -18,124 +17,30 @@ from reconciler.desired import forms
 from reconciler.desired.builds import built_image
 from reconciler.desired.envfile import NUL_IN_VALUE, read_env_file
 from reconciler.desired.image_ref import image_reference
+from reconciler.desired.networks import network, volume
 from reconciler.desired.problems import FileReport, LoadFailure, Path_
+from reconciler.desired.resource import Resource
 from reconciler.desired.security import capability, security_option
 from reconciler.desired.signals import stop_signal
 from reconciler.desired.units import INT64_MAX, duration, size
 from reconciler.model import (
-    LABEL_PREFIX,
     ContainerSpec,
     Dependency,
     Healthcheck,
     Logging,
     Mount,
     NetworkAttachment,
-    NetworkSpec,
     Resources,
-    Source,
     Spec,
     Ulimit,
     UpdatePolicy,
-    VolumeSpec,
 )
 
-PREDEFINED_NETWORKS = frozenset({"bridge", "host", "none"})
 MIN_MEMORY = 6 * 1024**2  # the engine refuses less (moby daemon/daemon_unix.go, linuxMinMemory)
 _HEALTHCHECK_DEFAULTS = {"interval": "30s", "timeout": "30s", "retries": "3"}  # the engine's
 _COPIED = ("pull", "working_dir", "network_mode", "restart", "state", "privileged", "read_only", "init", "tty")
 _CHECKED = {"image": image_reference, "command": forms.argv, "entrypoint": forms.argv, "stop_signal": stop_signal,
             "user": forms.user, "hostname": forms.hostname}
-
-
-# Lists converted item by item (with `_Resource.each`): a failed item is skipped, the rest checked.
-_ITEMWISE = frozenset({"ports", "mounts", "devices", "dns", "extra_hosts", "cap_add", "cap_drop", "security_opt"})
-# Tables left out whole when anything in them failed: logging needs its driver, and nothing in it
-# is checked here.
-_WHOLE = frozenset({"logging"})
-
-
-def _checkable(body: dict, failed: Iterable[Path_]) -> dict:
-    """The body without the values that failed the schema or interpolation (already reported), so
-    that everything else in the resource is still checked: a failed entry of a table is left out
-    of the table, a failed item of an `_ITEMWISE` list stays (`each` skips it), and any other
-    failed value is left out whole."""
-    body = dict(body)
-    for at in failed:
-        if not at or at[0] not in body:
-            continue
-        value = body[at[0]]
-        if len(at) > 1 and isinstance(value, dict) and at[0] not in _WHOLE:
-            body[at[0]] = {key: item for key, item in value.items() if key != at[1]}
-        elif not (len(at) > 1 and isinstance(value, list) and at[0] in _ITEMWISE):
-            del body[at[0]]
-    return body
-
-
-class _Resource:
-    """Builds one resource, reporting every problem at its key and carrying on with the rest.
-
-    `failed` are the paths (within the resource) of the problems found before normalisation
-    (schema, interpolation): those values are left out of `body`, and the resource is not ok."""
-
-    def __init__(self, report: FileReport, path: Path_, body: dict, base: Path, failed: Collection[Path_] = ()):
-        self.report, self.path, self.written, self.base = report, path, body, base
-        self.body = _checkable(body, failed)
-        self.failed_items = frozenset(at[:2] for at in failed if len(at) > 1 and isinstance(at[1], int))
-        self.failed_before = bool(failed)
-        self.errors_before = len(report.errors)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed_before and len(self.report.errors) == self.errors_before
-
-    def error(self, key: str | Path_, message: str) -> None:
-        self.report.error((*self.path, *((key,) if isinstance(key, str) else key)), message)
-
-    def convert(self, key: str | Path_, function: Callable[..., Any], *args: Any) -> Any:
-        """function(the value at key, *args), or None (reported at key) when it raises ValueError.
-        A tuple key is a path into the body: `("healthcheck", "interval")`."""
-        path = (key,) if isinstance(key, str) else key
-        try:
-            return function(functools.reduce(operator.getitem, path, self.body), *args)
-        except ValueError as error:
-            self.error(path, str(error))
-            return None
-
-    def converted(self, table: str, keys: tuple[str, ...], function: Callable[..., Any]) -> dict[str, Any]:
-        """{key: function(value)} for each of `keys` present in the table `table` of the body, as
-        `convert` does it; a key whose value fails is left out (and reported)."""
-        present = [key for key in keys if key in self.body.get(table, {})]
-        values = {key: self.convert((table, key), function, key) for key in present}
-        return {key: value for key, value in values.items() if value is not None}
-
-    def indexed(self, key: str, function: Callable[..., Any], *args: Any) -> Iterator[tuple[int, Any]]:
-        """(index, function(item, *args)) for each item of the list at key, reporting each failure
-        at its index; items that failed before normalisation are skipped."""
-        for index, item in enumerate(self.body.get(key, ())):
-            if (key, index) in self.failed_items:
-                continue
-            try:
-                yield index, function(item, *args)
-            except ValueError as error:
-                self.error((key, index), str(error))
-
-    def each(self, key: str, function: Callable[..., Any], *args: Any) -> tuple:
-        """function(item, *args) for each item of the list at key, as `indexed` does it."""
-        return tuple(result for _, result in self.indexed(key, function, *args))
-
-    def labels(self) -> dict[str, str]:
-        labels = forms.string_map(self.body.get("labels", {}))
-        for key in labels:
-            if key.startswith(LABEL_PREFIX):
-                self.error(("labels", key), f"the label prefix '{LABEL_PREFIX}' is reserved for the reconciler")
-        return labels
-
-    def source(self) -> Source:
-        return Source(self.report.file, self.report.line_of(self.path))
-
-    def hosts(self) -> tuple[str, ...]:
-        """The host id patterns it is for (the schema checked them); () is every host."""
-        return tuple(self.body.get("hosts", ()))
 
 
 def _healthcheck_duration(value: str | int, key: str) -> float:
@@ -166,7 +71,7 @@ def _size(value: str | int, _key: str) -> int:
     return size(value)
 
 
-def _env(r: _Resource) -> dict[str, str]:
+def _env(r: Resource) -> dict[str, str]:
     env: dict[str, str] = {}
     files = r.body.get("env_file", [])
     for index, name in enumerate([files] if isinstance(files, str) else files):
@@ -200,7 +105,7 @@ def _env_name_problem(name: str) -> str | None:
     return None
 
 
-def _mounts(r: _Resource) -> tuple[Mount, ...]:
+def _mounts(r: Resource) -> tuple[Mount, ...]:
     """The mounts, each with the line it is written on (its own, or that of `mounts`). In a git
     checkout (`FileReport.confine`), a relative bind source must stay inside it."""
     mounts = []
@@ -216,7 +121,7 @@ def _mounts(r: _Resource) -> tuple[Mount, ...]:
     return tuple(mounts)
 
 
-def _networks(r: _Resource) -> tuple[NetworkAttachment, ...]:
+def _networks(r: Resource) -> tuple[NetworkAttachment, ...]:
     value = r.body.get("networks", [])
     if isinstance(value, list):
         return tuple(NetworkAttachment(name) for name in sorted(value))
@@ -226,7 +131,7 @@ def _networks(r: _Resource) -> tuple[NetworkAttachment, ...]:
     )
 
 
-def _depends_on(r: _Resource) -> tuple[Dependency, ...]:
+def _depends_on(r: Resource) -> tuple[Dependency, ...]:
     value = r.body.get("depends_on", [])
     if isinstance(value, list):
         return tuple(Dependency(name) for name in sorted(value))
@@ -236,7 +141,7 @@ def _depends_on(r: _Resource) -> tuple[Dependency, ...]:
     )
 
 
-def _healthcheck(r: _Resource) -> Healthcheck | None:
+def _healthcheck(r: Resource) -> Healthcheck | None:
     body = r.body.get("healthcheck")
     if body is None:
         return None
@@ -260,7 +165,7 @@ def _healthcheck(r: _Resource) -> Healthcheck | None:
     return Healthcheck(test=test, retries=body.get("retries", 3), **timing)
 
 
-def _resources(r: _Resource) -> Resources:
+def _resources(r: Resource) -> Resources:
     body = r.body.get("resources", {})
     values = r.converted("resources", ("memory", "memory_reservation", "shm_size"), _size)
     memory, reservation = values.get("memory"), values.get("memory_reservation")
@@ -273,7 +178,7 @@ def _resources(r: _Resource) -> Resources:
     return Resources(cpus=body.get("cpus"), pids_limit=body.get("pids_limit"), **values)
 
 
-def _ulimits(r: _Resource) -> tuple[Ulimit, ...]:
+def _ulimits(r: Resource) -> tuple[Ulimit, ...]:
     limits = []
     for name, value in sorted(r.body.get("ulimits", {}).items()):
         soft, hard = (value, value) if isinstance(value, int) else (value["soft"], value["hard"])
@@ -283,7 +188,7 @@ def _ulimits(r: _Resource) -> tuple[Ulimit, ...]:
     return tuple(limits)
 
 
-def _stop_timeout(r: _Resource) -> int | None:
+def _stop_timeout(r: Resource) -> int | None:
     if "stop_timeout" not in r.body:
         return None
     seconds = r.convert("stop_timeout", duration)
@@ -294,7 +199,7 @@ def _stop_timeout(r: _Resource) -> int | None:
     return int(seconds)
 
 
-def _extra_hosts(r: _Resource) -> tuple[str, ...]:
+def _extra_hosts(r: Resource) -> tuple[str, ...]:
     value = r.body.get("extra_hosts", [])
     if isinstance(value, dict):
         try:
@@ -305,7 +210,7 @@ def _extra_hosts(r: _Resource) -> tuple[str, ...]:
     return r.each("extra_hosts", forms.extra_host)
 
 
-def _check_container(r: _Resource, spec: ContainerSpec) -> None:
+def _check_container(r: Resource, spec: ContainerSpec) -> None:
     mode = spec.network_mode
     if mode is not None and spec.networks:
         r.error("network_mode", "network_mode and networks exclude each other")
@@ -321,7 +226,7 @@ def _check_container(r: _Resource, spec: ContainerSpec) -> None:
         r.error("restart", f"the retry count must be at most {INT64_MAX} (int64)")
 
 
-def _pull_interval(r: _Resource) -> dict[str, float]:
+def _pull_interval(r: Resource) -> dict[str, float]:
     """{"pull_interval": seconds} when given; it spaces the registry checks of `pull = "newer"` and
     of a `build.pull = true` build's `FROM` images (images.bases) only."""
     if "pull_interval" not in r.body:
@@ -335,7 +240,7 @@ def _pull_interval(r: _Resource) -> dict[str, float]:
     return {} if seconds is None else {"pull_interval": seconds}
 
 
-def container(r: _Resource) -> ContainerSpec | None:
+def container(r: Resource) -> ContainerSpec | None:
     body = r.body
     fields: dict[str, Any] = {key: body[key] for key in _COPIED if key in body}
     fields["image"] = None  # until it is checked; the schema reported it if it is missing
@@ -380,64 +285,6 @@ def container(r: _Resource) -> ContainerSpec | None:
     return spec if r.ok else None
 
 
-def _ipam(r: _Resource) -> dict[str, str]:
-    """subnet, gateway and ip_range, checked to fit together."""
-    body, ipam = r.body, {}
-    parse = {"subnet": ipaddress.ip_network, "gateway": ipaddress.ip_address, "ip_range": ipaddress.ip_network}
-    values = {}
-    for key in ("subnet", "gateway", "ip_range"):
-        if key in body:
-            try:
-                values[key] = parse[key](body[key])
-                ipam[key] = str(values[key])
-            except ValueError as error:
-                r.error(key, str(error))
-    subnet = values.get("subnet")
-    for key in ("gateway", "ip_range"):
-        if key in body and "subnet" not in r.written:
-            r.error(key, f"{key} needs a subnet")
-        elif subnet is not None and key in values and not _inside(values[key], subnet):
-            r.error(key, f"{values[key]} is not inside the subnet {subnet}")
-    return ipam
-
-
-def _inside(value: Any, subnet: Any) -> bool:
-    if value.version != subnet.version:
-        return False
-    return value.subnet_of(subnet) if hasattr(value, "subnet_of") else value in subnet
-
-
-def network(r: _Resource) -> NetworkSpec | None:
-    name = r.path[-1]
-    if name in PREDEFINED_NETWORKS:
-        r.error((), f"'{name}' is a network the engine predefines; use network_mode = \"{name}\" instead")
-    body = r.body
-    spec = NetworkSpec(
-        name=name,
-        source=r.source(),
-        driver=body.get("driver", "bridge"),
-        internal=body.get("internal", False),
-        attachable=body.get("attachable", False),
-        options=forms.string_map(body.get("options", {})),
-        labels=r.labels(),
-        hosts=r.hosts(),
-        **_ipam(r),
-    )
-    return spec if r.ok else None
-
-
-def volume(r: _Resource) -> VolumeSpec | None:
-    spec = VolumeSpec(
-        name=r.path[-1],
-        source=r.source(),
-        driver=r.body.get("driver", "local"),
-        options=forms.string_map(r.body.get("options", {})),
-        labels=r.labels(),
-        hosts=r.hosts(),
-    )
-    return spec if r.ok else None
-
-
 _BUILDERS = {"container": container, "network": network, "volume": volume}
 
 
@@ -453,7 +300,7 @@ def build(document: dict, report: FileReport, base: Path, failed: Collection[Pat
             if not isinstance(body, dict):
                 continue
             inside = [at[2:] for at in failed if at[:2] == (kind, name)]
-            spec = _BUILDERS[kind](_Resource(report, (kind, name), body, base, inside))
+            spec = _BUILDERS[kind](Resource(report, (kind, name), body, base, inside))
             if spec is not None:
                 specs.append(spec)
     return specs
