@@ -38,6 +38,7 @@ def passed_text(answer: dict[str, Any]) -> str:
              + (f": {counts.get('actions', 0)} action(s), {counts.get('failures', 0)} failure(s)" if counts else "")]
     if answer.get("suspended"):
         lines.append("the agent is suspended: it changed nothing (`reconciler resume`)")
+    lines += [f"warning: {text}" for text in answer.get("warnings") or []]
     errors = answer.get("errors") or []
     if errors:
         lines += [f"error: {text}" for text in errors]

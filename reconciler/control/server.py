@@ -126,9 +126,10 @@ class Api:
         if answer is None:
             raise ApiError(504, f"the pass did not end within {PASS_TIMEOUT:g}s; see /v1/status")
         last = self.agent.last_plan
-        errors = [problem["text"] for problem in self.agent.status.snapshot()["errors"]]
+        status = self.agent.status.snapshot()
+        errors = [problem["text"] for problem in status["errors"]]
         return {"pass": answer or None, "plan": plan_data(last[0]) if last else None,
-                "suspended": self.agent.suspended, "errors": errors}
+                "suspended": self.agent.suspended, "errors": errors, "warnings": _source_warnings(status["source"])}
 
     def suspend(self, suspended: bool) -> dict[str, Any]:
         try:
@@ -136,6 +137,22 @@ class Api:
         except OSError as error:
             raise ApiError(500, f"the suspension could not be recorded in the state directory: {error}") from None
         return {"suspended": suspended}
+
+
+def _source_warnings(source: dict[str, Any] | None) -> list[str]:
+    """What a sync's caller must know of a git source: the fetch that failed, the revision refused
+    (the revision in force stays)."""
+    if not source:
+        return []
+    in_force = (source.get("revision") or "none")[:12]
+    warnings = []
+    if source.get("fetch_error"):
+        warnings.append(f"fetch failed: {source['fetch_error']}; revision {in_force} stays in force")
+    refused = source.get("refused")
+    if refused:
+        warnings.append(f"revision {refused['revision'][:12]} refused: {refused['reason']}; "
+                        f"revision {in_force} stays in force")
+    return warnings
 
 
 _PATHS = frozenset(path for path in OPERATIONS if "{" not in path) | {"/v1/openapi.json"}

@@ -62,6 +62,10 @@ def follow(repo, namespace, tmp_path):
         agent.stop()
 
 
+def agent_namespace(agent: AgentProcess) -> str:
+    return agent.status()["namespace"]
+
+
 def source(agent: AgentProcess) -> dict:
     return agent.status()["source"] or {}
 
@@ -117,6 +121,9 @@ def test_an_unreachable_remote_keeps_the_revision_running_and_is_reported(repo, 
     error = eventually(lambda: source(agent).get("fetch_error"), "the failing fetch reported")
     assert str(repo) in error or "repository" in error
     assert running(docker_client, web).id == serving and source(agent)["applied"] == sha
+    synced = subprocess.run([RECONCILER, "--namespace", agent_namespace(agent), "sync"], capture_output=True,
+                            text=True, timeout=60)
+    assert "warning: fetch failed: " in synced.stdout and f"revision {sha[:12]} stays in force" in synced.stdout
     moved.rename(repo)
     eventually(lambda: source(agent).get("fetch_error") is None, "the fetch recovered")
 
