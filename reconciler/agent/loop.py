@@ -24,9 +24,10 @@ from pathlib import Path
 
 import structlog
 
-from reconciler.agent.accounting import account, crash_loops, pass_result, resource_reports
+from reconciler.agent.accounting import crash_loops, pass_result, resource_reports
 from reconciler.agent.checkout import Checkout
 from reconciler.agent.follow import Follower
+from reconciler.agent.holds import CRASH, ENGINE, Holds
 from reconciler.agent.informer import Informer
 from reconciler.agent.lastgood import LastKnownGood, Refresh
 from reconciler.agent.lock import DEFAULT_ENGINE
@@ -42,15 +43,13 @@ from reconciler.desired import hosts
 from reconciler.hostpaths import missing_bind_sources
 from reconciler.images.newer import NewerChecks
 from reconciler.images.usage import Usage
-from reconciler.model import DesiredState, resource_key, spec_hash
+from reconciler.model import DesiredState, resource_key
 from reconciler.options import PlanOptions
 from reconciler.tasks import Plan
 from runtime.base import ENGINE_RECONNECTED, EngineError, EngineUnavailable, Event, Runtime
 
 log = structlog.get_logger("reconciler.agent")
 
-ENGINE = "engine"
-CRASH = "pass"  # the backoff key of a pass that crashed
 RELISTING = frozenset({"resync", "signal:SIGHUP"})  # what makes a pass observe everything afresh
 
 
@@ -95,6 +94,7 @@ class Agent:
         self.informer = Informer(self.runtime, self.namespace)
         self.rollbacks = Rollbacks(self.state_dir)
         self.images = Usage(self.state_dir, self.image_retention)
+        self.holds = Holds(self.backoff, self.started_at, self.failed_with, self.clock, self.state_dir)
         self.suspended = self.state_dir.suspended() if self.state_dir else False
         self.status.set_suspended(self.suspended)
 
@@ -256,7 +256,8 @@ class Agent:
             return
         options = PlanOptions(allow_empty=self.allow_empty or any(r.allow_empty for r in syncs),
                               prune_volumes=any(r.prune_volumes for r in syncs),
-                              held=self._held(refresh), invalid_files=refresh.invalid, completed=self.completed(),
+                              held=self.holds.held(refresh, checkout.held if checkout else {}),
+                              invalid_files=refresh.invalid, completed=self.completed(),
                               missing_paths=missing_bind_sources(refresh.state.containers.values(), self.engine),
                               revision=checkout.revisions.in_force if checkout else None,
                               pushed=self.images.pushed(),
@@ -282,7 +283,7 @@ class Agent:
         if self.suspended:
             self._finish("suspended", started, woken_by, refresh, report)
             return
-        self._account(report, refresh.state)
+        self.holds.account(report, refresh.state, self.present, self.status.metrics)
         self.rollbacks.after(report, refresh.state, secret_values(self.desired), self.revision, time.time())
         self._remember(refresh.state, report)
         self.images.after_pass(report, self.informer)
@@ -325,67 +326,6 @@ class Agent:
                   exc_info=error)
         self.status.metrics.error("crash")
         self._record("crashed", started, woken_by, error=f"{type(error).__name__}: {error}")
-
-    def _held(self, refresh: Refresh) -> dict[str, str]:
-        """What this pass holds back, "kind/name" -> why: resources in backoff (until when, in UTC)
-        and the resources of files whose last valid content stays in force. The backoff holds are
-        kept in the state directory, so the CLI's `plan` shows them too."""
-        now, wall = self.clock(), time.time()
-        self._lift_changed(refresh)
-        backoff = {}
-        for key, at in self.backoff.pending().items():
-            if key not in (ENGINE, CRASH) and at > now:
-                until = time.strftime("%H:%M:%SZ", time.gmtime(wall + at - now))
-                crashes = self.backoff.failures(key)
-                why = (f"crash loop: exited {crashes} times; backoff until {until}"
-                       if key in crash_loops(self.started_at, {key: crashes})
-                       else f"failed {crashes} time(s); backoff until {until}")
-                backoff[key] = (why, wall + at - now)
-        if self.state_dir is not None:
-            try:
-                self.state_dir.save_holds(backoff)
-            except OSError as error:
-                log.warning("holds.save_failed", directory=str(self.state_dir.path), error=str(error))
-        stalled = {key: "its file is invalid; the last valid content stays in force" for key in refresh.stalled}
-        pinning = self.checkout.held if self.checkout else {}
-        return {**pinning, **stalled, **{key: why for key, (why, _) in backoff.items()}}
-
-    def _lift_changed(self, refresh: Refresh) -> None:
-        """Forget the backoff (and crash loop) of a resource whose spec changed since it failed:
-        the edit or commit that fixes it runs now, not when the backoff of the old spec ends."""
-        specs = {spec.key: spec for spec in refresh.state.specs()} if refresh.state else {}
-        for key, failed_hash in list(self.failed_with.items()):
-            spec = specs.get(key)
-            if spec is None or spec_hash(spec) == failed_hash:
-                continue
-            del self.failed_with[key]
-            self.started_at.pop(key, None)
-            if self.backoff.failures(key):
-                self.backoff.succeeded(key)
-                log.info("backoff.lifted", resource=key, reason="spec changed")
-
-    def _account(self, report: PassReport, desired: DesiredState) -> None:
-        """Backoff and metrics from one pass's results (decided by `accounting.account`)."""
-        now = self.clock()
-        keys = set(self.started_at) | {r.task.key for r in report.results}
-        done = account(report, self.present, self.started_at, {k: self.backoff.failures(k) for k in keys}, now)
-        for verb, outcome in done.actions:
-            self.status.metrics.action(verb, outcome)
-            if outcome == "failed":
-                self.status.metrics.error("action")
-        for _ in range(done.drift_corrected):
-            self.status.metrics.drift_corrected()
-        specs = {spec.key: spec for spec in desired.specs()}
-        for key in done.failed:
-            self.backoff.failed(key, now)
-            if key in specs:
-                self.failed_with[key] = spec_hash(specs[key])
-        for key in done.succeeded | done.stable:
-            self.backoff.succeeded(key)
-            self.failed_with.pop(key, None)
-        for key in done.stable:
-            del self.started_at[key]
-        self.started_at.update(dict.fromkeys(done.started, now))
 
     def _finish(self, result: str, started: float, woken_by: list[str], refresh: Refresh,
                 report: PassReport | None) -> None:
