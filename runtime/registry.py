@@ -46,7 +46,9 @@ MANIFEST_TYPES = (
 ACCEPT = ", ".join(MANIFEST_TYPES)
 DOCKER_HUB = "docker.io"
 _HUB_API = "registry-1.docker.io"
-_TIMEOUT = (5.0, 30.0)  # seconds to connect, seconds to read
+# seconds to connect, seconds to read: a manifest HEAD or a token answers at once, and a registry
+# that accepts and never answers must not hold the pass (the other containers' repairs) long
+_TIMEOUT = (5.0, 10.0)
 _TOKEN_LIFETIME = 60.0  # seconds a token lives when the token server does not say (token.md)
 _TOKEN_MARGIN = 5.0  # seconds before its expiry that a cached token is fetched again
 _PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?')

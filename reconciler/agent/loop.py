@@ -41,6 +41,7 @@ from reconciler.changes import ChangeKind
 from reconciler.converge import PassReport, converge, preview
 from reconciler.desired import hosts
 from reconciler.hostpaths import missing_bind_sources
+from reconciler.images import bases
 from reconciler.images.newer import NewerChecks
 from reconciler.images.usage import Usage
 from reconciler.model import DesiredState, resource_key
@@ -108,12 +109,14 @@ class Agent:
         return min((at for at in self.backoff.pending().values() if at > self.last_pass_at), default=None)
 
     def next_check(self, now: float) -> float | None:
-        """When the loop must wake for a `pull = "newer"` check coming due (on its clock), at most
-        once a second; None: no such image, or no check kept across passes."""
+        """When the loop must wake for a `pull = "newer"` check, or a `build.pull = true` build's base
+        check, coming due (on its clock), at most once a second; None: none, or no check kept
+        across passes."""
         if self.checks is None or self.desired.state is None:
             return None
-        due_in = self.checks.next_due_in(self.desired.state)
-        return None if due_in is None else max(now + due_in, self.last_pass_at + 1.0)
+        waits = [w for w in (self.checks.next_due_in(self.desired.state),
+                             bases.next_due_in(self.checks, self.desired.state)) if w is not None]
+        return max(now + min(waits), self.last_pass_at + 1.0) if waits else None
 
     def stop(self, reason: str = "signal") -> None:
         self.stopping.set()

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import structlog
 
-from reconciler.images.newer import NewerChecks, due
+from reconciler.images.newer import DUE_EARLY, NewerChecks, due
 from reconciler.model import DesiredState
 from runtime.registry import RegistryError, parse_name
 
@@ -105,6 +105,15 @@ def pulled_builds(desired: DesiredState) -> dict[str, tuple[tuple[str, ...], flo
             _, interval = found.get(spec.build.tag, (bases, spec.pull_interval))
             found[spec.build.tag] = (bases, min(interval, spec.pull_interval))
     return found
+
+
+def next_due_in(checks: NewerChecks, desired: DesiredState) -> float | None:
+    """Seconds until the next base check of a `build.pull = true` build with a `pull_interval`
+    comes due (0: now); None: none. The agent wakes for it as for `newer` checks."""
+    records, now = checks.records.build_bases(), checks.clock()
+    waits = [max(0.0, float(records.get(tag, {}).get("checked_at", 0.0)) + interval - DUE_EARLY - now)
+             for tag, (bases, interval) in pulled_builds(desired).items() if bases and interval > 0]
+    return min(waits, default=None)
 
 
 class BaseChecks:

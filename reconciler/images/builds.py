@@ -27,7 +27,7 @@ TAG_DIGITS = 16  # hex digits of the content hash in the tag: 64 bits
 
 _SYNTAX = re.compile(r"#\s*syntax\s*=", re.IGNORECASE)
 _DIRECTIVE = re.compile(r"#\s*\w+\s*=")
-_FLAGGED = re.compile(r"^\s*(RUN|COPY|ADD)((?:\s+--[\w-]+(?:=\S*)?)+)", re.IGNORECASE)
+_FLAGGED = re.compile(r"^\s*(?:ONBUILD\s+)?(RUN|COPY|ADD)((?:\s+--[\w-]+(?:=\S*)?)+)", re.IGNORECASE)
 # the flags Docker 20.10's classic builder parses (builder/dockerfile/instructions/parse.go); --chmod
 # is parsed on COPY and ADD only to be refused as needing BuildKit, and any other flag is unknown to it
 _CLASSIC_FLAGS = {"RUN": frozenset(), "COPY": frozenset({"chown", "from"}), "ADD": frozenset({"chown"})}
@@ -42,7 +42,7 @@ def dockerfile_problems(text: str) -> list[tuple[int, str]]:
     and heredocs (`RUN <<EOF`, `COPY <<EOF /file`), all BuildKit's (Dockerfile frontend 1.4 and later)."""
     problems = []
     directives = True
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in _logical_lines(text):
         stripped = line.strip()
         if directives and _DIRECTIVE.match(stripped):
             if _SYNTAX.match(stripped):
@@ -55,6 +55,27 @@ def dockerfile_problems(text: str) -> list[tuple[int, str]]:
         elif _HEREDOC.match(line):
             problems.append((number, f"a heredoc (<<) needs BuildKit; {BUILDER}"))
     return problems
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """(the number of its first line, the line) for each instruction, a line that ends in `\\`
+    joined with the next as the builder joins them (`RUN \\` then `  --network=none true` is one
+    RUN); comment lines inside a continued instruction are skipped, as the builder skips them."""
+    joined: list[tuple[int, str]] = []
+    pending: tuple[int, str] | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pending is not None and line.lstrip().startswith("#"):
+            continue
+        start, head = pending if pending is not None else (number, "")
+        whole = f"{head} {line}" if pending is not None else line
+        if whole.rstrip().endswith("\\"):
+            pending = (start, whole.rstrip()[:-1])
+            continue
+        pending = None
+        joined.append((start, whole))
+    if pending is not None:
+        joined.append(pending)
+    return joined
 
 
 def _buildkit_flag(line: str) -> str | None:

@@ -10,8 +10,8 @@ import pytest
 
 from reconciler.converge import converge, make_plan, observe
 from reconciler.desired.loader import load
-from reconciler.images.bases import BaseChecks, checked, from_images, moved
-from reconciler.images.newer import NewerChecks
+from reconciler.images.bases import BaseChecks, checked, from_images, moved, next_due_in
+from reconciler.images.newer import DUE_EARLY, NewerChecks
 from reconciler.model import Build, ContainerSpec, DesiredState
 from runtime.memory import MemoryRuntime
 from runtime.registry import RegistryUnavailable
@@ -180,3 +180,14 @@ def test_a_pass_rebuilds_and_replaces_with_the_base_that_moved_then_does_nothing
     assert report.converged
     again = converge(runtime, state, "ns", checks=checks)
     assert not again.plan.has_changes and not make_plan(state, observe(runtime, "ns", state), "ns").has_changes
+
+
+def test_the_next_base_check_comes_due_an_interval_after_the_last_one():
+    clock = [1000.0]
+    checks = NewerChecks(Registry({BASE: OLD}), clock=lambda: clock[0])
+    state = desired(interval=60.0)
+    assert next_due_in(checks, state) == 0.0
+    BaseChecks(checks).check(state)
+    clock[0] += 10
+    assert next_due_in(checks, state) == 60 - 10 - DUE_EARLY
+    assert next_due_in(checks, desired(interval=0.0)) is None

@@ -204,3 +204,10 @@ def test_a_touch_plans_nothing(tmp_path):
     os.utime(root / "app" / "main.sh", (1, 1))
     desired = load(root).state
     assert not make_plan(desired, observe(runtime, "ns", desired), "ns").has_changes
+
+
+def test_a_buildkit_flag_on_a_continued_line_or_under_onbuild_is_refused_at_its_first_line():
+    text = ("FROM localhost/demo:1\nRUN \\\n  --network=none true\nONBUILD COPY --chmod=644 a /a\n"
+            "COPY --chown=1:1 \\\n  a /a\n")
+    assert [(line, message.split(" needs")[0]) for line, message in dockerfile_problems(text)] == [
+        (2, "RUN --network"), (4, "COPY --chmod")]
