@@ -3,7 +3,8 @@
 1. No create or destroy of a container (or of the network or volume) whose file was invalid at
    that moment. Grace: an event less than GRACE seconds after the file broke is not counted, since
    a pass that read the file before it broke may still be executing (a replacement takes about
-   0.5 s here). The campaign's own `docker rm -f` destroys are not counted either.
+   0.5 s here, plus `update.monitor`, 1 s by default, before the old container goes; more on
+   Podman). The campaign's own `docker rm -f` destroys are not counted either.
 1b. No declared container removed: a destroy that leaves a declared name with no container at all
    (a replacement destroys the old one only once the new one exists). The campaign never takes a
    declaration away (a broken file keeps its last valid content in force), so a removal is always
@@ -29,7 +30,7 @@ from bench.chaos.agent import RECONCILER
 from bench.chaos.desired import DesiredDir, File
 from bench.chaos.events import LABEL_MANAGED, LABEL_NAME, Event
 
-GRACE = 1.0
+GRACE = 2.5
 CONVERGE_SECONDS = 30.0
 TOUCHING = ("create", "destroy")
 

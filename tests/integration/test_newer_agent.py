@@ -106,5 +106,6 @@ def test_the_agent_wakes_for_each_check_spaced_by_the_pull_interval_whatever_its
 
     checks = [e for e in events(agent, "image.checked") if stamp(e) >= since]
     gaps = [stamp(later) - stamp(earlier) for earlier, later in pairwise(checks)]
-    assert 3 <= len(checks) <= 4 and all(e["outcome"] == "unchanged" for e in checks)
+    # (on Podman, which lists no RepoDigests the check can trust, the first check records the digest)
+    assert 3 <= len(checks) <= 4 and all(e["outcome"] in ("unchanged", "recorded") for e in checks)
     assert 1.7 <= min(gaps) and max(gaps) <= 2.5, gaps
