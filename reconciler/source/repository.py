@@ -128,6 +128,7 @@ class GitSource:
         self.git = Git(url, credentials, safe_directory=self.home / _REPO, environment=environment)
         self._lock = threading.RLock()
         self._current = self._read_current()
+        self._objects: dict[tuple[str, str], tuple[str, str] | None] = {}  # (sha, path) -> what object_at found
 
     # -- what is in force ------------------------------------------------------------------------
 
@@ -338,8 +339,14 @@ class GitSource:
             if current is None:
                 return None
             revision = current.sha
-        elif not _SHA.fullmatch(revision) or self._local(f"{revision}^{{commit}}") != revision:
+        if (revision, rel) in self._objects:  # a commit never changes: each pass asks again, git once
+            return self._objects[revision, rel]
+        if not _SHA.fullmatch(revision) or self._local(f"{revision}^{{commit}}") != revision:
             raise GitError(f"{revision[:40]!r} is not a commit the clone holds (a full sha)")
+        self._objects[revision, rel] = found = self._look_up(rel, revision)
+        return found
+
+    def _look_up(self, rel: str, revision: str) -> tuple[str, str] | None:
         if not rel:
             return "tree", self._in_repo("rev-parse", f"{revision}^{{tree}}").strip()
         entries = parse_ls_tree(self._raw("ls-tree", "-z", "--full-tree", revision, "--", rel))
