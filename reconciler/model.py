@@ -40,9 +40,8 @@ def is_owned(labels: Mapping[str, str] | None, namespace: str) -> bool:
 # Fields that never reach the engine object itself: they steer the reconciler (order, pulls,
 # replacement strategy, running or stopped, which hosts it is for) or record provenance, so
 # changing them must not recreate anything.
-_NOT_HASHED = frozenset({"name", "source", "depends_on", "update", "pull", "pull_interval", "state", "hosts", "push"})
-# Fields left out of the canonical form while unset (None), so that adding them changed no hash.
-_HASHED_WHEN_SET = frozenset({"build"})
+_NOT_HASHED = frozenset({"name", "source", "depends_on", "update", "pull", "pull_interval", "state", "hosts", "push",
+                         "profiles", "post_start", "pre_stop"})
 
 
 @dataclass(frozen=True)
@@ -66,6 +65,9 @@ class PortMapping:
 
 # The metadata of a field that is outside the canonical form (see `canonical`).
 _UNHASHED = {"hashed": False}
+# The metadata of a field that is in the canonical form only while it differs from its default:
+# every key added after the first release, so that a file which does not use it keeps its hash.
+_WHEN_SET = {"hashed": "when-set"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,11 @@ class Mount:
     source: str | None = None
     read_only: bool = False
     tmpfs_size: int | None = None
+    tmpfs_mode: int | None = field(default=None, metadata=_WHEN_SET)  # file mode bits of the tmpfs root
+    labels: Mapping[str, str] = field(default_factory=dict, metadata=_WHEN_SET)  # of a volume the mount creates
+    nocopy: bool = field(default=False, metadata=_WHEN_SET)  # do not copy the image's files into a new volume
+    subpath: str | None = field(default=None, metadata=_WHEN_SET)  # a folder inside the volume (API 1.45)
+    propagation: str | None = field(default=None, metadata=_WHEN_SET)  # bind propagation: rprivate, shared, ...
     # A bind written in the short form: the engine creates a missing host path (Compose's
     # bind.create_host_path). Unhashed: once created, the container is the same either way.
     create_host_path: bool = field(default=False, metadata=_UNHASHED)
@@ -115,12 +122,68 @@ class Healthcheck:
 
 
 @dataclass(frozen=True)
+class Throttle:
+    """A per-device block I/O setting (Compose `blkio_config.device_read_bps` and the like)."""
+
+    path: str  # the device's absolute host path
+    rate: int  # bytes per second, operations per second, or a weight (10-1000)
+
+
+@dataclass(frozen=True)
+class Blkio:
+    """Compose's `blkio_config`: block I/O weight and per-device limits."""
+
+    weight: int | None = None  # 10-1000
+    weight_device: tuple[Throttle, ...] = ()
+    device_read_bps: tuple[Throttle, ...] = ()
+    device_write_bps: tuple[Throttle, ...] = ()
+    device_read_iops: tuple[Throttle, ...] = ()
+    device_write_iops: tuple[Throttle, ...] = ()
+
+
+@dataclass(frozen=True)
 class Resources:
+    """The container's resource limits. `memory` to `shm_size` are written in the file's
+    `resources` table; the others are Compose's top-level keys (`cpu_shares`, `blkio_config`, ...),
+    grouped here because the engine sets them all in HostConfig."""
+
     memory: int | None = None
     memory_reservation: int | None = None
     cpus: float | None = None
     pids_limit: int | None = None
     shm_size: int | None = None
+    cpu_shares: int | None = field(default=None, metadata=_WHEN_SET)  # relative weight
+    cpu_period: int | None = field(default=None, metadata=_WHEN_SET)  # CFS period, microseconds
+    cpu_quota: int | None = field(default=None, metadata=_WHEN_SET)  # CFS quota, microseconds
+    cpuset: str | None = field(default=None, metadata=_WHEN_SET)  # CPUs allowed: "0-3", "0,1"
+    cpu_rt_period: int | None = field(default=None, metadata=_WHEN_SET)  # real-time period, microseconds
+    cpu_rt_runtime: int | None = field(default=None, metadata=_WHEN_SET)  # real-time runtime, microseconds
+    mem_swappiness: int | None = field(default=None, metadata=_WHEN_SET)  # 0-100
+    memswap_limit: int | None = field(default=None, metadata=_WHEN_SET)  # memory plus swap, bytes; -1 unlimited
+    blkio: Blkio | None = field(default=None, metadata=_WHEN_SET)
+
+
+@dataclass(frozen=True)
+class GpuRequest:
+    """Compose's `gpus` entry, the engine's DeviceRequest: which GPUs the container gets."""
+
+    driver: str | None = None  # "nvidia"; None: the engine's choice
+    count: int | None = None  # -1: all; None: those of device_ids
+    device_ids: tuple[str, ...] = ()
+    capabilities: tuple[str, ...] = ("gpu",)
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Hook:
+    """Compose's `post_start` / `pre_stop` entry: a command run with exec in the container right
+    after it starts, or right before it is stopped."""
+
+    command: tuple[str, ...]
+    user: str | None = None
+    privileged: bool = False
+    working_dir: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)  # Compose `environment`
 
 
 @dataclass(frozen=True)
@@ -219,8 +282,35 @@ class ContainerSpec(_Resource):
     logging: Logging | None = None
     volumes_from: tuple[str, ...] = ()
     hosts: tuple[str, ...] = ()  # host id patterns (globs) of the hosts it is for; () is every host
-    build: Build | None = None  # the image is built from a Dockerfile, tagged `image` and `build.tag`
+    # the image is built from a Dockerfile, tagged `image` and `build.tag`
+    build: Build | None = field(default=None, metadata=_WHEN_SET)
     push: bool = False  # push `image` to its registry after a build
+    # Compose keys added after the first release (docs/format.md has each one's engine field)
+    dns_search: tuple[str, ...] = field(default=(), metadata=_WHEN_SET)
+    dns_opt: tuple[str, ...] = field(default=(), metadata=_WHEN_SET)
+    domainname: str | None = field(default=None, metadata=_WHEN_SET)
+    expose: tuple[str, ...] = field(default=(), metadata=_WHEN_SET)  # "PORT/PROTOCOL", one per port
+    group_add: tuple[str, ...] = field(default=(), metadata=_WHEN_SET)
+    ipc: str | None = field(default=None, metadata=_WHEN_SET)  # private | shareable | host | none | container:NAME
+    pid: str | None = field(default=None, metadata=_WHEN_SET)  # host | container:NAME
+    uts: str | None = field(default=None, metadata=_WHEN_SET)  # host
+    userns_mode: str | None = field(default=None, metadata=_WHEN_SET)  # host
+    cgroup: str | None = field(default=None, metadata=_WHEN_SET)  # host | private (cgroup namespace)
+    cgroup_parent: str | None = field(default=None, metadata=_WHEN_SET)
+    mac_address: str | None = field(default=None, metadata=_WHEN_SET)
+    stdin_open: bool = field(default=False, metadata=_WHEN_SET)
+    platform: str | None = field(default=None, metadata=_WHEN_SET)  # os[/arch[/variant]]
+    runtime: str | None = field(default=None, metadata=_WHEN_SET)  # an OCI runtime the engine knows
+    gpus: tuple[GpuRequest, ...] = field(default=(), metadata=_WHEN_SET)
+    storage_opt: Mapping[str, str] = field(default_factory=dict, metadata=_WHEN_SET)
+    tmpfs: Mapping[str, str] = field(default_factory=dict, metadata=_WHEN_SET)  # path -> mount options
+    device_cgroup_rules: tuple[str, ...] = field(default=(), metadata=_WHEN_SET)  # "c 1:3 mr"
+    oom_kill_disable: bool = field(default=False, metadata=_WHEN_SET)
+    oom_score_adj: int | None = field(default=None, metadata=_WHEN_SET)  # -1000 to 1000
+    # steer the reconciler, not the engine object (outside the hash)
+    profiles: tuple[str, ...] = ()  # active only when one of them is given (--profile); () always
+    post_start: tuple[Hook, ...] = ()
+    pre_stop: tuple[Hook, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -286,10 +376,19 @@ class DesiredState:
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+def _hashed(f: dataclasses.Field, value: Any) -> bool:
+    """Whether a field with this value is part of the canonical form (see `_UNHASHED`, `_WHEN_SET`)."""
+    hashed = f.metadata.get("hashed", True)
+    if hashed == "when-set":
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        return value != default
+    return bool(hashed)
+
+
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if f.metadata.get("hashed", True)}
+                if _hashed(f, getattr(value, f.name))}
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, tuple | list):
@@ -299,12 +398,12 @@ def _plain(value: Any) -> Any:
 
 def canonical(spec: Spec) -> dict[str, Any]:
     """The parts of a spec that define the engine object, as plain JSON-able data: every field
-    but those of `_NOT_HASHED` and, in nested values, those marked `_UNHASHED` (which only steer
-    how the object is created)."""
+    but those of `_NOT_HASHED`, those marked `_UNHASHED` (which only steer how the object is
+    created), and those marked `_WHEN_SET` while they hold their default."""
     return {
         f.name: _plain(getattr(spec, f.name))
         for f in dataclasses.fields(spec)
-        if f.name not in _NOT_HASHED and not (f.name in _HASHED_WHEN_SET and getattr(spec, f.name) is None)
+        if f.name not in _NOT_HASHED and _hashed(f, getattr(spec, f.name))
     }
 
 
