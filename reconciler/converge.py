@@ -81,7 +81,8 @@ def observe(runtime: Runtime, namespace: str, desired: DesiredState) -> Observed
         "volume": tuple(desired.volumes),
     }
     observed = runtime.observe(namespace, names, desired.images)
-    refused = {spec.key: why for spec in desired.networks.values() if (why := runtime.refused(spec))}
+    refused = {spec.key: why for spec in (*desired.networks.values(), *desired.containers.values())
+               if (why := runtime.refused(spec))}
     return dataclasses.replace(observed, refused=refused) if refused else observed
 
 

@@ -234,6 +234,12 @@ def _missing_sources(spec: ContainerSpec, options: PlanOptions) -> list[Cause]:
             if m.type == "bind" and m.source in options.missing_paths]
 
 
+def _unsupported(spec: ContainerSpec, observed: ObservedState) -> list[Cause]:
+    """What the engine cannot honour in `spec` (observe asked `Runtime.refused`): a blocking cause."""
+    refused = observed.refused.get(spec.key)
+    return [Cause(Reason.UNSUPPORTED, refused)] if refused else []
+
+
 def _declared_at(spec: ContainerSpec, mount: Mount) -> Source:
     """The file and line a mount is written on (the container's line when the loader gave none)."""
     return Source(spec.source.file, mount.line or spec.source.line)
@@ -252,7 +258,8 @@ def needs_build(spec: ContainerSpec, observed: ObservedState, options: PlanOptio
 
 
 def _create(spec: ContainerSpec, observed: ObservedState, options: PlanOptions) -> Change:
-    causes = [Cause(Reason.MISSING), *_image_missing(spec, observed, options), *_missing_sources(spec, options)]
+    causes = [Cause(Reason.MISSING), *_image_missing(spec, observed, options), *_missing_sources(spec, options),
+              *_unsupported(spec, observed)]
     return Change(ChangeKind.CREATE, "container", spec.name, tuple(causes), spec,
                   needs_start=spec.state != "stopped", source=spec.source.file,
                   extra_mounts=image_volume_mounts(spec, observed), needs_build=needs_build(spec, observed, options))
@@ -282,7 +289,8 @@ def _compare(
     recreate = [*_recreate_causes(spec, keep, want, observed, recreated_networks, options.moved),
                 *_base_moved(spec, options), *tied]
     if recreate:
-        recreate += _image_missing(spec, observed, options) + _missing_sources(spec, options)
+        recreate += [*_image_missing(spec, observed, options), *_missing_sources(spec, options),
+                     *_unsupported(spec, observed)]
         extra = image_volume_mounts(spec, observed, keep)
         if extra and spec.update.order == "start-first":
             recreate.append(Cause(Reason.DATA_VOLUMES, "it keeps data in image volumes"))

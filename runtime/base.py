@@ -201,9 +201,10 @@ class Runtime(Protocol):
         container that may be in a crash loop (see `ObservedContainer.restart_count`) or that
         shares a network stack (see `ObservedContainer.up_seconds`)."""
 
-    def refused(self, spec: NetworkSpec) -> str | None:
+    def refused(self, spec: NetworkSpec | ContainerSpec) -> str | None:
         """Why the engine cannot honour `spec` as declared ("podman 4.3.1 does not honour the
-        network option(s) ..."), or None; asked before anything is created (docs/engines.md)."""
+        network option(s) ...", `runtime.honoured` for containers), or None; asked before
+        anything is created (docs/engines.md)."""
 
     def create_container(self, spec: ContainerSpec, name: str, labels: Mapping[str, str]) -> str:
         """Create (not start) a container named `name` from `spec`, with `labels` added to the

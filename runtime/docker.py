@@ -40,6 +40,7 @@ from runtime.docker_events import watch
 from runtime.docker_images import DockerImages
 from runtime.docker_specs import container_body, network_kwargs, volume_kwargs
 from runtime.healthchecks import interval_of, run_forever
+from runtime.honoured import container_refusal
 
 POLL_INTERVAL = 0.1
 
@@ -198,6 +199,9 @@ class DockerRuntime(DockerImages):
             return None
 
     def create_container(self, spec: ContainerSpec, name: str, labels: Mapping[str, str]) -> str:
+        refused = self.refused(spec)
+        if refused:
+            raise InvalidSpec(f"container {name}: {refused}")
         api = self.api
         body, later = container_body(spec, labels, api.api_version)
         if self._podman:
@@ -262,7 +266,9 @@ class DockerRuntime(DockerImages):
                     raise NotFound(error.explanation) from error
                 raise
 
-    def refused(self, spec: NetworkSpec) -> str | None:
+    def refused(self, spec: NetworkSpec | ContainerSpec) -> str | None:
+        if isinstance(spec, ContainerSpec):
+            return container_refusal(spec, self.capabilities)
         unsupported = podman.unsupported_network_options(spec.options) if self._podman else []
         if not unsupported:
             return None

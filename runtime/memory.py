@@ -35,6 +35,7 @@ from runtime.base import (
 from runtime.capabilities import MEMORY, Capabilities
 from runtime.conditions import reached
 from runtime.docker_observe import normalise_reference
+from runtime.honoured import container_refusal
 from runtime.memory_controls import MemoryControls, engine_call
 from runtime.memory_images import MemoryImages
 from runtime.memory_objects import (
@@ -163,8 +164,8 @@ class MemoryRuntime(MemoryControls, MemoryImages):
     def ping(self) -> None:
         return None
 
-    def refused(self, spec: NetworkSpec) -> str | None:
-        return None
+    def refused(self, spec: NetworkSpec | ContainerSpec) -> str | None:
+        return container_refusal(spec, self.capabilities) if isinstance(spec, ContainerSpec) else None
 
     @property
     def capabilities(self) -> Capabilities:
@@ -228,6 +229,9 @@ class MemoryRuntime(MemoryControls, MemoryImages):
         if image_id is None:
             raise InvalidSpec(f"No such image: {spec.image}")
         self._check_references(spec)
+        refused = self.refused(spec)
+        if refused:
+            raise InvalidSpec(f"container {name}: {refused}")
         container = MemoryContainer(self._new_id(), name, spec, {**spec.labels, **labels}, image_id, self._tick(),
                                     network_mode=self._network_mode(spec))
         mode = spec.network_mode

@@ -1,0 +1,47 @@
+"""What an engine cannot honour in a container spec, asked before anything is created.
+
+DESIGN section 13: a key an engine cannot honour is an error naming the engine and its version,
+never dropped in silence. `container_refusal` runs each check of `CHECKS` over a spec and the
+engine's `Capabilities`; the plan shows the first refusal as the container's blocked reason, and
+the adapters refuse the create with it. Pure: every check is unit-tested without an engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from reconciler.model import ContainerSpec
+from runtime.capabilities import Capabilities
+
+# The first Engine API version whose Mount.VolumeOptions takes a Subpath (Docker 26).
+SUBPATH_API = (1, 45)
+
+
+def engine_name(capabilities: Capabilities) -> str:
+    """"docker 20.10.24 (API 1.41)": how a refusal names the engine."""
+    return f"{capabilities.kind} {capabilities.version} (API {capabilities.api_version})"
+
+
+def _api(capabilities: Capabilities) -> tuple[int, ...]:
+    return tuple(int(part) for part in capabilities.api_version.split(".") if part.isdigit())
+
+
+def _subpath(spec: ContainerSpec, capabilities: Capabilities) -> str | None:
+    """A volume mount's `subpath` needs API 1.45 (Mount.VolumeOptions.Subpath)."""
+    at = [index for index, mount in enumerate(spec.mounts) if mount.subpath is not None]
+    if not at or _api(capabilities) >= SUBPATH_API:
+        return None
+    return (f"{engine_name(capabilities)} cannot mount a volume's subpath (mounts[{at[0]}]): "
+            f"that needs API {'.'.join(map(str, SUBPATH_API))}")
+
+
+CHECKS: tuple[Callable[[ContainerSpec, Capabilities], str | None], ...] = (_subpath,)
+
+
+def container_refusal(spec: ContainerSpec, capabilities: Capabilities) -> str | None:
+    """Why the engine cannot honour `spec` as declared, or None."""
+    for check in CHECKS:
+        refusal = check(spec, capabilities)
+        if refusal:
+            return refusal
+    return None
