@@ -19,6 +19,7 @@ from collections.abc import Collection, Iterator
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
+from reconciler.desired.compose_only import compose_hint
 from reconciler.desired.problems import FileReport, Path_
 
 if TYPE_CHECKING:
@@ -128,8 +129,7 @@ def _messages(error: ValidationError, report: FileReport) -> Iterator[tuple[Path
         known = error.schema.get("properties", {})
         for key in value:
             if key not in known:
-                what = "kind" if not path else "key"
-                yield (*path, key), f"unknown {what} '{key}'{did_you_mean(key, known)}"
+                yield (*path, key), _unknown(path, key, known)
     elif check in ("anyOf", "oneOf"):
         branch = _branch_errors(error)
         if branch is None:
@@ -151,6 +151,16 @@ def _messages(error: ValidationError, report: FileReport) -> Iterator[tuple[Path
                 yield path, f"missing required key '{key}'"
     else:
         yield path, _bound_message(check, error.validator_value, report.show(path, value))
+
+
+def _unknown(path: Path_, key: str, known: Collection[str]) -> str:
+    """The message for a key the schema does not know: why Compose's keys without an equivalent
+    have none, or how they are written here (`compose_only`), or the closest known key."""
+    kind = "" if not path else str(path[0]) if len(path) == 2 else None
+    hint = compose_hint(kind, key) if kind is not None else None
+    if hint:
+        return hint
+    return f"unknown {'kind' if not path else 'key'} '{key}'{did_you_mean(key, known)}"
 
 
 def _bad_name(path: Path_, name: str, error: ValidationError) -> tuple[Path_, str]:
