@@ -1,7 +1,7 @@
 """What the engine behind a Docker-compatible API is, and what it can do (docs/engines.md).
 
-`probe` reads the engine's own answers (`GET /version`, and Podman's `GET /libpod/info`) into
-`Capabilities`; the adapter asks once, on first contact, and handles every difference it finds
+`probe` reads the engine's own answers (`GET /version`, `GET /info`, and Podman's `GET /libpod/info`)
+into `Capabilities`; the adapter asks once, on first contact, and handles every difference it finds
 in one place. Pure: no I/O here, so each engine's answer is unit-tested as recorded.
 """
 
@@ -15,6 +15,48 @@ DOCKER = "docker"
 PODMAN = "podman"
 MEMORY = "memory"
 PODMAN_DEFAULT_NETWORK = "podman"  # containers.conf `default_network`
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """What the engine's kernel and cgroups can limit: its `GET /info` answer (moby's sysinfo, which
+    Podman's compat API answers too), and the real-time budget read from the host (`runtime.host_cgroups`).
+    A False flag means the engine accepts the key and drops it with a warning (moby `daemon_unix.go`
+    verifyPlatformContainerResources), so the key is refused here instead (`runtime.honoured`)."""
+
+    cgroup_version: str  # "1" | "2"
+    ncpu: int  # CPUs the engine sees: cpuset may name 0 to ncpu-1
+    swap_limit: bool  # memswap_limit, mem_swappiness
+    cpu_cfs_period: bool  # cpu_period
+    cpu_cfs_quota: bool  # cpu_quota, cpus
+    cpu_shares: bool  # cpu_shares
+    cpuset: bool  # cpuset
+    oom_kill_disable: bool  # oom_kill_disable
+    pids_limit: bool  # resources.pids_limit
+    # real-time group scheduling (CONFIG_RT_GROUP_SCHED, cgroup v1 only): None when unknown
+    realtime: bool | None = None
+    # the real-time runtime (microseconds per period) the engine's parent cgroup grants its
+    # containers: cpu_rt_runtime may not exceed it. None when unknown (a remote engine)
+    realtime_runtime: int | None = None
+
+
+def kernel_of(info: Mapping[str, Any], realtime: tuple[bool | None, int | None] = (None, None)) -> Kernel:
+    """The `Kernel` of a `GET /info` answer; `realtime` is `host_cgroups.realtime`'s answer, else
+    Podman's `CPURealtimeRuntime` (Docker's /info has none). A flag missing from the answer counts
+    as present: the engine's own error then speaks at apply."""
+    return Kernel(
+        cgroup_version=str(info.get("CgroupVersion") or "1"),
+        ncpu=int(info.get("NCPU") or 0),
+        swap_limit=info.get("SwapLimit") is not False,
+        cpu_cfs_period=info.get("CpuCfsPeriod") is not False,
+        cpu_cfs_quota=info.get("CpuCfsQuota") is not False,
+        cpu_shares=info.get("CPUShares") is not False,
+        cpuset=info.get("CPUSet") is not False,
+        oom_kill_disable=info.get("OomKillDisable") is not False,
+        pids_limit=info.get("PidsLimit") is not False,
+        realtime=realtime[0] if realtime[0] is not None else info.get("CPURealtimeRuntime"),
+        realtime_runtime=realtime[1],
+    )
 
 
 @dataclass(frozen=True)
@@ -36,6 +78,8 @@ class Capabilities:
     unless_stopped: bool = True
     # a rootless Podman (not yet supported: docs/engines.md)
     rootless: bool = False
+    # what its kernel can limit (`GET /info`); None when not asked (the in-memory engine)
+    kernel: Kernel | None = None
 
     def describe(self) -> dict[str, Any]:
         """The fields as a JSON-ready mapping, for status and logs."""
@@ -49,14 +93,20 @@ def _podman_component(version: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return None
 
 
-def probe(version: Mapping[str, Any], podman_info: Mapping[str, Any] | None = None) -> Capabilities:
+def probe(version: Mapping[str, Any], podman_info: Mapping[str, Any] | None = None,
+          info: Mapping[str, Any] | None = None,
+          realtime: tuple[bool | None, int | None] = (None, None)) -> Capabilities:
     """The capabilities of the engine whose `GET /version` answer is `version`; for Podman,
-    `podman_info` is its `GET /libpod/info` answer (None before it was asked). Podman's compat
-    API answers /version with a "Podman Engine" component; Docker's has none."""
+    `podman_info` is its `GET /libpod/info` answer (None before it was asked); `info` is its
+    `GET /info` answer (None: not asked, nothing known of its kernel) and `realtime` what
+    `host_cgroups.realtime` read on its host. Podman's compat API answers /version with a
+    "Podman Engine" component; Docker's has none."""
     api_version = str(version.get("ApiVersion") or "")
+    kernel = None if info is None else kernel_of(info, realtime)
     podman = _podman_component(version)
     if podman is None:
-        return Capabilities(kind=DOCKER, version=str(version.get("Version") or ""), api_version=api_version)
+        return Capabilities(kind=DOCKER, version=str(version.get("Version") or ""), api_version=api_version,
+                            kernel=kernel)
     host = (podman_info or {}).get("host") or {}
     return Capabilities(
         kind=PODMAN,
@@ -68,6 +118,7 @@ def probe(version: Mapping[str, Any], podman_info: Mapping[str, Any] | None = No
         runs_healthchecks=host.get("cgroupManager") == "systemd",
         unless_stopped=False,
         rootless=bool((host.get("security") or {}).get("rootless")),
+        kernel=kernel,
     )
 
 

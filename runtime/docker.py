@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -22,7 +23,7 @@ import requests
 
 from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkSpec, VolumeSpec
 from runtime import docker_observe as parse
-from runtime import podman
+from runtime import host_cgroups, podman
 from runtime.base import (
     Conflict,
     EngineError,
@@ -33,7 +34,7 @@ from runtime.base import (
     ObservedState,
     WaitTimeout,
 )
-from runtime.capabilities import PODMAN, Capabilities, is_podman, probe
+from runtime.capabilities import DOCKER, PODMAN, Capabilities, is_podman, probe
 from runtime.conditions import reached
 from runtime.docker_errors import engine_errors
 from runtime.docker_events import watch
@@ -74,9 +75,16 @@ class DockerRuntime(DockerImages):
                         client = docker.DockerClient(base_url=self._url, **options)
                     version = client.api.version()
                     info = self._get(client.api, podman.info_path()) if is_podman(version) else None
-                self._capabilities = probe(version, info)
+                    kernel = client.api.info()
+                self._capabilities = probe(version, info, kernel, self._realtime(version, kernel))
                 self._client = client
             return self._client
+
+    def _realtime(self, version: Mapping, kernel: Mapping) -> tuple[bool | None, int | None]:
+        """Real-time scheduling on the engine's host (`runtime.host_cgroups`): unknown for a remote engine."""
+        if not host_cgroups.is_local(self._url or os.environ.get("DOCKER_HOST")):
+            return None, None
+        return host_cgroups.realtime(PODMAN if is_podman(version) else DOCKER, kernel)
 
     @property
     def capabilities(self) -> Capabilities:
