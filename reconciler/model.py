@@ -119,6 +119,8 @@ class Healthcheck:
     timeout: float = 30.0
     retries: int = 3
     start_period: float = 0.0
+    # seconds between checks during start_period (Compose's start_interval; API 1.44); None: interval
+    start_interval: float | None = field(default=None, metadata=_WHEN_SET)
 
 
 @dataclass(frozen=True)
@@ -255,6 +257,8 @@ class ContainerSpec(_Resource):
     hostname: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
+    # OCI annotations (HostConfig.Annotations, API 1.43), for runtimes and tools that read them
+    annotations: Mapping[str, str] = field(default_factory=dict, metadata=_WHEN_SET)
     ports: tuple[PortMapping, ...] = ()
     mounts: tuple[Mount, ...] = ()
     networks: tuple[NetworkAttachment, ...] = ()

@@ -94,6 +94,8 @@ def _host_config(spec: ContainerSpec, network_mode: str, bindings: dict[str, lis
         "Dns": list(spec.dns),
         "VolumesFrom": list(spec.volumes_from),
     }
+    if spec.annotations:
+        host["Annotations"] = dict(spec.annotations)
     if spec.logging is not None:
         host["LogConfig"] = {"Type": spec.logging.driver, "Config": dict(spec.logging.options)}
     optional = {
@@ -111,13 +113,16 @@ def _healthcheck(spec: ContainerSpec) -> dict[str, Any] | None:
     check = spec.healthcheck
     if check is None:
         return None
-    return {
+    body = {
         "Test": list(check.test),
         "Interval": _nanos(check.interval),
         "Timeout": _nanos(check.timeout),
         "Retries": check.retries,
         "StartPeriod": _nanos(check.start_period),
     }
+    if check.start_interval is not None:
+        body["StartInterval"] = _nanos(check.start_interval)
+    return body
 
 
 def container_body(

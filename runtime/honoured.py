@@ -13,8 +13,11 @@ from collections.abc import Callable
 from reconciler.model import ContainerSpec
 from runtime.capabilities import Capabilities
 
-# The first Engine API version whose Mount.VolumeOptions takes a Subpath (Docker 26).
+# The first Engine API versions that take a volume mount's Subpath (Docker 26), a healthcheck's
+# StartInterval (Docker 25) and HostConfig.Annotations (Docker 24).
 SUBPATH_API = (1, 45)
+START_INTERVAL_API = (1, 44)
+ANNOTATIONS_API = (1, 43)
 
 
 def engine_name(capabilities: Capabilities) -> str:
@@ -26,16 +29,31 @@ def _api(capabilities: Capabilities) -> tuple[int, ...]:
     return tuple(int(part) for part in capabilities.api_version.split(".") if part.isdigit())
 
 
+def _needs(capabilities: Capabilities, api: tuple[int, ...], what: str) -> str | None:
+    if _api(capabilities) >= api:
+        return None
+    return f"{engine_name(capabilities)} cannot {what}: that needs API {'.'.join(map(str, api))}"
+
+
 def _subpath(spec: ContainerSpec, capabilities: Capabilities) -> str | None:
     """A volume mount's `subpath` needs API 1.45 (Mount.VolumeOptions.Subpath)."""
     at = [index for index, mount in enumerate(spec.mounts) if mount.subpath is not None]
-    if not at or _api(capabilities) >= SUBPATH_API:
+    return _needs(capabilities, SUBPATH_API, f"mount a volume's subpath (mounts[{at[0]}])") if at else None
+
+
+def _start_interval(spec: ContainerSpec, capabilities: Capabilities) -> str | None:
+    """`healthcheck.start_interval` needs API 1.44 (HealthConfig.StartInterval)."""
+    if spec.healthcheck is None or spec.healthcheck.start_interval is None:
         return None
-    return (f"{engine_name(capabilities)} cannot mount a volume's subpath (mounts[{at[0]}]): "
-            f"that needs API {'.'.join(map(str, SUBPATH_API))}")
+    return _needs(capabilities, START_INTERVAL_API, "check health at a start interval (healthcheck.start_interval)")
 
 
-CHECKS: tuple[Callable[[ContainerSpec, Capabilities], str | None], ...] = (_subpath,)
+def _annotations(spec: ContainerSpec, capabilities: Capabilities) -> str | None:
+    """`annotations` need API 1.43 (HostConfig.Annotations); an older engine drops them silently."""
+    return _needs(capabilities, ANNOTATIONS_API, "set OCI annotations (annotations)") if spec.annotations else None
+
+
+CHECKS: tuple[Callable[[ContainerSpec, Capabilities], str | None], ...] = (_subpath, _start_interval, _annotations)
 
 
 def container_refusal(spec: ContainerSpec, capabilities: Capabilities) -> str | None:

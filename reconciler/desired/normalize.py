@@ -24,6 +24,7 @@ from reconciler.desired.security import capability, security_option
 from reconciler.desired.signals import stop_signal
 from reconciler.desired.units import INT64_MAX, duration, size
 from reconciler.model import (
+    LABEL_PREFIX,
     ContainerSpec,
     Dependency,
     Healthcheck,
@@ -37,7 +38,7 @@ from reconciler.model import (
 )
 
 MIN_MEMORY = 6 * 1024**2  # the engine refuses less (moby daemon/daemon_unix.go, linuxMinMemory)
-_HEALTHCHECK_DEFAULTS = {"interval": "30s", "timeout": "30s", "retries": "3"}  # the engine's
+_HEALTHCHECK_DEFAULTS = {"interval": "30s", "timeout": "30s", "retries": "3", "start_interval": "5s"}  # the engine's
 _COPIED = ("pull", "working_dir", "network_mode", "restart", "state", "privileged", "read_only", "init", "tty")
 _CHECKED = {"image": image_reference, "command": forms.argv, "entrypoint": forms.argv, "stop_signal": stop_signal,
             "user": forms.user, "hostname": forms.hostname}
@@ -71,20 +72,38 @@ def _size(value: str | int, _key: str) -> int:
     return size(value)
 
 
-def _env(r: Resource) -> dict[str, str]:
-    env: dict[str, str] = {}
-    files = r.body.get("env_file", [])
+def _variable_files(r: Resource, key: str) -> dict[str, str]:
+    """The variables of the KEY=VALUE files named at `key` (`env_file`, `label_file`: a path or a
+    list, relative to the TOML file's folder, read as Compose reads `.env` files), later files
+    winning; each problem reported at the file's entry."""
+    variables: dict[str, str] = {}
+    files = r.body.get(key, [])
     for index, name in enumerate([files] if isinstance(files, str) else files):
-        key = ("env_file", index) if not isinstance(files, str) else ("env_file",)
+        at_key = (key, index) if not isinstance(files, str) else (key,)
         r.report.inputs.append(str(r.base / name))
         if r.report.escapes(str(r.base / name)):
-            r.error(key, f"{name} leads outside the repository; refused")
+            r.error(at_key, f"{name} leads outside the repository; refused")
             continue
         try:
-            env.update(read_env_file(str(r.base / name), nul_values=False))
+            variables.update(read_env_file(str(r.base / name), nul_values=False))
         except LoadFailure as failure:
             at = f" line {failure.problem.line}" if failure.problem.line else ""
-            r.error(key, f"{name}{at}: {failure.problem.message}")
+            r.error(at_key, f"{name}{at}: {failure.problem.message}")
+    return variables
+
+
+def _labels(r: Resource) -> dict[str, str]:
+    """`labels` over what `label_file` gives (Compose's rule: `labels` wins), the reserved prefix
+    refused in both."""
+    from_files = _variable_files(r, "label_file")
+    for name in from_files:
+        if name.startswith(LABEL_PREFIX):
+            r.error("label_file", f"{name}: the label prefix '{LABEL_PREFIX}' is reserved for the reconciler")
+    return {**from_files, **r.labels()}
+
+
+def _env(r: Resource) -> dict[str, str]:
+    env = _variable_files(r, "env_file")
     declared = forms.string_map(r.body.get("env", {}))
     for name, value in declared.items():
         problem = _env_name_problem(name) or (f"the value {NUL_IN_VALUE}" if "\0" in value else None)
@@ -153,7 +172,8 @@ def _healthcheck(r: Resource) -> Healthcheck | None:
     if body.get("retries") == 0:
         r.error(("healthcheck", "retries"), f"0 would make the engine use its default "
                 f"({_HEALTHCHECK_DEFAULTS['retries']}): leave retries out for that, or give at least 1")
-    timing = r.converted("healthcheck", ("interval", "timeout", "start_period"), _healthcheck_duration)
+    timing = r.converted("healthcheck", ("interval", "timeout", "start_period", "start_interval"),
+                         _healthcheck_duration)
     if "test" not in written:
         r.error("healthcheck", "missing required key 'test' (or disable = true)")
     if "test" not in body:
@@ -257,7 +277,8 @@ def container(r: Resource) -> ContainerSpec | None:
         name=r.path[-1],
         source=r.source(),
         env=_env(r),
-        labels=r.labels(),
+        labels=_labels(r),
+        annotations=forms.string_map(body.get("annotations", {})),
         ports=r.each("ports", forms.port),
         mounts=_mounts(r),
         networks=_networks(r),

@@ -8,7 +8,7 @@ import pytest
 
 from reconciler.commands.render import plan_text
 from reconciler.converge import make_plan, observe
-from reconciler.model import ContainerSpec, DesiredState, Mount, VolumeSpec, spec_hash
+from reconciler.model import ContainerSpec, DesiredState, Healthcheck, Mount, VolumeSpec, spec_hash
 from runtime.base import InvalidSpec
 from runtime.capabilities import DOCKER, Capabilities
 from runtime.honoured import container_refusal
@@ -59,3 +59,17 @@ def test_a_new_key_at_its_default_leaves_the_spec_hash_unchanged():
     plain = ContainerSpec("web", IMAGE)
     assert spec_hash(dataclasses.replace(plain, stdin_open=False, dns_search=(), mounts=())) == spec_hash(plain)
     assert spec_hash(dataclasses.replace(plain, stdin_open=True)) != spec_hash(plain)
+
+
+def test_annotations_are_refused_below_api_1_43():
+    spec = ContainerSpec("web", IMAGE, annotations={"org.example/team": "a"})
+    assert container_refusal(spec, DOCKER_20) == (
+        "docker 20.10.24 (API 1.41) cannot set OCI annotations (annotations): that needs API 1.43")
+    assert container_refusal(spec, DOCKER_26) is None
+
+
+def test_a_healthcheck_start_interval_is_refused_below_api_1_44():
+    spec = ContainerSpec("web", IMAGE, healthcheck=Healthcheck(("CMD", "true"), start_interval=1.0))
+    assert container_refusal(spec, DOCKER_20) == ("docker 20.10.24 (API 1.41) cannot check health at a start "
+                                                  "interval (healthcheck.start_interval): that needs API 1.44")
+    assert container_refusal(spec, DOCKER_26) is None
