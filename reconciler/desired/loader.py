@@ -22,7 +22,16 @@ from reconciler.desired.envfile import read_env_file
 from reconciler.desired.files import discover, is_desired_file, read_file
 from reconciler.desired.interpolate import interpolate
 from reconciler.desired.locate import key_lines, too_deep
-from reconciler.desired.problems import FileReport, LoadFailure, Path_, Problem, decode_utf8, dotted, scrub
+from reconciler.desired.problems import (
+    FileReport,
+    LoadFailure,
+    Path_,
+    Problem,
+    decode_utf8,
+    dotted,
+    scrub,
+    written_as,
+)
 from reconciler.model import DesiredState, Spec
 
 if TYPE_CHECKING:
@@ -48,6 +57,8 @@ class FileDecl:
     secret_values: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     # the other files what it declares depends on (env files), by path
     inputs: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    # our key paths written under a Compose alias -> the alias's path (`aliases.resolve`)
+    renamed: Mapping[Path_, Path_] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def valid(self) -> bool:
@@ -118,7 +129,7 @@ def _declare(rel: str, report: FileReport, specs: Iterable[Spec] = ()) -> FileDe
 
     ok = not report.errors
     return FileDecl(rel, tuple(specs) if ok else (), by_line(report.errors), by_line(report.warnings),
-                    dict(report.lines), frozenset(report.secret_values), tuple(report.inputs))
+                    dict(report.lines), frozenset(report.secret_values), tuple(report.inputs), dict(report.renamed))
 
 
 def load_file(root: Path, rel: str, env: Mapping[str, str], secrets: frozenset[str] = frozenset(),
@@ -180,6 +191,7 @@ def combine(decls: Iterable[FileDecl]) -> tuple[DesiredState, tuple[Problem, ...
     def place(spec: Spec, at: Path_, message: str) -> Problem:
         decl = by_file.get(spec.source.file)
         lines = decl.lines if decl else {}
+        at = written_as(at, decl.renamed) if decl else at
         line = next((lines[at[:n]] for n in range(len(at), 0, -1) if at[:n] in lines), spec.source.line)
         return Problem(spec.source.file, line, dotted(at), scrub(message, secrets))
 

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from reconciler.desired import forms
+from reconciler.desired import aliases, forms
 from reconciler.desired.builds import built_image
 from reconciler.desired.envfile import NUL_IN_VALUE, read_env_file
 from reconciler.desired.image_ref import image_reference
@@ -299,6 +299,7 @@ def container(r: Resource) -> ContainerSpec | None:
         logging=Logging(logging["driver"], forms.string_map(logging.get("options", {}))) if logging else None,
         volumes_from=tuple(body.get("volumes_from", ())),
         hosts=r.hosts(),
+        profiles=tuple(body.get("profiles", ())),
         **_pull_interval(r),
         **fields,
     )
@@ -321,6 +322,8 @@ def build(document: dict, report: FileReport, base: Path, failed: Collection[Pat
             if not isinstance(body, dict):
                 continue
             inside = [at[2:] for at in failed if at[:2] == (kind, name)]
+            if kind == "container":
+                body, inside = aliases.resolve(report, (kind, name), body, inside)
             spec = _BUILDERS[kind](Resource(report, (kind, name), body, base, inside))
             if spec is not None:
                 specs.append(spec)

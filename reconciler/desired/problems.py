@@ -56,6 +56,15 @@ def dotted(path: Path_) -> str:
     return text
 
 
+def written_as(path: Path_, renamed: Mapping[Path_, Path_]) -> Path_:
+    """The key path as the file wrote it: under an alias (`renamed`: our path -> the alias's), the
+    alias's path with the rest of `path` after it."""
+    for ours, alias in renamed.items():
+        if path[: len(ours)] == ours:
+            return (*alias, *path[len(ours):])
+    return path
+
+
 def scrub(message: str, secrets: Collection[str]) -> str:
     """The message with every secret value in it masked."""
     for secret in sorted(secrets, key=len, reverse=True):
@@ -81,12 +90,15 @@ class FileReport:
     # outside it a build may read too (--build-allow)
     tree: Path | None = None
     build_allow: tuple[Path, ...] = ()
+    # our key path -> the path of the Compose alias the file wrote for it (`aliases.resolve`)
+    renamed: dict[Path_, Path_] = field(default_factory=dict)
 
     def escapes(self, path: str) -> bool:
         """Whether `path`, resolved, lies outside `confine`."""
         return self.confine is not None and not Path(os.path.realpath(path)).is_relative_to(self.confine)
 
     def line_of(self, path: Path_) -> int | None:
+        path = written_as(path, self.renamed)
         for end in range(len(path), 0, -1):
             line = self.lines.get(path[:end])
             if line is not None:
@@ -94,6 +106,7 @@ class FileReport:
         return None
 
     def problem(self, path: Path_, message: str) -> Problem:
+        path = written_as(path, self.renamed)
         return Problem(self.file, self.line_of(path), dotted(path), scrub(message, self.secret_values))
 
     def error(self, path: Path_, message: str) -> None:

@@ -1,0 +1,136 @@
+"""Compose's names for our keys: a container may write `pull_policy`, `stop_grace_period`,
+`mem_limit`, `mem_reservation`, `cpus`, `pids_limit`, `shm_size`, `environment` and `volumes`
+(Compose's service keys) for `pull`/`pull_interval`, `stop_timeout`, `resources.*`, `env` and
+`mounts`. `resolve` rewrites a container body to our names before it is normalised, so the rest
+of the loader sees one name per key; the problems found later at our name are placed at the alias
+the file wrote (`FileReport.renamed`).
+
+Rules: both names of one key in one container is an error at the alias naming both lines; every
+problem in an alias's value is reported at the alias's key path and line; a value the schema or
+interpolation already refused at the alias is not checked again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.desired.problems import FileReport, Path_, dotted
+from reconciler.desired.units import duration
+
+_DAY = 24 * 3600
+
+
+def pull_policy(value: str, body: dict) -> dict[Path_, Any]:
+    """Compose's `pull_policy` -> {("pull",): ..., ("pull_interval",): ...}. `always`, `never`,
+    `missing` are ours; `if_not_present` is `missing`; `build` (needs `build`) builds and never
+    pulls: `never`; `daily`, `weekly` and `every_<duration>` (Compose's duration form: `every_12h`,
+    `every_1h30m`, more than 0) ask the registry for a newer image at most that often: `pull =
+    "newer"` with `pull_interval` (24h, 168h, the duration). Raises ValueError naming the problem."""
+    simple = {"always": "always", "never": "never", "missing": "missing", "if_not_present": "missing"}
+    if value in simple:
+        return {("pull",): simple[value]}
+    if value == "build":
+        if "build" not in body:
+            raise ValueError('"build" needs a build table: it builds the image and never pulls it')
+        return {("pull",): "never"}
+    if value in ("daily", "weekly"):
+        return {("pull",): "newer", ("pull_interval",): _DAY * (1 if value == "daily" else 7)}
+    interval = value.removeprefix("every_")
+    if interval == value:
+        raise ValueError(f'"{value}" is not a pull policy')
+    try:
+        seconds = duration(interval)
+    except ValueError:
+        raise ValueError(f'"{value}": every_ needs a duration after it, e.g. every_12h or every_1h30m') from None
+    if seconds == 0:
+        raise ValueError(f'"{value}": the interval must be more than 0')
+    return {("pull",): "newer", ("pull_interval",): interval}
+
+
+@dataclass(frozen=True)
+class Alias:
+    """Compose's name `name` for our key(s) `targets`. A rename (one target, `convert` None) moves
+    the value as written; otherwise `convert(value, body)` gives the value of each target."""
+
+    name: str
+    targets: tuple[Path_, ...]
+    convert: Callable[[Any, dict], dict[Path_, Any]] | None = None
+
+    @property
+    def rename(self) -> bool:
+        return self.convert is None
+
+
+ALIASES = {alias.name: alias for alias in (
+    Alias("pull_policy", (("pull",), ("pull_interval",)), pull_policy),
+    Alias("stop_grace_period", (("stop_timeout",),)),
+    Alias("mem_limit", (("resources", "memory"),)),
+    Alias("mem_reservation", (("resources", "memory_reservation"),)),
+    Alias("cpus", (("resources", "cpus"),)),
+    Alias("pids_limit", (("resources", "pids_limit"),)),
+    Alias("shm_size", (("resources", "shm_size"),)),
+    Alias("environment", (("env",),)),
+    Alias("volumes", (("mounts",),)),
+)}
+
+
+def _present(body: dict, path: Path_) -> bool:
+    for key in path:
+        if not isinstance(body, dict) or key not in body:
+            return False
+        body = body[key]
+    return True
+
+
+def _put(body: dict, path: Path_, value: Any) -> None:
+    """Set `value` at `path` of `body`, copying each table on the way (the document is not changed)."""
+    if len(path) == 1:
+        body[path[0]] = value
+        return
+    inner = dict(body.get(path[0], {}))
+    body[path[0]] = inner
+    _put(inner, path[1:], value)
+
+
+def _below(path: Path_, prefix: Path_) -> bool:
+    return path[: len(prefix)] == prefix
+
+
+def resolve(report: FileReport, at: Path_, body: dict, failed: Collection[Path_]) -> tuple[dict, list[Path_]]:
+    """(the container body at `at` with each alias replaced by our key(s), the `failed` paths (within
+    the container) moved along). An alias written next to a key it names is reported at the alias
+    and left out; so is a value `convert` refuses. A value that failed before (schema,
+    interpolation) stays reported at the alias: a rename moves it to our key as failed, so it is
+    left out and not checked twice. Each rename applied is recorded in `report.renamed`."""
+    body, failed = dict(body), list(failed)
+    for alias in (ALIASES[key] for key in list(body) if key in ALIASES):
+        value = body.pop(alias.name)
+        both = [target for target in alias.targets if _present(body, target)]
+        if both:
+            written = report.line_of((*at, *both[0]))
+            line = f" (line {written})" if written else ""
+            report.error((*at, alias.name), f"{alias.name} and {dotted(both[0])}{line} are two names of one key: "
+                                            "keep one")
+            failed.append((alias.name,))
+            continue
+        if alias.rename:
+            target = alias.targets[0]
+            failed = [(*target, *path[1:]) if _below(path, (alias.name,)) else path for path in failed]
+            _put(body, target, value)
+            report.renamed[(*at, *target)] = (*at, alias.name)
+            continue
+        if any(_below(path, (alias.name,)) for path in failed):
+            continue
+        assert alias.convert is not None
+        try:
+            converted = alias.convert(value, body)
+        except ValueError as error:
+            report.error((*at, alias.name), str(error))
+            failed.append((alias.name,))
+            continue
+        for target, item in converted.items():
+            _put(body, target, item)
+            report.renamed[(*at, *target)] = (*at, alias.name)
+    return body, failed
