@@ -89,7 +89,8 @@ def _put(body: dict, path: Path_, value: Any) -> None:
     if len(path) == 1:
         body[path[0]] = value
         return
-    inner = dict(body.get(path[0], {}))
+    current = body.get(path[0])
+    inner = dict(current) if isinstance(current, dict) else {}  # not a table: the schema reported it
     body[path[0]] = inner
     _put(inner, path[1:], value)
 
