@@ -87,7 +87,6 @@ class Reason(enum.Enum):
     BIND_MISSING = "bind source missing on this host"
     UNSUPPORTED = "not honoured by the engine"
     ANONYMOUS_KEPT = "keeps the data of its anonymous volume"
-    SECRET_CHANGED = "secret changed"  # a secret's or config's value (its keyed hash), or how it is mounted
 
 
 @dataclass(frozen=True)
@@ -147,8 +146,6 @@ def spec_changed(labels: Mapping[str, str], spec: Spec) -> Cause:
     moved = set().union(*(FORM_CHANGES.get(v, ()) for v in range(int(form) + 1, FORM + 1))) if form.isdigit() else set()
     if form != str(FORM) and set(keys) <= moved:
         return Cause(Reason.FORM_CHANGED, f"{form} -> {FORM}: {', '.join(keys)}")
-    if keys and set(keys) <= {"secrets", "configs"}:
-        return Cause(Reason.SECRET_CHANGED, ", ".join(keys))
     return Cause(Reason.SPEC_CHANGED, ", ".join(keys))
 
 

@@ -117,10 +117,11 @@ def _stack_target(network_mode: str | None) -> str | None:
 
 
 def _tied_to(spec: ContainerSpec) -> list[str]:
-    """The containers whose id this one is bound to at create: `network_mode = "container:X"`
-    and `volumes_from = ["X", "X:ro"]`."""
+    """The containers whose id this one is bound to at create: `network_mode = "container:X"`,
+    `ipc`/`pid = "container:X"` and `volumes_from = ["X", "X:ro"]`."""
     stack = _stack_target(spec.network_mode)
-    return [entry.split(":", 1)[0] for entry in spec.volumes_from] + ([stack] if stack else [])
+    shared = [target for target in map(_stack_target, (spec.ipc, spec.pid)) if target]
+    return [entry.split(":", 1)[0] for entry in spec.volumes_from] + ([stack] if stack else []) + shared
 
 
 def _replace_tied(

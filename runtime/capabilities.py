@@ -60,6 +60,24 @@ def kernel_of(info: Mapping[str, Any], realtime: tuple[bool | None, int | None] 
 
 
 @dataclass(frozen=True)
+class Storage:
+    """The engine's storage driver and OCI runtimes, from its `GET /info` answer."""
+
+    driver: str  # "overlay2", "btrfs", ...
+    backing_filesystem: str  # DriverStatus "Backing Filesystem": "extfs", "xfs", ...
+    runtimes: tuple[str, ...]  # the names in `Runtimes`
+    default_runtime: str  # `DefaultRuntime`
+
+
+def storage_of(info: Mapping[str, Any]) -> Storage:
+    """The `Storage` of a `GET /info` answer (Docker's and Podman's compat API answer alike)."""
+    status = {str(pair[0]): str(pair[1]) for pair in info.get("DriverStatus") or () if len(pair) == 2}
+    return Storage(driver=str(info.get("Driver") or ""), backing_filesystem=status.get("Backing Filesystem", ""),
+                   runtimes=tuple(sorted(info.get("Runtimes") or ())),
+                   default_runtime=str(info.get("DefaultRuntime") or ""))
+
+
+@dataclass(frozen=True)
 class Capabilities:
     kind: str  # docker | podman | memory
     version: str  # the engine's own version: "20.10.24", "4.3.1"
@@ -80,6 +98,8 @@ class Capabilities:
     rootless: bool = False
     # what its kernel can limit (`GET /info`); None when not asked (the in-memory engine)
     kernel: Kernel | None = None
+    # its storage (`GET /info`, `storage_of`); None when not asked
+    storage: Storage | None = None
 
     def describe(self) -> dict[str, Any]:
         """The fields as a JSON-ready mapping, for status and logs."""
@@ -103,10 +123,11 @@ def probe(version: Mapping[str, Any], podman_info: Mapping[str, Any] | None = No
     "Podman Engine" component; Docker's has none."""
     api_version = str(version.get("ApiVersion") or "")
     kernel = None if info is None else kernel_of(info, realtime)
+    storage = None if info is None else storage_of(info)
     podman = _podman_component(version)
     if podman is None:
         return Capabilities(kind=DOCKER, version=str(version.get("Version") or ""), api_version=api_version,
-                            kernel=kernel)
+                            kernel=kernel, storage=storage)
     host = (podman_info or {}).get("host") or {}
     return Capabilities(
         kind=PODMAN,
@@ -119,6 +140,7 @@ def probe(version: Mapping[str, Any], podman_info: Mapping[str, Any] | None = No
         unless_stopped=False,
         rootless=bool((host.get("security") or {}).get("rootless")),
         kernel=kernel,
+        storage=storage,
     )
 
 

@@ -216,7 +216,7 @@ class DockerRuntime(DockerImages):
             body = podman.container_body(body)
         try:
             with engine_errors():
-                container_id = api.create_container_from_config(body, name=name)["Id"]
+                container_id = api.create_container_from_config(body, name=name, platform=spec.platform)["Id"]
             for attachment in later:
                 try:
                     self.connect_network(attachment.name, container_id, attachment.aliases,

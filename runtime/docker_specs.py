@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.model import ContainerSpec, Device, Mount, NetworkAttachment, NetworkSpec, VolumeSpec
+from runtime.docker_host_keys import bind_suffix, config_fields, exposed_ports, host_fields, mount_options
 
 NANOS = 1_000_000_000
 # The first API version that accepts several networks in the create call's NetworkingConfig.
@@ -34,9 +35,9 @@ def _nanos(seconds: float) -> int:
 
 
 def _bind(mount: Mount) -> str:
-    """A short-form bind as HostConfig.Binds takes it, "source:target[:ro]": the engine creates a
+    """A short-form bind as HostConfig.Binds takes it, "source:target[:ro,propagation]": the engine creates a
     missing host path as a folder (what Compose's short syntax sends), where a Mount is refused."""
-    return f"{mount.source}:{mount.target}" + (":ro" if mount.read_only else "")
+    return f"{mount.source}:{mount.target}" + bind_suffix(mount)
 
 
 def _mount(mount: Mount) -> dict[str, Any]:
@@ -45,6 +46,8 @@ def _mount(mount: Mount) -> dict[str, Any]:
         body["Source"] = mount.source
     if mount.type == "tmpfs" and mount.tmpfs_size is not None:
         body["TmpfsOptions"] = {"SizeBytes": mount.tmpfs_size}
+    for key, options in mount_options(mount).items():
+        body[key] = {**body.get(key, {}), **options}
     return body
 
 
@@ -106,6 +109,7 @@ def _host_config(spec: ContainerSpec, network_mode: str, bindings: dict[str, lis
         "ShmSize": res.shm_size,
     }
     host.update({key: value for key, value in optional.items() if value is not None})
+    host.update(host_fields(spec))
     return host
 
 
@@ -159,6 +163,8 @@ def container_body(
         "Healthcheck": _healthcheck(spec),
     }
     body.update({key: value for key, value in optional.items() if value is not None})
+    body.update(config_fields(spec))
+    body["ExposedPorts"].update(exposed_ports(spec))
     return body, later
 
 

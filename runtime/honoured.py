@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from reconciler.model import ContainerSpec
-from runtime.capabilities import Capabilities
+from runtime.capabilities import PODMAN, Capabilities
 
 # The first Engine API versions that take a volume mount's Subpath (Docker 26), a healthcheck's
 # StartInterval (Docker 25) and HostConfig.Annotations (Docker 24).
@@ -53,7 +53,70 @@ def _annotations(spec: ContainerSpec, capabilities: Capabilities) -> str | None:
     return _needs(capabilities, ANNOTATIONS_API, "set OCI annotations (annotations)") if spec.annotations else None
 
 
-CHECKS: tuple[Callable[[ContainerSpec, Capabilities], str | None], ...] = (_subpath, _start_interval, _annotations)
+# Storage drivers that limit a container's writable layer (storage_opt size): moby's btrfs, zfs and
+# devicemapper graphdrivers do; overlay2 (and Podman's overlay) only on xfs mounted with pquota,
+# which GET /info does not tell, so there the engine's own error speaks.
+_SIZED_DRIVERS = frozenset({"btrfs", "zfs", "devicemapper"})
+_XFS_QUOTA_DRIVERS = frozenset({"overlay2", "overlay"})
+
+
+def _storage_size(spec: ContainerSpec, capabilities: Capabilities) -> str | None:
+    """`storage_opt.size` needs a storage driver that limits a writable layer (GET /info `Driver`
+    and its DriverStatus "Backing Filesystem")."""
+    storage = capabilities.storage
+    if "size" not in spec.storage_opt or storage is None or storage.driver in _SIZED_DRIVERS:
+        return None
+    if storage.driver in _XFS_QUOTA_DRIVERS and storage.backing_filesystem == "xfs":
+        return None
+    on = f" on {storage.backing_filesystem}" if storage.backing_filesystem else ""
+    return (f"{engine_name(capabilities)} cannot limit a container's storage size (storage_opt.size): its storage"
+            f" driver {storage.driver}{on} does not support it (overlay2 does on xfs with pquota; btrfs, zfs and"
+            " devicemapper do)")
+
+
+def _runtime(spec: ContainerSpec, capabilities: Capabilities) -> str | None:
+    """A `runtime` the engine lists (GET /info `Runtimes`); Podman 4.3's compat API ignores
+    HostConfig.Runtime and runs its default runtime (`DefaultRuntime`), so only that one."""
+    storage = capabilities.storage
+    if spec.runtime is None or storage is None:
+        return None
+    if capabilities.kind == PODMAN and spec.runtime != storage.default_runtime:
+        return (f"{engine_name(capabilities)} ignores runtime = \"{spec.runtime}\" and runs its default"
+                f" runtime {storage.default_runtime}")
+    if capabilities.kind != PODMAN and spec.runtime not in storage.runtimes:
+        return (f"{engine_name(capabilities)} has no runtime \"{spec.runtime}\": it lists"
+                f" {', '.join(storage.runtimes)}")
+    return None
+
+
+# What Podman 4.3's compat API accepts and drops in silence (each found by create and inspect):
+# key -> whether a spec sets it.
+_PODMAN_DROPS: dict[str, Callable[[ContainerSpec], bool]] = {
+    "domainname": lambda spec: spec.domainname is not None,
+    "mac_address": lambda spec: spec.mac_address is not None,
+    "cgroup": lambda spec: spec.cgroup is not None,
+    "device_cgroup_rules": lambda spec: bool(spec.device_cgroup_rules),
+    "gpus": lambda spec: bool(spec.gpus),
+    "mounts.nocopy": lambda spec: any(mount.nocopy for mount in spec.mounts),
+}
+
+
+def _podman_drops(spec: ContainerSpec, capabilities: Capabilities) -> str | None:
+    """A key Podman 4.3 takes and drops in silence (`_PODMAN_DROPS`); `cgroup = "host"` is what it
+    does anyway on cgroup v1, so only that is honoured."""
+    if capabilities.kind != PODMAN:
+        return None
+    kernel = capabilities.kernel
+    for key, sets in _PODMAN_DROPS.items():
+        if key == "cgroup" and spec.cgroup == "host" and (kernel is None or kernel.cgroup_version == "1"):
+            continue
+        if sets(spec):
+            return f"{engine_name(capabilities)} drops {key} in silence (its Docker-compatible API ignores it)"
+    return None
+
+
+CHECKS: tuple[Callable[[ContainerSpec, Capabilities], str | None], ...] = (
+    _subpath, _start_interval, _annotations, _storage_size, _runtime, _podman_drops)
 
 
 def container_refusal(spec: ContainerSpec, capabilities: Capabilities) -> str | None:

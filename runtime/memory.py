@@ -206,7 +206,8 @@ class MemoryRuntime(MemoryControls, MemoryImages):
         try:
             for attachment in spec.networks:
                 self._network(attachment.name)
-            for ref in [*spec.volumes_from, *([mode.partition(":")[2]] if mode.startswith("container:") else [])]:
+            shared = [m.partition(":")[2] for m in (mode, spec.ipc or "", spec.pid or "") if m.startswith("container:")]
+            for ref in [*spec.volumes_from, *shared]:
                 self._container(ref.split(":")[0])
         except NotFound as error:
             raise InvalidSpec(str(error)) from error

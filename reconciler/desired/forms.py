@@ -13,7 +13,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from reconciler.desired.units import size
+from reconciler.desired.mount_options import mount_options
 from reconciler.model import Device, Mount, PortMapping
 
 _PORT = re.compile(
@@ -91,7 +91,8 @@ def _bind_source(source: str, base: Path) -> str:
 
 
 def mount(value: str | dict, base: Path) -> Mount:
-    """`"source:/target[:ro|rw]"` or `{ type, source, target, read_only, tmpfs_size }`.
+    """`"source:/target[:ro|rw]"` or `{ type, source, target, read_only, ... }` with the options of
+    `mount_options` (Compose's nested spellings among them).
 
     In the short form a source starting with `/`, `./` or `../` is a host path (relative to the
     file's folder), anything else a volume name. A short-form bind is one the engine creates the
@@ -104,20 +105,16 @@ def mount(value: str | dict, base: Path) -> Mount:
         kind = "bind" if source.startswith(("/", ".")) else "volume"
         value = {"type": kind, "source": source, "target": target, "read_only": mode == ["ro"]}
     kind, source, target = value["type"], value.get("source"), os.path.normpath(value["target"])
+    options = {"create_host_path": True} if short and kind == "bind" else mount_options(value)
     if kind == "tmpfs":
         if source is not None:
             raise ValueError("a tmpfs mount has no source")
-        tmpfs_size = value.get("tmpfs_size")
-        return Mount("tmpfs", target, read_only=value.get("read_only", False),
-                     tmpfs_size=size(tmpfs_size) if tmpfs_size is not None else None)
+        return Mount("tmpfs", target, read_only=value.get("read_only", False), **options)
     if source is None:
         raise ValueError(f"a {kind} mount needs a source")
-    if "tmpfs_size" in value:
-        raise ValueError("tmpfs_size is only for tmpfs mounts")
     if kind == "bind":
         source = _bind_source(source, base)
-    return Mount(kind, target, source=source, read_only=value.get("read_only", False),
-                 create_host_path=short and kind == "bind")
+    return Mount(kind, target, source=source, read_only=value.get("read_only", False), **options)
 
 
 def _permissions(text: str) -> str | None:

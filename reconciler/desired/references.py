@@ -1,8 +1,8 @@
 """Checks across resources: every reference names a declared resource, and no dependency cycles.
 
-References are a container's networks, its volume mounts, `depends_on`, `volumes_from` and
-`network_mode = "container:NAME"`. The last three also order containers, so a cycle through any
-of them is an error naming the cycle.
+References are a container's networks, its volume mounts, `depends_on`, `volumes_from`,
+`network_mode = "container:NAME"` and `ipc`/`pid = "container:NAME"`. The last five also order
+containers, so a cycle through any of them is an error naming the cycle.
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ def _ordering(spec: ContainerSpec) -> Iterator[tuple[Path_, str]]:
         yield ("volumes_from", index), entry.split(":")[0]
     if spec.network_mode and spec.network_mode.startswith("container:"):
         yield ("network_mode",), spec.network_mode.removeprefix("container:")
+    for key in ("ipc", "pid"):
+        mode = getattr(spec, key) or ""
+        if mode.startswith("container:"):
+            yield (key,), mode.removeprefix("container:")
 
 
 def referenced(spec: ContainerSpec) -> Iterator[tuple[str, Path_, str]]:
@@ -34,9 +38,6 @@ def referenced(spec: ContainerSpec) -> Iterator[tuple[str, Path_, str]]:
     for index, mount in enumerate(spec.mounts):
         if mount.type == "volume":
             yield "volume", ("mounts", index), mount.source
-    for key in ("secrets", "configs"):
-        for index, grant in enumerate(getattr(spec, key)):
-            yield key.removesuffix("s"), (key, index), grant.source
     for path, name in _ordering(spec):
         yield "container", path, name
 
@@ -93,8 +94,7 @@ def _never_met(spec: ContainerSpec, dependency: Dependency, target: ContainerSpe
 
 def check(state: DesiredState, place: Place) -> list[Problem]:
     problems = []
-    declared = {"network": state.networks, "volume": state.volumes, "container": state.containers,
-                "secret": state.secrets, "config": state.configs}
+    declared = {"network": state.networks, "volume": state.volumes, "container": state.containers}
     for spec in state.containers.values():
         at = ("container", spec.name)
         for kind, path, name in referenced(spec):
