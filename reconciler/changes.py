@@ -87,6 +87,8 @@ class Reason(enum.Enum):
     BIND_MISSING = "bind source missing on this host"
     UNSUPPORTED = "not honoured by the engine"
     ANONYMOUS_KEPT = "keeps the data of its anonymous volume"
+    PROFILE_INACTIVE = "profile not active"
+    NOTHING_ACTIVE = "would remove every owned container: none is active"
 
 
 @dataclass(frozen=True)

@@ -92,14 +92,19 @@ def diff_containers(
             changes[name] = change
     _replace_tied(desired, observed, groups, changes, recreated_networks, one_shots, options)
     _hold_for_dependencies(desired, observed, groups, changes, options)
-    causes = [Cause(Reason.NOT_DECLARED)]
-    if not desired.containers and not options.allow_empty:
+    refused = []
+    if not desired.containers and not options.allow_empty and desired.inactive:
+        refused.append(Cause(Reason.NOTHING_ACTIVE, ", ".join(sorted({p for ps in desired.inactive.values()
+                                                                       for p in ps}))))
+    elif not desired.containers and not options.allow_empty:
         host = desired.selected_for
-        causes.append(Cause(Reason.EMPTY_REFUSED, f"the selection for host {host!r} is empty" if host else ""))
+        refused.append(Cause(Reason.EMPTY_REFUSED, f"the selection for host {host!r} is empty" if host else ""))
     for name in sorted(groups.keys() - desired.containers.keys()):
         ids = tuple(c.id for c in sorted(groups[name], key=lambda c: c.id))
         source = winner(groups[name], None).labels.get(LABEL_SOURCE)
-        changes[name] = Change(ChangeKind.REMOVE, "container", name, tuple(causes), current=ids, source=source)
+        profiles = desired.inactive.get(name)
+        why = Cause(Reason.PROFILE_INACTIVE, ", ".join(profiles)) if profiles else Cause(Reason.NOT_DECLARED)
+        changes[name] = Change(ChangeKind.REMOVE, "container", name, (why, *refused), current=ids, source=source)
     return [changes[name] for name in sorted(changes)]
 
 

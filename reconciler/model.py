@@ -365,6 +365,9 @@ class DesiredState:
     # the host id whose view this is (`desired.hosts.select`), when that view left out a container
     # the files declare for other hosts: an empty view is then refused naming the host
     selected_for: str | None = None
+    # the containers the files declare that the view of the profiles given leaves out
+    # (`desired.profiles.select`), name -> their profiles: the plan removes them with that reason
+    inactive: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def specs(self) -> list[Spec]:
         return [*self.networks.values(), *self.volumes.values(), *self.containers.values()]

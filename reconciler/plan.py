@@ -186,6 +186,8 @@ _BLOCKING = {
     Reason.NOT_READY: lambda detail: f"waiting: {detail}",
     Reason.BIND_MISSING: lambda where: f"bind source {where} does not exist on this host (the long form needs it)",
     Reason.UNSUPPORTED: lambda why: why,
+    Reason.NOTHING_ACTIVE: lambda profiles: (f"refused: every container the files declare is in a profile not given "
+                                             f"({profiles}; a missing --profile?); pass --allow-empty to remove them"),
     Reason.EMPTY_REFUSED: lambda detail: (f"refused: {detail}: the files declare containers for other hosts only "
                                           "(a mistyped --host-id?); pass --allow-empty to remove them" if detail else
                                           "refused: the desired state declares no container (an emptied directory "

@@ -39,7 +39,7 @@ from reconciler.agent.triggers import Backoff, Trigger
 from reconciler.agent.watch import DirectoryWatcher
 from reconciler.changes import ChangeKind
 from reconciler.converge import PassReport, converge, preview
-from reconciler.desired import hosts
+from reconciler.desired import hosts, profiles
 from reconciler.hostpaths import missing_bind_sources
 from reconciler.images import bases
 from reconciler.images.newer import NewerChecks
@@ -75,6 +75,7 @@ class Agent:
     engine: str = DEFAULT_ENGINE  # the engine's address, for the logs
     state_dir: StateDir | None = None  # where last-known-good files and completion records are kept
     host_id: str | None = None  # converge this host's view only (`desired.hosts.select`); None: every resource
+    profiles: tuple[str, ...] = ()  # the profiles given for its life (`desired.profiles.select`)
     clock: Callable[[], float] = time.monotonic
     trigger: Trigger = field(default_factory=Trigger)
     backoff: Backoff = field(default_factory=Backoff)
@@ -151,7 +152,7 @@ class Agent:
         events = threading.Thread(target=self._forward_events, name="engine-events", daemon=True)
         events.start()
         log.info("agent.started", directory=str(self.root), namespace=self.namespace, interval=self.interval,
-                 host_id=self.host_id)
+                 host_id=self.host_id, profiles=list(self.profiles))
         next_full = self.clock()
         try:
             while not self.stopping.is_set():
@@ -246,6 +247,8 @@ class Agent:
         refresh = checkout.refresh() if checkout is not None else self.desired.refresh()
         if self.host_id is not None and refresh.state is not None:
             refresh = self._host_view(refresh, self.host_id)
+        if refresh.state is not None:
+            refresh = self._profile_view(refresh)
         for problem in self.status.set_errors(refresh.errors):
             log.error("desired_state.invalid", problem=str(problem))
         for problem in self.status.set_warnings(refresh.warnings):
@@ -299,6 +302,14 @@ class Agent:
         assert refresh.state is not None
         problems = hosts.check_view(refresh.state, host_id, hosts.placer(self.desired.root))
         return dataclasses.replace(refresh, state=hosts.select(refresh.state, host_id),
+                                   errors=(*refresh.errors, *problems))
+
+    def _profile_view(self, refresh: Refresh) -> Refresh:
+        """The view of the agent's profiles (`desired.profiles`); a reference in it to a container of
+        a profile not given is an error of its file, as `validate --profile` reports it."""
+        assert refresh.state is not None
+        problems = profiles.check_view(refresh.state, self.profiles, hosts.placer(self.desired.root))
+        return dataclasses.replace(refresh, state=profiles.select(refresh.state, self.profiles),
                                    errors=(*refresh.errors, *problems))
 
     def _note_engine(self) -> None:

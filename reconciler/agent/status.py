@@ -119,6 +119,7 @@ class Status:
         self.suspended = False  # the control API's suspend: passes observe and report, change nothing
         # what a git source reports (agent.follow, agent.revisions), asked at each snapshot; None: a directory
         self.source: Callable[[], dict[str, Any]] | None = None
+        self.profiles: tuple[str, ...] = ()  # the agent's profiles (`desired.profiles`), kept for its life
 
     def heartbeat(self) -> None:
         """Called by the loop on every iteration: proof for /healthz that it is not stuck."""
@@ -236,6 +237,7 @@ class Status:
                 "heartbeat_at": iso(self._beat_at),
                 "engine": dict(self.engine) if self.engine else None,
                 "suspended": self.suspended,
+                "profiles": list(self.profiles),
                 "source": self.source() if self.source else None,
                 "applied_digest": self._applied_digest,
                 "last_pass": dict(self._last_pass) if self._last_pass else None,

@@ -2,8 +2,9 @@
 
 One writer per engine and namespace (DESIGN section 10): when an agent runs for them, `apply`
 asks it for a pass with its options through the control API and prints the result (refused when
-DIR is not the agent's directory); otherwise it takes the agent's lock for as long as it runs, and
-applies the view of `--host-id` (default: this host's name; docs/format.md, "Hosts").
+DIR is not the agent's directory, or the profiles given are not the agent's); otherwise it takes
+the agent's lock for as long as it runs, and applies the view of `--host-id` (default: this host's
+name; docs/format.md, "Hosts") and of the profiles given (docs/format.md, "Profiles").
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ import sys
 
 from reconciler.agent.lock import Locked, acquire, lock_path
 from reconciler.agent.statedir import StateDirError
-from reconciler.commands.context import colour, newer_checks, pass_options, prepare, socket_path, state_dir
+from reconciler.commands.context import (
+    colour,
+    given_profiles,
+    newer_checks,
+    pass_options,
+    prepare,
+    socket_path,
+    state_dir,
+)
 from reconciler.commands.control import agent_call, converged, passed_text
 from reconciler.commands.progress import ProgressView
 from reconciler.commands.render import report_text
@@ -25,9 +34,15 @@ from runtime import EngineError
 
 def run(args) -> int:
     try:
+        given = given_profiles(args)
+    except ValueError as error:
+        print(f"error: $RECONCILER_PROFILES: {error}", file=sys.stderr)
+        return 1
+    try:
         answer = agent_call(args, "POST", "/v1/sync", {"prune_volumes": args.prune_volumes,
                                                        "allow_empty": args.allow_empty,
-                                                       "directory": os.path.abspath(args.dir)})
+                                                       "directory": os.path.abspath(args.dir),
+                                                       "profiles": list(given)})
     except NoAgent:
         return _apply_here(args)
     except ControlError as error:

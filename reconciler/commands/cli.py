@@ -101,6 +101,22 @@ def _host_id(parser: argparse.ArgumentParser, what: str) -> None:
                              "up to the first dot)")
 
 
+def _profiles(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--profile", action="append", dest="profiles", type=_profile_name, metavar="NAME",
+                        help=f"{what} the containers of profile NAME too (repeatable; default: the comma-separated "
+                             "names of $RECONCILER_PROFILES); containers without profiles always are")
+
+
+def _profile_name(value: str) -> str:
+    """A --profile NAME in Compose's grammar (`desired.profiles.parse`)."""
+    from reconciler.desired.profiles import parse
+
+    try:
+        return parse(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _apply_options(parser: argparse.ArgumentParser) -> None:
     """What `apply` and `sync` may be allowed to do."""
     parser.add_argument("--prune-volumes", action="store_true",
@@ -158,9 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
     views.add_argument("--host-id", metavar="ID", help="also check the view of host ID (its resources only)")
     views.add_argument("--inventory", metavar="FILE",
                        help="check the view of each host of FILE, a TOML file hosts = [...] kept outside DIR")
+    _profiles(parsers["validate"], "check the view with")
 
     _dir_and_env(parsers["plan"])
     _host_id(parsers["plan"], "plan")
+    _profiles(parsers["plan"], "plan")
     parsers["plan"].add_argument("--json", action="store_true", help="print the plan as JSON")
     parsers["plan"].add_argument("--brief", action="store_true",
                                  help="one line per change, without its engine steps and their branches")
@@ -174,10 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     _dir_and_env(parsers["apply"])
     _host_id(parsers["apply"], "apply")
+    _profiles(parsers["apply"], "apply")
     _apply_options(parsers["apply"])
 
     _dir_and_env(parsers["run"])
     _host_id(parsers["run"], "converge")
+    _profiles(parsers["run"], "converge")
     parsers["run"].add_argument("--interval", default="30s", metavar="DURATION",
                                 help="full resync period (default: 30s)")
     parsers["run"].add_argument("--status-addr", default="127.0.0.1:9110", metavar="HOST:PORT",

@@ -3,6 +3,7 @@ printed as a clear message for the user rather than raised."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,7 +13,7 @@ from reconciler.agent.rollbacks import cli_options
 from reconciler.agent.statedir import StateDir, StateDirError, default_state_dir
 from reconciler.commands.render import problems_json
 from reconciler.control.paths import default_socket
-from reconciler.desired import hosts
+from reconciler.desired import hosts, profiles
 from reconciler.desired.loader import load
 from reconciler.desired.problems import Problem
 from reconciler.desired.validated import FILE_NAME, ValidationCache
@@ -125,6 +126,29 @@ def host_view(args, desired: DesiredState, as_json: bool = False) -> DesiredStat
     return hosts.select(desired, host_id) if not problems else None
 
 
+def given_profiles(args) -> tuple[str, ...]:
+    """The profiles given: each `--profile`, else the comma-separated names of $RECONCILER_PROFILES
+    (`desired.profiles`), sorted, each once. Raises ValueError naming a malformed name there."""
+    named = args.profiles if args.profiles is not None else profiles.from_environment(os.environ.get(profiles.ENV))
+    return tuple(sorted(set(named)))
+
+
+def profile_view(args, desired: DesiredState, as_json: bool = False) -> DesiredState | None:
+    """The view of the profiles given (`given_profiles`), or None after printing each reference of
+    it to a container it leaves out (or a malformed $RECONCILER_PROFILES). A profile no container
+    names is a warning: it activates nothing."""
+    try:
+        given = given_profiles(args)
+    except ValueError as error:
+        _print_problems([Problem("", None, f"${profiles.ENV}", str(error))], as_json)
+        return None
+    for name in profiles.unknown(desired, given):
+        print(f"warning: profile {name!r}: no container has it, so it activates nothing", file=sys.stderr)
+    problems = profiles.check_view(desired, given, hosts.placer(Path(args.dir)))
+    _print_problems(problems, as_json)
+    return profiles.select(desired, given) if not problems else None
+
+
 def open_engine(args, as_json: bool = False) -> Runtime | None:
     """A runtime for `--engine` (default $DOCKER_HOST, else the local socket) whose pulls carry the
     credentials of `--registry-config` (see `registry_runtime`), or None after printing why it
@@ -162,6 +186,7 @@ def prepare(args, as_json: bool = False) -> tuple[DesiredState, Runtime] | None:
     setup(args)
     desired = load_desired(args, as_json)
     desired = host_view(args, desired, as_json) if desired is not None else None
+    desired = profile_view(args, desired, as_json) if desired is not None else None
     runtime = open_engine(args, as_json) if desired is not None else None
     return (desired, runtime) if runtime is not None else None
 

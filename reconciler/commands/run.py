@@ -21,7 +21,15 @@ from reconciler.agent.loop import Agent
 from reconciler.agent.statedir import StateDirError
 from reconciler.agent.status import Status, StatusServer, default_status_file, parse_address
 from reconciler.commands.cli import DEFAULT_DIR
-from reconciler.commands.context import build_allow, newer_checks, registry_runtime, setup, socket_path, state_dir
+from reconciler.commands.context import (
+    build_allow,
+    given_profiles,
+    newer_checks,
+    registry_runtime,
+    setup,
+    socket_path,
+    state_dir,
+)
 from reconciler.control.server import ControlServer, group_id, tls_context
 from reconciler.desired.hosts import default_host_id
 from reconciler.desired.units import duration
@@ -72,9 +80,15 @@ def run(args) -> int:
     except CredentialsError as error:
         print(f"error: --registry-config: {error}", file=sys.stderr)
         return 1
+    try:
+        profiles = given_profiles(args)
+    except ValueError as error:
+        print(f"error: $RECONCILER_PROFILES: {error}", file=sys.stderr)
+        return 1
     directory = source.root if source else Path(args.dir)
     status = Status(args.namespace, str(directory), interval,
                     args.status_file or default_status_file(args.namespace))
+    status.profiles = profiles
     try:
         server = StatusServer(status, args.status_addr)
     except (OSError, ValueError) as error:
@@ -82,7 +96,8 @@ def run(args) -> int:
         return 1
     agent = Agent(directory, runtime, args.namespace, status, interval, args.env_file,
                   args.allow_empty, engine=args.engine or DEFAULT_ENGINE, state_dir=state,
-                  host_id=args.host_id or default_host_id(), image_retention=args.image_retention,
+                  host_id=args.host_id or default_host_id(), profiles=profiles,
+                  image_retention=args.image_retention,
                   checks=newer_checks(args, state))
     agent.desired.build_allow = build_allow(args)
     if source is not None:

@@ -1,10 +1,12 @@
-"""`reconciler validate [DIR] [--env-file FILE] [--build-allow DIR] [--host-id ID | --inventory FILE]`:
+"""`reconciler validate [DIR] [--env-file FILE] [--build-allow DIR] [--host-id ID | --inventory FILE] [--profile NAME]`:
 exit 0 when DIR is a valid desired state, 1 if not.
 
 Problems go to stderr as FILE:LINE: key.path: message (warnings prefixed "warning: "); a valid
 directory gets a one-line summary on stdout. Besides the whole directory, the views of hosts are
 checked (`reconciler.desired.hosts`): of `--host-id`, of each host of `--inventory`, or else of
-each host id written literally in some `hosts` pattern.
+each host id written literally in some `hosts` pattern. So are the views of profiles
+(`reconciler.desired.profiles`): that of the profiles given, else the view without any profile and
+that of each profile alone.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from reconciler.commands.context import build_allow
-from reconciler.desired import hosts
+from reconciler.commands.context import build_allow, given_profiles
+from reconciler.desired import hosts, profiles
 from reconciler.desired.loader import load
 from reconciler.desired.problems import LoadFailure
 from reconciler.model import DesiredState
@@ -52,13 +54,23 @@ def run(args) -> int:
         for spec in hosts.unmatched(state, host_ids):
             print(f"warning: {place(spec, (spec.kind, spec.name, 'hosts'), 'matches no host of the inventory')}",
                   file=sys.stderr)
-    problems = sorted((p for host_id in host_ids for p in hosts.check_view(state, host_id, place)),
-                      key=lambda p: (p.file, p.line or 0))
+    try:
+        views = _profile_views(args, state)
+    except ValueError as error:
+        print(f"${profiles.ENV}: {error}", file=sys.stderr)
+        return _invalid(1)
+    problems = sorted({*(p for host_id in host_ids for p in hosts.check_view(state, host_id, place)),
+                       *(p for view in views for p in profiles.check_view(state, view, place))},
+                      key=lambda p: (p.file, p.line or 0, p.key, p.message))
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
         return _invalid(len(problems))
     whole = f"{_counts(state)} in {_plural(len(result.files), 'file')}"
+    if len(views) > 1:
+        whole += f"; profiles {', '.join(profiles.declared(state))}, each alone"
+    elif views and views[0]:
+        whole += f"; with profiles {', '.join(views[0])}: {_counts(profiles.select(state, views[0]))}"
     if args.host_id:
         print(f"ok: host {args.host_id}: {_counts(hosts.select(state, args.host_id))} (of {whole})")
     else:
@@ -74,3 +86,15 @@ def _host_ids(args, state: DesiredState) -> tuple[str, ...]:
     if args.inventory:
         return hosts.read_inventory(args.inventory)
     return hosts.named_hosts(state)
+
+
+def _profile_views(args, state: DesiredState) -> list[tuple[str, ...]]:
+    """Which profile views to check: that of the profiles given (`--profile`, $RECONCILER_PROFILES),
+    else the view without any and that of each profile alone. Raises ValueError for a malformed
+    $RECONCILER_PROFILES."""
+    given = given_profiles(args)
+    if given:
+        for name in profiles.unknown(state, given):
+            print(f"warning: profile {name!r}: no container has it, so it activates nothing", file=sys.stderr)
+        return [given]
+    return profiles.views(state)

@@ -101,7 +101,7 @@ class Api:
                 "suspended": self.agent.suspended}
 
     def sync(self, body: dict[str, Any]) -> dict[str, Any]:
-        unknown = set(body) - {"prune_volumes", "allow_empty", "directory"}
+        unknown = set(body) - {"prune_volumes", "allow_empty", "directory", "profiles"}
         if unknown:
             raise ApiError(400, f"unknown sync option(s): {', '.join(sorted(unknown))}")
         flags = {key: body.get(key, False) for key in ("prune_volumes", "allow_empty")}
@@ -110,6 +110,7 @@ class Api:
         directory = body.get("directory")
         if directory is not None and os.path.realpath(directory) != os.path.realpath(self.agent.root):
             raise ApiError(409, f"this agent follows {self.agent.root}, not {directory}: apply refused")
+        _check_profiles(body.get("profiles"), self.agent.profiles)
         return self._passed(self.agent.submit(Request(SYNC, **flags)))
 
     def retry(self, kind: str, name: str) -> dict[str, Any]:
@@ -137,6 +138,19 @@ class Api:
         except OSError as error:
             raise ApiError(500, f"the suspension could not be recorded in the state directory: {error}") from None
         return {"suspended": suspended}
+
+
+def _check_profiles(asked: Any, own: tuple[str, ...]) -> None:
+    """A sync's `profiles` (an apply's `--profile`), when given, must be the agent's: it keeps its
+    profiles for its life, so an apply of others is refused (409), as one of another directory is."""
+    if asked is None:
+        return
+    if not isinstance(asked, list) or not all(isinstance(name, str) for name in asked):
+        raise ApiError(400, "profiles is a list of profile names")
+    if sorted(set(asked)) != sorted(own):
+        shown = ", ".join(own) or "none"
+        raise ApiError(409, f"this agent converges the profiles {shown}, not {', '.join(sorted(set(asked))) or 'none'}"
+                            ": apply refused (restart the agent with the --profile options wanted)")
 
 
 def _source_warnings(source: dict[str, Any] | None) -> list[str]:

@@ -51,7 +51,7 @@ def test_the_container_schema_covers_the_design_feature_set():
         "devices", "sysctls", "ulimits", "init", "tty", "stop_signal", "stop_timeout", "logging", "volumes_from",
         "pull_interval", "hosts", "build", "push",
         "pull_policy", "stop_grace_period", "mem_limit", "mem_reservation", "cpus", "pids_limit", "shm_size",
-        "environment", "volumes",
+        "environment", "volumes", "profiles",
     }
     assert expected <= set(_schema()["$defs"]["container"]["properties"])
 
