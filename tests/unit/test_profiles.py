@@ -7,8 +7,8 @@ import pytest
 
 from reconciler.commands.cli import build_parser
 from reconciler.control.server import ApiError, _check_profiles
-from reconciler.desired.profiles import check_view, declared, from_environment, parse, select, unknown, views
 from reconciler.desired.hosts import placer
+from reconciler.desired.profiles import check_view, declared, from_environment, parse, select, unknown, views
 from reconciler.model import DesiredState, spec_hash
 from tests.unit.desired import container, errors, load_texts
 from tests.unit.test_diff_plan import db, desired, observed, printed, running, web
