@@ -62,8 +62,10 @@ def check_view(state: DesiredState, host_id: str, place: Place) -> list[Problem]
     that host: each placed at the reference (`place(spec, key path, message)`, as the loader's
     checks do). `state` is the whole, valid desired state."""
     view = select(state, host_id)
-    declared = {"network": state.networks, "volume": state.volumes, "container": state.containers}
-    selected = {"network": view.networks, "volume": view.volumes, "container": view.containers}
+    declared = {"network": state.networks, "volume": state.volumes, "container": state.containers,
+                "secret": state.secrets, "config": state.configs}
+    selected = {"network": view.networks, "volume": view.volumes, "container": view.containers,
+                "secret": view.secrets, "config": view.configs}
     problems = []
     for spec in view.containers.values():
         for kind, path, name in referenced(spec):
