@@ -89,6 +89,7 @@ class Reason(enum.Enum):
     ANONYMOUS_KEPT = "keeps the data of its anonymous volume"
     PROFILE_INACTIVE = "profile not active"
     NOTHING_ACTIVE = "would remove every owned container: none is active"
+    SECRET_CHANGED = "secret changed"  # a secret's or config's value (its keyed hash), or how it is mounted
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,8 @@ def spec_changed(labels: Mapping[str, str], spec: Spec) -> Cause:
     moved = set().union(*(FORM_CHANGES.get(v, ()) for v in range(int(form) + 1, FORM + 1))) if form.isdigit() else set()
     if form != str(FORM) and set(keys) <= moved:
         return Cause(Reason.FORM_CHANGED, f"{form} -> {FORM}: {', '.join(keys)}")
+    if keys and set(keys) <= {"secrets", "configs"}:
+        return Cause(Reason.SECRET_CHANGED, ", ".join(keys))
     return Cause(Reason.SPEC_CHANGED, ", ".join(keys))
 
 

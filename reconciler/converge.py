@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from reconciler import grantfiles
 from reconciler.changes import Cause, Change, ChangeKind, Reason
 from reconciler.diff import diff
 from reconciler.diff_containers import image_volumes
@@ -116,6 +117,7 @@ def converge(
     `pull = "newer"` checks (its records say which are due); without it, a fresh one checks them all."""
     results: list[TaskResult] = []
     observed = observe(runtime, namespace, desired)
+    grantfiles.prune(options.files_folder, (path for c in observed.containers for path in c.binds))
     if checks is not None:
         options = dataclasses.replace(options, not_due=options.not_due | checks.not_due(desired))
     bases = BaseChecks(checks or NewerChecks())

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from reconciler import grantfiles
 from reconciler.images.transfers import logged_pull
 from reconciler.model import ContainerSpec, is_owned
 from reconciler.tasks import Action, Plan, Step, Task
@@ -169,6 +170,9 @@ def _call(action: Action, runtime: Runtime, namespace: str, progress: ProgressCa
         started = time.monotonic()
         digest = runtime.push_image(target, progress)
         log.info("image.pushed", ref=target, digest=digest, seconds=round(time.monotonic() - started, 3))
+    elif step is Step.WRITE_FILES:
+        assert isinstance(action.spec, ContainerSpec) and action.name is not None
+        grantfiles.write(action.spec, action.name)
     elif step is Step.CREATE:
         runtime.create_container(action.spec, action.name, dict(action.labels))
     elif step is Step.START:

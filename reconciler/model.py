@@ -285,6 +285,8 @@ class ContainerSpec(_Resource):
     stop_timeout: int | None = None
     logging: Logging | None = None
     volumes_from: tuple[str, ...] = ()
+    secrets: tuple[FileGrant, ...] = field(default=(), metadata=_WHEN_SET)  # Compose `secrets`, see FileGrant
+    configs: tuple[FileGrant, ...] = field(default=(), metadata=_WHEN_SET)  # Compose `configs`
     hosts: tuple[str, ...] = ()  # host id patterns (globs) of the hosts it is for; () is every host
     # the image is built from a Dockerfile, tagged `image` and `build.tag`
     build: Build | None = field(default=None, metadata=_WHEN_SET)
@@ -354,6 +356,69 @@ class VolumeSpec(_Resource):
         return "volume"
 
 
+class Sealed:
+    """A secret's or config's value (bytes), never shown: its repr and str are "(secret)"."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def reveal(self) -> bytes:
+        return self._data
+
+    def __repr__(self) -> str:
+        return "(secret)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class FileGrant:
+    """A secret or config mounted read-only into a container (Compose's long form `{ source,
+    target, uid, gid, mode }`). `digest` is the keyed hash of the declared value ("hmac-sha256:HEX",
+    keyed with the state directory's key), set when the files are combined: it is what the spec
+    hash holds, so a changed value replaces the container. `value` travels to the executor, which
+    writes it; it is outside the hash, the comparison and every repr."""
+
+    source: str  # the declared name
+    target: str  # absolute path in the container
+    uid: int = 0
+    gid: int = 0
+    mode: int = 0o400  # 0o444 for a config
+    digest: str = ""
+    value: Sealed | None = field(default=None, metadata=_UNHASHED, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class SecretSpec(_Resource):
+    """A top-level `[secret.NAME]` (DESIGN section 11): a value from exactly one of `file` (an
+    absolute path), `environment` (a variable's name) or, for a config, `content`. Engine-neutral:
+    on one host it is written to a file and bind-mounted; on Swarm it is a Swarm secret."""
+
+    name: str
+    source: Source = Source("<memory>")
+    file: str | None = None
+    environment: str | None = None
+    content: str | None = None  # configs only
+    digest: str = ""  # keyed hash of the value, as on FileGrant
+    value: Sealed | None = field(default=None, metadata=_UNHASHED, compare=False, repr=False)
+    hosts: tuple[str, ...] = ()  # as for containers
+
+    @property
+    def kind(self) -> str:
+        return "secret"
+
+
+@dataclass(frozen=True)
+class ConfigSpec(SecretSpec):
+    """A top-level `[config.NAME]`: declared as a secret is, but not secret."""
+
+    @property
+    def kind(self) -> str:
+        return "config"
+
+
 Spec = ContainerSpec | NetworkSpec | VolumeSpec
 
 
@@ -368,6 +433,8 @@ class DesiredState:
     # the containers the files declare that the view of the profiles given leaves out
     # (`desired.profiles.select`), name -> their profiles: the plan removes them with that reason
     inactive: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    secrets: Mapping[str, SecretSpec] = field(default_factory=dict)
+    configs: Mapping[str, ConfigSpec] = field(default_factory=dict)
 
     def specs(self) -> list[Spec]:
         return [*self.networks.values(), *self.volumes.values(), *self.containers.values()]

@@ -61,6 +61,10 @@ class PlanOptions:
     revision: str | None = None
     quarantined: Mapping[str, str] = field(default_factory=dict)
     last_applied: Mapping[str, ContainerSpec] = field(default_factory=dict)
+    # the folder secret and config files are written to (`grantfiles`); None: none can be, and
+    # `files_refused` says why (a container that mounts one is blocked)
+    files_folder: str | None = None
+    files_refused: str | None = None
 
 
 DEFAULT = PlanOptions()

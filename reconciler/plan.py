@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
+from reconciler import grantfiles
 from reconciler.changes import Cause, Change, ChangeKind, Reason
 from reconciler.desired.references import referenced
 from reconciler.model import LABEL_REVISION, ContainerSpec, NetworkSpec, Spec, VolumeSpec, resource_key
@@ -28,9 +29,12 @@ def plan(changes: Iterable[Change], namespace: str, options: PlanOptions = DEFAU
     tasks: dict[str, Task] = {}
     for change in changes:
         steps, rollback = _with_build(change, *_steps(change, namespace, waits.get(change.name)))
+        steps, rollback = grantfiles.with_files(change, steps, rollback, options.files_folder)
         if steps:
             after = _after(change, by_key, changes)
-            tasks[change.key] = Task(change, steps, rollback, after, _blocked(change, by_key, options, frozen_ties))
+            blocked = _blocked(change, by_key, options, frozen_ties) or grantfiles.blocked(
+                change, options.files_folder, options.files_refused)
+            tasks[change.key] = Task(change, steps, rollback, after, blocked)
     if options.revision:
         tasks = {key: _stamped(task, options.revision) for key, task in tasks.items()}
     return Plan(changes, _block_successors(_dependents_first(tasks)))

@@ -31,6 +31,7 @@ class Step(enum.Enum):
     CHECK = "check"  # a `pull = "newer"` image's manifest HEAD at its registry; the pass pulls it if it moved
     BUILD = "build"
     PUSH = "push"
+    WRITE_FILES = "write the secret and config files of"  # before the create or start that mounts them
 
 
 @dataclass(frozen=True)

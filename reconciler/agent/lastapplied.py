@@ -19,7 +19,7 @@ import typing
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
-from reconciler.model import ContainerSpec
+from reconciler.model import ContainerSpec, Sealed
 
 SECRET = "secret"
 
@@ -57,6 +57,8 @@ def restore(data: Mapping[str, Any], current: ContainerSpec | None, key: bytes) 
 
 
 def _encode(value: Any, hide) -> Any:
+    if isinstance(value, Sealed):  # a secret's or config's value: its file is named by its keyed hash
+        return None
     if dataclasses.is_dataclass(value):
         return {f.name: _encode(getattr(value, f.name), hide) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):

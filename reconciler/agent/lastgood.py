@@ -26,6 +26,7 @@ import structlog
 
 from reconciler.agent.statedir import StateDir
 from reconciler.desired import bridges
+from reconciler.desired.filesources import process_key
 from reconciler.desired.loader import FileDecl, Problem, combine, discover, environment, load_bytes, read_file
 from reconciler.desired.problems import LoadFailure
 from reconciler.model import DesiredState
@@ -166,10 +167,15 @@ class LastKnownGood:
         if known is not None and known.data == data and known.env == env and known.secrets == secrets and (
                 all(_content(path) == content for path, content in known.inputs)):
             return Version(data, known.decl)
-        decl = load_bytes(self.root, rel, data, env, secrets, confine=self.confine, build_allow=self.build_allow)
+        decl = load_bytes(self.root, rel, data, env, secrets, confine=self.confine, build_allow=self.build_allow,
+                          hash_key=self._hash_key)
         self.parsed[rel] = Parsed(data, dict(env), secrets, tuple((path, _content(path)) for path in decl.inputs),
                                   decl)
         return Version(data, decl)
+
+    def _hash_key(self) -> bytes:
+        """The key of secrets' keyed hashes: the store's (made on first use), else this process's."""
+        return self.store.hash_key() if self.store is not None else process_key()
 
     def _unreadable(self, problem: Problem) -> Refresh:
         """The directory or the env file cannot be read: everything stays as it was, frozen."""
@@ -180,7 +186,7 @@ class LastKnownGood:
         """Start from the content the store holds: each file that still validates on its own."""
         self.saved = self.store.lastgood() if self.store else {}
         for rel, data in self.saved.items():
-            decl = load_bytes(self.root, rel, data, env, secrets, build_allow=self.build_allow)
+            decl = load_bytes(self.root, rel, data, env, secrets, build_allow=self.build_allow, hash_key=self._hash_key)
             if decl.valid:
                 self.files[rel] = Version(data, decl)
             else:

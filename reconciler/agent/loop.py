@@ -24,6 +24,7 @@ from pathlib import Path
 
 import structlog
 
+from reconciler import grantfiles
 from reconciler.agent.accounting import crash_loops, pass_result, resource_reports
 from reconciler.agent.checkout import Checkout
 from reconciler.agent.follow import Follower
@@ -90,6 +91,7 @@ class Agent:
     failed_with: dict[str, str] = field(default_factory=dict)  # "kind/name" in backoff -> the spec hash that failed
     image_retention: int | None = None  # unused images kept per repository (images.retention); None: off
     checks: NewerChecks | None = None  # the `pull = "newer"` checks, kept across passes; None: a fresh one each pass
+    secrets_dir: str | None = None  # --secrets-dir: where secret and config files go (see grantfiles)
 
     def __post_init__(self) -> None:
         self.desired = LastKnownGood(self.root, self.env_file, store=self.state_dir)
@@ -267,6 +269,7 @@ class Agent:
                               missing_paths=missing_bind_sources(refresh.state.containers.values(), self.engine),
                               revision=checkout.revisions.in_force if checkout else None,
                               pushed=self.images.pushed(),
+                              **grantfiles.folder_options(self.namespace, self.engine, self.secrets_dir),
                               **vars(self.rollbacks.in_force(refresh.state)))
         if syncs or RELISTING & set(woken_by):
             self.informer.relist()

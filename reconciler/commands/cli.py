@@ -75,6 +75,10 @@ def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
         help="where the agent keeps what it remembers across restarts (default: see docs/agent.md)",
     )
     parser.add_argument(
+        "--secrets-dir", metavar="DIR", default=default(None),
+        help="where secret and config files are written (default: a tmpfs folder, see docs/format.md)",
+    )
+    parser.add_argument(
         "--api-socket", metavar="PATH", default=default(None),
         help="the agent's control socket (default: see docs/api.md)",
     )

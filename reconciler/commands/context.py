@@ -8,12 +8,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from reconciler import log
+from reconciler import grantfiles, log
 from reconciler.agent.rollbacks import cli_options
 from reconciler.agent.statedir import StateDir, StateDirError, default_state_dir
 from reconciler.commands.render import problems_json
 from reconciler.control.paths import default_socket
 from reconciler.desired import hosts, profiles
+from reconciler.desired.filesources import process_key
 from reconciler.desired.loader import load
 from reconciler.desired.problems import Problem
 from reconciler.desired.validated import FILE_NAME, ValidationCache
@@ -60,6 +61,7 @@ def pass_options(args, desired: DesiredState) -> PlanOptions:
         not_due=NewerChecks(records=state).not_due(desired),
         pushed=Usage(state).pushed(),
         **cli_options(state, desired),
+        **grantfiles.folder_options(args.namespace, args.engine, getattr(args, "secrets_dir", None)),
     )
 
 
@@ -91,6 +93,16 @@ def validation_cache(args) -> ValidationCache | None:
     return ValidationCache(state.path / FILE_NAME) if state.path.is_dir() else None
 
 
+def hash_key(args) -> bytes:
+    """The key of secrets' keyed hashes: the state directory's (made there on first use, so that
+    `plan`, `apply` and the agent hash alike), else this process's when that directory is unusable
+    (its error is reported by `pass_options`)."""
+    try:
+        return state_dir(args).hash_key()
+    except (StateDirError, OSError):
+        return process_key()
+
+
 def build_allow(args) -> tuple[Path, ...]:
     """The folders of `--build-allow`: outside the desired-state folder, a build may read there."""
     return tuple(Path(folder).absolute() for folder in getattr(args, "build_allow", None) or ())
@@ -101,7 +113,8 @@ def load_desired(args, as_json: bool = False) -> DesiredState | None:
     with `as_json` as one JSON error object on stdout, for scripts that parse the output).
     Files that did not change since they last passed the schema check skip it (`validated`)."""
     cache = validation_cache(args)
-    result = load(Path(args.dir), env_file=args.env_file, validated=cache, build_allow=build_allow(args))
+    result = load(Path(args.dir), env_file=args.env_file, validated=cache, build_allow=build_allow(args),
+                  hash_key=lambda: hash_key(args))
     if cache is not None:
         cache.save()
     for warning in result.warnings:

@@ -100,6 +100,7 @@ def run(args) -> int:
                   image_retention=args.image_retention,
                   checks=newer_checks(args, state))
     agent.desired.build_allow = build_allow(args)
+    agent.secrets_dir = getattr(args, "secrets_dir", None)
     if source is not None:
         agent.follower = Follower(source, duration(args.poll), agent.trigger.fire,
                                   lambda outcome: status.metrics.fetches.labels(outcome).inc())

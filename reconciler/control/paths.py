@@ -10,17 +10,19 @@ from pathlib import Path
 from reconciler.agent.lock import instance_name
 
 
-def default_socket(namespace: str, engine: str | None, environ: Mapping[str, str] | None = None,
-                   euid: int | None = None) -> Path:
-    """As root `/run/reconciler/NS@ENGINE-ID.sock`; otherwise
-    `$XDG_RUNTIME_DIR/reconciler/NS@ENGINE-ID.sock`, else `/tmp/reconciler-UID/NS@ENGINE-ID.sock`
-    (ENGINE-ID: see `lock.engine_id`)."""
+def runtime_dir(environ: Mapping[str, str] | None = None, euid: int | None = None) -> Path:
+    """Where an agent keeps what lives until reboot: as root `/run/reconciler`; otherwise
+    `$XDG_RUNTIME_DIR/reconciler`, else `/tmp/reconciler-UID`."""
     environ = os.environ if environ is None else environ
     euid = os.geteuid() if euid is None else euid
     if euid == 0:
-        base = Path("/run/reconciler")
-    elif environ.get("XDG_RUNTIME_DIR"):
-        base = Path(environ["XDG_RUNTIME_DIR"]) / "reconciler"
-    else:
-        base = Path(f"/tmp/reconciler-{euid}")
-    return base / f"{instance_name(namespace, engine)}.sock"
+        return Path("/run/reconciler")
+    if environ.get("XDG_RUNTIME_DIR"):
+        return Path(environ["XDG_RUNTIME_DIR"]) / "reconciler"
+    return Path(f"/tmp/reconciler-{euid}")
+
+
+def default_socket(namespace: str, engine: str | None, environ: Mapping[str, str] | None = None,
+                   euid: int | None = None) -> Path:
+    """`runtime_dir()/NS@ENGINE-ID.sock` (ENGINE-ID: see `lock.engine_id`)."""
+    return runtime_dir(environ, euid) / f"{instance_name(namespace, engine)}.sock"

@@ -49,7 +49,8 @@ def select(state: DesiredState, host_id: str) -> DesiredState:
 
     containers = kept(state.containers)
     narrowed = len(containers) < len(state.containers)
-    return DesiredState(containers, kept(state.networks), kept(state.volumes), host_id if narrowed else None)
+    return DesiredState(containers, kept(state.networks), kept(state.volumes), host_id if narrowed else None,
+                        kept(state.secrets), kept(state.configs))
 
 
 def named_hosts(state: DesiredState) -> tuple[str, ...]:

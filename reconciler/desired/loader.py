@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.desired import bridges, normalize, ports, references, schema
+from reconciler.desired import bridges, filesources, normalize, ports, references, schema
 from reconciler.desired.envfile import read_env_file
 from reconciler.desired.files import discover, is_desired_file, read_file
 from reconciler.desired.interpolate import interpolate
@@ -40,9 +40,11 @@ if TYPE_CHECKING:
 __all__ = ["FileDecl", "LoadFailure", "LoadResult", "Problem", "combine", "discover", "is_desired_file", "load",
            "load_bytes", "load_file", "read_env_file", "read_file"]
 
+HashKey = Callable[[], bytes]  # the key of secrets' keyed hashes, made on first use (StateDir.hash_key)
 MAX_DEPTH = 32  # tables and arrays nested deeper than this are refused
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
-_KINDS = {"container": "containers", "network": "networks", "volume": "volumes"}
+_KINDS = {"container": "containers", "network": "networks", "volume": "volumes", "secret": "secrets",
+          "config": "configs"}
 
 
 @dataclass(frozen=True)
@@ -133,13 +135,14 @@ def _declare(rel: str, report: FileReport, specs: Iterable[Spec] = ()) -> FileDe
 
 
 def load_file(root: Path, rel: str, env: Mapping[str, str], secrets: frozenset[str] = frozenset(),
-              validated: ValidationCache | None = None, build_allow: tuple[Path, ...] = ()) -> FileDecl:
+              validated: ValidationCache | None = None, build_allow: tuple[Path, ...] = (),
+              hash_key: HashKey | None = None) -> FileDecl:
     """Read, parse, interpolate, schema-check and normalise one file (relative to root)."""
     try:
         data = read_file(root, rel)
     except LoadFailure as failure:
         return FileDecl(rel, (), (failure.problem,))
-    return load_bytes(root, rel, data, env, secrets, validated, build_allow=build_allow)
+    return load_bytes(root, rel, data, env, secrets, validated, build_allow=build_allow, hash_key=hash_key)
 
 
 def _schema_check(document: dict, report: FileReport, failed: list[Path_],
@@ -153,12 +156,16 @@ def _schema_check(document: dict, report: FileReport, failed: list[Path_],
 
 def load_bytes(root: Path, rel: str, data: bytes, env: Mapping[str, str],
                secrets: frozenset[str] = frozenset(), validated: ValidationCache | None = None,
-               confine: Path | None = None, build_allow: tuple[Path, ...] = ()) -> FileDecl:
+               confine: Path | None = None, build_allow: tuple[Path, ...] = (),
+               hash_key: HashKey | None = None) -> FileDecl:
     """`load_file` of the content `data` of file `rel`, read earlier (the agent's last-known-good
     bytes): relative paths in it (env_file, bind sources) resolve against its folder under root.
     With `confine` (a git checkout), an env file that resolves outside it is refused. A build's
-    context and Dockerfile must lie inside root, or inside a folder of `build_allow`."""
-    report = FileReport(rel, confine=confine, tree=Path(root).absolute(), build_allow=build_allow)
+    context and Dockerfile must lie inside root, or inside a folder of `build_allow`. `hash_key`
+    gives the key of the keyed hashes of secret and config values (the state directory's; called
+    only when the file declares one); None: a key of this process (`filesources.process_key`)."""
+    report = FileReport(rel, confine=confine, tree=Path(root).absolute(), build_allow=build_allow, environ=env,
+                        hash_key=hash_key)
     path = root / rel
     try:
         text = decode_utf8(data, rel)
@@ -205,6 +212,7 @@ def combine(decls: Iterable[FileDecl]) -> tuple[DesiredState, tuple[Problem, ...
     state = DesiredState(**{_KINDS[kind]: dict(sorted(table.items())) for kind, table in tables.items()})
     problems.extend(references.check(state, place))
     problems.extend(ports.check(state, place))
+    state = filesources.resolved(state)
     return state, tuple(sorted(problems, key=lambda p: (p.file, p.line or 0)))
 
 
@@ -218,7 +226,8 @@ def environment(
 
 
 def load(root: Path, env_file: str | None = None, environ: Mapping[str, str] | None = None,
-         validated: ValidationCache | None = None, build_allow: tuple[Path, ...] = ()) -> LoadResult:
+         validated: ValidationCache | None = None, build_allow: tuple[Path, ...] = (),
+         hash_key: HashKey | None = None) -> LoadResult:
     """Load the whole directory. The process environment wins over the env file.
 
     Checks across files run once every file is valid on its own, so that a broken file does not
@@ -231,7 +240,7 @@ def load(root: Path, env_file: str | None = None, environ: Mapping[str, str] | N
         env, secrets = environment(env_file, environ)
     except LoadFailure as failure:
         return LoadResult(None, (failure.problem,), (), ())
-    decls = [load_file(root, rel, env, secrets, validated, build_allow) for rel in files]
+    decls = [load_file(root, rel, env, secrets, validated, build_allow, hash_key) for rel in files]
     errors = [p for d in decls for p in d.errors]
     warnings.extend(p for d in decls for p in d.warnings)
     if not files:

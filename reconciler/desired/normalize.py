@@ -13,7 +13,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from reconciler.desired import aliases, forms
+from reconciler.desired import aliases, filesources, forms
 from reconciler.desired.builds import built_image
 from reconciler.desired.envfile import NUL_IN_VALUE, read_env_file
 from reconciler.desired.hostkeys import check_host_keys, host_keys
@@ -242,6 +242,11 @@ def _check_container(r: Resource, spec: ContainerSpec) -> None:
         if mount.target in targets:
             r.error(("mounts", index), f"{mount.target} is already a mount target")
         targets.add(mount.target)
+    for key in ("secrets", "configs"):
+        for index, grant in enumerate(getattr(spec, key)):
+            if grant.target in targets:
+                r.error((key, index), f"{grant.target} is already a mount target")
+            targets.add(grant.target)
     _, _, retries = spec.restart.partition(":")
     if retries and int(retries) > INT64_MAX:
         r.error("restart", f"the retry count must be at most {INT64_MAX} (int64)")
@@ -299,6 +304,8 @@ def container(r: Resource) -> ContainerSpec | None:
         stop_timeout=_stop_timeout(r),
         logging=Logging(logging["driver"], forms.string_map(logging.get("options", {}))) if logging else None,
         volumes_from=tuple(body.get("volumes_from", ())),
+        secrets=filesources.grants(r, "secrets"),
+        configs=filesources.grants(r, "configs"),
         hosts=r.hosts(),
         profiles=tuple(body.get("profiles", ())),
         **_pull_interval(r),
@@ -310,7 +317,8 @@ def container(r: Resource) -> ContainerSpec | None:
     return spec if r.ok else None
 
 
-_BUILDERS = {"container": container, "network": network, "volume": volume}
+_BUILDERS = {"container": container, "network": network, "volume": volume,
+             "secret": filesources.declaration, "config": filesources.declaration}
 
 
 def build(document: dict, report: FileReport, base: Path, failed: Collection[Path_] = ()) -> list[Spec]:

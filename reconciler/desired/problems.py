@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,6 +92,10 @@ class FileReport:
     build_allow: tuple[Path, ...] = ()
     # our key path -> the path of the Compose alias the file wrote for it (`aliases.resolve`)
     renamed: dict[Path_, Path_] = field(default_factory=dict)
+    # the variables `environment = "VAR"` of a secret or config reads (as interpolation does), and
+    # the key of the keyed hash of their values (the state directory's, `desired.filesources`)
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+    hash_key: Callable[[], bytes] | None = field(default=None, repr=False)
 
     def escapes(self, path: str) -> bool:
         """Whether `path`, resolved, lies outside `confine`."""

@@ -38,6 +38,9 @@ def referenced(spec: ContainerSpec) -> Iterator[tuple[str, Path_, str]]:
     for index, mount in enumerate(spec.mounts):
         if mount.type == "volume":
             yield "volume", ("mounts", index), mount.source
+    for key in ("secrets", "configs"):
+        for index, grant in enumerate(getattr(spec, key)):
+            yield key.removesuffix("s"), (key, index), grant.source
     for path, name in _ordering(spec):
         yield "container", path, name
 
@@ -94,7 +97,8 @@ def _never_met(spec: ContainerSpec, dependency: Dependency, target: ContainerSpe
 
 def check(state: DesiredState, place: Place) -> list[Problem]:
     problems = []
-    declared = {"network": state.networks, "volume": state.volumes, "container": state.containers}
+    declared = {"network": state.networks, "volume": state.volumes, "container": state.containers,
+                "secret": state.secrets, "config": state.configs}
     for spec in state.containers.values():
         at = ("container", spec.name)
         for kind, path, name in referenced(spec):

@@ -39,8 +39,8 @@ def test_every_property_has_a_description():
             assert prop.get("description"), name
 
 
-def test_the_three_kinds_are_the_top_level_tables():
-    assert sorted(_schema()["properties"]) == ["container", "network", "volume"]
+def test_the_kinds_are_the_top_level_tables():
+    assert sorted(_schema()["properties"]) == ["config", "container", "network", "secret", "volume"]
 
 
 def test_the_container_schema_covers_the_design_feature_set():
@@ -49,7 +49,7 @@ def test_the_container_schema_covers_the_design_feature_set():
         "ports", "mounts", "networks", "network_mode", "restart", "state", "depends_on", "update", "healthcheck",
         "resources", "extra_hosts", "dns", "cap_add", "cap_drop", "privileged", "read_only", "security_opt",
         "devices", "sysctls", "ulimits", "init", "tty", "stop_signal", "stop_timeout", "logging", "volumes_from",
-        "pull_interval", "hosts", "build", "push",
+        "pull_interval", "hosts", "build", "push", "secrets", "configs",
         "pull_policy", "stop_grace_period", "mem_limit", "mem_reservation", "cpus", "pids_limit", "shm_size",
         "environment", "volumes", "profiles",
     }
