@@ -143,3 +143,9 @@ def test_file_names_differ_by_value_and_by_mode(tmp_path):
     assert file_name(grant) != file_name(other)
     assert len({file_name(grant), file_name(grant.__class__(**{**grant.__dict__, "mode": 0o440}))}) == 2
     assert mounted(state.containers["web"], "/f").mounts[0].source.startswith("/f/")
+
+
+def test_a_hosts_view_keeps_the_secrets_and_configs_for_that_host(tmp_path):
+    from reconciler.desired.hosts import select
+    view = select(_load(_write(tmp_path, _BASIC)).state, "any-host")
+    assert (list(view.secrets), list(view.configs), dict(view.inactive)) == (["db"], ["app_conf"], {})
