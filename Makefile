@@ -33,10 +33,12 @@ run: install
 
 # Every test against Docker, and the contract and integration tests against Podman, in parallel
 # (the git transport tests run their own sshd and HTTP server: scripts/gitservers.sh installs them;
-# the image tests their own registries: scripts/registry.sh installs docker-registry and htpasswd).
+# the image tests their own registries: scripts/registry.sh installs docker-registry and htpasswd;
+# the differential test compares with docker-compose: scripts/compose.sh installs it).
 test: install
 	@scripts/gitservers.sh install
 	@scripts/registry.sh install
+	@scripts/compose.sh install
 	@export DOCKER_HOST=$$($(ENGINE) ensure) PODMAN_HOST=$$($(PODMAN) ensure) && $(ENGINE) image && \
 	    $(PODMAN) image && scripts/test.sh $(PY) && scripts/wheel-check.sh $(PY)
 
