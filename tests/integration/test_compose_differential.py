@@ -6,7 +6,7 @@ on the real Docker Engine, as `docker inspect` sees them; and a second `apply` c
 Compared, field by field, after `normalised` maps each tool's names and ids of the same thing
 (containers, the network, the volume) onto the Compose service's or resource's name:
 - Config (`CONFIG`): AttachStderr, AttachStdin, AttachStdout, Cmd, Domainname, Entrypoint, Env,
-  ExposedPorts, Healthcheck, Hostname, Image, OnBuild, OpenStdin, StdinOnce, StopSignal,
+  ExposedPorts, Healthcheck, Hostname, Image, MacAddress, OnBuild, OpenStdin, StdinOnce, StopSignal,
   StopTimeout, Tty, User, WorkingDir, and Labels without the two tools' own (`com.docker.compose.`,
   `io.reconciler.`);
 - HostConfig (`HOST_CONFIG`): every field but those left out below, so a key's engine field is
@@ -26,8 +26,14 @@ own; the `Mounts` the engine reports are compared instead); `Config.Volumes`, wh
 An empty list and null are one value to the engine, as are the restart policies `""` and `"no"`:
 `normalised` reads them alike (the reconciler sends `[]` and `"no"`, docker-compose leaves them out).
 
-Not in the files: `stop_grace_period`, which docker-compose 1.29.2 passes to each stop call and
-never to the engine (the reconciler's `stop_timeout` is the engine's `StopTimeout`).
+`store` writes Compose's names where ours differ (`environment`, `volumes`, `mem_limit`, `cpus`, ...:
+aliases). Not in the files: `stop_grace_period`, which docker-compose 1.29.2 passes to each stop
+call and never to the engine (the reconciler's `stop_timeout` is the engine's `StopTimeout`);
+`group_add` of a group name, which docker-compose 1.29.2 sends and the engine then fails to start
+on busybox (no /etc/group): numeric ids are used; `storage_opt` sizes and `cpu_rt_*`, which
+this engine cannot honour (overlay2 on extfs, no real-time group scheduling); keys docker-compose
+1.29.2 does not know (`cgroup`, `uts`, `gpus`, `annotations`, `label_file`, `post_start`,
+`pre_stop`).
 """
 
 from __future__ import annotations
@@ -48,8 +54,8 @@ SERVICES = ("app", "store", "side")
 
 TOP = ("Path", "Args", "Image", "Driver", "Platform", "AppArmorProfile", "MountLabel", "ProcessLabel")
 CONFIG = ("AttachStderr", "AttachStdin", "AttachStdout", "Cmd", "Domainname", "Entrypoint", "Env", "ExposedPorts",
-          "Healthcheck", "Hostname", "Image", "OnBuild", "OpenStdin", "StdinOnce", "StopSignal", "StopTimeout", "Tty",
-          "User", "WorkingDir")
+          "Healthcheck", "Hostname", "Image", "MacAddress", "OnBuild", "OpenStdin", "StdinOnce", "StopSignal",
+          "StopTimeout", "Tty", "User", "WorkingDir")
 HOST_CONFIG = (
     "AutoRemove", "BlkioDeviceReadBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteBps", "BlkioDeviceWriteIOps",
     "BlkioWeight", "BlkioWeightDevice", "CapAdd", "CapDrop", "Cgroup", "CgroupParent", "CgroupnsMode", "ConsoleSize",
