@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import structlog
 
 from reconciler import grantfiles
+from reconciler.hooks import run_hook
 from reconciler.images.transfers import logged_pull
 from reconciler.model import ContainerSpec, is_owned
 from reconciler.tasks import Action, Plan, Step, Task
@@ -183,6 +184,8 @@ def _call(action: Action, runtime: Runtime, namespace: str, progress: ProgressCa
         runtime.rename_container(target, action.name)
     elif step is Step.WAIT:
         runtime.wait_container(target, action.condition, action.timeout)
+    elif step in (Step.POST_START, Step.PRE_STOP):
+        run_hook(action, runtime)
     elif step is Step.REMOVE:
         _remove(runtime.container_labels, runtime.remove_container, target, namespace)
     elif step is Step.CREATE_NETWORK:

@@ -45,6 +45,8 @@ class PlanOptions:
       quarantined keys whose record could be restored: when nothing holds the name any more (removed
       by hand), it is that spec that is created again, not the quarantined one; a quarantined key
       missing here is not healed (blocked).
+    - `retired`: "container/web" -> the last spec known of a container no longer declared: its
+      pre_stop hooks run before it is removed (none when it is missing here).
     """
 
     prune_volumes: bool = False
@@ -65,6 +67,7 @@ class PlanOptions:
     # `files_refused` says why (a container that mounts one is blocked)
     files_folder: str | None = None
     files_refused: str | None = None
+    retired: Mapping[str, ContainerSpec] = field(default_factory=dict)
 
 
 DEFAULT = PlanOptions()

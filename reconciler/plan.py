@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from reconciler import grantfiles
 from reconciler.changes import Cause, Change, ChangeKind, Reason
 from reconciler.desired.references import referenced
+from reconciler.hooks import post_start, pre_stop
 from reconciler.model import LABEL_REVISION, ContainerSpec, NetworkSpec, Spec, VolumeSpec, resource_key
 from reconciler.options import DEFAULT, PlanOptions
 from reconciler.ownership import next_name, owned_labels, prev_name
@@ -28,7 +29,8 @@ def plan(changes: Iterable[Change], namespace: str, options: PlanOptions = DEFAU
     frozen_ties = _frozen_ties(changes, options.invalid_files)
     tasks: dict[str, Task] = {}
     for change in changes:
-        steps, rollback = _with_build(change, *_steps(change, namespace, waits.get(change.name)))
+        steps, rollback = _with_build(change, *_steps(change, namespace, waits.get(change.name),
+                                                      options.retired.get(change.key)))
         steps, rollback = grantfiles.with_files(change, steps, rollback, options.files_folder)
         if steps:
             after = _after(change, by_key, changes)
@@ -199,7 +201,9 @@ _BLOCKING = {
 }
 
 
-def _steps(change: Change, namespace: str, wait_for: str | None):
+def _steps(change: Change, namespace: str, wait_for: str | None, retired: ContainerSpec | None = None):
+    """(steps, rollback) of one change; `retired`: the last spec known of a container no longer
+    declared, whose pre_stop hooks run before it is removed."""
     spec = change.spec
     if change.kind in (ChangeKind.CONFLICT, ChangeKind.RETAIN, ChangeKind.WARN, ChangeKind.BLOCKED):
         return (), ()
@@ -216,7 +220,7 @@ def _steps(change: Change, namespace: str, wait_for: str | None):
         assert isinstance(spec, VolumeSpec)
         return (Action(Step.CREATE_VOLUME, change.name, spec=spec, labels=_labels(spec, namespace)),), ()
     if change.kind is ChangeKind.REMOVE:
-        return tuple(Action(Step.REMOVE, cid) for cid in change.current), ()
+        return tuple(a for cid in change.current for a in (*pre_stop(cid, retired), Action(Step.REMOVE, cid))), ()
     assert isinstance(spec, ContainerSpec)
     if spec.state == "completed":  # a run-to-completion container: the pass that runs it reports its run
         wait_for = "completed"
@@ -231,7 +235,8 @@ def _steps(change: Change, namespace: str, wait_for: str | None):
         # meanwhile (a human removing the keeper makes the rename fail, and the leftovers stay).
         holder = change.name_holder
         park = [Action(Step.RENAME, holder, name=prev_name(spec.name, holder), gone_ok=True)] if holder else []
-        return tuple(park + steps + cleanup), ()
+        undo = tuple([()] * len(park) + rollback + [()] * (len(steps) - len(rollback) + len(cleanup)))
+        return tuple(park + steps + cleanup), undo if any(undo) else ()
     return tuple(cleanup + steps), tuple([()] * len(cleanup) + rollback + [()] * (len(steps) - len(rollback)))
 
 
@@ -262,18 +267,21 @@ def _network_steps(change: Change, namespace: str) -> tuple[Action, ...]:
 
 def _container_steps(change: Change, spec: ContainerSpec, namespace: str, one_shot: bool):
     """(steps, rollback) for one container change, without the leftover clean-up. A `one_shot`
-    (run-to-completion) container is waited for until it completes."""
+    (run-to-completion) container is waited for until it completes. A failing post_start hook
+    stops the container it started again (the next pass starts it anew)."""
     name = spec.name
     create = Action(Step.CREATE, name, name=name, spec=_effective(change, spec), labels=_labels(spec, namespace))
     start = [Action(Step.START, name)] if change.needs_start else []
+    hooks = post_start(name, spec) if change.needs_start else []
+    halt = [(Action(Step.STOP, name, timeout=spec.stop_timeout),)] * len(hooks)
     if change.kind is ChangeKind.CREATE or _fresh(change):
-        return [create, *start], []
+        return [create, *start, *hooks], [(), *[()] * len(start), *halt]
     old = change.current[0]
     rename = [Action(Step.RENAME, old, name=name)] if change.current_name else []
     if change.kind is ChangeKind.START:
-        return [*rename, *start], []
+        return [*rename, *start, *hooks], [*[()] * len(rename + start), *halt]
     if change.kind is ChangeKind.STOP:
-        return [*rename, Action(Step.STOP, old, timeout=spec.stop_timeout)], []
+        return [*rename, *pre_stop(old, spec), Action(Step.STOP, old, timeout=spec.stop_timeout)], []
     if change.kind is ChangeKind.CLEANUP:
         return rename, []
     return _replacement(change, spec, namespace, old, one_shot)
@@ -303,33 +311,38 @@ def _replacement(change: Change, spec: ContainerSpec, namespace: str, old: str, 
     promote = Action(Step.RENAME, temp, name=name)
     remove_old = Action(Step.REMOVE, old, gone_ok=True)
     restore = (Action(Step.RENAME, old, name=name),)
+    # a rollback that starts the old container again runs no post_start hook: it may never have stopped
     restart_old = (Action(Step.START, old),) if change.needs_start else ()
     drop_temp = (Action(Step.REMOVE, temp),)
+    hooks_old = pre_stop(old, spec)  # the old container is still running when one fails
     if one_shot and change.needs_start:
         # A new run of a run-to-completion container: the old one is the record of a run that
         # ended, so it goes before the new run starts (rolling back to it would run the previous
         # spec again), and a run that fails or outlasts update.timeout is kept with its logs
         # (never stopped or removed): reported, and the next pass runs it again or finds it done.
-        start = Action(Step.START, name)
+        start = [Action(Step.START, name), *post_start(name, spec)]
         wait = Action(Step.WAIT, name, condition="completed", timeout=spec.update.timeout)
-        steps = [create, stop_old, park_old, promote, remove_old, start, wait]
-        rollback = [(), drop_temp, drop_temp, drop_temp + restore, (), (), ()]
+        steps = [create, *hooks_old, stop_old, park_old, promote, remove_old, *start, wait]
+        rollback = [(), *[drop_temp] * len(hooks_old), drop_temp, drop_temp, drop_temp + restore, (),
+                    *[()] * len(start), ()]
     elif not change.needs_start:
-        steps = [create, stop_old, park_old, promote, remove_old]
-        rollback = [(), drop_temp, drop_temp, drop_temp + restore, ()]
+        steps = [create, *hooks_old, stop_old, park_old, promote, remove_old]
+        rollback = [(), *[drop_temp] * len(hooks_old), drop_temp, drop_temp, drop_temp + restore, ()]
     elif spec.update.order == "start-first" and not change.extra_mounts:
-        start = Action(Step.START, temp)
+        start = [Action(Step.START, temp), *post_start(temp, spec)]
         waits = _waits(temp, condition, spec)
-        steps = [create, start, *waits, stop_old, park_old, promote, remove_old]
-        rollback = [(), drop_temp, *[drop_temp] * len(waits), drop_temp + restart_old, drop_temp + restart_old,
+        steps = [create, *start, *waits, *hooks_old, stop_old, park_old, promote, remove_old]
+        rollback = [(), *[drop_temp] * len(start), *[drop_temp] * len(waits),
+                    *[drop_temp] * len(hooks_old), drop_temp + restart_old, drop_temp + restart_old,
                     drop_temp + restore + restart_old, ()]
     else:
-        start = Action(Step.START, name)
+        start = [Action(Step.START, name), *post_start(name, spec)]
         waits = _waits(name, condition, spec)
         drop_new = (Action(Step.REMOVE, name),)
-        steps = [create, stop_old, park_old, promote, start, *waits, remove_old]
-        rollback = [(), drop_temp + restart_old, drop_temp + restart_old, drop_temp + restore + restart_old,
-                    drop_new + restore + restart_old, *[drop_new + restore + restart_old] * len(waits), ()]
+        steps = [create, *hooks_old, stop_old, park_old, promote, *start, *waits, remove_old]
+        rollback = [(), *[drop_temp] * len(hooks_old), drop_temp + restart_old,
+                    drop_temp + restart_old, drop_temp + restore + restart_old,
+                    *[drop_new + restore + restart_old] * len(start + waits), ()]
     return steps, rollback
 
 

@@ -32,13 +32,16 @@ class Step(enum.Enum):
     BUILD = "build"
     PUSH = "push"
     WRITE_FILES = "write the secret and config files of"  # before the create or start that mounts them
+    POST_START = "run post_start hook"  # one of a container's hooks, run with exec right after it starts
+    PRE_STOP = "run pre_stop hook"  # ... right before it is stopped or removed
 
 
 @dataclass(frozen=True)
 class Action:
     """One engine call. `target` is a name or an id; `name` the new name of a create or rename.
     `gone_ok`: the call is done when its target no longer exists (a container being retired that
-    someone removed meanwhile: its stop, its parking rename and its removal have nothing to do)."""
+    someone removed meanwhile: its stop, its parking rename and its removal have nothing to do).
+    A POST_START or PRE_STOP step runs hook `index` of `spec` in `target` within `timeout` seconds."""
 
     step: Step
     target: str
@@ -48,6 +51,7 @@ class Action:
     condition: str | None = None
     timeout: float | None = None
     gone_ok: bool = False
+    index: int = 0  # which of the container's hooks a POST_START or PRE_STOP step runs
 
     def __str__(self) -> str:
         target = _short(self.target)
@@ -61,6 +65,8 @@ class Action:
             return f"rename {target} -> {self.name}"
         if self.step is Step.WAIT:
             return f"wait {target} {self.condition} ({self.timeout:g}s)"
+        if self.step in (Step.POST_START, Step.PRE_STOP):
+            return f"{self.step.value} {self.index + 1} in {target} ({self.timeout:g}s)"
         return f"{self.step.value} {target}"
 
 

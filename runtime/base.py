@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from reconciler.model import Build, ContainerSpec, NetworkSpec, VolumeSpec
+from reconciler.model import Build, ContainerSpec, Hook, NetworkSpec, VolumeSpec
 from runtime.capabilities import Capabilities
 
 
@@ -78,6 +78,17 @@ class ObservedContainer:
     # that share a network stack (`container:<id>`) and their targets, whose starts must be
     # ordered; else at least what the list says ("Up 3 minutes": 180)
     up_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """How a command run in a container with exec ended (`Runtime.exec_hook`): `exit_code` is None
+    when it was still running at the time limit; `output` is the end of its stdout and stderr,
+    interleaved, decoded as UTF-8 (bad bytes replaced); `seconds` how long it ran, or was waited for."""
+
+    exit_code: int | None
+    output: str
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -221,6 +232,15 @@ class Runtime(Protocol):
 
     def container_labels(self, id: str) -> Mapping[str, str]:
         """The labels of one container, read fresh (for the ownership check before a remove)."""
+
+    def exec_hook(self, id: str, hook: Hook, timeout: float) -> ExecResult:
+        """Run `hook.command` in the running container `id` with exec (Compose's post_start and
+        pre_stop), as `hook.user` (default: the container's user), in `hook.working_dir` (default:
+        the container's), with `hook.env` added to the container's environment, privileged when
+        `hook.privileged`; wait for it at most `timeout` seconds (a command still running then is
+        left running: the engine cannot stop an exec). NotFound when the container is gone,
+        Conflict when it is not running; a command that cannot be started (not in the image) is
+        an ExecResult with the engine's exit code (126 or 127), as `docker exec` reports it."""
 
     def connect_network(self, network: str, container_id: str, aliases: tuple[str, ...] = (),
                         ipv4_address: str | None = None) -> None: ...

@@ -21,13 +21,14 @@ import docker
 import docker.errors
 import requests
 
-from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkSpec, VolumeSpec
+from reconciler.model import LABEL_MANAGED, ContainerSpec, Hook, NetworkSpec, VolumeSpec
 from runtime import docker_observe as parse
 from runtime import host_cgroups, podman
 from runtime.base import (
     Conflict,
     EngineError,
     Event,
+    ExecResult,
     InvalidSpec,
     NotFound,
     ObservedContainer,
@@ -38,6 +39,7 @@ from runtime.capabilities import DOCKER, PODMAN, Capabilities, is_podman, probe
 from runtime.conditions import reached
 from runtime.docker_errors import engine_errors
 from runtime.docker_events import watch
+from runtime.docker_exec import run_exec
 from runtime.docker_images import DockerImages
 from runtime.docker_specs import container_body, network_kwargs, volume_kwargs
 from runtime.healthchecks import interval_of, run_forever
@@ -257,6 +259,9 @@ class DockerRuntime(DockerImages):
     def container_labels(self, id: str) -> Mapping[str, str]:
         with engine_errors():
             return self.api.inspect_container(id)["Config"].get("Labels") or {}
+
+    def exec_hook(self, id: str, hook: Hook, timeout: float) -> ExecResult:
+        return run_exec(self.api, id, hook, timeout)
 
     def connect_network(self, network: str, container_id: str, aliases: tuple[str, ...] = (),
                         ipv4_address: str | None = None) -> None:

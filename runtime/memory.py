@@ -2,7 +2,8 @@
 
 Besides `Runtime`, it offers what such tests need: `calls` (every Runtime call, as
 (method, arguments) with defaults filled in), `fail_next` (inject an error), `on_start` (how a
-container behaves when started), `image_volumes` (the VOLUME paths of an image id), `listen`
+container behaves when started), `on_exec` and `hooks_run` (how a command run with exec ends, and
+which ran), `image_volumes` (the VOLUME paths of an image id), `listen`
 (events handed over as they happen), changes made by the engine itself (`restart_by_engine`: its
 restart policy at work) and out-of-band changes "by hand" (`kill`, `set_health`,
 `remove_by_hand`, `disconnect_by_hand`, `add_unowned`, `available = False` for an engine that is
@@ -20,11 +21,12 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from reconciler.model import ContainerSpec, NetworkAttachment, NetworkSpec, VolumeSpec, is_owned
+from reconciler.model import ContainerSpec, Hook, NetworkAttachment, NetworkSpec, VolumeSpec, is_owned
 from runtime.base import (
     Conflict,
     EngineUnavailable,
     Event,
+    ExecResult,
     Forbidden,
     InvalidSpec,
     NotFound,
@@ -70,6 +72,8 @@ class MemoryRuntime(MemoryControls, MemoryImages):
         self.volumes: dict[str, MemoryVolume] = {}
         self._failures: dict[str, list[Exception]] = {}
         self._behaviours: dict[str, Behaviour] = {}
+        self._exec_outcomes: dict[tuple[str, ...], ExecResult] = {}  # command -> how it ends (see on_exec)
+        self.hooks_run: list[tuple[str, Hook]] = []  # (container name, hook), in the order they ran
         self._log = _Log()
         self._listeners: list[Callable[[Event], object]] = []
         self._lock = threading.RLock()
@@ -309,6 +313,15 @@ class MemoryRuntime(MemoryControls, MemoryImages):
     @engine_call
     def container_labels(self, id: str) -> Mapping[str, str]:
         return dict(self._container(id).labels)
+
+    @engine_call
+    def exec_hook(self, id: str, hook: Hook, timeout: float) -> ExecResult:
+        container = self._container(id)
+        if container.state != "running":
+            raise Conflict(f"Container {container.id} is not running")
+        self.hooks_run.append((container.name, hook))
+        outcome = self._exec_outcomes.get(hook.command, ExecResult(0, "", 0.0))
+        return ExecResult(None, outcome.output, timeout) if outcome.exit_code is None else outcome
 
     @engine_call
     def connect_network(self, network: str, container_id: str, aliases: tuple[str, ...] = (),

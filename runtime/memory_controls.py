@@ -17,7 +17,7 @@ import inspect
 from collections.abc import Callable, Mapping
 
 from reconciler.model import ContainerSpec
-from runtime.base import EngineUnavailable, Event
+from runtime.base import EngineUnavailable, Event, ExecResult
 from runtime.memory_objects import KILL_EXIT_CODE, Behaviour, MemoryContainer, MemoryVolume
 
 
@@ -59,6 +59,11 @@ class MemoryControls:
         """How containers of spec `spec_name` behave when started: exit at once with `exit_code`,
         or keep running with `health` (when they have a healthcheck)."""
         self._behaviours[spec_name] = Behaviour(exit_code, health)
+
+    def on_exec(self, command: tuple[str, ...], exit_code: int | None, output: str = "") -> None:
+        """How `command` run with exec (`exec_hook`) ends: with `exit_code` and `output`, or with
+        `exit_code` None still running at its time limit. Any other command ends at once with 0."""
+        self._exec_outcomes[tuple(command)] = ExecResult(exit_code, output, 0.0)
 
     def kill(self, ref: str, exit_code: int = KILL_EXIT_CODE) -> None:
         """The container dies on its own (or is killed by hand)."""

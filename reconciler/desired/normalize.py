@@ -18,6 +18,7 @@ from reconciler.desired.builds import built_image
 from reconciler.desired.envfile import NUL_IN_VALUE, read_env_file
 from reconciler.desired.hostkeys import check_host_keys, host_keys
 from reconciler.desired.image_ref import image_reference
+from reconciler.desired.lifecycle import hooks
 from reconciler.desired.networks import network, volume
 from reconciler.desired.problems import FileReport, LoadFailure, Path_
 from reconciler.desired.resource import Resource
@@ -302,6 +303,7 @@ def container(r: Resource) -> ContainerSpec | None:
         sysctls=forms.string_map(body.get("sysctls", {})),
         ulimits=_ulimits(r),
         stop_timeout=_stop_timeout(r),
+        **hooks(r, _env_name_problem),
         logging=Logging(logging["driver"], forms.string_map(logging.get("options", {}))) if logging else None,
         volumes_from=tuple(body.get("volumes_from", ())),
         secrets=filesources.grants(r, "secrets"),

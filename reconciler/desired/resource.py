@@ -16,7 +16,7 @@ from reconciler.model import LABEL_PREFIX, Source
 
 # Lists converted item by item (with `Resource.each`): a failed item is skipped, the rest checked.
 _ITEMWISE = frozenset({"ports", "mounts", "devices", "dns", "extra_hosts", "cap_add", "cap_drop", "security_opt",
-                       "secrets", "configs"})
+                       "secrets", "configs", "post_start", "pre_stop"})
 # Tables left out whole when anything in them failed: logging needs its driver, and nothing in it
 # is checked here.
 _WHOLE = frozenset({"logging"})

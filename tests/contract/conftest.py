@@ -94,6 +94,10 @@ class Harness:
         """The next build (of `ref`, whose Dockerfile has a failing step) fails: a real engine's
         builder fails by itself."""
 
+    def execs(self, command: tuple[str, ...], exit_code: int | None, output: str = "") -> None:
+        """A command run with exec ends with `exit_code` (None: still running at its time limit)
+        and `output`: a real engine runs it and gets there by itself."""
+
     def cleanup(self) -> None:
         """Remove what the test made outside the namespace."""
 
@@ -158,6 +162,9 @@ class MemoryHarness(Harness):
 
     def unowned_image_id(self) -> str:
         return "sha256:unowned"
+
+    def execs(self, command: tuple[str, ...], exit_code: int | None, output: str = "") -> None:
+        self.runtime.on_exec(command, exit_code, output)
 
     def fails_next_build(self, ref: str) -> None:
         self.runtime.fail_next("build_image", BuildFailed(f"build {ref}: The command '/bin/sh -c false' returned a "

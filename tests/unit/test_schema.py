@@ -52,6 +52,7 @@ def test_the_container_schema_covers_the_design_feature_set():
         "pull_interval", "hosts", "build", "push", "secrets", "configs",
         "pull_policy", "stop_grace_period", "mem_limit", "mem_reservation", "cpus", "pids_limit", "shm_size",
         "environment", "volumes", "profiles",
+        "post_start", "pre_stop",
     }
     assert expected <= set(_schema()["$defs"]["container"]["properties"])
 
