@@ -45,7 +45,7 @@ from reconciler.hostpaths import missing_bind_sources
 from reconciler.images import bases
 from reconciler.images.newer import NewerChecks
 from reconciler.images.usage import Usage
-from reconciler.model import DesiredState, resource_key
+from reconciler.model import ContainerSpec, DesiredState, resource_key
 from reconciler.options import PlanOptions
 from reconciler.tasks import Plan
 from runtime.base import ENGINE_RECONNECTED, EngineError, EngineUnavailable, Event, Runtime
@@ -92,6 +92,9 @@ class Agent:
     image_retention: int | None = None  # unused images kept per repository (images.retention); None: off
     checks: NewerChecks | None = None  # the `pull = "newer"` checks, kept across passes; None: a fresh one each pass
     secrets_dir: str | None = None  # --secrets-dir: where secret and config files go (see grantfiles)
+    # name -> the last spec this process saw declared for each container: a container no longer
+    # declared runs that spec's pre_stop hooks before its removal (PlanOptions.retired)
+    declared: dict[str, ContainerSpec] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.desired = LastKnownGood(self.root, self.env_file, store=self.state_dir)
@@ -268,7 +271,7 @@ class Agent:
                               invalid_files=refresh.invalid, completed=self.completed(),
                               missing_paths=missing_bind_sources(refresh.state.containers.values(), self.engine),
                               revision=checkout.revisions.in_force if checkout else None,
-                              pushed=self.images.pushed(),
+                              pushed=self.images.pushed(), retired=self._retired(refresh.state),
                               **grantfiles.folder_options(self.namespace, self.engine, self.secrets_dir),
                               **vars(self.rollbacks.in_force(refresh.state)))
         if syncs or RELISTING & set(woken_by):
@@ -324,6 +327,12 @@ class Agent:
         log.info("engine.connected", engine=self.engine, **capabilities.describe())
         if capabilities.rootless:
             log.warning("engine.rootless_unsupported", engine=self.engine, kind=capabilities.kind)
+
+    def _retired(self, desired: DesiredState) -> dict[str, ContainerSpec]:
+        """"container/NAME" -> the last spec seen declared, for the containers `desired` no longer declares."""
+        self.declared.update(desired.containers)
+        return {resource_key("container", name): spec for name, spec in self.declared.items()
+                if name not in desired.containers}
 
     def _remember(self, desired: DesiredState, report: PassReport) -> None:
         """What later passes need from this one: what the engine holds now (to tell a resource

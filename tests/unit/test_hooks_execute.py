@@ -138,3 +138,13 @@ def test_a_hook_due_in_a_container_that_already_exited_is_skipped_not_failed():
     assert runtime.hooks_run == [] and not report.failures
     assert [(e["hook"], e["index"]) for e in logs if e["event"] == "container.hook_skipped"] == \
         [("post_start", 0), ("post_start", 1)]
+
+
+def test_the_agent_runs_the_pre_stop_hooks_of_a_container_removed_from_the_files(agent, engine, root):
+    (root / "web.toml").write_text('[container.web]\nimage = "demo"\npre_stop = [{ command = "flush" }]\n')
+    (root / "db.toml").write_text('[container.db]\nimage = "demo"\n')
+    agent.run_pass()
+    (root / "web.toml").unlink()
+    agent.run_pass()
+    assert [(name, hook.command) for name, hook in engine.hooks_run] == [("web", ("flush",))]
+    assert sorted(c.name for c in engine.containers.values()) == ["db"]
