@@ -38,9 +38,12 @@ class Kernel:
     # the real-time runtime (microseconds per period) the engine's parent cgroup grants its
     # containers: cpu_rt_runtime may not exceed it. None when unknown (a remote engine)
     realtime_runtime: int | None = None
+    # the blkio controller's proportional weight (blkio.weight, or blkio.bfq.weight): None when unknown
+    blkio_weight: bool | None = None
 
 
-def kernel_of(info: Mapping[str, Any], realtime: tuple[bool | None, int | None] = (None, None)) -> Kernel:
+def kernel_of(info: Mapping[str, Any], realtime: tuple[bool | None, int | None] = (None, None),
+              blkio_weight: bool | None = None) -> Kernel:
     """The `Kernel` of a `GET /info` answer; `realtime` is `host_cgroups.realtime`'s answer, else
     Podman's `CPURealtimeRuntime` (Docker's /info has none). A flag missing from the answer counts
     as present: the engine's own error then speaks at apply."""
@@ -56,6 +59,7 @@ def kernel_of(info: Mapping[str, Any], realtime: tuple[bool | None, int | None] 
         pids_limit=info.get("PidsLimit") is not False,
         realtime=realtime[0] if realtime[0] is not None else info.get("CPURealtimeRuntime"),
         realtime_runtime=realtime[1],
+        blkio_weight=blkio_weight,
     )
 
 
@@ -115,14 +119,14 @@ def _podman_component(version: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 def probe(version: Mapping[str, Any], podman_info: Mapping[str, Any] | None = None,
           info: Mapping[str, Any] | None = None,
-          realtime: tuple[bool | None, int | None] = (None, None)) -> Capabilities:
+          realtime: tuple[bool | None, int | None] = (None, None), blkio_weight: bool | None = None) -> Capabilities:
     """The capabilities of the engine whose `GET /version` answer is `version`; for Podman,
     `podman_info` is its `GET /libpod/info` answer (None before it was asked); `info` is its
-    `GET /info` answer (None: not asked, nothing known of its kernel) and `realtime` what
-    `host_cgroups.realtime` read on its host. Podman's compat API answers /version with a
+    `GET /info` answer (None: not asked, nothing known of its kernel), `realtime` and `blkio_weight`
+    what `host_cgroups` read on its host. Podman's compat API answers /version with a
     "Podman Engine" component; Docker's has none."""
     api_version = str(version.get("ApiVersion") or "")
-    kernel = None if info is None else kernel_of(info, realtime)
+    kernel = None if info is None else kernel_of(info, realtime, blkio_weight)
     storage = None if info is None else storage_of(info)
     podman = _podman_component(version)
     if podman is None:

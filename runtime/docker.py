@@ -78,15 +78,11 @@ class DockerRuntime(DockerImages):
                     version = client.api.version()
                     info = self._get(client.api, podman.info_path()) if is_podman(version) else None
                     kernel = client.api.info()
-                self._capabilities = probe(version, info, kernel, self._realtime(version, kernel))
+                kind = PODMAN if is_podman(version) else DOCKER
+                on_host = host_cgroups.read(self._url or os.environ.get("DOCKER_HOST"), kind, kernel)
+                self._capabilities = probe(version, info, kernel, **on_host)
                 self._client = client
             return self._client
-
-    def _realtime(self, version: Mapping, kernel: Mapping) -> tuple[bool | None, int | None]:
-        """Real-time scheduling on the engine's host (`runtime.host_cgroups`): unknown for a remote engine."""
-        if not host_cgroups.is_local(self._url or os.environ.get("DOCKER_HOST")):
-            return None, None
-        return host_cgroups.realtime(PODMAN if is_podman(version) else DOCKER, kernel)
 
     @property
     def capabilities(self) -> Capabilities:

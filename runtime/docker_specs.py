@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler.model import ContainerSpec, Device, Mount, NetworkAttachment, NetworkSpec, VolumeSpec
 from runtime.docker_host_keys import bind_suffix, config_fields, exposed_ports, host_fields, mount_options
+from runtime.docker_limits import limit_fields
 
 NANOS = 1_000_000_000
 # The first API version that accepts several networks in the create call's NetworkingConfig.
@@ -107,6 +108,7 @@ def _host_config(spec: ContainerSpec, network_mode: str, bindings: dict[str, lis
         "NanoCpus": None if res.cpus is None else int(round(res.cpus * NANOS)),
         "PidsLimit": res.pids_limit,
         "ShmSize": res.shm_size,
+        **limit_fields(spec),
     }
     host.update({key: value for key, value in optional.items() if value is not None})
     host.update(host_fields(spec))

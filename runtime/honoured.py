@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from reconciler.desired.limits import highest_cpu
 from reconciler.model import ContainerSpec
 from runtime.capabilities import PODMAN, Capabilities
 
@@ -115,8 +116,71 @@ def _podman_drops(spec: ContainerSpec, capabilities: Capabilities) -> str | None
     return None
 
 
+# A limit key -> the `Kernel` flag it needs and what the kernel then lacks: the engine accepts the
+# key and drops it with a warning (moby daemon_unix.go verifyPlatformContainerResources)
+_KERNEL_FLAGS = {"cpu_shares": ("cpu_shares", "CPU shares"), "cpu_period": ("cpu_cfs_period", "a CFS period"),
+                 "cpu_quota": ("cpu_cfs_quota", "a CFS quota"), "cpuset": ("cpuset", "cpusets"),
+                 "memswap_limit": ("swap_limit", "swap limit support"),
+                 "mem_swappiness": ("swap_limit", "swap accounting")}
+
+
+def _kernel_flags(spec: ContainerSpec, capabilities: Capabilities) -> str | None:
+    """A limit key whose `GET /info` flag says the kernel lacks it (`_KERNEL_FLAGS`, and the
+    container's `oom_kill_disable`)."""
+    kernel = capabilities.kernel
+    if kernel is None:
+        return None
+    wanted = [key for key in _KERNEL_FLAGS if getattr(spec.resources, key) is not None]
+    for key in wanted:
+        flag, what = _KERNEL_FLAGS[key]
+        if not getattr(kernel, flag):
+            return f"{engine_name(capabilities)} cannot honour {key}: its kernel has no {what} (GET /info)"
+    if spec.oom_kill_disable and not kernel.oom_kill_disable:
+        return f"{engine_name(capabilities)} cannot honour oom_kill_disable: its kernel cannot disable the OOM killer"
+    return None
+
+
+def _cpuset(spec: ContainerSpec, capabilities: Capabilities) -> str | None:
+    """A cpuset naming a CPU the engine does not have (moby's "Requested CPUs are not available")."""
+    kernel, cpuset = capabilities.kernel, spec.resources.cpuset
+    if kernel is None or cpuset is None or not kernel.ncpu or highest_cpu(cpuset) < kernel.ncpu:
+        return None
+    return (f"{engine_name(capabilities)} cannot honour cpuset {cpuset!r}: it has {kernel.ncpu} CPUs, "
+            f"0 to {kernel.ncpu - 1}")
+
+
+def _realtime(spec: ContainerSpec, capabilities: Capabilities) -> str | None:
+    """`cpu_rt_*` need real-time group scheduling, and `cpu_rt_runtime` fits in what the engine's
+    parent cgroup grants (`runtime.host_cgroups`); unknown on a remote engine, whose error speaks."""
+    kernel, res = capabilities.kernel, spec.resources
+    if kernel is None or (res.cpu_rt_period is None and res.cpu_rt_runtime is None):
+        return None
+    if kernel.realtime is False:
+        return (f"{engine_name(capabilities)} cannot honour cpu_rt_period/cpu_rt_runtime: its kernel has no "
+                "real-time group scheduling (cgroup v1 with CONFIG_RT_GROUP_SCHED)")
+    budget = kernel.realtime_runtime
+    if res.cpu_rt_runtime and budget is not None and res.cpu_rt_runtime > budget:
+        return (f"{engine_name(capabilities)} cannot honour cpu_rt_runtime = {res.cpu_rt_runtime}: the cgroup "
+                f"it puts containers in grants {budget}us of real-time runtime (cpu.rt_runtime_us)")
+    return None
+
+
+def _blkio_weight(spec: ContainerSpec, capabilities: Capabilities) -> str | None:
+    """`blkio_config.weight` and `weight_device` need the blkio controller's weight (Docker drops
+    them with a warning, Podman 4.3 in silence: `runtime.host_cgroups.blkio_weight`)."""
+    blkio, kernel = spec.resources.blkio, capabilities.kernel
+    if blkio is None or kernel is None or kernel.blkio_weight is not False:
+        return None
+    key = "blkio_config.weight" if blkio.weight is not None else "blkio_config.weight_device" \
+        if blkio.weight_device else None
+    if key is None:
+        return None
+    return f"{engine_name(capabilities)} cannot honour {key}: its kernel's blkio controller has no weight"
+
+
 CHECKS: tuple[Callable[[ContainerSpec, Capabilities], str | None], ...] = (
-    _subpath, _start_interval, _annotations, _storage_size, _runtime, _podman_drops)
+    _subpath, _start_interval, _annotations, _storage_size, _runtime, _podman_drops, _kernel_flags, _cpuset, _realtime,
+    _blkio_weight)
 
 
 def container_refusal(spec: ContainerSpec, capabilities: Capabilities) -> str | None:

@@ -1,4 +1,4 @@
-"""Real-time group scheduling on the engine's host, which `GET /info` does not tell.
+"""Real-time group scheduling and block I/O weight on the engine's host, which `GET /info` does not tell.
 
 Moby's sysinfo learns it from the cpu cgroup (v1): the kernel has real-time group scheduling
 (CONFIG_RT_GROUP_SCHED) when `cpu.rt_runtime_us` exists; cgroup v2 has none. A container's
@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 CPU_CGROUP = Path("/sys/fs/cgroup/cpu")
+BLKIO_CGROUP = Path("/sys/fs/cgroup/blkio")
+# moby pkg/sysinfo (cgroup v1) checkCgroupBlkioInfo: the weight files of the CFQ and BFQ schedulers
+WEIGHT_FILES = ("blkio.weight", "blkio.bfq.weight")
 RUNTIME_FILE = "cpu.rt_runtime_us"
 # The cgroup each engine puts its containers under, by cgroup driver: Docker's `--cgroup-parent`
 # default (moby daemon/daemon_unix.go: "/docker", or "system.slice" with systemd), Podman's
@@ -46,3 +49,21 @@ def realtime(kind: str, info: Mapping[str, Any], cpu_cgroup: Path = CPU_CGROUP) 
         return True, int((cpu_cgroup / parent / RUNTIME_FILE).read_text()) if parent else None
     except (OSError, ValueError):
         return True, None
+
+
+def blkio_weight(info: Mapping[str, Any], blkio_cgroup: Path = BLKIO_CGROUP) -> bool | None:
+    """Whether the blkio controller weighs block I/O (`blkio_config.weight`, `weight_device`): on
+    cgroup v1 a weight file exists; without one Docker drops the weights with a warning ("Your kernel
+    does not support Block I/O weight ... Weight discarded") and Podman in silence. None when this
+    host shows no blkio controller, or the engine is on cgroup v2 (moby reads io.weight there)."""
+    if str(info.get("CgroupVersion") or "1") == "2" or not blkio_cgroup.is_dir():
+        return None
+    return any((blkio_cgroup / name).exists() for name in WEIGHT_FILES)
+
+
+def read(url: str | None, kind: str, info: Mapping[str, Any]) -> dict[str, Any]:
+    """`probe`'s `realtime` and `blkio_weight` for engine `kind` at `url` whose `GET /info` answer
+    is `info`: read here when the engine is on this host (`is_local`), else unknown."""
+    if not is_local(url):
+        return {"realtime": (None, None), "blkio_weight": None}
+    return {"realtime": realtime(kind, info), "blkio_weight": blkio_weight(info)}

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from reconciler.desired import aliases, filesources, forms
+from reconciler.desired import aliases, filesources, forms, limits
 from reconciler.desired.builds import built_image
 from reconciler.desired.envfile import NUL_IN_VALUE, read_env_file
 from reconciler.desired.hostkeys import check_host_keys, host_keys
@@ -197,7 +197,7 @@ def _resources(r: Resource) -> Resources:
         r.error(("resources", "memory_reservation"), "must be 0 (none) or at least 6m: the engine refuses less")
     if memory is not None and reservation is not None and reservation > memory:
         r.error(("resources", "memory_reservation"), "must not be more than memory")
-    return Resources(cpus=body.get("cpus"), pids_limit=body.get("pids_limit"), **values)
+    return Resources(cpus=body.get("cpus"), pids_limit=body.get("pids_limit"), **values, **limits.resource_limits(r))
 
 
 def _ulimits(r: Resource) -> tuple[Ulimit, ...]:
@@ -280,6 +280,7 @@ def container(r: Resource) -> ContainerSpec | None:
     update = body.get("update", {})
     logging = body.get("logging")
     fields.update(built_image(r, fields["image"]))
+    fields.update(limits.oom(r))
     spec = ContainerSpec(
         name=r.path[-1],
         source=r.source(),

@@ -89,3 +89,16 @@ def test_a_host_without_a_cpu_cgroup_here_is_unknown(tmp_path):
 def test_only_an_engine_behind_a_unix_socket_is_on_this_host():
     assert host_cgroups.is_local("unix:///run/reconciler-engine/docker.sock") and host_cgroups.is_local(None)
     assert not host_cgroups.is_local("tcp://10.0.0.5:2376") and not host_cgroups.is_local("ssh://me@host")
+
+
+def test_block_io_weight_is_known_by_the_blkio_controllers_weight_file(tmp_path):
+    (tmp_path / "blkio.throttle.read_bps_device").write_text("")
+    assert host_cgroups.blkio_weight(DOCKER_INFO, tmp_path) is False
+    (tmp_path / "blkio.bfq.weight").write_text("100")
+    assert host_cgroups.blkio_weight(DOCKER_INFO, tmp_path) is True
+    assert host_cgroups.blkio_weight(V2_INFO, tmp_path) is None
+
+
+def test_a_remote_engines_host_cgroups_are_unknown():
+    assert host_cgroups.read("tcp://10.0.0.5:2376", "docker", DOCKER_INFO) == {
+        "realtime": (None, None), "blkio_weight": None}
