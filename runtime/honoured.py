@@ -8,9 +8,9 @@ the adapters refuse the create with it. Pure: every check is unit-tested without
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
-from reconciler.desired.limits import highest_cpu
 from reconciler.model import ContainerSpec
 from runtime.capabilities import PODMAN, Capabilities
 
@@ -141,9 +141,10 @@ def _kernel_flags(spec: ContainerSpec, capabilities: Capabilities) -> str | None
 
 
 def _cpuset(spec: ContainerSpec, capabilities: Capabilities) -> str | None:
-    """A cpuset naming a CPU the engine does not have (moby's "Requested CPUs are not available")."""
+    """A cpuset naming a CPU the engine does not have (moby's "Requested CPUs are not available");
+    the cpuset is a checked list of numbers and ranges ("0-1,3")."""
     kernel, cpuset = capabilities.kernel, spec.resources.cpuset
-    if kernel is None or cpuset is None or not kernel.ncpu or highest_cpu(cpuset) < kernel.ncpu:
+    if kernel is None or cpuset is None or not kernel.ncpu or max(map(int, re.split("[,-]", cpuset))) < kernel.ncpu:
         return None
     return (f"{engine_name(capabilities)} cannot honour cpuset {cpuset!r}: it has {kernel.ncpu} CPUs, "
             f"0 to {kernel.ncpu - 1}")

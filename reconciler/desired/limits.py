@@ -50,11 +50,6 @@ def cpu_list(value: str) -> str:
     return value
 
 
-def highest_cpu(cpuset: str) -> int:
-    """The highest CPU number a checked `cpu_list` names."""
-    return max(int(number) for number in re.split("[,-]", cpuset))
-
-
 def device_path(value: str) -> str:
     """A block device's host path in `blkio_config`: absolute and under /dev (moby opts
     ValidateThrottleBpsDevice / ValidateWeightDevice: "bad format for device path")."""
