@@ -5,7 +5,8 @@ files folder, named by content: the keyed hash of the value plus uid, gid and mo
 value is a new file and a new mount source, so the old container keeps its file until it is gone.
 The folder is `/run/reconciler/NS@ENGINE-ID/secrets/` as root, else under `$XDG_RUNTIME_DIR` (the
 control socket's rule, `control.paths.runtime_dir`); it must be on a tmpfs (RAM, gone at reboot)
-unless the user names one with `--secrets-dir`.
+unless the user names one with `--secrets-dir`. As root, where it is not (a host whose `/run` is
+on disk), the first write mounts a tmpfs of its own there (`mount -t tmpfs`, mode 0700).
 
 `mounted`, `write_step` and `blocked` are pure (the planner's); `write` and `prune` touch the disk
 (the executor's and the pass's).
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -30,6 +33,9 @@ from runtime.base import EngineError
 log = structlog.get_logger("reconciler.grantfiles")
 
 _TMPFS = frozenset({"tmpfs", "ramfs"})
+# The tmpfs mounted on the default folder where it is on disk: RAM only as used, at most this much.
+TMPFS_OPTIONS = "mode=0700,size=64m,nosuid,nodev,noexec"
+_mounting = threading.Lock()
 _MAKES = frozenset({ChangeKind.CREATE, ChangeKind.RECREATE, ChangeKind.START})  # changes that mount the files
 
 
@@ -57,13 +63,26 @@ def filesystem_of(path: Path, mountinfo: str = "/proc/self/mountinfo") -> str:
     return kind
 
 
-def folder_refusal(folder: Path) -> str | None:
-    """Why the default folder cannot hold secrets (it is not on a tmpfs), or None."""
+def folder_refusal(folder: Path, euid: int | None = None) -> str | None:
+    """Why the default folder cannot hold secrets, or None: it is not on a tmpfs and, not being
+    root (`euid`, default the process's), the reconciler cannot mount one there."""
     kind = filesystem_of(folder)
-    if kind in _TMPFS:
+    if kind in _TMPFS or (os.geteuid() if euid is None else euid) == 0:
         return None
     return (f"secrets and configs are written to {folder}, which is on {kind}, not a tmpfs (a value would "
             "outlive a reboot on disk); mount a tmpfs there, or name a folder with --secrets-dir")
+
+
+def ensure_tmpfs(folder: Path) -> None:
+    """Mount a tmpfs on `folder` (made beforehand) unless it is on one already. Raises FilesError."""
+    with _mounting:
+        if filesystem_of(folder) in _TMPFS:
+            return
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", TMPFS_OPTIONS, "reconciler-secrets", str(folder)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise FilesError(f"cannot mount a tmpfs on {folder}: {done.stderr.strip() or done.returncode}")
+        log.info("secrets.tmpfs_mounted", folder=str(folder))
 
 
 def file_name(grant: FileGrant) -> str:
@@ -110,12 +129,16 @@ def blocked(change: Change, folder: str | None, refusal: str | None) -> str | No
 
 def write(spec: ContainerSpec, folder: str) -> None:
     """Write each grant's file that is not there yet (root-owned folder 0700; the file owned by the
-    grant's uid and gid, with its mode), atomically. Raises FilesError naming the grant, never the value."""
+    grant's uid and gid, with its mode), atomically. A default folder (under `runtime_dir`, not
+    one given by --secrets-dir) that is on disk gets a tmpfs first, as root (`ensure_tmpfs`).
+    Raises FilesError naming the grant, never the value."""
     base = Path(folder)
     try:
         base.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as error:
         raise FilesError(f"cannot make {base}: {error.strerror}") from None
+    if base.is_relative_to(runtime_dir()) and os.geteuid() == 0:
+        ensure_tmpfs(base)
     for grant in grants(spec):
         path = base / file_name(grant)
         if path.exists():

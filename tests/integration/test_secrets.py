@@ -5,11 +5,15 @@ and the value nowhere but in its file and the container."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import uuid
 
 import pytest
+
+from reconciler import grantfiles
 
 pytestmark = pytest.mark.integration
 
@@ -101,3 +105,32 @@ def test_the_canary_is_only_in_its_file_and_the_container(setup, docker_client, 
         assert not [text for text in seen if canary in text]
     written = [p.read_text() for p in files.iterdir()]
     assert all(any(canary in text for text in written) for canary in canaries)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root mounts a tmpfs on the default folder")
+def test_without_secrets_dir_the_default_folder_is_a_tmpfs_of_its_own(docker_client, namespace, tmp_path):
+    folder = grantfiles.default_folder(namespace, os.environ.get("DOCKER_HOST"))
+    (tmp_path / "app.toml").write_text(f"""
+[secret.db]
+environment = "DB_PASSWORD"
+[container.{namespace}-app]
+image = "localhost/demo:1"
+command = ["sleep", "3600"]
+init = true
+stop_timeout = 1
+secrets = ["db"]
+""")
+    try:
+        done = subprocess.run([sys.executable, "-m", "reconciler", "apply", str(tmp_path), "--namespace", namespace,
+                               "--state-dir", str(tmp_path / "state")], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "DB_PASSWORD": "s3cret"})
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert grantfiles.filesystem_of(folder) == "tmpfs"
+        container = docker_client.containers.get(f"{namespace}-app")
+        assert _exec(container, "cat /run/secrets/db") == "s3cret"
+    finally:
+        for container in docker_client.containers.list(all=True, filters={"name": f"{namespace}-app"}):
+            container.remove(force=True)
+        if grantfiles.filesystem_of(folder) == "tmpfs":
+            subprocess.run(["umount", str(folder)], check=True)
+        shutil.rmtree(folder.parent, ignore_errors=True)

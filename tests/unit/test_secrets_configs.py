@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from reconciler import grantfiles
 from reconciler.changes import Change, ChangeKind
 from reconciler.desired.loader import load
 from reconciler.grantfiles import file_name, mounted, with_files
@@ -149,3 +152,13 @@ def test_a_hosts_view_keeps_the_secrets_and_configs_for_that_host(tmp_path):
     from reconciler.desired.hosts import select
     view = select(_load(_write(tmp_path, _BASIC)).state, "any-host")
     assert (list(view.secrets), list(view.configs), dict(view.inactive)) == (["db"], ["app_conf"], {})
+
+
+def test_a_folder_on_disk_is_refused_to_a_user_who_cannot_mount_a_tmpfs_there(tmp_path):
+    if grantfiles.filesystem_of(tmp_path) == "tmpfs":
+        pytest.skip("this host's temporary folder is a tmpfs")
+    assert "not a tmpfs" in grantfiles.folder_refusal(tmp_path, euid=1000)
+
+
+def test_a_folder_on_disk_is_taken_by_root_who_mounts_a_tmpfs_there(tmp_path):
+    assert grantfiles.folder_refusal(tmp_path, euid=0) is None
