@@ -6,17 +6,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reconciler.model import (
-    FORM,
-    FORM_CHANGES,
-    LABEL_FORM,
-    ContainerSpec,
-    Mount,
-    Spec,
-    changed_keys,
-    resource_key,
-    spec_keys,
-)
+from reconciler.fields import Mount
+from reconciler.model import FORM, FORM_CHANGES, LABEL_FORM, ContainerSpec, Spec, changed_keys, resource_key, spec_keys
 from reconciler.ownership import recorded_keys
 
 

@@ -13,13 +13,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from reconciler.changes import Cause, Change, ChangeKind, Reason, spec_changed
+from reconciler.fields import Mount
 from reconciler.model import (
     LABEL_SOURCE,
     LABEL_SPEC_HASH,
     LABEL_VOLUME_OF,
     ContainerSpec,
     DesiredState,
-    Mount,
     Source,
     VolumeSpec,
     spec_hash,

@@ -26,7 +26,8 @@ import structlog
 from reconciler.agent.lock import instance_name
 from reconciler.changes import Change, ChangeKind
 from reconciler.control.paths import runtime_dir
-from reconciler.model import ContainerSpec, FileGrant, Mount
+from reconciler.fields import FileGrant, Mount
+from reconciler.model import ContainerSpec
 from reconciler.tasks import Action, Step
 from runtime.base import EngineError
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import structlog
 
-from reconciler.model import ContainerSpec, Hook
+from reconciler.fields import Hook
+from reconciler.model import ContainerSpec
 from reconciler.tasks import Action, Step
 from runtime.base import Conflict, EngineError, EngineUnavailable, ExecResult, NotFound, Runtime
 

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from reconciler.model import Build, ContainerSpec, Hook, NetworkSpec, VolumeSpec
+from reconciler.fields import Build, Hook
+from reconciler.model import ContainerSpec, NetworkSpec, VolumeSpec
 from runtime.capabilities import Capabilities
 
 

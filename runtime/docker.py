@@ -21,7 +21,8 @@ import docker
 import docker.errors
 import requests
 
-from reconciler.model import LABEL_MANAGED, ContainerSpec, Hook, NetworkSpec, VolumeSpec
+from reconciler.fields import Hook
+from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkSpec, VolumeSpec
 from runtime import docker_observe as parse
 from runtime import host_cgroups, podman
 from runtime.base import (

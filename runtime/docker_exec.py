@@ -16,7 +16,7 @@ import time
 
 import docker
 
-from reconciler.model import Hook
+from reconciler.fields import Hook
 from runtime.base import ExecResult
 from runtime.docker_errors import engine_errors
 

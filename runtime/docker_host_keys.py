@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.model import ContainerSpec, GpuRequest, Mount
+from reconciler.fields import GpuRequest, Mount
+from reconciler.model import ContainerSpec
 
 
 def _present(fields: dict[str, Any]) -> dict[str, Any]:

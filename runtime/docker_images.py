@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import docker
 import docker.errors
 
-from reconciler.model import Build
+from reconciler.fields import Build
 from runtime import docker_observe as parse
 from runtime import docker_progress as transfer
 from runtime import podman

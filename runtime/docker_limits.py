@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.model import Blkio, ContainerSpec, Throttle
+from reconciler.fields import Blkio, Throttle
+from reconciler.model import ContainerSpec
 
 # model field of Blkio -> the HostConfig field and the name of its value there
 _THROTTLES = {"device_read_bps": ("BlkioDeviceReadBps", "Rate"), "device_write_bps": ("BlkioDeviceWriteBps", "Rate"),

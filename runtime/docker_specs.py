@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.model import ContainerSpec, Device, Mount, NetworkAttachment, NetworkSpec, VolumeSpec
+from reconciler.fields import Device, Mount, NetworkAttachment
+from reconciler.model import ContainerSpec, NetworkSpec, VolumeSpec
 from runtime.docker_host_keys import bind_suffix, config_fields, exposed_ports, host_fields, mount_options
 from runtime.docker_limits import limit_fields
 

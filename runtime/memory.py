@@ -21,7 +21,8 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from reconciler.model import ContainerSpec, Hook, NetworkAttachment, NetworkSpec, VolumeSpec, is_owned
+from reconciler.fields import Hook, NetworkAttachment
+from reconciler.model import ContainerSpec, NetworkSpec, VolumeSpec, is_owned
 from runtime.base import (
     Conflict,
     EngineUnavailable,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 
-from reconciler.model import Build
+from reconciler.fields import Build
 from runtime.base import Conflict, Event, InvalidSpec, NotFound, Progress, ProgressCallback, RegistryAuth
 from runtime.docker_observe import normalise_reference
 from runtime.memory_controls import engine_call

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reconciler.model import ContainerSpec, NetworkAttachment
+from reconciler.fields import NetworkAttachment
+from reconciler.model import ContainerSpec
 from runtime.base import Event, ObservedContainer, ObservedNetwork, ObservedVolume
 
 NETWORK_DRIVERS = frozenset({"bridge", "host", "none", "macvlan", "ipvlan", "overlay"})

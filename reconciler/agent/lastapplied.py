@@ -19,7 +19,8 @@ import typing
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
-from reconciler.model import ContainerSpec, Sealed
+from reconciler.fields import Sealed
+from reconciler.model import ContainerSpec
 
 SECRET = "secret"
 

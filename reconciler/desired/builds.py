@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.desired import forms
 from reconciler.desired.problems import Problem
+from reconciler.fields import Build
 from reconciler.images import bases, builds
-from reconciler.model import Build
 
 if TYPE_CHECKING:
     from reconciler.desired.resource import Resource

@@ -19,7 +19,8 @@ import os
 from collections.abc import Mapping
 
 from reconciler.desired.resource import Resource
-from reconciler.model import ConfigSpec, DesiredState, FileGrant, Sealed, SecretSpec
+from reconciler.fields import FileGrant, Sealed
+from reconciler.model import ConfigSpec, DesiredState, SecretSpec
 
 SECRETS_FOLDER = "/run/secrets"  # where a secret is mounted by default (Compose)
 DEFAULT_MODE = {"secrets": 0o400, "configs": 0o444}

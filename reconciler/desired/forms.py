@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.desired.mount_options import mount_options
-from reconciler.model import Device, Mount, PortMapping
+from reconciler.fields import Device, Mount, PortMapping
 
 _PORT = re.compile(
     r"(?:(?P<ip>[0-9]{1,3}(?:\.[0-9]{1,3}){3}|\[[0-9a-fA-F:.]+\]):)?"

@@ -16,7 +16,8 @@ from typing import Any
 from reconciler.desired import forms
 from reconciler.desired.resource import Resource
 from reconciler.desired.units import size
-from reconciler.model import ContainerSpec, GpuRequest
+from reconciler.fields import GpuRequest
+from reconciler.model import ContainerSpec
 
 _LABEL = r"(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])"
 _DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?", re.ASCII)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from reconciler.desired import forms
 from reconciler.desired.envfile import NUL_IN_VALUE
 from reconciler.desired.resource import Resource
-from reconciler.model import Hook
+from reconciler.fields import Hook
 
 KINDS = ("post_start", "pre_stop")
 

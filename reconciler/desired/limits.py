@@ -15,7 +15,7 @@ from typing import Any
 
 from reconciler.desired.resource import Resource
 from reconciler.desired.units import duration, size
-from reconciler.model import Blkio, Throttle
+from reconciler.fields import Blkio, Throttle
 
 # moby daemon/daemon_unix.go verifyPlatformContainerResources: the CFS period is 1ms to 1s and
 # the quota at least 1ms, in microseconds

@@ -25,19 +25,17 @@ from reconciler.desired.resource import Resource
 from reconciler.desired.security import capability, security_option
 from reconciler.desired.signals import stop_signal
 from reconciler.desired.units import INT64_MAX, duration, size
-from reconciler.model import (
-    LABEL_PREFIX,
-    ContainerSpec,
+from reconciler.fields import (
     Dependency,
     Healthcheck,
     Logging,
     Mount,
     NetworkAttachment,
     Resources,
-    Spec,
     Ulimit,
     UpdatePolicy,
 )
+from reconciler.model import LABEL_PREFIX, ContainerSpec, Spec
 
 MIN_MEMORY = 6 * 1024**2  # the engine refuses less (moby daemon/daemon_unix.go, linuxMinMemory)
 _HEALTHCHECK_DEFAULTS = {"interval": "30s", "timeout": "30s", "retries": "3", "start_interval": "5s"}  # the engine's

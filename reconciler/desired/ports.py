@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from reconciler.desired.problems import Path_, Problem
 from reconciler.desired.references import Place
-from reconciler.model import ContainerSpec, DesiredState, PortMapping
+from reconciler.fields import PortMapping
+from reconciler.model import ContainerSpec, DesiredState
 
 _ALL = None  # in a scope: every address of that IP version
 

@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 
 from reconciler.desired.problems import Path_, Problem
 from reconciler.desired.schema import did_you_mean
-from reconciler.model import ContainerSpec, Dependency, DesiredState, Spec
+from reconciler.fields import Dependency
+from reconciler.model import ContainerSpec, DesiredState, Spec
 
 Place = Callable[[Spec, Path_, str], Problem]
 

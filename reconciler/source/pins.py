@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.desired.problems import Problem
-from reconciler.model import ContainerSpec, DesiredState, Mount
+from reconciler.fields import Mount
+from reconciler.model import ContainerSpec, DesiredState
 from reconciler.source.git import GitError
 from reconciler.source.repository import GitSource
 

@@ -18,7 +18,8 @@ from collections.abc import Callable
 import docker.errors
 import pytest
 
-from reconciler.model import LABEL_MANAGED, ContainerSpec, Healthcheck
+from reconciler.fields import Healthcheck
+from reconciler.model import LABEL_MANAGED, ContainerSpec
 from runtime.base import BuildFailed, Event, Runtime
 from runtime.docker import DockerRuntime
 from runtime.docker_observe import normalise_reference

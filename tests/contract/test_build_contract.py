@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.model import Build
+from reconciler.fields import Build
 from runtime.base import BuildFailed, Conflict
 from tests.conftest import DEMO_IMAGE
 from tests.contract.conftest import MemoryHarness

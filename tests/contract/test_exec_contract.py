@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.model import Hook
+from reconciler.fields import Hook
 from runtime.base import Conflict, NotFound
 
 

@@ -6,15 +6,8 @@ import dataclasses
 
 import pytest
 
-from reconciler.model import (
-    LABEL_MANAGED,
-    ContainerSpec,
-    Healthcheck,
-    Mount,
-    NetworkAttachment,
-    NetworkSpec,
-    VolumeSpec,
-)
+from reconciler.fields import Healthcheck, Mount, NetworkAttachment
+from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkSpec, VolumeSpec
 from runtime.base import Conflict, EngineUnavailable, Forbidden, InvalidSpec, NotFound, WaitTimeout
 from tests.conftest import DEMO_IMAGE, VOLUME_IMAGE
 

@@ -8,18 +8,8 @@ import pytest
 
 from reconciler.commands.render import plan_text
 from reconciler.converge import converge, make_plan, observe
-from reconciler.model import (
-    ContainerSpec,
-    Dependency,
-    DesiredState,
-    Healthcheck,
-    Mount,
-    NetworkAttachment,
-    NetworkSpec,
-    Source,
-    UpdatePolicy,
-    VolumeSpec,
-)
+from reconciler.fields import Dependency, Healthcheck, Mount, NetworkAttachment, UpdatePolicy
+from reconciler.model import ContainerSpec, DesiredState, NetworkSpec, Source, VolumeSpec
 from reconciler.options import PlanOptions
 
 pytestmark = pytest.mark.integration

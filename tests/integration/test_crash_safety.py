@@ -10,7 +10,8 @@ import os
 import pytest
 
 from reconciler.converge import converge
-from reconciler.model import LABEL_NAME, LABEL_SPEC_HASH, ContainerSpec, DesiredState, Source, UpdatePolicy, spec_hash
+from reconciler.fields import UpdatePolicy
+from reconciler.model import LABEL_NAME, LABEL_SPEC_HASH, ContainerSpec, DesiredState, Source, spec_hash
 from runtime.docker import DockerRuntime
 
 pytestmark = pytest.mark.integration

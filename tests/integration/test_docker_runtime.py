@@ -9,20 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from reconciler.model import (
-    LABEL_MANAGED,
-    ContainerSpec,
-    Device,
-    Healthcheck,
-    Logging,
-    Mount,
-    NetworkAttachment,
-    NetworkSpec,
-    PortMapping,
-    Resources,
-    Ulimit,
-    VolumeSpec,
-)
+from reconciler.fields import Device, Healthcheck, Logging, Mount, NetworkAttachment, PortMapping, Resources, Ulimit
+from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkSpec, VolumeSpec
 from runtime.base import InvalidSpec
 from runtime.docker import DockerRuntime
 from tests.conftest import DEMO_IMAGE

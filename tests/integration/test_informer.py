@@ -11,7 +11,8 @@ from collections.abc import Callable
 import pytest
 
 from reconciler.agent.informer import Informer
-from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkAttachment, NetworkSpec
+from reconciler.fields import NetworkAttachment
+from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkSpec
 from runtime.base import ObservedState
 from runtime.docker import DockerRuntime
 from tests.conftest import DEMO_IMAGE

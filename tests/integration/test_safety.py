@@ -27,16 +27,8 @@ import pytest
 from reconciler.commands.render import plan_text
 from reconciler.converge import converge, make_plan, observe
 from reconciler.desired.loader import load
-from reconciler.model import (
-    ContainerSpec,
-    Dependency,
-    Healthcheck,
-    NetworkAttachment,
-    NetworkSpec,
-    Source,
-    UpdatePolicy,
-    spec_hash,
-)
+from reconciler.fields import Dependency, Healthcheck, NetworkAttachment, UpdatePolicy
+from reconciler.model import ContainerSpec, NetworkSpec, Source, spec_hash
 from reconciler.options import DEFAULT, PlanOptions
 from reconciler.ownership import owned_labels
 from reconciler.tasks import Action, Plan, Step, Task

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from reconciler.desired.bridges import crowded
-from reconciler.model import ContainerSpec, DesiredState, NetworkAttachment, NetworkSpec, Source
+from reconciler.fields import NetworkAttachment
+from reconciler.model import ContainerSpec, DesiredState, NetworkSpec, Source
 
 
 def _containers(count: int, **fields) -> dict[str, ContainerSpec]:

@@ -10,9 +10,10 @@ import pytest
 
 from reconciler.converge import converge, make_plan, observe
 from reconciler.desired.loader import load
+from reconciler.fields import Build
 from reconciler.images.bases import BaseChecks, checked, from_images, moved, next_due_in
 from reconciler.images.newer import DUE_EARLY, NewerChecks
-from reconciler.model import Build, ContainerSpec, DesiredState
+from reconciler.model import ContainerSpec, DesiredState
 from runtime.memory import MemoryRuntime
 from runtime.registry import RegistryUnavailable
 from tests.conftest import DEMO_IMAGE

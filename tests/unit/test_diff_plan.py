@@ -6,19 +6,8 @@ import dataclasses
 
 from reconciler.commands.render import plan_text
 from reconciler.converge import make_plan
-from reconciler.model import (
-    ContainerSpec,
-    Dependency,
-    DesiredState,
-    Healthcheck,
-    Mount,
-    NetworkAttachment,
-    NetworkSpec,
-    Source,
-    UpdatePolicy,
-    VolumeSpec,
-    spec_hash,
-)
+from reconciler.fields import Dependency, Healthcheck, Mount, NetworkAttachment, UpdatePolicy
+from reconciler.model import ContainerSpec, DesiredState, NetworkSpec, Source, VolumeSpec, spec_hash
 from reconciler.options import PlanOptions
 from reconciler.ownership import owned_labels
 from runtime.base import ObservedContainer, ObservedNetwork, ObservedState, ObservedVolume

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from reconciler.model import Blkio, ContainerSpec, Resources, Throttle
+from reconciler.fields import Blkio, Resources, Throttle
+from reconciler.model import ContainerSpec
 from runtime.docker_specs import container_body
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from reconciler.model import ContainerSpec, Mount
+from reconciler.fields import Mount
+from reconciler.model import ContainerSpec
 from runtime import podman
 from runtime.base import ObservedContainer
 from runtime.capabilities import Capabilities, probe

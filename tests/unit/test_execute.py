@@ -8,7 +8,8 @@ import pytest
 
 from reconciler.converge import converge, make_plan, observe
 from reconciler.execute import execute
-from reconciler.model import LABEL_MANAGED, ContainerSpec, Dependency, DesiredState, Source, spec_hash
+from reconciler.fields import Dependency
+from reconciler.model import LABEL_MANAGED, ContainerSpec, DesiredState, Source, spec_hash
 from reconciler.options import PlanOptions
 from runtime.base import Conflict, EngineUnavailable, InvalidSpec, NotFound
 from runtime.memory import MemoryRuntime

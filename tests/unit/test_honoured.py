@@ -8,7 +8,8 @@ import pytest
 
 from reconciler.commands.render import plan_text
 from reconciler.converge import make_plan, observe
-from reconciler.model import ContainerSpec, DesiredState, Healthcheck, Mount, VolumeSpec, spec_hash
+from reconciler.fields import Healthcheck, Mount
+from reconciler.model import ContainerSpec, DesiredState, VolumeSpec, spec_hash
 from runtime.base import InvalidSpec
 from runtime.capabilities import DOCKER, Capabilities
 from runtime.honoured import container_refusal

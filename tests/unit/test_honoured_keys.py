@@ -8,7 +8,8 @@ import dataclasses
 
 import pytest
 
-from reconciler.model import ContainerSpec, GpuRequest, Mount
+from reconciler.fields import GpuRequest, Mount
+from reconciler.model import ContainerSpec
 from runtime.capabilities import DOCKER, PODMAN, Capabilities, Storage, kernel_of, probe, storage_of
 from runtime.honoured import container_refusal
 

@@ -7,7 +7,8 @@ import dataclasses
 
 import pytest
 
-from reconciler.model import Blkio, ContainerSpec, Resources, Throttle
+from reconciler.fields import Blkio, Resources, Throttle
+from reconciler.model import ContainerSpec
 from runtime.capabilities import DOCKER, Capabilities, Kernel
 from runtime.honoured import container_refusal
 

@@ -8,7 +8,8 @@ import dataclasses
 from structlog.testing import capture_logs
 
 from reconciler.converge import converge
-from reconciler.model import LABEL_MANAGED, ContainerSpec, DesiredState, Hook, Source, UpdatePolicy
+from reconciler.fields import Hook, UpdatePolicy
+from reconciler.model import LABEL_MANAGED, ContainerSpec, DesiredState, Source
 from reconciler.options import PlanOptions
 from runtime.memory import MemoryRuntime
 

@@ -7,7 +7,8 @@ import dataclasses
 
 from reconciler.commands.render import plan_text
 from reconciler.converge import make_plan
-from reconciler.model import ContainerSpec, DesiredState, Hook, Source, UpdatePolicy, spec_hash
+from reconciler.fields import Hook, UpdatePolicy
+from reconciler.model import ContainerSpec, DesiredState, Source, spec_hash
 from reconciler.options import PlanOptions
 from reconciler.ownership import owned_labels
 from runtime.base import ObservedContainer, ObservedState

@@ -1,7 +1,8 @@
 """Which long-form bind sources the host lacks: looked at only when the engine is on this host."""
 
+from reconciler.fields import Mount
 from reconciler.hostpaths import engine_is_local, missing_bind_sources
-from reconciler.model import ContainerSpec, Mount
+from reconciler.model import ContainerSpec
 
 
 def spec(*mounts: Mount) -> ContainerSpec:

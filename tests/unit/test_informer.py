@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.agent.informer import Informer, aged
-from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkAttachment, NetworkSpec, VolumeSpec
+from reconciler.fields import NetworkAttachment
+from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkSpec, VolumeSpec
 from runtime.base import ENGINE_RECONNECTED, EngineUnavailable, Event, ObservedContainer, ObservedState
 from runtime.memory import MemoryRuntime
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.model import Mount, spec_hash
+from reconciler.fields import Mount
+from reconciler.model import spec_hash
 from tests.unit.desired import container, errors
 
 HEAD = '[container.web]\nimage = "localhost/demo:1"\n'

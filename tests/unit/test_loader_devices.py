@@ -2,7 +2,8 @@
 
 import pytest
 
-from reconciler.model import ContainerSpec, Device, Mount, spec_hash
+from reconciler.fields import Device, Mount
+from reconciler.model import ContainerSpec, spec_hash
 from tests.unit.desired import container, errors
 
 

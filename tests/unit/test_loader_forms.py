@@ -4,7 +4,7 @@ import os
 
 from reconciler.commands.render import plan_text
 from reconciler.converge import make_plan
-from reconciler.model import (
+from reconciler.fields import (
     Dependency,
     Device,
     Healthcheck,
@@ -13,11 +13,10 @@ from reconciler.model import (
     NetworkAttachment,
     PortMapping,
     Resources,
-    Source,
     Ulimit,
     UpdatePolicy,
-    spec_hash,
 )
+from reconciler.model import Source, spec_hash
 from reconciler.options import PlanOptions
 from runtime.base import ObservedState
 from tests.unit.desired import container, load_texts

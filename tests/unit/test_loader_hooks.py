@@ -3,7 +3,7 @@ working_dir, environment }, each problem reported at its FILE:LINE: key.path."""
 
 from __future__ import annotations
 
-from reconciler.model import Hook
+from reconciler.fields import Hook
 from tests.unit.desired import container, errors, load_texts
 
 

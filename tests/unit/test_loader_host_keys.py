@@ -4,7 +4,7 @@ FILE:LINE: key before anything runs."""
 
 import pytest
 
-from reconciler.model import GpuRequest
+from reconciler.fields import GpuRequest
 from tests.unit.desired import container, errors, load_texts
 
 

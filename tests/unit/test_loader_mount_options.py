@@ -3,7 +3,7 @@
 
 import pytest
 
-from reconciler.model import Mount
+from reconciler.fields import Mount
 from tests.unit.desired import container, errors
 
 

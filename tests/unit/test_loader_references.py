@@ -3,7 +3,8 @@
 from pathlib import Path
 
 from reconciler.desired.loader import combine, load_file
-from reconciler.model import ContainerSpec, Dependency, Source
+from reconciler.fields import Dependency
+from reconciler.model import ContainerSpec, Source
 from tests.unit.desired import errors, load_texts, write
 
 

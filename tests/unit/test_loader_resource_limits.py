@@ -3,7 +3,7 @@ refuse or clamp as errors at their lines (moby daemon_unix.go verifyPlatformCont
 
 import pytest
 
-from reconciler.model import Blkio, Throttle
+from reconciler.fields import Blkio, Throttle
 from tests.unit.desired import container, errors
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.model import LABEL_MANAGED, ContainerSpec, Healthcheck, NetworkSpec
+from reconciler.fields import Healthcheck
+from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkSpec
 from runtime.base import Conflict, EngineUnavailable, NotFound
 from runtime.memory import MemoryRuntime
 

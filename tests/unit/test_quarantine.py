@@ -12,7 +12,8 @@ from reconciler.agent.lastapplied import CannotRestore, record, restore
 from reconciler.agent.quarantine import Quarantine, lifted, own_failure, quarantines
 from reconciler.converge import make_plan
 from reconciler.execute import TaskResult
-from reconciler.model import Healthcheck, PortMapping, UpdatePolicy, spec_hash
+from reconciler.fields import Healthcheck, PortMapping, UpdatePolicy
+from reconciler.model import spec_hash
 from reconciler.options import PlanOptions
 from reconciler.tasks import Step, Task
 from tests.unit.test_diff_plan import IMAGE, IMAGE_ID, NS, db, desired, observed, printed, running, web

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from reconciler.model import ContainerSpec, GpuRequest, Mount, PortMapping
+from reconciler.fields import GpuRequest, Mount, PortMapping
+from reconciler.model import ContainerSpec
 from runtime.docker_specs import container_body
 
 

@@ -8,7 +8,8 @@ import docker.errors
 import pytest
 import requests
 
-from reconciler.model import ContainerSpec, Device, Mount, NetworkAttachment, NetworkSpec
+from reconciler.fields import Device, Mount, NetworkAttachment
+from reconciler.model import ContainerSpec, NetworkSpec
 from runtime.base import Conflict, EngineUnavailable, Forbidden, InvalidSpec, NotFound
 from runtime.conditions import reached
 from runtime.docker_errors import translate
