@@ -1,7 +1,8 @@
 """The Docker Engine adapter: `Runtime` on the `docker` SDK's low-level API client.
 
-This module holds the connection, observation, containers, networks, volumes, waits and events;
-the image operations are `runtime.docker_images.DockerImages`, which `DockerRuntime` inherits.
+This module holds the connection, observation, containers, networks, volumes and events; the
+image operations are `runtime.docker_images.DockerImages`, the waits and healthchecks
+`runtime.docker_waits.DockerWaits`, both inherited by `DockerRuntime`.
 
 Every engine call goes through `engine_errors()`, so only runtime.base exceptions leave this
 module. The client is made on first use: an engine that is down when the agent starts is an
@@ -34,22 +35,20 @@ from runtime.base import (
     NotFound,
     ObservedContainer,
     ObservedState,
-    WaitTimeout,
 )
 from runtime.capabilities import DOCKER, PODMAN, Capabilities, is_podman, probe
-from runtime.conditions import reached
 from runtime.docker_errors import engine_errors
 from runtime.docker_events import watch
 from runtime.docker_exec import run_exec
 from runtime.docker_images import DockerImages
 from runtime.docker_specs import container_body, network_kwargs, volume_kwargs
-from runtime.healthchecks import interval_of, run_forever
+from runtime.docker_waits import DockerWaits
 from runtime.honoured import container_refusal
 
 POLL_INTERVAL = 0.1
 
 
-class DockerRuntime(DockerImages):
+class DockerRuntime(DockerImages, DockerWaits):
     def __init__(self, url: str | None = None, timeout: float = 60.0, max_pool_size: int = 16):
         self._url = url
         self._timeout = timeout
@@ -318,96 +317,6 @@ class DockerRuntime(DockerImages):
     def volume_labels(self, name: str) -> Mapping[str, str]:
         with engine_errors():
             return self.api.inspect_volume(name).get("Labels") or {}
-
-    def wait_container(self, id: str, condition: str, timeout: float) -> None:
-        if condition == "stable":
-            return self._watch(id, timeout)
-        deadline = time.monotonic() + timeout
-        runs_check = condition == "healthy" and not self.capabilities.runs_healthchecks
-        next_check = None
-        while True:
-            with engine_errors():
-                inspected = self.api.inspect_container(id)
-            state = inspected["State"]
-            if runs_check and state.get("Status") == "running":
-                interval = self._check_interval(id)
-                now = time.time()
-                if next_check is None and interval is not None:
-                    next_check = now + max(0.0, interval - (parse.up_since(inspected, now) or 0.0))
-                if next_check is not None and interval is not None and now >= next_check:
-                    self.run_healthcheck(id)
-                    next_check = time.time() + interval
-                    continue
-            health = (state.get("Health") or {}).get("Status")
-            if reached(condition, state.get("Status", ""), health, state.get("ExitCode")):
-                return
-            if time.monotonic() >= deadline:
-                raise WaitTimeout(f"container {id[:12]} not {condition} after {timeout:g}s")
-            time.sleep(POLL_INTERVAL)
-
-    def _watch(self, id: str, seconds: float) -> None:
-        """Return once the container has kept running for `seconds` from now; InvalidSpec as soon
-        as it exits or its restart policy restarts it (Swarm's update monitor)."""
-        deadline = time.monotonic() + seconds
-        restarts = None
-        while True:
-            with engine_errors():
-                inspected = self.api.inspect_container(id)
-            state = inspected["State"]
-            count = inspected.get("RestartCount") or 0
-            restarts = count if restarts is None else restarts
-            if state.get("Status") in ("exited", "dead"):
-                raise InvalidSpec(f"exited with code {state.get('ExitCode')} within {seconds:g}s of its start")
-            if state.get("Status") == "restarting" or count > restarts:
-                raise InvalidSpec(f"exited and was restarted within {seconds:g}s of its start")
-            if time.monotonic() >= deadline:
-                return None
-            time.sleep(POLL_INTERVAL)
-
-    def run_healthcheck(self, id: str) -> str | None:
-        """Run a container's declared healthcheck once, through the engine (Podman's libpod
-        API), which records the result; returns the health it then has."""
-        with engine_errors():
-            return self._get(self.api, podman.healthcheck_path(id)).get("Status") or None
-
-    def health(self, id: str) -> str | None:
-        """A container's health as the engine keeps it now; None without a check, or gone."""
-        inspected = self._inspect(id)
-        return (((inspected or {}).get("State") or {}).get("Health") or {}).get("Status") or None
-
-    def _check_interval(self, id: str) -> float | None:
-        """A container's healthcheck interval in seconds (None: no check), inspected once."""
-        try:
-            return self._check_intervals[id]  # (the healthcheck thread may prune it meanwhile)
-        except KeyError:
-            pass
-        inspected = self._inspect(id)
-        interval = interval_of(((inspected or {}).get("Config") or {}).get("Healthcheck"))
-        self._check_intervals[id] = interval
-        return interval
-
-    def _running_checks(self, namespace: str) -> dict[str, tuple[float, float]]:
-        """Container id -> (started at, check interval) for the running containers of
-        `namespace` that declare a healthcheck (from Podman's libpod list)."""
-        with engine_errors():
-            entries = self._libpod_list({"label": f"{LABEL_MANAGED}={namespace}", "status": "running"})
-        found = {}
-        self._check_intervals = {id: every for id, every in self._check_intervals.items() if id in entries}
-        for id, entry in entries.items():
-            interval = self._check_interval(id) if podman.health(entry) else None
-            if interval is not None:
-                found[id] = (float(entry.get("StartedAt") or 0), interval)
-        return found
-
-    def start_healthchecks(self, namespace: str, stop: Callable[[], bool]) -> None:
-        """Where the engine runs no healthchecks, run those of `namespace`'s running containers
-        at their interval in a thread, until `stop()` (see runtime.healthchecks)."""
-        if self.capabilities.runs_healthchecks:
-            return
-        threading.Thread(
-            target=run_forever, args=(lambda: self._running_checks(namespace), self.run_healthcheck, stop),
-            name=f"healthchecks-{namespace}", daemon=True,
-        ).start()
 
     def events(self, namespace: str, stop: Callable[[], bool]) -> Iterator[Event]:
         return watch(self, namespace, stop)
