@@ -103,3 +103,11 @@ def test_validate_with_a_host_id_shows_that_hosts_view(tmp_path, capsys):
     assert main(["validate", str(tmp_path), "--host-id", "web-1"]) == 0
     assert capsys.readouterr().out == (
         "ok: host web-1: 2 containers, 1 network, 0 volumes (of 3 containers, 1 network, 1 volume in 1 file)\n")
+
+
+def test_the_summary_counts_secrets_and_configs_when_some_are_declared(tmp_path, capsys):
+    write(tmp_path, {"a.toml": "[secret.db]\nenvironment = 'HOME'\n[config.app]\ncontent = 'y'\n"
+                               "[config.more]\ncontent = 'z'\n[container.web]\nimage = 'x'\nsecrets = ['db']\n"
+                               "configs = ['app', 'more']\n"})
+    assert main(["validate", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == "ok: 1 container, 0 networks, 0 volumes, 1 secret, 2 configs in 1 file\n"
