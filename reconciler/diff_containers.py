@@ -123,10 +123,11 @@ def _stack_target(network_mode: str | None) -> str | None:
 
 def _tied_to(spec: ContainerSpec) -> list[str]:
     """The containers whose id this one is bound to at create: `network_mode = "container:X"`,
-    `ipc`/`pid = "container:X"` and `volumes_from = ["X", "X:ro"]`."""
+    `ipc`/`pid = "container:X"` and `volumes_from = ["X", "X:ro"]`, each named once."""
     stack = _stack_target(spec.network_mode)
     shared = [target for target in map(_stack_target, (spec.ipc, spec.pid)) if target]
-    return [entry.split(":", 1)[0] for entry in spec.volumes_from] + ([stack] if stack else []) + shared
+    return list(dict.fromkeys([entry.split(":", 1)[0] for entry in spec.volumes_from] + ([stack] if stack else [])
+                              + shared))
 
 
 def _replace_tied(

@@ -2,8 +2,8 @@
 
 DESIGN section 13: a key an engine cannot honour is an error naming the engine and its version,
 never dropped in silence. `container_refusal` runs each check of `CHECKS` over a spec and the
-engine's `Capabilities`; the plan shows the first refusal as the container's blocked reason, and
-the adapters refuse the create with it. Pure: every check is unit-tested without an engine.
+engine's `Capabilities`; the plan shows every refusal, joined with "; ", as the container's blocked
+reason (so that a user fixes them all in one round), and the adapters refuse the create with it. Pure: every check is unit-tested without an engine.
 """
 
 from __future__ import annotations
@@ -99,45 +99,44 @@ _PODMAN_DROPS: dict[str, Callable[[ContainerSpec], bool]] = {
     "device_cgroup_rules": lambda spec: bool(spec.device_cgroup_rules),
     "gpus": lambda spec: bool(spec.gpus),
     "mounts.nocopy": lambda spec: any(mount.nocopy for mount in spec.mounts),
+    "platform": lambda spec: spec.platform is not None,
 }
 
 
 def _podman_drops(spec: ContainerSpec, capabilities: Capabilities) -> str | None:
-    """A key Podman 4.3 takes and drops in silence (`_PODMAN_DROPS`); `cgroup = "host"` is what it
-    does anyway on cgroup v1, so only that is honoured."""
+    """The keys Podman 4.3 takes and drops in silence (`_PODMAN_DROPS`), all named in one refusal;
+    `cgroup = "host"` is what it does anyway on cgroup v1, so only that is honoured."""
     if capabilities.kind != PODMAN:
         return None
     kernel = capabilities.kernel
-    for key, sets in _PODMAN_DROPS.items():
-        if key == "cgroup" and spec.cgroup == "host" and (kernel is None or kernel.cgroup_version == "1"):
-            continue
-        if sets(spec):
-            return f"{engine_name(capabilities)} drops {key} in silence (its Docker-compatible API ignores it)"
-    return None
+    host_cgroup = spec.cgroup == "host" and (kernel is None or kernel.cgroup_version == "1")
+    dropped = [key for key, sets in _PODMAN_DROPS.items() if sets(spec) and not (key == "cgroup" and host_cgroup)]
+    if not dropped:
+        return None
+    return f"{engine_name(capabilities)} drops {', '.join(dropped)} in silence (its Docker-compatible API ignores it)"
 
 
 # A limit key -> the `Kernel` flag it needs and what the kernel then lacks: the engine accepts the
 # key and drops it with a warning (moby daemon_unix.go verifyPlatformContainerResources)
-_KERNEL_FLAGS = {"cpu_shares": ("cpu_shares", "CPU shares"), "cpu_period": ("cpu_cfs_period", "a CFS period"),
-                 "cpu_quota": ("cpu_cfs_quota", "a CFS quota"), "cpuset": ("cpuset", "cpusets"),
+_KERNEL_FLAGS = {"cpu_shares": ("cpu_shares", "CPU shares"), "cpu_period": ("cpu_cfs_period", "CFS period"),
+                 "cpu_quota": ("cpu_cfs_quota", "CFS quota"), "cpuset": ("cpuset", "cpusets"),
                  "memswap_limit": ("swap_limit", "swap limit support"),
                  "mem_swappiness": ("swap_limit", "swap accounting")}
 
 
 def _kernel_flags(spec: ContainerSpec, capabilities: Capabilities) -> str | None:
-    """A limit key whose `GET /info` flag says the kernel lacks it (`_KERNEL_FLAGS`, and the
-    container's `oom_kill_disable`)."""
+    """Each limit key whose `GET /info` flag says the kernel lacks it (`_KERNEL_FLAGS`, and the
+    container's `oom_kill_disable`), joined with "; "."""
     kernel = capabilities.kernel
     if kernel is None:
         return None
-    wanted = [key for key in _KERNEL_FLAGS if getattr(spec.resources, key) is not None]
-    for key in wanted:
-        flag, what = _KERNEL_FLAGS[key]
-        if not getattr(kernel, flag):
-            return f"{engine_name(capabilities)} cannot honour {key}: its kernel has no {what} (GET /info)"
+    engine = engine_name(capabilities)
+    refusals = [f"{engine} cannot honour {key}: its kernel has no {what} (GET /info)"
+                for key, (flag, what) in _KERNEL_FLAGS.items()
+                if getattr(spec.resources, key) is not None and not getattr(kernel, flag)]
     if spec.oom_kill_disable and not kernel.oom_kill_disable:
-        return f"{engine_name(capabilities)} cannot honour oom_kill_disable: its kernel cannot disable the OOM killer"
-    return None
+        refusals.append(f"{engine} cannot honour oom_kill_disable: its kernel cannot disable the OOM killer")
+    return "; ".join(refusals) or None
 
 
 def _cpuset(spec: ContainerSpec, capabilities: Capabilities) -> str | None:
@@ -185,9 +184,6 @@ CHECKS: tuple[Callable[[ContainerSpec, Capabilities], str | None], ...] = (
 
 
 def container_refusal(spec: ContainerSpec, capabilities: Capabilities) -> str | None:
-    """Why the engine cannot honour `spec` as declared, or None."""
-    for check in CHECKS:
-        refusal = check(spec, capabilities)
-        if refusal:
-            return refusal
-    return None
+    """Why the engine cannot honour `spec` as declared: every refusal of `CHECKS`, joined with "; ",
+    or None."""
+    return "; ".join(filter(None, (check(spec, capabilities) for check in CHECKS))) or None

@@ -34,7 +34,7 @@ def _container(name: str, body: str, init: bool = True) -> str:
 def _docker_only(namespace: str) -> str:
     """The keys only Docker honours here (Podman 4.3 drops them: see test_podman_refuses_...)."""
     return ('domainname = "example.org"\nmac_address = "02:42:AC:11:00:99"\ncgroup = "private"\n'
-            'device_cgroup_rules = ["c 1:3 mr", "b 7:* rwm"]\n')
+            'device_cgroup_rules = ["c 1:3 mr", "b 7:* rwm"]\nplatform = "linux/amd64"\n')
 
 
 def _files(tmp_path, namespace: str, podman: bool) -> None:
@@ -52,7 +52,6 @@ ipc = "service:{base}"
 pid = "container:{base}"
 cgroup_parent = "reconciler-keys-test"
 stdin_open = true
-platform = "linux/amd64"
 runtime = "runc"
 tmpfs = ["/run/a", "/run/b:size=64m,mode=1777"]
 {'' if podman else _docker_only(namespace)}mounts = [
@@ -128,6 +127,7 @@ def test_a_storage_size_on_overlay_over_extfs_is_blocked_in_the_plan_naming_the_
     ("cgroup", 'cgroup = "private"'),
     ("device_cgroup_rules", 'device_cgroup_rules = ["c 1:3 mr"]'),
     ("gpus", 'gpus = "all"'),
+    ("platform", 'platform = "linux/arm64"'),
 ])
 def test_podman_refuses_a_key_it_would_drop_in_silence_and_creates_nothing(
     tmp_path, namespace, docker_client, podman, key, body

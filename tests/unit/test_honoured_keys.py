@@ -68,11 +68,26 @@ def test_podman_runs_only_its_default_runtime_whatever_is_asked():
     ("device_cgroup_rules", {"device_cgroup_rules": ("c 1:3 mr",)}),
     ("gpus", {"gpus": (GpuRequest(count=-1),)}),
     ("mounts.nocopy", {"mounts": (Mount("volume", "/d", "data", nocopy=True),)}),
+    ("platform", {"platform": "linux/arm64"}),
 ])
 def test_a_key_podman_drops_in_silence_is_refused_on_podman_and_honoured_by_docker(key, fields):
     assert container_refusal(spec(**fields), PODMAN_43) == (
         f"podman 4.3.1 (API 1.41) drops {key} in silence (its Docker-compatible API ignores it)")
     assert container_refusal(spec(**fields), DOCKER_20) is None
+
+
+def test_every_key_podman_drops_is_named_in_one_refusal():
+    assert container_refusal(spec(domainname="example.org", platform="linux/arm64"), PODMAN_43) == (
+        "podman 4.3.1 (API 1.41) drops domainname, platform in silence (its Docker-compatible API ignores it)")
+
+
+def test_every_refusal_of_a_container_is_reported_at_once_joined_with_semicolons():
+    assert container_refusal(spec(runtime="kata", mac_address="02:42:ac:11:00:99", storage_opt={"size": "1G"}),
+                             PODMAN_43) == (
+        "podman 4.3.1 (API 1.41) cannot limit a container's storage size (storage_opt.size): its storage driver"
+        " overlay on extfs does not support it (overlay2 does on xfs with pquota; btrfs, zfs and devicemapper do); "
+        'podman 4.3.1 (API 1.41) ignores runtime = "kata" and runs its default runtime runc; '
+        "podman 4.3.1 (API 1.41) drops mac_address in silence (its Docker-compatible API ignores it)")
 
 
 def test_the_hosts_cgroup_namespace_is_what_podman_does_anyway_on_cgroup_v1():

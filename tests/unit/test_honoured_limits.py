@@ -41,8 +41,8 @@ def test_an_engine_whose_kernel_is_unknown_is_left_to_speak_for_itself():
 
 
 @pytest.mark.parametrize(("flag", "key", "what"), [
-    ("cpu_shares", "cpu_shares", "CPU shares"), ("cpu_cfs_period", "cpu_period", "a CFS period"),
-    ("cpu_cfs_quota", "cpu_quota", "a CFS quota"), ("cpuset", "cpuset", "cpusets"),
+    ("cpu_shares", "cpu_shares", "CPU shares"), ("cpu_cfs_period", "cpu_period", "CFS period"),
+    ("cpu_cfs_quota", "cpu_quota", "CFS quota"), ("cpuset", "cpuset", "cpusets"),
     ("swap_limit", "mem_swappiness", "swap accounting")])
 def test_a_key_whose_info_flag_is_false_is_refused(flag, key, what):
     assert container_refusal(limited(**{key: getattr(EVERY_KEY.resources, key)}), engine(**{flag: False})) == (
@@ -52,6 +52,14 @@ def test_a_key_whose_info_flag_is_false_is_refused(flag, key, what):
 def test_a_swap_limit_without_swap_accounting_is_refused():
     assert container_refusal(limited(memory=2**26, memswap_limit=2**27), engine(swap_limit=False)) == (
         f"{ENGINE} cannot honour memswap_limit: its kernel has no swap limit support (GET /info)")
+
+
+def test_every_limit_key_the_kernel_lacks_is_named_in_one_refusal():
+    spec = dataclasses.replace(limited(cpu_shares=512, cpu_quota=50000), oom_kill_disable=True)
+    assert container_refusal(spec, engine(cpu_shares=False, cpu_cfs_quota=False, oom_kill_disable=False)) == (
+        f"{ENGINE} cannot honour cpu_shares: its kernel has no CPU shares (GET /info); "
+        f"{ENGINE} cannot honour cpu_quota: its kernel has no CFS quota (GET /info); "
+        f"{ENGINE} cannot honour oom_kill_disable: its kernel cannot disable the OOM killer")
 
 
 def test_oom_kill_disable_is_refused_where_the_kernel_cannot_disable_the_oom_killer():
