@@ -3,7 +3,8 @@
 DESIGN section 13: a key an engine cannot honour is an error naming the engine and its version,
 never dropped in silence. `container_refusal` runs each check of `CHECKS` over a spec and the
 engine's `Capabilities`; the plan shows every refusal, joined with "; ", as the container's blocked
-reason (so that a user fixes them all in one round), and the adapters refuse the create with it. Pure: every check is unit-tested without an engine.
+reason (so that a user fixes them all in one round), and the adapters refuse the create with it.
+Pure: every check is unit-tested without an engine.
 """
 
 from __future__ import annotations
