@@ -310,9 +310,25 @@ def spec_hash(spec: Spec) -> str:
     return found
 
 
+# The limits the model keeps in `Resources` that the file writes at the container's top level, as
+# Compose does: field -> the key the file writes (and the plan names).
+_TOP_LEVEL_LIMITS = {"cpu_shares": "cpu_shares", "cpu_period": "cpu_period", "cpu_quota": "cpu_quota",
+                     "cpuset": "cpuset", "cpu_rt_period": "cpu_rt_period", "cpu_rt_runtime": "cpu_rt_runtime",
+                     "mem_swappiness": "mem_swappiness", "memswap_limit": "memswap_limit", "blkio": "blkio_config"}
+
+
 def spec_keys(spec: Spec) -> dict[str, str]:
-    """A short hash per top-level key, so a later pass can say which keys changed."""
-    return {key: _digest(value)[:12] for key, value in canonical(spec).items()}
+    """A short hash per top-level key of the file, so a later pass can say which keys changed. The
+    limits written at the top level (`cpu_shares`, `blkio_config`, ...) are keys of their own, so
+    `resources` holds what its table does, as it always has."""
+    parts = canonical(spec)
+    resources = dict(parts.get("resources") or {})
+    for field_name, key in _TOP_LEVEL_LIMITS.items():
+        if field_name in resources:
+            parts[key] = resources.pop(field_name)
+    if "resources" in parts:
+        parts["resources"] = resources
+    return {key: _digest(value)[:12] for key, value in parts.items()}
 
 
 def changed_keys(old: Mapping[str, str], new: Mapping[str, str]) -> list[str]:
