@@ -12,22 +12,29 @@ interpolation already refused at the alias is not checked again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.desired.problems import FileReport, Path_, dotted
-from reconciler.desired.units import duration
+from reconciler.desired.units import duration, is_duration
 
 _DAY = 24 * 3600
+# compose-spec schema/compose-spec.json, pull_policy: every_([0-9]+[wdhms])+
+_COMPOSE_INTERVAL = re.compile(r"([0-9]+[wdhms])+")
+_INTERVAL_PART = re.compile(r"([0-9]+)([wdhms])")
+_UNIT = {"w": 7 * _DAY, "d": _DAY, "h": 3600, "m": 60, "s": 1}
 
 
 def pull_policy(value: str, body: dict) -> dict[Path_, Any]:
     """Compose's `pull_policy` -> {("pull",): ..., ("pull_interval",): ...}. `always`, `never`,
     `missing` are ours; `if_not_present` is `missing`; `build` (needs `build`) builds and never
-    pulls: `never`; `daily`, `weekly` and `every_<duration>` (Compose's duration form: `every_12h`,
-    `every_1h30m`, more than 0) ask the registry for a newer image at most that often: `pull =
-    "newer"` with `pull_interval` (24h, 168h, the duration). Raises ValueError naming the problem."""
+    pulls: `never`; `daily`, `weekly` and `every_<duration>` (Compose's form `every_([0-9]+[wdhms])+`,
+    weeks and days among its units: `every_2w`, `every_1d12h`; or one of our durations; more than
+    0) ask the registry for a newer image at most that often: `pull = "newer"` with `pull_interval`.
+    `refresh` is in Compose's schema but not in its specification's text (05-services.md defines
+    no meaning for it), so it is refused with that reason. Raises ValueError naming the problem."""
     simple = {"always": "always", "never": "never", "missing": "missing", "if_not_present": "missing"}
     if value in simple:
         return {("pull",): simple[value]}
@@ -37,16 +44,26 @@ def pull_policy(value: str, body: dict) -> dict[Path_, Any]:
         return {("pull",): "never"}
     if value in ("daily", "weekly"):
         return {("pull",): "newer", ("pull_interval",): _DAY * (1 if value == "daily" else 7)}
+    if value == "refresh":
+        raise ValueError('"refresh" has no meaning yet: Compose\'s specification names it in its schema only. '
+                         'Write pull_policy = "every_<duration>" (or pull = "newer" with pull_interval)')
     interval = value.removeprefix("every_")
     if interval == value:
         raise ValueError(f'"{value}" is not a pull policy')
-    try:
-        seconds = duration(interval)
-    except ValueError:
-        raise ValueError(f'"{value}": every_ needs a duration after it, e.g. every_12h or every_1h30m') from None
-    if seconds == 0:
+    written = _every(interval)
+    if written is None:
+        raise ValueError(f'"{value}": every_ needs a duration after it, e.g. every_12h, every_1d or every_1h30m')
+    if duration(written) == 0:
         raise ValueError(f'"{value}": the interval must be more than 0')
-    return {("pull",): "newer", ("pull_interval",): interval}
+    return {("pull",): "newer", ("pull_interval",): written}
+
+
+def _every(interval: str) -> int | str | None:
+    """The `pull_interval` of `every_<duration>`: whole seconds in Compose's form (whole numbers of
+    w, d, h, m, s: "2w", "1d12h"), else one of our durations as written ("1.5h"); None for neither."""
+    if _COMPOSE_INTERVAL.fullmatch(interval):
+        return sum(int(number) * _UNIT[unit] for number, unit in _INTERVAL_PART.findall(interval))
+    return interval if is_duration(interval) else None
 
 
 @dataclass(frozen=True)
@@ -102,7 +119,8 @@ def _below(path: Path_, prefix: Path_) -> bool:
 def resolve(report: FileReport, at: Path_, body: dict, failed: Collection[Path_]) -> tuple[dict, list[Path_]]:
     """(the container body at `at` with each alias replaced by our key(s), the `failed` paths (within
     the container) moved along). An alias written next to a key it names is reported at the alias
-    and left out; so is a value `convert` refuses. A value that failed before (schema,
+    and left out (and so are the keys next to a converted alias that it names: `pull_interval` next
+    to `pull_policy` means nothing without it); so is a value `convert` refuses. A value that failed before (schema,
     interpolation) stays reported at the alias: a rename moves it to our key as failed, so it is
     left out and not checked twice. Each rename applied is recorded in `report.renamed`."""
     body, failed = dict(body), list(failed)
@@ -115,6 +133,8 @@ def resolve(report: FileReport, at: Path_, body: dict, failed: Collection[Path_]
             report.error((*at, alias.name), f"{alias.name} and {dotted(both[0])}{line} are two names of one key: "
                                             "keep one")
             failed.append((alias.name,))
+            if not alias.rename:  # what it names means something only with the alias's value: unchecked
+                failed.extend(both)
             continue
         if alias.rename:
             target = alias.targets[0]

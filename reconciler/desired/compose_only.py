@@ -53,6 +53,8 @@ WHY_NOT: dict[str, dict[str, str]] = {
         "container_name": _NAME.format(kind="container"),
         "provider": "a Compose provider service is run by a plugin, not as a container",
         "models": "Compose's AI models are run by Docker Model Runner, not as containers",
+        "pull_refresh_after": "it goes with pull_policy = \"refresh\", which Compose's specification does not define "
+                              "yet: write pull_policy = \"every_<duration>\" (or pull = \"newer\" with pull_interval)",
     },
     "network": {
         "external": _EXTERNAL.format(kind="network"),

@@ -16,14 +16,20 @@ _SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)([kmg]?)b?", re.IGNORECASE)
 _BYTES = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
+def is_duration(value: str) -> bool:
+    """Whether `value` is a duration string such as "1m30s" (of any length)."""
+    parts = _DURATION_PART.findall(value)
+    return bool(parts) and "".join(number + unit for number, unit in parts) == value
+
+
 def duration(value: str | int) -> float:
     """Seconds in a duration: an integer number of seconds, or a string such as "1m30s"."""
     if isinstance(value, int):
         seconds = float(value)
     else:
-        parts = _DURATION_PART.findall(value)
-        if not parts or "".join(number + unit for number, unit in parts) != value:
+        if not is_duration(value):
             raise ValueError(f"not a duration: {value!r}")
+        parts = _DURATION_PART.findall(value)
         seconds = sum(float(number) * _SECONDS[unit] for number, unit in parts)
     if not seconds <= MAX_SECONDS:
         raise ValueError("must be at most 2562047h47m16s, the engine's longest duration (int64 nanoseconds)")

@@ -28,6 +28,10 @@ def problems(tmp_path, body: str) -> list[str]:
     ("weekly", "newer", 604800.0),
     ("every_12h", "newer", 43200.0),
     ("every_1h30m", "newer", 5400.0),
+    ("every_1d", "newer", 86400.0),
+    ("every_2w", "newer", 1209600.0),
+    ("every_1w2d3h4m5s", "newer", 7 * 86400 + 2 * 86400 + 3 * 3600 + 4 * 60 + 5.0),
+    ("every_1.5h", "newer", 5400.0),
 ])
 def test_each_compose_pull_policy_is_a_pull_and_an_interval(tmp_path, policy, pull, interval):
     spec = container(tmp_path, f'pull_policy = "{policy}"\n')
@@ -48,8 +52,8 @@ def test_pull_policy_build_without_a_build_is_an_error_at_the_alias(tmp_path):
 
 def test_every_without_a_duration_is_an_error_at_the_alias(tmp_path):
     assert problems(tmp_path, 'pull_policy = "every_often"\n') == [
-        'a.toml:3: container.web.pull_policy: "every_often": every_ needs a duration after it, e.g. every_12h or '
-        'every_1h30m']
+        'a.toml:3: container.web.pull_policy: "every_often": every_ needs a duration after it, e.g. every_12h, '
+        'every_1d or every_1h30m']
 
 
 def test_every_zero_is_an_error_at_the_alias(tmp_path):
@@ -70,6 +74,30 @@ def test_pull_policy_and_pull_together_are_an_error_naming_both_lines(tmp_path):
 def test_pull_policy_and_pull_interval_together_are_an_error_naming_both_lines(tmp_path):
     assert ("a.toml:4: container.web.pull_policy: pull_policy and pull_interval (line 3) are two names of one key: "
             "keep one") in problems(tmp_path, 'pull_interval = "1h"\npull_policy = "daily"\n')
+
+
+def test_pull_policy_and_pull_interval_together_are_that_one_error_only(tmp_path):
+    assert problems(tmp_path, 'pull_interval = "1h"\npull_policy = "every_12h"\n') == [
+        "a.toml:4: container.web.pull_policy: pull_policy and pull_interval (line 3) are two names of one key: "
+        "keep one"]
+
+
+def test_pull_policy_refresh_is_refused_with_the_reason(tmp_path):
+    assert problems(tmp_path, 'pull_policy = "refresh"\n') == [
+        "a.toml:3: container.web.pull_policy: \"refresh\" has no meaning yet: Compose's specification names it in "
+        'its schema only. Write pull_policy = "every_<duration>" (or pull = "newer" with pull_interval)']
+
+
+def test_pull_refresh_after_gets_its_reason_rather_than_unknown_key(tmp_path):
+    [found] = problems(tmp_path, 'pull_refresh_after = "12h"\n')
+    assert found.startswith("a.toml:3: container.web.pull_refresh_after: Compose's 'pull_refresh_after' has no "
+                            'equivalent here: it goes with pull_policy = "refresh"')
+
+
+def test_an_every_interval_longer_than_the_engine_takes_is_an_error_at_the_alias(tmp_path):
+    assert problems(tmp_path, 'pull_policy = "every_99999999w"\n') == [
+        "a.toml:3: container.web.pull_policy: must be at most 2562047h47m16s, the engine's longest duration (int64 "
+        "nanoseconds)"]
 
 
 def test_the_pull_policy_leaves_the_spec_hash_as_it_was(tmp_path):
