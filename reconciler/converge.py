@@ -128,7 +128,7 @@ def converge(
     if images:
         newer = tuple(t for t in images if t.steps[0].step is Step.CHECK)
         results.extend(execute(dataclasses.replace(first, tasks=tuple(t for t in images if t not in newer)), runtime,
-                               namespace, workers, should_stop, progress))
+                               namespace, workers, should_stop, progress, desired.secret_values))
         moved: dict[str, str] = {}
         if newer:
             results.extend(_check_newer(checks or NewerChecks(), newer, observed, runtime, namespace, moved,
@@ -143,7 +143,7 @@ def converge(
             observed = observe(runtime, namespace, desired)
             current = make_plan(desired, observed, namespace, options)
             followed.append(current)
-        done = execute(current, runtime, namespace, workers, should_stop, progress)
+        done = execute(current, runtime, namespace, workers, should_stop, progress, desired.secret_values)
         results.extend(done)
         options = _rebuilt(options, done, bases)
         options = dataclasses.replace(options, pulled=options.pulled | pushes.refs(done))  # pushed: done this pass

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from reconciler import grantfiles
+from reconciler import grantfiles, masking
 from reconciler.hooks import run_hook
 from reconciler.images.transfers import logged_pull
 from reconciler.model import ContainerSpec, is_owned
@@ -64,9 +64,12 @@ def execute(
     workers: int = 8,
     should_stop: Callable[[], bool] = lambda: False,
     progress: ProgressCallback | None = None,
+    secrets: frozenset[str] = frozenset(),
 ) -> list[TaskResult]:
     """Run every task of `plan`; return one result per task, in completion order. A blocked
-    task, and one after a task that failed or was skipped, is skipped with the reason."""
+    task, and one after a task that failed or was skipped, is skipped with the reason. Each of
+    `secrets` (`DesiredState.secret_values`), and the texts of a container's own secrets, is
+    masked in what a failure says (the engine's or a hook's output may show them)."""
     results: dict[str, TaskResult] = {}
     pending = {task.key: task for task in plan.tasks}
     running: dict[Future[TaskResult], str] = {}
@@ -78,7 +81,7 @@ def execute(
                 if why:
                     results[task.key] = _skip(task, why)
                 else:
-                    running[pool.submit(_run_task, task, runtime, namespace, should_stop, progress)] = task.key
+                    running[pool.submit(_run_task, task, runtime, namespace, should_stop, progress, secrets)] = task.key
             if not running:
                 for key, task in pending.items():
                     results[key] = _skip(task, "tasks wait on each other")
@@ -111,25 +114,28 @@ def _skip(task: Task, why: str) -> TaskResult:
 
 
 def _run_task(
-    task: Task, runtime: Runtime, namespace: str, should_stop: Callable[[], bool], progress: ProgressCallback | None
+    task: Task, runtime: Runtime, namespace: str, should_stop: Callable[[], bool], progress: ProgressCallback | None,
+    secrets: frozenset[str],
 ) -> TaskResult:
     change = task.change
     started = time.monotonic()
+    secrets = secrets | masking.of_spec(change.spec)
     for index, action in enumerate(task.steps):
         try:
             if should_stop():
                 raise Interrupted("agent stopping")
-            _perform(action, runtime, namespace, progress)
+            _perform(action, runtime, namespace, secrets, progress)
             log.debug("action.done", resource=change.resource, name=change.name, action=str(action))
         except EngineError as error:
             rollback = task.rollback[index] if index < len(task.rollback) else ()
-            rolled_back = bool(rollback) and _roll_back(rollback, runtime, namespace, change.name)
+            rolled_back = bool(rollback) and _roll_back(rollback, runtime, namespace, change.name, secrets)
+            said = masking.mask(str(error), secrets)
             log.error(
                 f"{change.resource}.failed", name=change.name, action=str(action),
-                error=str(error), rolled_back=rolled_back,
+                error=said, rolled_back=rolled_back,
             )
             return TaskResult(
-                task, ok=False, error=str(error), failed_step=action,
+                task, ok=False, error=said, failed_step=action,
                 rolled_back=rolled_back, retry=isinstance(error, Conflict),
                 unavailable=isinstance(error, EngineUnavailable), seconds=time.monotonic() - started,
             )
@@ -140,27 +146,30 @@ def _run_task(
     return TaskResult(task, ok=True, seconds=time.monotonic() - started)
 
 
-def _roll_back(actions: tuple[Action, ...], runtime: Runtime, namespace: str, name: str) -> bool:
+def _roll_back(actions: tuple[Action, ...], runtime: Runtime, namespace: str, name: str,
+               secrets: frozenset[str]) -> bool:
     ok = True
     for action in actions:
         try:
-            _perform(action, runtime, namespace)
+            _perform(action, runtime, namespace, secrets)
         except EngineError as error:
-            log.error("rollback.failed", name=name, action=str(action), error=str(error))
+            log.error("rollback.failed", name=name, action=str(action), error=masking.mask(str(error), secrets))
             ok = False
     return ok
 
 
-def _perform(action: Action, runtime: Runtime, namespace: str, progress: ProgressCallback | None = None) -> None:
+def _perform(action: Action, runtime: Runtime, namespace: str, secrets: frozenset[str],
+             progress: ProgressCallback | None = None) -> None:
     try:
-        _call(action, runtime, namespace, progress)
+        _call(action, runtime, namespace, secrets, progress)
     except NotFound:
         if not action.gone_ok:
             raise
         log.info("action.target_gone", action=str(action))
 
 
-def _call(action: Action, runtime: Runtime, namespace: str, progress: ProgressCallback | None) -> None:
+def _call(action: Action, runtime: Runtime, namespace: str, secrets: frozenset[str],
+          progress: ProgressCallback | None) -> None:
     step, target = action.step, action.target
     if step is Step.PULL:
         with logged_pull(target, progress) as tally:
@@ -185,7 +194,7 @@ def _call(action: Action, runtime: Runtime, namespace: str, progress: ProgressCa
     elif step is Step.WAIT:
         runtime.wait_container(target, action.condition, action.timeout)
     elif step in (Step.POST_START, Step.PRE_STOP):
-        run_hook(action, runtime)
+        run_hook(action, runtime, secrets)
     elif step is Step.REMOVE:
         _remove(runtime.container_labels, runtime.remove_container, target, namespace)
     elif step is Step.CREATE_NETWORK:

@@ -10,15 +10,15 @@ step runs (a replacement is rolled back, the old container keeps running; a cont
 without one is stopped again, and the next pass starts it anew); a failing `pre_stop` is logged
 (`container.hook_failed`) and the stop goes on. A container that is not running when its hook is
 due (it exited at once) runs none: its start's own wait judges it. The failure message has the
-exit code and the last lines of output, with every value of the hook's and the container's
-environment masked (they may be secrets from the env file); never the command.
+exit code and the last lines of output, with every secret's text and every env-file value masked
+(`reconciler.masking`); never the command.
 """
 
 from __future__ import annotations
 
 import structlog
 
-from reconciler.fields import Hook
+from reconciler import masking
 from reconciler.model import ContainerSpec
 from reconciler.tasks import Action, Step
 from runtime.base import Conflict, EngineError, EngineUnavailable, ExecResult, NotFound, Runtime
@@ -27,8 +27,6 @@ log = structlog.get_logger("reconciler.hooks")
 
 LAST_LINES = 5  # lines of a failed hook's output in its failure message
 LINE_WIDTH = 200  # characters kept of each of them
-MASK = "***"
-
 
 class HookFailed(EngineError):
     """A `post_start` hook ended with an exit code other than 0, or did not end in time."""
@@ -48,10 +46,11 @@ def pre_stop(target: str, spec: ContainerSpec | None) -> list[Action]:
             for index in range(len(hooks))]
 
 
-def run_hook(action: Action, runtime: Runtime) -> None:
+def run_hook(action: Action, runtime: Runtime, secrets: frozenset[str] = frozenset()) -> None:
     """Carry out a POST_START or PRE_STOP step: exec the hook and log `container.hook_ran`. Raises
     HookFailed for a failing post_start; a failing pre_stop is logged and returns. NotFound (the
-    container is gone) and EngineUnavailable propagate."""
+    container is gone) and EngineUnavailable propagate. `secrets` (the desired state's
+    `secret_values`) and the texts of the container's secrets are masked in the output."""
     spec = action.spec
     assert isinstance(spec, ContainerSpec) and action.timeout is not None
     kind = "post_start" if action.step is Step.POST_START else "pre_stop"
@@ -67,12 +66,12 @@ def run_hook(action: Action, runtime: Runtime) -> None:
     except EngineError as error:
         if kind == "post_start":
             raise
-        log.warning("container.hook_failed", **where, error=str(error))
+        log.warning("container.hook_failed", **where, error=masking.mask(str(error), secrets | masking.of_spec(spec)))
         return
     log.info("container.hook_ran", **where, exit_code=result.exit_code, seconds=round(result.seconds, 3))
     if result.exit_code == 0:
         return
-    why = failure(kind, action.index, result, action.timeout, _secrets(spec, hook))
+    why = failure(kind, action.index, result, action.timeout, secrets | masking.of_spec(spec))
     if kind == "post_start":
         raise HookFailed(why)
     log.warning("container.hook_failed", **where, error=why)
@@ -82,18 +81,6 @@ def failure(kind: str, index: int, result: ExecResult, timeout: float, secrets: 
     """"post_start hook 1 exited with code 3: LAST | LINES" or "... did not end within 60s: ...",
     each of `secrets` masked in the output."""
     ended = f"did not end within {timeout:g}s" if result.exit_code is None else f"exited with code {result.exit_code}"
-    lines = [line.strip()[:LINE_WIDTH] for line in mask(result.output, secrets).splitlines() if line.strip()]
+    lines = [line.strip()[:LINE_WIDTH] for line in masking.mask(result.output, secrets).splitlines() if line.strip()]
     tail = ": " + " | ".join(lines[-LAST_LINES:]) if lines else ""
     return f"{kind} hook {index + 1} {ended}{tail}"
-
-
-def mask(text: str, secrets: frozenset[str]) -> str:
-    """`text` with every occurrence of each of `secrets` replaced by MASK, the longest first."""
-    for value in sorted(secrets, key=len, reverse=True):
-        text = text.replace(value, MASK)
-    return text
-
-
-def _secrets(spec: ContainerSpec, hook: Hook) -> frozenset[str]:
-    """The environment values a hook's output may show: any of them may come from the env file."""
-    return frozenset(value for value in (*spec.env.values(), *hook.env.values()) if value)

@@ -249,6 +249,9 @@ class DesiredState:
     inactive: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     secrets: Mapping[str, SecretSpec] = field(default_factory=dict)
     configs: Mapping[str, ConfigSpec] = field(default_factory=dict)
+    # the texts of the declared secrets and the env-file values the files use: masked in every
+    # message (`reconciler.masking`)
+    secret_values: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def specs(self) -> list[Spec]:
         return [*self.networks.values(), *self.volumes.values(), *self.containers.values()]

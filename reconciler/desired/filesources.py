@@ -18,6 +18,7 @@ import hmac
 import os
 from collections.abc import Mapping
 
+from reconciler import masking
 from reconciler.desired.resource import Resource
 from reconciler.fields import FileGrant, Sealed
 from reconciler.model import ConfigSpec, DesiredState, SecretSpec
@@ -78,8 +79,7 @@ def declaration(r: Resource) -> SecretSpec | ConfigSpec | None:
         return None
     key, said, value = found
     if kind == "secret":
-        text = value.decode(errors="replace")
-        r.report.secret_values = frozenset({*r.report.secret_values, text} - {""})
+        r.report.secret_values = frozenset({*r.report.secret_values, *masking.pieces(value)})
     make = SecretSpec if kind == "secret" else ConfigSpec
     hash_key = r.report.hash_key or process_key
     return make(name=r.path[-1], source=r.source(), hosts=r.hosts(), digest=keyed_hash(hash_key(), value),

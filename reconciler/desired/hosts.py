@@ -50,7 +50,7 @@ def select(state: DesiredState, host_id: str) -> DesiredState:
     containers = kept(state.containers)
     narrowed = len(containers) < len(state.containers)
     return DesiredState(containers, kept(state.networks), kept(state.volumes), host_id if narrowed else None,
-                        secrets=kept(state.secrets), configs=kept(state.configs))
+                        secrets=kept(state.secrets), configs=kept(state.configs), secret_values=state.secret_values)
 
 
 def named_hosts(state: DesiredState) -> tuple[str, ...]:

@@ -209,7 +209,8 @@ def combine(decls: Iterable[FileDecl]) -> tuple[DesiredState, tuple[Problem, ...
         if first is not spec:
             problems.append(place(spec, (spec.kind, spec.name),
                                   f"{spec.kind} '{spec.name}' is also declared in {first.source}"))
-    state = DesiredState(**{_KINDS[kind]: dict(sorted(table.items())) for kind, table in tables.items()})
+    state = DesiredState(**{_KINDS[kind]: dict(sorted(table.items())) for kind, table in tables.items()},
+                         secret_values=secrets)
     problems.extend(references.check(state, place))
     problems.extend(ports.check(state, place))
     state = filesources.resolved(state)

@@ -14,6 +14,8 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconciler import masking
+
 Path_ = tuple[str | int, ...]
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -66,11 +68,8 @@ def written_as(path: Path_, renamed: Mapping[Path_, Path_]) -> Path_:
 
 
 def scrub(message: str, secrets: Collection[str]) -> str:
-    """The message with every secret value in it masked."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            message = message.replace(secret, "***")
-    return message
+    """The message with every secret value in it masked (`masking.mask`)."""
+    return masking.mask(message, secrets)
 
 
 @dataclass

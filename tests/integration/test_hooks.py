@@ -11,9 +11,9 @@ import pytest
 pytestmark = pytest.mark.integration
 
 
-def apply(directory, namespace: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "reconciler", "apply", str(directory), "--namespace", namespace],
-                          capture_output=True, text=True, timeout=180)
+def apply(directory, namespace: str, *options: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "reconciler", "apply", str(directory), "--namespace", namespace,
+                           *options], capture_output=True, text=True, timeout=180)
 
 
 def write(directory, namespace: str, body: str) -> str:
@@ -59,14 +59,18 @@ def test_a_pre_stop_hook_of_the_old_container_writes_before_a_replacement_stops_
     assert (shared / "stopped-by").read_text().strip() == old[:12]
 
 
-def test_a_failing_post_start_rolls_a_replacement_back_and_never_shows_its_environment(
+def test_a_failing_post_start_rolls_a_replacement_back_and_never_shows_an_env_file_value(
         tmp_path, namespace, docker_client):
-    name = write(tmp_path, namespace, 'env = { V = "1" }\n')
-    assert apply(tmp_path, namespace).returncode == 0
+    desired = tmp_path / "desired"
+    desired.mkdir()
+    env_file = tmp_path / "env"
+    env_file.write_text("HOOK_TOKEN=s3cr3t-token\n")
+    name = write(desired, namespace, 'env = { V = "1" }\n')
+    assert apply(desired, namespace).returncode == 0
     old = docker_client.containers.get(name).id
-    write(tmp_path, namespace, 'env = { V = "2" }\npost_start = [{ command = "sh -c \'echo no $TOKEN >&2; exit 4\'", '
-                               'environment = { TOKEN = "s3cr3t-token" } }]\n')
-    done = apply(tmp_path, namespace)
+    write(desired, namespace, 'env = { V = "2" }\npost_start = [{ command = "sh -c \'echo no $TOKEN >&2; exit 4\'", '
+                              'environment = { TOKEN = "${HOOK_TOKEN}" } }]\n')
+    done = apply(desired, namespace, "--env-file", str(env_file))
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
     assert "post_start hook 1 exited with code 4: no ***" in output

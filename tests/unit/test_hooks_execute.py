@@ -4,11 +4,12 @@ stops, and what a failing one does (a post_start fails the start, a pre_stop is 
 from __future__ import annotations
 
 import dataclasses
+import os
 
 from structlog.testing import capture_logs
 
 from reconciler.converge import converge
-from reconciler.fields import Hook, UpdatePolicy
+from reconciler.fields import FileGrant, Hook, Sealed, UpdatePolicy
 from reconciler.model import LABEL_MANAGED, ContainerSpec, DesiredState, Source
 from reconciler.options import PlanOptions
 from runtime.memory import MemoryRuntime
@@ -91,13 +92,33 @@ def test_a_failing_post_start_of_a_new_container_stops_it_and_the_next_pass_star
     assert [hook for _, hook in runtime.hooks_run] == [READY, READY, OWN]
 
 
-def test_the_failure_of_a_hook_masks_every_environment_value_in_its_output():
+def test_the_failure_of_a_hook_masks_every_env_file_value_in_its_output():
     runtime = engine()
     hook = Hook(("login",), env={"TOKEN": "s3cr3t-token"})
     runtime.on_exec(hook.command, 1, "refused s3cr3t-token for db-password-42\n")
-    report = converge(runtime, state(web(post_start=(hook,), env={"DB_PASSWORD": "db-password-42"})), NS)
+    desired = dataclasses.replace(state(web(post_start=(hook,), env={"DB_PASSWORD": "db-password-42"})),
+                                  secret_values=frozenset({"s3cr3t-token", "db-password-42"}))
+    report = converge(runtime, desired, NS)
     (failure,) = report.failures
     assert failure.error == "post_start hook 1 exited with code 1: refused *** for ***"
+
+
+def test_the_failure_of_a_hook_masks_the_text_of_the_container_s_secrets_line_by_line(tmp_path):
+    runtime = engine()
+    grant = FileGrant("db", "/run/secrets/db", uid=os.getuid(), gid=os.getgid(), digest="hmac-sha256:" + "0" * 64,
+                      value=Sealed(b"user-x\npw-9876\n"))
+    runtime.on_exec(READY.command, 1, "user-x\nand then\npw-9876\n")
+    report = converge(runtime, state(web(secrets=(grant,))), NS, PlanOptions(files_folder=str(tmp_path)))
+    (failure,) = report.failures
+    assert failure.error == "post_start hook 1 exited with code 1: *** | and then | ***"
+
+
+def test_the_failure_of_a_hook_shows_plain_env_values_as_they_are():
+    runtime = engine()
+    runtime.on_exec(READY.command, 1, "line 1 of the hook output, level e\n")
+    report = converge(runtime, state(web(env={"DEBUG": "1", "LEVEL": "e"})), NS)
+    (failure,) = report.failures
+    assert failure.error == "post_start hook 1 exited with code 1: line 1 of the hook output, level e"
 
 
 def test_a_failing_pre_stop_is_logged_and_the_stop_goes_on():
