@@ -181,8 +181,12 @@ def _gpus(r: Resource) -> tuple[GpuRequest, ...]:
 
 
 def _tmpfs(r: Resource) -> dict[str, str]:
+    """{path: options} of the tmpfs entries; a path given twice is reported at its second index."""
+    if not isinstance(r.body["tmpfs"], list):
+        checked = r.convert("tmpfs", tmpfs_entry)
+        return dict([checked]) if checked else {}
     entries: dict[str, str] = {}
-    for index, (path, options) in enumerate(_listed(r, "tmpfs", tmpfs_entry)):
+    for index, (path, options) in r.indexed("tmpfs", tmpfs_entry):
         if path in entries:
             r.error(("tmpfs", index), f"{path} is already a tmpfs path")
         entries[path] = options

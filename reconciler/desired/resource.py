@@ -16,7 +16,8 @@ from reconciler.model import LABEL_PREFIX, Source
 
 # Lists converted item by item (with `Resource.each`): a failed item is skipped, the rest checked.
 _ITEMWISE = frozenset({"ports", "mounts", "devices", "dns", "extra_hosts", "cap_add", "cap_drop", "security_opt",
-                       "secrets", "configs", "post_start", "pre_stop"})
+                       "secrets", "configs", "post_start", "pre_stop", "dns_search", "dns_opt", "expose", "group_add",
+                       "gpus", "tmpfs", "device_cgroup_rules"})
 # Tables left out whole when anything in them failed: logging needs its driver, and nothing in it
 # is checked here.
 _WHOLE = frozenset({"logging"})

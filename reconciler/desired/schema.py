@@ -79,6 +79,8 @@ def _expected(schema: dict) -> str:
         return schema["title"]
     if "$ref" in schema:
         return _expected(_definition(schema["$ref"]))
+    if "const" in schema:
+        return json.dumps(schema["const"])
     if "enum" in schema:
         return "one of " + ", ".join(str(v) for v in schema["enum"])
     if "anyOf" in schema:
@@ -120,6 +122,14 @@ def _branch_errors(error: ValidationError) -> list[ValidationError] | None:
     return fitting[0] if len(fitting) == 1 else None
 
 
+def _fits_a_branch(error: ValidationError) -> bool:
+    """For anyOf/oneOf: whether some branch takes the value's type (the value is then wrong, not its type)."""
+    branches: dict[int, list[ValidationError]] = {}
+    for sub in error.context or ():
+        branches.setdefault(sub.schema_path[0], []).append(sub)
+    return any(not any(_misfit(e) for e in errors) for errors in branches.values())
+
+
 def _messages(error: ValidationError, report: FileReport) -> Iterator[tuple[Path_, str]]:
     path: Path_ = tuple(error.absolute_path)
     value, check = error.instance, error.validator
@@ -132,7 +142,9 @@ def _messages(error: ValidationError, report: FileReport) -> Iterator[tuple[Path
                 yield (*path, key), _unknown(path, key, known)
     elif check in ("anyOf", "oneOf"):
         branch = _branch_errors(error)
-        if branch is None:
+        if branch is None and _fits_a_branch(error) and not isinstance(value, dict | list):
+            yield path, f"{report.show(path, value)} is not {_expected(error.schema)}"
+        elif branch is None:
             yield path, f"expected {_expected(error.schema)}, got {_type_name(value)}"
         else:
             for sub in branch:
@@ -143,7 +155,7 @@ def _messages(error: ValidationError, report: FileReport) -> Iterator[tuple[Path
         shown = report.show(path, value)
         hint = did_you_mean(value, error.validator_value) if isinstance(value, str) else ""
         yield path, f"{shown} is not one of {', '.join(map(str, error.validator_value))}{hint}"
-    elif check == "pattern":
+    elif check in ("pattern", "const"):
         yield path, f"{report.show(path, value)} is not {_titled(error)}"
     elif check == "required":
         for key in error.validator_value:
