@@ -80,7 +80,8 @@ class Reason(enum.Enum):
     ANONYMOUS_KEPT = "keeps the data of its anonymous volume"
     PROFILE_INACTIVE = "profile not active"
     NOTHING_ACTIVE = "would remove every owned container: none is active"
-    SECRET_CHANGED = "secret changed"  # a secret's or config's value (its keyed hash), or how it is mounted
+    SECRET_CHANGED = "secret changed"  # a secret's value (its keyed hash), or how it is mounted
+    CONFIG_CHANGED = "config changed"  # a config's value (its keyed hash), or how it is mounted
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ def spec_changed(labels: Mapping[str, str], spec: Spec) -> Cause:
     if form != str(FORM) and set(keys) <= moved:
         return Cause(Reason.FORM_CHANGED, f"{form} -> {FORM}: {', '.join(keys)}")
     if keys and set(keys) <= {"secrets", "configs"}:
-        return Cause(Reason.SECRET_CHANGED, ", ".join(keys))
+        return Cause(Reason.SECRET_CHANGED if "secrets" in keys else Reason.CONFIG_CHANGED, ", ".join(keys))
     return Cause(Reason.SPEC_CHANGED, ", ".join(keys))
 
 

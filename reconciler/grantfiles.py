@@ -15,6 +15,7 @@ on disk), the first write mounts a tmpfs of its own there (`mount -t tmpfs`, mod
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import subprocess
 import threading
@@ -148,18 +149,31 @@ def write(spec: ContainerSpec, folder: str) -> None:
             raise FilesError(f"the value of {grant.source} is not known to this pass; the next pass reads it again")
         temporary = base / f".{path.name}.{os.getpid()}"
         try:
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.write(fd, grant.value.reveal())
-                os.fchown(fd, grant.uid, grant.gid)
-                os.fchmod(fd, grant.mode)
-            finally:
-                os.close(fd)
+            _write_file(temporary, grant)
             os.rename(temporary, path)
-        except OSError as error:
+        except Exception as error:  # noqa: BLE001 - whatever failed, no partial file is left behind
             temporary.unlink(missing_ok=True)
-            raise FilesError(f"cannot write the file of {grant.source} in {base}: {error.strerror}") from None
+            why = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
+            raise FilesError(f"cannot write the file of {grant.source} in {base}: {why}") from None
         log.info("container.file_written", name=spec.name, source=grant.source, target=grant.target)
+
+
+def _write_file(path: Path, grant: FileGrant) -> None:
+    """Write `grant`'s whole value to the new file `path`, owned by its uid/gid, with its mode.
+    `os.write` may write fewer bytes than asked (a full tmpfs): it is called until all are
+    written, and one that writes none raises OSError (ENOSPC)."""
+    data = memoryview(grant.value.reveal())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        while data:
+            written = os.write(fd, data)
+            if written <= 0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            data = data[written:]
+        os.fchown(fd, grant.uid, grant.gid)
+        os.fchmod(fd, grant.mode)
+    finally:
+        os.close(fd)
 
 
 def prune(folder: str | None, in_use: Iterable[str]) -> None:

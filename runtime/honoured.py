@@ -71,9 +71,10 @@ def _storage_size(spec: ContainerSpec, capabilities: Capabilities) -> str | None
     if storage.driver in _XFS_QUOTA_DRIVERS and storage.backing_filesystem == "xfs":
         return None
     on = f" on {storage.backing_filesystem}" if storage.backing_filesystem else ""
+    able = ("its overlay driver does on xfs mounted with pquota" if capabilities.kind == PODMAN
+            else "overlay2 does on xfs with pquota; btrfs, zfs and devicemapper do")
     return (f"{engine_name(capabilities)} cannot limit a container's storage size (storage_opt.size): its storage"
-            f" driver {storage.driver}{on} does not support it (overlay2 does on xfs with pquota; btrfs, zfs and"
-            " devicemapper do)")
+            f" driver {storage.driver}{on} does not support it ({able})")
 
 
 def _runtime(spec: ContainerSpec, capabilities: Capabilities) -> str | None:

@@ -26,6 +26,8 @@ from reconciler.model import ConfigSpec, DesiredState, SecretSpec
 SECRETS_FOLDER = "/run/secrets"  # where a secret is mounted by default (Compose)
 DEFAULT_MODE = {"secrets": 0o400, "configs": 0o444}
 _SOURCES = {"secret": ("file", "environment"), "config": ("file", "environment", "content")}
+# the largest uid/gid: Linux ids are 32-bit and (uid_t)-1, 4294967295, means "no change" to chown(2)
+MAX_ID = 2**32 - 2
 _PROCESS_KEY = os.urandom(32)  # for loads that print no hash (validate): any key compares alike
 
 
@@ -88,17 +90,21 @@ def declaration(r: Resource) -> SecretSpec | ConfigSpec | None:
 
 def _target(key: str, source: str, target: str | None) -> str:
     """Where a grant is mounted: a secret at /run/secrets/NAME by default and a relative target
-    under /run/secrets/; a config at /NAME by default and a relative target under / (Compose)."""
+    under /run/secrets/; a config at /NAME by default and a relative target under / (Compose).
+    A target with a `..` part is refused (Compose takes it; `../../etc/passwd` would leave
+    /run/secrets/)."""
     folder = SECRETS_FOLDER if key == "secrets" else ""
     if target is None:
         return f"{folder}/{source}"
+    if ".." in target.split("/"):
+        raise ValueError(f"target {target!r} has a '..' part; write the path without it")
     if target.startswith("/"):
         return os.path.normpath(target)
     return os.path.normpath(f"{folder}/{target}")
 
 
 def _number(value: int | str, what: str, base: int = 10) -> int:
-    """Compose writes uid, gid and mode as strings too ("103", "0440")."""
+    """Compose writes uid, gid and mode as strings too ("103", "0440"); at most MAX_ID."""
     if isinstance(value, int):
         number = value
     else:
@@ -108,6 +114,8 @@ def _number(value: int | str, what: str, base: int = 10) -> int:
             raise ValueError(f"{value!r} is not a {what}") from None
     if number < 0:
         raise ValueError(f"{what} must not be negative")
+    if number > MAX_ID:
+        raise ValueError(f"{what} {number} is above {MAX_ID} (Linux ids are 32-bit, 4294967295 is reserved)")
     return number
 
 

@@ -85,7 +85,7 @@ def test_every_refusal_of_a_container_is_reported_at_once_joined_with_semicolons
     assert container_refusal(spec(runtime="kata", mac_address="02:42:ac:11:00:99", storage_opt={"size": "1G"}),
                              PODMAN_43) == (
         "podman 4.3.1 (API 1.41) cannot limit a container's storage size (storage_opt.size): its storage driver"
-        " overlay on extfs does not support it (overlay2 does on xfs with pquota; btrfs, zfs and devicemapper do); "
+        " overlay on extfs does not support it (its overlay driver does on xfs mounted with pquota); "
         'podman 4.3.1 (API 1.41) ignores runtime = "kata" and runs its default runtime runc; '
         "podman 4.3.1 (API 1.41) drops mac_address in silence (its Docker-compatible API ignores it)")
 
@@ -103,3 +103,9 @@ def test_keys_podman_honours_are_not_refused_on_podman():
                     stdin_open=True, tmpfs={"/run": ""},
                     mounts=(Mount("tmpfs", "/t", tmpfs_mode=0o700), Mount("bind", "/b", "/srv", propagation="rslave")))
     assert container_refusal(honoured, PODMAN_43) is None
+
+
+def test_a_storage_size_refused_on_podman_names_what_podman_can_limit():
+    assert container_refusal(spec(storage_opt={"size": "1G"}), PODMAN_43) == (
+        "podman 4.3.1 (API 1.41) cannot limit a container's storage size (storage_opt.size): its storage driver"
+        " overlay on extfs does not support it (its overlay driver does on xfs mounted with pquota)")

@@ -162,3 +162,24 @@ def test_a_folder_on_disk_is_refused_to_a_user_who_cannot_mount_a_tmpfs_there(tm
 
 def test_a_folder_on_disk_is_taken_by_root_who_mounts_a_tmpfs_there(tmp_path):
     assert grantfiles.folder_refusal(tmp_path, euid=0) is None
+
+
+def test_a_uid_above_the_largest_linux_id_is_an_error_at_its_line(tmp_path):
+    toml = _BASIC.replace('secrets = ["db"]', 'secrets = [{ source = "db", uid = 4294967295 }]')
+    errors = _load(_write(tmp_path, toml)).errors
+    assert [str(e) for e in errors] == [
+        "app.toml:8: container.web.secrets[0]: user id 4294967295 is above 4294967294 (Linux ids are 32-bit, "
+        "4294967295 is reserved)"]
+
+
+def test_the_largest_linux_id_is_taken_as_a_gid(tmp_path):
+    toml = _BASIC.replace('secrets = ["db"]', 'secrets = [{ source = "db", gid = "4294967294" }]')
+    (grant,) = _load(_write(tmp_path, toml)).state.containers["web"].secrets
+    assert grant.gid == 4294967294
+
+
+def test_a_target_with_a_dot_dot_part_is_an_error_at_its_line(tmp_path):
+    toml = _BASIC.replace('secrets = ["db"]', 'secrets = [{ source = "db", target = "../../etc/passwd" }]')
+    errors = _load(_write(tmp_path, toml)).errors
+    assert [str(e) for e in errors] == [
+        "app.toml:8: container.web.secrets[0]: target '../../etc/passwd' has a '..' part; write the path without it"]
