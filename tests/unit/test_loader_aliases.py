@@ -174,3 +174,9 @@ def test_a_refused_item_of_volumes_is_reported_once_and_the_others_still_checked
 def test_a_reference_across_files_through_an_alias_is_placed_at_the_alias(tmp_path):
     found = errors(tmp_path, {"a.toml": HEAD + 'volumes = [\n  "/a:/a",\n  "nothere:/srv",\n]\n'})
     assert found == ["a.toml:5: container.web.volumes[1]: volume 'nothere' is not declared"]
+
+
+def test_a_bare_variable_name_in_environment_says_how_to_take_it_from_the_environment(tmp_path):
+    assert problems(tmp_path, 'environment = ["A", "B=1"]\n') == [
+        'a.toml:3: container.web.environment[0]: "A" is not NAME=value (Compose\'s bare "NAME", taking the value '
+        'from the environment, is written "NAME=${NAME}" here)']
