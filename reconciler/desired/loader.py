@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.desired import bridges, filesources, normalize, ports, references, schema
+from reconciler.desired import bridges, filesources, normalize, numerals, ports, references, schema
 from reconciler.desired.envfile import read_env_file
 from reconciler.desired.files import discover, is_desired_file, read_file
 from reconciler.desired.interpolate import interpolate
@@ -184,6 +184,7 @@ def load_bytes(root: Path, rel: str, data: bytes, env: Mapping[str, str],
     for at, message in outcome.warnings:
         report.warning(at, message)
     failed = [at for at, _ in outcome.errors]
+    failed += numerals.numbers(document, report, failed)
     failed += _schema_check(document, report, failed, validated)
     specs = normalize.build(document, report, path.absolute().parent, failed)
     return _declare(rel, report, specs)
