@@ -75,8 +75,8 @@ def test_a_cfs_key_still_takes_a_duration_and_names_both_forms_when_given_neithe
 
 def test_memswap_limit_text_that_is_neither_a_size_nor_minus_one_names_both(tmp_path):
     assert _errors(tmp_path, 'memswap_limit = "lots"') == [
-        'a.toml:3: container.web.memswap_limit: expected a size such as "1g", a whole number of bytes, or -1 (or '
-        '"-1") for unlimited swap, got a string']
+        'a.toml:3: container.web.memswap_limit: "lots" is not a size such as "1g", a whole number of bytes, or -1 '
+        '(or "-1") for unlimited swap']
 
 
 def test_a_secret_that_is_no_number_is_not_shown(tmp_path):
