@@ -152,6 +152,8 @@ def converge(
         log.warning("pass.reobserve", reason="the engine answered 409 for a name this namespace owns")
     if any(r.task.runnable for r in results):
         observed = observe(runtime, namespace, desired)
+        # again at the end: the files of the containers this pass replaced or removed go with them
+        grantfiles.prune(options.files_folder, (path for c in observed.containers for path in c.binds))
         remaining = make_plan(desired, observed, namespace, dataclasses.replace(
             options, pulled=frozenset(), pushed={**options.pushed, **pushes.pushed(results, observed)}))
     else:  # nothing was done: the engine is as last observed, and the last plan is what remains
