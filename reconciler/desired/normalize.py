@@ -18,6 +18,7 @@ from reconciler.desired.builds import built_image
 from reconciler.desired.envfile import NUL_IN_VALUE, read_env_file
 from reconciler.desired.hostkeys import check_host_keys, host_keys
 from reconciler.desired.image_ref import image_reference
+from reconciler.desired.inclear import refuse_env_file_values
 from reconciler.desired.lifecycle import hooks
 from reconciler.desired.networks import network, volume
 from reconciler.desired.problems import FileReport, LoadFailure, Path_
@@ -90,6 +91,11 @@ def _variable_files(r: Resource, key: str) -> dict[str, str]:
             at = f" line {failure.problem.line}" if failure.problem.line else ""
             r.error(at_key, f"{name}{at}: {failure.problem.message}")
     return variables
+
+
+def _annotations(r: Resource) -> dict[str, str]:
+    refuse_env_file_values(r, "annotations")
+    return forms.string_map(r.body.get("annotations", {}))
 
 
 def _labels(r: Resource) -> dict[str, str]:
@@ -284,7 +290,7 @@ def container(r: Resource) -> ContainerSpec | None:
         source=r.source(),
         env=_env(r),
         labels=_labels(r),
-        annotations=forms.string_map(body.get("annotations", {})),
+        annotations=_annotations(r),
         ports=r.each("ports", forms.port),
         mounts=_mounts(r),
         networks=_networks(r),

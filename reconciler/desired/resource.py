@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.desired import forms
+from reconciler.desired.inclear import refuse_env_file_values
 from reconciler.desired.problems import FileReport, Path_
 from reconciler.model import LABEL_PREFIX, Source
 
@@ -93,6 +94,7 @@ class Resource:
         return tuple(result for _, result in self.indexed(key, function, *args))
 
     def labels(self) -> dict[str, str]:
+        refuse_env_file_values(self, "labels")
         labels = forms.string_map(self.body.get("labels", {}))
         for key in labels:
             if key.startswith(LABEL_PREFIX):
