@@ -140,5 +140,7 @@ def test_a_nul_from_the_interpolation_env_file_is_reported_where_it_lands_and_ne
     text = "[container.web]\nimage = 'demo'\nenv = { T = '${TOKEN}' }\nlabels = { t = '${TOKEN}' }\n"
     assert errors(tmp_path / "ds", {"a.toml": text}, env_file=str(secrets)) == [
         "a.toml:3: container.web.env.T: the value must not hold a NUL character: the engine refuses it when it"
-        " starts the container"
+        " starts the container",
+        "a.toml:4: container.web.labels.t: labels must not take a value from the env file: the engine shows labels"
+        " in the clear (docker inspect); give the secret to the container in env or as a secret",
     ]
