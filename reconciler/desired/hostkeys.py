@@ -15,6 +15,7 @@ from typing import Any
 
 from reconciler.desired import forms
 from reconciler.desired.resource import Resource
+from reconciler.desired.tmpfs_options import check_tmpfs_options
 from reconciler.desired.units import size
 from reconciler.fields import GpuRequest
 from reconciler.model import ContainerSpec
@@ -32,11 +33,6 @@ _MAC = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}")
 _PLATFORM = re.compile(r"[a-z0-9_-]+(?:/[a-z0-9_-]+){0,2}")
 # moby daemon/daemon_unix.go (verifyPlatformContainerResources): how DeviceCgroupRules are parsed
 _CGROUP_RULE = re.compile(r"([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})")
-# moby pkg/mount's flags and the tmpfs options the kernel takes (mount.ParseTmpfsOptions)
-_TMPFS_FLAGS = frozenset({"ro", "rw", "exec", "noexec", "suid", "nosuid", "dev", "nodev", "sync", "async",
-                          "dirsync", "atime", "noatime", "diratime", "nodiratime", "relatime", "norelatime",
-                          "strictatime", "nostrictatime", "mand", "nomand", "remount"})
-_TMPFS_DATA = frozenset({"size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "mpol"})
 
 
 def dns_search(value: str) -> str:
@@ -127,19 +123,12 @@ def device_cgroup_rule(value: str) -> str:
 
 def tmpfs_entry(value: str) -> tuple[str, str]:
     """Compose's `tmpfs` entry `"/path"` or `"/path:size=64m,mode=1777"` as (path, options): an
-    absolute path and the mount options the engine takes for a tmpfs (mount.ParseTmpfsOptions)."""
+    absolute path and the mount options the engine and the kernel take for a tmpfs
+    (`tmpfs_options.check_tmpfs_options`)."""
     path, _, options = value.partition(":")
     if not path.startswith("/"):
         raise ValueError(f"'{path}' is not an absolute path")
-    for option in filter(None, options.split(",")):
-        name, equals, setting = option.partition("=")
-        if (name not in _TMPFS_DATA or not equals) and (name not in _TMPFS_FLAGS or equals):
-            raise ValueError(f"'{option}' is not a tmpfs option: expected size=, mode=, uid=, gid=, nr_inodes=,"
-                             " or a mount flag such as noexec")
-        if name == "size":
-            size(setting)
-        if name == "mode" and not re.fullmatch(r"[0-7]{1,4}", setting):
-            raise ValueError(f"mode={setting}: expected octal file mode bits such as 1777")
+    check_tmpfs_options(options)
     return os.path.normpath(path), options
 
 

@@ -187,10 +187,11 @@ def test_tmpfs_takes_a_path_or_paths_with_mount_options(tmp_path):
 
 
 @pytest.mark.parametrize("entry, message", [
-    ("/run:colour=red", "'colour=red' is not a tmpfs option: expected size=, mode=, uid=, gid=, nr_inodes=, or a"
-                        " mount flag such as noexec"),
-    ("/run:mode=999", "mode=999: expected octal file mode bits such as 1777"),
-    ("/run:size=lots", "not a size: 'lots'"),
+    ("/run:colour=red", "'colour=red' is not a tmpfs option: expected size=, mode=, uid=, gid=, nr_inodes=,"
+                        " nr_blocks=, mpol=, or a mount flag such as noexec"),
+    ("/run:mode=999", "'mode=999' is not a tmpfs option the kernel takes: expected octal file mode bits such as 1777"),
+    ("/run:size=lots", "'size=lots' is not a tmpfs option the kernel takes: expected a whole number of bytes with an"
+                       " optional k, m or g suffix (64m), or a percentage of RAM (50%)"),
 ])
 def test_a_tmpfs_option_the_engine_would_refuse_is_an_error(tmp_path, entry, message):
     assert _errors(tmp_path, f"tmpfs = ['{entry}']") == [f"a.toml:3: container.web.tmpfs[0]: {message}"]
