@@ -35,6 +35,7 @@ class Mount:
     nocopy: bool = field(default=False, metadata=WHEN_SET)  # do not copy the image's files into a new volume
     subpath: str | None = field(default=None, metadata=WHEN_SET)  # a folder inside the volume (API 1.45)
     propagation: str | None = field(default=None, metadata=WHEN_SET)  # bind propagation: rprivate, shared, ...
+    selinux: str | None = field(default=None, metadata=WHEN_SET)  # a bind's SELinux relabel: z (shared), Z (private)
     # A bind written in the short form: the engine creates a missing host path (Compose's
     # bind.create_host_path). Unhashed: once created, the container is the same either way.
     create_host_path: bool = field(default=False, metadata=UNHASHED)

@@ -75,6 +75,7 @@ def mount_options(mount: Mount) -> dict[str, Any]:
 
 
 def bind_suffix(mount: Mount) -> str:
-    """The options of a HostConfig.Binds entry after the target: ":ro", ":rshared", ":ro,rshared"."""
-    options = ["ro"] * mount.read_only + ([mount.propagation] if mount.propagation else [])
+    """The options of a HostConfig.Binds entry after the target: ":ro", ":rshared", ":ro,rshared",
+    ":ro,z" (SELinux relabel, which only Binds can ask for: the Mounts API has no such option)."""
+    options = ["ro"] * mount.read_only + [option for option in (mount.propagation, mount.selinux) if option]
     return ":" + ",".join(options) if options else ""

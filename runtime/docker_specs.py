@@ -42,6 +42,12 @@ def _bind(mount: Mount) -> str:
     return f"{mount.source}:{mount.target}" + bind_suffix(mount)
 
 
+def _is_bind(mount: Mount) -> bool:
+    """Whether the mount goes in HostConfig.Binds: a short-form bind (the engine creates its missing
+    host path), or a bind relabelled for SELinux (`z`/`Z`, which only Binds can ask for)."""
+    return mount.create_host_path or mount.selinux is not None
+
+
 def _mount(mount: Mount) -> dict[str, Any]:
     body: dict[str, Any] = {"Type": mount.type, "Target": mount.target, "ReadOnly": mount.read_only}
     if mount.source is not None:
@@ -84,8 +90,8 @@ def _host_config(spec: ContainerSpec, network_mode: str, bindings: dict[str, lis
         "NetworkMode": network_mode,
         "RestartPolicy": restart_policy(spec.restart),
         "PortBindings": bindings,
-        "Binds": [_bind(m) for m in spec.mounts if m.create_host_path],
-        "Mounts": [_mount(m) for m in spec.mounts if not m.create_host_path],
+        "Binds": [_bind(m) for m in spec.mounts if _is_bind(m)],
+        "Mounts": [_mount(m) for m in spec.mounts if not _is_bind(m)],
         "Privileged": spec.privileged,
         "ReadonlyRootfs": spec.read_only,
         "Init": spec.init,

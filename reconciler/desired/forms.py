@@ -13,7 +13,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from reconciler.desired.mount_options import mount_options
+from reconciler.desired.mount_options import mount_options, short_options
 from reconciler.fields import Device, Mount, PortMapping
 
 _PORT = re.compile(
@@ -91,21 +91,24 @@ def _bind_source(source: str, base: Path) -> str:
 
 
 def mount(value: str | dict, base: Path) -> Mount:
-    """`"source:/target[:ro|rw]"` or `{ type, source, target, read_only, ... }` with the options of
-    `mount_options` (Compose's nested spellings among them).
+    """`"source:/target[:options]"` (the options of `short_options`: "ro", "ro,rslave", "z", ...) or
+    `{ type, source, target, read_only, ... }` with the options of `mount_options` (Compose's nested
+    spellings among them).
 
     In the short form a source starting with `/`, `./` or `../` is a host path (relative to the
     file's folder), anything else a volume name. A short-form bind is one the engine creates the
     host path of when it is missing, as Compose's short syntax does; the long form's host path
     must exist. The host is never looked at here.
     """
-    short = isinstance(value, str)
     if isinstance(value, str):
         source, target, *mode = value.split(":")
         kind = "bind" if source.startswith(("/", ".")) else "volume"
-        value = {"type": kind, "source": source, "target": target, "read_only": mode == ["ro"]}
+        options = {"create_host_path": True} if kind == "bind" else {}
+        options.update(short_options(kind, mode[0]) if mode else {})
+        value = {"type": kind, "source": source, "target": target, "read_only": options.pop("read_only", False)}
+    else:
+        options = mount_options(value)
     kind, source, target = value["type"], value.get("source"), os.path.normpath(value["target"])
-    options = {"create_host_path": True} if short and kind == "bind" else mount_options(value)
     if kind == "tmpfs":
         if source is not None:
             raise ValueError("a tmpfs mount has no source")

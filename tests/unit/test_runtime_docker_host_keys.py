@@ -68,3 +68,10 @@ def test_a_bind_the_engine_creates_carries_its_propagation_after_read_only():
     mounts = (Mount("bind", "/a", "/srv/a", read_only=True, propagation="rshared", create_host_path=True),
               Mount("bind", "/b", "/srv/b", propagation="rslave", create_host_path=True))
     assert _body(mounts=mounts)["HostConfig"]["Binds"] == ["/srv/a:/a:ro,rshared", "/srv/b:/b:rslave"]
+
+
+def test_a_bind_relabelled_for_selinux_is_sent_in_binds_with_its_z_last():
+    mounts = (Mount("bind", "/a", "/srv/a", read_only=True, propagation="rslave", selinux="Z", create_host_path=True),
+              Mount("bind", "/b", "/srv/b", selinux="z"))
+    host = _body(mounts=mounts)["HostConfig"]
+    assert (host["Binds"], host["Mounts"]) == (["/srv/a:/a:ro,rslave,Z", "/srv/b:/b:z"], [])
