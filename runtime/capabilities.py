@@ -104,6 +104,8 @@ class Capabilities:
     kernel: Kernel | None = None
     # its storage (`GET /info`, `storage_of`); None when not asked
     storage: Storage | None = None
+    # the engine runs on this host (a unix socket): its host paths (block devices) are this host's
+    local: bool = False
 
     def describe(self) -> dict[str, Any]:
         """The fields as a JSON-ready mapping, for status and logs."""
@@ -119,19 +121,20 @@ def _podman_component(version: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 def probe(version: Mapping[str, Any], podman_info: Mapping[str, Any] | None = None,
           info: Mapping[str, Any] | None = None,
-          realtime: tuple[bool | None, int | None] = (None, None), blkio_weight: bool | None = None) -> Capabilities:
+          realtime: tuple[bool | None, int | None] = (None, None), blkio_weight: bool | None = None,
+          local: bool = False) -> Capabilities:
     """The capabilities of the engine whose `GET /version` answer is `version`; for Podman,
     `podman_info` is its `GET /libpod/info` answer (None before it was asked); `info` is its
     `GET /info` answer (None: not asked, nothing known of its kernel), `realtime` and `blkio_weight`
-    what `host_cgroups` read on its host. Podman's compat API answers /version with a
-    "Podman Engine" component; Docker's has none."""
+    what `host_cgroups` read on its host, `local` whether it runs on this host. Podman's compat API
+    answers /version with a "Podman Engine" component; Docker's has none."""
     api_version = str(version.get("ApiVersion") or "")
     kernel = None if info is None else kernel_of(info, realtime, blkio_weight)
     storage = None if info is None else storage_of(info)
     podman = _podman_component(version)
     if podman is None:
         return Capabilities(kind=DOCKER, version=str(version.get("Version") or ""), api_version=api_version,
-                            kernel=kernel, storage=storage)
+                            kernel=kernel, storage=storage, local=local)
     host = (podman_info or {}).get("host") or {}
     return Capabilities(
         kind=PODMAN,
@@ -145,6 +148,7 @@ def probe(version: Mapping[str, Any], podman_info: Mapping[str, Any] | None = No
         rootless=bool((host.get("security") or {}).get("rootless")),
         kernel=kernel,
         storage=storage,
+        local=local,
     )
 
 

@@ -4,12 +4,15 @@ DESIGN section 13: a key an engine cannot honour is an error naming the engine a
 never dropped in silence. `container_refusal` runs each check of `CHECKS` over a spec and the
 engine's `Capabilities`; the plan shows every refusal, joined with "; ", as the container's blocked
 reason (so that a user fixes them all in one round), and the adapters refuse the create with it.
-Pure: every check is unit-tested without an engine.
+Pure but for `_blkio_devices`, which looks at the host's block devices when the engine is on this
+host: every check is unit-tested without an engine.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Callable
 
 from reconciler.model import ContainerSpec
@@ -180,9 +183,34 @@ def _blkio_weight(spec: ContainerSpec, capabilities: Capabilities) -> str | None
     return f"{engine_name(capabilities)} cannot honour {key}: its kernel's blkio controller has no weight"
 
 
+_BLKIO_DEVICE_KEYS = ("weight_device", "device_read_bps", "device_write_bps", "device_read_iops", "device_write_iops")
+
+
+def _block_device(path: str) -> bool:
+    try:
+        return stat.S_ISBLK(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _blkio_devices(spec: ContainerSpec, capabilities: Capabilities) -> str | None:
+    """Each `blkio_config` device path that is not a block device on the engine's host: the engine
+    creates the container and its start fails ("stat /dev/x: no such file or directory", or the
+    cgroup's "no such device"). Read here only for an engine on this host (`Capabilities.local`); a
+    remote engine's own error speaks at apply."""
+    blkio = spec.resources.blkio
+    if blkio is None or not capabilities.local:
+        return None
+    missing = [f"blkio_config.{key}[{index}] {throttle.path}" for key in _BLKIO_DEVICE_KEYS
+               for index, throttle in enumerate(getattr(blkio, key)) if not _block_device(throttle.path)]
+    if not missing:
+        return None
+    return f"{engine_name(capabilities)} has no such block device on its host: {', '.join(missing)}"
+
+
 CHECKS: tuple[Callable[[ContainerSpec, Capabilities], str | None], ...] = (
     _subpath, _start_interval, _annotations, _storage_size, _runtime, _podman_drops, _kernel_flags, _cpuset, _realtime,
-    _blkio_weight)
+    _blkio_weight, _blkio_devices)
 
 
 def container_refusal(spec: ContainerSpec, capabilities: Capabilities) -> str | None:

@@ -62,8 +62,8 @@ def blkio_weight(info: Mapping[str, Any], blkio_cgroup: Path = BLKIO_CGROUP) -> 
 
 
 def read(url: str | None, kind: str, info: Mapping[str, Any]) -> dict[str, Any]:
-    """`probe`'s `realtime` and `blkio_weight` for engine `kind` at `url` whose `GET /info` answer
-    is `info`: read here when the engine is on this host (`is_local`), else unknown."""
+    """`probe`'s `realtime`, `blkio_weight` and `local` for engine `kind` at `url` whose `GET /info`
+    answer is `info`: read here when the engine is on this host (`is_local`), else unknown."""
     if not is_local(url):
-        return {"realtime": (None, None), "blkio_weight": None}
-    return {"realtime": realtime(kind, info), "blkio_weight": blkio_weight(info)}
+        return {"realtime": (None, None), "blkio_weight": None, "local": False}
+    return {"realtime": realtime(kind, info), "blkio_weight": blkio_weight(info), "local": True}

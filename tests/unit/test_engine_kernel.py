@@ -101,4 +101,4 @@ def test_block_io_weight_is_known_by_the_blkio_controllers_weight_file(tmp_path)
 
 def test_a_remote_engines_host_cgroups_are_unknown():
     assert host_cgroups.read("tcp://10.0.0.5:2376", "docker", DOCKER_INFO) == {
-        "realtime": (None, None), "blkio_weight": None}
+        "realtime": (None, None), "blkio_weight": None, "local": False}

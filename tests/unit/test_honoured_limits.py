@@ -4,6 +4,7 @@ engine, its version and what the kernel lacks (runtime.honoured)."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +105,33 @@ def test_block_io_weights_are_refused_where_the_blkio_controller_has_no_weight(b
 def test_block_io_throttles_need_no_weight():
     throttled = Blkio(device_read_bps=(Throttle("/dev/vda", 2**20),))
     assert container_refusal(limited(blkio=throttled), engine(blkio_weight=False)) is None
+
+
+def _a_block_device() -> str:
+    """A block device of this host (/dev/vda, /dev/loop0, ...)."""
+    for entry in sorted(Path("/dev").iterdir()):
+        if entry.is_block_device():
+            return str(entry)
+    pytest.skip("this host shows no block device")
+
+
+def throttled(*paths: str) -> ContainerSpec:
+    return limited(blkio=Blkio(device_read_bps=tuple(Throttle(path, 2**20) for path in paths)))
+
+
+def test_a_blkio_device_that_is_not_a_block_device_on_a_local_engines_host_is_refused(tmp_path):
+    (tmp_path / "file").write_text("")
+    spec = throttled(_a_block_device(), "/dev/no-such-disk", "/dev/null", str(tmp_path / "file"))
+    assert container_refusal(spec, dataclasses.replace(engine(), local=True)) == (
+        f"{ENGINE} has no such block device on its host: blkio_config.device_read_bps[1] /dev/no-such-disk, "
+        f"blkio_config.device_read_bps[2] /dev/null, blkio_config.device_read_bps[3] {tmp_path / 'file'}")
+
+
+def test_a_blkio_device_of_a_remote_engine_is_left_to_the_engine():
+    assert container_refusal(throttled("/dev/no-such-disk"), engine()) is None
+
+
+def test_a_blkio_weight_device_is_checked_as_well():
+    spec = limited(blkio=Blkio(weight_device=(Throttle("/dev/no-such-disk", 300),)))
+    assert container_refusal(spec, dataclasses.replace(engine(), local=True)) == (
+        f"{ENGINE} has no such block device on its host: blkio_config.weight_device[0] /dev/no-such-disk")
