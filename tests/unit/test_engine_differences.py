@@ -38,7 +38,7 @@ def test_capabilities_are_described_as_json_ready_fields():
     assert probe(PODMAN_VERSION, PODMAN_INFO).describe() == {
         "kind": "podman", "version": "4.3.1", "api_version": "1.41", "default_network": "podman",
         "in_place_update": False, "distribution": False, "runs_healthchecks": False, "unless_stopped": False,
-        "rootless": False, "kernel": None, "storage": None}
+        "rootless": False, "kernel": None, "storage": None, "local": False}
 
 
 def test_event_filters_take_podmans_names_and_events_come_back_in_dockers():
