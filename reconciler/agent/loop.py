@@ -329,10 +329,12 @@ class Agent:
             log.warning("engine.rootless_unsupported", engine=self.engine, kind=capabilities.kind)
 
     def _retired(self, desired: DesiredState) -> dict[str, ContainerSpec]:
-        """"container/NAME" -> the last spec seen declared, for the containers `desired` no longer declares."""
+        """"container/NAME" -> the last spec seen declared (by this process, else as the last-applied
+        records of the state directory have it), for the containers `desired` no longer declares."""
         self.declared.update(desired.containers)
-        return {resource_key("container", name): spec for name, spec in self.declared.items()
-                if name not in desired.containers}
+        return {**self.rollbacks.retired(desired),
+                **{resource_key("container", name): spec for name, spec in self.declared.items()
+                   if name not in desired.containers}}
 
     def _remember(self, desired: DesiredState, report: PassReport) -> None:
         """What later passes need from this one: what the engine holds now (to tell a resource

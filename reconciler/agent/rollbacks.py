@@ -3,7 +3,8 @@
 What is decided lives in `quarantine` (which failures are quarantined, when a quarantine lifts)
 and `lastapplied` (a spec as a record without secrets); this module keeps their records between
 passes and across restarts, and turns them into a pass's `PlanOptions`: the quarantined keys with
-why, and the last-applied spec of each, for healing a container removed by hand.
+why, and the last-applied spec of each, for healing a container removed by hand; and the last spec
+of each container no longer declared, whose `pre_stop` hooks run before its removal.
 """
 
 from __future__ import annotations
@@ -82,6 +83,31 @@ class Rollbacks:
                 self._unusable.add(key)
         return InForce(quarantined, specs)
 
+    def retired(self, desired: DesiredState) -> dict[str, ContainerSpec]:
+        """"container/NAME" -> its last-applied spec, for the recorded containers `desired` no
+        longer declares (`PlanOptions.retired`); one whose record hides a secret cannot be made
+        again and is left out (its removal runs no `pre_stop` hook)."""
+        found = {}
+        for entry in self.applied.values():
+            name = entry.get("name")
+            if not isinstance(name, str) or name in desired.containers:
+                continue
+            try:
+                found[resource_key("container", name)] = restore(entry["spec"], None, self.key())
+            except (CannotRestore, KeyError) as why:
+                log.info("last_applied.unusable", resource=resource_key("container", name), reason=str(why))
+        return found
+
+    def record_applied(self, report: PassReport, desired: DesiredState, secrets: Collection[str],
+                       now: float) -> None:
+        """Record the last-applied spec of each container that runs its desired spec after a pass
+        of the CLI's `apply` (the agent's passes record them in `after`)."""
+        applied = self._applied(report, desired, secrets, now)
+        if applied != self.applied:
+            self.applied = applied
+            if self.store is not None:
+                self._save("last_applied", lambda: self.store.save_last_applied(applied))
+
     def after(self, report: PassReport, desired: DesiredState, secrets: Collection[str], revision: str | None,
               now: float) -> None:
         """Take a pass's outcome: quarantine the replacements whose new container failed, lift
@@ -96,14 +122,10 @@ class Rollbacks:
         for key in sorted(gone & self.records.keys()):
             log.info("quarantine.lifted", resource=key, reason="the desired spec or its image changed")
         records = {key: q for key, q in {**self.records, **entered}.items() if key not in gone}
-        applied = self._applied(report, desired, secrets, now)
         if records != self.records:
             self.records = records
             self._save_quarantines()
-        if applied != self.applied:
-            self.applied = applied
-            if self.store is not None:
-                self._save("last_applied", lambda: self.store.save_last_applied(applied))
+        self.record_applied(report, desired, secrets, now)
 
     def forget(self, key: str) -> None:
         """The user asked for a retry of `key`: its quarantine is lifted."""
@@ -141,11 +163,12 @@ class Rollbacks:
 
 
 def cli_options(store: StateDir, desired: DesiredState) -> Mapping[str, Mapping]:
-    """The quarantine options of the CLI's plan and apply, read from `store` (written by the
-    agent; the image check is the agent's): {"quarantined": ..., "last_applied": ...}. Raises
-    StateDirError when a record cannot be read."""
+    """The quarantine and removal options of the CLI's plan and apply, read from `store` (written
+    by the agent and by `apply`; the image check is the agent's): {"quarantined": ...,
+    "last_applied": ..., "retired": ...}. Raises StateDirError when a record cannot be read."""
     rollbacks = Rollbacks(store)
+    retired = {"retired": rollbacks.retired(desired)} if rollbacks.applied else {}
     if not rollbacks.records:
-        return {}
+        return retired
     force = rollbacks.in_force(desired)
-    return {"quarantined": force.quarantined, "last_applied": force.last_applied}
+    return {"quarantined": force.quarantined, "last_applied": force.last_applied, **retired}

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from reconciler.agent.lock import Locked, acquire, lock_path
+from reconciler.agent.rollbacks import Rollbacks
 from reconciler.agent.statedir import StateDirError
 from reconciler.commands.context import (
     colour,
@@ -90,4 +92,8 @@ def _apply_here(args) -> int:
     except (StateDirError, OSError) as error:
         print(f"warning: run-to-completion records not saved: {error}", file=sys.stderr)
     Usage(state_dir(args)).after_pass(report, runtime)
+    try:
+        Rollbacks(state_dir(args)).record_applied(report, desired, desired.secret_values, time.time())
+    except StateDirError as error:
+        print(f"warning: last-applied records not saved: {error}", file=sys.stderr)
     return 0 if report.converged else 1

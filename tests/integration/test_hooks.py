@@ -77,3 +77,22 @@ def test_a_failing_post_start_rolls_a_replacement_back_and_never_shows_an_env_fi
     assert "s3cr3t-token" not in output
     container = docker_client.containers.get(name)
     assert (container.id, container.status) == (old, "running")
+
+
+def test_a_pre_stop_hook_runs_before_apply_removes_a_container_no_longer_declared(
+        tmp_path, namespace, docker_client):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    desired = tmp_path / "desired"
+    desired.mkdir()
+    name = write(desired, namespace, f'mounts = ["{shared}:/shared"]\n'
+                 "pre_stop = [{ command = [\"sh\", \"-c\", \"echo bye > /shared/removed\"] }]\n")
+    (desired / "keep.toml").write_text(f'[container.{namespace}-keep]\nimage = "localhost/demo:1"\n'
+                                       'command = ["sleep", "3600"]\ninit = true\nstop_timeout = 1\n')
+    assert apply(desired, namespace).returncode == 0
+    (desired / "app.toml").unlink()
+    done = apply(desired, namespace)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not docker_client.containers.list(all=True, filters={"name": f"^{name}$"})
+    assert (shared / "removed").read_text() == "bye\n"
