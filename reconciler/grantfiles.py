@@ -21,6 +21,7 @@ import subprocess
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -121,11 +122,21 @@ def with_files(change: Change, steps: tuple[Action, ...], rollback: tuple[tuple[
     return (*steps[:first], write, *steps[first:]), rollback
 
 
-def blocked(change: Change, folder: str | None, refusal: str | None) -> str | None:
-    """Why a container with grants cannot be made this pass: there is no folder for its files."""
+def blocked(change: Change, folder: str | None, refusal: str | None,
+            owner: tuple[int, int] | None = None) -> str | None:
+    """Why a container with grants cannot be made this pass: there is no folder for its files, or
+    (`owner`: the uid and gid of a process that is not root, so cannot chown) a grant's file would
+    need another owner."""
     spec = change.spec
-    if folder is None and isinstance(spec, ContainerSpec) and grants(spec) and change.kind in _MAKES:
+    if not isinstance(spec, ContainerSpec) or not grants(spec) or change.kind not in _MAKES:
+        return None
+    if folder is None:
         return refusal or "secrets and configs need a folder for their files (--secrets-dir)"
+    other = next((g for g in grants(spec) if owner is not None and (g.uid, g.gid) != owner), None)
+    if other is not None:
+        return (f"the file of {other.source} is to be owned by {other.uid}:{other.gid}, and only root can give "
+                f"it an owner other than {owner[0]}:{owner[1]} (this process): run as root, or declare "
+                f"uid = {owner[0]}, gid = {owner[1]}")
     return None
 
 
@@ -188,11 +199,13 @@ def prune(folder: str | None, in_use: Iterable[str]) -> None:
             log.info("container.file_pruned", file=entry.name)
 
 
-def folder_options(namespace: str, engine: str | None, given: str | None) -> dict[str, str | None]:
+def folder_options(namespace: str, engine: str | None, given: str | None) -> dict[str, Any]:
     """`PlanOptions` fields for the files folder: `--secrets-dir` as given, else the default
-    folder when it is on a tmpfs, else none and why."""
+    folder when it is on a tmpfs, else none and why; and the owner every file must have when
+    this process is not root (it cannot chown to another)."""
+    owner = None if os.geteuid() == 0 else (os.geteuid(), os.getegid())
     if given:
-        return {"files_folder": os.path.abspath(given), "files_refused": None}
+        return {"files_folder": os.path.abspath(given), "files_refused": None, "files_owner": owner}
     folder = default_folder(namespace, engine)
     refusal = folder_refusal(folder)
-    return {"files_folder": None if refusal else str(folder), "files_refused": refusal}
+    return {"files_folder": None if refusal else str(folder), "files_refused": refusal, "files_owner": owner}

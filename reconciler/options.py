@@ -67,6 +67,8 @@ class PlanOptions:
     # `files_refused` says why (a container that mounts one is blocked)
     files_folder: str | None = None
     files_refused: str | None = None
+    # the uid and gid every file must have (a process that is not root cannot chown); None: any
+    files_owner: tuple[int, int] | None = None
     retired: Mapping[str, ContainerSpec] = field(default_factory=dict)
 
 

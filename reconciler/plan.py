@@ -35,7 +35,7 @@ def plan(changes: Iterable[Change], namespace: str, options: PlanOptions = DEFAU
         if steps:
             after = _after(change, by_key, changes)
             blocked = _blocked(change, by_key, options, frozen_ties) or grantfiles.blocked(
-                change, options.files_folder, options.files_refused)
+                change, options.files_folder, options.files_refused, options.files_owner)
             tasks[change.key] = Task(change, steps, rollback, after, blocked)
     if options.revision:
         tasks = {key: _stamped(task, options.revision) for key, task in tasks.items()}

@@ -103,11 +103,11 @@ def test_no_value_in_the_repr_of_the_state(tmp_path):
     assert CANARY not in repr(state) and "level = debug" not in repr(state.containers["web"])
 
 
-def _create_plan(state, folder: str | None, refused: str | None = None):
+def _create_plan(state, folder: str | None, refused: str | None = None, owner: tuple[int, int] | None = None):
     from reconciler.options import PlanOptions
     spec = state.containers["web"]
     change = Change(ChangeKind.CREATE, "container", "web", spec=spec, needs_start=True)
-    return plan([change], "ns", PlanOptions(files_folder=folder, files_refused=refused))
+    return plan([change], "ns", PlanOptions(files_folder=folder, files_refused=refused, files_owner=owner))
 
 
 def test_the_plan_writes_the_files_before_the_create_which_binds_them_read_only(tmp_path):
@@ -127,6 +127,12 @@ def test_no_value_in_the_plan_text(tmp_path):
 def test_without_a_folder_the_container_is_blocked_with_the_reason(tmp_path):
     task = _create_plan(_load(_write(tmp_path, _BASIC)).state, None, "not a tmpfs").tasks[0]
     assert task.blocked == "not a tmpfs"
+
+
+def test_a_process_that_cannot_chown_blocks_a_file_to_be_owned_by_another(tmp_path):
+    task = _create_plan(_load(_write(tmp_path, _BASIC)).state, "/run/x", owner=(1000, 1000)).tasks[0]
+    assert task.blocked.startswith("the file of db is to be owned by 0:0, and only root can give it an owner "
+                                   "other than 1000:1000 (this process)")
 
 
 def test_a_start_after_a_reboot_writes_the_files_first(tmp_path):
