@@ -228,17 +228,22 @@ def _control_server(args, agent: Agent) -> ControlServer | None:
 
 def _run_taking_signals(agent: Agent) -> int:
     """The agent's loop in a thread; SIGHUP fires a pass, SIGTERM and SIGINT stop it. The loop's
-    exit code, or 1 when it died of an exception."""
+    exit code, or 1 when it died of an exception; should the main thread fail, the loop is stopped
+    before the error goes on."""
     codes: list[int] = []
     loop = threading.Thread(target=lambda: codes.append(agent.run()), name="agent-loop")
     loop.start()
-    while loop.is_alive():
-        received = signal.sigtimedwait(SIGNALS, 0.1)
-        if received is None:
-            continue
-        reason = f"signal:{signal.Signals(received.si_signo).name}"
-        if received.si_signo == signal.SIGHUP:
-            agent.reload()
-        else:
-            agent.stop(reason)
+    try:
+        while loop.is_alive():
+            received = signal.sigtimedwait(SIGNALS, 0.1)
+            if received is None or received.si_signo not in SIGNALS:
+                continue  # the wait ended with no signal of ours (under load it may answer si_signo 0)
+            if received.si_signo == signal.SIGHUP:
+                agent.reload()
+            else:
+                agent.stop(f"signal:{signal.Signals(received.si_signo).name}")
+    except BaseException:
+        agent.stop("crash")  # never leave the loop running in a process whose main thread is gone
+        loop.join()
+        raise
     return codes[0] if codes else 1
