@@ -87,7 +87,8 @@ def _decode(kind: Any, data: Any, known: Mapping[str, str]) -> Any:
     """`data` as a value of type `kind` (a dataclass, tuple[T, ...], Mapping[str, T], T | None, a scalar)."""
     if isinstance(data, dict) and set(data) == {SECRET}:
         if data[SECRET] not in known:
-            raise CannotRestore("a secret value it used has changed since")
+            raise CannotRestore("it used a value from the env file that the desired spec no longer holds "
+                                "(changed, or no longer declared)")
         return known[data[SECRET]]
     origin, args = typing.get_origin(kind), typing.get_args(kind)
     if dataclasses.is_dataclass(kind):

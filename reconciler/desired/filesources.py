@@ -98,9 +98,10 @@ def _target(key: str, source: str, target: str | None) -> str:
         return f"{folder}/{source}"
     if ".." in target.split("/"):
         raise ValueError(f"target {target!r} has a '..' part; write the path without it")
-    if target.startswith("/"):
-        return os.path.normpath(target)
-    return os.path.normpath(f"{folder}/{target}")
+    path = os.path.normpath(target if target.startswith("/") else f"{folder}/{target}")
+    if path == "/":
+        raise ValueError("target '/' is the container's root: the engine refuses a mount there; name a file")
+    return path
 
 
 def _number(value: int | str, what: str, base: int = 10) -> int:
@@ -126,6 +127,10 @@ def _grant(item: str | Mapping, key: str) -> FileGrant:
     mode = _number(item.get("mode", DEFAULT_MODE[key]), "file mode (octal, such as 0o440 or \"0440\")", 8)
     if mode > 0o7777:
         raise ValueError(f"mode {mode:#o} has bits beyond 0o7777")
+    written = item.get("mode")
+    if isinstance(written, int) and written > 7 and set(str(written)) <= set("01234567"):
+        raise ValueError(f"mode {written} is the decimal number {written} ({written:#o}), probably meant as octal: "
+                         f"write 0o{written} or \"0{written}\" (or {written:#o} if that is what you mean)")
     return FileGrant(item["source"], _target(key, item["source"], item.get("target")),
                      uid=_number(item.get("uid", 0), "user id"), gid=_number(item.get("gid", 0), "group id"), mode=mode)
 

@@ -215,10 +215,11 @@ def host_keys(r: Resource) -> dict[str, Any]:
 def check_host_keys(r: Resource, spec: ContainerSpec) -> None:
     """Checks against the rest of the spec, as the engine makes them (moby runconfig
     hostconfig_unix.go validateNetMode and validateUTSMode): a tmpfs path that is also a mount
-    target; a MAC address with the host's or another container's network; exposed ports with
-    another container's network; a host or domain name with the host's UTS namespace (the engine
-    refuses the host name at create, runc fails the domain name at start)."""
-    targets = {mount.target for mount in spec.mounts}
+    target or a secret's or config's target (Docker would hide the file under the tmpfs, Podman
+    refuses the duplicate); a MAC address with the host's or another container's network; exposed
+    ports with another container's network; a host or domain name with the host's UTS namespace
+    (the engine refuses the host name at create, runc fails the domain name at start)."""
+    targets = {mount.target for mount in spec.mounts} | {grant.target for grant in (*spec.secrets, *spec.configs)}
     for path in spec.tmpfs:
         if path in targets:
             r.error("tmpfs", f"{path} is also a mount target: the engine refuses a duplicate mount point")

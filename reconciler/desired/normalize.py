@@ -9,6 +9,7 @@ addresses, conflicting keys); checks across resources are in `reconciler.desired
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -156,14 +157,23 @@ def _networks(r: Resource) -> tuple[NetworkAttachment, ...]:
     )
 
 
+# Compose's names of the dependency conditions (compose-spec 05-services.md, depends_on).
+_COMPOSE_CONDITIONS = {"service_started": "started", "service_healthy": "healthy",
+                       "service_completed_successfully": "completed"}
+
+
 def _depends_on(r: Resource) -> tuple[Dependency, ...]:
     value = r.body.get("depends_on", [])
     if isinstance(value, list):
         return tuple(Dependency(name) for name in sorted(value))
-    return tuple(
-        Dependency(name, item if isinstance(item, str) else item["condition"])
-        for name, item in sorted(value.items())
-    )
+    conditions = ((name, item if isinstance(item, str) else item["condition"]) for name, item in sorted(value.items()))
+    return tuple(Dependency(name, _COMPOSE_CONDITIONS.get(condition, condition)) for name, condition in conditions)
+
+
+def _compose_reference(value: str) -> str:
+    """A `network_mode` with Compose's `service:NAME` as `container:NAME` (every container is
+    declared here, so the two mean one thing)."""
+    return "container:" + value.removeprefix("service:") if value.startswith("service:") else value
 
 
 def _healthcheck(r: Resource) -> Healthcheck | None:
@@ -274,6 +284,8 @@ def _pull_interval(r: Resource) -> dict[str, float]:
 def container(r: Resource) -> ContainerSpec | None:
     body = r.body
     fields: dict[str, Any] = {key: body[key] for key in _COPIED if key in body}
+    if "network_mode" in fields:
+        fields["network_mode"] = _compose_reference(fields["network_mode"])
     fields["image"] = None  # until it is checked; the schema reported it if it is missing
     for key, check in _CHECKED.items():
         if key in body:
@@ -310,7 +322,7 @@ def container(r: Resource) -> ContainerSpec | None:
         stop_timeout=_stop_timeout(r),
         **hooks(r, _env_name_problem),
         logging=Logging(logging["driver"], forms.string_map(logging.get("options", {}))) if logging else None,
-        volumes_from=tuple(body.get("volumes_from", ())),
+        volumes_from=tuple(re.sub(r"^(service|container):", "", entry) for entry in body.get("volumes_from", ())),
         secrets=filesources.grants(r, "secrets"),
         configs=filesources.grants(r, "configs"),
         hosts=r.hosts(),

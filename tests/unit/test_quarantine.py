@@ -164,7 +164,7 @@ def test_a_secret_is_taken_back_from_the_current_spec_when_its_keyed_hash_matche
 def test_a_record_whose_secret_changed_since_cannot_be_restored():
     data = record(FULL, {"s3cret"}, KEY)
     current = dataclasses.replace(FULL, env={"DB_URL": "postgres://app:rotated@db/app"})
-    with pytest.raises(CannotRestore, match="a secret value it used has changed since"):
+    with pytest.raises(CannotRestore, match="it used a value from the env file that the desired spec no longer holds"):
         restore(data, current, KEY)
 
 
