@@ -69,8 +69,8 @@ def test_a_bad_enum_value_lists_the_choices_and_suggests_one(tmp_path):
 def test_a_bad_dependency_condition_suggests_the_closest(tmp_path):
     text = "[container.web]\nimage = 'demo'\ndepends_on = { db = 'healty' }\n[container.db]\nimage = 'demo'\n"
     assert errors(tmp_path, {"a.toml": text}) == [
-        'a.toml:3: container.web.depends_on.db: "healty" is not one of started, healthy, completed'
-        " (did you mean 'healthy'?)"
+        'a.toml:3: container.web.depends_on.db: "healty" is not one of started, healthy, completed, '
+        "service_started, service_healthy, service_completed_successfully (did you mean 'healthy'?)"
     ]
 
 
