@@ -21,7 +21,8 @@ MULTI_ENDPOINT_API = (1, 44)
 
 
 def api_version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split("."))
+    """"1.41" -> (1, 41); an engine that said no version is () (older than any)."""
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
 
 
 def restart_policy(restart: str) -> dict[str, Any]:

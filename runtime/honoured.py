@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from reconciler.model import ContainerSpec
 from runtime.capabilities import PODMAN, Capabilities
+from runtime.docker_specs import api_version_tuple
 
 # The first Engine API versions that take a volume mount's Subpath (Docker 26), a healthcheck's
 # StartInterval (Docker 25) and HostConfig.Annotations (Docker 24).
@@ -30,12 +31,8 @@ def engine_name(capabilities: Capabilities) -> str:
     return f"{capabilities.kind} {capabilities.version} (API {capabilities.api_version})"
 
 
-def _api(capabilities: Capabilities) -> tuple[int, ...]:
-    return tuple(int(part) for part in capabilities.api_version.split(".") if part.isdigit())
-
-
 def _needs(capabilities: Capabilities, api: tuple[int, ...], what: str) -> str | None:
-    if _api(capabilities) >= api:
+    if api_version_tuple(capabilities.api_version) >= api:
         return None
     return f"{engine_name(capabilities)} cannot {what}: that needs API {'.'.join(map(str, api))}"
 

@@ -12,13 +12,12 @@ changed since: the old spec cannot be made again).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import hmac
 import types
 import typing
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
+from reconciler.desired.filesources import keyed_hash
 from reconciler.fields import Sealed
 from reconciler.model import ContainerSpec
 
@@ -29,17 +28,12 @@ class CannotRestore(Exception):
     """The record cannot be made into a spec again (a secret changed, or a record from another release)."""
 
 
-def keyed_hash(key: bytes, value: str) -> str:
-    """"hmac-sha256:HEX" of `value` under `key`: compares secrets without keeping them."""
-    return "hmac-sha256:" + hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
-
-
 def record(spec: ContainerSpec, secrets: Collection[str], key: bytes) -> dict[str, Any]:
     """`spec` as JSON-able data, each string that contains one of `secrets` replaced by its keyed hash."""
     wanted = [value for value in secrets if value]
 
     def hide(text: str) -> Any:
-        return {SECRET: keyed_hash(key, text)} if any(value in text for value in wanted) else text
+        return {SECRET: keyed_hash(key, text.encode())} if any(value in text for value in wanted) else text
 
     return _encode(spec, hide)
 
@@ -48,7 +42,7 @@ def restore(data: Mapping[str, Any], current: ContainerSpec | None, key: bytes) 
     """The spec `data` was recorded from. A hidden string is the string of `current` (the desired
     spec now) with the same keyed hash. Raises CannotRestore when one has none, or when `data` is
     not a record of a container spec."""
-    known = {keyed_hash(key, text): text for text in (_strings(current) if current is not None else ())}
+    known = {keyed_hash(key, text.encode()): text for text in (_strings(current) if current is not None else ())}
     try:
         return _decode(ContainerSpec, data, known)
     except CannotRestore:

@@ -37,7 +37,8 @@ def process_key() -> bytes:
 
 
 def keyed_hash(key: bytes, value: bytes) -> str:
-    """"hmac-sha256:HEX" of `value` under `key` (as `agent.lastapplied` names its keyed hashes)."""
+    """"hmac-sha256:HEX" of `value` under `key`: how secrets are compared without being kept (DESIGN
+    section 11), in spec hashes and in the last-applied records (`agent.lastapplied`)."""
     return "hmac-sha256:" + hmac.new(key, value, hashlib.sha256).hexdigest()
 
 
