@@ -13,16 +13,12 @@ import os
 from collections.abc import Iterable
 
 from reconciler.model import ContainerSpec
-
-
-def engine_is_local(engine: str | None) -> bool:
-    """The engine address names a socket on this host: unix://... or the default (None)."""
-    return engine is None or engine.startswith("unix://") or engine.startswith("/")
+from runtime.host_cgroups import is_local
 
 
 def missing_bind_sources(containers: Iterable[ContainerSpec], engine: str | None) -> frozenset[str]:
     """Host paths of long-form binds that do not exist, when the engine is local; else empty."""
-    if not engine_is_local(engine):
+    if not is_local(engine):
         return frozenset()
     sources = {m.source for spec in containers for m in spec.mounts
                if m.type == "bind" and m.source and not m.create_host_path}

@@ -28,8 +28,9 @@ PARENTS = {("docker", "cgroupfs"): "docker", ("docker", "systemd"): "system.slic
 
 
 def is_local(url: str | None) -> bool:
-    """Whether the engine at `url` (DOCKER_HOST's form; None: the SDK's default socket) runs on this host."""
-    return url is None or url.startswith("unix://")
+    """Whether the engine at `url` (DOCKER_HOST's form, or a socket's path; None: the SDK's default
+    socket) runs on this host."""
+    return url is None or url.startswith("unix://") or url.startswith("/")
 
 
 def realtime(kind: str, info: Mapping[str, Any], cpu_cgroup: Path = CPU_CGROUP) -> tuple[bool | None, int | None]:

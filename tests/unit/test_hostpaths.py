@@ -1,8 +1,9 @@
 """Which long-form bind sources the host lacks: looked at only when the engine is on this host."""
 
 from reconciler.fields import Mount
-from reconciler.hostpaths import engine_is_local, missing_bind_sources
+from reconciler.hostpaths import missing_bind_sources
 from reconciler.model import ContainerSpec
+from runtime.host_cgroups import is_local
 
 
 def spec(*mounts: Mount) -> ContainerSpec:
@@ -23,4 +24,4 @@ def test_a_short_form_bind_is_created_by_the_engine_so_it_is_never_missing(tmp_p
 def test_the_host_of_a_remote_engine_is_not_looked_at(tmp_path):
     missing = Mount("bind", "/b", str(tmp_path / "missing"))
     assert missing_bind_sources([spec(missing)], "tcp://10.0.0.5:2376") == frozenset()
-    assert not engine_is_local("ssh://host") and engine_is_local(None)
+    assert not is_local("ssh://host") and is_local(None)
