@@ -1,0 +1,1 @@
+"""`reconciler import`: desired-state TOML from Compose files and from running containers."""
