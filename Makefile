@@ -34,11 +34,13 @@ run: install
 # Every test against Docker, and the contract and integration tests against Podman, in parallel
 # (the git transport tests run their own sshd and HTTP server: scripts/gitservers.sh installs them;
 # the image tests their own registries: scripts/registry.sh installs docker-registry and htpasswd;
-# the differential test compares with docker-compose: scripts/compose.sh installs it).
+# the differential test compares with docker-compose: scripts/compose.sh installs it; the status
+# page's browser tests drive Debian's chromium: scripts/browser.sh installs it and its driver).
 test: install
 	@scripts/gitservers.sh install
 	@scripts/registry.sh install
 	@scripts/compose.sh install
+	@scripts/browser.sh install
 	@export DOCKER_HOST=$$($(ENGINE) ensure) PODMAN_HOST=$$($(PODMAN) ensure) && $(ENGINE) image && \
 	    $(PODMAN) image && scripts/test.sh $(PY) && scripts/wheel-check.sh $(PY)
 

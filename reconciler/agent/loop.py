@@ -360,6 +360,7 @@ class Agent:
         digest = refresh.state.digest() if refresh.state else None
         counts = {"actions": len(report.ran), "failures": len(report.failures)} if report else {}
         resources = self._resources(refresh, report)
+        self.status.set_quarantined(self.rollbacks.records.values())
         for entered in self.status.set_resources(resources):
             level = FAILING_STATES.get(entered.state)
             if level:

@@ -11,11 +11,12 @@ The loop feeds a `Status` (thread-safe) during and after each pass, then calls `
     status.record_pass("converged", duration=0.4, counts={"recreated": 1}, digest=state.digest())
     status.save()
 
-`StatusServer(status, "127.0.0.1:9110").start()` serves `/healthz`, `/status` (the same JSON as
-the file) and `/metrics`. `/healthz` answers 503 with the reason (`health()`) when the loop is
-stuck (no heartbeat for STALE_INTERVALS intervals) or when passes keep failing: none but failed
-or unavailable ones (a crashed pass is a failed one) for `failing_bound()` seconds, counted from
-the last other pass, or from the start.
+`StatusServer(status, "127.0.0.1:9110").start()` serves `/` (the status page for people:
+`reconciler.statuspage`), `/healthz`, `/status` (the same JSON as the file) and `/metrics`.
+`/healthz` answers 503 with the reason (`health()`) when the loop is stuck (no heartbeat for
+STALE_INTERVALS intervals) or when passes keep failing: none but failed or unavailable ones (a
+crashed pass is a failed one) for `failing_bound()` seconds, counted from the last other pass, or
+from the start.
 
 The status file is written atomically (a temporary file in the same folder, then `os.replace`),
 so a reader never sees half of it. Its default place is `default_status_file(namespace)`.
@@ -29,6 +30,7 @@ import os
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,6 +41,7 @@ import structlog
 from reconciler.agent.atomic import write_atomically
 from reconciler.agent.metrics import Metrics
 from reconciler.agent.timestamps import iso
+from reconciler.statuspage import render
 
 log = structlog.get_logger()
 
@@ -50,6 +53,7 @@ STALE_INTERVALS = 3  # /healthz fails after this many intervals without a heartb
 FAILING = frozenset({"crashed", "unavailable"})
 FAILING_INTERVALS = 5  # /healthz fails once passes keep failing for this many intervals,
 FAILING_AT_LEAST = 300.0  # and at least this many seconds
+PASSES_KEPT = 20  # the last passes the status lists (`passes`), for the status page's timeline
 
 
 def default_status_file(namespace: str, environ: Mapping[str, str] | None = None,
@@ -110,6 +114,8 @@ class Status:
         self._last_good = self._beat  # monotonic time of the last pass that did not fail, or the start
         self._applied_digest: str | None = None
         self._last_pass: dict[str, Any] | None = None
+        self._passes: deque[dict[str, Any]] = deque(maxlen=PASSES_KEPT)
+        self._quarantined: list[dict[str, Any]] = []
         self._resources: dict[tuple[str, str], dict[str, str]] = {}
         self._errors: list[dict[str, Any]] = []
         self._warnings: list[dict[str, Any]] = []
@@ -156,6 +162,7 @@ class Status:
                                "counts": dict(counts or {}), "digest": digest}
             if error is not None:
                 self._last_pass["error"] = error
+            self._passes.append(self._last_pass)
             if result == "converged" and digest is not None:
                 self._applied_digest = digest
             if result not in FAILING:
@@ -214,6 +221,14 @@ class Status:
             self._retries = retries
         self.metrics.pending_retries.set(len(retries))
 
+    def set_quarantined(self, quarantines: Iterable[Any]) -> None:
+        """The replacements in quarantine now (`agent.quarantine.Quarantine`s): resource, the spec
+        hash and image id that failed, the git revision, why and since when."""
+        entries = [{"resource": q.key, "spec_hash": q.spec_hash, "image_id": q.image_id, "revision": q.revision,
+                    "reason": q.reason, "since": iso(q.since)} for q in sorted(quarantines, key=lambda q: q.key)]
+        with self._lock:
+            self._quarantined = entries
+
     def set_suspended(self, suspended: bool) -> None:
         with self._lock:
             self.suspended = suspended
@@ -241,6 +256,8 @@ class Status:
                 "source": self.source() if self.source else None,
                 "applied_digest": self._applied_digest,
                 "last_pass": dict(self._last_pass) if self._last_pass else None,
+                "passes": [dict(p) for p in self._passes],
+                "quarantined": [dict(q) for q in self._quarantined],
                 "resources": [dict(self._resources[k]) for k in sorted(self._resources)],
                 "errors": [dict(e) for e in self._errors],
                 "warnings": [dict(w) for w in self._warnings],
@@ -310,6 +327,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not host_allowed(self.headers.get("Host"), self.server.server_address[1], self.server.server_address[0]):
             self._send(403, "text/plain; charset=utf-8", b"refused: the Host header names no address of this agent\n")
             log.warning("status.refused", host=self.headers.get("Host"), client=self.client_address[0])
+        elif path == "/":
+            page = render(status.snapshot(), now=time.time())
+            self._send(200, "text/html; charset=utf-8", page.encode())
         elif path == "/healthz":
             healthy, reason = status.health()
             self._send(200 if healthy else 503, "text/plain; charset=utf-8", f"{reason}\n".encode())
@@ -318,7 +338,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/metrics":
             self._send(200, status.metrics.content_type, status.metrics.render())
         else:
-            self._send(404, "text/plain; charset=utf-8", b"not found: try /healthz, /status or /metrics\n")
+            self._send(404, "text/plain; charset=utf-8", b"not found: try /, /healthz, /status or /metrics\n")
 
     def do_POST(self) -> None:  # noqa: N802
         self._send(405, "text/plain; charset=utf-8", b"read only: control calls go to the control API's socket\n")
@@ -345,7 +365,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class StatusServer:
-    """/healthz, /status and /metrics on `address`, from a daemon thread. Port 0 picks a free one."""
+    """/ (the status page), /healthz, /status and /metrics on `address`, from a daemon thread. Port 0
+    picks a free one."""
 
     def __init__(self, status: Status, address: str) -> None:
         self._server = _Server(parse_address(address), status)

@@ -16,25 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.agent.status import STALE_INTERVALS, default_status_file
+from reconciler.agent.timestamps import seconds_since as _seconds_since
+from reconciler.agent.timestamps import span as _duration
 from reconciler.commands.control import agent_call
 from reconciler.control.client import ControlError, NoAgent
-
-
-def _seconds_since(stamp: str | None, now: float) -> float | None:
-    return now - datetime.fromisoformat(stamp).timestamp() if stamp else None
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(abs(seconds)))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m {seconds}s" if seconds else f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
-    return f"{hours // 24}d"
 
 
 def _ago(stamp: str | None, now: float) -> str:

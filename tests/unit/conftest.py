@@ -6,7 +6,7 @@ import pytest
 
 from reconciler.agent.loop import Agent
 from reconciler.agent.statedir import StateDir
-from reconciler.agent.status import Status
+from reconciler.agent.status import Status, StatusServer
 from runtime.memory import MemoryRuntime
 from tests.unit.test_status import Clock
 
@@ -46,3 +46,12 @@ def state(tmp_path) -> StateDir:
 def agent(root, engine, clock, state) -> Agent:
     root.mkdir()
     return new_agent(root, engine, clock, state)
+
+
+@pytest.fixture
+def server(status: Status):
+    """A status server on a free loopback port, serving the test module's `status` fixture."""
+    server = StatusServer(status, "127.0.0.1:0")
+    server.start()
+    yield server
+    server.stop()

@@ -263,14 +263,6 @@ def test_a_failing_write_is_reported_not_raised(tmp_path):
 # the HTTP endpoint
 
 
-@pytest.fixture
-def server(status):
-    server = StatusServer(status, "127.0.0.1:0")
-    server.start()
-    yield server
-    server.stop()
-
-
 def get(server: StatusServer, path: str) -> tuple[int, str, str]:
     host, port = server.address
     try:
