@@ -25,6 +25,7 @@ class ChangeKind(enum.Enum):
     CHECK = "^"
     PUSH = "@"  # a built image sent to the registry of its `image` reference
     BLOCKED = "#"
+    ADOPT = "&"  # take over an unowned resource holding a declared name (reconciler.adoption)
 
     @property
     def verb(self) -> str:
@@ -82,6 +83,12 @@ class Reason(enum.Enum):
     NOTHING_ACTIVE = "would remove every owned container: none is active"
     SECRET_CHANGED = "secret changed"  # a secret's value (its keyed hash), or how it is mounted
     CONFIG_CHANGED = "config changed"  # a config's value (its keyed hash), or how it is mounted
+    ADOPT = "takes over"  # an unowned resource, as `adopt` asks (reconciler.adoption)
+    ADOPT_DIFFERS = "differs"  # what the adopted resource has that the declared spec changes
+    ADOPTED = "adopted; never recreated, emptied or removed"
+    ADOPTED_KEPT = "no longer declared; adopted, kept"
+    ADOPTION_VOID = "adoption record void"
+    RELEASED = "no longer declared; adoption record dropped, network left in place"
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,10 @@ class Change:
     name_holder: str | None = None
     # a container whose image is built from its `build` first: the build's tag is not on the host
     needs_build: bool = False
+    # the id of the unowned container an adoption takes over (removed once the new one runs), and
+    # whether it was running (a failed adoption starts it again)
+    adoptee: str | None = None
+    adoptee_running: bool = False
 
     @property
     def key(self) -> str:

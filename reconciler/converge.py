@@ -17,12 +17,12 @@ The steps are the pipeline's own functions; this module only strings them togeth
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import structlog
 
-from reconciler import grantfiles
+from reconciler import adoption, grantfiles
 from reconciler.changes import Cause, Change, ChangeKind, Reason
 from reconciler.diff import diff
 from reconciler.diff_containers import image_volumes
@@ -54,6 +54,9 @@ class PassReport:
     # the owned volumes that hold image-declared VOLUME paths, as last observed
     image_volumes: tuple[str, ...] = ()
     observed: ObservedState = field(default_factory=ObservedState)  # the engine as last observed
+    # the adoption records after the pass ("volume/data" -> id, see `reconciler.adoption`): what
+    # the writer (apply, the agent) keeps in the state directory
+    adopted: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ran(self) -> tuple[TaskResult, ...]:
@@ -75,12 +78,16 @@ class PassReport:
         return not self.failures and not self.remaining.has_changes
 
 
-def observe(runtime: Runtime, namespace: str, desired: DesiredState) -> ObservedState:
+def observe(runtime: Runtime, namespace: str, desired: DesiredState, options: PlanOptions = DEFAULT) -> ObservedState:
+    """The engine as the plan needs it: owned resources, the unowned holders of declared names
+    (in full for the containers to adopt), and the adopted volumes the records hold."""
     names = {
         "container": tuple(desired.containers),
         "network": tuple(desired.networks),
-        "volume": tuple(desired.volumes),
+        "volume": tuple(dict.fromkeys((*desired.volumes, *adoption.recorded_volumes(options)))),
     }
+    if adopting := adoption.asked(desired, options):
+        names["adopt"] = adopting
     observed = runtime.observe(namespace, names, desired.images)
     refused = {spec.key: why for spec in (*desired.networks.values(), *desired.containers.values())
                if (why := runtime.refused(spec))}
@@ -116,7 +123,7 @@ def converge(
     """One pass; raises EngineUnavailable when the engine cannot be reached. `checks` runs the
     `pull = "newer"` checks (its records say which are due); without it, a fresh one checks them all."""
     results: list[TaskResult] = []
-    observed = observe(runtime, namespace, desired)
+    observed = observe(runtime, namespace, desired, options)
     grantfiles.prune(options.files_folder, (path for c in observed.containers for path in c.binds))
     if checks is not None:
         options = dataclasses.replace(options, not_due=options.not_due | checks.not_due(desired))
@@ -135,23 +142,24 @@ def converge(
                                         should_stop, progress))
         pulled = frozenset(t.change.name for t in images)
         options = dataclasses.replace(options, pulled=options.pulled | pulled, moved={**options.moved, **moved})
-        observed = observe(runtime, namespace, desired)
+        observed = observe(runtime, namespace, desired, options)
         current = make_plan(desired, observed, namespace, options)
         followed.append(current)
     for attempt in range(MAX_ATTEMPTS):
         if attempt:
-            observed = observe(runtime, namespace, desired)
+            observed = observe(runtime, namespace, desired, options)
             current = make_plan(desired, observed, namespace, options)
             followed.append(current)
         done = execute(current, runtime, namespace, workers, should_stop, progress, desired.secret_values)
         results.extend(done)
+        options = dataclasses.replace(options, adopted=adoption.records(current.changes))
         options = _rebuilt(options, done, bases)
         options = dataclasses.replace(options, pulled=options.pulled | pushes.refs(done))  # pushed: done this pass
         if not any(r.retry for r in done) or should_stop():
             break
         log.warning("pass.reobserve", reason="the engine answered 409 for a name this namespace owns")
     if any(r.task.runnable for r in results):
-        observed = observe(runtime, namespace, desired)
+        observed = observe(runtime, namespace, desired, options)
         # again at the end: the files of the containers this pass replaced or removed go with them
         grantfiles.prune(options.files_folder, (path for c in observed.containers for path in c.binds))
         remaining = make_plan(desired, observed, namespace, dataclasses.replace(
@@ -159,7 +167,7 @@ def converge(
     else:  # nothing was done: the engine is as last observed, and the last plan is what remains
         remaining = current
     report = PassReport(first, _last_per_task(results), remaining, completions(desired, observed), tuple(followed),
-                        tuple(sorted(image_volumes(desired, observed))), observed)
+                        tuple(sorted(image_volumes(desired, observed))), observed, adoption.records(remaining.changes))
     log.debug("pass.done", converged=report.converged, actions=len(report.ran), failures=len(report.failures),
               remaining=[str(c) for c in remaining.changes if c.kind.pending])
     return report
@@ -204,10 +212,11 @@ def _rebuilt(options: PlanOptions, done: list[TaskResult], bases: BaseChecks) ->
 
 def preview(runtime: Runtime, desired: DesiredState, namespace: str, options: PlanOptions = DEFAULT) -> PassReport:
     """A pass that changes nothing (a suspended agent's): observe and plan; the plan is what remains."""
-    observed = observe(runtime, namespace, desired)
+    observed = observe(runtime, namespace, desired, options)
     current = make_plan(desired, observed, namespace, options)
     return PassReport(current, (), current, completions(desired, observed),
-                      image_volumes=tuple(sorted(image_volumes(desired, observed))), observed=observed)
+                      image_volumes=tuple(sorted(image_volumes(desired, observed))), observed=observed,
+                      adopted=dict(options.adopted))
 
 
 def _last_per_task(results: list[TaskResult]) -> tuple[TaskResult, ...]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from reconciler import adoption
 from reconciler.changes import Cause, Change, ChangeKind, Reason, changed_key_list, spec_changed
 from reconciler.diff_containers import diff_containers, image_volumes
 from reconciler.images import pushes
@@ -32,7 +33,7 @@ from runtime.base import ObservedNetwork, ObservedState, ObservedVolume
 
 def diff(desired: DesiredState, observed: ObservedState, options: PlanOptions = DEFAULT) -> list[Change]:
     """Every change needed to make `observed` match `desired`, in a stable order."""
-    networks = _diff_networks(desired.networks, observed)
+    networks = _diff_networks(desired.networks, observed, options)
     recreated = frozenset(c.name for c in networks if c.kind is ChangeKind.RECREATE)
     containers = diff_containers(desired, observed, recreated, options)
     volumes = {**image_volumes(desired, observed), **desired.volumes}
@@ -41,7 +42,8 @@ def diff(desired: DesiredState, observed: ObservedState, options: PlanOptions = 
         *_diff_images(desired, observed, containers, options),
         *pushes.pending(desired, observed, building, options.pushed, options.pulled),
         *networks,
-        *_diff_volumes(volumes, observed, options.prune_volumes),
+        *_diff_volumes(volumes, observed, options),
+        *adoption.undeclared(desired, observed, options),
         *containers,
     ]
 
@@ -84,7 +86,7 @@ def _absent(spec: Spec, held: frozenset[str]) -> Change:
     return Change(ChangeKind.CREATE, spec.kind, spec.name, (Cause(Reason.MISSING),), spec, source=spec.source.file)
 
 
-def _diff_networks(desired: Mapping[str, NetworkSpec], observed: ObservedState) -> list[Change]:
+def _diff_networks(desired: Mapping[str, NetworkSpec], observed: ObservedState, options: PlanOptions) -> list[Change]:
     changes = []
     held = observed.unowned.get("network", frozenset())
     owned: dict[str, ObservedNetwork] = {n.name: n for n in observed.networks}
@@ -92,7 +94,9 @@ def _diff_networks(desired: Mapping[str, NetworkSpec], observed: ObservedState) 
         have = owned.get(name)
         refused = observed.refused.get(spec.key)
         why = (Cause(Reason.UNSUPPORTED, refused),) if refused else ()
-        if have is None:
+        if have is None and (adopted := adoption.held_resource(spec, observed, options)) is not None:
+            changes.append(adopted)
+        elif have is None:
             absent = _absent(spec, held)
             changes.append(dataclasses.replace(absent, causes=(*absent.causes, *why))
                            if absent.kind is ChangeKind.CREATE else absent)
@@ -112,20 +116,22 @@ def _diff_networks(desired: Mapping[str, NetworkSpec], observed: ObservedState) 
     return changes
 
 
-def _diff_volumes(desired: Mapping[str, VolumeSpec], observed: ObservedState, prune: bool) -> list[Change]:
+def _diff_volumes(desired: Mapping[str, VolumeSpec], observed: ObservedState, options: PlanOptions) -> list[Change]:
     changes = []
     held = observed.unowned.get("volume", frozenset())
     owned: dict[str, ObservedVolume] = {v.name: v for v in observed.volumes}
     for name, spec in sorted(desired.items()):
         have = owned.get(name)
-        if have is None:
+        if have is None and (adopted := adoption.held_resource(spec, observed, options)) is not None:
+            changes.append(adopted)
+        elif have is None:
             changes.append(_absent(spec, held))
         elif have.labels.get(LABEL_SPEC_HASH) not in (None, spec_hash(spec)):
             cause = Cause(Reason.VOLUME_CHANGED, changed_key_list(have.labels, spec))
             changes.append(Change(ChangeKind.RETAIN, "volume", name, (cause,)))
     for name in sorted(owned.keys() - desired.keys()):
         source = owned[name].labels.get(LABEL_SOURCE)
-        if prune:
+        if options.prune_volumes:
             changes.append(Change(ChangeKind.REMOVE, "volume", name, (Cause(Reason.PRUNE),), current=(name,),
                                   source=source))
         else:

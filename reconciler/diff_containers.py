@@ -12,6 +12,7 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
+from reconciler import adoption
 from reconciler.changes import Cause, Change, ChangeKind, Reason, spec_changed
 from reconciler.fields import Mount
 from reconciler.model import (
@@ -27,6 +28,7 @@ from reconciler.model import (
 from reconciler.options import PlanOptions
 from reconciler.ownership import image_volume_name, logical_name, winner
 from runtime.base import ObservedContainer, ObservedState
+from runtime.unowned import anonymous
 
 
 def image_volumes(desired: DesiredState, observed: ObservedState) -> dict[str, VolumeSpec]:
@@ -52,17 +54,12 @@ def image_volume_mounts(
     path's data in an anonymous volume (it was made before image volumes were owned), that one,
     so its data moves to the replacement."""
     covered = {m.target.rstrip("/") for m in spec.mounts}
-    kept = {path: name for path, name in (have.volumes if have else {}).items() if _anonymous(name)}
+    kept = {path: name for path, name in (have.volumes if have else {}).items() if anonymous(name)}
     paths = observed.image_volumes.get(spec.image, ())
     return tuple(
         Mount("volume", path, kept.get(path) or image_volume_name(spec.name, path))
         for path in paths if path.rstrip("/") not in covered
     )
-
-
-def _anonymous(volume: str) -> bool:
-    """The engine names an anonymous volume with 64 hex digits."""
-    return len(volume) == 64 and all(ch in "0123456789abcdef" for ch in volume)
 
 
 def _groups(observed: ObservedState) -> dict[str, list[ObservedContainer]]:
@@ -82,13 +79,20 @@ def diff_containers(
     changes: dict[str, Change] = {}
     for name, spec in sorted(desired.containers.items()):
         group = groups.get(name, [])
-        if not group and name in held:
+        holder = adoption.holder(spec, observed) if adoption.requested(spec, options) else None
+        if not group and holder is not None and adoption.foreign(holder.observed.labels) is None:
+            changes[name] = adoption.container_change(spec, holder, _create(spec, observed, options),
+                                                      image_volume_mounts(spec, observed, holder.observed))
+        elif not group and name in held:
             changes[name] = Change(ChangeKind.CONFLICT, "container", name, (Cause(Reason.NAME_TAKEN),), spec,
                                    source=spec.source.file)
         elif not group:
             if name not in one_shots or options.completed.get(name) != spec_hash(spec):
                 changes[name] = _create(spec, observed, options)
         elif (change := _compare(spec, group, observed, recreated_networks, name in one_shots, options)) is not None:
+            changes[name] = change
+        if group and holder is not None and (change := adoption.finished(
+                changes.get(name), spec, observed, winner(group, spec_hash(spec)).id)):
             changes[name] = change
     _replace_tied(desired, observed, groups, changes, recreated_networks, one_shots, options)
     _hold_for_dependencies(desired, observed, groups, changes, options)
@@ -302,7 +306,7 @@ def _compare(
         if extra and spec.update.order == "start-first":
             recreate.append(Cause(Reason.DATA_VOLUMES, "it keeps data in image volumes"))
         recreate += [Cause(Reason.ANONYMOUS_KEPT, f"{m.target} in {m.source[:12]}") for m in extra
-                     if _anonymous(m.source)]
+                     if anonymous(m.source)]
         return Change(ChangeKind.RECREATE, "container", spec.name, tuple(recreate), spec,
                       (keep.id,), leftovers, renamed, needs_start=spec.state != "stopped", source=source,
                       extra_mounts=extra, needs_build=needs_build(spec, observed, options))

@@ -19,7 +19,7 @@ import structlog
 from reconciler import grantfiles, masking
 from reconciler.hooks import run_hook
 from reconciler.images.transfers import logged_pull
-from reconciler.model import ContainerSpec, is_owned
+from reconciler.model import LABEL_MANAGED, ContainerSpec, is_owned
 from reconciler.tasks import Action, Plan, Step, Task
 from runtime.base import Conflict, EngineError, EngineUnavailable, NotFound, ProgressCallback, Runtime
 
@@ -197,6 +197,8 @@ def _call(action: Action, runtime: Runtime, namespace: str, secrets: frozenset[s
         run_hook(action, runtime, secrets)
     elif step is Step.REMOVE:
         _remove(runtime.container_labels, runtime.remove_container, target, namespace)
+    elif step is Step.REMOVE_ADOPTED:
+        _remove_adopted(runtime, target)
     elif step is Step.CREATE_NETWORK:
         runtime.create_network(action.spec, dict(action.labels))
     elif step is Step.REMOVE_NETWORK:
@@ -225,6 +227,16 @@ def _remove(labels: Callable[[str], object], remove: Callable[[str], None], targ
         remove(target)
     except NotFound:
         return
+
+
+def _remove_adopted(runtime: Runtime, container_id: str) -> None:
+    """Remove the unowned container an adoption took over, by its id, after reading its labels
+    again: one that now carries a namespace's label is not the container the plan adopted."""
+    labels = runtime.container_labels(container_id)
+    if LABEL_MANAGED in labels:
+        raise NotOwned(f"{container_id[:12]} now carries the label of namespace {labels[LABEL_MANAGED]!r}; left alone")
+    runtime.remove_container(container_id)
+    log.info("container.adopted_removed", id=container_id[:12])
 
 
 def _past(verb: str) -> str:

@@ -62,7 +62,7 @@ def is_owned(labels: Mapping[str, str] | None, namespace: str) -> bool:
 # replacement strategy, running or stopped, which hosts it is for) or record provenance, so
 # changing them must not recreate anything.
 _NOT_HASHED = frozenset({"name", "source", "depends_on", "update", "pull", "pull_interval", "state", "hosts", "push",
-                         "profiles", "post_start", "pre_stop"})
+                         "profiles", "post_start", "pre_stop", "adopt"})
 
 
 @dataclass(frozen=True)
@@ -165,6 +165,7 @@ class ContainerSpec(_Resource):
     profiles: tuple[str, ...] = ()  # active only when one of them is given (--profile); () always
     post_start: tuple[Hook, ...] = ()
     pre_stop: tuple[Hook, ...] = ()
+    adopt: bool = False  # take over the unowned container holding the name (docs/adoption.md)
 
     @property
     def kind(self) -> str:
@@ -184,6 +185,7 @@ class NetworkSpec(_Resource):
     options: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
     hosts: tuple[str, ...] = ()  # as for containers
+    adopt: bool = False  # record the unowned network holding the name as adopted (docs/adoption.md)
 
     @property
     def kind(self) -> str:
@@ -198,6 +200,7 @@ class VolumeSpec(_Resource):
     options: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
     hosts: tuple[str, ...] = ()  # as for containers
+    adopt: bool = False  # record the unowned volume holding the name as adopted (docs/adoption.md)
 
     @property
     def kind(self) -> str:

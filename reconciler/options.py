@@ -47,6 +47,10 @@ class PlanOptions:
       missing here is not healed (blocked).
     - `retired`: "container/web" -> the last spec known of a container no longer declared: its
       pre_stop hooks run before it is removed (none when it is missing here).
+    - `adopt`: what `--adopt` names, "kind/name" or a bare name (any kind): taken over when an
+      unowned resource holds the name, as `adopt = true` asks (reconciler.adoption).
+    - `adopted`: "volume/data" -> the engine id it was adopted as (a volume's CreatedAt), from the
+      state directory's adoption records: the volumes and networks that count as ours.
     """
 
     prune_volumes: bool = False
@@ -70,6 +74,8 @@ class PlanOptions:
     # the uid and gid every file must have (a process that is not root cannot chown); None: any
     files_owner: tuple[int, int] | None = None
     retired: Mapping[str, ContainerSpec] = field(default_factory=dict)
+    adopt: frozenset[str] = frozenset()
+    adopted: Mapping[str, str] = field(default_factory=dict)
 
 
 DEFAULT = PlanOptions()

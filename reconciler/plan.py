@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from reconciler import grantfiles
+from reconciler import adoption, grantfiles
 from reconciler.changes import Cause, Change, ChangeKind, Reason
 from reconciler.desired.references import referenced
 from reconciler.hooks import post_start, pre_stop
@@ -207,6 +207,8 @@ def _steps(change: Change, namespace: str, wait_for: str | None, retired: Contai
     spec = change.spec
     if change.kind in (ChangeKind.CONFLICT, ChangeKind.RETAIN, ChangeKind.WARN, ChangeKind.BLOCKED):
         return (), ()
+    if change.kind is ChangeKind.ADOPT and change.resource != "container":  # a record: written by the writer
+        return (), ()
     if change.kind is ChangeKind.PUSH:
         return (Action(Step.PUSH, change.name),), ()
     if change.resource == "image":
@@ -228,6 +230,8 @@ def _steps(change: Change, namespace: str, wait_for: str | None, retired: Contai
     condition = _CONDITION.get(wait_for or "")
     if condition and change.needs_start and not any(a.step is Step.WAIT and a.condition == condition for a in steps):
         steps.append(Action(Step.WAIT, spec.name, condition=condition, timeout=spec.update.timeout))
+    if change.adoptee and change.kind is not ChangeKind.ADOPT:  # an adoption interrupted: see adoption.finished
+        steps.append(Action(Step.REMOVE_ADOPTED, change.adoptee, gone_ok=True))
     cleanup = [Action(Step.REMOVE, cid) for cid in change.leftovers]
     if change.kind is not ChangeKind.RECREATE:
         # The keeper stays: it takes the name (a leftover holding it is parked first) and runs
@@ -276,6 +280,9 @@ def _container_steps(change: Change, spec: ContainerSpec, namespace: str, one_sh
     halt = [(Action(Step.STOP, name, timeout=spec.stop_timeout),)] * len(hooks)
     if change.kind is ChangeKind.CREATE or _fresh(change):
         return [create, *start, *hooks], [(), *[()] * len(start), *halt]
+    if change.kind is ChangeKind.ADOPT:
+        condition = "healthy" if spec.healthcheck else "running"
+        return adoption.steps(change, create, [*start, *hooks], _waits(name, condition, spec) if start else [])
     old = change.current[0]
     rename = [Action(Step.RENAME, old, name=name)] if change.current_name else []
     if change.kind is ChangeKind.START:

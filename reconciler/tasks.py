@@ -34,6 +34,7 @@ class Step(enum.Enum):
     WRITE_FILES = "write the secret and config files of"  # before the create or start that mounts them
     POST_START = "run post_start hook"  # one of a container's hooks, run with exec right after it starts
     PRE_STOP = "run pre_stop hook"  # ... right before it is stopped or removed
+    REMOVE_ADOPTED = "remove adopted container"  # the unowned container an adoption took over, re-checked first
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,26 @@ class ObservedVolume:
     name: str
     labels: Mapping[str, str]
     driver: str = "local"
+    # the engine's CreatedAt (RFC 3339): a volume has no id, and this tells it from a volume of
+    # the same name made later (what an adoption record is keyed by); "" when the engine does not say
+    created: str = ""
+
+
+@dataclass(frozen=True)
+class UnownedContainer:
+    """A container this namespace does not own that holds a declared name, or a parked name of
+    one (`NAME--prev-ID`: an adoption interrupted), as its inspect tells: what an adoption
+    compares with the declared spec. Env values are never read, only their names (they may be
+    secrets)."""
+
+    observed: ObservedContainer
+    image: str = ""  # Config.Image: the reference it was created from
+    command: tuple[str, ...] = ()  # Config.Cmd
+    entrypoint: tuple[str, ...] = ()  # Config.Entrypoint
+    env_keys: frozenset[str] = frozenset()  # the names of Config.Env
+    ports: frozenset[str] = frozenset()  # HostConfig.PortBindings as "HOST_PORT:PORT/PROTO" ("8080:80/tcp")
+    restart: str = "no"  # HostConfig.RestartPolicy.Name ("" is "no")
+    binds: Mapping[str, str] = field(default_factory=dict)  # container path -> host path of its bind mounts
 
 
 @dataclass(frozen=True)
@@ -124,6 +144,12 @@ class ObservedState:
     # "kind/name" -> why the engine cannot honour that desired resource as declared, naming the
     # engine and its version (see `Runtime.refused`)
     refused: Mapping[str, str] = field(default_factory=dict)
+    # the unowned holders of the names asked about, in full (what adoption needs): containers
+    # holding a name of kind "container", or of kind "adopt" (asked even while an owned container
+    # holds it), or a parked name of one of those (`NAME--prev-ID`); networks; volumes
+    unowned_containers: tuple[UnownedContainer, ...] = ()
+    unowned_networks: tuple[ObservedNetwork, ...] = ()
+    unowned_volumes: tuple[ObservedVolume, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -208,7 +234,10 @@ class Runtime(Protocol):
         images: Iterable[str] = (),
     ) -> ObservedState:
         """Owned resources of `namespace`; `names` maps kind -> desired names to check for
-        unowned holders; `images` are references to resolve, with the volumes they declare.
+        unowned holders (kind "adopt": container names to adopt, whose unowned holders and parked
+        `NAME--prev-ID` unowned containers are returned even while an owned container holds the
+        name); `images` are references to resolve, with the volumes they declare. Unowned holders
+        are returned in full (`ObservedState.unowned_*`), containers read by one inspect each.
         A constant number of engine calls, plus one per image id never seen before and one per
         container that may be in a crash loop (see `ObservedContainer.restart_count`) or that
         shares a network stack (see `ObservedContainer.up_seconds`)."""

@@ -23,9 +23,10 @@ import docker.errors
 import requests
 
 from reconciler.fields import Hook
-from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkSpec, VolumeSpec
+from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkSpec, VolumeSpec, is_owned
 from runtime import docker_observe as parse
 from runtime import host_cgroups, podman
+from runtime import unowned as adoptable
 from runtime.base import (
     Conflict,
     EngineError,
@@ -35,6 +36,7 @@ from runtime.base import (
     NotFound,
     ObservedContainer,
     ObservedState,
+    UnownedContainer,
 )
 from runtime.capabilities import DOCKER, PODMAN, Capabilities, is_podman, probe
 from runtime.docker_errors import engine_errors
@@ -125,18 +127,26 @@ class DockerRuntime(DockerImages, DockerWaits):
             # A name an owned container holds is held by no other: the engine is asked about the
             # rest only (its name filter matches each name against every container: quadratic)
             asked = wanted.get("container", frozenset()) - {parse.container_name(c) for c in containers}
-            if asked:
-                holders = api.containers(all=True, filters={"name": sorted(asked)})
+            claimed = asked | wanted.get("adopt", frozenset())
+            foreign: list[dict] = []
+            if claimed:
+                holders = api.containers(all=True, filters={"name": sorted(claimed)})
                 unowned["container"] = parse.unowned_names(holders, asked, namespace, parse.container_name)
+                foreign = [c for c in holders if not is_owned(c.get("Labels"), namespace)
+                           and adoptable.holds(parse.container_name(c), claimed)]
+            foreign_networks = []
             if wanted.get("network"):
                 holders = api.networks(filters={"name": sorted(wanted["network"])})
                 unowned["network"] = parse.unowned_names(
                     holders, wanted["network"], namespace, lambda e: e["Name"]
                 )
+                foreign_networks = [parse.network(n) for n in holders if n["Name"] in unowned["network"]]
             asked = wanted.get("volume", frozenset()) - {v["Name"] for v in volumes}
+            foreign_volumes = []
             if asked:
                 holders = api.volumes(filters={"name": sorted(asked)}).get("Volumes") or []
                 unowned["volume"] = parse.unowned_names(holders, asked, namespace, lambda e: e["Name"])
+                foreign_volumes = [parse.volume(v) for v in holders if v["Name"] in unowned["volume"]]
             image_ids = parse.image_ids(api.images(), refs) if refs else {}
             image_volumes = self._image_volumes(image_ids)
             libpod = self._libpod_list(owned) if self._podman else {}
@@ -162,7 +172,21 @@ class DockerRuntime(DockerImages, DockerWaits):
             unowned={kind: found for kind, found in unowned.items() if found},
             images={ref: id for ref, id in image_ids.items() if ref in image_volumes},
             image_volumes=image_volumes,
+            unowned_containers=self._unowned_containers(foreign),
+            unowned_networks=tuple(foreign_networks),
+            unowned_volumes=tuple(foreign_volumes),
         )
+
+    def _unowned_containers(self, listed: list[dict]) -> tuple[UnownedContainer, ...]:
+        """The listed unowned containers in full (what an adoption compares): one inspect each."""
+        found = []
+        for entry in listed:
+            inspected = self._inspect(entry["Id"])
+            if inspected is not None:
+                container = parse.container_from_inspect(inspected, time.time())
+                container = podman.inspected_container(container, inspected) if self._podman else container
+                found.append(adoptable.from_inspect(inspected, container))
+        return tuple(found)
 
     def inspect_containers(self, ids: Iterable[str]) -> tuple[ObservedContainer, ...]:
         found = []

@@ -160,6 +160,7 @@ def network(entry: Mapping[str, Any]) -> ObservedNetwork:
 def volume(entry: Mapping[str, Any]) -> ObservedVolume:
     return ObservedVolume(
         name=entry["Name"], labels=dict(entry.get("Labels") or {}), driver=entry.get("Driver") or "",
+        created=entry.get("CreatedAt") or "",
     )
 
 

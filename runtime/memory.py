@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from reconciler.fields import Hook, NetworkAttachment
 from reconciler.model import ContainerSpec, NetworkSpec, VolumeSpec, is_owned
+from runtime import unowned as adoptable
 from runtime.base import (
     Conflict,
     EngineUnavailable,
@@ -194,6 +195,7 @@ class MemoryRuntime(MemoryControls, MemoryImages):
                             and not is_owned(r.labels, namespace))
             for kind in wanted
         }
+        claimed = wanted.get("container", frozenset()) | wanted.get("adopt", frozenset())
         owned = {kind: [r for r in found if is_owned(r.labels, namespace)]
                  for kind, found in by_kind.items()}
         found_images = {ref: self.images.get(normalise_reference(ref)) for ref in images}
@@ -204,6 +206,11 @@ class MemoryRuntime(MemoryControls, MemoryImages):
             unowned={kind: names for kind, names in unowned.items() if names},
             images={ref: id for ref, id in found_images.items() if id},
             image_volumes={ref: self.image_volumes.get(id, ()) for ref, id in found_images.items() if id},
+            unowned_containers=tuple(adoptable.from_spec(c.spec, c.observed(self._tick()))
+                                     for c in by_kind["container"] if not is_owned(c.labels, namespace)
+                                     and adoptable.holds(c.name, claimed)),
+            unowned_networks=tuple(n.observed() for n in by_kind["network"] if n.name in unowned.get("network", ())),
+            unowned_volumes=tuple(v.observed() for v in by_kind["volume"] if v.name in unowned.get("volume", ())),
         )
 
     def _check_references(self, spec: ContainerSpec) -> None:

@@ -107,14 +107,17 @@ class MemoryControls:
         with self._lock:
             self._disconnect(self._network(network), self._container(container))
 
-    def add_unowned(self, kind: str, name: str, labels: Mapping[str, str] | None = None) -> str:
-        """A resource nobody here created (no namespace label unless `labels` gives one)."""
+    def add_unowned(self, kind: str, name: str, labels: Mapping[str, str] | None = None,
+                    spec: ContainerSpec | None = None, volumes: Mapping[str, str] | None = None) -> str:
+        """A resource nobody here created (no namespace label unless `labels` gives one); a
+        container made as from `spec` (its image, command, env, ports...), with `volumes`
+        (container path -> volume name: named or anonymous) mounted."""
         with self._lock:
             labels = dict(labels or {})
             if kind == "container":
-                spec = ContainerSpec(name=name, image="unowned")
+                spec = spec or ContainerSpec(name=name, image="unowned")
                 container = MemoryContainer(self._new_id(), name, spec, labels, "sha256:unowned",
-                                            self._tick(), state="running")
+                                            self._tick(), state="running", volumes=dict(volumes or {}))
                 self.containers[container.id] = container
                 self._emit(container.event("create"))
                 return container.id
@@ -122,6 +125,6 @@ class MemoryControls:
                 network = self._add_network(self._new_id(), name, labels)
                 self._emit(network.event("create"))
                 return network.id
-            self.volumes[name] = MemoryVolume(name, "local", labels)
+            self.volumes[name] = MemoryVolume(name, "local", labels, created=str(self._tick()))
             self._emit(Event("volume", "create", name, name))
             return name

@@ -73,6 +73,7 @@ class MemoryVolume:
     name: str
     driver: str
     labels: dict[str, str]
+    created: str = ""  # as the engine's CreatedAt tells one volume from a later one of the same name
 
     def observed(self) -> ObservedVolume:
-        return ObservedVolume(name=self.name, labels=dict(self.labels), driver=self.driver)
+        return ObservedVolume(name=self.name, labels=dict(self.labels), driver=self.driver, created=self.created)

@@ -205,6 +205,9 @@ class Informer:
         the action stops or removes it (its echoes wake nothing), False when it starts it."""
         with self._lock:
             self._stale.add(container)
+            # an unowned container an adoption acts on: only a relist reads it again
+            self._relist = self._relist or any(container in (u.observed.id, u.observed.name)
+                                               for u in self._last.unowned_containers)
             ids = {container} | {c.id for c, _ in self._containers.values() if c.name == container}
             if retired:
                 self._retired |= ids

@@ -54,6 +54,7 @@ def network(r: Resource) -> NetworkSpec | None:
         options=forms.string_map(body.get("options", {})),
         labels=r.labels(),
         hosts=r.hosts(),
+        adopt=body.get("adopt", False),
         **_ipam(r),
     )
     return spec if r.ok else None
@@ -67,5 +68,6 @@ def volume(r: Resource) -> VolumeSpec | None:
         options=forms.string_map(r.body.get("options", {})),
         labels=r.labels(),
         hosts=r.hosts(),
+        adopt=r.body.get("adopt", False),
     )
     return spec if r.ok else None

@@ -327,6 +327,7 @@ def container(r: Resource) -> ContainerSpec | None:
         configs=filesources.grants(r, "configs"),
         hosts=r.hosts(),
         profiles=tuple(body.get("profiles", ())),
+        adopt=body.get("adopt", False),
         **_pull_interval(r),
         **host_keys(r),
         **fields,
