@@ -35,13 +35,14 @@ class Accounting:
     actions: tuple[tuple[str, str], ...]  # (verb, "ok" | "failed") per task that ran
     # replacements whose new container failed and was rolled back: quarantined, not backed off
     quarantined: frozenset[str] = frozenset()
+    corrected: frozenset[str] = frozenset()  # "kind/name" whose drift was undone (drift_corrected counts them)
 
 
 def account(report: PassReport, present: Collection[str], started_at: Mapping[str, float],
             failures: Mapping[str, int], now: float) -> Accounting:
     """`present`: keys the engine held after the previous pass; `started_at`: when this agent
     last started each key; `failures`: consecutive failures per key; `now`: the loop's clock."""
-    failed, succeeded, started, actions, drift, quarantined = set(), set(), set(), [], 0, set()
+    failed, succeeded, started, actions, corrected, quarantined = set(), set(), set(), [], set(), set()
     for result in report.results:
         change, key = result.task.change, result.task.key
         actions.append((change.kind.verb, "ok" if result.ok else "failed"))
@@ -49,7 +50,8 @@ def account(report: PassReport, present: Collection[str], started_at: Mapping[st
             (quarantined if own_failure(result) is not None else failed).add(key)
         elif result.ok:
             removed = key in present and any(c.reason is Reason.MISSING for c in change.causes)
-            drift += removed or any(c.reason in DRIFT for c in change.causes)
+            if removed or any(c.reason in DRIFT for c in change.causes):
+                corrected.add(key)
             crashed = any(c.reason is Reason.EXITED for c in change.causes) and key in started_at
             (failed if crashed else succeeded).add(key)
             if change.needs_start:
@@ -57,8 +59,8 @@ def account(report: PassReport, present: Collection[str], started_at: Mapping[st
     down = {c.key for c in report.remaining.changes}
     stable = {key for key, at in started_at.items()
               if now - at >= STABLE_AFTER and failures.get(key) and key not in down and key not in started}
-    return Accounting(frozenset(failed), frozenset(succeeded), frozenset(started), frozenset(stable), drift,
-                      tuple(actions), frozenset(quarantined))
+    return Accounting(frozenset(failed), frozenset(succeeded), frozenset(started), frozenset(stable), len(corrected),
+                      tuple(actions), frozenset(quarantined), frozenset(corrected))
 
 
 def crash_loops(started_at: Mapping[str, float], failures: Mapping[str, int]) -> frozenset[str]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from reconciler.agent.accounting import account, crash_loops
+from reconciler.agent.accounting import Accounting, account, crash_loops
 from reconciler.agent.lastgood import Refresh
 from reconciler.agent.metrics import Metrics
 from reconciler.agent.statedir import StateDir
@@ -78,9 +78,9 @@ class Holds:
                 self.backoff.succeeded(key)
                 log.info("backoff.lifted", resource=key, reason="spec changed")
 
-    def account(self, report: PassReport, desired: DesiredState, present: set[str], metrics: Metrics) -> None:
-        """Backoff and metrics from one pass's results (decided by `accounting.account`); `present`
-        is "kind/name" of what the engine held after the pass before."""
+    def account(self, report: PassReport, desired: DesiredState, present: set[str], metrics: Metrics) -> Accounting:
+        """Backoff and metrics from one pass's results (decided by `accounting.account`, returned);
+        `present` is "kind/name" of what the engine held after the pass before."""
         now = self.clock()
         keys = set(self.started_at) | {r.task.key for r in report.results}
         done = account(report, present, self.started_at, {k: self.backoff.failures(k) for k in keys}, now)
@@ -101,3 +101,4 @@ class Holds:
         for key in done.stable:
             del self.started_at[key]
         self.started_at.update(dict.fromkeys(done.started, now))
+        return done

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import structlog
 
-from reconciler import grantfiles
+from reconciler import grantfiles, masking
 from reconciler.agent.accounting import crash_loops, pass_result, resource_reports
 from reconciler.agent.checkout import Checkout
 from reconciler.agent.follow import Follower
@@ -46,6 +46,10 @@ from reconciler.images import bases
 from reconciler.images.newer import NewerChecks
 from reconciler.images.usage import Usage
 from reconciler.model import ContainerSpec, DesiredState, resource_key
+from reconciler.notify import moments
+from reconciler.notify.config import DEFAULT_UNREACHABLE_AFTER
+from reconciler.notify.events import Event as Notice
+from reconciler.notify.notifier import Notifier
 from reconciler.options import PlanOptions
 from reconciler.tasks import Plan
 from runtime.base import ENGINE_RECONNECTED, EngineError, EngineUnavailable, Event, Runtime
@@ -95,6 +99,8 @@ class Agent:
     # name -> the last spec this process saw declared for each container: a container no longer
     # declared runs that spec's pre_stop hooks before its removal (PlanOptions.retired)
     declared: dict[str, ContainerSpec] = field(default_factory=dict)
+    notifier: Notifier | None = None  # --notify-config's (reconciler.notify); None: nobody is notified
+    engine_watch: moments.EngineWatch = field(default_factory=lambda: moments.EngineWatch(DEFAULT_UNREACHABLE_AFTER))
 
     def __post_init__(self) -> None:
         self.desired = LastKnownGood(self.root, self.env_file, store=self.state_dir)
@@ -287,16 +293,20 @@ class Agent:
             log.warning("engine.unavailable", engine=self.engine, error=str(error),
                         retry_in=round(retry - self.clock(), 1))
             self.status.metrics.error("engine")
+            self._notify(self.engine_watch.unavailable(self.clock(), self.engine, str(error)), refresh.state)
             self._finish("unavailable", started, woken_by, refresh, None)
             return
         self.backoff.succeeded(ENGINE)
+        self.engine_watch.answered()
         self._note_engine()
         self.last_plan = (report.remaining, time.time())
         if self.suspended:
             self._finish("suspended", started, woken_by, refresh, report)
             return
-        self.holds.account(report, refresh.state, self.present, self.status.metrics)
+        done = self.holds.account(report, refresh.state, self.present, self.status.metrics)
         self.rollbacks.after(report, refresh.state, secret_values(self.desired), self.revision, time.time())
+        self._notify([*moments.rollbacks(report.results, self.revision),
+                      *moments.drift(report.results, done.corrected, self.revision)], refresh.state)
         self._remember(refresh.state, report)
         self.images.after_pass(report, self.informer)
         crashing = crash_loops(self.started_at, {k: self.backoff.failures(k) for k in self.started_at})
@@ -361,14 +371,30 @@ class Agent:
         counts = {"actions": len(report.ran), "failures": len(report.failures)} if report else {}
         resources = self._resources(refresh, report)
         self.status.set_quarantined(self.rollbacks.records.values())
-        for entered in self.status.set_resources(resources):
+        entering = self.status.set_resources(resources)
+        self._notify(moments.entered(entering, self.revision), refresh.state)
+        for entered in entering:
             level = FAILING_STATES.get(entered.state)
             if level:
                 getattr(log, level)(f"resource.{entered.state}", resource=resource_key(entered.kind, entered.name),
                                     reason=entered.message)
         if self.checkout is not None:
+            before = self.checkout.revisions
             self.checkout.account(result, refresh, resources, self.informer.bind_sources())
+            current = self.checkout.follower.source.current
+            self._notify(moments.revision(before, self.checkout.revisions, current.subject if current else ""),
+                         refresh.state)
         self._record(result, started, woken_by, counts, digest)
+
+    def _notify(self, events: list[Notice], desired: DesiredState | None) -> None:
+        """Hand `events` to the notifier, if any, with the secret values they must not show: the
+        env file's and those of the declared secrets of `desired`."""
+        if self.notifier is None or not events:
+            return
+        secrets = secret_values(self.desired).union(
+            *(masking.of_spec(spec) for spec in (desired.containers.values() if desired else ())))
+        for event in events:
+            self.notifier.notify(event, secrets)
 
     def _record(self, result: str, started: float, woken_by: list[str], counts: dict[str, int] | None = None,
                 digest: str | None = None, error: str | None = None) -> None:

@@ -17,6 +17,10 @@
 - reconciler_desired_state_problems: problems in the files now
 - reconciler_pending_retries: resources waiting in backoff
 - reconciler_last_converged_timestamp_seconds: unix time of the last converged pass
+- reconciler_notifications_total{target,outcome}: deliveries by target type (webhook, apprise)
+  and outcome (sent, failed: every attempt failed)
+- reconciler_notifications_dropped_total{reason}: notifications not sent: overflow (the queue
+  was full), rate_limited (held back by the per kind and resource limit)
 """
 
 from __future__ import annotations
@@ -63,6 +67,10 @@ class Metrics:
                                registry=r)
         self.hook_requests = Counter("reconciler_hook_requests", "Webhook requests by outcome.", ["outcome"],
                                      registry=r)
+        self.notifications = Counter("reconciler_notifications", "Notification deliveries by target and outcome.",
+                                     ["target", "outcome"], registry=r)
+        self.notifications_dropped = Counter("reconciler_notifications_dropped", "Notifications not sent, by reason.",
+                                             ["reason"], registry=r)
         for result in PASS_RESULTS:
             self.passes.labels(result)
         for kind in KINDS:

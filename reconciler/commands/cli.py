@@ -223,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="after a replacement, remove the images this namespace pulled or built that no "
                                      "container uses, keeping the N most recently used per repository (default: "
                                      "off, nothing removed; docs/agent.md)")
+    parsers["run"].add_argument("--notify-config", metavar="FILE",
+                                help="send notifications to the webhooks and Apprise URLs in FILE (TOML, mode 0600; "
+                                     "docs/notifications.md)")
 
     _git_options(parsers["run"])
 

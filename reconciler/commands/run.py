@@ -34,6 +34,10 @@ from reconciler.control.server import ControlServer, group_id, tls_context
 from reconciler.desired.hosts import default_host_id
 from reconciler.desired.units import duration
 from reconciler.images.credentials import CredentialsError
+from reconciler.notify import moments
+from reconciler.notify.config import ConfigError
+from reconciler.notify.config import load as load_notify_config
+from reconciler.notify.notifier import Notifier
 from reconciler.source.git import Credentials, GitError, check_url
 from reconciler.source.hook import HookServer, parse_hook_address
 from reconciler.source.repository import GitSource, Verification
@@ -58,6 +62,12 @@ def run(args) -> int:
         check_git_options(args)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    try:
+        notify = load_notify_config(Path(args.notify_config)) if args.notify_config else None
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"error: --notify-config: {problem}", file=sys.stderr)
         return 1
     try:
         acquire(lock_path(args.namespace, args.engine))
@@ -100,6 +110,10 @@ def run(args) -> int:
                   image_retention=args.image_retention,
                   checks=newer_checks(args, state))
     agent.desired.build_allow = build_allow(args)
+    if notify is not None:
+        agent.notifier = Notifier(notify.targets, status.metrics, args.namespace, agent.host_id or default_host_id(),
+                                  window=notify.rate_limit)
+        agent.engine_watch = moments.EngineWatch(notify.engine_unreachable_after)
     agent.secrets_dir = getattr(args, "secrets_dir", None)
     if source is not None:
         agent.follower = Follower(source, duration(args.poll), agent.trigger.fire,
@@ -119,9 +133,13 @@ def run(args) -> int:
     control.start()
     if hook is not None:
         hook.start()
+    if agent.notifier is not None:
+        agent.notifier.start()
     try:
         return _run_taking_signals(agent)
     finally:
+        if agent.notifier is not None:
+            agent.notifier.stop()
         if hook is not None:
             hook.stop()
         control.stop()

@@ -1,0 +1,1 @@
+"""Notifications: events people act on, sent to webhooks and Apprise URLs (docs/notifications.md)."""

@@ -1,0 +1,101 @@
+"""The events a pass's outcome calls for, found where the loop has each moment. Pure.
+
+- `rollbacks(results)`: each replacement that failed and was rolled back: `quarantined` when its
+  new container itself failed (`agent.quarantine.own_failure`), else `replacement_failed`;
+- `drift(results, corrected)`: each resource whose drift the pass undid (`accounting.account`'s
+  `corrected`);
+- `entered(reports)`: the resources that entered a crash loop this pass;
+- `revision(before, after, subject)`: a git revision applied, or attempted and not applied;
+- `EngineWatch`: the engine unreachable for longer than a threshold, once per outage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+from reconciler.agent.quarantine import own_failure
+from reconciler.agent.revisions import Revisions
+from reconciler.agent.status import ResourceReport
+from reconciler.changes import ChangeKind
+from reconciler.execute import TaskResult
+from reconciler.model import resource_key
+from reconciler.notify.events import (
+    CRASH_LOOP,
+    DRIFT_CORRECTED,
+    ENGINE_UNREACHABLE,
+    QUARANTINED,
+    REPLACEMENT_FAILED,
+    REVISION_APPLIED,
+    REVISION_FAILED,
+    Event,
+)
+
+
+def rollbacks(results: Iterable[TaskResult], revision: str | None) -> list[Event]:
+    """One event per replacement of a container that failed and was rolled back."""
+    events = []
+    for result in results:
+        change = result.task.change
+        if result.ok or not result.rolled_back or change.kind is not ChangeKind.RECREATE:
+            continue
+        own = own_failure(result)
+        name = f"{change.resource} {change.name}"
+        if own is not None:
+            who = f"revision {revision}" if revision else "the new spec"
+            message = (f"{who} failed for {name}: {own}; rolled back to the previous container, quarantined "
+                       "until the spec or its image changes (or `reconciler retry`)")
+            events.append(Event(QUARANTINED, result.task.key, message, revision))
+        else:
+            message = f"replacing {name} failed: {result.error}; rolled back to the previous container, retried later"
+            events.append(Event(REPLACEMENT_FAILED, result.task.key, message, revision))
+    return events
+
+
+def drift(results: Iterable[TaskResult], corrected: Collection[str], revision: str | None) -> list[Event]:
+    """One event per resource in `corrected` ("kind/name"): what the pass did and why."""
+    return [Event(DRIFT_CORRECTED, r.task.key, f"drift corrected: {r.task.change}", revision)
+            for r in results if r.ok and r.task.key in corrected]
+
+
+def entered(reports: Iterable[ResourceReport], revision: str | None) -> list[Event]:
+    """One event per resource among `reports` (those that entered a state this pass) now in a crash loop."""
+    return [Event(CRASH_LOOP, resource_key(r.kind, r.name), f"{r.kind} {r.name} is in a crash loop: {r.message}",
+                  revision) for r in reports if r.state == "crashloop"]
+
+
+def revision(before: Revisions, after: Revisions, subject: str) -> list[Event]:
+    """A revision applied (`after.applied` moved), or failed: attempted, not applied, and either
+    newly attempted or with a file newly invalid or failed. `subject`: its commit's first line."""
+    sha = (after.in_force or "")[:12]
+    said = f" ({subject})" if subject else ""
+    if after.applied and after.applied != before.applied:
+        return [Event(REVISION_APPLIED, None, f"revision {sha}{said} applied", sha)]
+    bad = {file: state for file, state in after.files.items() if state in ("invalid", "failed")}
+    worse = bad and (after.attempted != before.attempted or any(before.files.get(f) != s for f, s in bad.items()))
+    if after.attempted and after.attempted != after.applied and worse:
+        files = ", ".join(f"{file}: {state}" for file, state in sorted(bad.items()))
+        return [Event(REVISION_FAILED, None, f"revision {sha}{said} failed: {files}", sha)]
+    return []
+
+
+class EngineWatch:
+    """Tells when the engine has not answered for `threshold` seconds (of one monotonic clock):
+    once per outage, which ends when it answers again."""
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self._since: float | None = None
+        self._told = False
+
+    def unavailable(self, now: float, engine: str, error: str) -> list[Event]:
+        """A pass found the engine unavailable at `now`: the event, when the outage just passed the threshold."""
+        if self._since is None:
+            self._since = now
+        if self._told or now - self._since < self.threshold:
+            return []
+        self._told = True
+        return [Event(ENGINE_UNREACHABLE, None,
+                      f"the engine {engine} has not answered for {now - self._since:.0f}s: {error}")]
+
+    def answered(self) -> None:
+        self._since, self._told = None, False
