@@ -1,0 +1,52 @@
+"""Which moments make an event: revisions applied or failed, and an engine out of reach too long."""
+
+from reconciler.agent.revisions import Revisions
+from reconciler.agent.status import ResourceReport
+from reconciler.notify.events import CRASH_LOOP, ENGINE_UNREACHABLE, REVISION_APPLIED, REVISION_FAILED
+from reconciler.notify.moments import EngineWatch, entered, revision
+
+A, B = "a" * 40, "b" * 40
+
+
+def test_a_revision_newly_applied_is_told_with_its_subject():
+    [event] = revision(Revisions(A, A, A), Revisions(B, B, B, {"web.toml": "applied"}), "Bump web")
+    assert (event.kind, event.message, event.revision) == (REVISION_APPLIED, "revision bbbbbbbbbbbb (Bump web) applied",
+                                                           "bbbbbbbbbbbb")
+
+
+def test_a_revision_attempted_with_an_invalid_file_is_told_as_failed():
+    [event] = revision(Revisions(A, A, A), Revisions(B, B, A, {"web.toml": "invalid"}), "")
+    assert (event.kind, event.message) == (REVISION_FAILED, "revision bbbbbbbbbbbb failed: web.toml: invalid")
+
+
+def test_a_failed_revision_is_told_once_not_on_every_pass():
+    failed = Revisions(B, B, A, {"web.toml": "failed"})
+    assert revision(failed, failed, "") == []
+
+
+def test_a_revision_still_pending_is_not_failed():
+    assert revision(Revisions(A, A, A), Revisions(B, B, A, {"web.toml": "pending"}), "") == []
+
+
+def test_a_crash_loop_entered_is_told_and_other_states_are_not():
+    reports = [ResourceReport("container", "web", "crashloop", "exited 3 times"),
+               ResourceReport("container", "db", "converged")]
+    [event] = entered(reports, None)
+    assert (event.kind, event.resource) == (CRASH_LOOP, "container/web")
+
+
+def test_the_engine_is_told_unreachable_once_after_the_threshold():
+    watch = EngineWatch(threshold=60)
+    assert watch.unavailable(0, "unix:///x.sock", "refused") == []
+    assert watch.unavailable(59, "unix:///x.sock", "refused") == []
+    [event] = watch.unavailable(61, "unix:///x.sock", "refused")
+    assert event.kind == ENGINE_UNREACHABLE and "61s" in event.message
+    assert watch.unavailable(120, "unix:///x.sock", "refused") == []
+
+
+def test_an_engine_that_answered_starts_a_new_outage():
+    watch = EngineWatch(threshold=10)
+    watch.unavailable(0, "e", "refused")
+    watch.answered()
+    assert watch.unavailable(11, "e", "refused") == []
+    assert len(watch.unavailable(22, "e", "refused")) == 1
