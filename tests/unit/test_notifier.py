@@ -2,7 +2,7 @@
 
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -130,12 +130,12 @@ def test_a_delivery_that_keeps_failing_is_counted_as_failed():
 
 def test_signed_headers_verify_with_standardwebhooks():
     body = json.dumps({"kind": "quarantined"})
-    headers = signed_headers(Webhook(SECRET), "msg_1", body, datetime.now(timezone.utc))
+    headers = signed_headers(Webhook(SECRET), "msg_1", body, datetime.now(UTC))
     assert Webhook(SECRET).verify(body, headers) == {"kind": "quarantined"}
 
 
 def test_a_signature_does_not_verify_for_a_changed_body():
-    headers = signed_headers(Webhook(SECRET), "msg_1", '{"kind": "a"}', datetime.now(timezone.utc))
+    headers = signed_headers(Webhook(SECRET), "msg_1", '{"kind": "a"}', datetime.now(UTC))
     with pytest.raises(WebhookVerificationError):
         Webhook(SECRET).verify('{"kind": "b"}', headers)
 
