@@ -46,6 +46,8 @@ class ComposeProject:
     - `dotenv`: the variables the interpolations took from `.env` or `--env-file` (name -> value);
       those taken from the process environment are not here.
     - `inactive`: services left out by profiles -> their profiles.
+    - `warnings`: what Compose would warn about (an unset variable, an obsolete `version`), each as
+      `FILE:LINE: key.path: message`, never with a variable's value.
     """
 
     name: str
@@ -56,3 +58,4 @@ class ComposeProject:
     written: Mapping[ModelPath, str] = field(default_factory=dict)
     dotenv: Mapping[str, str] = field(default_factory=dict)
     inactive: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()

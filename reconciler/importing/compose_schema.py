@@ -1,0 +1,74 @@
+"""The merged model checked against the Compose specification's JSON schema, as compose-go does
+after merge and interpolation.
+
+The schema is the one the pinned `check-jsonschema` package ships
+(`check_jsonschema/builtin_schemas/vendor/compose-spec.json`), read with importlib.resources, so
+that none is copied into this repository. Each error is placed at FILE:LINE: key.path through the
+model's origins; an unknown key at its own line. Messages never show a scalar value (it may have
+been interpolated from a secret): they say "the value".
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+from reconciler.desired.problems import Problem
+from reconciler.importing.compose_tree import problem
+from reconciler.importing.project import ModelPath, Origin
+
+
+@functools.cache
+def compose_schema() -> dict[str, Any]:
+    """The Compose specification's schema, as check-jsonschema ships it."""
+    text = resources.files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def _unexpected(error: ValidationError) -> list[str]:
+    properties = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+    patterns = error.schema.get("patternProperties", {}) if isinstance(error.schema, dict) else {}
+    return [
+        key for key in error.instance
+        if key not in properties and not any(re.search(pattern, key) for pattern in patterns)
+    ]
+
+
+def _message(error: ValidationError) -> str:
+    if error.validator == "type":
+        kinds = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        return "must be " + " or ".join(f"a {kind}" if kind != "integer" else "an integer" for kind in kinds)
+    if error.validator == "enum":
+        return "must be one of " + ", ".join(json.dumps(item) for item in error.validator_value)
+    return error.message.replace(repr(error.instance), "the value")
+
+
+def _origin(path: ModelPath, origins: Mapping[ModelPath, Origin]) -> Origin | None:
+    for end in range(len(path), -1, -1):
+        if path[:end] in origins:
+            return origins[path[:end]]
+    return None
+
+
+def validate(model: Mapping[str, Any], origins: Mapping[ModelPath, Origin], file: str) -> list[Problem]:
+    """Every place where `model` breaks the Compose schema; `file` names problems with no origin."""
+    schema = compose_schema()
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    problems = []
+    for found in sorted(validator.iter_errors(model), key=lambda error: list(map(str, error.absolute_path))):
+        error = best_match(found.context) if found.context else found
+        path = tuple(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            for key in _unexpected(error):
+                origin = _origin((*path, key), origins)
+                problems.append(problem(origin, (*path, key), "is not a Compose key", file))
+            continue
+        problems.append(problem(_origin(path, origins), path, _message(error), file))
+    return problems
