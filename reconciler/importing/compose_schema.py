@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
 import jsonschema
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.exceptions import ValidationError
 
 from reconciler.desired.problems import Problem
 from reconciler.importing.compose_tree import problem
@@ -33,12 +32,9 @@ def compose_schema() -> dict[str, Any]:
 
 
 def _unexpected(error: ValidationError) -> list[str]:
-    properties = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
-    patterns = error.schema.get("patternProperties", {}) if isinstance(error.schema, dict) else {}
-    return [
-        key for key in error.instance
-        if key not in properties and not any(re.search(pattern, key) for pattern in patterns)
-    ]
+    """The keys an additional/unevaluated-properties error names (its message lists their reprs)."""
+    listed = error.message.rpartition("(")[2]
+    return [key for key in error.instance if repr(key) in listed]
 
 
 def _message(error: ValidationError) -> str:
@@ -57,15 +53,23 @@ def _origin(path: ModelPath, origins: Mapping[ModelPath, Origin]) -> Origin | No
     return None
 
 
+def _deepest(error: ValidationError) -> ValidationError:
+    """Of the alternatives of a `oneOf`/`anyOf`, the one that got furthest into the value, a type
+    mismatch last."""
+    while error.context:
+        error = max(error.context, key=lambda sub: (len(sub.absolute_path), sub.validator != "type"))
+    return error
+
+
 def validate(model: Mapping[str, Any], origins: Mapping[ModelPath, Origin], file: str) -> list[Problem]:
     """Every place where `model` breaks the Compose schema; `file` names problems with no origin."""
     schema = compose_schema()
     validator = jsonschema.validators.validator_for(schema)(schema)
     problems = []
     for found in sorted(validator.iter_errors(model), key=lambda error: list(map(str, error.absolute_path))):
-        error = best_match(found.context) if found.context else found
+        error = _deepest(found)
         path = tuple(error.absolute_path)
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        if error.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(error.instance, dict):
             for key in _unexpected(error):
                 origin = _origin((*path, key), origins)
                 problems.append(problem(origin, (*path, key), "is not a Compose key", file))
