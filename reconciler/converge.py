@@ -164,6 +164,8 @@ def converge(
         grantfiles.prune(options.files_folder, (path for c in observed.containers for path in c.binds))
         remaining = make_plan(desired, observed, namespace, dataclasses.replace(
             options, pulled=frozenset(), pushed={**options.pushed, **pushes.pushed(results, observed)}))
+    elif any(c.kind is ChangeKind.ADOPT for c in current.changes):  # only adoption records: planned with them
+        remaining = make_plan(desired, observed, namespace, options)
     else:  # nothing was done: the engine is as last observed, and the last plan is what remains
         remaining = current
     report = PassReport(first, _last_per_task(results), remaining, completions(desired, observed), tuple(followed),

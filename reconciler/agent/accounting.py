@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from reconciler.agent.quarantine import own_failure
 from reconciler.agent.status import ResourceReport
-from reconciler.changes import ChangeKind, Reason
+from reconciler.changes import Cause, ChangeKind, Reason
 from reconciler.converge import PassReport
 from reconciler.model import DesiredState, resource_key
 
@@ -99,8 +99,9 @@ def resource_reports(desired: DesiredState, stalled: Collection[str], report: Pa
         elif change is None and key in crashing:
             state, message = "crashloop", (f"exited {failures.get(key, 0)} times; up again, watched for "
                                            f"{STABLE_AFTER:g}s before it counts as recovered")
-        elif change is None or change.kind is ChangeKind.RETAIN:
-            state, message = "converged", ""
+        elif change is None or change.kind is ChangeKind.RETAIN:  # an adopted volume or network says so
+            adopted = change is not None and change.causes[:1] == (Cause(Reason.ADOPTED),)
+            state, message = "converged", str(change) if adopted else ""
         elif change.kind is ChangeKind.CONFLICT:
             state, message = "conflict", str(change)
         elif key in crashing or change.kind is ChangeKind.BLOCKED:

@@ -278,6 +278,8 @@ class Agent:
                               missing_paths=missing_bind_sources(refresh.state.containers.values(), self.engine),
                               revision=checkout.revisions.in_force if checkout else None,
                               pushed=self.images.pushed(), retired=self._retired(refresh.state),
+                              adopt=frozenset().union(*(r.adopt for r in syncs)),
+                              adopted=self.state_dir.adopted() if self.state_dir else {},
                               **grantfiles.folder_options(self.namespace, self.engine, self.secrets_dir),
                               **vars(self.rollbacks.in_force(refresh.state)))
         if syncs or RELISTING & set(woken_by):
@@ -357,6 +359,10 @@ class Agent:
             self.state_dir.record_completions(report.completed)
         except OSError as error:
             log.warning("completions.save_failed", directory=str(self.state_dir.path), error=str(error))
+        try:
+            self.state_dir.save_adopted(report.adopted)
+        except OSError as error:
+            log.warning("adoptions.save_failed", directory=str(self.state_dir.path), error=str(error))
 
     def _crashed(self, error: Exception, started: float, woken_by: list[str]) -> None:
         retry = self.backoff.failed(CRASH, self.clock())

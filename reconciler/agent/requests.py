@@ -18,12 +18,13 @@ RETRY = "retry"
 
 @dataclass
 class Request:
-    """One call: `kind` SYNC (with `prune_volumes`, `allow_empty`) or RETRY (of `key`,
+    """One call: `kind` SYNC (with `prune_volumes`, `allow_empty`, `adopt`) or RETRY (of `key`,
     "kind/name"). `answer` holds the pass's result once `done` is set."""
 
     kind: str
     prune_volumes: bool = False
     allow_empty: bool = False
+    adopt: frozenset[str] = frozenset()  # what `apply --adopt` names (PlanOptions.adopt)
     key: str = ""
     done: threading.Event = field(default_factory=threading.Event)
     answer: dict[str, Any] | None = None

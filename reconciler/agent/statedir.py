@@ -49,6 +49,11 @@ first write (readers such as the CLI never create it), with a `VERSION` file. La
                        runs it. The agent's --image-retention removes only images recorded here
     git/               a git source's clone, checkouts and content copies, owned by
                        reconciler/source/repository.py (its layout: docs/git.md)
+    adopted.json       the unowned volumes and networks adopted (docs/adoption.md), by key, with the
+                       engine id each was adopted as (a volume's CreatedAt: volumes have no id):
+                       {"volume/proj_data": {"id": "2024-05-01T13:02:10Z", "at": 1714568584.0}}; a
+                       record whose id no longer matches the resource of that name is void. Written
+                       only by the writer (apply, the agent), after each pass
     revisions.json     a git source's last attempted and applied revisions and the files' states
                        then (reconciler/agent/revisions.py): {"attempted": "SHA", "applied":
                        "SHA", "files": {"web.toml": "applied"}}, so a restart still says them
@@ -86,6 +91,7 @@ _IMAGE_USAGE = "image-usage.json"
 _BUILD_BASES = "builds.json"
 _PUSHED = "pushed.json"
 _REVISIONS = "revisions.json"
+_ADOPTED = "adopted.json"
 
 
 def _lastgood_name(rel: str) -> str:
@@ -289,6 +295,20 @@ class StateDir:
     def save_pushed(self, records: Mapping[str, Mapping]) -> None:
         """Replace the push records (written only when changed)."""
         self._write_json(_PUSHED, records)
+
+    def adopted(self) -> dict[str, str]:
+        """"kind/name" -> the engine id each adopted volume or network was adopted as."""
+        records = self._read_json(_ADOPTED, "an adoption record")
+        return {key: record["id"] for key, record in records.items() if isinstance(record, dict) and "id" in record}
+
+    def save_adopted(self, adopted: Mapping[str, str], now: float | None = None) -> None:
+        """Keep `adopted` ("kind/name" -> id) as the adoption records: a record kept keeps its
+        time, a new one is stamped `now`; nothing is written when they are unchanged."""
+        records = self._read_json(_ADOPTED, "an adoption record")
+        kept = {key: records[key] if isinstance(records.get(key), dict) and records[key].get("id") == id
+                else {"id": id, "at": now if now is not None else time.time()} for key, id in adopted.items()}
+        if kept != records:
+            self._write_json(_ADOPTED, kept)
 
     def revisions(self) -> dict:
         """A git source's last attempted and applied revisions (see the layout); {} before any."""

@@ -44,7 +44,7 @@ def run(args) -> int:
         answer = agent_call(args, "POST", "/v1/sync", {"prune_volumes": args.prune_volumes,
                                                        "allow_empty": args.allow_empty,
                                                        "directory": os.path.abspath(args.dir),
-                                                       "profiles": list(given)})
+                                                       "profiles": list(given), "adopt": list(args.adopt)})
     except NoAgent:
         return _apply_here(args)
     except ControlError as error:
@@ -91,6 +91,10 @@ def _apply_here(args) -> int:
         state_dir(args).record_completions(report.completed)
     except (StateDirError, OSError) as error:
         print(f"warning: run-to-completion records not saved: {error}", file=sys.stderr)
+    try:
+        state_dir(args).save_adopted(report.adopted)
+    except (StateDirError, OSError) as error:
+        print(f"warning: adoption records not saved: {error}", file=sys.stderr)
     Usage(state_dir(args)).after_pass(report, runtime)
     try:
         Rollbacks(state_dir(args)).record_applied(report, desired, desired.secret_values, time.time())

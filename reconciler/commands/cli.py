@@ -129,6 +129,20 @@ def _apply_options(parser: argparse.ArgumentParser) -> None:
                         help="allow removing every owned container (empty desired state)")
 
 
+def _adopt(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--adopt", action="append", default=[], type=_adopt_name, metavar="NAME",
+                        help=f"{what} the unowned resource holding declared name NAME (KIND/NAME, or a bare name "
+                             "for any kind; repeatable), as adopt = true does (docs/adoption.md)")
+
+
+def _adopt_name(value: str) -> str:
+    """An --adopt NAME: `container/web`, `volume/data`, `network/front`, or a bare name."""
+    kind, slash, name = value.partition("/")
+    if slash and (kind not in ("container", "volume", "network") or not name or "/" in name):
+        raise argparse.ArgumentTypeError(f"{value!r}: give KIND/NAME (container, volume or network) or a bare NAME")
+    return value
+
+
 def _git_options(parser: argparse.ArgumentParser) -> None:
     """Following a git repository instead of DIR (docs/git.md)."""
     git = parser.add_argument_group("git source (instead of DIR; docs/git.md)")
@@ -193,11 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="plan the removal of owned volumes no longer declared")
     parsers["plan"].add_argument("--allow-empty", action="store_true",
                                  help="allow a plan that removes every owned container")
+    _adopt(parsers["plan"], "plan to take over")
 
     _dir_and_env(parsers["apply"])
     _host_id(parsers["apply"], "apply")
     _profiles(parsers["apply"], "apply")
     _apply_options(parsers["apply"])
+    _adopt(parsers["apply"], "take over")
 
     _dir_and_env(parsers["run"])
     _host_id(parsers["run"], "converge")

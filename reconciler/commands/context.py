@@ -60,6 +60,8 @@ def pass_options(args, desired: DesiredState) -> PlanOptions:
         missing_paths=missing_bind_sources(desired.containers.values(), args.engine),
         not_due=NewerChecks(records=state).not_due(desired),
         pushed=Usage(state).pushed(),
+        adopt=frozenset(getattr(args, "adopt", None) or ()),
+        adopted=state.adopted(),
         **cli_options(state, desired),
         **grantfiles.folder_options(args.namespace, args.engine, getattr(args, "secrets_dir", None)),
     )

@@ -19,8 +19,8 @@ def run(args) -> int:
         return 1
     desired, runtime = ready
     try:
-        observed = observe(runtime, args.namespace, desired)
-        plan = make_plan(desired, observed, args.namespace, pass_options(args, desired))
+        options = pass_options(args, desired)
+        plan = make_plan(desired, observe(runtime, args.namespace, desired, options), args.namespace, options)
     except (EngineError, StateDirError) as error:
         print(f"error: {error}", file=sys.stderr)
         if args.json:

@@ -101,7 +101,7 @@ class Api:
                 "suspended": self.agent.suspended}
 
     def sync(self, body: dict[str, Any]) -> dict[str, Any]:
-        unknown = set(body) - {"prune_volumes", "allow_empty", "directory", "profiles"}
+        unknown = set(body) - {"prune_volumes", "allow_empty", "directory", "profiles", "adopt"}
         if unknown:
             raise ApiError(400, f"unknown sync option(s): {', '.join(sorted(unknown))}")
         flags = {key: body.get(key, False) for key in ("prune_volumes", "allow_empty")}
@@ -111,7 +111,10 @@ class Api:
         if directory is not None and os.path.realpath(directory) != os.path.realpath(self.agent.root):
             raise ApiError(409, f"this agent follows {self.agent.root}, not {directory}: apply refused")
         _check_profiles(body.get("profiles"), self.agent.profiles)
-        return self._passed(self.agent.submit(Request(SYNC, **flags)))
+        adopt = body.get("adopt", [])
+        if not isinstance(adopt, list) or not all(isinstance(name, str) and name for name in adopt):
+            raise ApiError(400, "adopt is a list of names (KIND/NAME or NAME)")
+        return self._passed(self.agent.submit(Request(SYNC, **flags, adopt=frozenset(adopt))))
 
     def retry(self, kind: str, name: str) -> dict[str, Any]:
         if kind not in KINDS:
