@@ -88,8 +88,9 @@ def _deepest(document: dict) -> Path_ | None:
     return None
 
 
-def _parse(text: str, report: FileReport) -> dict | None:
-    """The document, or None with the syntax error or the excess nesting reported. Nesting is
+def parse_toml(text: str, report: FileReport) -> dict | None:
+    """A TOML document (any of ours: desired state, the notification targets), or None with the
+    syntax error or the excess nesting reported in `report`, its keys' lines recorded. Nesting is
     checked on the text first (tomllib recurses into nested arrays), then on the document."""
     too_deep_at = too_deep(text, MAX_DEPTH)
     if too_deep_at is None:
@@ -172,7 +173,7 @@ def load_bytes(root: Path, rel: str, data: bytes, env: Mapping[str, str],
     except LoadFailure as failure:
         report.errors.append(failure.problem)
         return _declare(rel, report)
-    document = _parse(text, report)
+    document = parse_toml(text, report)
     if document is None:
         return _declare(rel, report)
     if not document:

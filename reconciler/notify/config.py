@@ -26,7 +26,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.desired.loader import _parse
+from reconciler.desired.loader import parse_toml
 from reconciler.desired.problems import FileReport, LoadFailure, Path_, Problem, decode_utf8
 from reconciler.desired.units import duration
 from reconciler.notify.events import KINDS
@@ -73,7 +73,7 @@ def load(path: Path) -> Config:
         raise ConfigError([Problem(str(path), None, "", why)])
     report = FileReport(str(path))
     try:
-        document = _parse(decode_utf8(data, str(path)), report)
+        document = parse_toml(decode_utf8(data, str(path)), report)
     except LoadFailure as failure:
         raise ConfigError([failure.problem]) from None
     config = _read(document, report, path.parent) if document is not None else None
