@@ -6,9 +6,9 @@ Everything here is engine-neutral: the Docker adapter and the in-memory engine b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from reconciler.fields import Build, Hook
 from reconciler.model import ContainerSpec, NetworkSpec, VolumeSpec
@@ -150,6 +150,23 @@ class ObservedState:
     unowned_containers: tuple[UnownedContainer, ...] = ()
     unowned_networks: tuple[ObservedNetwork, ...] = ()
     unowned_volumes: tuple[ObservedVolume, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImportSource:
+    """What `reconciler import containers` reads of an engine, as its API answers (Engine API
+    1.41 inspect shapes, Podman's compat API alike): the inspect of each container asked for,
+    the inspect of each one's image (by image id), of the user networks and volumes they use
+    (by name), `names` (container id -> name, to name a `container:<id>` reference), and `info`
+    (GET /info: the engine's default log driver, runtime and cgroup version)."""
+
+    engine: str  # "docker" | "podman"
+    containers: tuple[Mapping[str, Any], ...] = ()
+    images: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    networks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    volumes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    names: Mapping[str, str] = field(default_factory=dict)
+    info: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -334,6 +351,10 @@ class Runtime(Protocol):
     def inspect_containers(self, ids: Iterable[str]) -> tuple[ObservedContainer, ...]:
         """The containers `ids` name, whoever owns them, read now, one call each, as `observe`
         would see them (`up_seconds` exact); those that are gone are left out."""
+
+    def import_source(self, names: Sequence[str]) -> ImportSource:
+        """What `import containers` needs of the containers `names` (every running one when empty).
+        Raises NotFound naming the first of `names` the engine has no container of."""
 
     def events(self, namespace: str, stop: Callable[[], bool]) -> Iterator[Event]:
         """Every container, network, volume and image event, whoever owns its resource (an

@@ -16,7 +16,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import docker
 import docker.errors
@@ -24,14 +24,15 @@ import requests
 
 from reconciler.fields import Hook
 from reconciler.model import LABEL_MANAGED, ContainerSpec, NetworkSpec, VolumeSpec, is_owned
+from runtime import docker_import_read, host_cgroups, podman
 from runtime import docker_observe as parse
-from runtime import host_cgroups, podman
 from runtime import unowned as adoptable
 from runtime.base import (
     Conflict,
     EngineError,
     Event,
     ExecResult,
+    ImportSource,
     InvalidSpec,
     NotFound,
     ObservedContainer,
@@ -341,6 +342,9 @@ class DockerRuntime(DockerImages, DockerWaits):
     def volume_labels(self, name: str) -> Mapping[str, str]:
         with engine_errors():
             return self.api.inspect_volume(name).get("Labels") or {}
+
+    def import_source(self, names: Sequence[str]) -> ImportSource:
+        return docker_import_read.read(self.api, names, PODMAN if self._podman else DOCKER, self._get)
 
     def events(self, namespace: str, stop: Callable[[], bool]) -> Iterator[Event]:
         return watch(self, namespace, stop)

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from reconciler.fields import Hook, NetworkAttachment
 from reconciler.model import ContainerSpec, NetworkSpec, VolumeSpec, is_owned
+from runtime import memory_import
 from runtime import unowned as adoptable
 from runtime.base import (
     Conflict,
@@ -30,6 +31,7 @@ from runtime.base import (
     Event,
     ExecResult,
     Forbidden,
+    ImportSource,
     InvalidSpec,
     NotFound,
     ObservedContainer,
@@ -233,6 +235,13 @@ class MemoryRuntime(MemoryControls, MemoryImages):
             except NotFound:
                 continue
         return tuple(found)
+
+    @engine_call
+    def import_source(self, names: Sequence[str]) -> ImportSource:
+        chosen = [self._container(name) for name in names] or [c for c in self.containers.values()
+                                                                if c.state == "running"]
+        return memory_import.source(chosen, {n.name: n for n in self.networks.values()}, self.volumes,
+                                    {c.id: c.name for c in self.containers.values()})
 
     @engine_call
     def create_container(self, spec: ContainerSpec, name: str, labels: Mapping[str, str]) -> str:

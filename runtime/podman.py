@@ -162,6 +162,19 @@ def info_path() -> str:
     return f"{LIBPOD_PREFIX}/info"
 
 
+def image_path(image_id: str) -> str:
+    return f"{LIBPOD_PREFIX}/images/{image_id}/json"
+
+
+def image_with_healthcheck(compat: Mapping[str, Any], libpod: Mapping[str, Any]) -> dict[str, Any]:
+    """The compat API's image inspect with the image's healthcheck in Config.Healthcheck, where
+    Podman 4.3 says it only in its libpod answer (top-level `Healthcheck`)."""
+    config = dict(compat.get("Config") or {})
+    if not config.get("Healthcheck") and libpod.get("Healthcheck"):
+        config["Healthcheck"] = libpod["Healthcheck"]
+    return {**compat, "Config": config}
+
+
 def pushed_digest(line: Mapping[str, Any]) -> str | None:
     """The digest a push's status line says it pushed ("1: digest: sha256:... size: 427", as
     Podman 4.3 and Docker's CLI word it), or None for any other line."""

@@ -23,9 +23,11 @@ COMMANDS = {
     "suspend": "stop the running agent from changing anything (it still observes and reports)",
     "resume": "let a suspended agent converge again",
     "retry": "forget a resource's backoff in the running agent, and pass now",
+    "import": "write desired-state files from what already runs",
 }
 # command -> (module of reconciler.commands, its function), when not (command, "run")
-HANDLERS = {name: ("control", name) for name in ("sync", "suspend", "resume", "retry")}
+HANDLERS = {**{name: ("control", name) for name in ("sync", "suspend", "resume", "retry")},
+            "import": ("importing", "run")}
 
 
 def version() -> str:
@@ -176,6 +178,19 @@ def _image_count(value: str) -> int:
     return int(value)
 
 
+def _import_options(parser: argparse.ArgumentParser) -> None:
+    sources = parser.add_subparsers(dest="source", metavar="SOURCE", required=True)
+    text = "the running containers (all of them when no NAME), with their networks and volumes"
+    containers = sources.add_parser("containers", help=text, description=text)
+    _global_options(containers, defaults=False)
+    containers.add_argument("names", nargs="*", metavar="NAME", help="a container's name or id")
+    containers.add_argument("--out", default=DEFAULT_DIR, metavar="DIR",
+                            help=f"where the TOML files are written (default: ./{DEFAULT_DIR})")
+    containers.add_argument("--env-out", metavar="FILE",
+                            help="the env file of the containers' env values (default: DIR.env beside DIR)")
+    containers.add_argument("--force", action="store_true", help="overwrite files that exist")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reconciler", description="Converge a container engine to the TOML files in a directory.",
@@ -248,6 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     _apply_options(parsers["sync"])
     parsers["retry"].add_argument("resource", metavar="[KIND/]NAME",
                                   help="container/web, network/front, volume/data (KIND defaults to container)")
+
+    _import_options(parsers["import"])
 
     parsers["status"].add_argument("--json", action="store_true", help="print the raw JSON status")
     parsers["status"].add_argument("--status-file", metavar="FILE",
