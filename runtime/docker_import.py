@@ -66,8 +66,8 @@ def signal_number(value: str | None) -> int | None:
         return int(value)
     name = value.upper()
     try:
-        return int(signal.Signals(name if name.startswith("SIG") else f"SIG{name}"))
-    except ValueError:
+        return int(signal.Signals[name if name.startswith("SIG") else f"SIG{name}"])
+    except KeyError:
         return None
 
 
