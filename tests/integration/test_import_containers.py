@@ -1,0 +1,86 @@
+"""`reconciler import containers` end to end on the engine at $DOCKER_HOST (Docker 20.10 or Podman
+4.3.1): containers started as `docker run` starts them, imported, validated, planned as adoption
+only, applied, and then nothing left to do; no env value in any output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import DEMO_IMAGE
+
+CANARY = "canary-import-s3cret"
+
+
+def reconciler(*args: str, namespace: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "reconciler", *args, "--namespace", namespace],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def running(docker_client, names, tmp_path):
+    """A user network, a named volume and two containers with the options real hosts use."""
+    network = docker_client.networks.create(names("front"), labels={"team": "web"})
+    volume = docker_client.volumes.create(names("data"), labels={"keep": "yes"})
+    (tmp_path / "conf").mkdir()
+    web = docker_client.containers.create(
+        DEMO_IMAGE, ["sh", "-c", "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"],
+        name=names("web"), init=True, environment={"DB_PASSWORD": CANARY, "MODE": "dev"},
+        labels={"team": "web"}, ports={"8080/tcp": ("127.0.0.1", None)}, restart_policy={"Name": "unless-stopped"},
+        volumes={volume.name: {"bind": "/data", "mode": "rw"}, str(tmp_path / "conf"): {"bind": "/conf", "mode": "ro"}},
+        healthcheck={"test": ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"],
+                     "interval": 1_000_000_000, "retries": 5},
+        mem_limit="64m", pids_limit=100, cap_add=["NET_ADMIN"],
+        log_config={"type": "json-file", "config": {"max-size": "10m"}}, network=network.name)
+    network.disconnect(web)
+    network.connect(web, aliases=["www"])
+    plain = docker_client.containers.create(DEMO_IMAGE, ["sleep", "300"], name=names("plain"), init=True)
+    for container in (web, plain):
+        container.start()
+    yield [web, plain]
+    for container in docker_client.containers.list(all=True, filters={"name": names("")}):
+        container.remove(force=True, v=True)
+    network.remove()
+    volume.remove(force=True)
+
+
+def test_imported_containers_validate_and_plan_as_adoption_only(running, names, namespace, tmp_path):
+    out, env = tmp_path / "ds", tmp_path / "ds.env"
+    imported = reconciler("import", "containers", names("web"), names("plain"), "--out", str(out),
+                          namespace=namespace)
+    assert imported.returncode == 0, imported.stderr
+    texts = [path.read_text() for path in out.glob("*.toml")]
+    assert CANARY not in imported.stdout + imported.stderr + "".join(texts)
+    assert CANARY in env.read_text() and env.stat().st_mode & 0o777 == 0o600
+
+    validated = reconciler("validate", str(out), "--env-file", str(env), namespace=namespace)
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+
+    plan = reconciler("plan", str(out), "--env-file", str(env), "--brief", "--state-dir", str(tmp_path / "state"),
+                      namespace=namespace)
+    lines = [line for line in plan.stdout.splitlines() if line.strip()]
+    assert plan.returncode == 0, plan.stderr
+    assert all(line.startswith("& adopt") for line in lines[:-1]), plan.stdout
+    assert lines[-1] == "Plan: 4 to adopt."
+    assert CANARY not in plan.stdout + plan.stderr
+
+
+def test_after_apply_nothing_is_left_to_do_and_the_config_is_kept(running, docker_client, names, namespace,
+                                                                   tmp_path):
+    out, env, state = tmp_path / "ds", tmp_path / "ds.env", str(tmp_path / "state")
+    before = docker_client.api.inspect_container(names("web"))
+    reconciler("import", "containers", names("web"), names("plain"), "--out", str(out), namespace=namespace)
+
+    applied = reconciler("apply", str(out), "--env-file", str(env), "--state-dir", state, namespace=namespace)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    plan = reconciler("plan", str(out), "--env-file", str(env), "--brief", "--state-dir", state, namespace=namespace)
+
+    after = docker_client.api.inspect_container(names("web"))
+    assert "Plan: nothing to do" in plan.stdout, plan.stdout
+    assert CANARY not in applied.stdout + applied.stderr + plan.stdout
+    kept = ("Env", "Cmd", "Image", "Healthcheck", "ExposedPorts")
+    assert {key: after["Config"][key] for key in kept} == {key: before["Config"][key] for key in kept}
+    for key in ("PortBindings", "RestartPolicy", "Memory", "PidsLimit", "CapAdd", "LogConfig", "Init"):
+        assert after["HostConfig"][key] == before["HostConfig"][key], key
