@@ -11,9 +11,14 @@ aliases). Not in the files: `stop_grace_period`, which docker-compose 1.29.2 pas
 call and never to the engine (the reconciler's `stop_timeout` is the engine's `StopTimeout`);
 `group_add` of a group name, which docker-compose 1.29.2 sends and the engine then fails to start
 on busybox (no /etc/group): numeric ids are used; `storage_opt` sizes and `cpu_rt_*`, which
-this engine cannot honour (overlay2 on extfs, no real-time group scheduling); keys docker-compose
-1.29.2 does not know (`cgroup`, `uts`, `gpus`, `annotations`, `label_file`, `post_start`,
-`pre_stop`).
+this engine cannot honour (overlay2 on extfs, no real-time group scheduling); `blkio_config`,
+whose device rates name a block device of the engine's host (test_compose_limits finds it) and
+whose weight needs the BFQ/CFQ scheduler; network `ipam` and a service's `ipv4_address`, a fixed
+subnet that parallel runs on one engine would collide on; `secrets` and `configs`, which
+docker-compose 1.29.2 bind-mounts from their file and the reconciler from the copy it writes in its
+secrets directory (mount sources differ by design; test_secrets covers them); `profiles`, which
+leave a service out of both tools alike (test_profiles); keys docker-compose 1.29.2 does not know
+(`cgroup`, `uts`, `gpus`, `annotations`, `label_file`, `post_start`, `pre_stop`).
 """
 
 from __future__ import annotations
