@@ -280,6 +280,11 @@ class Runtime(Protocol):
     def container_labels(self, id: str) -> Mapping[str, str]:
         """The labels of one container, read fresh (for the ownership check before a remove)."""
 
+    def containers_labelled(self, label: str, value: str) -> tuple[tuple[str, Mapping[str, str]], ...]:
+        """(name, labels) of every container, running or not and whoever owns it, whose label
+        `label` is `value` (the containers of a Compose project: `com.docker.compose.project`),
+        sorted by name; one engine call."""
+
     def exec_hook(self, id: str, hook: Hook, timeout: float) -> ExecResult:
         """Run `hook.command` in the running container `id` with exec (Compose's post_start and
         pre_stop), as `hook.user` (default: the container's user), in `hook.working_dir` (default:

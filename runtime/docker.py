@@ -281,6 +281,11 @@ class DockerRuntime(DockerImages, DockerWaits):
         with engine_errors():
             return self.api.inspect_container(id)["Config"].get("Labels") or {}
 
+    def containers_labelled(self, label: str, value: str) -> tuple[tuple[str, Mapping[str, str]], ...]:
+        with engine_errors():
+            found = self.api.containers(all=True, filters={"label": f"{label}={value}"})
+        return tuple(sorted((parse.container_name(c), c.get("Labels") or {}) for c in found))
+
     def exec_hook(self, id: str, hook: Hook, timeout: float) -> ExecResult:
         return run_exec(self.api, id, hook, timeout)
 

@@ -332,6 +332,10 @@ class MemoryRuntime(MemoryControls, MemoryImages):
         return dict(self._container(id).labels)
 
     @engine_call
+    def containers_labelled(self, label: str, value: str) -> tuple[tuple[str, Mapping[str, str]], ...]:
+        return tuple(sorted((c.name, dict(c.labels)) for c in self.containers.values() if c.labels.get(label) == value))
+
+    @engine_call
     def exec_hook(self, id: str, hook: Hook, timeout: float) -> ExecResult:
         container = self._container(id)
         if container.state != "running":

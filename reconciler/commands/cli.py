@@ -23,7 +23,7 @@ COMMANDS = {
     "suspend": "stop the running agent from changing anything (it still observes and reports)",
     "resume": "let a suspended agent converge again",
     "retry": "forget a resource's backoff in the running agent, and pass now",
-    "import": "write desired-state files from what already runs",
+    "import": "write desired-state files from Compose files or from what already runs (docs/import.md)",
 }
 # command -> (module of reconciler.commands, its function), when not (command, "run")
 HANDLERS = {**{name: ("control", name) for name in ("sync", "suspend", "resume", "retry")},
@@ -189,6 +189,23 @@ def _import_options(parser: argparse.ArgumentParser) -> None:
     containers.add_argument("--env-out", metavar="FILE",
                             help="the env file of the containers' env values (default: DIR.env beside DIR)")
     containers.add_argument("--force", action="store_true", help="overwrite files that exist")
+    compose = sources.add_parser("compose", help="convert Compose files", description="convert Compose files "
+                                 "into desired-state TOML files, as `docker compose up` would run them")
+    _global_options(compose, defaults=False)
+    compose.add_argument("files", nargs="*", metavar="FILE",
+                         help="Compose files, merged in order (default: compose.yaml and its override)")
+    compose.add_argument("--project-directory", metavar="DIR", help="the project directory (default: the first "
+                         "file's folder)")
+    compose.add_argument("--project-name", metavar="NAME", help="the project name (default: as Compose picks it)")
+    compose.add_argument("--env-file", dest="env_files", action="append", default=[], metavar="FILE",
+                         help="Compose's env file for interpolation (repeatable; default: .env of the project)")
+    compose.add_argument("--profile", dest="profiles", action="append", default=[], metavar="NAME",
+                         help="write only the services of these profiles, and those without (repeatable; default: "
+                              "every service, with its profiles)")
+    compose.add_argument("--out", default=DEFAULT_DIR, metavar="DIR", help=f"where to write (default: ./{DEFAULT_DIR})")
+    compose.add_argument("--env-out", metavar="FILE",
+                         help="the env file for values from Compose's env files (default: DIR.env beside --out)")
+    compose.add_argument("--force", action="store_true", help="overwrite files that exist")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,5 +1,7 @@
 """`reconciler import`: desired-state files from what already exists.
 
+`import compose FILE...`: Compose files converted (reconciler/commands/import_compose.py).
+
 `import containers [NAME...]`: the running containers (all of them when no NAME) as one TOML file
 each under --out, with the user networks and named volumes they use; their environment in the env
 file beside --out (mode 0600). Exit 0 when written (stdout: the files), 1 on error (stderr).
@@ -54,4 +56,8 @@ def containers(args) -> int:
 
 
 def run(args) -> int:
+    if args.source == "compose":
+        from reconciler.commands.import_compose import compose
+
+        return compose(args)
     return {"containers": containers}[args.source](args)

@@ -11,6 +11,8 @@ from __future__ import annotations
 _SWARM = "Swarm-only (docker stack deploy)"
 _WINDOWS = "Windows-only (Hyper-V isolation and Windows containers)"
 _NAME = "the table's name is the {kind}'s name: [{kind}.NAME]"
+_SWARM_FILE = ("{kind} objects are Swarm's (docker stack deploy); on one host the reconciler writes the {kind}'s "
+               "file itself, from `file`, `environment` or (a config) `content`")
 _EXTERNAL = ("a {kind} made outside the reconciler cannot be referenced: declare it here, and the reconciler "
              "makes it (one of that name made by someone else is reported as a conflict, never touched)")
 
@@ -64,6 +66,9 @@ WHY_NOT: dict[str, dict[str, str]] = {
         "external": _EXTERNAL.format(kind="volume"),
         "name": _NAME.format(kind="volume"),
     },
+    "secret": {key: _SWARM_FILE.format(kind="secret") for key in
+               ("name", "labels", "external", "driver", "driver_opts", "template_driver")},
+    "config": {key: _SWARM_FILE.format(kind="config") for key in ("name", "labels", "external", "template_driver")},
 }
 
 

@@ -395,3 +395,14 @@ def test_the_observation_names_the_host_paths_a_container_binds(engine, tmp_path
     (listed,) = [c for c in engine.runtime.observe(engine.namespace).containers if c.id == made]
     (inspected,) = engine.runtime.inspect_containers([made])
     assert listed.binds == inspected.binds == frozenset({str(tmp_path)})
+
+
+def test_containers_labelled_lists_the_name_and_labels_of_every_container_with_that_label_value(engine):
+    project = {"com.docker.compose.project": engine.namespace, "com.docker.compose.service": "web"}
+    engine.add_unowned_container(engine.name("web-1"), project)
+    engine.add_unowned_container(engine.name("other"), {"com.docker.compose.project": engine.namespace + "x"})
+    engine.create("mine")
+
+    found = engine.runtime.containers_labelled("com.docker.compose.project", engine.namespace)
+
+    assert [(name, labels["com.docker.compose.service"]) for name, labels in found] == [(engine.name("web-1"), "web")]
