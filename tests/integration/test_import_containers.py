@@ -78,9 +78,15 @@ def test_after_apply_nothing_is_left_to_do_and_the_config_is_kept(running, docke
     plan = reconciler("plan", str(out), "--env-file", str(env), "--brief", "--state-dir", state, namespace=namespace)
 
     after = docker_client.api.inspect_container(names("web"))
-    assert "Plan: nothing to do" in plan.stdout, plan.stdout
+    assert plan.stdout.splitlines()[-1] == "No changes: the engine matches the desired state.", plan.stdout
     assert CANARY not in applied.stdout + applied.stderr + plan.stdout
-    kept = ("Env", "Cmd", "Image", "Healthcheck", "ExposedPorts")
+    kept = ("Cmd", "Image", "ExposedPorts")
     assert {key: after["Config"][key] for key in kept} == {key: before["Config"][key] for key in kept}
+    def env(config):  # Podman reorders it and adds HOSTNAME, the new container's short id
+        return sorted(entry for entry in config["Env"] if not entry.startswith("HOSTNAME="))
+
+    assert env(after["Config"]) == env(before["Config"])
+    # the spec sends every healthcheck field: a timeout left to the engine's default is now its 30s
+    assert after["Config"]["Healthcheck"] == {"Timeout": 30_000_000_000, **before["Config"]["Healthcheck"]}
     for key in ("PortBindings", "RestartPolicy", "Memory", "PidsLimit", "CapAdd", "LogConfig", "Init"):
         assert after["HostConfig"][key] == before["HostConfig"][key], key
