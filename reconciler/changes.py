@@ -6,6 +6,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from reconciler.fielddiff import FieldDiff
 from reconciler.fields import Mount
 from reconciler.model import FORM, FORM_CHANGES, LABEL_FORM, ContainerSpec, Spec, changed_keys, resource_key, spec_keys
 from reconciler.ownership import recorded_keys
@@ -128,6 +129,8 @@ class Change:
     # whether it was running (a failed adoption starts it again)
     adoptee: str | None = None
     adoptee_running: bool = False
+    # what changes, field by field with values (reconciler.fielddiff): printed under the change line
+    diff: tuple[FieldDiff, ...] = ()
 
     @property
     def key(self) -> str:

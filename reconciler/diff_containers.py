@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 
 from reconciler import adoption
 from reconciler.changes import Cause, Change, ChangeKind, Reason, spec_changed
+from reconciler.fielddiff import FieldDiff
 from reconciler.fields import Mount
 from reconciler.model import (
     LABEL_SOURCE,
@@ -309,7 +310,8 @@ def _compare(
                      if anonymous(m.source)]
         return Change(ChangeKind.RECREATE, "container", spec.name, tuple(recreate), spec,
                       (keep.id,), leftovers, renamed, needs_start=spec.state != "stopped", source=source,
-                      extra_mounts=extra, needs_build=needs_build(spec, observed, options))
+                      extra_mounts=extra, needs_build=needs_build(spec, observed, options),
+                      diff=_field_diff(spec, keep, want, options))
 
     causes = []
     if leftovers or renamed:
@@ -331,6 +333,13 @@ def _compare(
         return None
     return Change(kind, "container", spec.name, tuple(causes), spec, (keep.id,), leftovers, renamed,
                   needs_start=kind is ChangeKind.START, source=source, name_holder=holder)
+
+
+def _field_diff(spec: ContainerSpec, have: ObservedContainer, want: str, options: PlanOptions) -> tuple[FieldDiff, ...]:
+    """What changes field by field when the spec hash changed, from `have`'s last-applied record."""
+    if options.applied_records is None or have.labels.get(LABEL_SPEC_HASH) == want:
+        return ()
+    return options.applied_records.diff(have.id, have.labels.get(LABEL_SPEC_HASH), spec)
 
 
 def _recreate_causes(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from reconciler.fielddiff import AppliedRecords
 from reconciler.model import ContainerSpec
 
 
@@ -51,6 +52,9 @@ class PlanOptions:
       unowned resource holds the name, as `adopt = true` asks (reconciler.adoption).
     - `adopted`: "volume/data" -> the engine id it was adopted as (a volume's CreatedAt), from the
       state directory's adoption records: the volumes and networks that count as ours.
+    - `applied_records`: the last-applied records by container id, with the secret values and key to
+      hide the desired specs' secrets with: a replacement whose container has one carries its
+      per-field diff (`Change.diff`); None (or no record): only the changed keys are known.
     """
 
     prune_volumes: bool = False
@@ -76,6 +80,8 @@ class PlanOptions:
     retired: Mapping[str, ContainerSpec] = field(default_factory=dict)
     adopt: frozenset[str] = frozenset()
     adopted: Mapping[str, str] = field(default_factory=dict)
+    # the last-applied records a replacement's per-field diff is computed from (reconciler.fielddiff)
+    applied_records: AppliedRecords | None = None
 
 
 DEFAULT = PlanOptions()

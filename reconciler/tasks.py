@@ -156,12 +156,14 @@ class Plan:
         return "Plan: " + ", ".join(parts) + "."
 
     def text(self, steps: bool = False, paint: Callable[[Change, str], str] = lambda _change, line: line) -> str:
-        """The plan as people read it: a line per change (`paint` may colour it), what is under
-        it (see Task.lines), the summary last. The one renderer of plans."""
+        """The plan as people read it: a line per change (`paint` may colour it), its per-field
+        diff (reconciler.fielddiff), what is under it (see Task.lines), the summary last. The one
+        renderer of plans."""
         tasks = {task.key: task for task in self.tasks}
         lines = []
         for change in self.changes:
             lines.append(paint(change, str(change)))
+            lines += [f"    {d}" for d in change.diff]
             if change.key in tasks:
                 lines += tasks[change.key].lines(steps)
         lines.append(self.summary())

@@ -20,6 +20,7 @@ from reconciler.agent.lastgood import LastKnownGood
 from reconciler.agent.quarantine import Quarantine, lifted, quarantines
 from reconciler.agent.statedir import StateDir, StateDirError
 from reconciler.converge import PassReport
+from reconciler.fielddiff import AppliedRecords
 from reconciler.model import LABEL_SPEC_HASH, ContainerSpec, DesiredState, resource_key, spec_hash
 from reconciler.ownership import logical_name
 
@@ -34,10 +35,12 @@ def secret_values(lastgood: LastKnownGood) -> frozenset[str]:
 @dataclass(frozen=True)
 class InForce:
     """What the records mean for a pass: `quarantined` key -> why (the status's message too),
-    `last_applied` key -> the spec to heal with (absent: it cannot be made again)."""
+    `last_applied` key -> the spec to heal with (absent: it cannot be made again), and the
+    records the per-field diffs of replacements are computed from (None: none is kept)."""
 
     quarantined: dict[str, str]
     last_applied: dict[str, ContainerSpec]
+    applied_records: AppliedRecords | None = None
 
 
 class Rollbacks:
@@ -81,7 +84,12 @@ class Rollbacks:
                 if key not in self._unusable:
                     log.warning("last_applied.unusable", resource=key, reason=str(why))
                 self._unusable.add(key)
-        return InForce(quarantined, specs)
+        return InForce(quarantined, specs, self.applied_records(desired))
+
+    def applied_records(self, desired: DesiredState) -> AppliedRecords | None:
+        """The last-applied records, for the per-field diffs of `desired`'s replacements (its
+        secret values hidden with the records' key); None when none is kept."""
+        return AppliedRecords(dict(self.applied), desired.secret_values, self.key()) if self.applied else None
 
     def retired(self, desired: DesiredState) -> dict[str, ContainerSpec]:
         """"container/NAME" -> its last-applied spec, for the recorded containers `desired` no
@@ -162,12 +170,15 @@ class Rollbacks:
         return dict(by_name.values())
 
 
-def cli_options(store: StateDir, desired: DesiredState) -> Mapping[str, Mapping]:
+def cli_options(store: StateDir, desired: DesiredState) -> Mapping[str, object]:
     """The quarantine and removal options of the CLI's plan and apply, read from `store` (written
     by the agent and by `apply`; the image check is the agent's): {"quarantined": ...,
-    "last_applied": ..., "retired": ...}. Raises StateDirError when a record cannot be read."""
+    "last_applied": ..., "retired": ..., "applied_records": ...}. Raises StateDirError when a
+    record cannot be read."""
     rollbacks = Rollbacks(store)
-    retired = {"retired": rollbacks.retired(desired)} if rollbacks.applied else {}
+    retired = {}
+    if rollbacks.applied:
+        retired = {"retired": rollbacks.retired(desired), "applied_records": rollbacks.applied_records(desired)}
     if not rollbacks.records:
         return retired
     force = rollbacks.in_force(desired)

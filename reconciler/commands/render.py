@@ -47,6 +47,7 @@ def change_data(change: Change) -> dict[str, Any]:
         "name": change.name,
         "reasons": [{"reason": c.reason.name.lower(), "text": str(c)} for c in change.causes],
         "source": change.source,
+        "diff": [d.data() for d in change.diff],
     }
 
 
