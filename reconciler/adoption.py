@@ -78,7 +78,8 @@ def kept_mounts(spec: ContainerSpec, old: UnownedContainer, image: tuple[Mount, 
 def differences(spec: ContainerSpec, old: UnownedContainer) -> list[Cause]:
     """What the running container has that the declared spec changes, as far as its inspect
     tells: image, command, entrypoint, env keys (never values), ports, mounts, networks, restart,
-    and the labels it carries that are not declared (the new container has none of them)."""
+    and the labels it carries that are not declared (the new container has none of them, but those
+    of its image, which it inherits)."""
     found = []
     if old.image and normalise_reference(old.image) != normalise_reference(spec.image):
         found.append(f"image {old.image} -> {spec.image}")
@@ -96,7 +97,8 @@ def differences(spec: ContainerSpec, old: UnownedContainer) -> list[Cause]:
         found.append(f"networks {_listed(old.observed.networks)} -> {_listed(wanted)}")
     if spec.restart.partition(":")[0] != old.restart:
         found.append(f"restart {old.restart} -> {spec.restart}")
-    if dropped := sorted(set(old.observed.labels) - set(spec.labels)):
+    inherited = {k for k, v in old.image_labels.items() if old.observed.labels.get(k) == v}
+    if dropped := sorted(set(old.observed.labels) - set(spec.labels) - inherited):
         found.append(f"labels dropped: {', '.join(dropped)}")
     return [Cause(Reason.ADOPT_DIFFERS, text) for text in found]
 

@@ -125,6 +125,7 @@ class UnownedContainer:
     ports: frozenset[str] = frozenset()  # HostConfig.PortBindings as "HOST_PORT:PORT/PROTO" ("8080:80/tcp")
     restart: str = "no"  # HostConfig.RestartPolicy.Name ("" is "no")
     binds: Mapping[str, str] = field(default_factory=dict)  # container path -> host path of its bind mounts
+    image_labels: Mapping[str, str] = field(default_factory=dict)  # its image's Config.Labels (it inherits them)
 
 
 @dataclass(frozen=True)

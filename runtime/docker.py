@@ -186,8 +186,16 @@ class DockerRuntime(DockerImages, DockerWaits):
             if inspected is not None:
                 container = parse.container_from_inspect(inspected, time.time())
                 container = podman.inspected_container(container, inspected) if self._podman else container
-                found.append(adoptable.from_inspect(inspected, container))
+                found.append(adoptable.from_inspect(inspected, container, self._inspect_image(inspected.get("Image"))))
         return tuple(found)
+
+    def _inspect_image(self, id: str | None) -> dict | None:
+        """One image's inspect answer; None when there is none (removed since the container was made)."""
+        try:
+            with engine_errors():
+                return self.api.inspect_image(id) if id else None
+        except NotFound:
+            return None
 
     def inspect_containers(self, ids: Iterable[str]) -> tuple[ObservedContainer, ...]:
         found = []

@@ -32,9 +32,12 @@ def anonymous(volume: str) -> bool:
     return len(volume) == 64 and all(ch in "0123456789abcdef" for ch in volume)
 
 
-def from_inspect(inspected: Mapping[str, Any], observed: ObservedContainer) -> UnownedContainer:
+def from_inspect(
+    inspected: Mapping[str, Any], observed: ObservedContainer, image: Mapping[str, Any] | None = None
+) -> UnownedContainer:
     """An inspect answer (Docker's and Podman's compatible API, 1.41) as an unowned container:
-    `observed` is what the observe step made of it; env values are dropped here, names kept."""
+    `observed` is what the observe step made of it, `image` its image's inspect answer when the
+    image is still there; env values are dropped here, names kept."""
     config = inspected.get("Config") or {}
     host = inspected.get("HostConfig") or {}
     bindings = host.get("PortBindings") or {}
@@ -49,6 +52,7 @@ def from_inspect(inspected: Mapping[str, Any], observed: ObservedContainer) -> U
         restart=(host.get("RestartPolicy") or {}).get("Name") or "no",
         binds={m["Destination"]: m["Source"] for m in inspected.get("Mounts") or ()
                if m.get("Type") == "bind" and m.get("Destination") and m.get("Source")},
+        image_labels=dict(((image or {}).get("Config") or {}).get("Labels") or {}),
     )
 
 

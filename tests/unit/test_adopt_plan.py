@@ -187,3 +187,16 @@ def test_adopted_resources_no_longer_declared_the_volume_is_kept_the_network_rel
         "No changes: the engine matches the desired state.",
     ])
     assert records(plan.changes) == {"volume/data": CREATED}
+
+
+def test_labels_the_container_inherits_from_its_image_are_not_listed_as_dropped():
+    labelled = unowned_app()
+    labels = {**labelled.observed.labels, "org.opencontainers.image.vendor": "acme"}
+    old = dataclasses.replace(labelled, observed=dataclasses.replace(labelled.observed, labels=labels),
+                              image_labels={"org.opencontainers.image.vendor": "acme"})
+    o = dataclasses.replace(holding(old), volumes=data_owned())
+
+    first_line = printed(desired(app(adopt=True), networks=()), o).splitlines()[0]
+
+    assert "labels dropped: com.docker.compose.project, com.docker.compose.service;" in first_line
+    assert "vendor" not in first_line
