@@ -127,7 +127,7 @@ class Checkout:
         states = file_states(set(files.values()) | set(refresh.invalid), refresh.invalid,
                              {file: worst(found) for file, found in unsettled.items()})
         before = self.revisions
-        attempted = result not in ("suspended", "unavailable") and refresh.state is not None
+        attempted = result not in ("suspended", "unavailable", "waiting") and refresh.state is not None
         self.revisions = after_pass(before, before.in_force, attempted, result == "converged", states)
         self._keep(before)
         fetched = self.follower.fetched

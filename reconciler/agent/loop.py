@@ -26,13 +26,14 @@ import structlog
 
 from reconciler import grantfiles, masking
 from reconciler.agent.accounting import crash_loops, pass_result, resource_reports
+from reconciler.agent.approvals import Gate, gated
 from reconciler.agent.checkout import Checkout
 from reconciler.agent.follow import Follower
 from reconciler.agent.holds import CRASH, ENGINE, Holds
 from reconciler.agent.informer import Informer
 from reconciler.agent.lastgood import LastKnownGood, Refresh
 from reconciler.agent.lock import DEFAULT_ENGINE
-from reconciler.agent.requests import RETRY, SYNC, Request, Requests, answer_all
+from reconciler.agent.requests import APPROVE, REJECT, RETRY, SYNC, Request, Requests, answer_all
 from reconciler.agent.rollbacks import Rollbacks, secret_values
 from reconciler.agent.statedir import StateDir
 from reconciler.agent.status import ResourceReport, Status
@@ -48,6 +49,7 @@ from reconciler.images.usage import Usage
 from reconciler.model import ContainerSpec, DesiredState, resource_key
 from reconciler.notify import moments
 from reconciler.notify.config import DEFAULT_UNREACHABLE_AFTER
+from reconciler.notify.events import APPROVAL_WAITING
 from reconciler.notify.events import Event as Notice
 from reconciler.notify.notifier import Notifier
 from reconciler.options import PlanOptions
@@ -101,6 +103,7 @@ class Agent:
     declared: dict[str, ContainerSpec] = field(default_factory=dict)
     notifier: Notifier | None = None  # --notify-config's (reconciler.notify); None: nobody is notified
     engine_watch: moments.EngineWatch = field(default_factory=lambda: moments.EngineWatch(DEFAULT_UNREACHABLE_AFTER))
+    gate: Gate | None = None  # --approve's (reconciler.agent.approvals); None: every change applies at once
 
     def __post_init__(self) -> None:
         self.desired = LastKnownGood(self.root, self.env_file, store=self.state_dir)
@@ -234,12 +237,13 @@ class Agent:
                 self.backoff.succeeded(request.key)
                 self.rollbacks.forget(request.key)
         syncs = [r for r in taken if r.kind == SYNC]
+        asks = [r for r in taken if r.kind in (APPROVE, REJECT)]
         try:
-            if not (syncs or self.backoff.due(CRASH, started)):
+            if not (syncs or asks or self.backoff.due(CRASH, started)):
                 self.status.save()  # the loop is alive, only waiting: the status file says so
                 return
             try:
-                self._pass(started, woken_by, syncs)
+                self._pass(started, woken_by, syncs, asks)
             except Exception as error:
                 self._crashed(error, started, woken_by)
             else:
@@ -248,7 +252,7 @@ class Agent:
             if taken:  # (the snapshot copies every resource: only when someone waits for it)
                 answer_all(taken, self.status.snapshot()["last_pass"] or {})
 
-    def _pass(self, started: float, woken_by: list[str], syncs: list[Request]) -> None:
+    def _pass(self, started: float, woken_by: list[str], syncs: list[Request], asks: list[Request] = ()) -> None:
         checkout = self.checkout
         if checkout is not None:
             checkout.read(fetch=bool(syncs))
@@ -268,7 +272,7 @@ class Agent:
             self._finish("invalid", started, woken_by, refresh, None)
             return
         back = woken_by_event(ENGINE_RECONNECTED) in woken_by  # the engine answers again: no need to wait
-        if not (back or syncs or self.backoff.due(ENGINE, self.clock())):
+        if not (back or syncs or asks or self.backoff.due(ENGINE, self.clock())):
             self.status.save()  # the loop is alive, only waiting for the engine: the status file says so
             return
         options = PlanOptions(allow_empty=self.allow_empty or any(r.allow_empty for r in syncs),
@@ -287,6 +291,8 @@ class Agent:
         try:
             if self.suspended:
                 report = preview(self.informer, refresh.state, self.namespace, options)
+            elif self.gate is not None:
+                report = self._gated(refresh.state, options, asks)
             else:
                 report = converge(self.informer, refresh.state, self.namespace, options,
                                   should_stop=self.stopping.is_set, checks=self.checks)
@@ -312,7 +318,34 @@ class Agent:
         self._remember(refresh.state, report)
         self.images.after_pass(report, self.informer)
         crashing = crash_loops(self.started_at, {k: self.backoff.failures(k) for k in self.started_at})
-        self._finish(pass_result(bool(refresh.errors), report, crashing), started, woken_by, refresh, report)
+        result = pass_result(bool(refresh.errors), report, crashing)
+        if result == "failed" and not report.failures and self.gate is not None and self.gate.pending is not None:
+            result = "waiting"  # what is left to do waits for a person's approval
+        self._finish(result, started, woken_by, refresh, report)
+
+    def _gated(self, desired: DesiredState, options: PlanOptions, asks: list[Request]) -> PassReport:
+        """A pass of an agent with `--approve` (reconciler.agent.approvals): drift healed towards
+        the files last approved (with `changes`), the files' changes kept waiting as the pending
+        plan (shown in the status, logged and notified when new), the approvals and rejects taken."""
+        assert self.gate is not None
+        approved = self.gate.approved_state(self.desired)
+        if approved is not None and self.host_id is not None:
+            approved = hosts.select(approved, self.host_id)
+        if approved is not None:
+            approved = profiles.select(approved, self.profiles)
+        turn = gated(self.gate, desired, approved, asks,
+                     lambda state: converge(self.informer, state, self.namespace, options,
+                                            should_stop=self.stopping.is_set, checks=self.checks),
+                     lambda state: preview(self.informer, state, self.namespace, options),
+                     {rel: version.data for rel, version in self.desired.files.items()}, self.revision, time.time())
+        self.status.set_pending_plan(self.gate.shown())
+        if turn.waiting is not None:
+            log.info("approval.waiting", id=turn.waiting["id"], summary=turn.waiting["plan"]["summary"],
+                     changes=[str(c) for c in turn.report.remaining.changes if c.kind.actionable])
+            self._notify([Notice(APPROVAL_WAITING, None, f"plan {turn.waiting['id']} waits for approval: "
+                                 f"{turn.waiting['plan']['summary']} (reconciler approve {turn.waiting['id']})",
+                                 self.revision)], desired)
+        return turn.report
 
     def _host_view(self, refresh: Refresh, host_id: str) -> Refresh:
         """This host's view of the desired state (`desired.hosts`); a reference in it to what only

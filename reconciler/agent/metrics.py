@@ -28,7 +28,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-PASS_RESULTS = ("converged", "failed", "crashed", "unavailable", "invalid", "suspended")
+PASS_RESULTS = ("converged", "failed", "crashed", "unavailable", "invalid", "suspended", "waiting")
 STATES = ("converged", "completed", "crashloop", "blocked", "failed", "stalled", "conflict", "pending", "drifted",
           "retained", "unknown")
 KINDS = ("container", "network", "volume")

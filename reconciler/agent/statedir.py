@@ -57,6 +57,12 @@ first write (readers such as the CLI never create it), with a `VERSION` file. La
     revisions.json     a git source's last attempted and applied revisions and the files' states
                        then (reconciler/agent/revisions.py): {"attempted": "SHA", "applied":
                        "SHA", "files": {"web.toml": "applied"}}, so a restart still says them
+    approvals.json     `run --approve`'s records (reconciler/agent/approvals.py): {"approved":
+                       {"files": {"web.toml": "raw text"}, "at": 1714568584.0}, "pending": {"id":
+                       "0123456789abcdef", "plan": {plan JSON}, "revision": "SHA" or null, "since":
+                       ISO 8601, "files": "sha256 hex"}, "rejected": {"id": "...", "files": "..."}}:
+                       the raw text of the files last approved (never interpolated: no secret), the
+                       plan waiting for approval, and the one rejected with the files it was made of
 
 Every write is atomic: a temporary file, a rename, an fsync of the folder. Later records
 (approvals, ...) get a name of their own beside these.
@@ -92,6 +98,7 @@ _BUILD_BASES = "builds.json"
 _PUSHED = "pushed.json"
 _REVISIONS = "revisions.json"
 _ADOPTED = "adopted.json"
+_APPROVALS = "approvals.json"
 
 
 def _lastgood_name(rel: str) -> str:
@@ -309,6 +316,14 @@ class StateDir:
                 else {"id": id, "at": now if now is not None else time.time()} for key, id in adopted.items()}
         if kept != records:
             self._write_json(_ADOPTED, kept)
+
+    def approvals(self) -> dict:
+        """`run --approve`'s records: {"approved", "pending", "rejected"} (see the layout); {} before any."""
+        return self._read_json(_APPROVALS, "an approvals record")
+
+    def save_approvals(self, record: Mapping) -> None:
+        """Replace the approvals record (written only when changed)."""
+        self._write_json(_APPROVALS, record)
 
     def revisions(self) -> dict:
         """A git source's last attempted and applied revisions (see the layout); {} before any."""

@@ -126,6 +126,8 @@ class Status:
         # what a git source reports (agent.follow, agent.revisions), asked at each snapshot; None: a directory
         self.source: Callable[[], dict[str, Any]] | None = None
         self.profiles: tuple[str, ...] = ()  # the agent's profiles (`desired.profiles`), kept for its life
+        self.approve: str | None = None  # `run --approve`'s mode (changes | all); None: no approvals
+        self._pending_plan: dict[str, Any] | None = None
 
     def heartbeat(self) -> None:
         """Called by the loop on every iteration: proof for /healthz that it is not stuck."""
@@ -234,6 +236,12 @@ class Status:
             self.suspended = suspended
         self.metrics.suspended.set(1 if suspended else 0)
 
+    def set_pending_plan(self, pending: Mapping[str, Any] | None) -> None:
+        """The plan waiting for approval ({"id", "plan", "revision", "since"}, see
+        `agent.approvals`), or None when none waits."""
+        with self._lock:
+            self._pending_plan = dict(pending) if pending is not None else None
+
     def set_engine(self, capabilities: Mapping[str, Any]) -> None:
         with self._lock:
             self.engine = dict(capabilities)
@@ -253,6 +261,8 @@ class Status:
                 "engine": dict(self.engine) if self.engine else None,
                 "suspended": self.suspended,
                 "profiles": list(self.profiles),
+                "approve": self.approve,
+                "pending_plan": dict(self._pending_plan) if self._pending_plan is not None else None,
                 "source": self.source() if self.source else None,
                 "applied_digest": self._applied_digest,
                 "last_pass": dict(self._last_pass) if self._last_pass else None,

@@ -24,10 +24,12 @@ COMMANDS = {
     "resume": "let a suspended agent converge again",
     "retry": "forget a resource's backoff in the running agent, and pass now",
     "import": "write desired-state files from Compose files or from what already runs (docs/import.md)",
+    "approve": "apply the plan waiting for approval in the running agent (run --approve), named by its id",
+    "reject": "drop the plan waiting for approval in the running agent until the files change",
 }
 # command -> (module of reconciler.commands, its function), when not (command, "run")
 HANDLERS = {**{name: ("control", name) for name in ("sync", "suspend", "resume", "retry")},
-            "import": ("importing", "run")}
+            "import": ("importing", "run"), **{name: ("approve", name) for name in ("approve", "reject")}}
 
 
 def version() -> str:
@@ -275,6 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="send notifications to the webhooks and Apprise URLs in FILE (TOML, mode 0600; "
                                      "docs/notifications.md)")
 
+    parsers["run"].add_argument("--approve", choices=("changes", "all"), metavar="changes|all",
+                                help="wait for a person's approval (reconciler approve ID) before applying the files' "
+                                     "changes; with all, before healing drift too (docs/agent.md)")
+
     _git_options(parsers["run"])
 
     _apply_options(parsers["sync"])
@@ -282,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
                                   help="container/web, network/front, volume/data (KIND defaults to container)")
 
     _import_options(parsers["import"])
+    for name in ("approve", "reject"):
+        parsers[name].add_argument("id", metavar="ID", help="the pending plan's id, as `reconciler status` shows it")
 
     parsers["status"].add_argument("--json", action="store_true", help="print the raw JSON status")
     parsers["status"].add_argument("--status-file", metavar="FILE",

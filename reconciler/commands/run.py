@@ -15,6 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
+from reconciler.agent.approvals import Gate
 from reconciler.agent.follow import Follower
 from reconciler.agent.lock import DEFAULT_ENGINE, Locked, acquire, lock_path
 from reconciler.agent.loop import Agent
@@ -110,6 +111,15 @@ def run(args) -> int:
                   image_retention=args.image_retention,
                   checks=newer_checks(args, state))
     agent.desired.build_allow = build_allow(args)
+    if getattr(args, "approve", None):
+        try:
+            agent.gate = Gate(args.approve, state)
+        except StateDirError as error:
+            print(f"error: state directory: {error}", file=sys.stderr)
+            server.stop()
+            return 1
+        status.approve = args.approve
+        status.set_pending_plan(agent.gate.shown())
     if notify is not None:
         agent.notifier = Notifier(notify.targets, status.metrics, args.namespace, agent.host_id or default_host_id(),
                                   window=notify.rate_limit)

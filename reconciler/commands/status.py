@@ -18,6 +18,7 @@ from typing import Any
 from reconciler.agent.status import STALE_INTERVALS, default_status_file
 from reconciler.agent.timestamps import seconds_since as _seconds_since
 from reconciler.agent.timestamps import span as _duration
+from reconciler.commands.approve import pending_text
 from reconciler.commands.control import agent_call
 from reconciler.control.client import ControlError, NoAgent
 
@@ -113,6 +114,10 @@ def render(status: dict[str, Any], now: float) -> str:
     ]
     if status.get("suspended"):
         lines.append("suspended  yes: drift is reported, not healed (`reconciler resume`)")
+    if status.get("approve"):
+        waiting = "the files' changes and drift" if status["approve"] == "all" else "the files' changes"
+        lines.append(f"approve    {status['approve']}: {waiting} wait for `reconciler approve ID`")
+        lines += ["", *pending_text(status.get("pending_plan"))] if status.get("pending_plan") else []
     resources = status.get("resources") or []
     if resources:
         rows = [["RESOURCE", "STATE", "SINCE", "MESSAGE"]]

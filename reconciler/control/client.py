@@ -29,11 +29,12 @@ class Refused(ControlError):
 
 
 class CallFailed(ControlError):
-    """The agent answered with an error."""
+    """The agent answered with an error; `body` is its answer (None when it was not JSON)."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, body: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.body = body
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -79,5 +80,5 @@ class AgentClient:
         except ValueError:
             raise CallFailed(code, f"the agent answered {code} with no JSON") from None
         if code != 200:
-            raise CallFailed(code, (answer.get("error") or {}).get("message") or f"HTTP {code}")
+            raise CallFailed(code, (answer.get("error") or {}).get("message") or f"HTTP {code}", answer)
         return answer

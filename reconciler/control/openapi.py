@@ -20,6 +20,9 @@ OPERATIONS: dict[str, dict[str, tuple[str, str | None, str]]] = {
     "/v1/suspend": {"post": ("Stop changing the engine; keep observing and reporting", None, "suspension")},
     "/v1/resume": {"post": ("Change the engine again", None, "suspension")},
     "/v1/retry/{kind}/{name}": {"post": ("Forget a resource's backoff and pass now", None, "passed")},
+    "/v1/approve/{id}": {"post": ("Apply the plan waiting for approval, named by its id; refused (409, with the "
+                                  "fresh plan) when the files or the engine changed since", None, "decision")},
+    "/v1/reject/{id}": {"post": ("Drop the plan waiting for approval until the files change", None, "decision")},
 }
 
 
@@ -56,6 +59,9 @@ def document() -> dict[str, Any]:
             if request:
                 operation["requestBody"] = {"required": False, "content": {
                     "application/json": {"schema": {"$ref": f"#/components/schemas/{request}"}}}}
+            if "{id}" in path:
+                operation["parameters"] = [{"name": "id", "in": "path", "required": True,
+                                            "schema": {"type": "string", "pattern": "^[0-9a-f]{16}$"}}]
             if "{kind}" in path:
                 operation["parameters"] = [
                     {"name": "kind", "in": "path", "required": True,

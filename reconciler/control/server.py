@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from reconciler.agent.requests import RETRY, SYNC, Request
+from reconciler.agent.approvals import ID_LENGTH
+from reconciler.agent.requests import APPROVE, REJECT, RETRY, SYNC, Request
 from reconciler.agent.timestamps import iso
 from reconciler.commands.render import plan_data
 from reconciler.control.openapi import OPERATIONS, SCHEMA_VERSION, document
@@ -45,9 +46,13 @@ _MAX_BODY = 64 * 1024
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, message: str) -> None:
+    """A refused or failed call: HTTP `code`, a message, and `extra` members of the error body
+    (a refused approve's `pending_plan`)."""
+
+    def __init__(self, code: int, message: str, extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.extra = extra or {}
 
 
 def peer_credentials(connection: socket.socket) -> tuple[int, int, int]:
@@ -83,8 +88,11 @@ class Api:
         retry = len(parts) == 4 and parts[:2] == ["v1", "retry"]
         if route is None and method == "POST" and retry:
             route = lambda: self.retry(parts[2], parts[3])  # noqa: E731
+        decide = len(parts) == 3 and parts[:2] in (["v1", APPROVE], ["v1", REJECT])
+        if route is None and method == "POST" and decide:
+            route = lambda: self.decide(parts[1], parts[2])  # noqa: E731
         if route is None:
-            known = path in _PATHS or retry
+            known = path in _PATHS or retry or decide
             raise ApiError(405 if known else 404, f"no {method} {path}: see /v1/openapi.json")
         answer = route()
         return 200, answer if "openapi" in answer else {"schema_version": SCHEMA_VERSION, **answer}
@@ -124,6 +132,29 @@ class Api:
         if declared is not None and key not in {spec.key for spec in declared.specs()}:
             raise ApiError(404, f"{key} is not declared in {self.agent.root}")
         return {**self._passed(self.agent.submit(Request(RETRY, key=key))), "retried": key}
+
+    def decide(self, kind: str, plan_id: str) -> dict[str, Any]:
+        """Approve or reject (`kind`) the pending plan `plan_id` (reconciler.agent.approvals), in a
+        pass of its own. A plan that is not the one the files and the engine give now is refused
+        (409) with the fresh pending plan in the error body."""
+        gate = self.agent.gate
+        if gate is None:
+            raise ApiError(409, f"this agent applies every change at once: nothing waits for approval "
+                                f"(start it with --approve changes|all to {kind} plans)")
+        if len(plan_id) != ID_LENGTH or not all(c in "0123456789abcdef" for c in plan_id):
+            raise ApiError(400, f"{plan_id!r} is not a plan id ({ID_LENGTH} hex digits, as the status shows it)")
+        request = self.agent.submit(Request(kind, plan_id=plan_id))
+        answer = request.wait(PASS_TIMEOUT)
+        if answer is None:
+            raise ApiError(504, f"the pass did not end within {PASS_TIMEOUT:g}s; see /v1/status")
+        outcome = request.outcome
+        if outcome is None:
+            why = "the agent is suspended" if self.agent.suspended else "no plan was made"
+            raise ApiError(409, f"{why} in that pass (see /v1/status): plan {plan_id} was not {kind}d")
+        if not outcome.done:
+            raise ApiError(409, outcome.message, {"pending_plan": outcome.pending})
+        return {"id": plan_id, "decision": kind, "message": outcome.message, "pass": answer or None,
+                "pending_plan": outcome.pending}
 
     def _passed(self, request: Request) -> dict[str, Any]:
         answer = request.wait(PASS_TIMEOUT)
@@ -204,7 +235,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             code, answer = self.server.api.handle(method, path, self._body())
         except ApiError as error:
-            code, answer = error.code, {"schema_version": SCHEMA_VERSION, "error": {"message": str(error)}}
+            code, answer = error.code, {"schema_version": SCHEMA_VERSION, "error": {"message": str(error)},
+                                        **error.extra}
         except Exception as error:  # a bug: the caller gets a 500 that says so, the agent goes on
             log.error("api.crashed", method=method, path=path, exc_info=error)
             code, answer = 500, {"schema_version": SCHEMA_VERSION,

@@ -26,7 +26,7 @@ STATES = {"failed": (0, "bad"), "crashloop": (1, "bad"), "conflict": (2, "bad"),
 ATTENTION = frozenset({"failed", "crashloop", "conflict", "stalled", "blocked", "unknown", "drifted"})
 # a pass result's colour (agent.loop's results)
 RESULTS = {"converged": "ok", "suspended": "quiet", "invalid": "warn", "failed": "bad", "unavailable": "bad",
-           "crashed": "bad"}
+           "crashed": "bad", "waiting": "warn"}
 SHORT_SHA = 12
 
 
@@ -120,7 +120,7 @@ def pending_plan(held: Mapping[str, Any] | None, now: float) -> dict[str, Any] |
     if not held:
         return None
     plan = held.get("plan") or {}
-    return {"summary": plan.get("summary") or "", "revision": short(held.get("revision")),
+    return {"summary": plan.get("summary") or "", "revision": short(held.get("revision")), "id": held.get("id") or "",
             "since_ago": ago(held.get("since"), now),
             "changes": [{"symbol": c.get("symbol"), "action": c.get("action"),
                          "key": f"{c.get('kind')}/{c.get('name')}",

@@ -129,9 +129,10 @@ def test_a_pending_plan_lists_each_change_with_its_reasons():
               "reasons": [{"reason": "spec_changed", "text": "spec changed: env.GREETING, image"}],
               "source": "web.toml", "steps": [], "if_it_fails": [], "then": None, "blocked": None}
     held = {"plan": {"schema_version": 1, "changes": [change], "has_changes": True, "runnable": 1, "blocked": [],
-                     "summary": "1 to recreate"}, "revision": "a" * 40, "since": stamp(120)}
+                     "summary": "1 to recreate"}, "revision": "a" * 40, "since": stamp(120),
+            "id": "0123456789abcdef"}
     shown = pending_plan(held, NOW)
-    assert shown == {"summary": "1 to recreate", "revision": "a" * 12, "since_ago": "2m ago",
+    assert shown == {"summary": "1 to recreate", "revision": "a" * 12, "since_ago": "2m ago", "id": "0123456789abcdef",
                      "changes": [{"symbol": "~", "action": "recreate", "key": "container/web",
                                   "reasons": ["spec changed: env.GREETING, image"], "source": "web.toml",
                                   "blocked": ""}]}

@@ -1,0 +1,245 @@
+"""Approval mode (`run --approve changes|all`) on the in-memory engine: what waits, what is healed,
+and what approve and reject do (reconciler.agent.approvals)."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+from structlog.testing import capture_logs
+
+from reconciler.agent.approvals import Gate, fingerprint, plan_id
+from reconciler.agent.requests import APPROVE, REJECT, Request
+from reconciler.commands.approve import pending_text
+from reconciler.control.openapi import schema_of
+from reconciler.control.server import Api, ApiError
+from reconciler.model import DesiredState
+from runtime.base import ObservedContainer, ObservedState
+from tests.unit.conftest import new_agent
+from tests.unit.test_agent import WEB, last_result, logged, write
+from tests.unit.test_agent_control import answered
+
+BONJOUR = WEB.replace("hello", "bonjour")
+
+
+def gated(agent, state, mode: str = "changes"):
+    agent.gate = Gate(mode, state)
+    agent.status.approve = mode
+    return agent
+
+
+def env_of(engine, name: str) -> dict[str, str]:
+    (container,) = [c for c in engine.containers.values() if c.name == name]
+    return dict(container.spec.env)
+
+
+def pending(agent) -> dict | None:
+    return agent.status.snapshot()["pending_plan"]
+
+
+def decide(agent, kind: str, plan_id: str) -> Request:
+    request = agent.submit(Request(kind, plan_id=plan_id))
+    agent.run_pass({f"api:{kind}"})
+    return request
+
+
+def running(agent, engine, root, files: dict[str, str]) -> str:
+    """Write `files`, let them wait and approve them: the engine runs them. The container id of web."""
+    write(root, files)
+    agent.run_pass()
+    assert decide(agent, APPROVE, pending(agent)["id"]).outcome.done
+    assert last_result(agent) == "converged"
+    (container,) = engine.containers.values()
+    return container.id
+
+
+@pytest.fixture
+def changes(agent, state):
+    return gated(agent, state)
+
+
+def test_on_a_first_start_the_files_wait_and_nothing_is_created(changes, engine, root):
+    write(root, {"web.toml": WEB})
+    changes.run_pass()
+    assert engine.containers == {}
+    assert last_result(changes) == "waiting"
+    assert [c["name"] for c in pending(changes)["plan"]["changes"]] == ["web"]
+
+
+def test_a_file_edit_waits_as_the_pending_plan_and_changes_nothing(changes, engine, root):
+    web = running(changes, engine, root, {"web.toml": WEB})
+    write(root, {"web.toml": BONJOUR})
+    changes.run_pass()
+    assert [c.id for c in engine.containers.values()] == [web]
+    assert env_of(engine, "web") == {"GREETING": "hello"}
+    shown = pending(changes)
+    assert [(c["action"], c["name"]) for c in shown["plan"]["changes"]] == [("recreate", "web")]
+    assert len(shown["id"]) == 16 and shown["since"]
+
+
+def test_approving_the_pending_plan_applies_it(changes, engine, root):
+    running(changes, engine, root, {"web.toml": WEB})
+    write(root, {"web.toml": BONJOUR})
+    changes.run_pass()
+    request = decide(changes, APPROVE, pending(changes)["id"])
+    assert request.outcome.done and "approved" in request.outcome.message
+    assert env_of(engine, "web") == {"GREETING": "bonjour"}
+    assert pending(changes) is None and last_result(changes) == "converged"
+
+
+def test_an_engine_change_between_plan_and_approve_refuses_it_with_a_fresh_plan(changes, engine, root):
+    running(changes, engine, root, {"web.toml": WEB})
+    write(root, {"web.toml": BONJOUR})
+    changes.run_pass()
+    shown = pending(changes)["id"]
+    engine.remove_by_hand("container", "web")
+    request = decide(changes, APPROVE, shown)
+    assert not request.outcome.done and shown in request.outcome.message
+    fresh = request.outcome.pending["id"]
+    assert fresh != shown and pending(changes)["id"] == fresh
+    assert env_of(engine, "web") == {"GREETING": "hello"}  # healed as approved, not as it waits
+
+
+def test_a_container_removed_by_hand_comes_back_with_its_approved_spec_while_an_edit_waits(changes, engine, root):
+    running(changes, engine, root, {"web.toml": WEB})
+    write(root, {"web.toml": BONJOUR})
+    changes.run_pass()
+    engine.remove_by_hand("container", "web")
+    changes.run_pass()
+    assert env_of(engine, "web") == {"GREETING": "hello"}
+    assert [c["name"] for c in pending(changes)["plan"]["changes"]] == ["web"]
+
+
+def test_under_changes_a_container_stopped_by_hand_is_started_again(changes, engine, root):
+    running(changes, engine, root, {"web.toml": WEB})
+    engine.kill("web")
+    changes.run_pass()
+    assert [c.state for c in engine.containers.values()] == ["running"]
+    assert pending(changes) is None and last_result(changes) == "converged"
+
+
+def test_under_all_a_container_stopped_by_hand_stays_stopped_and_its_start_waits(agent, state, engine, root):
+    gated(agent, state, "all")
+    running(agent, engine, root, {"web.toml": WEB})
+    engine.kill("web")
+    agent.run_pass()
+    assert [c.state for c in engine.containers.values()] == ["exited"]
+    assert [c["action"] for c in pending(agent)["plan"]["changes"]] == ["start"]
+
+
+def test_a_rejected_plan_holds_until_the_next_edit(changes, engine, root):
+    web = running(changes, engine, root, {"web.toml": WEB})
+    write(root, {"web.toml": BONJOUR})
+    changes.run_pass()
+    assert decide(changes, REJECT, pending(changes)["id"]).outcome.done
+    changes.run_pass()
+    assert pending(changes) is None and [c.id for c in engine.containers.values()] == [web]
+    write(root, {"web.toml": WEB.replace("hello", "hallo")})
+    changes.run_pass()
+    assert [c["name"] for c in pending(changes)["plan"]["changes"]] == ["web"]
+    assert env_of(engine, "web") == {"GREETING": "hello"}
+
+
+def test_a_reject_of_another_plan_is_refused_and_the_plan_keeps_waiting(changes, engine, root):
+    running(changes, engine, root, {"web.toml": WEB})
+    write(root, {"web.toml": BONJOUR})
+    changes.run_pass()
+    request = decide(changes, REJECT, "0" * 16)
+    assert not request.outcome.done and request.outcome.pending["id"] == pending(changes)["id"]
+
+
+def test_a_pending_plan_survives_an_agent_restart_with_its_id_and_since(changes, engine, root, clock, state):
+    running(changes, engine, root, {"web.toml": WEB})
+    write(root, {"web.toml": BONJOUR})
+    changes.run_pass()
+    before = pending(changes)
+    again = gated(new_agent(root, engine, clock, state), state)
+    assert again.gate.shown() == before
+    again.run_pass()
+    assert pending(again) == before
+    assert decide(again, APPROVE, before["id"]).outcome.done
+    assert env_of(engine, "web") == {"GREETING": "bonjour"}
+
+
+def test_a_new_pending_plan_is_logged_and_notified_once(changes, engine, root):
+    running(changes, engine, root, {"web.toml": WEB})
+    write(root, {"web.toml": BONJOUR})
+    sent = []
+    changes.notifier = type("Notifier", (), {"notify": lambda self, event, secrets: sent.append(event)})()
+    with capture_logs() as logs:
+        changes.run_pass()
+        changes.run_pass()
+    (waiting,) = logged(logs, "approval.waiting")
+    assert waiting["id"] == pending(changes)["id"]
+    assert [(e.kind, pending(changes)["id"] in e.message) for e in sent] == [("approval_waiting", True)]
+
+
+def test_the_id_changes_with_the_engine_and_not_with_a_containers_uptime():
+    container = ObservedContainer("a" * 64, "web", {"io.reconciler.spec-hash": "h"}, "running", None, "sha256:i",
+                                  frozenset({"front"}), 1.0, up_seconds=5.0)
+    plan = {"changes": []}
+    older = ObservedState(containers=(container,))
+    later = ObservedState(containers=(container.__class__(**{**vars(container), "up_seconds": 50.0}),))
+    stopped = ObservedState(containers=(container.__class__(**{**vars(container), "state": "exited"}),))
+    assert fingerprint(older) == fingerprint(later)
+    assert plan_id("k", DesiredState(), older, plan) == plan_id("k", DesiredState(), later, plan)
+    assert plan_id("k", DesiredState(), older, plan) != plan_id("k", DesiredState(), stopped, plan)
+    assert plan_id("k", DesiredState(), older, plan) != plan_id("k2", DesiredState(), older, plan)
+
+
+def test_the_api_answers_an_approve_valid_against_its_schema(changes, engine, root):
+    running(changes, engine, root, {"web.toml": WEB})
+    write(root, {"web.toml": BONJOUR})
+    changes.run_pass()
+    shown = pending(changes)["id"]
+    code, answer = answered(changes, lambda: Api(changes).handle("POST", f"/v1/approve/{shown}", {}))
+    assert code == 200 and answer["decision"] == "approve" and answer["pending_plan"] is None
+    jsonschema.validate(answer, schema_of("decision"), cls=jsonschema.Draft202012Validator)
+    jsonschema.validate({"schema_version": 1, "status": changes.status.snapshot()}, schema_of("status"),
+                        cls=jsonschema.Draft202012Validator)
+
+
+def test_the_api_refuses_a_stale_approve_with_the_fresh_plan_in_its_error(changes, engine, root):
+    running(changes, engine, root, {"web.toml": WEB})
+    write(root, {"web.toml": BONJOUR})
+    changes.run_pass()
+
+    def call():
+        try:
+            Api(changes).handle("POST", f"/v1/approve/{'f' * 16}", {})
+        except ApiError as error:
+            return error
+
+    refused = answered(changes, call)
+    assert refused.code == 409 and refused.extra["pending_plan"]["id"] == pending(changes)["id"]
+    jsonschema.validate({"schema_version": 1, "error": {"message": str(refused)}, **refused.extra},
+                        schema_of("error"), cls=jsonschema.Draft202012Validator)
+
+
+@pytest.mark.parametrize("gate, path, code", [
+    (None, "/v1/approve/0123456789abcdef", 409),
+    ("changes", "/v1/approve/nothex", 400),
+    ("changes", "/v1/reject/0123", 400),
+])
+def test_the_api_refuses_a_decision_it_cannot_take(agent, state, gate, path, code):
+    if gate:
+        gated(agent, state, gate)
+    with pytest.raises(ApiError) as refused:
+        Api(agent).handle("POST", path, {})
+    assert refused.value.code == code and str(refused.value)
+
+
+def test_a_pending_plan_is_printed_with_its_changes_their_reasons_and_the_commands():
+    shown = {"id": "0123456789abcdef", "revision": None, "since": "2026-11-30T19:00:00+00:00",
+             "plan": {"summary": "1 to recreate", "changes": [
+                 {"symbol": "~", "action": "recreate", "kind": "container", "name": "web",
+                  "reasons": [{"text": "spec changed: env"}], "blocked": None}]}}
+    assert pending_text(shown) == [
+        "pending plan 0123456789abcdef, waiting since 2026-11-30T19:00:00+00:00: 1 to recreate",
+        "  ~ recreate container web (spec changed: env)",
+        "  reconciler approve 0123456789abcdef   (or: reconciler reject 0123456789abcdef)",
+    ]
+
+
+def test_an_unknown_approval_mode_is_refused(state):
+    with pytest.raises(ValueError, match="one of changes, all"):
+        Gate("everything", state)
