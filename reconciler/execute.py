@@ -142,6 +142,7 @@ def _run_task(
     log.info(
         f"{change.resource}.{_past(change.kind.verb)}", name=change.name,
         reason="; ".join(str(c) for c in change.causes), seconds=round(time.monotonic() - started, 3),
+        **({"diff": [masking.mask(str(d), secrets) for d in change.diff]} if change.diff else {}),
     )
     return TaskResult(task, ok=True, seconds=time.monotonic() - started)
 

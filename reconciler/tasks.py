@@ -12,6 +12,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from reconciler import fielddiff
 from reconciler.changes import Change, ChangeKind
 from reconciler.model import ContainerSpec, Spec
 
@@ -163,7 +164,7 @@ class Plan:
         lines = []
         for change in self.changes:
             lines.append(paint(change, str(change)))
-            lines += [f"    {d}" for d in change.diff]
+            lines += fielddiff.lines(change.diff)
             if change.key in tasks:
                 lines += tasks[change.key].lines(steps)
         lines.append(self.summary())

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 from reconciler.agent.quarantine import own_failure
 from reconciler.agent.status import ResourceReport
-from reconciler.changes import Cause, ChangeKind, Reason
+from reconciler.changes import Cause, Change, ChangeKind, Reason
 from reconciler.converge import PassReport
+from reconciler.execute import TaskResult
+from reconciler.fielddiff import FieldDiff
 from reconciler.model import DesiredState, resource_key
 
 CRASHLOOP_AFTER = 3  # consecutive failures before a container is reported as in a crash loop
@@ -110,7 +112,7 @@ def resource_reports(desired: DesiredState, stalled: Collection[str], report: Pa
             state, message = "blocked", f"{change}: {blocked[key]}"
         else:
             state, message = "pending", str(change)
-        reports.append(ResourceReport(spec.kind, spec.name, state, message))
+        reports.append(ResourceReport(spec.kind, spec.name, state, message, _diff(state, failed.get(key), change)))
     for name in report.image_volumes if report else ():
         change = changes.get(resource_key("volume", name))
         state, message = ("pending", str(change)) if change else ("converged", "holds an image-declared VOLUME path")
@@ -121,6 +123,13 @@ def resource_reports(desired: DesiredState, stalled: Collection[str], report: Pa
         elif change.kind is ChangeKind.REMOVE and change.key in blocked:
             reports.append(ResourceReport(change.resource, change.name, "blocked", f"{change}: {blocked[change.key]}"))
     return reports
+
+
+def _diff(state: str, failure: TaskResult | None, change: Change | None) -> tuple[FieldDiff, ...]:
+    """The per-field diff a resource's status shows: of the change that failed (this pass, or in
+    quarantine since), or of the one still to do."""
+    tried = failure.task.change if failure is not None else change
+    return tried.diff if tried is not None and state in ("failed", "pending", "blocked") else ()
 
 
 def pass_result(invalid: bool, report: PassReport, crashing: Collection[str] = ()) -> str:

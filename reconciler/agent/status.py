@@ -41,6 +41,7 @@ import structlog
 from reconciler.agent.atomic import write_atomically
 from reconciler.agent.metrics import Metrics
 from reconciler.agent.timestamps import iso
+from reconciler.fielddiff import FieldDiff
 from reconciler.statuspage import render
 
 log = structlog.get_logger()
@@ -88,12 +89,14 @@ def _resource_name(key: Hashable) -> str:
 
 @dataclass(frozen=True)
 class ResourceReport:
-    """One resource's state: converged, failed, stalled, conflict, retained, crashloop, ..."""
+    """One resource's state: converged, failed, stalled, conflict, retained, crashloop, ...;
+    `diff`: what its pending or failed change changes, field by field (reconciler.fielddiff)."""
 
     kind: str
     name: str
     state: str
     message: str = ""
+    diff: tuple[FieldDiff, ...] = ()
 
 
 class Status:
@@ -187,6 +190,8 @@ class Status:
                     entered.append(r)
                 table[(r.kind, r.name)] = {"kind": r.kind, "name": r.name, "state": r.state,
                                            "message": r.message, "since": since}
+                if r.diff:
+                    table[(r.kind, r.name)]["diff"] = [d.data() for d in r.diff]
             self._resources = table
             managed: dict[str, int] = {}
             states: dict[str, int] = {}

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from reconciler import fielddiff
 from reconciler.changes import Change, ChangeKind
 from reconciler.converge import PassReport
 from reconciler.desired.problems import Problem
@@ -83,7 +84,7 @@ def problems_json(error: str, problems: Iterable[Problem]) -> str:
 
 
 def report_text(report: PassReport, colour: bool = False) -> str:
-    lines = [change_line(c, colour) for c in report.plan.changes]
+    lines = [line for c in report.plan.changes for line in (change_line(c, colour), *fielddiff.lines(c.diff))]
     shown = {str(c) for c in report.plan.changes}
     for again in report.followed:
         new = [c for c in again.changes if c.kind.actionable and str(c) not in shown]

@@ -124,6 +124,11 @@ def render(status: dict[str, Any], now: float) -> str:
         rows += [[f"{r['kind']}/{r['name']}", r["state"], _ago(r.get("since"), now), r.get("message", "")]
                  for r in resources]
         lines += ["", *_table(rows)]
+    changing = [r for r in resources if r.get("diff")]
+    if changing:
+        lines += ["", "CHANGES"]
+        for r in changing:
+            lines += [f"  {r['kind']}/{r['name']}", *(f"    {d['text']}" for d in r["diff"])]
     errors = status.get("errors") or []
     if errors:
         lines += ["", f"ERRORS ({len(errors)})", *(f"  {e['text']}" for e in errors)]

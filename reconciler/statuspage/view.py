@@ -49,7 +49,8 @@ def _resource(entry: Mapping[str, Any], now: float) -> dict[str, Any]:
     state = str(entry.get("state", ""))
     return {"key": f"{entry.get('kind')}/{entry.get('name')}", "kind": entry.get("kind"), "name": entry.get("name"),
             "state": state, "tone": STATES.get(state, (len(STATES), "warn"))[1], "message": entry.get("message") or "",
-            "since": entry.get("since") or "", "since_ago": ago(entry.get("since"), now)}
+            "since": entry.get("since") or "", "since_ago": ago(entry.get("since"), now),
+            "diff": [d.get("text") for d in entry.get("diff") or ()]}
 
 
 def resources(entries: Sequence[Mapping[str, Any]], now: float) -> list[dict[str, Any]]:
@@ -116,7 +117,8 @@ def source(snapshot: Mapping[str, Any], now: float) -> dict[str, Any]:
 
 def pending_plan(held: Mapping[str, Any] | None, now: float) -> dict[str, Any] | None:
     """A plan waiting for approval (schemas/api.schema.json `pending_plan`): its summary, and each
-    change with its symbol, reasons (the per-field diff), file and why it is blocked; None: none."""
+    change with its symbol, reasons, per-field diff (the lines `plan` prints), file and why it is
+    blocked; None: none."""
     if not held:
         return None
     plan = held.get("plan") or {}
@@ -125,6 +127,7 @@ def pending_plan(held: Mapping[str, Any] | None, now: float) -> dict[str, Any] |
             "changes": [{"symbol": c.get("symbol"), "action": c.get("action"),
                          "key": f"{c.get('kind')}/{c.get('name')}",
                          "reasons": [r.get("text") for r in c.get("reasons") or ()], "source": c.get("source") or "",
+                         "diff": [d.get("text") for d in c.get("diff") or ()],
                          "blocked": c.get("blocked") or ""} for c in plan.get("changes") or ()]}
 
 

@@ -135,7 +135,7 @@ def test_a_pending_plan_lists_each_change_with_its_reasons():
     assert shown == {"summary": "1 to recreate", "revision": "a" * 12, "since_ago": "2m ago", "id": "0123456789abcdef",
                      "changes": [{"symbol": "~", "action": "recreate", "key": "container/web",
                                   "reasons": ["spec changed: env.GREETING, image"], "source": "web.toml",
-                                  "blocked": ""}]}
+                                  "diff": [], "blocked": ""}]}
 
 
 def test_the_page_is_ok_after_a_converged_pass_with_nothing_wrong():
