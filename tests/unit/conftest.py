@@ -28,11 +28,11 @@ def root(tmp_path):
     return tmp_path / "desired"
 
 
-def new_agent(root, engine: MemoryRuntime, clock: Clock, state: StateDir) -> Agent:
-    """An agent process on `root`, with its own status and the state directory `state`; the
-    engine hands it its events as they happen."""
+def new_agent(root, engine: MemoryRuntime, clock: Clock, state: StateDir, env_file: str | None = None) -> Agent:
+    """An agent process on `root`, with its own status and the state directory `state` (and the
+    `--env-file`); the engine hands it its events as they happen."""
     status = Status(NS, str(root), interval=30.0, monotonic=clock)
-    agent = Agent(root, engine, NS, status, clock=clock, state_dir=state)
+    agent = Agent(root, engine, NS, status, clock=clock, state_dir=state, env_file=env_file)
     engine.listen(agent.informer.note)
     return agent
 

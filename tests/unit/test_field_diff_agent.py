@@ -7,11 +7,9 @@ import json
 import jsonschema
 from structlog.testing import capture_logs
 
-from reconciler.agent.loop import Agent
-from reconciler.agent.status import Status
 from reconciler.control.openapi import schema_of
 from reconciler.control.server import Api
-from tests.unit.conftest import NS
+from tests.unit.conftest import new_agent
 from tests.unit.desired import write
 
 WEB = '[container.web]\nimage = "demo"\nenv = { GREETING = "hello" }\nupdate = { order = "start-first" }\n'
@@ -55,9 +53,7 @@ def test_a_changed_env_file_value_is_secret_changed_in_logs_and_status(root, eng
     env_file = tmp_path / "secrets.env"
     env_file.write_text(f"TOKEN={CANARY}\n")
     root.mkdir()
-    status = Status(NS, str(root), interval=30.0, monotonic=clock)
-    agent = Agent(root, engine, NS, status, clock=clock, state_dir=state, env_file=str(env_file))
-    engine.listen(agent.informer.note)
+    agent = new_agent(root, engine, clock, state, env_file=str(env_file))
     write(root, {"web.toml": WEB.replace('"hello"', '"${TOKEN}"')})
     agent.run_pass()
     env_file.write_text(f"TOKEN={CANARY}-2\n")
