@@ -13,12 +13,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from reconciler.desired.compose_only import compose_hint
 from reconciler.importing.compose_names import Naming
 from reconciler.importing.compose_resources import names, resources
 from reconciler.importing.compose_services import service
-from reconciler.importing.compose_values import Scope
+from reconciler.importing.compose_values import NO_EQUIVALENT, Scope
 from reconciler.importing.emit import Resource, Skipped
 from reconciler.importing.project import ComposeProject
+
+_ELEMENTS = ("services", "networks", "volumes", "secrets", "configs")
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,9 @@ def convert(project: ComposeProject, out: Path, naming: Naming | None = None, ke
     for name in [*services, *project.inactive]:
         body = services.get(name) or {}
         scope.containers[name] = scope.naming.container(name, body.get("container_name"))
+    for key in project.model:
+        if key not in _ELEMENTS:
+            scope.skip((key,), compose_hint("", key) or NO_EQUIVALENT)
     names(scope)
     files = {f"{name}.toml": [service(scope, name, body or {})] for name, body in services.items()}
     files.update(resources(scope))

@@ -178,3 +178,11 @@ def test_secrets_and_configs_are_declared_from_their_file_or_variable():
         "[secret.db]", 'file = "/proj/db.txt"', "[secret.token]", 'environment = "API_TOKEN"']
     assert table_lines(conversion, "configs.toml") == ["[config.conf]", 'content = "level = debug\\n"']
     assert conversion.environ == ("API_TOKEN",)
+
+
+def test_a_top_level_element_without_an_equivalent_is_skipped_with_its_reason():
+    compose = project({"web": {"image": "x"}}, version="3.8")
+
+    assert [(s.key, s.why) for s in converted(compose).skipped] == [
+        ("version", "Compose's 'version' has no equivalent here: the Compose file format's version: TOML files here "
+                    "have one format")]
