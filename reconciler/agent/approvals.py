@@ -118,6 +118,10 @@ class Gate:
         self.rejected: dict[str, Any] | None = record.get("rejected")
         self._loaded: tuple[tuple, DesiredState | None] | None = None
 
+    def holding(self) -> bool:
+        """Whether a plan waits, or one was rejected and the files did not change since."""
+        return self.pending is not None or self.rejected is not None
+
     def shown(self) -> dict[str, Any] | None:
         """The pending plan as the status shows it: {"id", "plan", "revision", "since"}; None: none."""
         if self.pending is None:

@@ -319,8 +319,8 @@ class Agent:
         self.images.after_pass(report, self.informer)
         crashing = crash_loops(self.started_at, {k: self.backoff.failures(k) for k in self.started_at})
         result = pass_result(bool(refresh.errors), report, crashing)
-        if result == "failed" and not report.failures and self.gate is not None and self.gate.pending is not None:
-            result = "waiting"  # what is left to do waits for a person's approval
+        if result == "failed" and not report.failures and self.gate is not None and self.gate.holding():
+            result = "waiting"  # what is left to do waits for a person's approval (or was rejected)
         self._finish(result, started, woken_by, refresh, report)
 
     def _gated(self, desired: DesiredState, options: PlanOptions, asks: list[Request]) -> PassReport:

@@ -133,6 +133,7 @@ def test_a_rejected_plan_holds_until_the_next_edit(changes, engine, root):
     assert decide(changes, REJECT, pending(changes)["id"]).outcome.done
     changes.run_pass()
     assert pending(changes) is None and [c.id for c in engine.containers.values()] == [web]
+    assert last_result(changes) == "waiting"
     write(root, {"web.toml": WEB.replace("hello", "hallo")})
     changes.run_pass()
     assert [c["name"] for c in pending(changes)["plan"]["changes"]] == ["web"]
