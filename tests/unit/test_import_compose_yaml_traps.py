@@ -12,22 +12,27 @@ environment numbers into their decimal text, and reads durations with Go's `time
 (05-services.md, "stop_grace_period": `1m30s`).
 
 Each test writes a one-service Compose file, imports it with no engine reachable, and reads the
-container table of the TOML written (its key under our name or Compose's alias: both are valid).
+container table of the TOML written (its key under our name or Compose's alias: both are valid);
+environment values as our loader reads the folder written (a TOML `true` or `18` is the text
+"true" or "18" there, as in Compose).
 """
 
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 import pytest
 
 from reconciler.commands.cli import main
+from reconciler.desired.loader import load
 from reconciler.desired.units import duration
 
 
 @pytest.fixture
 def imported(tmp_path, monkeypatch, capsys):
-    """import(service_yaml) -> (exit code, the container table written or None, stderr)."""
+    """import(service_yaml) -> (exit code, the container table written or None, stderr); the
+    folder written is `tmp_path / "desired-state"`."""
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
 
     def run(service: str) -> tuple[int, dict | None, str]:
@@ -49,20 +54,30 @@ def test_an_unquoted_port_pair_is_the_string_written_not_a_base_60_number(import
     assert (code, table["ports"]) == (0, ["22:22"]), err
 
 
-def test_no_and_on_as_environment_values_stay_the_strings_written(imported):
-    code, table, err = imported("    environment: {FLAG: no, ON_KEY: on, OFF_KEY: off, YES_KEY: yes}\n")
-    env = table.get("env", table.get("environment"))
-    assert (code, env) == (0, {"FLAG": "no", "ON_KEY": "on", "OFF_KEY": "off", "YES_KEY": "yes"}), err
+def loaded_env(folder: Path) -> dict[str, str]:
+    """The env of the one container our loader reads from `folder`."""
+    result = load(folder)
+    assert result.errors == (), result.errors
+    (spec,) = result.state.containers.values()
+    return dict(spec.env)
 
 
-def test_true_as_an_environment_value_is_the_text_compose_gives_it(imported):
-    code, table, err = imported("    environment: {DEBUG: true}\n")
-    assert (code, table.get("env", table.get("environment"))) == (0, {"DEBUG": "true"}), err
+def test_no_and_on_as_environment_values_stay_the_strings_written(imported, tmp_path):
+    code, _, err = imported("    environment: {FLAG: no, ON_KEY: on, OFF_KEY: off, YES_KEY: yes}\n")
+    assert code == 0, err
+    assert loaded_env(tmp_path / "desired-state") == {"FLAG": "no", "ON_KEY": "on", "OFF_KEY": "off", "YES_KEY": "yes"}
 
 
-def test_an_octal_looking_environment_value_is_the_decimal_text_of_the_octal_number(imported):
-    code, table, err = imported("    environment: {UMASK: 0022}\n")
-    assert (code, table.get("env", table.get("environment"))) == (0, {"UMASK": "18"}), err
+def test_true_as_an_environment_value_is_the_text_compose_gives_it(imported, tmp_path):
+    code, _, err = imported("    environment: {DEBUG: true}\n")
+    assert code == 0, err
+    assert loaded_env(tmp_path / "desired-state") == {"DEBUG": "true"}
+
+
+def test_an_octal_looking_environment_value_is_the_decimal_text_of_the_octal_number(imported, tmp_path):
+    code, _, err = imported("    environment: {UMASK: 0022}\n")
+    assert code == 0, err
+    assert loaded_env(tmp_path / "desired-state") == {"UMASK": "18"}
 
 
 def test_a_quoted_octal_looking_user_stays_the_string_written(imported):
