@@ -22,6 +22,9 @@ handed out per container), and of the aliases the container's short id; the tool
 own; the `Mounts` the engine reports are compared instead); `Config.Volumes`, where docker-compose
 1.29.2 also declares the targets of its binds (no effect on a container that mounts them).
 
+A hostname the engine gave (the container's short id, when none is declared) is read as
+"(short id)": each container has its own.
+
 An empty list and null are one value to the engine, as are the restart policies `""` and `"no"`:
 `normalised` reads them alike (the reconciler sends `[]` and `"no"`, docker-compose leaves them out).
 """
@@ -29,6 +32,7 @@ An empty list and null are one value to the engine, as are the restart policies 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,6 +69,8 @@ LEFT_OUT = {
 }
 TOOL_LABELS = ("com.docker.compose.", "io.reconciler.")
 PROJECT_LABEL = "com.docker.compose.project"
+NO_CHANGES = "No changes: the engine matches the desired state.\n"
+_ADOPTED = re.compile(r"= retain (network|volume) \S+ \(adopted; never recreated, emptied or removed\)")
 # DESIGN section 8: docker-compose 1.29.2 can deadlock at its default parallel limit
 COMPOSE_ENV = {"COMPOSE_PARALLEL_LIMIT": "128"}
 
@@ -83,6 +89,8 @@ def normalised(inspect: dict, names: dict[str, str]) -> dict:
     config, host = inspect["Config"], inspect["HostConfig"]
     fields = {key: inspect.get(key) for key in TOP}
     fields |= {f"Config.{key}": config.get(key) for key in CONFIG}
+    if fields["Config.Hostname"] == inspect["Id"][:12]:
+        fields["Config.Hostname"] = "(short id)"
     fields["Config.Labels"] = {k: v for k, v in (config.get("Labels") or {}).items() if not k.startswith(TOOL_LABELS)}
     fields |= {f"HostConfig.{key}": rename(host.get(key)) for key in HOST_CONFIG}
     if fields["HostConfig.RestartPolicy"]["Name"] == "":
@@ -93,6 +101,11 @@ def normalised(inspect: dict, names: dict[str, str]) -> dict:
     fields["Aliases"] = {rename(net): sorted(set(n.get("Aliases") or ()) - {inspect["Id"][:12]})
                          for net, n in inspect["NetworkSettings"]["Networks"].items()}
     return fields
+
+
+def differing(before: dict, after: dict) -> dict[str, tuple]:
+    """The fields of two `normalised` answers that differ -> (before, after)."""
+    return {key: (before.get(key), after.get(key)) for key in {*before, *after} if before.get(key) != after.get(key)}
 
 
 def unlisted(inspect: dict) -> set[str]:
@@ -108,6 +121,15 @@ def common_names(inspects: list[dict], services: dict[str, str]) -> dict[str, st
     """`names` for `normalised`: each container's name and id (of `inspects`) onto its service,
     as `services` (container name -> service) says."""
     return {key: services[c["Name"].lstrip("/")] for c in inspects for key in (c["Name"].lstrip("/"), c["Id"])}
+
+
+def still_to_do(planned: subprocess.CompletedProcess) -> list[str]:
+    """What a `plan --detailed-exitcode` still has to do: [] when it exits 0 printing the summary
+    NO_CHANGES and, besides, only the adopted volumes and networks it always shows as retained
+    (docs/adoption.md); else its other lines, and its exit code when not 0."""
+    lines = [line for line in planned.stdout.splitlines()
+             if line != NO_CHANGES.strip() and not _ADOPTED.fullmatch(line)]
+    return lines + ([f"exit {planned.returncode}: {planned.stderr}"] if planned.returncode else [])
 
 
 def run(*argv: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -13,16 +13,20 @@ import pytest
 
 from reconciler.desired.compose_only import WHY_NOT
 from reconciler.importing.emit import default_env_path
-from tests.integration.compose_peer import import_compose, reconciler
+from tests.integration.compose_peer import import_compose, reconciler, still_to_do
 from tests.integration.compose_stacks import carried, copy_stack, read_compose, read_tables, stack_images  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
 STACKS = ("webapp", "proxy", "monitoring")
-SKIPPED = re.compile(r"^(?P<origin>\S+:\d+): (?P<key>[\w.\-]+): (?P<why>.+)$")
+# a key not carried over, as the import lists it: `FILE:LINE: key.path: why`, or as a warning of
+# the reading side (`warning: FILE:LINE: version: is obsolete and ignored`, as Compose warns)
+SKIPPED = re.compile(r"^(warning: )?(?P<origin>\S+:\d+): (?P<key>[\w.\-]+): (?P<why>.+)$")
+# top-level keys the import itself takes: `name` is the project's name (the names of a running
+# project's resources are made from it)
+CONSUMED = {"name"}
 SECTIONS = {"services": "container", "networks": "network", "volumes": "volume", "secrets": "secret",
             "configs": "config"}
-NO_CHANGES = "No changes: the engine matches the desired state.\n"
 
 
 @pytest.fixture(params=STACKS)
@@ -46,7 +50,7 @@ def test_every_key_of_a_real_world_file_is_carried_over_or_skipped_with_a_reason
     compose = read_compose(folder / "docker-compose.yml", namespace)
     skipped = skipped_keys(imported.stderr)
     held = carried(compose, read_tables(folder / "desired-state"))
-    top = {key: False for key in compose if key not in SECTIONS}
+    top = {key: False for key in compose if key not in {*SECTIONS, *CONSUMED}}
     lost = [key for key, found in (held | top).items() if not found and key not in skipped]
     assert lost == [], imported.stderr
 
@@ -78,4 +82,4 @@ def test_a_real_world_file_imported_validates_applies_and_a_second_plan_is_empty
     assert applied.returncode == 0, applied.stdout + applied.stderr
     planned = reconciler("plan", "desired-state", "--env-file", str(env_file), "--detailed-exitcode",
                          namespace=namespace, cwd=folder, env=env)
-    assert (planned.returncode, planned.stdout) == (0, NO_CHANGES), planned.stderr
+    assert still_to_do(planned) == []
