@@ -8,7 +8,16 @@ from dataclasses import dataclass
 
 from reconciler.fielddiff import FieldDiff
 from reconciler.fields import Mount
-from reconciler.model import FORM, FORM_CHANGES, LABEL_FORM, ContainerSpec, Spec, changed_keys, resource_key, spec_keys
+from reconciler.model import (
+    FORM,
+    FORM_CHANGES,
+    ContainerSpec,
+    Spec,
+    changed_keys,
+    form_of,
+    resource_key,
+    spec_keys,
+)
 from reconciler.ownership import recorded_keys
 
 
@@ -27,6 +36,7 @@ class ChangeKind(enum.Enum):
     PUSH = "@"  # a built image sent to the registry of its `image` reference
     BLOCKED = "#"
     ADOPT = "&"  # take over an unowned resource holding a declared name (reconciler.adoption)
+    UPDATE = "%"  # change the fields of `model.IN_PLACE` on the same container (reconciler.inplace)
 
     @property
     def verb(self) -> str:
@@ -90,6 +100,9 @@ class Reason(enum.Enum):
     ADOPTED_KEPT = "no longer declared; adopted, kept"
     ADOPTION_VOID = "adoption record void"
     RELEASED = "no longer declared; adoption record dropped, network left in place"
+    RESOURCES_CHANGED = "resources changed"  # fields of model.IN_PLACE, with their values (reconciler.inplace)
+    NOT_UPDATABLE = "cannot update in place"  # the engine has no update call, or a limit is removed
+    UPDATE_REFUSED = "update refused"  # the engine refused the update call: replaced instead
 
 
 @dataclass(frozen=True)
@@ -148,11 +161,11 @@ _BUILT = frozenset({"build", "image"})  # what a rebuild changes: the build's ta
 
 def spec_changed(labels: Mapping[str, str], spec: Spec) -> Cause:
     """Why the spec hash differs: an edit, or a release that changed the canonical form."""
-    form = labels.get(LABEL_FORM, "1")
-    keys = changed_keys(recorded_keys(labels), spec_keys(spec))
+    form = str(form_of(labels))
+    keys = changed_keys(recorded_keys(labels), spec_keys(spec, int(form)))
     if isinstance(spec, ContainerSpec) and spec.build is not None and "build" in keys and set(keys) <= _BUILT:
         return Cause(Reason.IMAGE_REBUILT, f"{spec.image} as {spec.build.tag.rpartition(':')[2]}")
-    moved = set().union(*(FORM_CHANGES.get(v, ()) for v in range(int(form) + 1, FORM + 1))) if form.isdigit() else set()
+    moved = set().union(*(FORM_CHANGES.get(v, ()) for v in range(int(form) + 1, FORM + 1)))
     if form != str(FORM) and set(keys) <= moved:
         return Cause(Reason.FORM_CHANGED, f"{form} -> {FORM}: {', '.join(keys)}")
     if keys and set(keys) <= {"secrets", "configs"}:
@@ -161,5 +174,5 @@ def spec_changed(labels: Mapping[str, str], spec: Spec) -> Cause:
 
 
 def changed_key_list(labels: Mapping[str, str], spec: Spec) -> str:
-    keys = changed_keys(recorded_keys(labels), spec_keys(spec))
+    keys = changed_keys(recorded_keys(labels), spec_keys(spec, form_of(labels)))
     return ", ".join(keys)

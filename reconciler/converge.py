@@ -36,6 +36,7 @@ from reconciler.ownership import logical_name
 from reconciler.plan import plan
 from reconciler.tasks import Action, Plan, Step, Task
 from runtime.base import ObservedState, ProgressCallback, Runtime
+from runtime.capabilities import update_refusal
 from runtime.registry import RegistryError
 
 log = structlog.get_logger("reconciler.converge")
@@ -91,7 +92,9 @@ def observe(runtime: Runtime, namespace: str, desired: DesiredState, options: Pl
     observed = runtime.observe(namespace, names, desired.images)
     refused = {spec.key: why for spec in (*desired.networks.values(), *desired.containers.values())
                if (why := runtime.refused(spec))}
-    return dataclasses.replace(observed, refused=refused) if refused else observed
+    observed = dataclasses.replace(observed, refused=refused) if refused else observed
+    cannot_update = update_refusal(runtime.capabilities)
+    return dataclasses.replace(observed, cannot_update=cannot_update) if cannot_update else observed
 
 
 def make_plan(desired: DesiredState, observed: ObservedState, namespace: str,

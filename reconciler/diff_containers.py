@@ -12,7 +12,7 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from reconciler import adoption
+from reconciler import adoption, inplace
 from reconciler.changes import Cause, Change, ChangeKind, Reason, spec_changed
 from reconciler.fielddiff import FieldDiff
 from reconciler.fields import Mount
@@ -24,7 +24,8 @@ from reconciler.model import (
     DesiredState,
     Source,
     VolumeSpec,
-    spec_hash,
+    hash_matches,
+    spec_hashes,
 )
 from reconciler.options import PlanOptions
 from reconciler.ownership import image_volume_name, logical_name, winner
@@ -38,7 +39,7 @@ def image_volumes(desired: DesiredState, observed: ObservedState) -> dict[str, V
     groups = _groups(observed)
     volumes = {}
     for spec in desired.containers.values():
-        have = winner(groups[spec.name], spec_hash(spec)) if spec.name in groups else None
+        have = winner(groups[spec.name], spec) if spec.name in groups else None
         for mount in image_volume_mounts(spec, observed, have):
             if mount.source == image_volume_name(spec.name, mount.target):
                 volumes[mount.source] = VolumeSpec(
@@ -88,12 +89,12 @@ def diff_containers(
             changes[name] = Change(ChangeKind.CONFLICT, "container", name, (Cause(Reason.NAME_TAKEN),), spec,
                                    source=spec.source.file)
         elif not group:
-            if name not in one_shots or options.completed.get(name) != spec_hash(spec):
+            if name not in one_shots or options.completed.get(name) not in spec_hashes(spec):
                 changes[name] = _create(spec, observed, options)
         elif (change := _compare(spec, group, observed, recreated_networks, name in one_shots, options)) is not None:
             changes[name] = change
         if group and holder is not None and (change := adoption.finished(
-                changes.get(name), spec, observed, winner(group, spec_hash(spec)).id)):
+                changes.get(name), spec, observed, winner(group, spec).id)):
             changes[name] = change
     _replace_tied(desired, observed, groups, changes, recreated_networks, one_shots, options)
     _hold_for_dependencies(desired, observed, groups, changes, options)
@@ -152,10 +153,10 @@ def _replace_tied(
         for name, spec in sorted(desired.containers.items()):
             group = groups.get(name)
             current = changes.get(name)
-            if not group or (current is not None and current.kind is not ChangeKind.START
-                             and current.kind is not ChangeKind.CLEANUP):
+            if not group or (current is not None and current.kind not in (ChangeKind.START, ChangeKind.CLEANUP,
+                                                                            ChangeKind.UPDATE)):
                 continue
-            causes = _tie_causes(spec, winner(group, spec_hash(spec)), groups, changes)
+            causes = _tie_causes(spec, winner(group, spec), groups, changes)
             if causes:
                 changes[name] = _compare(spec, group, observed, recreated_networks, name in one_shots, options, causes)
                 again = True
@@ -218,14 +219,13 @@ def _hold_for_dependencies(
 def _satisfied(
     spec: ContainerSpec, condition: str, group: list[ObservedContainer] | None, options: PlanOptions
 ) -> bool:
-    want = spec_hash(spec)
-    if condition == "completed" and options.completed.get(spec.name) == want:
+    if condition == "completed" and options.completed.get(spec.name) in spec_hashes(spec):
         return True
     if not group:
         return False
-    have = winner(group, want)
+    have = winner(group, spec)
     if condition == "completed":
-        return have.state == "exited" and have.exit_code == 0 and have.labels.get(LABEL_SPEC_HASH) == want
+        return have.state == "exited" and have.exit_code == 0 and hash_matches(have.labels, spec)
     if condition == "healthy":
         return have.state == "running" and have.health == "healthy"
     return have.state == "running"
@@ -289,8 +289,7 @@ def _compare(
     options: PlanOptions,
     tied: list[Cause] = (),
 ) -> Change | None:
-    want = spec_hash(spec)
-    keep = winner(group, want)
+    keep = winner(group, spec)
     leftovers = tuple(c.id for c in sorted(group, key=lambda c: c.id) if c.id != keep.id)
     renamed = keep.name if keep.name != spec.name else None
     holder = next((c.id for c in group if c.id != keep.id and c.name == spec.name), None)
@@ -298,8 +297,13 @@ def _compare(
     if LABEL_SPEC_HASH not in keep.labels:
         return Change(ChangeKind.WARN, "container", spec.name, (Cause(Reason.NO_SPEC_HASH),), source=source)
 
-    recreate = [*_recreate_causes(spec, keep, want, observed, recreated_networks, options.moved),
+    recreate = [*_recreate_causes(spec, keep, observed, recreated_networks, options.moved),
                 *_base_moved(spec, options), *tied]
+    resources = inplace.differences(spec, keep)
+    if resources and recreate:
+        recreate.append(inplace.resources_changed(resources))
+    elif resources and (blocked := inplace.not_updatable(resources, observed.cannot_update)):
+        recreate = [inplace.resources_changed(resources), blocked]
     if recreate:
         recreate += [*_image_missing(spec, observed, options), *_missing_sources(spec, options),
                      *_unsupported(spec, observed)]
@@ -311,7 +315,7 @@ def _compare(
         return Change(ChangeKind.RECREATE, "container", spec.name, tuple(recreate), spec,
                       (keep.id,), leftovers, renamed, needs_start=spec.state != "stopped", source=source,
                       extra_mounts=extra, needs_build=needs_build(spec, observed, options),
-                      diff=_field_diff(spec, keep, want, options))
+                      diff=_field_diff(spec, keep, options) or inplace.field_diffs(resources))
 
     causes = []
     if leftovers or renamed:
@@ -327,17 +331,20 @@ def _compare(
     elif spec.state == "stopped" and running:
         causes.append(Cause(Reason.WANT_STOPPED))
         kind = ChangeKind.STOP
-    elif causes:
-        kind = ChangeKind.CLEANUP
     else:
+        kind = ChangeKind.CLEANUP
+    if resources:  # in place; a start or stop it needs follows the update
+        causes.insert(0, inplace.resources_changed(resources))
+    elif not causes:
         return None
-    return Change(kind, "container", spec.name, tuple(causes), spec, (keep.id,), leftovers, renamed,
-                  needs_start=kind is ChangeKind.START, source=source, name_holder=holder)
+    return Change(ChangeKind.UPDATE if resources else kind, "container", spec.name, tuple(causes), spec, (keep.id,),
+                  leftovers, renamed, needs_start=kind is ChangeKind.START, source=source, name_holder=holder,
+                  diff=inplace.field_diffs(resources))
 
 
-def _field_diff(spec: ContainerSpec, have: ObservedContainer, want: str, options: PlanOptions) -> tuple[FieldDiff, ...]:
+def _field_diff(spec: ContainerSpec, have: ObservedContainer, options: PlanOptions) -> tuple[FieldDiff, ...]:
     """What changes field by field when the spec hash changed, from `have`'s last-applied record."""
-    if options.applied_records is None or have.labels.get(LABEL_SPEC_HASH) == want:
+    if options.applied_records is None or hash_matches(have.labels, spec):
         return ()
     return options.applied_records.diff(have.id, have.labels.get(LABEL_SPEC_HASH), spec)
 
@@ -345,13 +352,12 @@ def _field_diff(spec: ContainerSpec, have: ObservedContainer, want: str, options
 def _recreate_causes(
     spec: ContainerSpec,
     have: ObservedContainer,
-    want: str,
     observed: ObservedState,
     recreated_networks: frozenset[str],
     moved: Mapping[str, str],
 ) -> list[Cause]:
     causes = []
-    if have.labels.get(LABEL_SPEC_HASH) != want:
+    if not hash_matches(have.labels, spec):
         causes.append(spec_changed(have.labels, spec))
     image_id = observed.images.get(spec.image)
     if image_id and have.image_id and image_id != have.image_id and spec.build is None:

@@ -9,6 +9,7 @@ resource gone counts as done.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -17,11 +18,12 @@ from dataclasses import dataclass
 import structlog
 
 from reconciler import grantfiles, masking
+from reconciler.changes import Cause, Reason
 from reconciler.hooks import run_hook
 from reconciler.images.transfers import logged_pull
 from reconciler.model import LABEL_MANAGED, ContainerSpec, is_owned
 from reconciler.tasks import Action, Plan, Step, Task
-from runtime.base import Conflict, EngineError, EngineUnavailable, NotFound, ProgressCallback, Runtime
+from runtime.base import Conflict, EngineError, EngineUnavailable, InvalidSpec, NotFound, ProgressCallback, Runtime
 
 log = structlog.get_logger("reconciler.execute")
 
@@ -127,6 +129,9 @@ def _run_task(
             _perform(action, runtime, namespace, secrets, progress)
             log.debug("action.done", resource=change.resource, name=change.name, action=str(action))
         except EngineError as error:
+            if action.step is Step.UPDATE and task.fallback is not None and isinstance(error, InvalidSpec):
+                return _fall_back(task.fallback, masking.mask(str(error), secrets), runtime, namespace,
+                                  should_stop, progress, secrets)
             rollback = task.rollback[index] if index < len(task.rollback) else ()
             rolled_back = bool(rollback) and _roll_back(rollback, runtime, namespace, change.name, secrets)
             said = masking.mask(str(error), secrets)
@@ -145,6 +150,17 @@ def _run_task(
         **({"diff": [masking.mask(str(d), secrets) for d in change.diff]} if change.diff else {}),
     )
     return TaskResult(task, ok=True, seconds=time.monotonic() - started)
+
+
+def _fall_back(fallback: Task, refused: str, runtime: Runtime, namespace: str, should_stop: Callable[[], bool],
+               progress: ProgressCallback | None, secrets: frozenset[str]) -> TaskResult:
+    """The engine refused an in-place update (`refused`, masked): run the replacement the plan
+    holds for it, whose result carries the refusal among its causes."""
+    change = fallback.change
+    log.warning(f"{change.resource}.update_refused", name=change.name, error=refused, then=change.kind.verb)
+    causes = (*change.causes, Cause(Reason.UPDATE_REFUSED, refused))
+    task = dataclasses.replace(fallback, change=dataclasses.replace(change, causes=causes))
+    return _run_task(task, runtime, namespace, should_stop, progress, secrets)
 
 
 def _roll_back(actions: tuple[Action, ...], runtime: Runtime, namespace: str, name: str,
@@ -186,6 +202,8 @@ def _call(action: Action, runtime: Runtime, namespace: str, secrets: frozenset[s
         grantfiles.write(action.spec, action.name)
     elif step is Step.CREATE:
         runtime.create_container(action.spec, action.name, dict(action.labels))
+    elif step is Step.UPDATE:
+        runtime.update_container(target, action.spec)
     elif step is Step.START:
         runtime.start_container(target)
     elif step is Step.STOP:

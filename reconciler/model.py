@@ -47,9 +47,17 @@ LABEL_REVISION = LABEL_PREFIX + "revision"  # the git revision (full sha) a reso
 
 # The version of the canonical form the spec hash is computed over (DESIGN section 12; the
 # history is in docs/format.md). 1: the first release. 2: devices parsed as `docker run --device`.
-# A resource without the label was made at form 1. FORM_CHANGES: the keys each form changed.
-FORM = 2
-FORM_CHANGES = {2: frozenset({"devices"})}
+# 3: the fields of IN_PLACE left out (the engine updates them in place: reconciler.inplace).
+# A resource without the label was made at form 1. FORM_CHANGES: the keys whose canonical value
+# each form changed (a container made at an older form that uses one is replaced, saying why).
+FORM = 3
+FORM_CHANGES = {2: frozenset({"devices"}), 3: frozenset()}
+
+# The container fields the engine changes on a running container (Docker's POST
+# /containers/{id}/update), as paths in the spec: outside the canonical form from form 3 on, and
+# compared with what inspect reports instead (reconciler.inplace).
+IN_PLACE = ("resources.memory", "resources.memory_reservation", "resources.memswap_limit", "resources.cpus",
+            "resources.cpu_shares", "resources.cpuset", "resources.pids_limit", "resources.blkio.weight", "restart")
 
 
 def is_owned(labels: Mapping[str, str] | None, namespace: str) -> bool:
@@ -290,15 +298,42 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def canonical(spec: Spec) -> dict[str, Any]:
+def canonical(spec: Spec, form: int = FORM) -> dict[str, Any]:
     """The parts of a spec that define the engine object, as plain JSON-able data: every field
     but those of `_NOT_HASHED`, those marked `UNHASHED` (which only steer how the object is
-    created), and those marked `WHEN_SET` while they hold their default."""
-    return {
+    created), and those marked `WHEN_SET` while they hold their default; from `form` 3 on, a
+    container's fields of `IN_PLACE` are left out too (a `blkio` table left empty with them)."""
+    parts = {
         f.name: _plain(getattr(spec, f.name))
         for f in dataclasses.fields(spec)
         if f.name not in _NOT_HASHED and _hashed(f, getattr(spec, f.name))
     }
+    return _without_in_place(parts) if form >= 3 and isinstance(spec, ContainerSpec) else parts
+
+
+def in_place_values(spec: ContainerSpec) -> dict[str, Any]:
+    """Path of `IN_PLACE` -> the declared value (None: not declared), in that order."""
+    blkio = spec.resources.blkio
+    values = {path: getattr(spec.resources, path.removeprefix("resources."))
+              for path in IN_PLACE if path.count(".") == 1}
+    values["resources.blkio.weight"] = blkio.weight if blkio else None
+    return {**values, "restart": spec.restart}
+
+
+def _without_in_place(parts: dict[str, Any]) -> dict[str, Any]:
+    parts.pop("restart", None)
+    resources = dict(parts.get("resources") or {})
+    for path in IN_PLACE:
+        head, _, rest = path.partition(".")
+        if head == "resources" and "." not in rest:
+            resources.pop(rest, None)
+    blkio = dict(resources.get("blkio") or {})
+    blkio.pop("weight", None)
+    if blkio and any(blkio.values()):
+        resources["blkio"] = blkio
+    else:
+        resources.pop("blkio", None)
+    return {**parts, "resources": resources}
 
 
 def _digest(value: Any) -> str:
@@ -316,6 +351,32 @@ def spec_hash(spec: Spec) -> str:
     return found
 
 
+def form_of(labels: Mapping[str, str]) -> int:
+    """The canonical form a resource was made at, from its `io.reconciler.form` label (none: 1;
+    one this release does not know is read as the current form)."""
+    form = labels.get(LABEL_FORM, "1")
+    return int(form) if form.isdigit() and int(form) <= FORM else FORM
+
+
+def spec_hash_at(spec: Spec, form: int) -> str:
+    """The spec hash as form `form` computed it: forms 1 and 2 hashed the fields of `IN_PLACE`
+    (their other differences are changes of parsing, not of the canonical form's shape)."""
+    return spec_hash(spec) if form >= 3 else _digest({"kind": spec.kind, **canonical(spec, form)})
+
+
+def spec_hashes(spec: Spec) -> frozenset[str]:
+    """The hashes `spec` had at each form this release reads: what a record kept by hash (a
+    completed run) may hold for it."""
+    return frozenset(spec_hash_at(spec, form) for form in range(1, FORM + 1))
+
+
+def hash_matches(labels: Mapping[str, str], spec: Spec) -> bool:
+    """Whether the resource carrying `labels` was made from `spec`, as the form it was made at
+    hashes it: a container made at form 2 whose declared spec did not change matches."""
+    recorded = labels.get(LABEL_SPEC_HASH)
+    return recorded is not None and recorded == spec_hash_at(spec, form_of(labels))
+
+
 # The limits the model keeps in `Resources` that the file writes at the container's top level, as
 # Compose does: field -> the key the file writes (and the plan names).
 _TOP_LEVEL_LIMITS = {"cpu_shares": "cpu_shares", "cpu_period": "cpu_period", "cpu_quota": "cpu_quota",
@@ -323,11 +384,11 @@ _TOP_LEVEL_LIMITS = {"cpu_shares": "cpu_shares", "cpu_period": "cpu_period", "cp
                      "mem_swappiness": "mem_swappiness", "memswap_limit": "memswap_limit", "blkio": "blkio_config"}
 
 
-def spec_keys(spec: Spec) -> dict[str, str]:
+def spec_keys(spec: Spec, form: int = FORM) -> dict[str, str]:
     """A short hash per top-level key of the file, so a later pass can say which keys changed. The
     limits written at the top level (`cpu_shares`, `blkio_config`, ...) are keys of their own, so
-    `resources` holds what its table does, as it always has."""
-    parts = canonical(spec)
+    `resources` holds what its table does, as it always has; `form` as for `canonical`."""
+    parts = canonical(spec, form)
     resources = dict(parts.get("resources") or {})
     for field_name, key in _TOP_LEVEL_LIMITS.items():
         if field_name in resources:

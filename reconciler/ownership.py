@@ -15,6 +15,7 @@ from reconciler.model import (
     LABEL_SPEC_HASH,
     LABEL_SPEC_KEYS,
     Spec,
+    hash_matches,
     spec_hash,
     spec_keys,
 )
@@ -67,10 +68,11 @@ def image_volume_name(container: str, path: str) -> str:
     return f"{container}_{slug}"
 
 
-def winner(candidates: Iterable[ObservedContainer], desired_hash: str | None) -> ObservedContainer:
+def winner(candidates: Iterable[ObservedContainer], desired: Spec | None) -> ObservedContainer:
     """Among several containers standing for one name, the one to keep: the stable rule is
-    spec hash match first, then the newest, then the highest id; never the engine's list order."""
+    spec hash match first (as the form each was made at hashes `desired`), then the newest, then
+    the highest id; never the engine's list order."""
     return max(
         candidates,
-        key=lambda c: (c.labels.get(LABEL_SPEC_HASH) == desired_hash, c.created, c.id),
+        key=lambda c: (desired is not None and hash_matches(c.labels, desired), c.created, c.id),
     )

@@ -36,7 +36,8 @@ def plan(changes: Iterable[Change], namespace: str, options: PlanOptions = DEFAU
             after = _after(change, by_key, changes)
             blocked = _blocked(change, by_key, options, frozen_ties) or grantfiles.blocked(
                 change, options.files_folder, options.files_refused, options.files_owner)
-            tasks[change.key] = Task(change, steps, rollback, after, blocked)
+            fallback = _fallback(change, namespace, waits.get(change.name), options.files_folder, after)
+            tasks[change.key] = Task(change, steps, rollback, after, blocked, fallback)
     if options.revision:
         tasks = {key: _stamped(task, options.revision) for key, task in tasks.items()}
     return Plan(changes, _block_successors(_dependents_first(tasks)))
@@ -49,7 +50,19 @@ def _stamped(task: Task, revision: str) -> Task:
             return action
         return dataclasses.replace(action, labels=tuple(sorted((*action.labels, (LABEL_REVISION, revision)))))
 
-    return dataclasses.replace(task, steps=tuple(map(stamp, task.steps)))
+    fallback = _stamped(task.fallback, revision) if task.fallback is not None else None
+    return dataclasses.replace(task, steps=tuple(map(stamp, task.steps)), fallback=fallback)
+
+
+def _fallback(change: Change, namespace: str, wait_for: str | None, files_folder: str | None,
+              after: frozenset[str]) -> Task | None:
+    """For an in-place update, the replacement that runs when the engine refuses it (a memory
+    limit under current use, or above the swap limit the container has): see reconciler.inplace."""
+    if change.kind is not ChangeKind.UPDATE or not isinstance(change.spec, ContainerSpec):
+        return None
+    replace = dataclasses.replace(change, kind=ChangeKind.RECREATE, needs_start=change.spec.state != "stopped")
+    steps, rollback = _steps(replace, namespace, wait_for)
+    return Task(replace, *grantfiles.with_files(replace, steps, rollback, files_folder), after)
 
 
 def _healed(change: Change, options: PlanOptions) -> Change:
@@ -291,7 +304,21 @@ def _container_steps(change: Change, spec: ContainerSpec, namespace: str, one_sh
         return [*rename, *pre_stop(old, spec), Action(Step.STOP, old, timeout=spec.stop_timeout)], []
     if change.kind is ChangeKind.CLEANUP:
         return rename, []
+    if change.kind is ChangeKind.UPDATE:
+        return _update(change, spec, old, rename, start, hooks, halt)
     return _replacement(change, spec, namespace, old, one_shot)
+
+
+def _update(change: Change, spec: ContainerSpec, old: str, rename: list[Action], start: list[Action],
+            hooks: list[Action], halt: list[tuple[Action, ...]]):
+    """(steps, rollback) of an in-place update: the update call, then the start or the stop the
+    container needs as well (a failing post_start hook stops it again, as for a start)."""
+    update = [*rename, Action(Step.UPDATE, old, spec=spec)]
+    if change.needs_start:
+        return [*update, *start, *hooks], [*[()] * len(update + start), *halt]
+    if any(cause.reason is Reason.WANT_STOPPED for cause in change.causes):
+        return [*update, *pre_stop(old, spec), Action(Step.STOP, old, timeout=spec.stop_timeout)], []
+    return update, []
 
 
 def _effective(change: Change, spec: ContainerSpec) -> ContainerSpec:

@@ -36,6 +36,7 @@ class Step(enum.Enum):
     POST_START = "run post_start hook"  # one of a container's hooks, run with exec right after it starts
     PRE_STOP = "run pre_stop hook"  # ... right before it is stopped or removed
     REMOVE_ADOPTED = "remove adopted container"  # the unowned container an adoption took over, re-checked first
+    UPDATE = "update container"  # the fields of model.IN_PLACE, in place (reconciler.inplace)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ class Task:
     rollback: tuple[tuple[Action, ...], ...] = ()
     after: frozenset[str] = frozenset()
     blocked: str | None = None
+    # what runs instead when the engine refuses the first step, an in-place update: the replacement
+    fallback: Task | None = None
 
     @property
     def key(self) -> str:
@@ -101,6 +104,9 @@ class Task:
             lines.append(f"    {action}")
             if undo:
                 lines.append("      if it fails: " + ", ".join(undo))
+            if self.fallback is not None and action.step is Step.UPDATE:
+                lines.append(f"      if it is refused: {self.fallback.change.kind.verb} instead")
+                lines += [f"    {line}" for line in self.fallback.lines(steps) if not line.startswith("    blocked")]
         if self.then:
             lines.append(f"    then: {self.then}")
         return lines

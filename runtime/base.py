@@ -79,6 +79,10 @@ class ObservedContainer:
     # that share a network stack (`container:<id>`) and their targets, whose starts must be
     # ordered; else at least what the list says ("Up 3 minutes": 180)
     up_seconds: float | None = None
+    # the fields of `model.IN_PLACE` as the engine's inspect reports them, path -> value (None:
+    # unset; "resources.memory": bytes, "resources.cpus": CPUs, "restart": "on-failure:3"), what
+    # `reconciler.inplace` compares with the declared values; None when they were not read
+    limits: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,9 @@ class ObservedState:
     unowned_containers: tuple[UnownedContainer, ...] = ()
     unowned_networks: tuple[ObservedNetwork, ...] = ()
     unowned_volumes: tuple[ObservedVolume, ...] = ()
+    # why the engine cannot update a container in place (`runtime.capabilities.update_refusal`):
+    # a change of the fields of `model.IN_PLACE` replaces it instead; "" when it can
+    cannot_update: str = ""
 
 
 @dataclass(frozen=True)
@@ -256,9 +263,9 @@ class Runtime(Protocol):
         `NAME--prev-ID` unowned containers are returned even while an owned container holds the
         name); `images` are references to resolve, with the volumes they declare. Unowned holders
         are returned in full (`ObservedState.unowned_*`), containers read by one inspect each.
-        A constant number of engine calls, plus one per image id never seen before and one per
-        container that may be in a crash loop (see `ObservedContainer.restart_count`) or that
-        shares a network stack (see `ObservedContainer.up_seconds`)."""
+        A constant number of engine calls, plus one per image id never seen before and one
+        inspect per owned container (its `ObservedContainer.limits`, its restart count and exact
+        uptime where they matter: see `ObservedContainer.restart_count` and `up_seconds`)."""
 
     def refused(self, spec: NetworkSpec | ContainerSpec) -> str | None:
         """Why the engine cannot honour `spec` as declared ("podman 4.3.1 does not honour the
@@ -268,6 +275,13 @@ class Runtime(Protocol):
     def create_container(self, spec: ContainerSpec, name: str, labels: Mapping[str, str]) -> str:
         """Create (not start) a container named `name` from `spec`, with `labels` added to the
         spec's own labels. Networks named in the spec are resolved by name. Returns its id."""
+
+    def update_container(self, id: str, spec: ContainerSpec) -> None:
+        """Set the fields of `model.IN_PLACE` that `spec` declares on the container `id`, which
+        keeps its id and keeps running (Docker's POST /containers/{id}/update, `docker update`).
+        InvalidSpec "update container ID: ..." when the engine refuses (a memory limit under current
+        use, or above the swap limit the container has) or cannot update at all (Podman 4.3);
+        NotFound when it is gone."""
 
     def start_container(self, id: str) -> None: ...
 

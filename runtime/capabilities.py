@@ -155,3 +155,11 @@ def probe(version: Mapping[str, Any], podman_info: Mapping[str, Any] | None = No
 def is_podman(version: Mapping[str, Any]) -> bool:
     """Whether a `GET /version` answer comes from Podman (which then has `GET /libpod/info`)."""
     return _podman_component(version) is not None
+
+
+def update_refusal(capabilities: Capabilities) -> str:
+    """Why the engine cannot update a container in place ("" when it can), naming it and its
+    version: Podman 4.3's compatible API has no `POST /containers/{id}/update` (docs/engines.md)."""
+    if capabilities.in_place_update:
+        return ""
+    return f"{capabilities.kind} {capabilities.version} has no update call (POST /containers/{{id}}/update)"

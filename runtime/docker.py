@@ -11,6 +11,7 @@ module. The client is made on first use: an engine that is down when the agent s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -32,6 +33,7 @@ from runtime.base import (
     EngineError,
     Event,
     ExecResult,
+    Forbidden,
     ImportSource,
     InvalidSpec,
     NotFound,
@@ -39,12 +41,13 @@ from runtime.base import (
     ObservedState,
     UnownedContainer,
 )
-from runtime.capabilities import DOCKER, PODMAN, Capabilities, is_podman, probe
+from runtime.capabilities import DOCKER, PODMAN, Capabilities, is_podman, probe, update_refusal
 from runtime.docker_errors import engine_errors
 from runtime.docker_events import watch
 from runtime.docker_exec import run_exec
 from runtime.docker_images import DockerImages
 from runtime.docker_specs import container_body, network_kwargs, volume_kwargs
+from runtime.docker_update import limits, update_body
 from runtime.docker_waits import DockerWaits
 from runtime.honoured import container_refusal
 
@@ -155,13 +158,15 @@ class DockerRuntime(DockerImages, DockerWaits):
             modes = self._network_modes(containers, libpod, inspected)
             restarting = {c["Id"] for c in containers if parse.may_be_restarting(c) or podman.may_be_restarting(c)}
             sharing = parse.sharing_stacks(modes)
-            for id in (restarting | sharing) - set(inspected):
+            # every owned container is inspected: its limits are compared with the declared ones
+            for id in {c["Id"] for c in containers} - set(inspected):
                 inspected[id] = self._inspect(id)
         now = time.time()
         counts = {id: (inspected[id] or {}).get("RestartCount") or 0 for id in restarting}
         ups = {id: parse.up_since(inspected[id], now) for id in sharing}
         observed = [
-            parse.container(c, counts.get(c["Id"], 0), ups.get(c["Id"]), modes.get(c["Id"]))
+            parse.container(c, counts.get(c["Id"], 0), ups.get(c["Id"]), modes.get(c["Id"]),
+                            limits(inspected[c["Id"]]) if inspected.get(c["Id"]) else None)
             for c in containers
         ]
         if self._podman:
@@ -203,7 +208,8 @@ class DockerRuntime(DockerImages, DockerWaits):
             inspected = self._inspect(id)
             if inspected is None:
                 continue
-            container = parse.container_from_inspect(inspected, time.time())
+            container = dataclasses.replace(parse.container_from_inspect(inspected, time.time()),
+                                            limits=limits(inspected))
             found.append(podman.inspected_container(container, inspected) if self._podman else container)
         return tuple(found)
 
@@ -258,6 +264,18 @@ class DockerRuntime(DockerImages, DockerWaits):
         except NotFound as error:  # a missing image, network or volumes_from container
             raise InvalidSpec(str(error)) from error
         return container_id
+
+    def update_container(self, id: str, spec: ContainerSpec) -> None:
+        if not self.capabilities.in_place_update:
+            raise InvalidSpec(f"update container {id[:12]}: {update_refusal(self.capabilities)}")
+        api = self.api
+        try:
+            with engine_errors():
+                api._raise_for_status(api._post_json(api._url("/containers/{0}/update", id), data=update_body(spec)))
+        except (Conflict, Forbidden) as error:  # the engine's words for a limit it cannot set now
+            raise InvalidSpec(f"update container {id[:12]}: {error}") from error
+        except InvalidSpec as error:
+            raise InvalidSpec(f"update container {id[:12]}: {error}") from error
 
     def _discard(self, container_id: str) -> None:
         try:

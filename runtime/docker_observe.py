@@ -94,10 +94,10 @@ def up_since(inspected: Mapping[str, Any] | None, now: float) -> float | None:
 
 
 def container(entry: Mapping[str, Any], restart_count: int = 0, up_seconds: float | None = None,
-              network_mode: str | None = None) -> ObservedContainer:
-    """A list entry as observed; `restart_count` and an exact `up_seconds` come from an inspect
-    (the list has no restart count, and its uptime is coarse); `network_mode`, when given,
-    stands for the list's (Podman lists none)."""
+              network_mode: str | None = None, limits: Mapping[str, Any] | None = None) -> ObservedContainer:
+    """A list entry as observed; `restart_count`, an exact `up_seconds` and `limits` come from an
+    inspect (the list has no restart count nor limits, and its uptime is coarse); `network_mode`,
+    when given, stands for the list's (Podman lists none)."""
     status = entry.get("Status") or ""
     networks = (entry.get("NetworkSettings") or {}).get("Networks") or {}
     return ObservedContainer(
@@ -116,6 +116,7 @@ def container(entry: Mapping[str, Any], restart_count: int = 0, up_seconds: floa
                  if m.get("Type") == "volume" and m.get("Name") and m.get("Destination")},
         binds=bind_sources(entry.get("Mounts")),
         up_seconds=up_seconds if up_seconds is not None else up_seconds_from_status(status),
+        limits=limits,
     )
 
 

@@ -44,6 +44,7 @@ from runtime.docker_observe import normalise_reference
 from runtime.honoured import container_refusal
 from runtime.memory_controls import MemoryControls, engine_call
 from runtime.memory_images import MemoryImages
+from runtime.memory_limits import created_limits, updated_limits
 from runtime.memory_objects import (
     KILL_EXIT_CODE,
     NETWORK_DRIVERS,
@@ -264,6 +265,7 @@ class MemoryRuntime(MemoryControls, MemoryImages):
         for attachment in spec.networks:
             container.networks[attachment.name] = attachment
         container.volumes = self._mount_volumes(spec, image_id)
+        container.limits = created_limits(spec)
         self.containers[container.id] = container
         self._emit(container.event("create"))
         return container.id
@@ -297,6 +299,12 @@ class MemoryRuntime(MemoryControls, MemoryImages):
             self.volumes[name] = MemoryVolume(name, "local", {})
             self._emit(Event("volume", "create", name, name))
         return name
+
+    @engine_call
+    def update_container(self, id: str, spec: ContainerSpec) -> None:
+        container = self._container(id)
+        container.limits = updated_limits(container.limits, spec, id)
+        self._emit(container.event("update"))
 
     @engine_call
     def start_container(self, id: str) -> None:

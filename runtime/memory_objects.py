@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from reconciler.fields import NetworkAttachment
 from reconciler.model import ContainerSpec
@@ -38,6 +39,7 @@ class MemoryContainer:
     started: float | None = None  # the engine's clock (see MemoryRuntime._tick) at its last start
     networks: dict[str, NetworkAttachment] = field(default_factory=dict)
     volumes: dict[str, str] = field(default_factory=dict)  # container path -> volume name
+    limits: dict[str, Any] = field(default_factory=dict)  # the fields of model.IN_PLACE, as inspect reports them
 
     def event(self, action: str) -> Event:
         """An event about it, with its labels and name as attributes (as the engine sends them)."""
@@ -51,6 +53,7 @@ class MemoryContainer:
             volumes=dict(self.volumes),
             binds=frozenset(m.source for m in self.spec.mounts if m.type == "bind" and m.source),
             up_seconds=now - self.started if self.state == "running" and self.started is not None else None,
+            limits=dict(self.limits),
         )
 
 

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 
 import structlog
 
+from reconciler import inplace
 from reconciler.agent.lastapplied import CannotRestore, record, restore
 from reconciler.agent.lastgood import LastKnownGood
 from reconciler.agent.quarantine import Quarantine, lifted, quarantines
 from reconciler.agent.statedir import StateDir, StateDirError
 from reconciler.converge import PassReport
 from reconciler.fielddiff import AppliedRecords
-from reconciler.model import LABEL_SPEC_HASH, ContainerSpec, DesiredState, resource_key, spec_hash
+from reconciler.model import LABEL_SPEC_HASH, ContainerSpec, DesiredState, hash_matches, resource_key, spec_hash
 from reconciler.ownership import logical_name
 
 log = structlog.get_logger("reconciler.agent")
@@ -156,15 +157,20 @@ class Rollbacks:
     def _applied(self, report: PassReport, desired: DesiredState, secrets: Collection[str],
                  now: float) -> dict[str, dict]:
         """The last-applied records after a pass: one per declared container name, the newest (a
-        container that holds its name with the desired spec hash, not recorded yet, replaces it)."""
+        container that holds its name with the desired spec hash, not recorded yet, replaces it;
+        one updated in place, whose limits now are the desired ones, is recorded again)."""
         by_name = {r.get("name"): (cid, r) for cid, r in self.applied.items() if r.get("name") in desired.containers}
         for container in report.observed.containers:
             spec = desired.containers.get(logical_name(container.labels, container.name))
-            if (spec is None or container.name != spec.name or by_name.get(spec.name, ("",))[0] == container.id
-                    or container.labels.get(LABEL_SPEC_HASH) != spec_hash(spec)):
+            if (spec is None or container.name != spec.name or not hash_matches(container.labels, spec)
+                    or inplace.differences(spec, container)):
                 continue
-            by_name[spec.name] = (container.id, {"name": spec.name, "spec_hash": spec_hash(spec), "at": now,
-                                                 "spec": record(spec, secrets, self.key())})
+            applied = record(spec, secrets, self.key())
+            if by_name.get(spec.name, ("", {}))[0] == container.id and by_name[spec.name][1].get("spec") == applied:
+                continue
+            # the hash its label holds: that of the form it was made at (see fielddiff.AppliedRecords)
+            by_name[spec.name] = (container.id, {"name": spec.name, "spec_hash": container.labels[LABEL_SPEC_HASH],
+                                                 "at": now, "spec": applied})
             log.debug("last_applied.recorded", resource=resource_key("container", spec.name),
                       container=container.id[:12])
         return dict(by_name.values())

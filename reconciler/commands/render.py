@@ -26,6 +26,8 @@ _COLOURS = {
     ChangeKind.CHECK: "2",
     ChangeKind.PUSH: "34",
     ChangeKind.BLOCKED: "1;33",  # bold yellow
+    ChangeKind.ADOPT: "35",
+    ChangeKind.UPDATE: "36",
 }
 
 PLAN_SCHEMA_VERSION = 1
@@ -62,6 +64,8 @@ def plan_data(plan: Plan) -> dict[str, Any]:
         data["if_it_fails"] = [list(undo) for undo in task.branches] if task else []
         data["then"] = task.then if task else None
         data["blocked"] = task.blocked if task else None
+        if task and task.fallback:
+            data["if_it_is_refused"] = [str(a) for a in task.fallback.steps]
         changes.append(data)
     return {
         "schema_version": PLAN_SCHEMA_VERSION,

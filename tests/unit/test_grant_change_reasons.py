@@ -7,7 +7,7 @@ import json
 
 from reconciler.changes import Reason, spec_changed
 from reconciler.fields import FileGrant
-from reconciler.model import LABEL_SPEC_KEYS, ContainerSpec, Source, spec_keys
+from reconciler.model import FORM, LABEL_FORM, LABEL_SPEC_KEYS, ContainerSpec, Source, spec_keys
 
 OLD, NEW = "hmac-sha256:" + "1" * 64, "hmac-sha256:" + "2" * 64
 WEB = ContainerSpec(name="web", image="busybox", source=Source("web.toml", 1),
@@ -16,13 +16,14 @@ WEB = ContainerSpec(name="web", image="busybox", source=Source("web.toml", 1),
 
 
 def cause(before: ContainerSpec, after: ContainerSpec) -> str:
-    return str(spec_changed({LABEL_SPEC_KEYS: json.dumps(spec_keys(before))}, after))
+    return str(spec_changed({LABEL_SPEC_KEYS: json.dumps(spec_keys(before)), LABEL_FORM: str(FORM)}, after))
 
 
 def test_a_changed_config_is_a_config_change():
     after = dataclasses.replace(WEB, configs=(dataclasses.replace(WEB.configs[0], digest=NEW),))
     assert cause(WEB, after) == "config changed: configs"
-    assert spec_changed({LABEL_SPEC_KEYS: json.dumps(spec_keys(WEB))}, after).reason is Reason.CONFIG_CHANGED
+    labels = {LABEL_SPEC_KEYS: json.dumps(spec_keys(WEB)), LABEL_FORM: str(FORM)}
+    assert spec_changed(labels, after).reason is Reason.CONFIG_CHANGED
 
 
 def test_a_changed_secret_is_a_secret_change():

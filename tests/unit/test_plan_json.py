@@ -12,6 +12,8 @@ from jsonschema import Draft202012Validator
 from reconciler.commands.render import plan_json, problems_json
 from reconciler.converge import make_plan
 from reconciler.desired.problems import Problem
+from reconciler.fields import Resources
+from reconciler.model import in_place_values
 from reconciler.options import PlanOptions
 from runtime.base import ObservedState
 from tests.unit.test_diff_plan import IMAGE, IMAGE_ID, NS, db, desired, observed, running, web
@@ -48,3 +50,13 @@ def test_the_error_object_of_invalid_files_validates(schema):
     text = problems_json("the desired state is invalid", [Problem("a.toml", 2, "container.web.image", "bad")])
     assert errors(schema, text) == []
     assert json.loads(text)["problems"][0]["text"] == "a.toml:2: container.web.image: bad"
+
+
+def test_an_in_place_update_validates_with_the_replacement_it_falls_back_to(schema):
+    have = running(web(), "1", limits=in_place_values(web()))
+    plan = make_plan(desired(web(resources=Resources(memory=2**27)), db()), observed(have, running(db(), "2")), NS)
+    text = plan_json(plan)
+    assert errors(schema, text) == []
+    [update] = [c for c in json.loads(text)["changes"] if c["action"] == "update"]
+    assert update["symbol"] == "%" and update["steps"] == ["update container " + "1" * 12]
+    assert update["if_it_is_refused"][0] == "create container web--next-" + "1" * 12

@@ -1,0 +1,48 @@
+"""The fields of `model.IN_PLACE` on the Engine API: read from an inspect answer, and the body of
+`POST /containers/{id}/update` (Engine API 1.41 ContainerUpdate: the Resources fields and
+RestartPolicy). Pure.
+
+The engine reports a field it leaves unset as 0 or "" (PidsLimit as null or 0), and a restart
+policy of "no" as "no" or "": those read as None and "no", as a spec declares them. The update
+body holds the fields the spec declares only, since the engine reads a 0 as "unchanged".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.model import ContainerSpec, in_place_values
+from runtime.docker_specs import NANOS, restart_policy
+
+# path of model.IN_PLACE -> the HostConfig field that holds it (restart apart)
+_FIELDS = {"resources.memory": "Memory", "resources.memory_reservation": "MemoryReservation",
+           "resources.memswap_limit": "MemorySwap", "resources.cpus": "NanoCpus", "resources.cpu_shares": "CpuShares",
+           "resources.cpuset": "CpusetCpus", "resources.pids_limit": "PidsLimit",
+           "resources.blkio.weight": "BlkioWeight"}
+
+
+def _restart(policy: Mapping[str, Any] | None) -> str:
+    """A RestartPolicy as the file writes it: "no", "always", "unless-stopped", "on-failure[:N]"."""
+    name = (policy or {}).get("Name") or "no"
+    count = (policy or {}).get("MaximumRetryCount") or 0
+    return f"{name}:{count}" if name == "on-failure" and count else name
+
+
+def limits(inspected: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of `model.IN_PLACE` of a container inspect answer, path -> value as a spec
+    declares it (`ObservedContainer.limits`)."""
+    host = inspected.get("HostConfig") or {}
+    found: dict[str, Any] = {path: host.get(name) or None for path, name in _FIELDS.items()}
+    if found["resources.cpus"] is not None:
+        found["resources.cpus"] = found["resources.cpus"] / NANOS
+    return {**found, "restart": _restart(host.get("RestartPolicy"))}
+
+
+def update_body(spec: ContainerSpec) -> dict[str, Any]:
+    """The body of `POST /containers/{id}/update` that sets what `spec` declares of `model.IN_PLACE`."""
+    values = in_place_values(spec)
+    body = {name: values[path] for path, name in _FIELDS.items() if values[path] is not None}
+    if "NanoCpus" in body:
+        body["NanoCpus"] = int(round(body["NanoCpus"] * NANOS))
+    return {**body, "RestartPolicy": restart_policy(spec.restart)}
