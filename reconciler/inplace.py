@@ -7,12 +7,12 @@ on a container, so from canonical form 3 on the spec hash leaves them out, and t
 compared with what the engine's inspect reports (`ObservedContainer.limits`) instead.
 
 A difference is an update (`% update container web (resources changed: resources.memory)`, with
-`resources.memory: "64m" -> "128m"` under it) unless the engine has no update call (Podman 4.3: `Capabilities.in_place_update`) or a
-declared value is removed: the update call reads a 0 as "unchanged" (moby's
-daemon/update_linux.go), so a limit cannot be lifted in place. Then the container is replaced, and
-the plan says why. An update the engine refuses at apply (a memory limit under current use, a
-memory limit above the swap limit that the container got at create) falls back to a replacement,
-planned beside it (`Task.fallback`).
+`resources.memory: "64m" -> "128m"` under it) unless the engine has no update call (Podman 4.3:
+`Capabilities.in_place_update`) or a declared value is removed: the update call reads a 0 as
+"unchanged" (moby's container.UpdateContainer, as `runc update`), so a limit cannot be lifted in
+place. Then the container is replaced, and the plan says why. An update the engine refuses at apply (a memory limit
+under current use, a memory limit above the swap limit that the container got at create) falls
+back to a replacement, planned beside it (`Task.fallback`).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def not_updatable(found: tuple[tuple[str, Any, Any], ...], cannot_update: str) -
     (`cannot_update`, see `runtime.capabilities.update_refusal`), or a declared value is removed."""
     if cannot_update:
         return Cause(Reason.NOT_UPDATABLE, cannot_update)
-    removed = [path for path, _old, new in found if new is None]
+    removed = [file_key(path) for path, _old, new in found if new is None]
     if removed:
         return Cause(Reason.NOT_UPDATABLE, f"{', '.join(removed)} removed (the engine's update cannot lift a limit)")
     return None

@@ -22,7 +22,7 @@ from reconciler.agent.quarantine import Quarantine, lifted, quarantines
 from reconciler.agent.statedir import StateDir, StateDirError
 from reconciler.converge import PassReport
 from reconciler.fielddiff import AppliedRecords
-from reconciler.model import LABEL_SPEC_HASH, ContainerSpec, DesiredState, hash_matches, resource_key, spec_hash
+from reconciler.model import LABEL_SPEC_HASH, ContainerSpec, DesiredState, hash_matches, resource_key
 from reconciler.ownership import logical_name
 
 log = structlog.get_logger("reconciler.agent")
