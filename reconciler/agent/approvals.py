@@ -80,8 +80,13 @@ def fingerprint(observed: ObservedState) -> list[list[Any]]:
 
 def plan_id(key: str, desired: DesiredState, observed: ObservedState, plan: Mapping[str, Any]) -> str:
     """The content hash naming a pending plan: sha256 over the files (`files_key`), the desired
-    state's digest, the engine's `fingerprint` and the plan's JSON; its first ID_LENGTH hex digits."""
-    content = {"files": key, "desired": desired.digest(), "observed": fingerprint(observed), "plan": plan}
+    state's digest, the engine's `fingerprint` and the plan's JSON; its first ID_LENGTH hex digits.
+    The changes' per-field diffs are left out: they show the desired specs against the last-applied
+    records, which a pass writes after it ran (a container made again by a heal has its record
+    only from then on), and what the plan does is the same with or without them."""
+    changes = [{k: v for k, v in change.items() if k != "diff"} for change in plan.get("changes") or ()]
+    content = {"files": key, "desired": desired.digest(), "observed": fingerprint(observed),
+               "plan": {**plan, "changes": changes}}
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:ID_LENGTH]
 
 

@@ -341,7 +341,8 @@ class Agent:
         self.status.set_pending_plan(self.gate.shown())
         if turn.waiting is not None:
             log.info("approval.waiting", id=turn.waiting["id"], summary=turn.waiting["plan"]["summary"],
-                     changes=[str(c) for c in turn.report.remaining.changes if c.kind.actionable])
+                     changes=[str(c) for c in turn.report.remaining.changes if c.kind.actionable],
+                     diff={c.key: [str(d) for d in c.diff] for c in turn.report.remaining.changes if c.diff})
             self._notify([Notice(APPROVAL_WAITING, None, f"plan {turn.waiting['id']} waits for approval: "
                                  f"{turn.waiting['plan']['summary']} (reconciler approve {turn.waiting['id']})",
                                  self.revision)], desired)

@@ -14,7 +14,7 @@ from reconciler.control.client import CallFailed, ControlError, NoAgent
 
 def pending_text(pending: Mapping[str, Any] | None) -> list[str]:
     """A pending plan for people: its id and summary, then each change with its reasons (the
-    per-field diff, as the plan prints it) and why it is blocked; [] when none waits."""
+    changed keys), its per-field diff as the plan prints it, and why it is blocked; [] when none waits."""
     if not pending:
         return []
     plan = pending.get("plan") or {}
@@ -25,6 +25,7 @@ def pending_text(pending: Mapping[str, Any] | None) -> list[str]:
         reasons = "; ".join(r.get("text", "") for r in change.get("reasons") or ())
         line = f"  {change.get('symbol')} {change.get('action')} {change.get('kind')} {change.get('name')}"
         lines.append(f"{line} ({reasons})" if reasons else line)
+        lines += [f"      {d.get('text', '')}" for d in change.get("diff") or ()]
         if change.get("blocked"):
             lines.append(f"      blocked: {change['blocked']}")
     lines.append(f"  reconciler approve {pending.get('id')}   (or: reconciler reject {pending.get('id')})")

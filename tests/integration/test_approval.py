@@ -55,8 +55,10 @@ def test_a_file_edit_waits_and_approve_applies_it(approved, desired, names, name
     edit(desired, names, "bonjour")
     shown = waiting(approved)
     assert [(c["action"], c["name"]) for c in shown["plan"]["changes"]] == [("recreate", names("web"))]
+    assert [d["text"] for d in shown["plan"]["changes"][0]["diff"]] == ['env.GREETING: "hello" -> "bonjour"']
     status = cli(namespace, "status")
     assert f"reconciler approve {shown['id']}" in status.stdout
+    assert 'env.GREETING: "hello" -> "bonjour"' in status.stdout
     assert running(docker_client, names("web")).id == before and greeting(docker_client, names("web")) == "hello"
     done = cli(namespace, "approve", shown["id"])
     assert done.returncode == 0, done.stderr
@@ -68,10 +70,13 @@ def test_an_engine_change_between_plan_and_approve_gives_a_new_plan(approved, de
                                                                     docker_client):
     edit(desired, names, "bonjour")
     shown = waiting(approved)
+    old = running(docker_client, names("web")).id
     docker_client.containers.get(names("web")).remove(force=True)
-    fresh = waiting(approved, other_than=shown["id"])
+    eventually(lambda: (c := running(docker_client, names("web"))) and c.id != old, "web is made again")
+    waiting(approved, other_than=shown["id"])
     refused = cli(namespace, "approve", shown["id"])
     assert refused.returncode == 1
+    fresh = approved.status()["pending_plan"]
     assert f"plan {shown['id']} is not the plan" in refused.stderr and f"pending plan {fresh['id']}" in refused.stderr
     assert greeting(docker_client, names("web")) == "hello"
 

@@ -76,6 +76,15 @@ def test_a_file_edit_waits_as_the_pending_plan_and_changes_nothing(changes, engi
     assert len(shown["id"]) == 16 and shown["since"]
 
 
+def test_the_pending_plan_carries_the_per_field_diff_from_the_approved_spec(changes, engine, root):
+    running(changes, engine, root, {"web.toml": WEB})
+    write(root, {"web.toml": BONJOUR})
+    changes.run_pass()
+    (change,) = pending(changes)["plan"]["changes"]
+    assert [d["text"] for d in change["diff"]] == ['env.GREETING: "hello" -> "bonjour"']
+    assert '      env.GREETING: "hello" -> "bonjour"' in pending_text(pending(changes))
+
+
 def test_approving_the_pending_plan_applies_it(changes, engine, root):
     running(changes, engine, root, {"web.toml": WEB})
     write(root, {"web.toml": BONJOUR})
@@ -171,6 +180,7 @@ def test_a_new_pending_plan_is_logged_and_notified_once(changes, engine, root):
         changes.run_pass()
     (waiting,) = logged(logs, "approval.waiting")
     assert waiting["id"] == pending(changes)["id"]
+    assert waiting["diff"] == {"container/web": ['env.GREETING: "hello" -> "bonjour"']}
     assert [(e.kind, pending(changes)["id"] in e.message) for e in sent] == [("approval_waiting", True)]
 
 
@@ -185,6 +195,13 @@ def test_the_id_changes_with_the_engine_and_not_with_a_containers_uptime():
     assert plan_id("k", DesiredState(), older, plan) == plan_id("k", DesiredState(), later, plan)
     assert plan_id("k", DesiredState(), older, plan) != plan_id("k", DesiredState(), stopped, plan)
     assert plan_id("k", DesiredState(), older, plan) != plan_id("k2", DesiredState(), older, plan)
+
+
+def test_the_id_leaves_out_the_per_field_diffs():
+    change = {"action": "recreate", "name": "web", "diff": []}
+    shown = {"changes": [{**change, "diff": [{"text": 'env.GREETING: "hello" -> "bonjour"'}]}]}
+    assert plan_id("k", DesiredState(), ObservedState(), {"changes": [change]}) == plan_id(
+        "k", DesiredState(), ObservedState(), shown)
 
 
 def test_the_api_answers_an_approve_valid_against_its_schema(changes, engine, root):
@@ -233,10 +250,12 @@ def test_a_pending_plan_is_printed_with_its_changes_their_reasons_and_the_comman
     shown = {"id": "0123456789abcdef", "revision": None, "since": "2026-11-30T19:00:00+00:00",
              "plan": {"summary": "1 to recreate", "changes": [
                  {"symbol": "~", "action": "recreate", "kind": "container", "name": "web",
-                  "reasons": [{"text": "spec changed: env"}], "blocked": None}]}}
+                  "reasons": [{"text": "spec changed: env"}], "blocked": None,
+                  "diff": [{"text": 'env.GREETING: "hello" -> "bonjour"'}]}]}}
     assert pending_text(shown) == [
         "pending plan 0123456789abcdef, waiting since 2026-11-30T19:00:00+00:00: 1 to recreate",
         "  ~ recreate container web (spec changed: env)",
+        '      env.GREETING: "hello" -> "bonjour"',
         "  reconciler approve 0123456789abcdef   (or: reconciler reject 0123456789abcdef)",
     ]
 
