@@ -7,9 +7,11 @@ A declared name held by an unowned resource is a conflict, unless the resource i
   path works as declared, an anonymous volume at a path no declared mount covers is mounted into
   the new container at that path. The plan line names what differs from the declared spec.
 - A volume or network cannot be relabelled either: it is adopted by a record in the state
-  directory (`PlanOptions.adopted`: "kind/name" -> the engine id it was adopted as, a volume's
-  being its CreatedAt). From then on it counts as ours: never recreated, emptied or removed; a
-  spec difference is a warning. A volume no longer declared stays adopted (kept, as owned volumes
+  directory (`PlanOptions.adopted`: "kind/name" -> the engine id it was adopted as; a volume has
+  none, and its CreatedAt is no identity either: Docker's local driver reports the time a volume
+  with options was last mounted, so a volume's record is its driver and name, `local:NAME`).
+  From then on it counts as ours: never recreated, emptied or removed; a spec difference is a
+  warning. A volume no longer declared stays adopted (kept, as owned volumes
   are); a network no longer declared is released (the record dropped, the network left in place).
   A record whose id no longer matches the resource holding the name is void: a conflict, unless
   `--adopt` names it again.
@@ -178,7 +180,12 @@ def _unowned(spec: Spec, observed: ObservedState) -> tuple[ObservedNetwork | Obs
     """The unowned holder of `spec`'s name and the id a record keeps for it."""
     if isinstance(spec, NetworkSpec):
         return next(((n, n.id) for n in observed.unowned_networks if n.name == spec.name), None)
-    return next(((v, v.created or v.name) for v in observed.unowned_volumes if v.name == spec.name), None)
+    return next(((v, volume_id(v)) for v in observed.unowned_volumes if v.name == spec.name), None)
+
+
+def volume_id(volume: ObservedVolume) -> str:
+    """What an adoption record keeps of a volume: `DRIVER:NAME` (see the module's docstring)."""
+    return f"{volume.driver or 'local'}:{volume.name}"
 
 
 def _resource_differences(spec: NetworkSpec | VolumeSpec, have: ObservedNetwork | ObservedVolume) -> list[str]:
@@ -199,7 +206,7 @@ def undeclared(desired: DesiredState, observed: ObservedState, options: PlanOpti
             changes.append(Change(ChangeKind.RETAIN, "network", name, (Cause(Reason.RELEASED),)))
         elif kind == "volume" and name not in desired.volumes:
             have = next((v for v in observed.unowned_volumes if v.name == name), None)
-            if have is not None and (have.created or have.name) == options.adopted[key]:
+            if have is not None and volume_id(have) == options.adopted[key]:
                 changes.append(Change(ChangeKind.RETAIN, "volume", name, (Cause(Reason.ADOPTED_KEPT),),
                                       current=(options.adopted[key],)))
     return changes

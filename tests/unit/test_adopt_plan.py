@@ -154,15 +154,15 @@ def test_a_volume_and_a_network_to_adopt_are_adopted_by_a_record_with_no_engine_
     plan = make_plan(d, foreign_resources(), NS, PlanOptions(allow_empty=True))
     assert plan.text(steps=True) == "\n".join([
         "& adopt network front (takes over: unowned network nnnnnnnnnnnnnnnnnnnnnnnn, recorded in the state directory)",
-        "& adopt volume data (takes over: unowned volume 2024-05-01T13:02:10Z, recorded in the state directory)",
+        "& adopt volume data (takes over: unowned volume local:data, recorded in the state directory)",
         "Plan: 2 to adopt.",
     ])
-    assert records(plan.changes) == {"network/front": "n" * 64, "volume/data": CREATED}
+    assert records(plan.changes) == {"network/front": "n" * 64, "volume/data": "local:data"}
 
 
 def test_an_adopted_volume_and_network_count_as_ours_and_a_difference_is_a_warning():
     d = desired(volumes=(dataclasses.replace(DATA, driver="nfs"),), networks=(FRONT,))
-    adopted = {"network/front": "n" * 64, "volume/data": CREATED}
+    adopted = {"network/front": "n" * 64, "volume/data": "local:data"}
     assert printed(d, foreign_resources(), allow_empty=True, adopted=adopted) == "\n".join([
         "= retain network front (adopted; never recreated, emptied or removed)",
         "? warn volume data (adopted; never recreated, emptied or removed; differs: driver local -> nfs)",
@@ -172,13 +172,21 @@ def test_an_adopted_volume_and_network_count_as_ours_and_a_difference_is_a_warni
 
 def test_a_record_whose_id_no_longer_matches_is_void_and_a_conflict_even_with_adopt_in_the_file():
     d = desired(volumes=(dataclasses.replace(DATA, adopt=True),), networks=())
-    assert printed(d, foreign_resources(), allow_empty=True, adopted={"volume/data": "2020-01-01T00:00:00Z"}) == (
-        "! conflict volume data (adoption record void: recorded 2020-01-01T00:00:00Z, the name is now held by "
-        "2024-05-01T13:02:10Z)\nPlan: 1 conflict(s).")
+    assert printed(d, foreign_resources(), allow_empty=True, adopted={"volume/data": "nfs:data"}) == (
+        "! conflict volume data (adoption record void: recorded nfs:data, the name is now held by "
+        "local:data)\nPlan: 1 conflict(s).")
+
+
+def test_an_adopted_volume_stays_adopted_when_the_engine_reports_another_creation_time():
+    later = dataclasses.replace(foreign_resources(),
+                                unowned_volumes=(ObservedVolume("data", {}, created="2024-05-01T13:09:00Z"),))
+    assert printed(desired(volumes=(DATA,), networks=()), later, allow_empty=True,
+                   adopted={"volume/data": "local:data"}).splitlines()[0] == (
+        "= retain volume data (adopted; never recreated, emptied or removed)")
 
 
 def test_adopted_resources_no_longer_declared_the_volume_is_kept_the_network_released():
-    adopted = {"network/front": "n" * 64, "volume/data": CREATED}
+    adopted = {"network/front": "n" * 64, "volume/data": "local:data"}
     plan = make_plan(desired(volumes=(), networks=()), foreign_resources(), NS,
                      PlanOptions(allow_empty=True, prune_volumes=True, adopted=adopted))
     assert plan.text() == "\n".join([
@@ -186,7 +194,7 @@ def test_adopted_resources_no_longer_declared_the_volume_is_kept_the_network_rel
         "= retain volume data (no longer declared; adopted, kept)",
         "No changes: the engine matches the desired state.",
     ])
-    assert records(plan.changes) == {"volume/data": CREATED}
+    assert records(plan.changes) == {"volume/data": "local:data"}
 
 
 def test_labels_the_container_inherits_from_its_image_are_not_listed_as_dropped():
