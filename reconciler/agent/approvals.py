@@ -127,6 +127,14 @@ class Gate:
         """Whether a plan waits, or one was rejected and the files did not change since."""
         return self.pending is not None or self.rejected is not None
 
+    def why(self) -> str:
+        """Why what the files change is not done: "waits for approval (plan ID)", or "rejected (plan
+        ID) until the files change"; only while `holding()`."""
+        if self.pending is not None:
+            return f"waits for approval (plan {self.pending['id']})"
+        assert self.rejected is not None
+        return f"rejected (plan {self.rejected['id']}) until the files change"
+
     def shown(self) -> dict[str, Any] | None:
         """The pending plan as the status shows it: {"id", "plan", "revision", "since"}; None: none."""
         if self.pending is None:

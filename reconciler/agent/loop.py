@@ -457,4 +457,8 @@ class Agent:
                                    self.rollbacks.quarantined(refresh.state))
         if self.suspended:  # what a pass would change is drift, reported and not healed
             return [dataclasses.replace(r, state="drifted") if r.state == "pending" else r for r in reports]
+        if self.gate is not None and self.gate.holding():
+            why = self.gate.why()
+            return [dataclasses.replace(r, message=f"{why}: {r.message}") if r.state == "pending" else r
+                    for r in reports]
         return reports

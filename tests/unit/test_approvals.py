@@ -76,6 +76,15 @@ def test_a_file_edit_waits_as_the_pending_plan_and_changes_nothing(changes, engi
     assert len(shown["id"]) == 16 and shown["since"]
 
 
+def test_a_resource_whose_change_waits_says_so_with_the_plan_id(changes, engine, root):
+    running(changes, engine, root, {"web.toml": WEB})
+    write(root, {"web.toml": BONJOUR})
+    changes.run_pass()
+    (web,) = changes.status.snapshot()["resources"]
+    assert web["state"] == "pending"
+    assert web["message"].startswith(f"waits for approval (plan {pending(changes)['id']}): ~ recreate container web")
+
+
 def test_the_pending_plan_carries_the_per_field_diff_from_the_approved_spec(changes, engine, root):
     running(changes, engine, root, {"web.toml": WEB})
     write(root, {"web.toml": BONJOUR})
@@ -143,6 +152,7 @@ def test_a_rejected_plan_holds_until_the_next_edit(changes, engine, root):
     changes.run_pass()
     assert pending(changes) is None and [c.id for c in engine.containers.values()] == [web]
     assert last_result(changes) == "waiting"
+    assert changes.status.snapshot()["resources"][0]["message"].startswith("rejected (plan ")
     write(root, {"web.toml": WEB.replace("hello", "hallo")})
     changes.run_pass()
     assert [c["name"] for c in pending(changes)["plan"]["changes"]] == ["web"]

@@ -135,6 +135,15 @@ def test_the_page_shows_a_pending_plan_with_its_diff(status):
     assert "Pending plan 1 to recreate ~ container/web recreate (web.toml) spec changed: image" in text
 
 
+def test_the_page_names_the_commands_that_approve_or_reject_a_pending_plan(status):
+    snapshot = status.snapshot()
+    plan = {"schema_version": 1, "changes": [], "has_changes": True, "runnable": 1, "blocked": [],
+            "summary": "1 to create"}
+    snapshot["pending_plan"] = {"id": "0123456789abcdef", "plan": plan}
+    text = text_of(render(snapshot, now=NOW))
+    assert "reconciler approve 0123456789abcdef applies it; reconciler reject 0123456789abcdef drops it" in text
+
+
 def test_every_value_on_the_page_is_escaped(status):
     status.namespace = HOSTILE
     status.set_resources([ResourceReport("container", HOSTILE, "failed", HOSTILE)])
