@@ -30,7 +30,7 @@ from reconciler.execute import TaskResult, execute
 from reconciler.images import pushes
 from reconciler.images.bases import BaseChecks
 from reconciler.images.newer import MOVED, NewerChecks
-from reconciler.model import LABEL_SPEC_HASH, DesiredState
+from reconciler.model import FORM_WITHOUT_UPDATE, LABEL_SPEC_HASH, DesiredState
 from reconciler.options import DEFAULT, PlanOptions
 from reconciler.ownership import logical_name
 from reconciler.plan import plan
@@ -99,6 +99,8 @@ def observe(runtime: Runtime, namespace: str, desired: DesiredState, options: Pl
 
 def make_plan(desired: DesiredState, observed: ObservedState, namespace: str,
               options: PlanOptions = DEFAULT) -> Plan:
+    if observed.cannot_update:  # the updatable fields stay in the hash of what is created there
+        options = dataclasses.replace(options, form=FORM_WITHOUT_UPDATE)
     return plan(diff(desired, observed, options), namespace, options)
 
 

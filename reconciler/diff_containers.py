@@ -299,11 +299,10 @@ def _compare(
 
     recreate = [*_recreate_causes(spec, keep, observed, recreated_networks, options.moved),
                 *_base_moved(spec, options), *tied]
-    resources = inplace.differences(spec, keep)
-    if resources and recreate:
-        recreate.append(inplace.resources_changed(resources))
-    elif resources and (blocked := inplace.not_updatable(resources, observed.cannot_update)):
-        recreate = [inplace.resources_changed(resources), blocked]
+    resources = inplace.differences(spec, keep, declared_only=bool(observed.cannot_update))
+    blocked = inplace.not_updatable(resources, observed.cannot_update) if resources else None
+    if resources and (recreate or blocked):
+        recreate += [inplace.resources_changed(resources), *([blocked] if blocked else [])]
     if recreate:
         recreate += [*_image_missing(spec, observed, options), *_missing_sources(spec, options),
                      *_unsupported(spec, observed)]

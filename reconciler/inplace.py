@@ -33,14 +33,17 @@ UNSET = "(unset)"
 _UNITS = (("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10))
 
 
-def differences(spec: ContainerSpec, have: ObservedContainer) -> tuple[tuple[str, Any, Any], ...]:
+def differences(spec: ContainerSpec, have: ObservedContainer,
+                declared_only: bool = False) -> tuple[tuple[str, Any, Any], ...]:
     """(path, the engine's value, the declared value) for each field of `model.IN_PLACE` that
-    differs, in that order; () when the engine's values were not read (`limits` None)."""
+    differs, in that order; () when the engine's values were not read (`limits` None). With
+    `declared_only` (an engine without an update call, whose defaults differ: Podman gives a pids
+    limit of 2048), only the fields `spec` declares are compared."""
     if have.limits is None:
         return ()
     found = []
     for path, want in in_place_values(spec).items():
-        if want is None and path in _ENGINE_DEFAULTS:
+        if want is None and (declared_only or path in _ENGINE_DEFAULTS):
             continue
         old = have.limits.get(path)
         if old != want:

@@ -52,6 +52,9 @@ LABEL_REVISION = LABEL_PREFIX + "revision"  # the git revision (full sha) a reso
 # each form changed (a container made at an older form that uses one is replaced, saying why).
 FORM = 3
 FORM_CHANGES = {2: frozenset({"devices"}), 3: frozenset()}
+# The form containers are made at on an engine without an update call (Podman 4.3): the last one
+# that hashes the fields of IN_PLACE, so a change of them replaces the container through its hash.
+FORM_WITHOUT_UPDATE = 2
 
 # The container fields the engine changes on a running container (Docker's POST
 # /containers/{id}/update), as paths in the spec: outside the canonical form from form 3 on, and

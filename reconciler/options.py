@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from reconciler.fielddiff import AppliedRecords
-from reconciler.model import ContainerSpec
+from reconciler.model import FORM, ContainerSpec
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,9 @@ class PlanOptions:
     - `applied_records`: the last-applied records by container id, with the secret values and key to
       hide the desired specs' secrets with: a replacement whose container has one carries its
       per-field diff (`Change.diff`); None (or no record): only the changed keys are known.
+    - `form`: the canonical form the containers a pass creates are hashed and labelled at:
+      `model.FORM`, or `model.FORM_WITHOUT_UPDATE` on an engine without an update call (set by
+      `converge.make_plan` from the observation; see `reconciler.inplace`).
     """
 
     prune_volumes: bool = False
@@ -82,6 +85,7 @@ class PlanOptions:
     adopted: Mapping[str, str] = field(default_factory=dict)
     # the last-applied records a replacement's per-field diff is computed from (reconciler.fielddiff)
     applied_records: AppliedRecords | None = None
+    form: int = FORM
 
 
 DEFAULT = PlanOptions()

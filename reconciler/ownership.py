@@ -16,7 +16,7 @@ from reconciler.model import (
     LABEL_SPEC_KEYS,
     Spec,
     hash_matches,
-    spec_hash,
+    spec_hash_at,
     spec_keys,
 )
 from runtime.base import ObservedContainer
@@ -25,15 +25,16 @@ NEXT_SUFFIX = "--next-"
 PREV_SUFFIX = "--prev-"
 
 
-def owned_labels(spec: Spec, namespace: str) -> dict[str, str]:
-    """The labels every resource this project creates carries."""
+def owned_labels(spec: Spec, namespace: str, form: int = FORM) -> dict[str, str]:
+    """The labels every resource this project creates carries; its spec hash and keys as canonical
+    form `form` computes them (an older one on an engine without an update call: see `model`)."""
     return {
         LABEL_MANAGED: namespace,
         LABEL_NAME: spec.name,
-        LABEL_SPEC_HASH: spec_hash(spec),
-        LABEL_SPEC_KEYS: json.dumps(spec_keys(spec), sort_keys=True, separators=(",", ":")),
+        LABEL_SPEC_HASH: spec_hash_at(spec, form),
+        LABEL_SPEC_KEYS: json.dumps(spec_keys(spec, form), sort_keys=True, separators=(",", ":")),
         LABEL_SOURCE: spec.source.file,
-        LABEL_FORM: str(FORM),
+        LABEL_FORM: str(form),
     }
 
 

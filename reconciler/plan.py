@@ -14,7 +14,7 @@ from reconciler import adoption, grantfiles
 from reconciler.changes import Cause, Change, ChangeKind, Reason
 from reconciler.desired.references import referenced
 from reconciler.hooks import post_start, pre_stop
-from reconciler.model import LABEL_REVISION, ContainerSpec, NetworkSpec, Spec, VolumeSpec, resource_key
+from reconciler.model import FORM, LABEL_REVISION, ContainerSpec, NetworkSpec, Spec, VolumeSpec, resource_key
 from reconciler.options import DEFAULT, PlanOptions
 from reconciler.ownership import next_name, owned_labels, prev_name
 from reconciler.tasks import Action, Plan, Step, Task
@@ -38,6 +38,8 @@ def plan(changes: Iterable[Change], namespace: str, options: PlanOptions = DEFAU
                 change, options.files_folder, options.files_refused, options.files_owner)
             fallback = _fallback(change, namespace, waits.get(change.name), options.files_folder, after)
             tasks[change.key] = Task(change, steps, rollback, after, blocked, fallback)
+    if options.form != FORM:
+        tasks = {key: _at_form(task, namespace, options.form) for key, task in tasks.items()}
     if options.revision:
         tasks = {key: _stamped(task, options.revision) for key, task in tasks.items()}
     return Plan(changes, _block_successors(_dependents_first(tasks)))
@@ -52,6 +54,18 @@ def _stamped(task: Task, revision: str) -> Task:
 
     fallback = _stamped(task.fallback, revision) if task.fallback is not None else None
     return dataclasses.replace(task, steps=tuple(map(stamp, task.steps)), fallback=fallback)
+
+
+def _at_form(task: Task, namespace: str, form: int) -> Task:
+    """`task` with the containers it creates hashed and labelled at canonical form `form`."""
+    spec = task.change.spec
+
+    def relabel(action: Action) -> Action:
+        if action.step is not Step.CREATE or not isinstance(spec, ContainerSpec):
+            return action
+        return dataclasses.replace(action, labels=tuple(sorted(owned_labels(spec, namespace, form).items())))
+
+    return dataclasses.replace(task, steps=tuple(map(relabel, task.steps)))
 
 
 def _fallback(change: Change, namespace: str, wait_for: str | None, files_folder: str | None,

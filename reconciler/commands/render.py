@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from reconciler import fielddiff
-from reconciler.changes import Change, ChangeKind
+from reconciler.changes import Change, ChangeKind, Reason
 from reconciler.converge import PassReport
 from reconciler.desired.problems import Problem
 from reconciler.tasks import Plan
@@ -98,6 +98,9 @@ def report_text(report: PassReport, colour: bool = False) -> str:
     for result in report.results:
         if result.task.blocked and result.task.key not in still_blocked:
             lines.append(f"blocked: {result.task.change}: {result.task.blocked}")
+    for result in report.results:  # an in-place update the engine refused: the replacement that ran instead
+        if result.ok and any(c.reason is Reason.UPDATE_REFUSED for c in result.task.change.causes):
+            lines.append(f"instead: {change_line(result.task.change, colour)}")
     for result in report.failures:
         spec = result.task.change.spec
         lines.append(f"failed: {result}" + (f" ({spec.source})" if spec is not None else ""))

@@ -158,3 +158,18 @@ def test_a_container_made_at_form_2_whose_memory_changed_is_replaced_as_a_spec_c
     have = dataclasses.replace(made_from(web()), labels=form2_labels(web()))
     assert plan_lines(web(resources=Resources(memory=128 * MB)), have)[0] == (
         "~ recreate container web (spec changed: resources; resources changed: resources.memory)")
+
+
+def test_on_an_engine_without_an_update_call_containers_are_made_at_form_2_with_their_limits_hashed():
+    observed = ObservedState(images={IMAGE: IMAGE_ID}, cannot_update="podman 4.3.1 has no update call")
+    plan = make_plan(DesiredState(containers={"web": web()}), observed, NS)
+    [create] = [a for a in plan.tasks[0].steps if a.labels]
+    labels = dict(create.labels)
+    assert (labels[LABEL_FORM], labels[LABEL_SPEC_HASH]) == ("2", spec_hash_at(web(), 2))
+
+
+def test_on_an_engine_without_an_update_call_a_default_the_engine_gives_is_not_a_difference():
+    have = dataclasses.replace(made_from(web()), labels=form2_labels(web()),
+                               limits={**in_place_values(web()), "resources.pids_limit": 2048})
+    assert plan_lines(web(), have, cannot_update="podman 4.3.1 has no update call") == [
+        "No changes: the engine matches the desired state."]
