@@ -12,7 +12,8 @@ own, ports in Compose's short form (`"127.0.0.1:8080:80"`) and sizes in units (`
 string that contains a secret value is a `Hidden` keyed hash (DESIGN section 11): two are equal
 when their texts are, and a change prints as `(secret changed)`. Views come from last-applied
 records (`reconciler.agent.lastapplied`, which hide secrets the same way), from the desired spec
-(recorded with the same key), or, for drift, from what inspect reports (any sub-tree of a view).
+(recorded with the same key), or, for drift, from what inspect reports (`observed_diff`: any
+part of a view, compared with the same part of the spec's).
 
 Paths name the file's keys: `env.GREETING`, `labels."com.example.tier"`, `ports[0]`,
 `resources.memory`, `healthcheck.interval`, `mounts[1].read_only`. Lists are matched as
@@ -27,7 +28,7 @@ import json
 import re
 import types
 import typing
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,11 +113,7 @@ def view(data: Mapping[str, Any], secrets: Collection[str] = (), key: bytes = b"
     docstring. A string containing one of `secrets` (texts, hashed with `key`) is hidden too, so a
     value recorded in clear that is secret now is never shown. Raises ValueError when `data` is
     not a record of a `kind`."""
-    wanted = [value for value in secrets if value]
-
-    def hide(text: str) -> Any:
-        return Hidden(keyed_hash(key, text.encode())) if any(value in text for value in wanted) else text
-
+    hide = _hider(secrets, key)
     try:
         top = {name: value for name, value in _typed(kind, data, hide).items() if name not in _NOT_HASHED}
     except (AttributeError, KeyError, TypeError) as error:
@@ -138,6 +135,28 @@ def diff_specs(old: Mapping[str, Any], new: ContainerSpec, secrets: Collection[s
     """What changes from the spec recorded as `old` (a last-applied record's "spec") to `new`.
     Raises ValueError when `old` is not a record of a container spec."""
     return diff_values(view(old, secrets, key), spec_view(new, secrets, key))
+
+
+def observed_diff(seen: Mapping[str, Any], spec: ContainerSpec, secrets: Collection[str],
+                  key: bytes) -> tuple[FieldDiff, ...]:
+    """What healing drift changes, from what inspect shows to `spec`: `seen` is part of a view as
+    the engine holds it (top-level key -> value, such as {"env": {"GREETING": "bonjour"},
+    "command": ["sleep", "60"]}; a declared variable the container lacks as None), compared in
+    key order with the same keys of the spec's view, and of a table only the entries `seen` holds
+    (the caller leaves out what is no drift: the image's env, the engine's own variables). A string of `seen`
+    that holds a secret, or that stands where the spec holds one, is hidden: a secret changed by
+    hand is `(secret changed)`, whatever its old value."""
+    hide = _hider(secrets, key)
+    desired = spec_view(spec, secrets, key)
+    found = []
+    for name, value in sorted(seen.items()):
+        want = desired.get(name)
+        if isinstance(value, Mapping) and isinstance(want, Mapping | None):
+            want = {entry: (want or {}).get(entry) for entry in value}
+        for d in diff_values(_presented(name, _hidden(value, hide)), want, name):
+            found.append(dataclasses.replace(d, old=_hidden(d.old, lambda text: Hidden(keyed_hash(key, text.encode()))))
+                         if _has_hidden(d.new) else d)
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -202,6 +221,25 @@ def _list_diff(path: str, old: list, new: list) -> tuple[FieldDiff, ...]:
 
 def _fingerprint(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=lambda hidden: {SECRET: hidden.digest})
+
+
+def _hider(secrets: Collection[str], key: bytes) -> Callable[[str], Any]:
+    """A string as a view holds it: a `Hidden` keyed hash (under `key`) when it contains one of `secrets`."""
+    wanted = [value for value in secrets if value]
+
+    def hide(text: str) -> Any:
+        return Hidden(keyed_hash(key, text.encode())) if any(value in text for value in wanted) else text
+
+    return hide
+
+
+def _hidden(value: Any, hide: Callable[[str], Any]) -> Any:
+    """`value` (JSON-able) with `hide` applied to each of its strings, keys left as they are."""
+    if isinstance(value, str):
+        return hide(value)
+    if isinstance(value, Mapping):
+        return {k: _hidden(v, hide) for k, v in value.items()}
+    return [_hidden(v, hide) for v in value] if isinstance(value, list | tuple) else value
 
 
 def _typed(kind: Any, data: Any, hide) -> Any:

@@ -6,7 +6,7 @@ import dataclasses
 import json
 
 from reconciler.agent.lastapplied import record
-from reconciler.fielddiff import AppliedRecords, FieldDiff, diff_specs, diff_values, spec_view, view
+from reconciler.fielddiff import AppliedRecords, FieldDiff, diff_specs, diff_values, observed_diff, spec_view, view
 from reconciler.fields import Blkio, Healthcheck, Mount, PortMapping, Resources
 from reconciler.model import ContainerSpec, Source, spec_hash
 
@@ -168,3 +168,29 @@ def test_applied_records_give_a_diff_only_for_the_container_and_spec_they_record
 def test_applied_records_never_show_their_key_or_secrets_in_repr():
     records = AppliedRecords({}, frozenset({PASSWORD}), KEY)
     assert PASSWORD not in repr(records) and repr(KEY) not in repr(records)
+
+
+def drift(seen: dict, spec: ContainerSpec, secrets: frozenset[str] = frozenset()) -> list[str]:
+    return [str(d) for d in observed_diff(seen, spec, secrets, KEY)]
+
+
+def test_drift_shows_what_the_engine_holds_then_what_the_spec_declares():
+    seen = {"env": {"GREETING": "bonjour"}, "command": ("sleep", "60")}
+    assert drift(seen, change(command=("sleep", "3600"))) == [
+        'command[1]: "60" -> "3600"', 'env.GREETING: "bonjour" -> "hello"']
+
+
+def test_drift_compares_only_the_entries_the_engine_view_holds():
+    spec = change(env={"GREETING": "hello", "MODE": "fast"})
+    assert drift({"env": {"GREETING": "hello", "EXTRA": "1", "MODE": None}}, spec) == [
+        '- env.EXTRA: "1"', '+ env.MODE: "fast"']
+
+
+def test_drift_of_a_secret_shows_neither_the_value_seen_nor_the_declared_one():
+    spec = change(env={"TOKEN": PASSWORD})
+    lines = drift({"env": {"TOKEN": "an-old-token-set-by-hand"}}, spec, frozenset({PASSWORD}))
+    assert lines == ["env.TOKEN: (secret changed)"]
+
+
+def test_drift_hides_a_secret_the_engine_holds_where_the_spec_does_not_declare_it():
+    assert drift({"env": {"LEAKED": f"x{PASSWORD}"}}, BASE, frozenset({PASSWORD})) == ["- env.LEAKED: (secret)"]
