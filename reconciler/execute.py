@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import structlog
 
 from reconciler import grantfiles, masking
-from reconciler.changes import Cause, Reason
+from reconciler.changes import Cause, Change, Reason
 from reconciler.hooks import run_hook
 from reconciler.images.transfers import logged_pull
 from reconciler.model import LABEL_MANAGED, ContainerSpec, is_owned
@@ -137,7 +137,7 @@ def _run_task(
             said = masking.mask(str(error), secrets)
             log.error(
                 f"{change.resource}.failed", name=change.name, action=str(action),
-                error=said, rolled_back=rolled_back,
+                error=said, rolled_back=rolled_back, **_diff_logged(change, secrets),
             )
             return TaskResult(
                 task, ok=False, error=said, failed_step=action,
@@ -147,7 +147,7 @@ def _run_task(
     log.info(
         f"{change.resource}.{_past(change.kind.verb)}", name=change.name,
         reason="; ".join(str(c) for c in change.causes), seconds=round(time.monotonic() - started, 3),
-        **({"diff": [masking.mask(str(d), secrets) for d in change.diff]} if change.diff else {}),
+        **_diff_logged(change, secrets),
     )
     return TaskResult(task, ok=True, seconds=time.monotonic() - started)
 
@@ -161,6 +161,11 @@ def _fall_back(fallback: Task, refused: str, runtime: Runtime, namespace: str, s
     causes = (*change.causes, Cause(Reason.UPDATE_REFUSED, refused))
     task = dataclasses.replace(fallback, change=dataclasses.replace(change, causes=causes))
     return _run_task(task, runtime, namespace, should_stop, progress, secrets)
+
+
+def _diff_logged(change: Change, secrets: frozenset[str]) -> dict[str, list[str]]:
+    """The `diff` a change's log line carries: its per-field diff as `plan` prints it (none when empty)."""
+    return {"diff": [masking.mask(str(d), secrets) for d in change.diff]} if change.diff else {}
 
 
 def _roll_back(actions: tuple[Action, ...], runtime: Runtime, namespace: str, name: str,

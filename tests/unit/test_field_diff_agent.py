@@ -64,3 +64,13 @@ def test_a_changed_env_file_value_is_secret_changed_in_logs_and_status(root, eng
     assert [d["text"] for d in web["diff"]] == ["env.GREETING: (secret changed)"]
     assert CANARY not in json.dumps(logs, default=str) and CANARY not in agent.status.to_json().decode()
 
+
+
+def test_a_failed_replacement_logs_what_it_would_have_changed(agent, engine, root):
+    write(root, {"web.toml": WEB})
+    agent.run_pass()
+    engine.on_start("web", exit_code=1)
+    write(root, {"web.toml": WEB.replace("hello", "bonjour")})
+    with capture_logs() as logs:
+        agent.run_pass({"edit"})
+    assert [e["diff"] for e in logs if e["event"] == "container.failed"] == [['env.GREETING: "hello" -> "bonjour"']]
