@@ -60,6 +60,8 @@ class Metrics:
                                     "Unix time of the last converged pass.", registry=r)
         self.suspended = Gauge("reconciler_suspended", "1 while the agent is suspended (it changes nothing).",
                                registry=r)
+        self.approval_waiting = Gauge("reconciler_approval_waiting",
+                                      "1 while a plan waits for approval (run --approve), else 0.", registry=r)
         self.revision = Gauge("reconciler_source_revision_info",
                               "A git source's revisions: 1 for each of the fetched, attempted and applied one.",
                               ["state", "revision"], registry=r)

@@ -246,6 +246,7 @@ class Status:
         `agent.approvals`), or None when none waits."""
         with self._lock:
             self._pending_plan = dict(pending) if pending is not None else None
+        self.metrics.approval_waiting.set(1 if pending is not None else 0)
 
     def set_engine(self, capabilities: Mapping[str, Any]) -> None:
         with self._lock:

@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 from structlog.testing import capture_logs
 
-from reconciler.agent.approvals import Gate, fingerprint, plan_id
+from reconciler.agent.approvals import Gate, files_key, fingerprint, plan_id
 from reconciler.agent.requests import APPROVE, REJECT, Request
 from reconciler.commands.approve import pending_text
 from reconciler.control.openapi import schema_of
@@ -15,7 +15,7 @@ from reconciler.control.server import Api, ApiError
 from reconciler.model import DesiredState
 from runtime.base import ObservedContainer, ObservedState
 from tests.unit.conftest import new_agent
-from tests.unit.test_agent import WEB, last_result, logged, write
+from tests.unit.test_agent import WEB, last_result, logged, metric, write
 from tests.unit.test_agent_control import answered
 
 BONJOUR = WEB.replace("hello", "bonjour")
@@ -92,6 +92,20 @@ def test_the_pending_plan_carries_the_per_field_diff_from_the_approved_spec(chan
     (change,) = pending(changes)["plan"]["changes"]
     assert [d["text"] for d in change["diff"]] == ['env.GREETING: "hello" -> "bonjour"']
     assert '      env.GREETING: "hello" -> "bonjour"' in pending_text(pending(changes))
+
+
+def test_a_waiting_plan_is_a_metric_until_approved(changes, engine, root):
+    write(root, {"web.toml": WEB})
+    changes.run_pass()
+    assert metric(changes, "reconciler_approval_waiting") == 1
+    decide(changes, APPROVE, pending(changes)["id"])
+    assert metric(changes, "reconciler_approval_waiting") == 0
+
+
+def test_in_git_mode_the_files_key_is_the_revision_and_otherwise_the_files_bytes():
+    assert files_key({"web.toml": b"a"}, "abc123") == files_key({"web.toml": b"b"}, "abc123") == "revision:abc123"
+    assert files_key({"web.toml": b"a"}, None) != files_key({"web.toml": b"b"}, None)
+    assert files_key({"a.toml": b"bc"}, None) != files_key({"a.tomlb": b"c"}, None)
 
 
 def test_approving_the_pending_plan_applies_it(changes, engine, root):
