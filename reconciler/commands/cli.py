@@ -196,6 +196,8 @@ def _import_options(parser: argparse.ArgumentParser) -> None:
     _global_options(compose, defaults=False)
     compose.add_argument("files", nargs="*", metavar="FILE",
                          help="Compose files, merged in order (default: compose.yaml and its override)")
+    compose.add_argument("-f", "--file", dest="file_options", action="append", default=[], metavar="FILE",
+                         help="a Compose file, as Compose's -f (repeatable; merged in order after the FILEs)")
     compose.add_argument("--project-directory", metavar="DIR", help="the project directory (default: the first "
                          "file's folder)")
     compose.add_argument("--project-name", metavar="NAME", help="the project name (default: as Compose picks it)")

@@ -1,11 +1,14 @@
-"""`reconciler import compose FILE... [--project-directory DIR] [--project-name NAME] [--env-file F]...
+"""`reconciler import compose [FILE...] [-f FILE]... [--project-directory DIR] [--project-name NAME] [--env-file F]...
 [--profile P]... [--out DIR] [--env-out FILE] [--force]` (docs/import.md).
 
 Exit 0 when the files are written (stdout: each path written), 1 on errors (stderr: FILE:LINE:
-key.path: message). Every key that could not be carried goes to stderr, one per line, and so do
+key.path: message), among them what `validate` would refuse in the converted files (nothing is
+written then). Every key that could not be carried goes to stderr, one per line, and so do
 the variables the files read from the process environment. The engine (`--engine`, $DOCKER_HOST)
-is asked for a running project of that name, to name resources as it does; an engine that cannot
-be reached means none runs, and is said on stderr.
+is asked for a running project of that name, to name resources as it does and mark the ones it
+holds `adopt = true`; an engine that cannot be reached means none runs, and is said on stderr.
+Without a running project nothing is marked: the names already taken are said on stderr, with
+how to adopt them.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from pathlib import Path
 
 from reconciler.importing.compose_convert import Conversion, build_contexts, convert
 from reconciler.importing.compose_names import PROJECT_LABEL, Naming, RunningProject, running_project
-from reconciler.importing.compose_values import schema_node
+from reconciler.importing.compose_taken import taken
+from reconciler.importing.compose_verify import refused
 from reconciler.importing.emit import ImportFailure, default_env_path, write
 from reconciler.importing.project import ComposeProject
 from runtime import EngineError, Runtime, connect
@@ -26,7 +30,8 @@ def compose(args) -> int:
     from reconciler.importing.compose_tree import ComposeError
 
     try:
-        project = load_project([Path(f) for f in args.files], project_directory=args.project_directory,
+        files = [Path(f) for f in [*args.files, *args.file_options]]
+        project = load_project(files, project_directory=args.project_directory,
                                env_files=[Path(f) for f in args.env_files], profiles=args.profiles or ["*"],
                                project_name=args.project_name)
     except ComposeError as error:
@@ -38,21 +43,32 @@ def compose(args) -> int:
     out = Path(args.out)
     runtime, running = _running(args, project)
     conversion = convert(project, out, Naming(project.name, running), keep_profiles=not args.profiles)
-    if runtime is not None and schema_node("container", "adopt"):
+    notes: list[str] = []
+    if runtime is not None:
         try:
-            conversion = conversion.adopting(runtime.observe(args.namespace, names=_engine_kinds(conversion)).unowned)
+            found = taken(runtime.observe(args.namespace, names=_engine_kinds(conversion)))
         except EngineError as error:
             print(f"error: engine: {error}", file=sys.stderr)
             return 1
+        if running is not None:
+            conversion = conversion.adopting(found.adoptable)
+        notes = found.notes(adoptable=running is None)
     env_path = Path(args.env_out) if args.env_out else default_env_path(out)
     outside = next((c for c in build_contexts(conversion) if c.startswith("..")), None)
     header = conversion.header(env_path.resolve(), (out / outside).resolve() if outside else None)
+    problems = refused(out, conversion.files, conversion.env, conversion.environ, outside)
+    if problems:
+        for problem in problems:
+            print(f"error: the converted files would not pass validate: {problem}", file=sys.stderr)
+        return 1
     try:
         written = write(out, conversion.files, header=header, env=conversion.env, env_path=env_path, force=args.force)
     except ImportFailure as failure:
         print(f"error: {failure}", file=sys.stderr)
         return 1
     _report(conversion)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     for path in written:
         print(path)
     return 0
@@ -74,8 +90,11 @@ def _running(args, project: ComposeProject) -> tuple[Runtime | None, RunningProj
 
 
 def _engine_kinds(conversion: Conversion) -> dict[str, set[str]]:
+    """Kind -> the names written that are not adopted already (an external network or volume is)."""
+    adopted = {(r.kind, r.name) for tables in conversion.files.values() for r in tables if r.table.get("adopt")}
     names = conversion.names()
-    return {kind: names.get(kind, set()) for kind in ("container", "network", "volume")}
+    return {kind: {name for name in names.get(kind, set()) if (kind, name) not in adopted}
+            for kind in ("container", "network", "volume")}
 
 
 def _report(conversion: Conversion) -> None:

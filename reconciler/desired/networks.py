@@ -11,6 +11,7 @@ from reconciler.desired.resource import Resource
 from reconciler.model import NetworkSpec, VolumeSpec
 
 PREDEFINED_NETWORKS = frozenset({"bridge", "host", "none"})
+RESERVED_NETWORK = "default"  # Docker refuses to create it ("predefined default network"); Podman makes it, unused
 
 
 def _ipam(r: Resource) -> dict[str, str]:
@@ -44,6 +45,9 @@ def network(r: Resource) -> NetworkSpec | None:
     name = r.path[-1]
     if name in PREDEFINED_NETWORKS:
         r.error((), f"'{name}' is a network the engine predefines; use network_mode = \"{name}\" instead")
+    if name == RESERVED_NETWORK:
+        r.error((), "'default' is a name Docker reserves (its default network mode): name the network otherwise "
+                    "(Compose names a project's default network <project>_default)")
     body = r.body
     spec = NetworkSpec(
         name=name,

@@ -16,6 +16,7 @@ from reconciler.importing.project import ModelPath
 
 _HOSTNAME = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?")
 _HOST_PATH = ("/", ".", "~")
+_RANGE = re.compile(r"\d-\d")
 _MODES = ("ingress", "host")  # a long-form port's mode: on one engine both publish on the host
 
 
@@ -100,6 +101,7 @@ def networks(scope: Scope, path: ModelPath, value: Any) -> dict[str, Any]:
         if why:
             scope.skip(where, f"network {key} is not written: {why}")
             continue
+        scope.default_network_used |= key == "default"
         table = scope.carry(where, attachment or {}, schema_node("attachment")) or {}
         aliases = [alias for alias in table.get("aliases", []) if alias != service]
         if _HOSTNAME.fullmatch(service):
@@ -109,13 +111,16 @@ def networks(scope: Scope, path: ModelPath, value: Any) -> dict[str, Any]:
 
 
 def ports(scope: Scope, path: ModelPath, value: list) -> list:
-    """`ports` as written; a port range (not taken here) is skipped: write one entry per port."""
+    """`ports` as written; a port range (not taken here) is skipped: write one entry per port; so
+    is a string that is no port form, with that reason."""
     pattern = re.compile(schema_node("port")["anyOf"][1]["pattern"])
     out = []
     for index, item in enumerate(value):
         where = (*path, index)
         if isinstance(item, str) and not pattern.match(item):
-            scope.skip(where, "not a port form here (a port range: write one entry per port)")
+            ranged = _RANGE.search(item)
+            scope.skip(where, "a port range: write one entry per port" if ranged else
+                       "not a port: [[IP:]HOST:]CONTAINER[/PROTOCOL] with port numbers (Compose refuses it too)")
             continue
         if isinstance(item, Mapping):
             if item.get("mode", "ingress") in _MODES:

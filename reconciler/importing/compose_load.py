@@ -22,6 +22,7 @@ from reconciler.importing.compose_paths import resolve_file
 from reconciler.importing.compose_refs import TOP_LEVEL, add_included, apply_extends, include_entries
 from reconciler.importing.compose_schema import validate
 from reconciler.importing.compose_tree import ComposeError, Map, flatten
+from reconciler.importing.compose_undefined import undefined
 from reconciler.importing.compose_yaml import read_documents
 from reconciler.importing.project import ComposeProject
 
@@ -160,7 +161,7 @@ def load_project(
     if "version" in model:
         where = origins[("version",)]
         outcome.warnings.append(Problem(where.file, where.line, "version", "is obsolete and ignored"))
-    outcome.errors.extend(validate(model, origins, str(paths[0])))
+    outcome.errors.extend(validate(model, origins, str(paths[0])) or undefined(model, origins, str(paths[0])))
     if outcome.errors:
         raise ComposeError(_masked(outcome.errors, loader.values))
     name = _project_name(project_name, variables, model, directory)
@@ -177,10 +178,26 @@ def load_project(
         name=name, directory=directory, files=tuple(read), model=model,
         origins={path: origin for path, origin in origins.items() if path[0] in model and path[:2] not in dropped},
         written={path: text for path, text in written.items() if path[0] in model and path[:2] not in dropped},
-        dotenv=dict(loader.taken), inactive=inactive,
+        dotenv={**loader.taken, **_read_by_name(model, variables)}, inactive=inactive,
         warnings=tuple(str(problem) for problem in _masked(outcome.warnings, loader.values)),
     )
     return project
+
+
+def _read_by_name(model: Mapping[str, Any], variables: Variables) -> dict[str, str]:
+    """The env files' variables that the project reads by name, from its environment as Compose v2
+    does (the process environment first, then the env files): a top-level secret's or config's
+    `environment`, and a service's bare `environment` NAME."""
+    names = [body.get("environment") for top in ("secrets", "configs") for body in (model.get(top) or {}).values()
+             if isinstance(body, Mapping)]
+    for body in model["services"].values():
+        environment = body.get("environment") if isinstance(body, Mapping) else None
+        if isinstance(environment, Mapping):
+            names += [key for key, value in environment.items() if value is None]
+        elif isinstance(environment, list):
+            names += [item for item in environment if isinstance(item, str) and "=" not in item]
+    return {name: variables.dotenv[name] for name in names
+            if isinstance(name, str) and name not in variables.environ and name in variables.dotenv}
 
 
 def _masked(problems: list[Problem], values: set[str]) -> list[Problem]:

@@ -10,7 +10,7 @@ running project is found by its containers' labels `com.docker.compose.project`,
 `com.docker.compose.version` (1.x for Compose v1).
 
 Without a running project, containers are named for their service (or `container_name`),
-networks and volumes for their key (or `name:`).
+networks and volumes for their key (or `name:`), the default network `<project>_default`.
 """
 
 from __future__ import annotations
@@ -74,6 +74,10 @@ class Naming:
         return service
 
     def network(self, key: str, name: str | None, external: bool = False) -> str:
+        """As `_object`, except that the default network is always `<project>_default`, as Compose
+        names it: `default` is a name Docker reserves, and Podman's containers on it land on `podman`."""
+        if key == "default" and not name and not external:
+            return f"{self.project}_default"
         return self._object(key, name, external)
 
     def volume(self, key: str, name: str | None, external: bool = False) -> str:

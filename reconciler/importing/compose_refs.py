@@ -58,6 +58,8 @@ def _extended(services: Map, name: str, file: Path, read: ReadFile, chain: tuple
         raise _fail(where, path, f"extends cycle: {cycle}")
     if base_file == file:
         base_services = services
+    elif not base_file.is_file():
+        raise _fail(service["extends"].at["file"], (*path, "file"), f"no file {other} (read as {base_file})")
     else:
         base_tree = read(base_file)
         base_services = base_tree.get("services") if isinstance(base_tree.get("services"), Map) else Map()

@@ -3,8 +3,10 @@
 networks, volumes, secrets and configs").
 
 `names` decides, before any service is converted, what each key is called here and which ones are
-not written (`external`: a resource made outside cannot be referenced here), so that the services
-name them right; the builders then write the tables.
+not written (an `external` secret or config: made outside, it cannot be referenced here), so that
+the services name them right; the builders then write the tables. An `external` network or volume
+is written `adopt = true` under the name Compose uses (its `name:`, else its key): the reconciler
+takes it over as it is and never creates, changes or removes it (docs/adoption.md).
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ def names(scope: Scope) -> None:
         for key, body in (model.get(top) or {}).items():
             body = body or {}
             external = body.get("external")
+            if external and kind in ("network", "volume"):
+                legacy = external.get("name") if isinstance(external, Mapping) else None  # external: {name: N}
+                scope.written_names[(kind, key)] = body.get("name") or legacy or key
+                scope.external.add((kind, key))
+                continue
             if external:
                 scope.left_out[(kind, key)] = compose_hint(kind, "external") or WHY_NOT["volume"]["external"]
                 continue
@@ -51,6 +58,9 @@ def resources(scope: Scope) -> dict[str, list[Resource]]:
                 continue
             if kind == "network" and key == "default" and not scope.default_network_used and not body:
                 continue
+            if (kind, key) in scope.external:
+                files.setdefault(f"{top}.toml", []).append(_external(scope, kind, key, body))
+                continue
             files.setdefault(f"{top}.toml", []).append(_BUILDERS[kind](scope, key, body or {}))
     default = ("network", "default")
     if scope.default_network_used and "default" not in (model.get("networks") or {}):
@@ -58,6 +68,15 @@ def resources(scope: Scope) -> dict[str, list[Resource]]:
         files.setdefault("networks.toml", []).insert(0, Resource("network", scope.written_names[default], {}, {},
                                                                  comment))
     return files
+
+
+def _external(scope: Scope, kind: str, key: str, body: Mapping[str, Any]) -> Resource:
+    """An `external` network or volume: adopted as it is; its other keys describe nothing here."""
+    for option in set(body) - {"external", "name"}:
+        scope.skip((f"{kind}s", key, option), "the resource is external: made outside, adopted as it is")
+    name = scope.written_names[(kind, key)]
+    named = f"{kind} {key}" if name == key else f"{kind} {key}, named {name}"
+    return Resource(kind, name, {"adopt": True}, {}, f"{named}: external, made outside Compose, taken over as it is")
 
 
 def _comment(scope: Scope, kind: str, key: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
@@ -31,10 +32,27 @@ def compose_schema() -> dict[str, Any]:
     return json.loads(text)
 
 
+def _declared(schema: Mapping[str, Any]) -> tuple[set[str], list[str]]:
+    """The property names and patterns `schema` declares, through its `allOf` and `$ref`s."""
+    names, patterns = set(schema.get("properties", {})), list(schema.get("patternProperties", {}))
+    for part in schema.get("allOf", ()):
+        while "$ref" in part:
+            part = compose_schema()["$defs"][part["$ref"].rsplit("/", 1)[-1]]
+        inner_names, inner_patterns = _declared(part)
+        names |= inner_names
+        patterns += inner_patterns
+    return names, patterns
+
+
 def _unexpected(error: ValidationError) -> list[str]:
-    """The keys an additional/unevaluated-properties error names (its message lists their reprs)."""
+    """The keys an additional/unevaluated-properties error names (its message lists their reprs)
+    that the schema does not declare: an unevaluated-properties error also names the declared
+    keys of a part of the schema that failed (its annotations are dropped), whose own errors are
+    reported at them."""
     listed = error.message.rpartition("(")[2]
-    return [key for key in error.instance if repr(key) in listed]
+    names, patterns = _declared(error.schema)
+    return [key for key in error.instance if repr(key) in listed and key not in names
+            and not any(re.search(pattern, key) for pattern in patterns)]
 
 
 def _message(error: ValidationError) -> str:
@@ -46,7 +64,8 @@ def _message(error: ValidationError) -> str:
     return error.message.replace(repr(error.instance), "the value")
 
 
-def _origin(path: ModelPath, origins: Mapping[ModelPath, Origin]) -> Origin | None:
+def nearest_origin(path: ModelPath, origins: Mapping[ModelPath, Origin]) -> Origin | None:
+    """Where `path`, or the nearest key above it that has an origin, was written."""
     for end in range(len(path), -1, -1):
         if path[:end] in origins:
             return origins[path[:end]]
@@ -71,8 +90,8 @@ def validate(model: Mapping[str, Any], origins: Mapping[ModelPath, Origin], file
         path = tuple(error.absolute_path)
         if error.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(error.instance, dict):
             for key in _unexpected(error):
-                origin = _origin((*path, key), origins)
+                origin = nearest_origin((*path, key), origins)
                 problems.append(problem(origin, (*path, key), "is not a Compose key", file))
             continue
-        problems.append(problem(_origin(path, origins), path, _message(error), file))
+        problems.append(problem(nearest_origin(path, origins), path, _message(error), file))
     return problems

@@ -23,6 +23,7 @@ from reconciler.importing.compose_attach import (
     service_ref,
     volumes_from,
 )
+from reconciler.importing.compose_text import go_text
 from reconciler.importing.compose_values import NO_EQUIVALENT, Scope, Unwritable, schema_node
 from reconciler.importing.emit import Resource
 from reconciler.importing.project import ModelPath
@@ -101,7 +102,8 @@ def _shown(scope: Scope, path: ModelPath, value: Any) -> str:
 
 def _environment(scope: Scope, path: ModelPath, value: Any, out: _Table) -> None:
     """`environment` -> `env` as a table; Compose's bare `NAME` (the value from the environment
-    Compose runs in) is written `NAME = "${NAME}"`, read from the env file or the agent's environment."""
+    Compose runs in) is written `NAME = "${NAME}"`, read from the env file or the agent's environment.
+    Every value is a string, as Compose v2 makes it (`compose_text.go_text`: `1e3` is "1000")."""
     env: dict[str, Any] = {}
     if isinstance(value, Mapping):
         entries = [((*path, key), key, item, scope.project.written.get((*path, key))) for key, item in value.items()]
@@ -118,7 +120,7 @@ def _environment(scope: Scope, path: ModelPath, value: Any, out: _Table) -> None
             env[key] = "${" + key + "}"
             continue
         try:
-            env[key] = scope.text_as(written, item)
+            env[key] = scope.text_as(written, item if isinstance(item, str) else go_text(item))
         except Unwritable as why:
             scope.skip(where, str(why))
     _put(out, "env", env, "from environment")
@@ -187,6 +189,16 @@ def _files(scope: Scope, path: ModelPath, value: Any, out: _Table) -> None:
     _put(out, key, kept, "relative to this folder")
 
 
+def _healthcheck(scope: Scope, path: ModelPath, value: Any, out: _Table) -> None:
+    """`healthcheck`; one without `test` (Compose keeps the image's test, with these timings) is
+    skipped: a healthcheck here names its test."""
+    if isinstance(value, Mapping) and "test" not in value and not value.get("disable"):
+        scope.skip(path, "a healthcheck without test (Compose keeps the image's test): a healthcheck here names its "
+                         "test; write the image's test")
+        return
+    _put(out, "healthcheck", scope.carry(path, value, schema_node("container", "healthcheck")))
+
+
 def _profiles(scope: Scope, path: ModelPath, value: Any, out: _Table) -> None:
     if scope.keep_profiles:
         _put(out, "profiles", scope.carry(path, value))
@@ -227,6 +239,7 @@ _HANDLERS: dict[str, Callable[[Scope, ModelPath, Any, _Table], None]] = {
     "env_file": _files,
     "label_file": _files,
     "profiles": _profiles,
+    "healthcheck": _healthcheck,
     "logging": _logging,
     "network_mode": _namespace,
     "ipc": _namespace,

@@ -9,8 +9,11 @@ forms (none here: `Translation.plus` names their variables, for the caller to de
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPERATORS = (":-", ":?", ":+", "-", "?", "+")
@@ -85,3 +88,23 @@ def _closing_brace(text: str, start: int) -> int:
             if depth == 0:
                 return i
     return -1
+
+
+def go_text(value: Any) -> str:
+    """A YAML scalar as Compose v2 turns it into an environment value (Go's `fmt.Sprint`): `1e3`
+    is "1000", `1.5e7` "1.5e+07", `true` "true", an integer beyond int64 its digits."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if not isinstance(value, float):
+        return str(value)
+    if math.isinf(value) or math.isnan(value):
+        return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
+    number = Decimal(repr(value)).normalize()
+    _, digits, exponent = number.as_tuple()
+    power = len(digits) + int(exponent) - 1
+    if -4 <= power < 6:  # strconv.FormatFloat(f, 'g', -1, 64): %e below 1e-4 and from 1e6 (its shortest precision)
+        return format(number, "f")
+    mantissa = "".join(map(str, digits))
+    sign = "-" if value < 0 else ""
+    return f"{sign}{mantissa[0]}{'.' + mantissa[1:] if len(mantissa) > 1 else ''}e{'+' if power >= 0 else '-'}" \
+           f"{abs(power):02d}"

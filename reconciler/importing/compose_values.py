@@ -46,6 +46,7 @@ class Scope:
         self.containers: dict[str, str] = {}
         self.written_names: dict[tuple[str, str], str] = {}
         self.left_out: dict[tuple[str, str], str] = {}
+        self.external: set[tuple[str, str]] = set()  # the external networks and volumes, written adopted
         self.keep_profiles = True
         self.default_network_used = False
 

@@ -176,4 +176,6 @@ def read_documents(path: Path, name: str) -> list[Document]:
         raise ComposeError([Problem(name, line, "", f"not valid YAML: {error.problem or error.context}")]) from None
     except YAMLError as error:
         raise ComposeError([Problem(name, None, "", f"not valid YAML: {error}")]) from None
+    if not documents:
+        raise ComposeError([Problem(name, None, "", "empty compose file (Compose refuses it too)")])
     return documents

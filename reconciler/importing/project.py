@@ -43,8 +43,9 @@ class ComposeProject:
     - `origins`: path -> where it was written; every mapping key and sequence item has one.
     - `written`: for each string that held an interpolation, its text as written (`${DB_PASSWORD}`,
       `$DB_HOST`); strings without one are absent.
-    - `dotenv`: the variables the interpolations took from `.env` or `--env-file` (name -> value);
-      those taken from the process environment are not here.
+    - `dotenv`: the variables the interpolations, a bare `environment` NAME, or a secret's or
+      config's `environment` took from `.env` or `--env-file` (name -> value); those taken from
+      the process environment are not here.
     - `inactive`: services left out by profiles -> their profiles.
     - `warnings`: what Compose would warn about (an unset variable, an obsolete `version`), each as
       `FILE:LINE: key.path: message`, never with a variable's value.

@@ -94,9 +94,16 @@ def test_a_nested_key_we_do_not_take_is_skipped_and_the_rest_kept():
 def test_services_without_networks_join_the_default_network_with_their_name_as_alias():
     conversion = converted(project({"web": {"image": "x"}, "db": {"image": "y"}}))
 
-    assert 'networks = {default = {aliases = ["web"]}} # Compose\'s default network, with the service\'s name ' \
-           "as alias" in table_lines(conversion, "web.toml")
-    assert table_lines(conversion, "networks.toml") == ["[network.default]"]
+    assert 'networks = {proj_default = {aliases = ["web"]}} # Compose\'s default network, with the service\'s ' \
+           "name as alias" in table_lines(conversion, "web.toml")
+    assert table_lines(conversion, "networks.toml") == ["[network.proj_default]"]
+
+
+def test_a_service_naming_the_default_network_gets_it_declared_as_project_default():
+    conversion = converted(project({"web": {"image": "x", "networks": ["default"]}}))
+
+    assert 'networks = {proj_default = {aliases = ["web"]}}' in table_lines(conversion, "web.toml")
+    assert table_lines(conversion, "networks.toml") == ["[network.proj_default]"]
 
 
 def test_a_service_on_a_network_mode_joins_no_network():
@@ -160,12 +167,30 @@ def test_top_level_networks_and_volumes_take_our_key_names():
         "[volume.data]", 'options = {type = "tmpfs", device = "tmpfs"} # from driver_opts']
 
 
-def test_an_external_network_is_skipped_and_so_are_the_attachments_to_it():
-    compose = project({"web": {"image": "x", "networks": ["outside"]}}, networks={"outside": {"external": True}})
+def test_an_external_network_is_adopted_under_its_name_and_the_service_stays_attached():
+    compose = project({"web": {"image": "x", "networks": ["outside"]}},
+                      networks={"outside": {"external": True, "name": "shared-proxy"}})
     conversion = converted(compose)
 
-    assert "networks.toml" not in conversion.files
-    assert [s.key for s in conversion.skipped] == ["services.web.networks.outside", "networks.outside.external"]
+    assert table_lines(conversion, "networks.toml") == ["[network.shared-proxy]", "adopt = true"]
+    assert 'networks = {shared-proxy = {aliases = ["web"]}}' in table_lines(conversion, "web.toml")
+    assert conversion.skipped == []
+
+
+def test_an_external_volume_is_adopted_under_its_key_and_mounted():
+    compose = project({"web": {"image": "x", "volumes": ["certs:/c"]}}, volumes={"certs": {"external": True}})
+    conversion = converted(compose)
+
+    assert table_lines(conversion, "volumes.toml") == ["[volume.certs]", "adopt = true"]
+    assert 'mounts = ["certs:/c"] # from volumes' in table_lines(conversion, "web.toml")
+
+
+def test_an_external_secret_is_skipped_and_so_are_the_grants_of_it():
+    compose = project({"web": {"image": "x", "secrets": ["tls"]}}, secrets={"tls": {"external": True}})
+    conversion = converted(compose)
+
+    assert "secrets.toml" not in conversion.files
+    assert [s.key for s in conversion.skipped] == ["services.web.secrets.0", "secrets.tls.external"]
 
 
 def test_secrets_and_configs_are_declared_from_their_file_or_variable():

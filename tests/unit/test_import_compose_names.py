@@ -36,11 +36,11 @@ def test_a_running_container_name_wins_over_container_name():
     assert naming.container("web", "new-name") == "old-name"
 
 
-def test_without_a_running_project_names_are_the_keys_or_their_given_names():
+def test_without_a_running_project_names_are_the_keys_or_their_given_names_and_the_default_network_is_prefixed():
     naming = Naming("shop")
 
     assert [naming.container("web", None), naming.container("db", "main-db"), naming.network("default", None),
-            naming.volume("data", "shared-data")] == ["web", "main-db", "default", "shared-data"]
+            naming.volume("data", "shared-data")] == ["web", "main-db", "shop_default", "shared-data"]
 
 
 def test_with_a_running_project_networks_and_volumes_are_prefixed_with_the_project():
@@ -73,4 +73,4 @@ def test_adopting_marks_the_resources_whose_names_are_held():
     conversion = converted(project({"web": {"image": "x"}})).adopting({"container": {"web"}})
 
     assert table_lines(conversion, "web.toml")[-1] == "adopt = true"
-    assert table_lines(conversion, "networks.toml") == ["[network.default]"]
+    assert table_lines(conversion, "networks.toml") == ["[network.proj_default]"]

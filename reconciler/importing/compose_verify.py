@@ -1,0 +1,35 @@
+"""The safety net of `import compose`: the converted files are loaded as `reconciler validate`
+loads them before anything is written, so that a folder the import writes always passes
+validate (docs/import.md). A value Compose takes but our format refuses (`restart: sometimes`,
+`interval: 5 parsecs`) is an error of the import, nothing written.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from reconciler.desired.loader import load
+from reconciler.desired.problems import Problem
+from reconciler.importing.emit import Resource, write
+
+
+def refused(out: Path, files: Mapping[str, Sequence[Resource]], env: Mapping[str, str], environ_names: Iterable[str],
+            build_outside: str | None) -> list[Problem]:
+    """What validate would refuse in `files` once written under `out` (problems named as under
+    `out`). They are written to a scratch folder beside `out` (relative paths resolve the same)
+    and loaded with `env` as the env file; the variables the files read from the process
+    environment are taken as set (empty when they are not: Compose read them so). `build_outside`:
+    a build context outside `out`, as written (relative to it), allowed as --build-allow allows it."""
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    environ = {**{name: "" for name in environ_names}, **os.environ}
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.check-", dir=parent) as scratch:
+        folder = Path(scratch) / "out"
+        env_path = Path(scratch) / "out.env"
+        write(folder, files, env=env, env_path=env_path)
+        allow = ((folder / build_outside).resolve(),) if build_outside else ()
+        result = load(folder, env_file=str(env_path) if env else None, environ=environ, build_allow=allow)
+    return [Problem(str(out / p.file) if p.file else str(out), p.line, p.key, p.message) for p in result.errors]
