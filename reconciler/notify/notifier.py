@@ -1,13 +1,16 @@
-"""The notifier: takes the loop's events without ever blocking it, and delivers them in a thread.
+"""The notifier: takes the loop's events without ever blocking it, and delivers them in threads.
 
 `notify(event, secrets)` redacts the event (`redact`), applies the rate limit (`ratelimit`) and
-puts it in a bounded queue; a full queue drops it, counted in
+puts it in the bounded queue of each target that takes its kind: every target has a queue and a
+worker thread of its own (a `_Lane`), so a slow or down target delays only its own notifications.
+A full queue drops the notification for that target, counted in
 `reconciler_notifications_dropped_total{reason="overflow"}` (held back by the rate limit:
-`reason="rate_limited"`). A worker thread sends each notification to every target that takes
-its kind, retrying a failed delivery with a doubling backoff up to ATTEMPTS times (not once shutting
-down); each delivery
-ends counted in `reconciler_notifications_total{target,outcome}` (outcome sent or failed).
-`stop(deadline)` lets the worker drain the queue for at most `deadline` seconds.
+`reason="rate_limited"`). A worker retries a failed delivery with a doubling backoff up to ATTEMPTS
+times (not once shutting down); each delivery ends counted in
+`reconciler_notifications_total{target,outcome}` (outcome sent or failed).
+`stop(deadline)` lets the workers drain their queues for at most `deadline` seconds: an attempt
+made then waits for its answer no longer than what is left of it, and `stop` returns at the
+deadline even while one that began before is still waiting (the workers are daemon threads).
 """
 
 from __future__ import annotations
@@ -25,14 +28,23 @@ from reconciler.agent.metrics import Metrics
 from reconciler.notify.events import Event, Notification
 from reconciler.notify.ratelimit import DEFAULT_WINDOW, RateLimit
 from reconciler.notify.redact import redact
-from reconciler.notify.targets import DeliveryError, Target
+from reconciler.notify.targets import TIMEOUT, DeliveryError, Target
 
 log = structlog.get_logger("reconciler.notify")
 
-QUEUE_SIZE = 100  # notifications waiting to be sent
+QUEUE_SIZE = 100  # notifications waiting to be sent, per target
 ATTEMPTS = 4  # deliveries tried per notification and target
 FIRST_RETRY = 1.0  # seconds before the second attempt; doubled for each one after
 STOP_DEADLINE = 5.0  # seconds the worker may drain the queue on shutdown
+
+
+class _Lane:
+    """One target's queue and the worker thread that sends it."""
+
+    def __init__(self, target: Target, queue_size: int, work: Callable[[_Lane], None]) -> None:
+        self.target = target
+        self.queue: queue.Queue[Notification] = queue.Queue(maxsize=queue_size)
+        self.thread = threading.Thread(target=work, args=(self,), name=f"notifier-{target.name}", daemon=True)
 
 
 class Notifier:
@@ -46,17 +58,17 @@ class Notifier:
         self.first_retry = first_retry
         self._limit = RateLimit(window)
         self._monotonic = monotonic
-        self._queue: queue.Queue[Notification] = queue.Queue(maxsize=queue_size)
+        self._lanes = tuple(_Lane(target, queue_size, self._work) for target in self.targets)
         self._stopping = threading.Event()
-        self._deadline = float("inf")  # monotonic time after which the worker gives up
-        self._worker = threading.Thread(target=self._work, name="notifier", daemon=True)
+        self._deadline = float("inf")  # monotonic time after which the workers give up
 
     def wants(self, kind: str) -> bool:
         """Whether any target takes events of `kind`."""
         return any(kind in target.events for target in self.targets)
 
     def notify(self, event: Event, secrets: Collection[str] = ()) -> None:
-        """Queue `event` for delivery, its message redacted of `secrets`; never blocks, never raises."""
+        """Queue `event` for each target that takes its kind, its message redacted of `secrets`;
+        never blocks, never raises."""
         if not self.wants(event.kind):
             return
         suppressed = self._limit.admit(event.kind, event.resource, self._monotonic())
@@ -66,42 +78,56 @@ class Notifier:
         clean = Event(event.kind, event.resource, redact(event.message, secrets), event.revision)
         now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         notification = Notification(f"msg_{uuid.uuid4().hex}", clean, self.namespace, self.host, now, suppressed)
-        try:
-            self._queue.put_nowait(notification)
-        except queue.Full:
-            self.metrics.notifications_dropped.labels("overflow").inc()
-            log.warning("notification.dropped", kind=event.kind, resource=event.resource, reason="queue full")
+        for lane in self._lanes:
+            if event.kind not in lane.target.events:
+                continue
+            try:
+                lane.queue.put_nowait(notification)
+            except queue.Full:
+                self.metrics.notifications_dropped.labels("overflow").inc()
+                log.warning("notification.dropped", target=lane.target.name, kind=event.kind,
+                            resource=event.resource, reason="queue full")
 
     def start(self) -> None:
-        self._worker.start()
+        for lane in self._lanes:
+            lane.thread.start()
 
     def stop(self, deadline: float = STOP_DEADLINE) -> None:
-        """Let the worker send what is queued for at most `deadline` seconds, then return."""
+        """Let the workers send what is queued for at most `deadline` seconds, then return."""
         self._deadline = self._monotonic() + deadline
         self._stopping.set()
-        if self._worker.is_alive():
-            self._worker.join(deadline + 1.0)
-        if not self._queue.empty():
-            log.warning("notifications.unsent", count=self._queue.qsize())
+        for lane in self._lanes:
+            if lane.thread.is_alive():
+                lane.thread.join(max(0.0, self._deadline - self._monotonic()))
+        for lane in self._lanes:
+            if not lane.queue.empty():
+                log.warning("notifications.unsent", target=lane.target.name, count=lane.queue.qsize())
 
-    def _work(self) -> None:
-        while self._monotonic() < self._deadline:
+    def _left(self) -> float:
+        """Seconds until the deadline (inf until `stop`)."""
+        return self._deadline - self._monotonic()
+
+    def _work(self, lane: _Lane) -> None:
+        while self._left() > 0:
             try:
-                notification = self._queue.get(timeout=0.2)
+                notification = lane.queue.get(timeout=0.2)
             except queue.Empty:
                 if self._stopping.is_set():
                     return
                 continue
-            for target in self.targets:
-                if notification.event.kind in target.events:
-                    self._deliver(target, notification)
+            self._deliver(lane.target, notification)
 
     def _deliver(self, target: Target, notification: Notification) -> None:
-        """Send to one target, retrying with backoff; counted either way."""
+        """Send to one target, retrying with backoff, each attempt given at most TIMEOUT seconds
+        and never past the deadline; counted either way."""
         delay = self.first_retry
+        last = f"{target.name}: the shutdown's deadline passed"
         for attempt in range(1, ATTEMPTS + 1):
+            timeout = min(TIMEOUT, self._left())
+            if timeout <= 0:
+                break
             try:
-                target.send(notification)
+                target.send(notification, timeout)
             except DeliveryError as error:
                 last = str(error)
             except Exception as error:  # a target's library failing must not end the worker

@@ -2,12 +2,17 @@
 says, https://www.standardwebhooks.com) or an Apprise URL (chat, mail: https://github.com/caronc/apprise).
 
 Each target has a `name` for logs and metrics ("webhook[0]", never its URL, which may hold a
-token), the event kinds it takes, and `send(notification)`, which raises DeliveryError.
+token), the event kinds it takes, and `send(notification, timeout)`, which raises DeliveryError.
+
+Apprise's own log lines are never shown: they quote a URL's tokens ("An invalid Slack (first) Token
+(...) was specified", "Unsupported URL: ..."). Its logger keeps them to itself, loading and sending
+alike; what went wrong is told by our own lines, which name the target, never its URL.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Collection
 from datetime import UTC, datetime
 
@@ -18,6 +23,8 @@ from standardwebhooks import Webhook as Signer
 from reconciler.notify.events import Notification
 
 TIMEOUT = 10.0  # seconds a webhook may take to answer
+
+logging.getLogger("apprise").disabled = True  # its only logger (apprise/logger.py): see above
 
 
 class DeliveryError(Exception):
@@ -43,12 +50,13 @@ class WebhookTarget:
         self.events = frozenset(events)
         self._signer = Signer(secret)
 
-    def send(self, notification: Notification) -> None:
+    def send(self, notification: Notification, timeout: float = TIMEOUT) -> None:
+        """POST it, waiting at most `timeout` seconds (to connect, and then for each read)."""
         body = json.dumps(notification.payload(), sort_keys=True)
         headers = {"content-type": "application/json", "user-agent": "reconciler",
                    **signed_headers(self._signer, notification.id, body, datetime.now(UTC))}
         try:
-            answer = requests.post(self.url, data=body.encode(), headers=headers, timeout=TIMEOUT,
+            answer = requests.post(self.url, data=body.encode(), headers=headers, timeout=timeout,
                                    allow_redirects=False)
         except requests.RequestException as error:
             raise DeliveryError(f"{self.name}: {type(error).__name__}") from None
@@ -65,11 +73,21 @@ class AppriseTarget:
         self.name = name
         self.events = frozenset(events)
         self._apprise = apprise.Apprise()
-        if not self._apprise.add(url):
-            raise ValueError("Apprise does not know this URL's service")
+        if not self._apprise.add(url):  # (one URL: one service)
+            raise ValueError("not a URL of a service Apprise knows, or not valid for it (the URL is not shown: "
+                             "it may hold a token; see https://github.com/caronc/apprise/wiki)")
 
-    def send(self, notification: Notification) -> None:
-        if not self._apprise.notify(title=notification.title(), body=notification.body()):
+    def send(self, notification: Notification, timeout: float = TIMEOUT) -> None:
+        """Hand it to Apprise, its service waiting at most `timeout` seconds to connect and then for
+        each read, or its own timeouts when shorter (its URL's `cto` and `rto`, 4 s by default)."""
+        service = self._apprise[0]
+        own = service.socket_connect_timeout, service.socket_read_timeout
+        service.socket_connect_timeout, service.socket_read_timeout = (min(t, timeout) for t in own)
+        try:
+            sent = self._apprise.notify(title=notification.title(), body=notification.body())
+        finally:
+            service.socket_connect_timeout, service.socket_read_timeout = own
+        if not sent:
             raise DeliveryError(f"{self.name}: Apprise could not deliver it")
 
 

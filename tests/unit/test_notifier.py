@@ -1,7 +1,9 @@
 """The notifier: rate limit, redaction, a bounded queue that never blocks, retries, and signing."""
 
 import json
+import logging
 import threading
+import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -10,11 +12,11 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from reconciler.agent.metrics import Metrics
-from reconciler.notify.events import QUARANTINED, REVISION_APPLIED, Event, Notification
+from reconciler.notify.events import KINDS, QUARANTINED, REVISION_APPLIED, Event, Notification
 from reconciler.notify.notifier import Notifier
 from reconciler.notify.ratelimit import RateLimit
 from reconciler.notify.redact import redact
-from reconciler.notify.targets import DeliveryError, WebhookTarget, signed_headers
+from reconciler.notify.targets import TIMEOUT, AppriseTarget, DeliveryError, WebhookTarget, signed_headers
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -30,11 +32,27 @@ class Recorder:
         self.failures = failures
         self.sent: list[Notification] = []
         self.tries = 0
+        self.timeouts: list[float] = []
 
-    def send(self, notification):
+    def send(self, notification, timeout):
         self.tries += 1
+        self.timeouts.append(timeout)
         if self.tries <= self.failures:
             raise DeliveryError("recorder: refused")
+        self.sent.append(notification)
+
+
+class Hanging(Recorder):
+    """A target whose deliveries hang until `release` is set (a webhook that does not answer)."""
+
+    def __init__(self):
+        super().__init__()
+        self.name = "hanging"
+        self.release = threading.Event()
+
+    def send(self, notification, timeout):
+        self.timeouts.append(timeout)
+        self.release.wait(timeout)
         self.sent.append(notification)
 
 
@@ -92,6 +110,57 @@ def test_overflow_is_counted_and_never_blocks():
     for n in range(5):  # the worker is not started: the queue fills
         notifier.notify(Event(QUARANTINED, f"container/c{n}", "failed"))
     assert value(metrics, "reconciler_notifications_dropped_total", reason="overflow") == 3
+
+
+def test_each_target_has_a_queue_of_its_own_and_overflow_is_counted_per_target():
+    metrics = Metrics()
+    notifier = Notifier([Recorder(), Recorder()], metrics, "ns", "host-1", queue_size=2)
+    for n in range(5):  # the workers are not started: both queues fill
+        notifier.notify(Event(QUARANTINED, f"container/c{n}", "failed"))
+    assert value(metrics, "reconciler_notifications_dropped_total", reason="overflow") == 6
+
+
+def test_a_target_that_hangs_does_not_delay_the_others():
+    hanging, quick = Hanging(), Recorder()
+    notifier = Notifier([hanging, quick], Metrics(), "ns", "host-1")
+    notifier.start()
+    for n in range(3):
+        notifier.notify(Event(QUARANTINED, f"container/c{n}", "failed"))
+    until = time.monotonic() + 5
+    while len(quick.sent) < 3 and time.monotonic() < until:
+        time.sleep(0.01)
+    assert len(quick.sent) == 3 and hanging.sent == []
+    hanging.release.set()
+    notifier.stop()
+
+
+def test_stop_returns_at_its_deadline_while_a_delivery_hangs():
+    hanging = Hanging()
+    notifier = Notifier([hanging], Metrics(), "ns", "host-1")
+    notifier.start()
+    notifier.notify(Event(QUARANTINED, "container/web", "failed"))
+    while not hanging.timeouts:
+        time.sleep(0.01)
+    began = time.monotonic()
+    notifier.stop(0.5)
+    assert time.monotonic() - began < 0.7
+    assert hanging.timeouts == [TIMEOUT]
+
+
+def test_a_delivery_during_the_drain_waits_no_longer_than_the_deadline_left():
+    hanging = Hanging()
+    notifier = Notifier([hanging], Metrics(), "ns", "host-1")
+    notifier.notify(Event(QUARANTINED, "container/a", "failed"))
+    notifier.notify(Event(QUARANTINED, "container/b", "failed"))
+    notifier.start()
+    while not hanging.timeouts:
+        time.sleep(0.01)
+    stopping = threading.Thread(target=notifier.stop, args=(2.0,))
+    stopping.start()
+    time.sleep(0.1)
+    hanging.release.set()  # the first answers; the second is sent during the drain
+    stopping.join()
+    assert len(hanging.timeouts) == 2 and hanging.timeouts[1] <= 2.0
 
 
 def test_a_kind_no_target_takes_is_not_queued():
@@ -166,3 +235,12 @@ def test_a_webhook_posts_the_payload_signed():
                        "host": "host-1", "time": "2026-01-01T00:00:00Z", "message": "failed", "revision": "abc123",
                        "suppressed": 0}
     assert headers["webhook-id"] == "msg_1"
+
+
+def test_apprise_failing_to_send_logs_no_token(caplog, capsys):
+    caplog.set_level(logging.DEBUG)
+    target = AppriseTarget("apprise[0]", "json://user:SECRETPASS@127.0.0.1:9/SECRETPATH", KINDS)
+    notification = Notification("msg_1", Event(QUARANTINED, "container/web", "it failed"), "ns", "host-1", "now")
+    with pytest.raises(DeliveryError) as caught:
+        target.send(notification)
+    assert "SECRET" not in str(caught.value) + caplog.text + "".join(capsys.readouterr())

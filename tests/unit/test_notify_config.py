@@ -1,9 +1,12 @@
 """The notification config file: what it accepts, and each mistake as FILE:LINE: key.path."""
 
+import base64
+import logging
 import os
 from pathlib import Path
 
 import pytest
+from standardwebhooks import Webhook
 
 from reconciler.notify.config import ConfigError, load
 from reconciler.notify.events import KINDS
@@ -71,9 +74,22 @@ def test_an_unknown_key_is_an_error_at_its_line(tmp_path):
 
 def test_a_secret_that_is_not_a_standard_webhooks_secret_is_refused_without_showing_it(tmp_path):
     path = write(tmp_path, '[[webhook]]\nurl = "http://127.0.0.1:9/x"\nsecret_file = "hook.secret"\n',
-                 secret="hunter2-not-base64!")
+                 secret="whsec_hunter2xy")  # 9 base64 characters: no byte string is written so
     [problem] = problems(path)
     assert "not a Standard Webhooks secret" in problem and "hunter2" not in problem
+
+
+@pytest.mark.parametrize("size", [16, 24, 31, 32, 33, 64])
+@pytest.mark.parametrize("padded", [True, False])
+def test_a_secret_of_any_length_standardwebhooks_takes_is_read(tmp_path, size, padded):
+    """The documented `printf 'whsec_%s\\n' "$(head -c 32 /dev/urandom | base64)"` (padded base64
+    of 32 bytes) and every other length, padded or not, as the standardwebhooks package reads it."""
+    encoded = base64.b64encode(os.urandom(size)).decode()
+    secret = "whsec_" + (encoded if padded else encoded.rstrip("="))
+    Webhook(secret)  # the package a receiver uses takes it
+    path = write(tmp_path, '[[webhook]]\nurl = "http://127.0.0.1:9/x"\nsecret_file = "hook.secret"\n', secret=secret)
+    [target] = load(path).targets
+    assert isinstance(target, WebhookTarget)
 
 
 def test_an_apprise_url_of_no_known_service_is_refused_without_showing_it(tmp_path):
@@ -102,3 +118,14 @@ def test_a_bad_duration_is_an_error_at_its_line(tmp_path):
     path = write(tmp_path, '\nrate_limit = "soon"\n[[apprise]]\nurl = "json://127.0.0.1:9/"\n')
     [problem] = problems(path)
     assert problem.startswith(f"{path}:2: rate_limit: ")
+
+
+@pytest.mark.parametrize("url", ["TokenA-SECRETAAA/TokenB-SECRETBBB",
+                                 "slack://TokenA-SECRETAAA/TokenB-SECRETBBB/TokenC-SECRETCCC"])
+def test_an_apprise_url_refused_shows_no_token_in_the_error_nor_in_any_log(tmp_path, caplog, capsys, url):
+    caplog.set_level(logging.DEBUG)
+    path = write(tmp_path, f'[[apprise]]\nurl = "{url}"\n')
+    [problem] = problems(path)
+    assert problem.startswith(f"{path}:2: apprise[0].url: ")
+    shown = problem + caplog.text + "".join(capsys.readouterr())
+    assert "SECRET" not in shown
