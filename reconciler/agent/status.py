@@ -27,11 +27,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -311,12 +312,13 @@ def parse_address(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def host_allowed(host: str | None, port: int, bound: str = "0.0.0.0") -> bool:
+def host_allowed(host: str | None, port: int, bound: str = "0.0.0.0", names: Collection[str] = ()) -> bool:
     """Whether a request's `Host` header may reach the status address `bound`:`port`: that
-    address, a loopback address or `localhost` (any IP address when `bound` is a wildcard), with
-    that port or none; no header at all (a client that is no browser). A DNS name is refused: a
-    page that re-points its own name at 127.0.0.1 (DNS rebinding) cannot read the status from a
-    visitor's browser."""
+    address, a loopback address, `localhost` or one of `names` (`run --status-host`: the DNS names
+    it is reached by, as Django's ALLOWED_HOSTS; any case), any IP address when `bound` is a
+    wildcard, with that port or none; no header at all (a client that is no browser). Any other
+    name is refused: a page that re-points its own name at 127.0.0.1 (DNS rebinding) cannot read
+    the status from a visitor's browser."""
     if host is None:
         return True
     name, _, given = host.rpartition(":") if not host.endswith("]") else (host, "", "")
@@ -324,14 +326,29 @@ def host_allowed(host: str | None, port: int, bound: str = "0.0.0.0") -> bool:
         name, given = host, ""
     if given and given != str(port):
         return False
-    name = name.removeprefix("[").removesuffix("]")
-    if name.lower() == "localhost":
+    name = name.removeprefix("[").removesuffix("]").lower()
+    if name == "localhost" or name in {n.lower() for n in names}:
         return True
     try:
         address = ipaddress.ip_address(name)
     except ValueError:
-        return False
-    return address.is_loopback or ipaddress.ip_address(bound).is_unspecified or address == ipaddress.ip_address(bound)
+        return name == bound.lower()  # a status address given by name (`localhost:9110`, `vm:9110`)
+    try:
+        where = ipaddress.ip_address(bound)
+    except ValueError:
+        return address.is_loopback
+    return address.is_loopback or where.is_unspecified or address == where
+
+
+_HOST_NAME = re.compile(r"(?:[A-Za-z0-9_-]+\.)*[A-Za-z0-9_-]+\.?|[0-9A-Fa-f:.]+")  # a DNS name, or an IP address
+
+
+def check_host_name(name: str) -> str:
+    """`name` when it can be a `Host` header's host (a DNS name or an IP address, no port), for
+    `run --status-host`. Raises ValueError."""
+    if not _HOST_NAME.fullmatch(name.removeprefix("[").removesuffix("]")):
+        raise ValueError("a DNS name or IP address, without a port (such as vm.example.com)")
+    return name
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -340,7 +357,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (the http.server naming)
         status = self.server.status
         path = self.path.split("?", 1)[0]
-        if not host_allowed(self.headers.get("Host"), self.server.server_address[1], self.server.server_address[0]):
+        if not host_allowed(self.headers.get("Host"), self.server.server_address[1], self.server.server_address[0],
+                            self.server.hosts):
             self._send(403, "text/plain; charset=utf-8", b"refused: the Host header names no address of this agent\n")
             log.warning("status.refused", host=self.headers.get("Host"), client=self.client_address[0])
         elif path == "/":
@@ -373,19 +391,20 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], status: Status) -> None:
+    def __init__(self, address: tuple[str, int], status: Status, hosts: Collection[str] = ()) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
         self.status = status
+        self.hosts = tuple(hosts)
 
 
 class StatusServer:
     """/ (the status page), /healthz, /status and /metrics on `address`, from a daemon thread. Port 0
-    picks a free one."""
+    picks a free one. `hosts`: the names besides its address a request's `Host` may carry (`host_allowed`)."""
 
-    def __init__(self, status: Status, address: str) -> None:
-        self._server = _Server(parse_address(address), status)
+    def __init__(self, status: Status, address: str, hosts: Collection[str] = ()) -> None:
+        self._server = _Server(parse_address(address), status, hosts)
         # a short poll: a stop waits for the server's next look (SIGTERM -> exit within a second)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="status-http", daemon=True)

@@ -257,7 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["run"].add_argument("--interval", default="30s", metavar="DURATION",
                                 help="full resync period (default: 30s)")
     parsers["run"].add_argument("--status-addr", default="127.0.0.1:9110", metavar="HOST:PORT",
-                                help="address of /healthz, /status and /metrics (default: 127.0.0.1:9110)")
+                                help="address of the status page /, /healthz, /status and /metrics "
+                                     "(default: 127.0.0.1:9110)")
+    parsers["run"].add_argument("--status-host", action="append", default=[], metavar="NAME",
+                                help="a DNS name the status address is reached by, which a request's Host "
+                                     "header may then carry (repeatable; default: its address, loopback, "
+                                     "localhost)")
     parsers["run"].add_argument("--status-file", metavar="FILE",
                                 help="where the JSON status is written (default: see docs)")
     parsers["run"].add_argument("--allow-empty", action="store_true",

@@ -20,7 +20,7 @@ from reconciler.agent.follow import Follower
 from reconciler.agent.lock import DEFAULT_ENGINE, Locked, acquire, lock_path
 from reconciler.agent.loop import Agent
 from reconciler.agent.statedir import StateDirError
-from reconciler.agent.status import Status, StatusServer, default_status_file, parse_address
+from reconciler.agent.status import Status, StatusServer, check_host_name, default_status_file, parse_address
 from reconciler.commands.cli import DEFAULT_DIR
 from reconciler.commands.context import (
     build_allow,
@@ -101,7 +101,12 @@ def run(args) -> int:
                     args.status_file or default_status_file(args.namespace))
     status.profiles = profiles
     try:
-        server = StatusServer(status, args.status_addr)
+        hosts = [check_host_name(name) for name in args.status_host]
+    except ValueError as error:
+        print(f"error: --status-host: {error}", file=sys.stderr)
+        return 1
+    try:
+        server = StatusServer(status, args.status_addr, hosts)
     except (OSError, ValueError) as error:
         print(f"error: --status-addr {args.status_addr}: {error}", file=sys.stderr)
         return 1
