@@ -42,6 +42,7 @@ from reconciler.agent.watch import DirectoryWatcher
 from reconciler.changes import ChangeKind
 from reconciler.converge import PassReport, converge, preview
 from reconciler.desired import hosts, profiles
+from reconciler.desired.envfile import values_of
 from reconciler.hostpaths import missing_bind_sources
 from reconciler.images import bases
 from reconciler.images.newer import NewerChecks
@@ -427,11 +428,11 @@ class Agent:
         self._record(result, started, woken_by, counts, digest)
 
     def _notify(self, events: list[Notice], desired: DesiredState | None) -> None:
-        """Hand `events` to the notifier, if any, with the secret values they must not show: the
-        env file's and those of the declared secrets of `desired`."""
+        """Hand `events` to the notifier, if any, with the secret values they must not show: every
+        value of the env file (used by a file or not), and those of the declared secrets of `desired`."""
         if self.notifier is None or not events:
             return
-        secrets = secret_values(self.desired).union(
+        secrets = secret_values(self.desired).union(values_of(self.env_file),
             *(masking.of_spec(spec) for spec in (desired.containers.values() if desired else ())))
         for event in events:
             self.notifier.notify(event, secrets)

@@ -15,6 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
+from reconciler import masking
 from reconciler.agent.approvals import Gate
 from reconciler.agent.follow import Follower
 from reconciler.agent.lock import DEFAULT_ENGINE, Locked, acquire, lock_path
@@ -32,6 +33,7 @@ from reconciler.commands.context import (
     state_dir,
 )
 from reconciler.control.server import ControlServer, group_id, tls_context
+from reconciler.desired.envfile import values_of
 from reconciler.desired.hosts import default_host_id
 from reconciler.desired.units import duration
 from reconciler.images.credentials import CredentialsError
@@ -209,8 +211,9 @@ def _check_readable(option: str, value: str | None, folder: bool = False) -> Non
 
 
 def git_source(args, home: Path) -> GitSource:
-    """The repository `run --git` follows (docs/git.md). Raises ValueError for options that do
-    not go together, GitError for a URL with credentials in it."""
+    """The repository `run --git` follows (docs/git.md), logging commit subjects with every value of
+    the env file masked. Raises ValueError for options that do not go together, GitError for a URL
+    with credentials in it."""
     if args.dir != DEFAULT_DIR:
         raise ValueError(f"give either DIR ({args.dir}) or --git, not both")
     check_url(args.git)
@@ -228,7 +231,9 @@ def git_source(args, home: Path) -> GitSource:
     credentials = Credentials(paths["ssh_key"], paths["known_hosts"], paths["token_file"], args.git_username)
     verification = Verification(paths["allowed_signers"], paths["gpg_home"], args.allow_rewind) \
         if args.verify_commits else None
-    return GitSource(args.git, args.ref, args.path, home, credentials, verification)
+    source = GitSource(args.git, args.ref, args.path, home, credentials, verification)
+    source.mask = lambda text: masking.mask(text, values_of(args.env_file))
+    return source
 
 
 def _hook_server(args, agent: Agent) -> HookServer | None:

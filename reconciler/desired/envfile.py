@@ -94,3 +94,13 @@ def read_env_file(path: str | None, nul_values: bool = True) -> dict[str, str]:
         raise LoadFailure(Problem(path, None, "", f"cannot read env file: {error.strerror or error}")) from None
     text = decode_utf8(data, path, what="env file")
     return parse_env(text, path, nul_values)
+
+
+def values_of(path: str | None) -> frozenset[str]:
+    """Every value of the env file at `path` (`run --env-file`), used by a desired-state file or
+    not: the secrets a message must never show (DESIGN section 11); none for None or a file that
+    cannot be read (its problem is reported where the files are loaded)."""
+    try:
+        return frozenset(read_env_file(path).values())
+    except LoadFailure:
+        return frozenset()

@@ -35,7 +35,7 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,6 +129,7 @@ class GitSource:
         self._lock = threading.RLock()
         self._current = self._read_current()
         self._objects: dict[tuple[str, str], tuple[str, str] | None] = {}  # (sha, path) -> what object_at found
+        self.mask: Callable[[str], str] = lambda text: text  # a commit subject as the logs may show it (secrets masked)
 
     # -- what is in force ------------------------------------------------------------------------
 
@@ -240,7 +241,7 @@ class GitSource:
             if not target.is_dir():
                 self._write_tree(entries, target)
             self._switch(revision)
-            log.info("git.checked_out", revision=revision.short, ref=revision.ref, subject=revision.subject)
+            log.info("git.checked_out", revision=revision.short, ref=revision.ref, subject=self.mask(revision.subject))
 
     def _refuse(self, revision: Revision, current: Revision | None) -> None:
         if self.verification is None:
