@@ -423,7 +423,9 @@ class Agent:
             before = self.checkout.revisions
             self.checkout.account(result, refresh, resources, self.informer.bind_sources())
             current = self.checkout.follower.source.current
-            self._notify(moments.revision(before, self.checkout.revisions, current.subject if current else ""),
+            why = [*map(str, refresh.errors), *(f"{r.kind} {r.name}: {r.message}" for r in resources
+                                                if FAILING_STATES.get(r.state) == "error")]
+            self._notify(moments.revision(before, self.checkout.revisions, current.subject if current else "", why),
                          refresh.state)
         self._record(result, started, woken_by, counts, digest)
 

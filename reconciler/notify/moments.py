@@ -5,13 +5,13 @@
 - `drift(results, corrected)`: each resource whose drift the pass undid (`accounting.account`'s
   `corrected`);
 - `entered(reports)`: the resources that entered a crash loop this pass;
-- `revision(before, after, subject)`: a git revision applied, or attempted and not applied;
+- `revision(before, after, subject, why)`: a git revision applied, or attempted and not applied (and why);
 - `EngineWatch`: the engine unreachable for longer than a threshold, once per outage.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 from reconciler.agent.quarantine import own_failure
 from reconciler.agent.revisions import Revisions
@@ -63,9 +63,14 @@ def entered(reports: Iterable[ResourceReport], revision: str | None) -> list[Eve
                   revision) for r in reports if r.state == "crashloop"]
 
 
-def revision(before: Revisions, after: Revisions, subject: str) -> list[Event]:
+REASONS_SHOWN = 3  # problems a revision_failed message quotes; the rest are counted
+
+
+def revision(before: Revisions, after: Revisions, subject: str, why: Sequence[str] = ()) -> list[Event]:
     """A revision applied (`after.applied` moved), or failed: attempted, not applied, and either
-    newly attempted or with a file newly invalid or failed. `subject`: its commit's first line."""
+    newly attempted or with a file newly invalid or failed. `subject`: its commit's first line;
+    `why`: what went wrong, first first (the files' problems as FILE:LINE: key: message, then the
+    resources that failed), of which a failure's message quotes the first REASONS_SHOWN."""
     sha = (after.in_force or "")[:12]
     said = f" ({subject})" if subject else ""
     if after.applied and after.applied != before.applied:
@@ -74,7 +79,10 @@ def revision(before: Revisions, after: Revisions, subject: str) -> list[Event]:
     worse = bad and (after.attempted != before.attempted or any(before.files.get(f) != s for f, s in bad.items()))
     if after.attempted and after.attempted != after.applied and worse:
         files = ", ".join(f"{file}: {state}" for file, state in sorted(bad.items()))
-        return [Event(REVISION_FAILED, None, f"revision {sha}{said} failed: {files}", sha)]
+        reasons = "; ".join(why[:REASONS_SHOWN]) + (f"; and {len(why) - REASONS_SHOWN} more"
+                                                     if len(why) > REASONS_SHOWN else "")
+        because = f" ({reasons})" if reasons else ""
+        return [Event(REVISION_FAILED, None, f"revision {sha}{said} failed: {files}{because}", sha)]
     return []
 
 

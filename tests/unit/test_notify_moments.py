@@ -19,6 +19,15 @@ def test_a_revision_attempted_with_an_invalid_file_is_told_as_failed():
     assert (event.kind, event.message) == (REVISION_FAILED, "revision bbbbbbbbbbbb failed: web.toml: invalid")
 
 
+def test_a_failed_revision_says_why_with_its_first_problems_at_file_and_line():
+    why = ["g2.toml:3: container.web.image: required", "g2.toml:5: container.web.ports[0]: not a port",
+           "g2.toml:7: container.web.cpus: not a number", "g2.toml:9: container.web.user: not a user"]
+    [event] = revision(Revisions(A, A, A), Revisions(B, B, A, {"g2.toml": "invalid"}), "", why)
+    assert event.message == ("revision bbbbbbbbbbbb failed: g2.toml: invalid (g2.toml:3: container.web.image: "
+                             "required; g2.toml:5: container.web.ports[0]: not a port; g2.toml:7: container.web.cpus: "
+                             "not a number; and 1 more)")
+
+
 def test_a_failed_revision_is_told_once_not_on_every_pass():
     failed = Revisions(B, B, A, {"web.toml": "failed"})
     assert revision(failed, failed, "") == []
