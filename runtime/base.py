@@ -263,9 +263,10 @@ class Runtime(Protocol):
         `NAME--prev-ID` unowned containers are returned even while an owned container holds the
         name); `images` are references to resolve, with the volumes they declare. Unowned holders
         are returned in full (`ObservedState.unowned_*`), containers read by one inspect each.
-        A constant number of engine calls, plus one per image id never seen before and one
-        inspect per owned container (its `ObservedContainer.limits`, its restart count and exact
-        uptime where they matter: see `ObservedContainer.restart_count` and `up_seconds`)."""
+        A constant number of engine calls, plus one per image id never seen before and one per
+        container that may be in a crash loop (see `ObservedContainer.restart_count`), that
+        shares a network stack (see `ObservedContainer.up_seconds`), or whose limits are not known
+        yet (see `ObservedContainer.limits`: read once, then kept until an update)."""
 
     def refused(self, spec: NetworkSpec | ContainerSpec) -> str | None:
         """Why the engine cannot honour `spec` as declared ("podman 4.3.1 does not honour the

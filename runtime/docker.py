@@ -47,7 +47,7 @@ from runtime.docker_events import watch
 from runtime.docker_exec import run_exec
 from runtime.docker_images import DockerImages
 from runtime.docker_specs import container_body, network_kwargs, volume_kwargs
-from runtime.docker_update import limits, update_body
+from runtime.docker_update import KnownLimits, limits, update_body
 from runtime.docker_waits import DockerWaits
 from runtime.honoured import container_refusal
 
@@ -65,6 +65,7 @@ class DockerRuntime(DockerImages, DockerWaits):
         self._declared_volumes: dict[str, tuple[str, ...]] = {}  # image id -> VOLUME paths
         self._check_intervals: dict[str, float | None] = {}  # container id -> healthcheck interval
         self._network_mode_of: dict[str, str | None] = {}  # container id -> NetworkMode (Podman)
+        self.limits = KnownLimits()  # container id -> its limits (ObservedContainer.limits)
 
     @property
     def api(self) -> docker.APIClient:
@@ -158,15 +159,14 @@ class DockerRuntime(DockerImages, DockerWaits):
             modes = self._network_modes(containers, libpod, inspected)
             restarting = {c["Id"] for c in containers if parse.may_be_restarting(c) or podman.may_be_restarting(c)}
             sharing = parse.sharing_stacks(modes)
-            # every owned container is inspected: its limits are compared with the declared ones
-            for id in {c["Id"] for c in containers} - set(inspected):
+            for id in (restarting | sharing) - set(inspected):
                 inspected[id] = self._inspect(id)
+            known = self.limits.read({c["Id"] for c in containers}, inspected, self._inspect)
         now = time.time()
         counts = {id: (inspected[id] or {}).get("RestartCount") or 0 for id in restarting}
         ups = {id: parse.up_since(inspected[id], now) for id in sharing}
         observed = [
-            parse.container(c, counts.get(c["Id"], 0), ups.get(c["Id"]), modes.get(c["Id"]),
-                            limits(inspected[c["Id"]]) if inspected.get(c["Id"]) else None)
+            parse.container(c, counts.get(c["Id"], 0), ups.get(c["Id"]), modes.get(c["Id"]), known.get(c["Id"]))
             for c in containers
         ]
         if self._podman:
@@ -254,6 +254,7 @@ class DockerRuntime(DockerImages, DockerWaits):
         try:
             with engine_errors():
                 container_id = api.create_container_from_config(body, name=name, platform=spec.platform)["Id"]
+            self.limits.created(container_id, body)
             for attachment in later:
                 try:
                     self.connect_network(attachment.name, container_id, attachment.aliases,
@@ -272,6 +273,7 @@ class DockerRuntime(DockerImages, DockerWaits):
         try:
             with engine_errors():
                 api._raise_for_status(api._post_json(api._url("/containers/{0}/update", id), data=update_body(spec)))
+            self.limits.forget(id)
         except (Conflict, Forbidden) as error:  # the engine's words for a limit it cannot set now
             raise InvalidSpec(f"update container {id[:12]}: {error}") from error
         except InvalidSpec as error:

@@ -121,6 +121,7 @@ def _watch(runtime: DockerRuntime, namespace: str, stop: Callable[[], bool], sin
             continue
         backoff = RETRY
         if lost:
+            runtime.limits.forget()  # a `docker update` by hand may have been missed
             yield ENGINE_RECONNECTED
         ended = threading.Event()
         threading.Thread(target=_close_on_stop, args=(stream, stop, ended), name="events-stop", daemon=True).start()
@@ -128,6 +129,8 @@ def _watch(runtime: DockerRuntime, namespace: str, stop: Callable[[], bool], sin
             for raw in _read(stream):
                 since = max(since, int(raw.get("timeNano") or 0) + 1)
                 event = _kept(runtime, raw, healths)
+                if event is not None and event.kind == "container" and event.action == "update":
+                    runtime.limits.forget(event.id)
                 if event is not None:
                     yield event
         finally:

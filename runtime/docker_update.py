@@ -46,3 +46,34 @@ def update_body(spec: ContainerSpec) -> dict[str, Any]:
     if "NanoCpus" in body:
         body["NanoCpus"] = int(round(body["NanoCpus"] * NANOS))
     return {**body, "RestartPolicy": restart_policy(spec.restart)}
+
+
+class KnownLimits:
+    """The limits of the owned containers, read once per container and then kept (an observation
+    costs no inspect per container): seeded from the create body of the containers this adapter
+    makes, dropped after an update call, and forgotten on an `update` event (a `docker update` by
+    hand) or when the event stream was lost (`forget`). Thread-safe enough: one dict, whole values."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, dict[str, Any]] = {}
+
+    def read(self, ids: set[str], inspected: dict[str, dict | None], inspect) -> dict[str, dict[str, Any] | None]:
+        """Container id -> its limits (None when it is gone), for `ids`: from this observation's
+        inspect answers (`inspected`, fresh), else as kept, else by `inspect(id)` (added to
+        `inspected`); what is no longer listed is dropped."""
+        for id in ids - self._by_id.keys() - inspected.keys():
+            inspected[id] = inspect(id)
+        fresh = {id: limits(answer) for id, answer in inspected.items() if id in ids and answer is not None}
+        self._by_id = {id: value for id, value in {**self._by_id, **fresh}.items() if id in ids}
+        return {id: self._by_id.get(id) for id in ids}
+
+    def created(self, id: str, body: Mapping[str, Any]) -> None:
+        """A container this adapter created from the create `body`: its limits as sent."""
+        self._by_id[id] = limits(body)
+
+    def forget(self, id: str | None = None) -> None:
+        """Read the limits of container `id` (None: of every container) again on the next observation."""
+        if id is None:
+            self._by_id = {}
+        else:
+            self._by_id.pop(id, None)

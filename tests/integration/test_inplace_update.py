@@ -5,10 +5,13 @@ plan replaces the container and says so. Runs on the engine at $DOCKER_HOST."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import pytest
+
+from tests.integration.agents import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -29,6 +32,12 @@ def declare(directory, name: str, memory: str, extra: str = "") -> None:
 
 def podman(docker_client) -> bool:
     return any(c.get("Name") == "Podman Engine" for c in docker_client.version().get("Components") or ())
+
+
+def recorded_memory(path, container_id: str) -> int | None:
+    """The memory limit of the last-applied record of `container_id` (None: no record yet)."""
+    records = json.loads(path.read_text()) if path.exists() else {}
+    return (((records.get(container_id) or {}).get("spec") or {}).get("resources") or {}).get("memory")
 
 
 @pytest.fixture
@@ -127,3 +136,34 @@ def test_podman_has_no_update_call_so_the_container_is_replaced_with_the_reason(
     assert after["Id"] != before["Id"] and after["HostConfig"]["Memory"] == 96 * MB
     again = reconciler("plan", str(directory), "--detailed-exitcode", namespace=namespace)
     assert (again.returncode, again.stdout) == (0, "No changes: the engine matches the desired state.\n")
+
+
+def test_the_agent_updates_in_place_and_its_last_applied_record_follows(docker_engine, desired, namespace,
+                                                                         start_agent, docker_client, tmp_path):
+    name = f"{namespace}-app"
+    declare(desired, name, "64m")
+    agent = start_agent()
+    agent.wait_converged(name)
+    before = docker_client.api.inspect_container(name)
+    declare(desired, name, "80m")
+    eventually(lambda: docker_client.api.inspect_container(name)["HostConfig"]["Memory"] == 80 * MB,
+               "the new limit in inspect")
+    agent.wait_converged(name)
+    after = docker_client.api.inspect_container(name)
+    assert (after["Id"], after["State"]["StartedAt"]) == (before["Id"], before["State"]["StartedAt"])
+    applied = tmp_path / "state" / "lastapplied.json"
+    eventually(lambda: recorded_memory(applied, after["Id"]) == 80 * MB, "the last-applied record of the update")
+    assert list(json.loads(applied.read_text())) == [after["Id"]]
+    assert any('"event": "container.updated"' in line and "80m" in line for line in agent.log.read_text().splitlines())
+
+
+def test_the_agent_updates_back_a_limit_changed_by_hand(docker_engine, desired, namespace, start_agent, docker_client):
+    name = f"{namespace}-app"
+    declare(desired, name, "64m")
+    agent = start_agent()
+    agent.wait_converged(name)
+    before = docker_client.api.inspect_container(name)
+    docker_client.api.update_container(name, mem_limit="48m")
+    eventually(lambda: docker_client.api.inspect_container(name)["HostConfig"]["Memory"] == 64 * MB,
+               "the declared limit back in inspect")
+    assert docker_client.api.inspect_container(name)["Id"] == before["Id"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from reconciler.fields import Blkio, Resources
 from reconciler.model import ContainerSpec
-from runtime.docker_update import limits, update_body
+from runtime.docker_update import KnownLimits, limits, update_body
 
 MB = 2**20
 
@@ -33,3 +33,27 @@ def test_the_update_body_holds_what_the_spec_declares_and_its_restart_policy():
                          resources=Resources(memory=128 * MB, cpus=0.25, blkio=Blkio(weight=300), shm_size=MB))
     assert update_body(spec) == {"Memory": 128 * MB, "NanoCpus": 250_000_000, "BlkioWeight": 300,
                                  "RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 2}}
+
+
+def test_known_limits_are_read_once_per_container_and_again_after_forget():
+    known, asked = KnownLimits(), []
+
+    def inspect(id):
+        asked.append(id)
+        return {"HostConfig": {"Memory": 32 * MB}}
+
+    known.created("a", {"HostConfig": {"Memory": 64 * MB}})
+    assert known.read({"a", "b"}, {}, inspect)["a"]["resources.memory"] == 64 * MB and asked == ["b"]
+    assert known.read({"a", "b"}, {}, inspect)["b"]["resources.memory"] == 32 * MB and asked == ["b"]
+    known.forget("a")
+    assert known.read({"a"}, {}, inspect)["a"]["resources.memory"] == 32 * MB and asked == ["b", "a"]
+    known.forget()
+    known.read({"b"}, {}, inspect)
+    assert asked == ["b", "a", "b"]
+
+
+def test_an_inspect_answer_of_the_observation_refreshes_what_is_known():
+    known = KnownLimits()
+    known.created("a", {"HostConfig": {"Memory": 64 * MB}})
+    fresh = known.read({"a"}, {"a": {"HostConfig": {"Memory": 48 * MB}}}, lambda id: None)
+    assert fresh["a"]["resources.memory"] == 48 * MB
