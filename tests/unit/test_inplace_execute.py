@@ -7,6 +7,7 @@ import dataclasses
 
 from reconciler.agent.rollbacks import Rollbacks
 from reconciler.changes import ChangeKind, Reason
+from reconciler.commands.render import report_text
 from reconciler.converge import converge
 from reconciler.fields import Resources
 from reconciler.model import ContainerSpec, DesiredState, Source
@@ -89,3 +90,13 @@ def test_a_container_the_engine_runs_with_other_limits_is_not_recorded_as_applie
     report = dataclasses.replace(report, observed=dataclasses.replace(report.observed, containers=(drifted,)))
     rollbacks.record_applied(report, web(64), (), now=1.0)
     assert rollbacks.applied == {}
+
+
+def test_apply_says_what_ran_instead_of_a_refused_update():
+    runtime = engine()
+    converge(runtime, web(64), NS)
+    text = report_text(converge(runtime, web(256), NS))
+    [instead] = [line for line in text.splitlines() if line.startswith("instead: ")]
+    assert instead.startswith("instead: ~ recreate container web (resources changed: resources.memory; "
+                              "update refused: update container ")
+    assert text.splitlines()[-1] == "Converged: the engine matches the desired state."
