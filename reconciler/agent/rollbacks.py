@@ -163,7 +163,7 @@ class Rollbacks:
         for container in report.observed.containers:
             spec = desired.containers.get(logical_name(container.labels, container.name))
             if (spec is None or container.name != spec.name or not hash_matches(container.labels, spec)
-                    or inplace.differences(spec, container)):
+                    or inplace.differences(spec, container, declared_only=bool(report.observed.cannot_update))):
                 continue
             applied = record(spec, secrets, self.key())
             if by_name.get(spec.name, ("", {}))[0] == container.id and by_name[spec.name][1].get("spec") == applied:
