@@ -5,7 +5,8 @@ A declared name held by an unowned resource is a conflict, unless the resource i
 - A container cannot be relabelled: it is replaced, stop-first, by an owned container of the
   declared spec (`plan` makes the steps). Its volumes' data stays: a declared mount at the same
   path works as declared, an anonymous volume at a path no declared mount covers is mounted into
-  the new container at that path. The plan line names what differs from the declared spec.
+  the new container at that path, as in every later replacement (`diff_containers.data_mounts`).
+  The plan line names what differs from the declared spec.
 - A volume or network cannot be relabelled either: it is adopted by a record in the state
   directory (`PlanOptions.adopted`: "kind/name" -> the engine id it was adopted as; a volume has
   none, and its CreatedAt is no identity either: Docker's local driver reports the time a volume
@@ -66,17 +67,6 @@ def foreign(labels: Mapping[str, str]) -> Cause | None:
     return Cause(Reason.NAME_TAKEN, f"owned by namespace {owner!r}") if owner else None
 
 
-def kept_mounts(spec: ContainerSpec, old: UnownedContainer, image: tuple[Mount, ...]) -> tuple[Mount, ...]:
-    """What the new container mounts besides the declared mounts: `image`, the mounts of the
-    image's VOLUME paths (`diff_containers.image_volume_mounts`, which keeps the old container's
-    anonymous volume there), and each other anonymous volume of the old container at a path no
-    declared mount covers."""
-    covered = {m.target.rstrip("/") for m in (*spec.mounts, *image)}
-    kept = tuple(Mount("volume", path, name) for path, name in sorted(old.observed.volumes.items())
-                 if anonymous(name) and path.rstrip("/") not in covered)
-    return (*image, *kept)
-
-
 def differences(spec: ContainerSpec, old: UnownedContainer) -> list[Cause]:
     """What the running container has that the declared spec changes, as far as its inspect
     tells: image, command, entrypoint, env keys (never values), ports, mounts, networks, restart,
@@ -106,12 +96,16 @@ def differences(spec: ContainerSpec, old: UnownedContainer) -> list[Cause]:
 
 
 def _mount_differences(spec: ContainerSpec, old: UnownedContainer) -> list[str]:
+    """The old container's named volumes and binds the spec mounts otherwise or not at all; a
+    secret's or config's target (`/run/secrets/NAME`, where Compose binds a file secret) counts
+    as declared: the new container gets the declared value there."""
     have = {**{path: f"volume {name}" for path, name in old.observed.volumes.items() if not anonymous(name)},
             **{path: f"bind {source}" for path, source in old.binds.items()}}
     want = {m.target: f"{m.type} {m.source}" for m in spec.mounts if m.type in ("volume", "bind") and m.source}
+    granted = {g.target for g in (*spec.secrets, *spec.configs)}
     found = [f"{path}: {have[path]} -> {want[path]}" for path in sorted(have.keys() & want.keys())
              if have[path] != want[path]]
-    found += [f"{path}: {have[path]} not declared" for path in sorted(have.keys() - want.keys())]
+    found += [f"{path}: {have[path]} not declared" for path in sorted(have.keys() - want.keys() - granted)]
     return [f"mount {text}" for text in found]
 
 
@@ -119,11 +113,11 @@ def _listed(items) -> str:
     return "[" + ", ".join(sorted(items)) + "]"
 
 
-def container_change(spec: ContainerSpec, old: UnownedContainer, created: Change, image: tuple[Mount, ...]) -> Change:
+def container_change(spec: ContainerSpec, old: UnownedContainer, created: Change, extra: tuple[Mount, ...]) -> Change:
     """The adoption of `old` by `spec`: `created` is the change that would create `spec` (its
-    blocking causes: image missing, bind missing, not honoured), made into an `adopt`; `image`
-    as for `kept_mounts`."""
-    extra = kept_mounts(spec, old, image)
+    blocking causes: image missing, bind missing, not honoured), made into an `adopt`; `extra`
+    what the new container mounts besides the declared mounts (`diff_containers.data_mounts`,
+    the rule of every replacement: the image volumes and `old`'s other anonymous volumes)."""
     kept = [Cause(Reason.ANONYMOUS_KEPT, f"{m.target} in {m.source[:12]}") for m in extra if anonymous(m.source)]
     state = old.observed.state
     parked = old.observed.name if old.observed.name != spec.name else None

@@ -2,8 +2,8 @@
 
 The rules of DESIGN sections 5 and 6a that concern containers live here: the stable winner among
 duplicates, replacement causes, containers tied to another by id, run-to-completion containers,
-dependency conditions checked on every pass, crash loops the engine runs, and the owned volumes
-that stand in for image-declared VOLUME paths.
+dependency conditions checked on every pass, crash loops the engine runs, the owned volumes
+that stand in for image-declared VOLUME paths, and the anonymous volumes a replacement keeps.
 """
 
 from __future__ import annotations
@@ -64,6 +64,32 @@ def image_volume_mounts(
     )
 
 
+def data_mounts(
+    spec: ContainerSpec, observed: ObservedState, have: ObservedContainer | None = None
+) -> tuple[Mount, ...]:
+    """What a new container of `spec` that replaces `have` (the current container, owned or
+    adopted; None for a first create) mounts besides its declared mounts, so no data is left
+    behind (DESIGN: "a replacement never deletes data: anonymous volumes move to the new
+    container"): the image volumes (`image_volume_mounts`), then, by path, each anonymous volume
+    of `have` at a path that no declared mount, tmpfs, secret or config covers and that it does
+    not take from a `volumes_from` container (that container's replacement keeps it). The spec
+    hash never holds them: they are the same container's data, not its spec."""
+    image = image_volume_mounts(spec, observed, have)
+    covered = {path.rstrip("/") for path in (*(m.target for m in (*spec.mounts, *image)), *spec.tmpfs,
+                                             *(g.target for g in (*spec.secrets, *spec.configs)))}
+    lent = _lent(spec, observed)
+    kept = tuple(Mount("volume", path, name) for path, name in sorted((have.volumes if have else {}).items())
+                 if anonymous(name) and name not in lent and path.rstrip("/") not in covered)
+    return (*image, *kept)
+
+
+def _lent(spec: ContainerSpec, observed: ObservedState) -> frozenset[str]:
+    """The volumes `spec`'s `volumes_from` containers hold now: the engine mounts them anew."""
+    sources = {entry.split(":", 1)[0] for entry in spec.volumes_from}
+    holders = [*observed.containers, *(u.observed for u in observed.unowned_containers)]
+    return frozenset(name for c in holders if logical_name(c.labels, c.name) in sources for name in c.volumes.values())
+
+
 def _groups(observed: ObservedState) -> dict[str, list[ObservedContainer]]:
     """The containers that stand for each declared name (several after an interrupted replacement)."""
     groups: dict[str, list[ObservedContainer]] = defaultdict(list)
@@ -84,7 +110,7 @@ def diff_containers(
         holder = adoption.holder(spec, observed) if adoption.requested(spec, options) else None
         if not group and holder is not None and adoption.foreign(holder.observed.labels) is None:
             changes[name] = adoption.container_change(spec, holder, _create(spec, observed, options),
-                                                      image_volume_mounts(spec, observed, holder.observed))
+                                                      data_mounts(spec, observed, holder.observed))
         elif not group and name in held:
             changes[name] = Change(ChangeKind.CONFLICT, "container", name, (Cause(Reason.NAME_TAKEN),), spec,
                                    source=spec.source.file)
@@ -274,7 +300,7 @@ def _create(spec: ContainerSpec, observed: ObservedState, options: PlanOptions) 
               *_unsupported(spec, observed)]
     return Change(ChangeKind.CREATE, "container", spec.name, tuple(causes), spec,
                   needs_start=spec.state != "stopped", source=spec.source.file,
-                  extra_mounts=image_volume_mounts(spec, observed), needs_build=needs_build(spec, observed, options))
+                  extra_mounts=data_mounts(spec, observed), needs_build=needs_build(spec, observed, options))
 
 
 CRASH_LOOP_RESTARTS = 3  # restarts by the engine's restart policy, while recently up, that make a crash loop
@@ -306,9 +332,10 @@ def _compare(
     if recreate:
         recreate += [*_image_missing(spec, observed, options), *_missing_sources(spec, options),
                      *_unsupported(spec, observed)]
-        extra = image_volume_mounts(spec, observed, keep)
+        extra = data_mounts(spec, observed, keep)
         if extra and spec.update.order == "start-first":
-            recreate.append(Cause(Reason.DATA_VOLUMES, "it keeps data in image volumes"))
+            kind = "image" if image_volume_mounts(spec, observed, keep) else "anonymous"
+            recreate.append(Cause(Reason.DATA_VOLUMES, f"it keeps data in {kind} volumes"))
         recreate += [Cause(Reason.ANONYMOUS_KEPT, f"{m.target} in {m.source[:12]}") for m in extra
                      if anonymous(m.source)]
         return Change(ChangeKind.RECREATE, "container", spec.name, tuple(recreate), spec,

@@ -191,9 +191,13 @@ def _mount(mount: Mapping[str, Any], volumes: list[str]) -> dict[str, Any]:
 def _mounts(inspected: Mapping[str, Any], image: Mapping[str, Any], defaults: EngineDefaults,
             imported: ImportedContainer) -> list[Any]:
     host = inspected.get("HostConfig") or {}
-    mounts: list[Any] = [_bind(entry, defaults, imported.volumes) for entry in host.get("Binds") or ()]
+    # An anonymous volume (64 hex digits) is never written as a mount: Podman lists those of `-v
+    # /path` and of the image's VOLUME paths in Binds ("HEX:/path:options"), Docker does not; on
+    # both the last loop reports it, and adoption keeps its data (`diff_containers.data_mounts`)
+    mounts: list[Any] = [_bind(entry, defaults, imported.volumes) for entry in host.get("Binds") or ()
+                         if not _ANONYMOUS.fullmatch(entry.partition(":")[0])]
     for mount in host.get("Mounts") or ():
-        if mount.get("Type") == "volume" and not mount.get("Source"):
+        if mount.get("Type") == "volume" and (not mount.get("Source") or _ANONYMOUS.fullmatch(mount["Source"])):
             continue
         mounts.append(_mount(mount, imported.volumes))
     declared = set(image.get("Volumes") or {})
@@ -201,7 +205,8 @@ def _mounts(inspected: Mapping[str, Any], image: Mapping[str, Any], defaults: En
         name, target = mount.get("Name") or "", mount.get("Destination")
         if mount.get("Type") == "volume" and _ANONYMOUS.fullmatch(name) and target not in declared:
             imported.skipped.append((f"mounts.{target}", f"the anonymous volume {name[:12]} has no form here (declare "
-                                     "a named volume); adoption mounts it into the new container, keeping its data"))
+                                     "a named volume); adoption mounts it into the new container, as every later "
+                                     "replacement does, keeping its data"))
     return mounts
 
 

@@ -6,7 +6,7 @@ import dataclasses
 
 from reconciler.adoption import records
 from reconciler.converge import make_plan
-from reconciler.fields import Mount, PortMapping
+from reconciler.fields import FileGrant, Mount, PortMapping
 from reconciler.model import ContainerSpec, NetworkSpec, Source, VolumeSpec
 from reconciler.options import PlanOptions
 from reconciler.ownership import owned_labels
@@ -208,3 +208,13 @@ def test_labels_the_container_inherits_from_its_image_are_not_listed_as_dropped(
 
     assert "labels dropped: com.docker.compose.project, com.docker.compose.service;" in first_line
     assert "vendor" not in first_line
+
+
+def test_a_bind_at_a_declared_secrets_target_is_not_a_difference_of_the_adoption():
+    compose_secret = unowned_app(binds={"/run/secrets/db_pass": "/srv/proj/db_pass.txt", "/etc/x": "/srv/x"})
+    o = dataclasses.replace(holding(compose_secret), volumes=data_owned())
+    spec = app(adopt=True, secrets=(FileGrant("db_pass", "/run/secrets/db_pass"),),
+               configs=(FileGrant("conf", "/etc/app.conf", mode=0o444),))
+    text = printed(desired(spec, networks=()), o)
+    assert "differs: mount /etc/x: bind /srv/x not declared" in text
+    assert "/run/secrets/db_pass" not in text

@@ -124,6 +124,31 @@ def test_composes_labels_are_skipped_with_a_reason():
     assert [key for key, _ in result.skipped] == ["labels.com.docker.compose.project"]
 
 
+ANON = "4164b3ce0356e1c5a2a3a349b642d92225511357e28eb634dc935116ce6cf70b"
+
+
+def with_anonymous_volume(engine: str) -> dict:
+    """impcap-plain as `docker run -v /anon` makes it, in each engine's own words (seen on Docker
+    20.10.24 and Podman 4.3.1): Podman lists the anonymous volume in HostConfig.Binds too."""
+    inspected = json.loads(json.dumps(captured(engine)["containers"]["impcap-plain"]))
+    inspected["Mounts"] = [{"Type": "volume", "Name": ANON, "Destination": "/anon", "Driver": "local", "RW": True}]
+    if engine == "podman":
+        inspected["HostConfig"]["Binds"] = [f"{ANON}:/anon:rw,rprivate,nosuid,nodev,rbind"]
+    else:
+        inspected["Config"]["Volumes"] = {"/anon": {}}
+    return inspected
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_anonymous_volume_is_skipped_with_its_reason_and_never_written(engine):
+    answers = captured(engine)
+    inspected = with_anonymous_volume(engine)
+    result = container_table(inspected, answers["images"][inspected["Image"]], engine_defaults(engine, answers["info"]),
+                             {})
+    assert "mounts" not in result.table and result.volumes == []
+    assert [key for key, _ in result.skipped] == ["mounts./anon"]
+
+
 def test_a_dollar_is_written_so_the_loader_reads_it_back():
     assert literal("echo $HOME ${X}") == "echo $$HOME $${X}"
 
