@@ -21,6 +21,11 @@ A plan's id is a content hash (`plan_id`) of the desired state (the files' bytes
 the specs), the observed state (`fingerprint`) and the plan (its JSON): the same id on the next
 pass, or after a restart, as long as none of them changed. Until any files are approved (a first
 start with a plan waiting), nothing is healed.
+
+The approved files are read with the env file and environment of the moment, so each approved
+spec's keyed hash (`sealed`, in-place fields included) is kept too: a spec that the env file or
+the environment changed since it was approved is held in the heal (`changed_outside`), and its
+change waits for approval like an edit's.
 """
 
 from __future__ import annotations
@@ -39,10 +44,10 @@ from reconciler.agent.statedir import StateDir
 from reconciler.agent.timestamps import iso
 from reconciler.commands.render import plan_data
 from reconciler.converge import PassReport
-from reconciler.desired.filesources import process_key
+from reconciler.desired.filesources import keyed_hash, process_key
 from reconciler.desired.loader import combine, environment, load_bytes
 from reconciler.desired.problems import LoadFailure
-from reconciler.model import DesiredState
+from reconciler.model import FORM_WITHOUT_UPDATE, DesiredState, Spec, canonical
 from reconciler.tasks import Plan
 from runtime.base import ObservedState
 
@@ -90,6 +95,13 @@ def plan_id(key: str, desired: DesiredState, observed: ObservedState, plan: Mapp
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:ID_LENGTH]
 
 
+def sealed(spec: Spec, key: bytes) -> str:
+    """The keyed hash (`key`: the state directory's) of a spec's canonical form with its in-place
+    fields: what an approval records of each spec, never a value."""
+    text = json.dumps({"kind": spec.kind, **canonical(spec, FORM_WITHOUT_UPDATE)}, sort_keys=True)
+    return keyed_hash(key, text.encode())
+
+
 def waits(plan: Plan) -> bool:
     """Whether `plan` holds something to approve: an actionable change (a blocked one too)."""
     return any(change.kind.actionable for change in plan.changes)
@@ -119,6 +131,7 @@ class Gate:
         self.approved: dict[str, bytes] | None = (
             {rel: text.encode() for rel, text in approved["files"].items()} if approved else None)
         self.approved_at: float | None = approved.get("at") if approved else None
+        self.sealed: dict[str, str] = dict(approved.get("specs") or {}) if approved else {}
         self.pending: dict[str, Any] | None = record.get("pending")
         self.rejected: dict[str, Any] | None = record.get("rejected")
         self._loaded: tuple[tuple, DesiredState | None] | None = None
@@ -170,10 +183,23 @@ class Gate:
             return None
         return state
 
-    def accept(self, files: Mapping[str, bytes], now: float) -> None:
-        """`files` are the approved ones from now on; no plan waits, none is rejected."""
-        if self.approved != dict(files):
-            self.approved, self.approved_at = dict(files), now
+    def key(self) -> bytes:
+        return self.store.hash_key() if self.store is not None else process_key()
+
+    def changed_outside(self, approved: DesiredState) -> dict[str, str]:
+        """"kind/name" -> why, for each spec of `approved` that is not the one approved: the env
+        file or the environment changed it since."""
+        key = self.key()
+        return {spec.key: "waits for approval: its spec changed outside the files (the env file or the environment) "
+                          "since it was approved"
+                for spec in approved.specs() if self.sealed.get(spec.key, sealed(spec, key)) != sealed(spec, key)}
+
+    def accept(self, files: Mapping[str, bytes], desired: DesiredState, now: float) -> None:
+        """`files`, read as `desired`, are the approved ones from now on; no plan waits, none is rejected."""
+        key = self.key()
+        specs = {spec.key: sealed(spec, key) for spec in desired.specs()}
+        if self.approved != dict(files) or self.sealed != specs:
+            self.approved, self.approved_at, self.sealed = dict(files), now, specs
             log.info("approval.files_approved", files=sorted(files))
         self.pending = self.rejected = None
         self._save()
@@ -204,7 +230,7 @@ class Gate:
         if self.store is None:
             return
         approved = ({"files": {rel: data.decode() for rel, data in sorted(self.approved.items())},
-                     "at": self.approved_at} if self.approved is not None else None)
+                     "specs": self.sealed, "at": self.approved_at} if self.approved is not None else None)
         record = {"approved": approved, "pending": self.pending, "rejected": self.rejected}
         try:
             self.store.save_approvals({k: v for k, v in record.items() if v is not None})
@@ -222,11 +248,12 @@ class Turn:
 
 
 def gated(gate: Gate, desired: DesiredState, approved: DesiredState | None, asks: Iterable[Request],
-          run: Callable[[DesiredState], PassReport], look: Callable[[DesiredState], PassReport],
+          run: Callable[[DesiredState, Mapping[str, str]], PassReport], look: Callable[[DesiredState], PassReport],
           files: Mapping[str, bytes], revision: str | None, now: float) -> Turn:
     """One pass of an agent with approvals (see the module): `run` converges towards a desired
-    state, `look` plans one and changes nothing; `files` are the files in force (relative path ->
-    bytes) that `desired` was read from; `now` is unix time. Sets each ask's `outcome`."""
+    state, holding back the keys it is given ("kind/name" -> why), `look` plans one and changes
+    nothing; `files` are the files in force (relative path -> bytes) that `desired` was read from;
+    `now` is unix time. Sets each ask's `outcome`."""
     asks = list(asks)
     key = files_key(files, revision)
     approves = [r for r in asks if r.kind == APPROVE]
@@ -234,18 +261,18 @@ def gated(gate: Gate, desired: DesiredState, approved: DesiredState | None, asks
         fresh = look(desired)
         fresh_id = plan_id(key, desired, fresh.observed, plan_data(fresh.remaining))
         if any(r.plan_id == fresh_id for r in approves):
-            done = run(desired)
-            gate.accept(files, now)
+            done = run(desired, {})
+            gate.accept(files, desired, now)
             log.info("approval.applied", id=fresh_id, result="converged" if done.converged else "not converged")
             _answer(asks, fresh_id, None, applied=True)
             return Turn(done)
-    healed = run(approved) if gate.mode == CHANGES and approved is not None else None
+    healed = run(approved, gate.changed_outside(approved)) if gate.mode == CHANGES and approved is not None else None
     fresh = look(desired)
     plan = plan_data(fresh.remaining)
     fresh_id = plan_id(key, desired, fresh.observed, plan)
     waiting = None
     if not waits(fresh.remaining):
-        gate.accept(files, now)
+        gate.accept(files, desired, now)
     elif not gate.holds_rejected(key):
         if gate.hold({"id": fresh_id, "plan": plan, "revision": revision, "since": iso(now), "files": key}):
             waiting = gate.shown()

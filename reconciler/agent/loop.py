@@ -335,8 +335,9 @@ class Agent:
         if approved is not None:
             approved = profiles.select(approved, self.profiles)
         turn = gated(self.gate, desired, approved, asks,
-                     lambda state: converge(self.informer, state, self.namespace, options,
-                                            should_stop=self.stopping.is_set, checks=self.checks),
+                     lambda state, held: converge(self.informer, state, self.namespace,
+                                                  dataclasses.replace(options, held={**options.held, **held}),
+                                                  should_stop=self.stopping.is_set, checks=self.checks),
                      lambda state: preview(self.informer, state, self.namespace, options),
                      {rel: version.data for rel, version in self.desired.files.items()}, self.revision, time.time())
         self.status.set_pending_plan(self.gate.shown())

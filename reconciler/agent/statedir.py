@@ -58,7 +58,8 @@ first write (readers such as the CLI never create it), with a `VERSION` file. La
                        then (reconciler/agent/revisions.py): {"attempted": "SHA", "applied":
                        "SHA", "files": {"web.toml": "applied"}}, so a restart still says them
     approvals.json     `run --approve`'s records (reconciler/agent/approvals.py): {"approved":
-                       {"files": {"web.toml": "raw text"}, "at": 1714568584.0}, "pending": {"id":
+                       {"files": {"web.toml": "raw text"}, "specs": {"container/web":
+                       "hmac-sha256:HEX"}, "at": 1714568584.0}, "pending": {"id":
                        "0123456789abcdef", "plan": {plan JSON}, "revision": "SHA" or null, "since":
                        ISO 8601, "files": "sha256 hex"}, "rejected": {"id": "...", "files": "..."}}:
                        the raw text of the files last approved (never interpolated: no secret), the

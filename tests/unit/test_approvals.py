@@ -287,3 +287,20 @@ def test_a_pending_plan_is_printed_with_its_changes_their_reasons_and_the_comman
 def test_an_unknown_approval_mode_is_refused(state):
     with pytest.raises(ValueError, match="one of changes, all"):
         Gate("everything", state)
+
+
+def test_no_secret_of_the_env_file_reaches_the_records_the_status_or_the_logs(root, engine, clock, state, tmp_path):
+    root.mkdir()
+    env = tmp_path / "secrets.env"
+    env.write_text("PASSWORD=canary-old-3f9a\n")
+    agent = gated(new_agent(root, engine, clock, state, env_file=str(env)), state)
+    secret = '[container.web]\nimage = "demo"\nenv = { PASSWORD = "${PASSWORD}" }\n'
+    with capture_logs() as logs:
+        web = running(agent, engine, root, {"web.toml": secret})
+        env.write_text("PASSWORD=canary-new-7c1e\n")
+        agent.run_pass()
+    assert [c.id for c in engine.containers.values()] == [web]  # an env file change waits like an edit
+    (change,) = pending(agent)["plan"]["changes"]
+    assert [d["text"] for d in change["diff"]] == ["env.PASSWORD: (secret changed)"]
+    shown = [(state.path / "approvals.json").read_text(), str(agent.status.snapshot()), str(logs)]
+    assert not any("canary" in text for text in shown)
