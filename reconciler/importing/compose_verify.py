@@ -19,17 +19,20 @@ from reconciler.importing.emit import Resource, write
 def refused(out: Path, files: Mapping[str, Sequence[Resource]], env: Mapping[str, str], environ_names: Iterable[str],
             build_outside: str | None) -> list[Problem]:
     """What validate would refuse in `files` once written under `out` (problems named as under
-    `out`). They are written to a scratch folder beside `out` (relative paths resolve the same)
-    and loaded with `env` as the env file; the variables the files read from the process
+    `out`). They are written to a scratch folder beside `out`, its env file beside it (relative
+    paths resolve the same), and loaded with `env` as the env file; the variables the files read from the process
     environment are taken as set (empty when they are not: Compose read them so). `build_outside`:
     a build context outside `out`, as written (relative to it), allowed as --build-allow allows it."""
     parent = out.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     environ = {**{name: "" for name in environ_names}, **os.environ}
     with tempfile.TemporaryDirectory(prefix=f".{out.name}.check-", dir=parent) as scratch:
-        folder = Path(scratch) / "out"
-        env_path = Path(scratch) / "out.env"
-        write(folder, files, env=env, env_path=env_path)
-        allow = ((folder / build_outside).resolve(),) if build_outside else ()
-        result = load(folder, env_file=str(env_path) if env else None, environ=environ, build_allow=allow)
+        folder = Path(scratch)
+        env_path = folder.with_name(folder.name + ".env")
+        try:
+            write(folder, files, env=env, env_path=env_path)
+            allow = ((folder / build_outside).resolve(),) if build_outside else ()
+            result = load(folder, env_file=str(env_path) if env else None, environ=environ, build_allow=allow)
+        finally:
+            env_path.unlink(missing_ok=True)
     return [Problem(str(out / p.file) if p.file else str(out), p.line, p.key, p.message) for p in result.errors]

@@ -167,6 +167,15 @@ def test_a_value_validate_refuses_fails_the_import_and_writes_nothing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["compose.yaml"]
 
 
+def test_the_check_before_writing_reads_paths_relative_to_the_output_folder(tmp_path):
+    (tmp_path / "compose.yaml").write_text("services:\n  web: {image: nginx, env_file: app.env}\n")
+    (tmp_path / "app.env").write_text("A=1\n")
+    result = _import(tmp_path, "--out", "out")
+
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.env", "compose.yaml", "out"]
+
+
 def test_compose_files_are_given_with_f_as_compose_takes_them(tmp_path):
     (tmp_path / "a.yml").write_text("services:\n  web: {image: nginx}\n")
     (tmp_path / "b.yml").write_text("services:\n  web: {read_only: true}\n")
