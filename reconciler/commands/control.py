@@ -31,7 +31,8 @@ def _call(args, method: str, route: str, body: dict[str, Any] | None = None) -> 
 
 
 def passed_text(answer: dict[str, Any]) -> str:
-    """A sync's or retry's answer for people: the pass's result, then what is left to do."""
+    """A sync's or retry's answer for people: the pass's result, then what is left to do (each
+    change with its per-field diff)."""
     last = answer.get("pass") or {}
     counts = last.get("counts") or {}
     lines = [f"pass {last.get('result', 'not run')} in {last.get('duration_seconds', 0):g}s"
@@ -45,7 +46,8 @@ def passed_text(answer: dict[str, Any]) -> str:
         lines.append("the last valid content of those files stays in force")
     plan = answer.get("plan")
     if plan:
-        lines += [f"  {c['symbol']} {c['kind']} {c['name']}" for c in plan["changes"]]
+        for c in plan["changes"]:
+            lines += [f"  {c['symbol']} {c['kind']} {c['name']}", *(f"      {d['text']}" for d in c.get("diff") or ())]
         lines.append(plan["summary"])
     return "\n".join(lines)
 

@@ -6,6 +6,7 @@ from argparse import Namespace
 
 from reconciler.agent.status import ResourceReport, Status
 from reconciler.commands import status as command
+from reconciler.commands.control import passed_text
 from reconciler.fielddiff import FieldDiff
 from reconciler.statuspage import render
 from reconciler.statuspage.view import pending_plan
@@ -49,3 +50,13 @@ def test_a_pending_plan_on_the_page_carries_each_changes_diff_lines():
               "diff": [GREETING.data()]}
     held = {"plan": {"changes": [change], "summary": "1 to recreate"}, "revision": None, "since": None}
     assert pending_plan(held, NOW)["changes"][0]["diff"] == ['env.GREETING: "hello" -> "bonjour"']
+
+
+def test_an_answer_of_the_agent_lists_what_is_left_to_do_with_each_changes_diff():
+    change = {"symbol": "~", "kind": "container", "name": "web", "diff": [GREETING.data(), DNS.data()]}
+    answer = {"pass": {"result": "failed", "duration_seconds": 0.5},
+              "plan": {"changes": [change, {"symbol": "+", "kind": "volume", "name": "data"}],
+                       "summary": "Plan: 1 to create, 1 to recreate."}}
+    assert passed_text(answer).splitlines()[1:] == [
+        "  ~ container web", '      env.GREETING: "hello" -> "bonjour"', '      - dns[0]: "1.1.1.1"',
+        "  + volume data", "Plan: 1 to create, 1 to recreate."]
