@@ -6,6 +6,7 @@ data; a volume and a network are adopted by a record and kept; without `adopt`, 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -13,7 +14,10 @@ import sys
 import docker.errors
 import pytest
 
-from tests.conftest import DEMO_IMAGE
+from reconciler.converge import converge
+from reconciler.ownership import owned_labels
+from tests.conftest import DEMO_IMAGE, remove_containers
+from tests.integration.test_converge import NO_CHANGES, pending, sleeper, state
 
 pytestmark = pytest.mark.integration
 
@@ -40,6 +44,27 @@ def made_by_hand(docker_client, namespace):
                 docker_client.api.remove_network(name)
         except docker.errors.NotFound:
             pass
+
+
+@pytest.fixture
+def anonymous_volumes(docker_client, namespace):
+    """Removes, after the test, the namespace's containers, then the anonymous volumes the test
+    names: mounted by name into a replacement, an engine no longer removes one with its container."""
+    volumes: list[str] = []
+    yield volumes.append
+    owned = docker_client.containers.list(all=True, filters={"label": f"io.reconciler.managed={namespace}"})
+    remove_containers(docker_client, owned)
+    for name in volumes:
+        try:
+            docker_client.api.remove_volume(name, force=True)
+        except docker.errors.NotFound:
+            pass
+
+
+def anonymous_at(docker_client, container: str, path: str) -> str:
+    """The name of the volume the engine mounts at `path` in `container`."""
+    mounts = docker_client.api.inspect_container(container)["Mounts"]
+    return next(m["Name"] for m in mounts if m["Destination"] == path)
 
 
 def run_by_hand(docker_client, name: str, volume: str) -> str:
@@ -133,3 +158,56 @@ def test_without_adopt_a_container_made_by_hand_stays_a_conflict_and_nothing_cha
     assert f"! conflict container {app} (name held by a resource this namespace does not own)" in applied.stdout
     after = docker_client.api.inspect_container(app)
     assert (after["Id"], after["State"]["Running"]) == (old, True)
+
+
+def test_the_anonymous_volume_an_adopted_container_had_moves_to_every_later_replacement(
+    docker_client, namespace, made_by_hand, anonymous_volumes, tmp_path
+):
+    app, data = f"{namespace}-app", f"{namespace}-data"
+    made_by_hand("volume", data)
+    run_by_hand(docker_client, app, data)
+    cache = anonymous_at(docker_client, app, "/cache")
+    anonymous_volumes(cache)
+    files = tmp_path / "desired"
+    files.mkdir()
+    toml = (f'[volume.{data}]\nadopt = true\n\n[container.{app}]\nimage = "{DEMO_IMAGE}"\n'
+            f'command = ["sleep", "COMMAND"]\ninit = true\nstop_timeout = 1\nmounts = ["{data}:/srv"]\nadopt = true\n')
+    (files / "app.toml").write_text(toml.replace("COMMAND", "3600"))
+    state_dir = str(tmp_path / "state")
+    adopted = reconciler("apply", str(files), namespace=namespace, state=state_dir)
+    assert adopted.returncode == 0, adopted.stdout + adopted.stderr
+    (files / "app.toml").write_text(toml.replace("COMMAND", "3601"))
+
+    plan = reconciler("plan", str(files), "--brief", namespace=namespace, state=state_dir)
+    applied = reconciler("apply", str(files), namespace=namespace, state=state_dir)
+
+    assert (f"~ recreate container {app} (spec changed: command; keeps the data of its anonymous volume: "
+            f"/cache in {cache[:12]})") in plan.stdout.splitlines()
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert docker_client.api.inspect_container(app)["Config"]["Cmd"] == ["sleep", "3601"]
+    assert exec_in(docker_client, app, "cat /srv/f /cache/f").split() == ["named", "anonymous"]
+    assert anonymous_at(docker_client, app, "/cache") == cache
+    again = reconciler("plan", str(files), "--detailed-exitcode", "--brief", namespace=namespace, state=state_dir)
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_an_owned_container_keeps_the_anonymous_volume_an_earlier_owned_container_made_through_replacements(
+    engine, docker_client, namespace, names, anonymous_volumes
+):
+    cache = sleeper(names("cache"))
+    earlier = docker_client.api.create_container(DEMO_IMAGE, ["sleep", "3600"], name=cache.name, volumes=["/cache"],
+                                                 labels=owned_labels(cache, namespace),
+                                                 host_config=docker_client.api.create_host_config(init=True))
+    docker_client.api.start(earlier["Id"])
+    exec_in(docker_client, cache.name, "echo kept > /cache/f")
+    volume = anonymous_at(docker_client, cache.name, "/cache")
+    anonymous_volumes(volume)
+
+    first, second = (dataclasses.replace(cache, env={"V": v}) for v in ("1", "2"))
+    assert converge(engine, state(first), namespace).converged
+    assert converge(engine, state(second), namespace).converged
+
+    assert docker_client.api.inspect_container(cache.name)["Id"] != earlier["Id"]
+    assert exec_in(docker_client, cache.name, "cat /cache/f") == "kept"
+    assert anonymous_at(docker_client, cache.name, "/cache") == volume
+    assert pending(engine, namespace, state(second)) == NO_CHANGES
