@@ -188,14 +188,20 @@ def _mount(mount: Mapping[str, Any], volumes: list[str]) -> dict[str, Any]:
     return table
 
 
+def _anonymous_bind(entry: str) -> bool:
+    """A HostConfig.Binds entry for an anonymous volume, never written as a mount (the Mounts loop
+    of `_mounts` reports it; adoption keeps its data: `diff_containers.data_mounts`): a lone path,
+    which Docker's API takes as `-v /path` (docker-py writes `volumes=["/path"]` so), or Podman's
+    "HEX:/path:options", how it lists those of `-v /path` and of the image's VOLUME paths."""
+    source, colon, _ = entry.partition(":")
+    return not colon or bool(_ANONYMOUS.fullmatch(source))
+
+
 def _mounts(inspected: Mapping[str, Any], image: Mapping[str, Any], defaults: EngineDefaults,
             imported: ImportedContainer) -> list[Any]:
     host = inspected.get("HostConfig") or {}
-    # An anonymous volume (64 hex digits) is never written as a mount: Podman lists those of `-v
-    # /path` and of the image's VOLUME paths in Binds ("HEX:/path:options"), Docker does not; on
-    # both the last loop reports it, and adoption keeps its data (`diff_containers.data_mounts`)
     mounts: list[Any] = [_bind(entry, defaults, imported.volumes) for entry in host.get("Binds") or ()
-                         if not _ANONYMOUS.fullmatch(entry.partition(":")[0])]
+                         if not _anonymous_bind(entry)]
     for mount in host.get("Mounts") or ():
         if mount.get("Type") == "volume" and (not mount.get("Source") or _ANONYMOUS.fullmatch(mount["Source"])):
             continue

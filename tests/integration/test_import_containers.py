@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import docker.errors
 import pytest
 
 from tests.conftest import DEMO_IMAGE
@@ -90,3 +91,42 @@ def test_after_apply_nothing_is_left_to_do_and_the_config_is_kept(running, docke
     assert after["Config"]["Healthcheck"] == {"Timeout": 30_000_000_000, **before["Config"]["Healthcheck"]}
     for key in ("PortBindings", "RestartPolicy", "Memory", "PidsLimit", "CapAdd", "LogConfig", "Init"):
         assert after["HostConfig"][key] == before["HostConfig"][key], key
+
+
+@pytest.fixture
+def anonymous(docker_client, names):
+    """A container as `docker run -v /anon` makes it, a file in its anonymous volume; yields its
+    name and the volume's."""
+    container = docker_client.containers.create(DEMO_IMAGE, ["sleep", "300"], name=names("anon"), init=True,
+                                                volumes=["/anon"])
+    container.start()
+    assert container.exec_run(["sh", "-c", "echo kept > /anon/f"]).exit_code == 0
+    mounts = docker_client.api.inspect_container(container.id)["Mounts"]
+    volume = next(m["Name"] for m in mounts if m["Destination"] == "/anon")
+    yield container.name, volume
+    for left in docker_client.containers.list(all=True, filters={"name": names("anon")}):
+        left.remove(force=True, v=True)
+    try:
+        docker_client.api.remove_volume(volume, force=True)
+    except docker.errors.NotFound:
+        pass
+
+
+def test_an_anonymous_volume_is_skipped_and_its_data_kept_by_the_adoption_then_nothing_left_to_do(
+    anonymous, docker_client, namespace, tmp_path
+):
+    name, volume = anonymous
+    out, state = tmp_path / "ds", str(tmp_path / "state")
+
+    imported = reconciler("import", "containers", name, "--out", str(out), namespace=namespace)
+
+    assert imported.returncode == 0, imported.stderr
+    assert f"container.{name}.mounts./anon: the anonymous volume {volume[:12]} has no form here" in imported.stderr
+    assert [path.name for path in out.glob("*.toml")] == [f"{name}.toml"]
+    assert volume not in (out / f"{name}.toml").read_text()
+    applied = reconciler("apply", str(out), "--state-dir", state, namespace=namespace)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert f"keeps the data of its anonymous volume: /anon in {volume[:12]}" in applied.stdout
+    assert docker_client.containers.get(name).exec_run(["cat", "/anon/f"]).output == b"kept\n"
+    plan = reconciler("plan", str(out), "--brief", "--state-dir", state, namespace=namespace)
+    assert plan.stdout.splitlines()[-1] == "No changes: the engine matches the desired state.", plan.stdout

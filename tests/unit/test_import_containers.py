@@ -149,6 +149,17 @@ def test_an_anonymous_volume_is_skipped_with_its_reason_and_never_written(engine
     assert [key for key, _ in result.skipped] == ["mounts./anon"]
 
 
+def test_a_lone_path_in_binds_is_an_anonymous_volume_skipped_not_a_crash():
+    """Docker's API takes Binds ["/anon"] as `-v /anon` (docker-py's `volumes=["/anon"]` sends it so)."""
+    answers = captured("docker")
+    inspected = with_anonymous_volume("docker")
+    inspected["HostConfig"]["Binds"] = ["/anon"]
+    result = container_table(inspected, answers["images"][inspected["Image"]],
+                             engine_defaults("docker", answers["info"]), {})
+    assert "mounts" not in result.table and result.volumes == []
+    assert [key for key, _ in result.skipped] == ["mounts./anon"]
+
+
 def test_a_dollar_is_written_so_the_loader_reads_it_back():
     assert literal("echo $HOME ${X}") == "echo $$HOME $${X}"
 
