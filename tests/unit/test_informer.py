@@ -34,10 +34,12 @@ def run(runtime, name: str, labels=OWNED, **fields) -> str:
 
 
 def comparable(state: ObservedState) -> ObservedState:
-    """A state with its containers in id order and uptimes left out: a list reads them coarse
-    ("Up 3 minutes"), an inspect exact."""
+    """A state with its containers, owned or not, in id order and uptimes left out: a list reads
+    them coarse ("Up 3 minutes"), an inspect exact."""
     containers = sorted((dataclasses.replace(c, up_seconds=None) for c in state.containers), key=lambda c: c.id)
-    return dataclasses.replace(state, containers=tuple(containers))
+    unowned = sorted((dataclasses.replace(u, observed=dataclasses.replace(u.observed, up_seconds=None))
+                      for u in state.unowned_containers), key=lambda u: u.observed.id)
+    return dataclasses.replace(state, containers=tuple(containers), unowned_containers=tuple(unowned))
 
 
 def calls_made(engine: MemoryRuntime, action) -> list[str]:
