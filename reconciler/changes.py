@@ -103,6 +103,8 @@ class Reason(enum.Enum):
     RESOURCES_CHANGED = "resources changed"  # fields of model.IN_PLACE, with their values (reconciler.inplace)
     NOT_UPDATABLE = "cannot update in place"  # the engine has no update call, or a limit is removed
     UPDATE_REFUSED = "update refused"  # the engine refused the update call: replaced instead
+    CHANGED_BY_HAND = "changed out of band"  # fields that differ from the spec its hash label names (reconciler.drift)
+    DRIFT_ALERT = 'drift = "alert": reported, not reverted'
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from reconciler import adoption, inplace
+from reconciler import adoption, drift, inplace
 from reconciler.changes import Cause, Change, ChangeKind, Reason, spec_changed
 from reconciler.fielddiff import FieldDiff
 from reconciler.fields import Mount
@@ -117,7 +117,8 @@ def diff_containers(
         elif not group:
             if name not in one_shots or options.completed.get(name) not in spec_hashes(spec):
                 changes[name] = _create(spec, observed, options)
-        elif (change := _compare(spec, group, observed, recreated_networks, name in one_shots, options)) is not None:
+        elif (change := drift.governed(spec, _compare(spec, group, observed, recreated_networks, name in one_shots,
+                                                      options))) is not None:
             changes[name] = change
         if group and holder is not None and (change := adoption.finished(
                 changes.get(name), spec, observed, winner(group, spec).id)):
@@ -404,7 +405,7 @@ def _recreate_causes(
     hit = sorted(recreated_networks & {n.name for n in spec.networks})
     if hit:
         causes.append(Cause(Reason.NETWORK_RECREATED, ", ".join(hit)))
-    return causes
+    return causes + drift.out_of_band(spec, have)
 
 
 def _base_moved(spec: ContainerSpec, options: PlanOptions) -> list[Cause]:

@@ -73,7 +73,7 @@ def is_owned(labels: Mapping[str, str] | None, namespace: str) -> bool:
 # replacement strategy, running or stopped, which hosts it is for) or record provenance, so
 # changing them must not recreate anything.
 _NOT_HASHED = frozenset({"name", "source", "depends_on", "update", "pull", "pull_interval", "state", "hosts", "push",
-                         "profiles", "post_start", "pre_stop", "adopt"})
+                         "profiles", "post_start", "pre_stop", "adopt", "drift"})
 
 
 @dataclass(frozen=True)
@@ -177,6 +177,7 @@ class ContainerSpec(_Resource):
     post_start: tuple[Hook, ...] = ()
     pre_stop: tuple[Hook, ...] = ()
     adopt: bool = False  # take over the unowned container holding the name (docs/adoption.md)
+    drift: str = "revert"  # revert | alert | ignore: what a pass does with out-of-band changes (reconciler.drift)
 
     @property
     def kind(self) -> str:

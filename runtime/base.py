@@ -49,6 +49,20 @@ class WaitTimeout(EngineError):
 
 
 @dataclass(frozen=True)
+class ObservedConfig:
+    """What a container was created with, as its inspect's `Config` says (fixed for the life of a
+    container id, so read once per id), beside its image's own defaults: what `reconciler.drift`
+    compares with the declared spec. Env values may be secrets: kept out of every repr."""
+
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)  # Config.Env, "K=V" split at the first "="
+    image_env: Mapping[str, str] = field(default_factory=dict, repr=False)  # the image's Config.Env
+    command: tuple[str, ...] | None = None  # Config.Cmd (None: the engine says none)
+    entrypoint: tuple[str, ...] | None = None  # Config.Entrypoint
+    user: str = ""  # Config.User
+    working_dir: str = ""  # Config.WorkingDir
+
+
+@dataclass(frozen=True)
 class ObservedContainer:
     id: str
     name: str  # the engine's name, without a leading slash
@@ -83,6 +97,8 @@ class ObservedContainer:
     # unset; "resources.memory": bytes, "resources.cpus": CPUs, "restart": "on-failure:3"), what
     # `reconciler.inplace` compares with the declared values; None when they were not read
     limits: Mapping[str, Any] | None = None
+    # what it was created with (env, command, ...), for drift (`reconciler.drift`); None: not read
+    config: ObservedConfig | None = None
 
 
 @dataclass(frozen=True)

@@ -37,11 +37,13 @@ from runtime.base import (
     ImportSource,
     InvalidSpec,
     NotFound,
+    ObservedConfig,
     ObservedContainer,
     ObservedState,
     UnownedContainer,
 )
 from runtime.capabilities import DOCKER, PODMAN, Capabilities, is_podman, probe, update_refusal
+from runtime.docker_config import DockerConfigs
 from runtime.docker_errors import engine_errors
 from runtime.docker_events import watch
 from runtime.docker_exec import run_exec
@@ -54,7 +56,7 @@ from runtime.honoured import container_refusal
 POLL_INTERVAL = 0.1
 
 
-class DockerRuntime(DockerImages, DockerWaits):
+class DockerRuntime(DockerImages, DockerWaits, DockerConfigs):
     def __init__(self, url: str | None = None, timeout: float = 60.0, max_pool_size: int = 16):
         self._url = url
         self._timeout = timeout
@@ -66,6 +68,8 @@ class DockerRuntime(DockerImages, DockerWaits):
         self._check_intervals: dict[str, float | None] = {}  # container id -> healthcheck interval
         self._network_mode_of: dict[str, str | None] = {}  # container id -> NetworkMode (Podman)
         self.limits = KnownLimits()  # container id -> its limits (ObservedContainer.limits)
+        self._configs: dict[str, ObservedConfig] = {}  # container id -> what it was created with (drift)
+        self._image_envs: dict[str, dict[str, str]] = {}  # image id -> its Config.Env (drift)
 
     @property
     def api(self) -> docker.APIClient:
@@ -171,6 +175,7 @@ class DockerRuntime(DockerImages, DockerWaits):
         ]
         if self._podman:
             observed = [podman.observed_container(c, libpod.get(c.id), inspected.get(c.id)) for c in observed]
+        observed = self._with_configs(observed, inspected, listed=True)
         return ObservedState(
             containers=tuple(observed),
             networks=tuple(parse.network(n) for n in networks),
@@ -203,7 +208,7 @@ class DockerRuntime(DockerImages, DockerWaits):
             return None
 
     def inspect_containers(self, ids: Iterable[str]) -> tuple[ObservedContainer, ...]:
-        found = []
+        found, answers = [], {}
         for id in ids:
             inspected = self._inspect(id)
             if inspected is None:
@@ -211,7 +216,8 @@ class DockerRuntime(DockerImages, DockerWaits):
             container = dataclasses.replace(parse.container_from_inspect(inspected, time.time()),
                                             limits=limits(inspected))
             found.append(podman.inspected_container(container, inspected) if self._podman else container)
-        return tuple(found)
+            answers[container.id] = inspected
+        return tuple(self._with_configs(found, answers, listed=False))
 
     def _network_modes(self, containers: list[dict], libpod: Mapping[str, dict],
                        inspected: dict[str, dict | None]) -> dict[str, str | None]:

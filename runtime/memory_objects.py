@@ -7,7 +7,7 @@ from typing import Any
 
 from reconciler.fields import NetworkAttachment
 from reconciler.model import ContainerSpec
-from runtime.base import Event, ObservedContainer, ObservedNetwork, ObservedVolume
+from runtime.base import Event, ObservedConfig, ObservedContainer, ObservedNetwork, ObservedVolume
 
 NETWORK_DRIVERS = frozenset({"bridge", "host", "none", "macvlan", "ipvlan", "overlay"})
 PREDEFINED_NETWORKS = ("bridge", "host", "none")
@@ -54,6 +54,8 @@ class MemoryContainer:
             binds=frozenset(m.source for m in self.spec.mounts if m.type == "bind" and m.source),
             up_seconds=now - self.started if self.state == "running" and self.started is not None else None,
             limits=dict(self.limits),
+            config=ObservedConfig(env=dict(self.spec.env), command=self.spec.command, entrypoint=self.spec.entrypoint,
+                                  user=self.spec.user or "", working_dir=self.spec.working_dir or ""),
         )
 
 

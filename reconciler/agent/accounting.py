@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from reconciler import drift
 from reconciler.agent.quarantine import own_failure
 from reconciler.agent.status import ResourceReport
 from reconciler.changes import Cause, Change, ChangeKind, Reason
@@ -22,7 +23,7 @@ STABLE_AFTER = 60.0  # seconds a restarted container must stay up before its cra
 # what the engine does to a resource whose spec did not change; a resource MISSING that was there
 # after the previous pass (removed by hand) is drift too
 DRIFT = frozenset({Reason.STOPPED, Reason.EXITED, Reason.DEAD, Reason.PAUSED, Reason.NETWORK_DETACHED,
-                   Reason.NETWORK_ATTACHED, Reason.INTERRUPTED, Reason.NEVER_STARTED})
+                   Reason.NETWORK_ATTACHED, Reason.INTERRUPTED, Reason.NEVER_STARTED, Reason.CHANGED_BY_HAND})
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ def resource_reports(desired: DesiredState, stalled: Collection[str], report: Pa
         elif change is None or change.kind is ChangeKind.RETAIN:  # an adopted volume or network says so
             adopted = change is not None and change.causes[:1] == (Cause(Reason.ADOPTED),)
             state, message = "converged", str(change) if adopted else ""
+        elif drift.alerted(change):
+            state, message = "drifted", drift.drifted(change)
         elif change.kind is ChangeKind.CONFLICT:
             state, message = "conflict", str(change)
         elif key in crashing or change.kind is ChangeKind.BLOCKED:

@@ -328,6 +328,7 @@ def container(r: Resource) -> ContainerSpec | None:
         hosts=r.hosts(),
         profiles=tuple(body.get("profiles", ())),
         adopt=body.get("adopt", False),
+        drift=body.get("drift", "revert"),
         **_pull_interval(r),
         **host_keys(r),
         **fields,
