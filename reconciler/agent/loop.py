@@ -414,7 +414,7 @@ class Agent:
         resources = self._resources(refresh, report)
         self.status.set_quarantined(self.rollbacks.records.values())
         entering = self.status.set_resources(resources)
-        self._notify(moments.entered(entering, self.revision), refresh.state)
+        self._notify(moments.entered(entering, self.revision, drift_found=not self.suspended), refresh.state)
         for entered in entering:
             level = FAILING_STATES.get(entered.state)
             if level:

@@ -11,7 +11,7 @@ A kind names one moment (docs/notifications.md says when each fires):
     revision_failed      a git revision was attempted and did not converge
     crash_loop           a container entered a crash loop
     drift_corrected      a pass undid a change made outside the desired state
-    drift_found          drift found and left alone (the `alert` drift policy: a later issue)
+    drift_found          drift found and left alone (the `alert` drift policy, docs/drift.md)
     engine_unreachable   the engine did not answer for longer than the configured threshold
     approval_waiting     a plan waits for a person's approval (approvals: a later issue)
 

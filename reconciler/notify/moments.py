@@ -4,7 +4,8 @@
   new container itself failed (`agent.quarantine.own_failure`), else `replacement_failed`;
 - `drift(results, corrected)`: each resource whose drift the pass undid (`accounting.account`'s
   `corrected`);
-- `entered(reports)`: the resources that entered a crash loop this pass;
+- `entered(reports)`: the resources that entered a crash loop this pass, and those found drifted
+  (`drift = "alert"`: `drift_found`);
 - `revision(before, after, subject, why)`: a git revision applied, or attempted and not applied (and why);
 - `EngineWatch`: the engine unreachable for longer than a threshold, once per outage.
 """
@@ -22,6 +23,7 @@ from reconciler.model import resource_key
 from reconciler.notify.events import (
     CRASH_LOOP,
     DRIFT_CORRECTED,
+    DRIFT_FOUND,
     ENGINE_UNREACHABLE,
     QUARANTINED,
     REPLACEMENT_FAILED,
@@ -57,10 +59,20 @@ def drift(results: Iterable[TaskResult], corrected: Collection[str], revision: s
             for r in results if r.ok and r.task.key in corrected]
 
 
-def entered(reports: Iterable[ResourceReport], revision: str | None) -> list[Event]:
-    """One event per resource among `reports` (those that entered a state this pass) now in a crash loop."""
-    return [Event(CRASH_LOOP, resource_key(r.kind, r.name), f"{r.kind} {r.name} is in a crash loop: {r.message}",
-                  revision) for r in reports if r.state == "crashloop"]
+def entered(reports: Iterable[ResourceReport], revision: str | None, drift_found: bool = True) -> list[Event]:
+    """One event per resource among `reports` (those that entered a state this pass) now in a crash
+    loop, and, with `drift_found`, one per resource now drifted (its drift reported and left alone,
+    `drift = "alert"`); without it (a suspended agent reports every pending change as drifted)
+    none for those."""
+    events = []
+    for r in reports:
+        if r.state == "crashloop":
+            events.append(Event(CRASH_LOOP, resource_key(r.kind, r.name),
+                                f"{r.kind} {r.name} is in a crash loop: {r.message}", revision))
+        elif r.state == "drifted" and drift_found:
+            events.append(Event(DRIFT_FOUND, resource_key(r.kind, r.name),
+                                f"{r.kind} {r.name} drifted, left as is (drift = \"alert\"): {r.message}", revision))
+    return events
 
 
 REASONS_SHOWN = 3  # problems a revision_failed message quotes; the rest are counted

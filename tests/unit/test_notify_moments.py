@@ -2,7 +2,7 @@
 
 from reconciler.agent.revisions import Revisions
 from reconciler.agent.status import ResourceReport
-from reconciler.notify.events import CRASH_LOOP, ENGINE_UNREACHABLE, REVISION_APPLIED, REVISION_FAILED
+from reconciler.notify.events import CRASH_LOOP, DRIFT_FOUND, ENGINE_UNREACHABLE, REVISION_APPLIED, REVISION_FAILED
 from reconciler.notify.moments import EngineWatch, entered, revision
 
 A, B = "a" * 40, "b" * 40
@@ -59,3 +59,14 @@ def test_an_engine_that_answered_starts_a_new_outage():
     watch.answered()
     assert watch.unavailable(11, "e", "refused") == []
     assert len(watch.unavailable(22, "e", "refused")) == 1
+
+
+def test_a_drift_found_is_told_with_what_drifted():
+    [event] = entered([ResourceReport("container", "web", "drifted", "stopped by hand")], "abc")
+    assert (event.kind, event.resource, event.revision) == (DRIFT_FOUND, "container/web", "abc")
+    assert event.message == 'container web drifted, left as is (drift = "alert"): stopped by hand'
+
+
+def test_a_suspended_agents_drifted_resources_are_not_told_as_drift_found():
+    assert entered([ResourceReport("container", "web", "drifted", "> start container web")], None,
+                   drift_found=False) == []
