@@ -39,13 +39,14 @@ class Accounting:
     # replacements whose new container failed and was rolled back: quarantined, not backed off
     quarantined: frozenset[str] = frozenset()
     corrected: frozenset[str] = frozenset()  # "kind/name" whose drift was undone (drift_corrected counts them)
+    crashed: frozenset[str] = frozenset()  # among `failed`, the containers this agent started that exited again
 
 
 def account(report: PassReport, present: Collection[str], started_at: Mapping[str, float],
             failures: Mapping[str, int], now: float) -> Accounting:
     """`present`: keys the engine held after the previous pass; `started_at`: when this agent
     last started each key; `failures`: consecutive failures per key; `now`: the loop's clock."""
-    failed, succeeded, started, actions, corrected, quarantined = set(), set(), set(), [], set(), set()
+    failed, succeeded, started, actions, corrected, quarantined, crashes = set(), set(), set(), [], set(), set(), set()
     for result in report.results:
         change, key = result.task.change, result.task.key
         actions.append((change.kind.verb, "ok" if result.ok else "failed"))
@@ -57,31 +58,36 @@ def account(report: PassReport, present: Collection[str], started_at: Mapping[st
                 corrected.add(key)
             crashed = any(c.reason is Reason.EXITED for c in change.causes) and key in started_at
             (failed if crashed else succeeded).add(key)
+            if crashed:
+                crashes.add(key)
             if change.needs_start:
                 started.add(key)
     down = {c.key for c in report.remaining.changes}
     stable = {key for key, at in started_at.items()
               if now - at >= STABLE_AFTER and failures.get(key) and key not in down and key not in started}
     return Accounting(frozenset(failed), frozenset(succeeded), frozenset(started), frozenset(stable), len(corrected),
-                      tuple(actions), frozenset(quarantined), frozenset(corrected))
+                      tuple(actions), frozenset(quarantined), frozenset(corrected), frozenset(crashes))
 
 
 def crash_loops(started_at: Mapping[str, float], failures: Mapping[str, int]) -> frozenset[str]:
     """Containers this agent started that keep exiting: CRASHLOOP_AFTER consecutive crashes. A
-    resource whose create or replacement keeps failing is failed, not crash-looping."""
+    resource whose create or replacement keeps failing is failed, not crash-looping: the loop
+    forgets when it started a container whose action then failed (`Holds.account`)."""
     return frozenset(key for key in started_at if failures.get(key, 0) >= CRASHLOOP_AFTER)
 
 
 def resource_reports(desired: DesiredState, stalled: Collection[str], report: PassReport | None,
                      failures: Mapping[str, int], completed: Mapping[str, str],
-                     crashing: Collection[str] = (), quarantined: Mapping[str, str] | None = None
-                     ) -> list[ResourceReport]:
+                     crashing: Collection[str] = (), quarantined: Mapping[str, str] | None = None,
+                     failing: Mapping[str, str] | None = None) -> list[ResourceReport]:
     """The state of every declared resource after a pass (and of retained volumes and held-back
     removals): stalled, unknown, failed, completed, converged, conflict, crashloop, blocked or
     pending, each with why. `failures`: consecutive failures per key in the agent's backoff;
     `crashing`: the agent's crash loops (see `crash_loops`); `quarantined`: key -> why, for the
-    replacements in quarantine (failed, with that message: the previous container serves)."""
-    quarantined = quarantined or {}
+    replacements in quarantine (failed, with that message: the previous container serves);
+    `failing`: key -> the text of its last failed action, for the resources held in backoff after
+    it (failed with that error while they wait for their retry, not blocked)."""
+    quarantined, failing = quarantined or {}, failing or {}
     failed = {r.task.key: r for r in report.failures} if report else {}
     remaining = report.remaining.changes if report else ()
     changes = {c.key: c for c in remaining}
@@ -109,6 +115,8 @@ def resource_reports(desired: DesiredState, stalled: Collection[str], report: Pa
             state, message = "drifted", drift.drifted(change)
         elif change.kind is ChangeKind.CONFLICT:
             state, message = "conflict", str(change)
+        elif key in failing and key in blocked and key not in crashing:
+            state, message = "failed", failing[key]
         elif key in crashing or change.kind is ChangeKind.BLOCKED:
             state, message = "crashloop", f"restarted {failures.get(key, 0)} times: {change}"
         elif key in blocked:

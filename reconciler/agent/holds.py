@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -32,13 +32,16 @@ CRASH = "pass"  # the backoff key of a pass that crashed
 class Holds:
     """The agent's backoff state, shared with it (the same objects as its fields):
     `started_at` "kind/name" -> when (on `clock`) its container was last started, and
-    `failed_with` "kind/name" in backoff -> the spec hash that failed."""
+    `failed_with` "kind/name" in backoff -> the spec hash that failed; `errors` "kind/name" in
+    backoff after an action failed -> that failure as the status says it ("recreate container web:
+    failed at 'start web': ...": `accounting.resource_reports`'s `failing`)."""
 
     backoff: Backoff
     started_at: dict[str, float]
     failed_with: dict[str, str]
     clock: Callable[[], float]
     state_dir: StateDir | None
+    errors: dict[str, str] = field(default_factory=dict)
 
     def held(self, refresh: Refresh, pinning: dict[str, str]) -> dict[str, str]:
         """What this pass holds back, "kind/name" -> why: resources in backoff (until when, in UTC),
@@ -74,6 +77,7 @@ class Holds:
                 continue
             del self.failed_with[key]
             self.started_at.pop(key, None)
+            self.errors.pop(key, None)
             if self.backoff.failures(key):
                 self.backoff.succeeded(key)
                 log.info("backoff.lifted", resource=key, reason="spec changed")
@@ -95,6 +99,12 @@ class Holds:
             self.backoff.failed(key, now)
             if key in specs:
                 self.failed_with[key] = spec_hash(specs[key])
+        for result in report.failures:
+            if result.task.key in done.failed:  # an action failed: no crash of a container it started
+                self.errors[result.task.key] = str(result)
+                self.started_at.pop(result.task.key, None)
+        for key in done.succeeded | done.stable | done.crashed:
+            self.errors.pop(key, None)
         for key in done.succeeded | done.stable:
             self.backoff.succeeded(key)
             self.failed_with.pop(key, None)

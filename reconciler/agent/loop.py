@@ -33,6 +33,7 @@ from reconciler.agent.holds import CRASH, ENGINE, Holds
 from reconciler.agent.informer import Informer
 from reconciler.agent.lastgood import LastKnownGood, Refresh
 from reconciler.agent.lock import DEFAULT_ENGINE
+from reconciler.agent.quarantine import previous_states
 from reconciler.agent.requests import APPROVE, REJECT, RETRY, SYNC, Request, Requests, answer_all
 from reconciler.agent.rollbacks import Rollbacks, secret_values
 from reconciler.agent.statedir import StateDir
@@ -174,11 +175,14 @@ class Agent:
                 self.status.heartbeat()
                 now = self.clock()
                 check = self.next_check(now)
-                wake = min(next_full, self.next_retry() or next_full, check or next_full)
+                told = self.engine_watch.due()
+                wake = min(next_full, self.next_retry() or next_full, check or next_full,
+                           next_full if told is None else told)
                 reasons = self.trigger.wait(max(0.0, min(wake - now, self.interval)))
                 if self.stopping.is_set():
                     break
                 now = self.clock()
+                self._notify(self.engine_watch.check(now), self.desired.state)  # on time, between passes too
                 if now >= next_full:
                     reasons = (reasons or set()) | {"resync"}
                     next_full = now + self.interval
@@ -302,19 +306,22 @@ class Agent:
             log.warning("engine.unavailable", engine=self.engine, error=str(error),
                         retry_in=round(retry - self.clock(), 1))
             self.status.metrics.error("engine")
+            self.status.set_engine_error(self.engine, str(error))
             self._notify(self.engine_watch.unavailable(self.clock(), self.engine, str(error)), refresh.state)
             self._finish("unavailable", started, woken_by, refresh, None)
             return
         self.backoff.succeeded(ENGINE)
         self.engine_watch.answered()
+        self.status.set_engine_error(None)
         self._note_engine()
         self.last_plan = (report.remaining, time.time())
         if self.suspended:
             self._finish("suspended", started, woken_by, refresh, report)
             return
+        retried = {r.task.key for r in report.results if self.backoff.failures(r.task.key)}
         done = self.holds.account(report, refresh.state, self.present, self.status.metrics)
         self.rollbacks.after(report, refresh.state, secret_values(self.desired), self.revision, time.time())
-        self._notify([*moments.rollbacks(report.results, self.revision),
+        self._notify([*moments.rollbacks(report.results, self.revision, retried),
                       *moments.drift(report.results, done.corrected, self.revision)], refresh.state)
         self._remember(refresh.state, report)
         self.images.after_pass(report, self.informer)
@@ -412,7 +419,8 @@ class Agent:
         digest = refresh.state.digest() if refresh.state else None
         counts = {"actions": len(report.ran), "failures": len(report.failures)} if report else {}
         resources = self._resources(refresh, report)
-        self.status.set_quarantined(self.rollbacks.records.values())
+        self.status.set_quarantined(self.rollbacks.records.values(),
+                                    previous_states(report.observed.containers) if report else None)
         entering = self.status.set_resources(resources)
         self._notify(moments.entered(entering, self.revision, drift_found=not self.suspended), refresh.state)
         for entered in entering:
@@ -457,8 +465,9 @@ class Agent:
         failures = {spec.key: self.backoff.failures(spec.key) for spec in refresh.state.specs()}
         completed = {**self.completed(), **report.completed} if report else {}
         crashing = crash_loops(self.started_at, failures)
+        previous = previous_states(report.observed.containers) if report else None
         reports = resource_reports(refresh.state, refresh.stalled, report, failures, completed, crashing,
-                                   self.rollbacks.quarantined(refresh.state))
+                                   self.rollbacks.quarantined(refresh.state, previous), self.holds.errors)
         if self.suspended:  # what a pass would change is drift, reported and not healed
             return [dataclasses.replace(r, state="drifted") if r.state == "pending" else r for r in reports]
         if self.gate is not None and self.gate.holding():

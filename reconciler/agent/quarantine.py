@@ -16,8 +16,10 @@ from dataclasses import asdict, dataclass
 
 from reconciler.changes import ChangeKind
 from reconciler.execute import TaskResult
-from reconciler.model import DesiredState, spec_hash
+from reconciler.model import DesiredState, resource_key, spec_hash
+from reconciler.ownership import logical_name
 from reconciler.tasks import Step
+from runtime.base import ObservedContainer
 
 # what an engine says when the cause lies outside the new container itself (lower case)
 OUTSIDE = ("port is already allocated", "address already in use", "network")
@@ -41,9 +43,16 @@ class Quarantine:
     def message(self) -> str:
         """"revision abc123 failed for web: not healthy after 60s; running the previous container"
         (without a revision, "spec 1a2b3c4d5e6f failed for web: ...")."""
+        return self.told("running")
+
+    def told(self, previous: str) -> str:
+        """`message`, true to the state of the previous container (`previous_states`): "...; the
+        previous container is exited, not serving" when it is not running (stopped by hand)."""
         who = f"revision {self.revision}" if self.revision else f"spec {self.spec_hash[:12]}"
         name = self.key.split("/", 1)[1]
-        return f"{who} failed for {name}: {self.reason}; running the previous container"
+        kept = "running the previous container" if previous == "running" else (
+            f"the previous container is {previous}, not serving")
+        return f"{who} failed for {name}: {self.reason}; {kept}"
 
     def record(self) -> dict:
         """As kept in the state directory (without the key, which names the record)."""
@@ -74,6 +83,12 @@ def own_failure(result: TaskResult) -> str | None:
     if any(words in error.lower() for words in OUTSIDE):
         return None
     return _CONTAINER_PREFIX.sub("", error) or "failed"
+
+
+def previous_states(containers: Iterable[ObservedContainer]) -> dict[str, str]:
+    """"container/NAME" -> the engine's state of the container that holds NAME ("running",
+    "exited", ...; the one a quarantined replacement keeps)."""
+    return {resource_key("container", c.name): c.state for c in containers if logical_name(c.labels, c.name) == c.name}
 
 
 def quarantines(results: Iterable[TaskResult], images: Mapping[str, str], revision: str | None,

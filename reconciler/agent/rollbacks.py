@@ -65,10 +65,13 @@ class Rollbacks:
             self._key = self.store.hash_key() if self.store is not None else os.urandom(32)
         return self._key
 
-    def quarantined(self, desired: DesiredState) -> dict[str, str]:
-        """Key -> why, for the quarantines that still apply to `desired` (none is lifted here: see `after`)."""
+    def quarantined(self, desired: DesiredState, previous: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Key -> why, for the quarantines that still apply to `desired` (none is lifted here: see
+        `after`); with `previous` (`quarantine.previous_states`), true to the previous container's
+        state ("gone" when none holds the name)."""
         gone = lifted(self.records, desired, self.images)
-        return {key: q.message for key, q in self.records.items() if key not in gone}
+        return {key: q.message if previous is None else q.told(previous.get(key, "gone"))
+                for key, q in self.records.items() if key not in gone}
 
     def in_force(self, desired: DesiredState) -> InForce:
         """The quarantines that still apply to `desired`, with the specs to heal them with."""

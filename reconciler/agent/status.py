@@ -126,6 +126,7 @@ class Status:
         self._retries: dict[str, str] = {}
         self._write_failing = False
         self.engine: dict[str, Any] | None = None  # the engine's capabilities, once it answered
+        self._engine_error: dict[str, str] | None = None  # the engine out of reach: address, error, since
         self.suspended = False  # the control API's suspend: passes observe and report, change nothing
         # what a git source reports (agent.follow, agent.revisions), asked at each snapshot; None: a directory
         self.source: Callable[[], dict[str, Any]] | None = None
@@ -229,11 +230,15 @@ class Status:
             self._retries = retries
         self.metrics.pending_retries.set(len(retries))
 
-    def set_quarantined(self, quarantines: Iterable[Any]) -> None:
+    def set_quarantined(self, quarantines: Iterable[Any], previous: Mapping[str, str] | None = None) -> None:
         """The replacements in quarantine now (`agent.quarantine.Quarantine`s): resource, the spec
-        hash and image id that failed, the git revision, why and since when."""
+        hash and image id that failed, the git revision, why and since when; and the state of the
+        previous container kept (`previous`: key -> "running", "exited", ...: "gone" when none
+        holds the name; None: not known, the engine did not answer)."""
         entries = [{"resource": q.key, "spec_hash": q.spec_hash, "image_id": q.image_id, "revision": q.revision,
-                    "reason": q.reason, "since": iso(q.since)} for q in sorted(quarantines, key=lambda q: q.key)]
+                    "reason": q.reason, "since": iso(q.since),
+                    "previous": None if previous is None else previous.get(q.key, "gone")}
+                   for q in sorted(quarantines, key=lambda q: q.key)]
         with self._lock:
             self._quarantined = entries
 
@@ -253,6 +258,13 @@ class Status:
         with self._lock:
             self.engine = dict(capabilities)
 
+    def set_engine_error(self, address: str | None, error: str = "") -> None:
+        """The engine at `address` did not answer (`error`: why, the last pass's); `since` is kept
+        while it stays out of reach. None: it answers."""
+        with self._lock:
+            since = self._engine_error["since"] if self._engine_error else iso(self._clock())
+            self._engine_error = {"address": address, "error": error, "since": since} if address else None
+
     def snapshot(self) -> dict[str, Any]:
         """The status as JSON-able data: what the file and /status hold."""
         with self._lock:
@@ -266,6 +278,7 @@ class Status:
                 "updated_at": iso(self._clock()),
                 "heartbeat_at": iso(self._beat_at),
                 "engine": dict(self.engine) if self.engine else None,
+                "engine_error": dict(self._engine_error) if self._engine_error else None,
                 "suspended": self.suspended,
                 "profiles": list(self.profiles),
                 "approve": self.approve,

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 
+from reconciler.agent.accounting import DRIFT
 from reconciler.agent.quarantine import own_failure
 from reconciler.agent.revisions import Revisions
 from reconciler.agent.status import ResourceReport
-from reconciler.changes import ChangeKind
+from reconciler.changes import Cause, ChangeKind, Reason
 from reconciler.execute import TaskResult
 from reconciler.model import resource_key
 from reconciler.notify.events import (
@@ -33,12 +34,13 @@ from reconciler.notify.events import (
 )
 
 
-def rollbacks(results: Iterable[TaskResult], revision: str | None) -> list[Event]:
-    """One event per replacement of a container that failed and was rolled back."""
+def rollbacks(results: Iterable[TaskResult], revision: str | None, retried: Collection[str] = ()) -> list[Event]:
+    """One event per replacement of a container that failed and was rolled back; not again for
+    a retry of one that failed before (`retried`: "kind/name" in backoff before the pass)."""
     events = []
     for result in results:
         change = result.task.change
-        if result.ok or not result.rolled_back or change.kind is not ChangeKind.RECREATE:
+        if result.ok or not result.rolled_back or change.kind is not ChangeKind.RECREATE or result.task.key in retried:
             continue
         own = own_failure(result)
         name = f"{change.resource} {change.name}"
@@ -54,9 +56,17 @@ def rollbacks(results: Iterable[TaskResult], revision: str | None) -> list[Event
 
 
 def drift(results: Iterable[TaskResult], corrected: Collection[str], revision: str | None) -> list[Event]:
-    """One event per resource in `corrected` ("kind/name"): what the pass did and why."""
+    """One event per resource in `corrected` ("kind/name"): what the pass did and why; none for a
+    container that only exited on its own (Reason.EXITED: nobody changed the host, and a crash
+    loop is told once it is one)."""
     return [Event(DRIFT_CORRECTED, r.task.key, f"drift corrected: {r.task.change}", revision)
-            for r in results if r.ok and r.task.key in corrected]
+            for r in results if r.ok and r.task.key in corrected and not _own_exit(r.task.change.causes)]
+
+
+def _own_exit(causes: Iterable[Cause]) -> bool:
+    """Whether the only drift among `causes` is the container's own exit."""
+    drifted = {c.reason for c in causes if c.reason in DRIFT}
+    return drifted == {Reason.EXITED}
 
 
 def entered(reports: Iterable[ResourceReport], revision: str | None, drift_found: bool = True) -> list[Event]:
@@ -100,22 +110,34 @@ def revision(before: Revisions, after: Revisions, subject: str, why: Sequence[st
 
 class EngineWatch:
     """Tells when the engine has not answered for `threshold` seconds (of one monotonic clock):
-    once per outage, which ends when it answers again."""
+    once per outage, which ends when it answers again. The loop wakes at `due()` and `check`s,
+    so the event is on time even while its passes wait out the engine's backoff."""
 
     def __init__(self, threshold: float) -> None:
         self.threshold = threshold
         self._since: float | None = None
         self._told = False
+        self._engine, self._error = "", ""
 
     def unavailable(self, now: float, engine: str, error: str) -> list[Event]:
         """A pass found the engine unavailable at `now`: the event, when the outage just passed the threshold."""
         if self._since is None:
             self._since = now
-        if self._told or now - self._since < self.threshold:
+        self._engine, self._error = engine, error
+        return self.check(now)
+
+    def due(self) -> float | None:
+        """When the outage passes the threshold, while it is not told yet; None: no outage, or told."""
+        return None if self._since is None or self._told else self._since + self.threshold
+
+    def check(self, now: float) -> list[Event]:
+        """The event, once, when the outage has lasted `threshold` at `now` (with the last error)."""
+        due = self.due()
+        if due is None or now < due:
             return []
         self._told = True
         return [Event(ENGINE_UNREACHABLE, None,
-                      f"the engine {engine} has not answered for {now - self._since:.0f}s: {error}")]
+                      f"the engine {self._engine} has not answered for {now - self._since:.0f}s: {self._error}")]
 
     def answered(self) -> None:
         self._since, self._told = None, False

@@ -92,8 +92,10 @@ def retries(entries: Sequence[Mapping[str, Any]], now: float) -> list[dict[str, 
 
 
 def quarantined(entries: Sequence[Mapping[str, Any]], now: float) -> list[dict[str, Any]]:
-    """The replacements in quarantine: what failed (revision, else spec hash), why, since when."""
-    return [{"resource": q.get("resource"), "reason": q.get("reason") or "",
+    """The replacements in quarantine: what failed (revision, else spec hash), why, since when,
+    and the previous container's state ("running", else what it is: not serving; "" not known)."""
+    return [{"resource": q.get("resource"), "reason": q.get("reason") or "", "previous": q.get("previous") or "",
+             "serving": q.get("previous") == "running",
              "failed": f"revision {short(q['revision'])}" if q.get("revision") else f"spec {short(q.get('spec_hash'))}",
              "since": q.get("since") or "", "since_ago": ago(q.get("since"), now)} for q in entries]
 
@@ -131,6 +133,14 @@ def pending_plan(held: Mapping[str, Any] | None, now: float) -> dict[str, Any] |
                          "blocked": c.get("blocked") or ""} for c in plan.get("changes") or ()]}
 
 
+def engine_error(down: Mapping[str, Any] | None, now: float) -> dict[str, Any] | None:
+    """The engine out of reach: its address, the error, since when; None while it answers."""
+    if not down:
+        return None
+    return {"address": down.get("address") or "", "error": down.get("error") or "", "since": down.get("since") or "",
+            "since_ago": ago(down.get("since"), now)}
+
+
 def tone(snapshot: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> str:
     """The page's colour: the last pass's, made "bad" by a resource that is, "warn" by file errors."""
     last = snapshot.get("last_pass") or {}
@@ -156,6 +166,7 @@ def context(snapshot: Mapping[str, Any], now: float) -> dict[str, Any]:
         "suspended": bool(snapshot.get("suspended")),
         "profiles": list(snapshot.get("profiles") or ()),
         "engine": f"{engine.get('kind')} {engine.get('version')} (API {engine.get('api_version')})" if engine else "",
+        "engine_error": engine_error(snapshot.get("engine_error"), now),
         "tone": tone(snapshot, rows),
         "last_pass": timeline([last], now)[0] if last else None,
         "counts": counts(rows),

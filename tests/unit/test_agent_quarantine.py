@@ -59,6 +59,16 @@ def test_a_quarantined_replacement_is_reported_failed_with_the_previous_containe
                                    "running the previous container")
 
 
+def test_a_quarantined_replacement_whose_previous_container_was_stopped_by_hand_says_it_is_not_serving(
+        agent, engine, root):
+    quarantined(agent, engine, root)
+    engine.kill("web")
+    later_passes(agent, 1)
+    (web,) = agent.status.snapshot()["resources"]
+    assert web["message"].endswith("; the previous container is exited, not serving")
+    assert agent.status.snapshot()["quarantined"][0]["previous"] == "exited"
+
+
 def test_an_edit_tries_the_new_spec(agent, engine, root):
     quarantined(agent, engine, root)
     later_passes(agent, 2)

@@ -54,10 +54,32 @@ def test_the_status_keeps_a_bounded_number_of_passes(status):
 
 def test_the_status_lists_the_quarantined_replacements(status):
     status.set_quarantined([Quarantine("container/web", "a" * 64, "sha256:" + "b" * 64, "c" * 40,
-                                       "not healthy after 5s", NOW)])
+                                       "not healthy after 5s", NOW)], {"container/web": "running"})
     assert status.snapshot()["quarantined"] == [
         {"resource": "container/web", "spec_hash": "a" * 64, "image_id": "sha256:" + "b" * 64,
-         "revision": "c" * 40, "reason": "not healthy after 5s", "since": "2023-11-14T22:13:20+00:00"}]
+         "revision": "c" * 40, "reason": "not healthy after 5s", "since": "2023-11-14T22:13:20+00:00",
+         "previous": "running"}]
+
+
+def test_a_quarantine_whose_previous_container_holds_no_name_says_it_is_gone(status):
+    status.set_quarantined([Quarantine("container/web", "a" * 64, "", None, "exited", NOW)], {})
+    assert status.snapshot()["quarantined"][0]["previous"] == "gone"
+
+
+def test_the_engine_out_of_reach_is_in_the_status_with_its_address_error_and_first_time(tmp_path):
+    now = [NOW]
+    status = Status("prod", str(tmp_path), interval=30, clock=lambda: now[0])
+    status.set_engine_error("unix:///run/x/docker.sock", "connection refused")
+    now[0] += 60
+    status.set_engine_error("unix:///run/x/docker.sock", "no such file")
+    assert status.snapshot()["engine_error"] == {"address": "unix:///run/x/docker.sock", "error": "no such file",
+                                                 "since": "2023-11-14T22:13:20+00:00"}
+
+
+def test_an_engine_that_answers_again_has_no_error_in_the_status(status):
+    status.set_engine_error("unix:///run/x/docker.sock", "connection refused")
+    status.set_engine_error(None)
+    assert status.snapshot()["engine_error"] is None
 
 
 def test_the_snapshot_validates_against_the_status_schema(status):
@@ -142,6 +164,21 @@ def test_the_page_names_the_commands_that_approve_or_reject_a_pending_plan(statu
     snapshot["pending_plan"] = {"id": "0123456789abcdef", "plan": plan}
     text = text_of(render(snapshot, now=NOW))
     assert "reconciler approve 0123456789abcdef applies it; reconciler reject 0123456789abcdef drops it" in text
+
+
+def test_the_page_says_which_engine_does_not_answer_and_why(status):
+    status.set_engine_error("unix:///run/x/docker.sock", "Error while fetching server API version: no such file")
+    text = text_of(page_of(status))
+    assert ("Engine unavailable unix:///run/x/docker.sock does not answer (since 1m 5s ago ): "
+            "Error while fetching server API version: no such file") in text
+
+
+def test_the_page_does_not_call_a_quarantined_containers_exited_predecessor_serving(status):
+    status.set_quarantined([Quarantine("container/web", "a" * 64, "", None, "exited", NOW)],
+                           {"container/web": "exited"})
+    text = text_of(page_of(status))
+    assert "exited not serving" in text
+    assert "serving" not in text.replace("not serving", "")
 
 
 def test_every_value_on_the_page_is_escaped(status):

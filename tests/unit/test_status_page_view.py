@@ -110,8 +110,23 @@ def test_a_quarantine_names_the_revision_that_failed():
     page = context({"quarantined": [{"resource": "container/web", "spec_hash": "e" * 64, "image_id": "",
                                      "revision": "f" * 40, "reason": "not healthy after 5s", "since": stamp(60)}]},
                    NOW)
-    assert page["quarantined"] == [{"resource": "container/web", "reason": "not healthy after 5s",
-                                    "failed": f"revision {'f' * 12}", "since": stamp(60), "since_ago": "1m ago"}]
+    assert page["quarantined"] == [{"resource": "container/web", "reason": "not healthy after 5s", "previous": "",
+                                    "serving": False, "failed": f"revision {'f' * 12}", "since": stamp(60),
+                                    "since_ago": "1m ago"}]
+
+
+def test_a_quarantine_whose_previous_container_exited_is_not_shown_serving():
+    page = context({"quarantined": [{"resource": "container/web", "spec_hash": "e" * 64, "image_id": "",
+                                     "revision": None, "reason": "exited", "since": stamp(60),
+                                     "previous": "exited"}]}, NOW)
+    assert (page["quarantined"][0]["previous"], page["quarantined"][0]["serving"]) == ("exited", False)
+
+
+def test_the_engine_out_of_reach_is_shown_with_its_address_and_error():
+    page = context({"engine_error": {"address": "unix:///run/x/docker.sock", "error": "connection refused",
+                                     "since": stamp(90)}}, NOW)
+    assert page["engine_error"] == {"address": "unix:///run/x/docker.sock", "error": "connection refused",
+                                    "since": stamp(90), "since_ago": "1m 30s ago"}
 
 
 def test_a_quarantine_without_a_revision_names_the_spec_hash():
