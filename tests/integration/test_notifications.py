@@ -17,6 +17,7 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from reconciler.agent.accounting import CRASHLOOP_AFTER
 from tests.integration.agents import RECONCILER, eventually, running, service
 
 pytestmark = pytest.mark.integration
@@ -118,6 +119,28 @@ def test_a_failed_replacement_sends_exactly_one_signed_notification_without_the_
     assert receiver.post(notification["body"], notification["headers"]) == 400
     assert receiver.refused == ["replayed: id seen before"]
     assert all(CANARY.encode() not in body for body in receiver.bodies)
+
+
+def test_a_replacement_that_keeps_failing_stays_failed_with_the_engines_error_and_is_told_once(
+        desired, names, start_agent, docker_client, tmp_path, receiver):
+    name = names("taken")
+    (desired / "web.toml").write_text(service(name))
+    agent = start_agent(extra=("--interval", "1s", "--notify-config", notify_config(tmp_path, webhook(receiver.port))))
+    agent.wait_converged(name)
+    serving = running(docker_client, name).id
+    # its new container cannot bind the agent's own status port: the engine refuses its start
+    (desired / "web.toml").write_text(service(name, extra=f'ports = ["127.0.0.1:{agent.port}:80"]\n'))
+    first = eventually(lambda: next((r for r in agent.status()["resources"] if r["state"] == "failed"), None),
+                       "the replacement failed")
+    eventually(lambda: f"failed {CRASHLOOP_AFTER + 1} time(s)" in agent.log.read_text(),
+               "retries past the crash loop count", timeout=60)
+    [web] = agent.status()["resources"]
+    assert (web["state"], web["since"]) == ("failed", first["since"])
+    assert "address already in use" in web["message"]
+    assert "address already in use" in agent.get("/")[1]
+    assert running(docker_client, name).id == serving
+    assert [(n["payload"]["kind"], n["payload"]["resource"]) for n in receiver.accepted] == [
+        ("replacement_failed", f"container/{name}")]
 
 
 def test_no_op_passes_send_nothing(desired, names, start_agent, tmp_path, receiver):
