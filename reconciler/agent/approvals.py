@@ -40,7 +40,7 @@ import structlog
 
 from reconciler.agent.lastgood import LastKnownGood
 from reconciler.agent.requests import APPROVE, REJECT, Request
-from reconciler.agent.statedir import StateDir
+from reconciler.agent.statedir import StateDir, StateDirError
 from reconciler.agent.timestamps import iso
 from reconciler.commands.render import plan_data
 from reconciler.converge import PassReport
@@ -128,12 +128,18 @@ class Gate:
         self.store = store
         record = store.approvals() if store is not None else {}
         approved = record.get("approved")
-        self.approved: dict[str, bytes] | None = (
-            {rel: text.encode() for rel, text in approved["files"].items()} if approved else None)
-        self.approved_at: float | None = approved.get("at") if approved else None
-        self.sealed: dict[str, str] = dict(approved.get("specs") or {}) if approved else {}
-        self.pending: dict[str, Any] | None = record.get("pending")
-        self.rejected: dict[str, Any] | None = record.get("rejected")
+        try:
+            self.approved: dict[str, bytes] | None = (
+                {rel: text.encode() for rel, text in approved["files"].items()} if approved else None)
+            self.approved_at: float | None = approved.get("at") if approved else None
+            self.sealed: dict[str, str] = dict(approved.get("specs") or {}) if approved else {}
+            self.pending: dict[str, Any] | None = record.get("pending")
+            self.rejected: dict[str, Any] | None = record.get("rejected")
+            if (self.pending is not None and not {"id", "plan", "since", "files"} <= set(self.pending)) or (
+                    self.rejected is not None and not {"id", "files"} <= set(self.rejected)):
+                raise KeyError("pending or rejected")
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            raise StateDirError(f"{store.path}: not an approvals record: {error}") from None
         self._loaded: tuple[tuple, DesiredState | None] | None = None
 
     def holding(self) -> bool:

@@ -9,6 +9,7 @@ from structlog.testing import capture_logs
 
 from reconciler.agent.approvals import Gate, files_key, fingerprint, plan_id
 from reconciler.agent.requests import APPROVE, REJECT, Request
+from reconciler.agent.statedir import StateDirError
 from reconciler.commands.approve import pending_text
 from reconciler.control.openapi import schema_of
 from reconciler.control.server import Api, ApiError
@@ -304,3 +305,11 @@ def test_no_secret_of_the_env_file_reaches_the_records_the_status_or_the_logs(ro
     assert [d["text"] for d in change["diff"]] == ["env.PASSWORD: (secret changed)"]
     shown = [(state.path / "approvals.json").read_text(), str(agent.status.snapshot()), str(logs)]
     assert not any("canary" in text for text in shown)
+
+
+@pytest.mark.parametrize("record", [{"approved": {"at": 1.0}}, {"approved": ["web.toml"]},
+                                    {"pending": {"id": "0123456789abcdef"}}, {"rejected": "yes"}])
+def test_an_approvals_record_that_cannot_be_read_is_refused_naming_the_directory(state, record):
+    state.save_approvals(record)
+    with pytest.raises(StateDirError, match="not an approvals record"):
+        Gate("changes", state)
