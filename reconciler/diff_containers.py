@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 
 from reconciler import adoption, drift, inplace
 from reconciler.changes import Cause, Change, ChangeKind, Reason, spec_changed
-from reconciler.fielddiff import FieldDiff
+from reconciler.fielddiff import FieldDiff, observed_diff
 from reconciler.fields import Mount
 from reconciler.model import (
     LABEL_SOURCE,
@@ -119,7 +119,7 @@ def diff_containers(
                 changes[name] = _create(spec, observed, options)
         elif (change := drift.governed(spec, _compare(spec, group, observed, recreated_networks, name in one_shots,
                                                       options))) is not None:
-            changes[name] = change
+            changes[name] = _drift_values(change, spec, group, desired.secret_values)
         if group and holder is not None and (change := adoption.finished(
                 changes.get(name), spec, observed, winner(group, spec).id)):
             changes[name] = change
@@ -374,6 +374,23 @@ def _field_diff(spec: ContainerSpec, have: ObservedContainer, options: PlanOptio
     if options.applied_records is None or hash_matches(have.labels, spec):
         return ()
     return options.applied_records.diff(have.id, have.labels.get(LABEL_SPEC_HASH), spec)
+
+
+def _drift_values(change: Change, spec: ContainerSpec, group: list[ObservedContainer],
+                  secrets: frozenset[str]) -> Change:
+    """A change that undoes (or, under `drift = "alert"`, reports) a container changed by hand
+    carries what drifted value by value: from what its inspect says to the spec (`drift`), its
+    secrets hidden (`fielddiff.observed_diff`)."""
+    have = next((c for c in group if change.current[:1] == (c.id,)), None)
+    if change.diff or have is None or have.config is None or not any(
+            c.reason is Reason.CHANGED_BY_HAND for c in change.causes):
+        return change
+    paths = drift.changed_fields(spec, have.config)
+    env = {path.removeprefix("env."): have.config.env.get(path.removeprefix("env.")) for path in paths
+           if path.startswith("env.")}
+    seen = {path: getattr(have.config, path) for path in paths if not path.startswith("env.")}
+    return dataclasses.replace(change, diff=observed_diff({**seen, **({"env": env} if env else {})}, spec, secrets,
+                                                          b""))
 
 
 def _recreate_causes(

@@ -113,18 +113,18 @@ def test_a_changed_spec_is_a_spec_change_not_drift():
     assert first_line(app(env={"GREETING": "salut"}), have) == "~ recreate container app (spec changed: env)"
 
 
-@pytest.mark.parametrize(("have", "reverted"), [
-    (holding(app(), state="exited", exit_code=137), "> start container app (stopped by hand)"),
-    (holding(app(), state="paused"), "~ recreate container app (paused by hand)"),
-    (holding(app(), networks=frozenset()), "~ recreate container app (network detached: bridge)"),
+@pytest.mark.parametrize(("have", "reverted", "values"), [
+    (holding(app(), state="exited", exit_code=137), "> start container app (stopped by hand)", []),
+    (holding(app(), state="paused"), "~ recreate container app (paused by hand)", []),
+    (holding(app(), networks=frozenset()), "~ recreate container app (network detached: bridge)", []),
     (holding(app(), created(app(), env={**IMAGE_ENV, "GREETING": "bonjour"})),
-     "~ recreate container app (changed out of band: env.GREETING)"),
+     "~ recreate container app (changed out of band: env.GREETING)", ['    env.GREETING: "bonjour" -> "hello"']),
 ], ids=["killed", "paused", "disconnected", "env"])
-def test_under_alert_drift_is_reported_and_nothing_is_done(have, reverted):
+def test_under_alert_drift_is_reported_and_nothing_is_done(have, reverted, values):
     assert first_line(app(), have) == reverted
     text = printed(state(app(drift="alert")), engine(have))
     why = reverted.partition(" (")[2].removesuffix(")")
-    assert text.splitlines() == [f'? warn container app ({why}; drift = "alert": reported, not reverted)',
+    assert text.splitlines() == [f'? warn container app ({why}; drift = "alert": reported, not reverted)', *values,
                                  "No changes: the engine matches the desired state."]
 
 
