@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import threading
-import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -110,7 +109,8 @@ def test_a_failed_replacement_sends_exactly_one_signed_notification_without_the_
     (desired / "web.toml").write_text(service(name, "${CANARY}", extra=(
         'labels = { edited = "1" }\npost_start = [{ command = "sh -c \'echo no $GREETING >&2; exit 4\'" }]\n')))
     eventually(lambda: receiver.accepted, "a notification")
-    time.sleep(5)  # several retries of the replacement (backoff 1s, 2s): the rate limit holds them back
+    # retries of the replacement (backoff 1s, 2s) up to the crash loop count; the next one is 4s away
+    eventually(lambda: f"failed {CRASHLOOP_AFTER} time(s)" in agent.log.read_text(), "three failed attempts")
     [notification] = receiver.accepted
     payload = notification["payload"]
     assert (payload["kind"], payload["resource"]) == ("replacement_failed", f"container/{name}")
