@@ -29,8 +29,9 @@ REVERT, ALERT, IGNORE = "revert", "alert", "ignore"
 POLICIES = (REVERT, ALERT, IGNORE)
 
 # what an engine adds to Config.Env by itself, whatever was asked: Podman's `container=podman`
-# (for systemd's detection) and `TERM=xterm`; not drift unless the spec declares the variable
-ENGINE_ENV = {"container": "podman", "TERM": "xterm"}
+# (for systemd's detection) and `TERM=xterm` at create, and `HOME` (the user's) and `HOSTNAME` (the
+# container's) once started, whose values vary (None: any value); not drift unless declared
+ENGINE_ENV: dict[str, str | None] = {"container": "podman", "TERM": "xterm", "HOME": None, "HOSTNAME": None}
 
 # the causes of a change that only undo what was done out of band
 OUT_OF_BAND = frozenset({Reason.STOPPED, Reason.PAUSED, Reason.NETWORK_DETACHED, Reason.NETWORK_ATTACHED,
@@ -49,6 +50,8 @@ def env_drift(declared: Mapping[str, str], config: ObservedConfig) -> list[str]:
         have = config.env.get(key)
         if key in declared:
             differs = have != declared[key]
+        elif key in ENGINE_ENV and ENGINE_ENV[key] is None:
+            differs = False
         else:
             differs = have not in (config.image_env.get(key), ENGINE_ENV.get(key))
         if differs:

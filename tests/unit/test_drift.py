@@ -81,6 +81,12 @@ def test_the_engines_own_variables_are_not_drift_unless_declared_otherwise():
     assert drift.env_drift({"GREETING": "hello", "TERM": "dumb"}, podman) == ["TERM"]
 
 
+def test_the_home_and_hostname_podman_sets_at_start_are_not_drift_unless_declared():
+    started = created(app(), env={**IMAGE_ENV, "GREETING": "hello", "HOME": "/root", "HOSTNAME": "0123abcd"})
+    assert drift.env_drift({"GREETING": "hello"}, started) == []
+    assert drift.env_drift({"GREETING": "hello", "HOME": "/srv"}, started) == ["HOME"]
+
+
 def test_a_variable_changed_added_or_removed_by_hand_is_named():
     changed = created(app(), env={**IMAGE_ENV, "GREETING": "bonjour", "EXTRA": "1"})
     assert drift.env_drift({"GREETING": "hello", "GONE": "x"}, changed) == ["EXTRA", "GONE", "GREETING"]
