@@ -326,7 +326,8 @@ def _compare(
 
     recreate = [*_recreate_causes(spec, keep, observed, recreated_networks, options.moved),
                 *_base_moved(spec, options), *tied]
-    resources = inplace.differences(spec, keep, declared_only=bool(observed.cannot_update))
+    resources, by_hand = drift.limits(spec, keep, inplace.differences(spec, keep, bool(observed.cannot_update)),
+                                      options.applied_records)
     blocked = inplace.not_updatable(resources, observed.cannot_update) if resources else None
     if resources and (recreate or blocked):
         recreate += [inplace.resources_changed(resources), *([blocked] if blocked else [])]
@@ -344,7 +345,7 @@ def _compare(
                       extra_mounts=extra, needs_build=needs_build(spec, observed, options),
                       diff=_field_diff(spec, keep, options) or inplace.field_diffs(resources))
 
-    causes = []
+    causes = by_hand
     if leftovers or renamed:
         causes.append(Cause(Reason.INTERRUPTED, f"{len(leftovers)} leftover(s)" if leftovers else "renamed"))
     if keep.state == "restarting" or keep.restart_count >= CRASH_LOOP_RESTARTS:

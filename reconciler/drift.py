@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import Any
 
+from reconciler import inplace
 from reconciler.changes import Cause, Change, ChangeKind, Reason
-from reconciler.model import ContainerSpec, hash_matches
+from reconciler.fielddiff import AppliedRecords
+from reconciler.model import LABEL_SPEC_HASH, ContainerSpec, hash_matches
 from runtime.base import ObservedConfig, ObservedContainer
 
 REVERT, ALERT, IGNORE = "revert", "alert", "ignore"
@@ -84,6 +87,27 @@ def out_of_band(spec: ContainerSpec, have: ObservedContainer) -> list[Cause]:
         return []
     paths = changed_fields(spec, have.config)
     return [Cause(Reason.CHANGED_BY_HAND, ", ".join(paths))] if paths else []
+
+
+def limits(spec: ContainerSpec, have: ObservedContainer, found: tuple[tuple[str, Any, Any], ...],
+           records: AppliedRecords | None) -> tuple[tuple[tuple[str, Any, Any], ...], list[Cause]]:
+    """The in-place differences `found` (`inplace.differences`: the limits inspect shows against
+    the declared ones) split into what to update and what to report: under `revert` everything is
+    updated (a limit changed by hand with `docker update` is set back). Under `alert` and
+    `ignore`, when the container's last-applied record holds the declared values of those fields
+    (the file did not change them since), they were changed out of band: nothing is updated, and
+    `alert` reports "changed out of band: resources.memory". Without a record, they count as
+    declared (updated)."""
+    if not found or spec.drift == REVERT or records is None:
+        return found, []
+    entry = records.records.get(have.id)
+    if entry is None or entry.get("spec_hash") != have.labels.get(LABEL_SPEC_HASH):
+        return found, []
+    declared = [d.path for d in records.diff(have.id, have.labels.get(LABEL_SPEC_HASH), spec)]
+    keys = [inplace.file_key(path) for path, _old, _new in found]
+    if any(p == k or p.startswith(f"{k}.") or k.startswith(f"{p}.") for p in declared for k in keys):
+        return found, []
+    return (), ([Cause(Reason.CHANGED_BY_HAND, ", ".join(keys))] if spec.drift == ALERT else [])
 
 
 def governed(spec: ContainerSpec, change: Change | None) -> Change | None:

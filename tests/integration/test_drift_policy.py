@@ -151,3 +151,26 @@ def test_the_agent_reports_a_container_stopped_by_hand_under_alert_as_drifted_an
         assert notification["message"] == f'container {name} drifted, left as is (drift = "alert"): stopped by hand'
     finally:
         receiver.stop()
+
+
+@pytest.mark.parametrize(("policy", "first_line"), [
+    ("revert", "% update container {name} (resources changed: resources.memory)"),
+    ("alert", "? warn container {name} (changed out of band: resources.memory; " + ALERTED + ")"),
+    ("ignore", "No changes: the engine matches the desired state."),
+])
+def test_a_memory_limit_changed_with_docker_update_under_each_policy(
+        policy, first_line, tmp_path, names, namespace, docker_client, engine):
+    if not engine.capabilities.in_place_update:
+        pytest.skip("this engine has no update call (docs/engines.md): its limits are set at create only")
+    directory = tmp_path / "desired"
+    directory.mkdir()
+    name, network = names("app"), names("front")
+    (directory / "app.toml").write_text(app_toml(name, network, policy) + 'resources = { memory = "64m" }\n')
+    applied = reconciler(directory, namespace, tmp_path, "apply")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    docker_client.containers.get(name).update(mem_limit="96m", memswap_limit="192m")
+    planned = reconciler(directory, namespace, tmp_path, "plan")
+    assert planned.stdout.splitlines()[0] == first_line.format(name=name)
+    reconciler(directory, namespace, tmp_path, "apply")
+    memory = docker_client.containers.get(name).attrs["HostConfig"]["Memory"]
+    assert memory == (64 if policy == "revert" else 96) * 2**20

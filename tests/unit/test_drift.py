@@ -8,8 +8,12 @@ import pytest
 
 from reconciler import drift
 from reconciler.agent.accounting import resource_reports
+from reconciler.agent.lastapplied import record
+from reconciler.commands.render import plan_text
 from reconciler.converge import PassReport, make_plan
-from reconciler.model import ContainerSpec, DesiredState, Source, canonical, spec_hash
+from reconciler.fielddiff import AppliedRecords
+from reconciler.fields import Resources
+from reconciler.model import ContainerSpec, DesiredState, Source, canonical, in_place_values, spec_hash
 from reconciler.options import PlanOptions
 from reconciler.ownership import owned_labels
 from runtime.base import ObservedConfig, ObservedContainer, ObservedState
@@ -187,3 +191,58 @@ def test_an_alerted_container_is_reported_drifted_with_what_drifted():
     plan = make_plan(state(spec), observed, NS, PlanOptions())
     reports = resource_reports(state(spec), (), PassReport(plan, (), plan, {}), {}, {})
     assert [(r.state, r.message) for r in reports] == [("drifted", "stopped by hand")]
+
+
+# -- limits changed with `docker update` (the fields updated in place, reconciler.inplace) --------
+
+MB = 2**20
+
+
+def limited(**changes) -> ContainerSpec:
+    return app(resources=Resources(memory=64 * MB), **changes)
+
+
+def updated_by_hand(spec: ContainerSpec) -> ObservedContainer:
+    """The container of `spec` whose memory limit someone set to 32m with `docker update`."""
+    return holding(spec, limits={**in_place_values(spec), "resources.memory": 32 * MB})
+
+
+def records_of(spec: ContainerSpec) -> AppliedRecords:
+    """The last-applied record of the container `holding` gives, made from `spec`."""
+    return AppliedRecords({"1" * 64: {"name": spec.name, "spec_hash": spec_hash(spec), "spec": record(spec, (), b"k")}},
+                          frozenset(), b"k")
+
+
+def planned(spec: ContainerSpec, have: ObservedContainer, records: AppliedRecords | None) -> list[str]:
+    plan = make_plan(state(spec), engine(have), NS, PlanOptions(applied_records=records))
+    return plan_text(plan).splitlines()
+
+
+def test_a_limit_changed_by_hand_is_set_back_under_revert():
+    lines = planned(limited(), updated_by_hand(limited()), records_of(limited()))
+    assert lines[0] == "% update container app (resources changed: resources.memory)"
+
+
+def test_a_limit_changed_by_hand_is_reported_under_alert():
+    spec = limited(drift="alert")
+    assert planned(spec, updated_by_hand(spec), records_of(spec))[0] == (
+        "? warn container app (changed out of band: resources.memory; drift = \"alert\": reported, not reverted)")
+
+
+def test_a_limit_changed_by_hand_is_not_looked_at_under_ignore():
+    spec = limited(drift="ignore")
+    assert planned(spec, updated_by_hand(spec), records_of(spec)) == [
+        "No changes: the engine matches the desired state."]
+
+
+@pytest.mark.parametrize("policy", ["alert", "ignore"])
+def test_a_limit_the_file_changed_is_updated_under_every_policy(policy):
+    before, after = limited(drift=policy), app(resources=Resources(memory=128 * MB), drift=policy)
+    assert planned(after, holding(before, limits=in_place_values(before)), records_of(before))[0] == (
+        "% update container app (resources changed: resources.memory)")
+
+
+def test_without_a_last_applied_record_a_limit_that_differs_counts_as_declared():
+    spec = limited(drift="ignore")
+    assert planned(spec, updated_by_hand(spec), None)[0] == (
+        "% update container app (resources changed: resources.memory)")
