@@ -34,7 +34,7 @@ from typing import Any
 
 from reconciler.agent.lastapplied import SECRET, record
 from reconciler.desired.filesources import keyed_hash
-from reconciler.model import _NOT_HASHED, _TOP_LEVEL_LIMITS, ContainerSpec
+from reconciler.model import NOT_HASHED, TOP_LEVEL_LIMITS, ContainerSpec
 
 ADDED, REMOVED, CHANGED = "+", "-", "~"
 SECRET_TEXT = "(secret)"
@@ -115,13 +115,13 @@ def view(data: Mapping[str, Any], secrets: Collection[str] = (), key: bytes = b"
     not a record of a `kind`."""
     hide = _hider(secrets, key)
     try:
-        top = {name: value for name, value in _typed(kind, data, hide).items() if name not in _NOT_HASHED}
+        top = {name: value for name, value in _typed(kind, data, hide).items() if name not in NOT_HASHED}
     except (AttributeError, KeyError, TypeError) as error:
         raise ValueError(f"not a record of a {kind.__name__}: {error}") from None
     limits = top.get("resources") or {}
-    top.update({file_key: limits[name] for name, file_key in _TOP_LEVEL_LIMITS.items() if name in limits})
+    top.update({file_key: limits[name] for name, file_key in TOP_LEVEL_LIMITS.items() if name in limits})
     if "resources" in top:
-        top["resources"] = {name: value for name, value in limits.items() if name not in _TOP_LEVEL_LIMITS}
+        top["resources"] = {name: value for name, value in limits.items() if name not in TOP_LEVEL_LIMITS}
     return {name: _presented(name, value) for name, value in top.items()}
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from reconciler.changes import Cause, Reason
 from reconciler.fielddiff import ADDED, CHANGED, REMOVED, FieldDiff
-from reconciler.model import _TOP_LEVEL_LIMITS, ContainerSpec, in_place_values
+from reconciler.model import TOP_LEVEL_LIMITS, ContainerSpec, in_place_values
 from runtime.base import ObservedContainer
 
 # Fields whose values are byte counts, shown as the file writes them ("64m").
@@ -67,7 +67,7 @@ def file_key(path: str) -> str:
     if path == "resources.blkio.weight":
         return "blkio_config.weight"
     field = path.removeprefix("resources.")
-    return _TOP_LEVEL_LIMITS.get(field, path) if path.startswith("resources.") else path
+    return TOP_LEVEL_LIMITS.get(field, path) if path.startswith("resources.") else path
 
 
 def resources_changed(found: tuple[tuple[str, Any, Any], ...]) -> Cause:

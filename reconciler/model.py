@@ -72,8 +72,8 @@ def is_owned(labels: Mapping[str, str] | None, namespace: str) -> bool:
 # Fields that never reach the engine object itself: they steer the reconciler (order, pulls,
 # replacement strategy, running or stopped, which hosts it is for) or record provenance, so
 # changing them must not recreate anything.
-_NOT_HASHED = frozenset({"name", "source", "depends_on", "update", "pull", "pull_interval", "state", "hosts", "push",
-                         "profiles", "post_start", "pre_stop", "adopt", "drift"})
+NOT_HASHED = frozenset({"name", "source", "depends_on", "update", "pull", "pull_interval", "state", "hosts", "push",
+                        "profiles", "post_start", "pre_stop", "adopt", "drift"})
 
 
 @dataclass(frozen=True)
@@ -304,13 +304,13 @@ def _plain(value: Any) -> Any:
 
 def canonical(spec: Spec, form: int = FORM) -> dict[str, Any]:
     """The parts of a spec that define the engine object, as plain JSON-able data: every field
-    but those of `_NOT_HASHED`, those marked `UNHASHED` (which only steer how the object is
+    but those of `NOT_HASHED`, those marked `UNHASHED` (which only steer how the object is
     created), and those marked `WHEN_SET` while they hold their default; from `form` 3 on, a
     container's fields of `IN_PLACE` are left out too (a `blkio` table left empty with them)."""
     parts = {
         f.name: _plain(getattr(spec, f.name))
         for f in dataclasses.fields(spec)
-        if f.name not in _NOT_HASHED and _hashed(f, getattr(spec, f.name))
+        if f.name not in NOT_HASHED and _hashed(f, getattr(spec, f.name))
     }
     return _without_in_place(parts) if form >= 3 and isinstance(spec, ContainerSpec) else parts
 
@@ -383,9 +383,9 @@ def hash_matches(labels: Mapping[str, str], spec: Spec) -> bool:
 
 # The limits the model keeps in `Resources` that the file writes at the container's top level, as
 # Compose does: field -> the key the file writes (and the plan names).
-_TOP_LEVEL_LIMITS = {"cpu_shares": "cpu_shares", "cpu_period": "cpu_period", "cpu_quota": "cpu_quota",
-                     "cpuset": "cpuset", "cpu_rt_period": "cpu_rt_period", "cpu_rt_runtime": "cpu_rt_runtime",
-                     "mem_swappiness": "mem_swappiness", "memswap_limit": "memswap_limit", "blkio": "blkio_config"}
+TOP_LEVEL_LIMITS = {"cpu_shares": "cpu_shares", "cpu_period": "cpu_period", "cpu_quota": "cpu_quota",
+                    "cpuset": "cpuset", "cpu_rt_period": "cpu_rt_period", "cpu_rt_runtime": "cpu_rt_runtime",
+                    "mem_swappiness": "mem_swappiness", "memswap_limit": "memswap_limit", "blkio": "blkio_config"}
 
 
 def spec_keys(spec: Spec, form: int = FORM) -> dict[str, str]:
@@ -394,7 +394,7 @@ def spec_keys(spec: Spec, form: int = FORM) -> dict[str, str]:
     `resources` holds what its table does, as it always has; `form` as for `canonical`."""
     parts = canonical(spec, form)
     resources = dict(parts.get("resources") or {})
-    for field_name, key in _TOP_LEVEL_LIMITS.items():
+    for field_name, key in TOP_LEVEL_LIMITS.items():
         if field_name in resources:
             parts[key] = resources.pop(field_name)
     if "resources" in parts:
