@@ -22,6 +22,7 @@ from reconciler.importing.compose_tree import Interpolated, Map, Seq, matches
 from reconciler.importing.project import ModelPath, Origin
 
 _NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
+_REFERENCE = re.compile(r"\$\$|\$\{?([_a-zA-Z][_a-zA-Z0-9]*)")
 _SERVICE_CASTS = {
     ("cpu_count",): int, ("cpu_percent",): float, ("cpu_period",): int, ("cpu_quota",): int,
     ("cpu_rt_period",): int, ("cpu_rt_runtime",): int, ("cpus",): float, ("cpu_shares",): int,
@@ -49,13 +50,26 @@ class TemplateError(ValueError):
 @dataclass
 class Variables:
     """Where interpolation looks variables up: the process environment first, then the env files.
-    `taken` records the env files' variables whose values were used, `values` every value used
-    (to be masked in any message)."""
+    `taken` records the env files' variables whose values were used (under `written_name`),
+    `values` every value used (to be masked in any message).
+
+    An included project (compose-go loader/include.go) reads the parent's variables plus its own
+    env files, the parent's winning; `root` is then the top project's env files and `label` this
+    scope's suffix: a name whose value here differs from the top's is written `NAME_LABEL`, so that
+    one env file holds every scope's value and each service reads its own."""
 
     environ: Mapping[str, str]
     dotenv: Mapping[str, str]
     taken: dict[str, str] = field(default_factory=dict)
     values: set[str] = field(default_factory=set)
+    root: Mapping[str, str] | None = None
+    label: str = ""
+
+    def written_name(self, name: str) -> str:
+        """`name` as the output writes it in this scope: `NAME_LABEL` when its value here is not the top's."""
+        if self.root is None or name in self.environ or self.dotenv.get(name) == self.root.get(name):
+            return name
+        return f"{name}_{self.label}"
 
     def get(self, name: str) -> str | None:
         if name in self.environ:
@@ -64,7 +78,7 @@ class Variables:
 
     def use(self, name: str) -> str:
         if name not in self.environ and name in self.dotenv:
-            self.taken[name] = self.dotenv[name]
+            self.taken[self.written_name(name)] = self.dotenv[name]
         value = self.get(name) or ""
         if value:
             self.values.add(value)
@@ -140,6 +154,16 @@ def _braced(body: str, text: str, variables: Variables, unset: list[str]) -> str
     return variables.use(name)
 
 
+def renamed(text: str, variables: Variables) -> str:
+    """`text` as written with each variable it reads named as `variables.written_name` gives."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return match.group() if name is None else match.group()[: -len(name)] + variables.written_name(name)
+
+    return _REFERENCE.sub(one, text)
+
+
 def _cast_kind(path: ModelPath) -> type | None:
     return next((kind for pattern, kind in CASTS.items() if matches(pattern, path)), None)
 
@@ -176,7 +200,7 @@ def interpolate(tree: Map, variables: Variables, outcome: Outcome) -> Map:
             except TemplateError as error:
                 outcome.errors.append(Problem(origin.file, origin.line, dotted(path), str(error)))
                 return item, origin
-            origin = Interpolated(origin.file, origin.line, item)
+            origin = Interpolated(origin.file, origin.line, renamed(item, variables))
         for name in unset:
             message = f"variable {name} is not set; using an empty string"
             outcome.warnings.append(Problem(origin.file, origin.line, dotted(path), message))

@@ -49,12 +49,26 @@ def default_files(directory: Path) -> list[Path]:
 
 
 class _Loader:
-    def __init__(self, environ: Mapping[str, str], outcome: Outcome, files: list[Path]):
-        self.environ = environ
+    def __init__(self, variables: Variables, outcome: Outcome, files: list[Path]):
+        self.environ = variables.environ
+        self.root = variables.dotenv
         self.outcome = outcome
         self.files = files
         self.taken: dict[str, str] = {}
         self.values: set[str] = set()
+        self.labels: dict[tuple[Path, ...], str] = {}
+
+    def label(self, scope: tuple[Path, ...]) -> str:
+        """The suffix of an included project's own variables (`Variables.label`): its folder's name
+        in capitals, numbered when another scope has it."""
+        if scope not in self.labels:
+            base = re.sub(r"[^A-Z0-9_]", "_", scope[0].name.upper()) or "INCLUDE"
+            label, number = base, 1
+            while label in self.labels.values():
+                number += 1
+                label = f"{base}_{number}"
+            self.labels[scope] = label
+        return self.labels[scope]
 
     def read(self, path: Path, directory: Path, variables: Variables, chain: tuple[Path, ...]) -> list[Any]:
         """One file's documents, interpolated, paths resolved against `directory`, includes added,
@@ -72,8 +86,10 @@ class _Loader:
                 if any(file in chain for file in files):
                     raise ComposeError([Problem(origin.file, origin.line, f"include[{index}]", "include cycle")])
                 folder = (path.parent / project_dir).resolve() if project_dir else files[0].parent
-                dotenv = {**_env_files([path.parent / entry for entry in env_files], folder), **variables.dotenv}
-                included = self.project(files, folder, Variables(self.environ, dotenv), (*chain, *files))
+                own = [(path.parent / entry).resolve() for entry in env_files]
+                dotenv = {**_env_files(own, folder), **variables.dotenv}
+                scoped = Variables(self.environ, dotenv, root=self.root, label=self.label((folder, *own)))
+                included = self.project(files, folder, scoped, (*chain, *files))
                 add_included(document.tree, included, origin, index)
             document.tree.drop("include")
             apply_extends(document.tree, path, lambda other: self.other(other, variables, chain))
@@ -142,7 +158,8 @@ def load_project(
     """The project of `files` (none: `compose.yaml` and its override found from the project
     directory up), with its warnings (an unset variable, an obsolete `version`), each at
     FILE:LINE: key.path. Variables come from `environ`, then `env_files` (none: `.env` in the
-    project directory); profiles from `profiles`, else `COMPOSE_PROFILES`. Raises ComposeError
+    project directory; an included project's own `.env` only for it, its differing names written
+    `NAME_<FOLDER>`: `Variables.written_name`); profiles from `profiles`, else `COMPOSE_PROFILES`. Raises ComposeError
     with every problem; no message ever holds a variable's value."""
     cwd = Path.cwd()
     paths = [(cwd / file).resolve() for file in files]
@@ -152,7 +169,7 @@ def load_project(
         raise ComposeError([Problem(str(directory), None, "", f"no Compose file found ({', '.join(DEFAULT_FILES)})")])
     variables = Variables(environ, _env_files([(cwd / file).resolve() for file in env_files], directory))
     outcome, read = Outcome(), []
-    loader = _Loader(environ, outcome, read)
+    loader = _Loader(variables, outcome, read)
     try:
         merged = loader.project(paths, directory, variables, ())
     except ComposeError as error:

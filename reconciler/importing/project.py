@@ -45,7 +45,8 @@ class ComposeProject:
       `$DB_HOST`); strings without one are absent.
     - `dotenv`: the variables the interpolations, a bare `environment` NAME, or a secret's or
       config's `environment` took from `.env` or `--env-file` (name -> value); those taken from
-      the process environment are not here.
+      the process environment are not here. A name an included project took from its own env
+      file with another value than the top project's is here as `NAME_<FOLDER>`, as `written` names it.
     - `inactive`: services left out by profiles -> their profiles.
     - `warnings`: what Compose would warn about (an unset variable, an obsolete `version`), each as
       `FILE:LINE: key.path: message`, never with a variable's value.
