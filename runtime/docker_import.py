@@ -25,6 +25,10 @@ _COMPOSE_LABEL = "com.docker.compose."
 _RESERVED_LABEL = "io.reconciler."
 _ANONYMOUS = re.compile(r"[0-9a-f]{64}")
 _DEFAULT_CHECK = {"Interval": 30 * NANOS, "Timeout": 30 * NANOS, "Retries": 3, "StartPeriod": 0}
+# What a container in another's network namespace (`network_mode = "container:X"`) takes from X and
+# the engine refuses to be set (moby runconfig validateNetContainerMode; Podman's DNS and hosts
+# options likewise): its inspect shows X's, which the import must not write.
+_NETWORK_SHARED = ("hostname", "mac_address", "dns", "dns_search", "dns_opt", "extra_hosts", "ports", "expose")
 _DURATION_UNITS = (("h", 3600 * NANOS), ("m", 60 * NANOS), ("s", NANOS), ("ms", 1_000_000), ("us", 1000))
 
 
@@ -312,7 +316,8 @@ def container_table(inspected: Mapping[str, Any], image: Mapping[str, Any], defa
                     names: Mapping[str, str]) -> ImportedContainer:
     """A container's inspect answer, with its image's inspect answer, as a desired-state table.
 
-    `names`: container id -> name, to name a `container:<id>` reference. `env` holds the values
+    `names`: container id -> name, to name a `container:<id>` reference. A container in another's
+    network namespace gets none of the keys that namespace gives (`_NETWORK_SHARED`). `env` holds the values
     the image does not give (the table's `env` key is left to the caller, which writes references).
     """
     config, host = inspected.get("Config") or {}, inspected.get("HostConfig") or {}
@@ -345,6 +350,9 @@ def container_table(inspected: Mapping[str, Any], image: Mapping[str, Any], defa
     table.update(_stop(config, image_config, defaults))
     table.update(hostkeys.logging(host, defaults))
     imported.skipped.extend(hostkeys.not_carried(host))
+    if str(table.get("network_mode", "")).startswith("container:"):
+        for key in _NETWORK_SHARED:
+            table.pop(key, None)
     return imported
 
 

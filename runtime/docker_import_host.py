@@ -104,14 +104,21 @@ def privileges(host: Mapping[str, Any]) -> dict[str, Any]:
     return keys
 
 
+def ulimit_name(name: str) -> str:
+    """An inspected ulimit's name as Compose and `docker run --ulimit` write it: Docker keeps `nofile`,
+    Podman 4.3's compat inspect says `RLIMIT_NOFILE`."""
+    return name.lower().removeprefix("rlimit_")
+
+
 def system(host: Mapping[str, Any]) -> dict[str, Any]:
-    """sysctls, ulimits (`name = N` when soft equals hard), extra_hosts, dns, dns_search, dns_opt,
-    group_add, cgroup_parent, volumes_from, as the engine keeps them."""
+    """sysctls, ulimits (`name = N` when soft equals hard, named as `ulimit_name`), extra_hosts, dns,
+    dns_search, dns_opt, group_add, cgroup_parent, volumes_from, as the engine keeps them."""
     keys: dict[str, Any] = {}
     if host.get("Sysctls"):
         keys["sysctls"] = dict(sorted(host["Sysctls"].items()))
-    ulimits = {u["Name"]: u["Soft"] if u["Soft"] == u["Hard"] else {"soft": u["Soft"], "hard": u["Hard"]}
-               for u in host.get("Ulimits") or ()}
+    ulimits = {
+        ulimit_name(u["Name"]): u["Soft"] if u["Soft"] == u["Hard"] else {"soft": u["Soft"], "hard": u["Hard"]}
+        for u in host.get("Ulimits") or ()}
     if ulimits:
         keys["ulimits"] = ulimits
     for key, field in (("extra_hosts", "ExtraHosts"), ("dns", "Dns"), ("dns_search", "DnsSearch"),

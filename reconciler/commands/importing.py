@@ -4,7 +4,8 @@
 
 `import containers [NAME...]`: the running containers (all of them when no NAME) as one TOML file
 each under --out, with the user networks and named volumes they use; their environment in the env
-file beside --out (mode 0600). Exit 0 when written (stdout: the files), 1 on error (stderr).
+file beside --out (mode 0600). Exit 0 when written (stdout: the files), 1 on error (stderr), among
+them what `validate` would refuse in the files (`compose_verify.refused`; nothing is written then).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 from reconciler.commands.context import open_engine
+from reconciler.importing.compose_verify import refused
 from reconciler.importing.containers import import_host
 from reconciler.importing.emit import ImportFailure, default_env_path, write
 from runtime import EngineError
@@ -45,6 +47,11 @@ def containers(args) -> int:
     out = Path(args.out)
     env_path = (Path(args.env_out) if args.env_out else default_env_path(out)) if found.env else None
     header = _header(args.names and ", ".join(args.names) or "the running containers", env_path)
+    problems = refused(out, found.files, found.env, (), None)
+    if problems:
+        for problem in problems:
+            print(f"error: the imported files would not pass validate: {problem}", file=sys.stderr)
+        return 1
     try:
         written = write(out, found.files, header=header, env=found.env, env_path=env_path, force=args.force)
     except ImportFailure as error:

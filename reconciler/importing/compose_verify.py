@@ -1,6 +1,6 @@
-"""The safety net of `import compose`: the converted files are loaded as `reconciler validate`
-loads them before anything is written, so that a folder the import writes always passes
-validate (docs/import.md). A value Compose takes but our format refuses (`restart: sometimes`,
+"""The safety net of `import compose` and `import containers`: the converted files are loaded as
+`reconciler validate` loads them before anything is written, so that a folder an import writes
+always passes validate (docs/import.md). A value Compose takes but our format refuses (`restart: sometimes`,
 `interval: 5 parsecs`) is an error of the import, nothing written.
 """
 

@@ -130,3 +130,60 @@ def test_an_anonymous_volume_is_skipped_and_its_data_kept_by_the_adoption_then_n
     assert docker_client.containers.get(name).exec_run(["cat", "/anon/f"]).output == b"kept\n"
     plan = reconciler("plan", str(out), "--brief", "--state-dir", state, namespace=namespace)
     assert plan.stdout.splitlines()[-1] == "No changes: the engine matches the desired state.", plan.stdout
+
+
+@pytest.fixture
+def limited(docker_client, names):
+    """A container as `docker run --ulimit nofile=1024:2048 --ulimit nproc=4096` makes it (Podman's inspect
+    names them RLIMIT_NOFILE, RLIMIT_NPROC)."""
+    container = docker_client.containers.create(
+        DEMO_IMAGE, ["sleep", "300"], name=names("ulim"), init=True,
+        ulimits=[docker.types.Ulimit(name="nofile", soft=1024, hard=2048),
+                 docker.types.Ulimit(name="nproc", soft=4096, hard=4096)])
+    container.start()
+    yield container.name
+    for left in docker_client.containers.list(all=True, filters={"name": names("ulim")}):
+        left.remove(force=True)
+
+
+def test_ulimits_are_written_under_their_compose_names_and_validate(limited, namespace, tmp_path):
+    out = tmp_path / "ds"
+
+    imported = reconciler("import", "containers", limited, "--out", str(out), namespace=namespace)
+
+    assert imported.returncode == 0, imported.stderr
+    assert "ulimits = {nofile = {soft = 1024, hard = 2048}, nproc = 4096}" in (out / f"{limited}.toml").read_text()
+    validated = reconciler("validate", str(out), namespace=namespace)
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+
+
+@pytest.fixture
+def sidecar(docker_client, names):
+    """`docker run --name base` and `docker run --network container:base --name side`; yields both names."""
+    base = docker_client.containers.create(DEMO_IMAGE, ["sleep", "300"], name=names("base"), init=True)
+    base.start()
+    side = docker_client.containers.create(DEMO_IMAGE, ["sleep", "300"], name=names("side"), init=True,
+                                           network_mode=f"container:{base.id}")
+    side.start()
+    yield base.name, side.name
+    for name in (side.name, base.name):
+        for container in docker_client.containers.list(all=True, filters={"name": name}):
+            container.remove(force=True)
+
+
+def test_a_container_in_anothers_network_namespace_is_adopted_and_runs(sidecar, docker_client, podman, namespace,
+                                                                        tmp_path):
+    if podman:
+        pytest.skip("Podman 4.3 refuses to remove the adopted base while the side container depends on it")
+    base, side = sidecar
+    out, state = tmp_path / "ds", str(tmp_path / "state")
+
+    imported = reconciler("import", "containers", base, side, "--out", str(out), namespace=namespace)
+
+    assert imported.returncode == 0, imported.stderr
+    assert "hostname" not in (out / f"{side}.toml").read_text()
+    applied = reconciler("apply", str(out), "--state-dir", state, namespace=namespace)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert docker_client.containers.get(side).status == "running"
+    plan = reconciler("plan", str(out), "--brief", "--state-dir", state, namespace=namespace)
+    assert plan.stdout.splitlines()[-1] == "No changes: the engine matches the desired state.", plan.stdout

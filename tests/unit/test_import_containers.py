@@ -215,3 +215,33 @@ def test_a_spec_made_by_the_memory_engine_reads_back_as_written():
     table = import_host(engine, ["api"], "default").files["api.toml"][0].table
     assert table == {"image": "localhost/demo:1", "command": ["sleep", "60"],
                      "networks": {"front": {"aliases": ["backend"]}}, "cap_add": ["NET_ADMIN"], "adopt": True}
+
+
+def _podman_web_with(**host) -> dict:
+    answers = captured("podman")
+    inspected = answers["containers"]["impcap-web"]
+    inspected = {**inspected, "HostConfig": {**inspected["HostConfig"], **host}}
+    return container_table(inspected, answers["images"][inspected["Image"]],
+                           engine_defaults("podman", answers["info"]), {}).table
+
+
+def test_podmans_rlimit_names_are_written_as_compose_names_them():
+    """Podman 4.3's compat inspect of `--ulimit nofile=1024:2048 --ulimit nproc=4096` (its answer as given)."""
+    table = _podman_web_with(Ulimits=[{"Name": "RLIMIT_NOFILE", "Hard": 2048, "Soft": 1024},
+                                      {"Name": "RLIMIT_NPROC", "Hard": 4096, "Soft": 4096}])
+    assert table["ulimits"] == {"nofile": {"soft": 1024, "hard": 2048}, "nproc": 4096}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_container_in_anothers_network_namespace_gets_none_of_the_keys_that_namespace_gives(engine):
+    """The engine refuses hostname, dns, extra_hosts, mac_address and ports with `container:` network mode
+    (moby runconfig validateNetContainerMode); the inspect shows the other container's."""
+    answers = captured(engine)
+    web, plain = answers["containers"]["impcap-web"], answers["containers"]["impcap-plain"]
+    inspected = {**plain, "Config": {**plain["Config"], "Hostname": web["Id"][:12], "MacAddress": "02:42:ac:11:00:02"},
+                 "HostConfig": {**plain["HostConfig"], "NetworkMode": f"container:{web['Id']}", "Dns": ["9.9.9.9"],
+                                "ExtraHosts": ["db.local:10.0.0.5"]}}
+    table = container_table(inspected, answers["images"][inspected["Image"]], engine_defaults(engine, answers["info"]),
+                            {web["Id"]: "impcap-web"}).table
+
+    assert table == {"image": "localhost/demo:1", "command": ["sleep", "3600"], "network_mode": "container:impcap-web"}
