@@ -200,12 +200,12 @@ def _import_options(parser: argparse.ArgumentParser) -> None:
                          help="a Compose file, as Compose's -f (repeatable; merged in order after the FILEs)")
     compose.add_argument("--project-directory", metavar="DIR", help="the project directory (default: the first "
                          "file's folder)")
-    compose.add_argument("--project-name", metavar="NAME", help="the project name (default: as Compose picks it)")
+    compose.add_argument("-p", "--project-name", metavar="NAME", help="the project name (default: as Compose picks it)")
     compose.add_argument("--env-file", dest="env_files", action="append", default=[], metavar="FILE",
                          help="Compose's env file for interpolation (repeatable; default: .env of the project)")
     compose.add_argument("--profile", dest="profiles", action="append", default=[], metavar="NAME",
                          help="write only the services of these profiles, and those without (repeatable; default: "
-                              "every service, with its profiles)")
+                              "$COMPOSE_PROFILES, else every service, with its profiles)")
     compose.add_argument("--out", default=DEFAULT_DIR, metavar="DIR", help=f"where to write (default: ./{DEFAULT_DIR})")
     compose.add_argument("--env-out", metavar="FILE",
                          help="the env file for values from Compose's env files (default: DIR.env beside --out)")

@@ -8,7 +8,8 @@ the variables the files read from the process environment. The engine (`--engine
 is asked for a running project of that name, to name resources as it does and mark the ones it
 holds `adopt = true`; an engine that cannot be reached means none runs, and is said on stderr.
 Without a running project nothing is marked: the names already taken are said on stderr, with
-how to adopt them.
+how to adopt them. With --force, the files an earlier import of the same project wrote in --out
+that this one does not write are removed, each said on stderr.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from reconciler.importing.compose_convert import Conversion, build_contexts, con
 from reconciler.importing.compose_names import PROJECT_LABEL, Naming, RunningProject, running_project
 from reconciler.importing.compose_taken import taken
 from reconciler.importing.compose_verify import refused
-from reconciler.importing.emit import ImportFailure, default_env_path, write
+from reconciler.importing.emit import ImportFailure, default_env_path, earlier, write
 from reconciler.importing.project import ComposeProject
 from runtime import EngineError, Runtime, connect
 
@@ -32,7 +33,7 @@ def compose(args) -> int:
     try:
         files = [Path(f) for f in [*args.files, *args.file_options]]
         project = load_project(files, project_directory=args.project_directory,
-                               env_files=[Path(f) for f in args.env_files], profiles=args.profiles or ["*"],
+                               env_files=[Path(f) for f in args.env_files], profiles=args.profiles, unprofiled=["*"],
                                project_name=args.project_name)
     except ComposeError as error:
         for problem in error.problems:
@@ -42,7 +43,7 @@ def compose(args) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     out = Path(args.out)
     runtime, running = _running(args, project)
-    conversion = convert(project, out, Naming(project.name, running), keep_profiles=not args.profiles)
+    conversion = convert(project, out, Naming(project.name, running), keep_profiles=not project.profiles)
     notes: list[str] = []
     if runtime is not None:
         try:
@@ -66,6 +67,10 @@ def compose(args) -> int:
     except ImportFailure as failure:
         print(f"error: {failure}", file=sys.stderr)
         return 1
+    for path in earlier(out, header, written) if args.force else ():
+        path.unlink()
+        print(f"note: removed {path}: an earlier import of project {project.name} wrote it, and this one does not",
+              file=sys.stderr)
     _report(conversion)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
@@ -100,6 +105,6 @@ def _engine_kinds(conversion: Conversion) -> dict[str, set[str]]:
 def _report(conversion: Conversion) -> None:
     for skipped in conversion.skipped:
         print(f"skipped: {skipped}", file=sys.stderr)
-    if conversion.environ:
-        print(f"note: the files read {', '.join(conversion.environ)} from the process environment: the agent "
-              "(and validate, plan, apply) must have them set", file=sys.stderr)
+    if conversion.required:
+        print(f"note: the files read {', '.join(conversion.required)} from the process environment without a "
+              "default: the agent (and validate, plan, apply) must have them set", file=sys.stderr)

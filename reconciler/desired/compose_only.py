@@ -13,8 +13,8 @@ _WINDOWS = "Windows-only (Hyper-V isolation and Windows containers)"
 _NAME = "the table's name is the {kind}'s name: [{kind}.NAME]"
 _SWARM_FILE = ("{kind} objects are Swarm's (docker stack deploy); on one host the reconciler writes the {kind}'s "
                "file itself, from `file`, `environment` or (a config) `content`")
-_EXTERNAL = ("a {kind} made outside the reconciler cannot be referenced: declare it here, and the reconciler "
-             "makes it (one of that name made by someone else is reported as a conflict, never touched)")
+_EXTERNAL = ("declare the {kind} made outside the reconciler here with `adopt = true`: the reconciler takes it "
+             "over as it is (docs/adoption.md)")
 
 # Compose keys whose meaning is written another way here.
 WRITTEN_AS: dict[str, dict[str, str]] = {

@@ -26,7 +26,7 @@ def _mount_item() -> Mapping[str, Any]:
 
 def mounts(scope: Scope, path: ModelPath, value: list) -> list:
     """Compose's `volumes`, short or long form, as `mounts`: a named volume by its name here; an
-    anonymous volume is skipped (none here: declare a volume)."""
+    anonymous volume is skipped (no form here; adoption keeps a running container's)."""
     out = []
     for index, item in enumerate(value):
         where = (*path, index)
@@ -37,8 +37,9 @@ def mounts(scope: Scope, path: ModelPath, value: list) -> list:
 
 
 def _anonymous(scope: Scope, where: ModelPath) -> None:
-    scope.skip(where, "an anonymous volume: none here (its data would be lost at each replacement); "
-                      "declare a volume and mount it by name")
+    scope.skip(where, "an anonymous volume has no form here (declare a named volume); adoption of the running "
+                      "container mounts its volume into the new container, as every later replacement does, keeping "
+                      "its data")
 
 
 def _volume_name(scope: Scope, where: ModelPath, key: str) -> str | None:
@@ -176,7 +177,8 @@ def depends_on(scope: Scope, path: ModelPath, value: Any) -> Any:
 
 
 def grants(scope: Scope, path: ModelPath, value: list) -> list:
-    """A service's `secrets` or `configs`: those of a grant that is not written are skipped."""
+    """A service's `secrets` or `configs`: those of a grant that is not written are skipped; a
+    `mode` (a number: YAML's `0440` is 288) is written as its octal text, `"0440"`."""
     kind = str(path[-1])[:-1]
     out = []
     for index, item in enumerate(value):
@@ -186,6 +188,8 @@ def grants(scope: Scope, path: ModelPath, value: list) -> list:
             scope.skip((*path, index), f"{kind} {source} is not written: {why}")
             continue
         carried = scope.carry((*path, index), item, schema_node("file_grant"))
+        if isinstance(carried, Mapping) and type(carried.get("mode")) is int:
+            carried = {**carried, "mode": f"0{carried['mode']:o}"}
         if carried is not None:
             out.append(carried)
     return out

@@ -28,13 +28,15 @@ _ELEMENTS = ("services", "networks", "volumes", "secrets", "configs")
 class Conversion:
     """`files`: path relative to the output -> its tables; `env`: the env file's variables (name ->
     value); `skipped`: what was not carried; `environ`: the variables the output reads from the
-    process environment (the agent must have them), sorted."""
+    process environment, sorted; `required`: those of them read somewhere without a default (the
+    agent must have them set), sorted."""
 
     project: str
     files: dict[str, list[Resource]]
     env: dict[str, str] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
     environ: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
 
     def header(self, env_path: Path | None, build_allow: Path | None = None) -> str:
         """The comment on top of every file: where it came from, and how to run it."""
@@ -82,7 +84,8 @@ def convert(project: ComposeProject, out: Path, naming: Naming | None = None, ke
     files = {f"{name}.toml": [service(scope, name, body or {})] for name, body in services.items()}
     files.update(resources(scope))
     env = {name: project.dotenv[name] for name in sorted(scope.dotenv_used)}
-    return Conversion(project.name, files, env, scope.skipped, tuple(sorted(scope.environ_used)))
+    return Conversion(project.name, files, env, scope.skipped, tuple(sorted(scope.environ_used)),
+                      tuple(sorted(scope.environ_required)))
 
 
 def build_contexts(conversion: Conversion) -> list[str]:

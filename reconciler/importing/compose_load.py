@@ -152,6 +152,7 @@ def load_project(
     project_directory: Path | None = None,
     env_files: Sequence[Path] = (),
     profiles: Sequence[str] = (),
+    unprofiled: Sequence[str] = (),
     project_name: str | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> ComposeProject:
@@ -159,8 +160,9 @@ def load_project(
     directory up), with its warnings (an unset variable, an obsolete `version`), each at
     FILE:LINE: key.path. Variables come from `environ`, then `env_files` (none: `.env` in the
     project directory; an included project's own `.env` only for it, its differing names written
-    `NAME_<FOLDER>`: `Variables.written_name`); profiles from `profiles`, else `COMPOSE_PROFILES`. Raises ComposeError
-    with every problem; no message ever holds a variable's value."""
+    `NAME_<FOLDER>`: `Variables.written_name`); profiles from `profiles`, else `COMPOSE_PROFILES`,
+    else `unprofiled` (the import's `*`: every service), which `ComposeProject.profiles` does not
+    count. Raises ComposeError with every problem; no message ever holds a variable's value."""
     cwd = Path.cwd()
     paths = [(cwd / file).resolve() for file in files]
     directory = (cwd / project_directory).resolve() if project_directory else paths[0].parent if paths else cwd
@@ -182,9 +184,10 @@ def load_project(
     if outcome.errors:
         raise ComposeError(_masked(outcome.errors, loader.values))
     name = _project_name(project_name, variables, model, directory)
-    given = frozenset(profiles) or frozenset(
+    named = tuple(profiles) or tuple(
         entry.strip() for entry in (variables.get("COMPOSE_PROFILES") or "").split(",") if entry.strip()
     )
+    given = frozenset(named or unprofiled)
     services = model.get("services") or {}
     inactive = {key: tuple(spec.get("profiles") or ()) for key, spec in services.items()
                 if not _active(spec.get("profiles"), given)}
@@ -195,7 +198,7 @@ def load_project(
         name=name, directory=directory, files=tuple(read), model=model,
         origins={path: origin for path, origin in origins.items() if path[0] in model and path[:2] not in dropped},
         written={path: text for path, text in written.items() if path[0] in model and path[:2] not in dropped},
-        dotenv={**loader.taken, **_read_by_name(model, variables)}, inactive=inactive,
+        dotenv={**loader.taken, **_read_by_name(model, variables)}, inactive=inactive, profiles=named,
         warnings=tuple(str(problem) for problem in _masked(outcome.warnings, loader.values)),
     )
     return project

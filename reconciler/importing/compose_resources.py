@@ -6,7 +6,8 @@ networks, volumes, secrets and configs").
 not written (an `external` secret or config: made outside, it cannot be referenced here), so that
 the services name them right; the builders then write the tables. An `external` network or volume
 is written `adopt = true` under the name Compose uses (its `name:`, else its key): the reconciler
-takes it over as it is and never creates, changes or removes it (docs/adoption.md).
+takes it over as it is and never creates, changes or removes it (docs/adoption.md); `external:
+false` is Compose's default, and says nothing.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def resources(scope: Scope) -> dict[str, list[Resource]]:
     for top, kind in _KINDS.items():
         for key, body in (model.get(top) or {}).items():
             path = (top, key)
+            body = {option: value for option, value in (body or {}).items() if (option, value) != ("external", False)}
             if (kind, key) in scope.left_out:
                 scope.skip((*path, "external"), scope.left_out[(kind, key)])
                 continue
@@ -138,8 +140,7 @@ def _grant(kind: str):
         for option, value in body.items():
             where = (*path, option)
             if option == "environment":
-                used = scope.dotenv_used if value in scope.project.dotenv else scope.environ_used
-                used.add(str(value))
+                scope.reads(str(value))
             if option in schema_node(kind).get("properties", {}) and option != "hosts":
                 carried = scope.carry(where, value)
                 if carried is not None:

@@ -116,7 +116,7 @@ def _environment(scope: Scope, path: ModelPath, value: Any, out: _Table) -> None
             entries.append(((*path, index), key, rest if sep else None, part))
     for where, key, item, written in entries:
         if item is None:
-            (scope.dotenv_used if key in scope.project.dotenv else scope.environ_used).add(key)
+            scope.reads(key)
             env[key] = "${" + key + "}"
             continue
         try:

@@ -21,11 +21,13 @@ _OPERATORS = (":-", ":?", ":+", "-", "?", "+")
 
 @dataclass
 class Translation:
-    """`text` in our syntax; `names` every variable it reads; `plus` those read by a `+` form."""
+    """`text` in our syntax; `names` every variable it reads; `plus` those read by a `+` form;
+    `required` those read without a default (`$VAR`, `${VAR}`, `${VAR?e}`, `${VAR:?e}`)."""
 
     text: str = ""
     names: set[str] = field(default_factory=set)
     plus: set[str] = field(default_factory=set)
+    required: set[str] = field(default_factory=set)
 
 
 def translate(written: str) -> Translation:
@@ -57,6 +59,7 @@ def _translate(text: str, out: Translation) -> str:
             i = end + 1
         elif text[i] == "$" and (match := _NAME.match(text, i + 1)):
             out.names.add(match.group())
+            out.required.add(match.group())
             parts.append("${" + match.group() + "}")
             i = match.end()
         else:
@@ -74,6 +77,8 @@ def _braced(body: str, out: Translation) -> str:
     operator = next((op for op in _OPERATORS if rest.startswith(op)), "")
     if operator.endswith("+"):
         out.plus.add(name)
+    if operator in ("", "?", ":?"):
+        out.required.add(name)
     argument = rest[len(operator) :]
     return "${" + name + operator + _translate(argument, out) + "}"
 

@@ -32,7 +32,7 @@ class Unwritable(Exception):
 class Scope:
     """One conversion: the project, the output folder, the names, and what it found on the way:
     `skipped`, the variables read from the env files (`dotenv_used`) and from the process
-    environment (`environ_used`)."""
+    environment (`environ_used`; `environ_required` those of them read somewhere without a default)."""
 
     def __init__(self, project: ComposeProject, out: Path, naming: Naming):
         self.project = project
@@ -41,6 +41,7 @@ class Scope:
         self.skipped: list[Skipped] = []
         self.dotenv_used: set[str] = set()
         self.environ_used: set[str] = set()
+        self.environ_required: set[str] = set()
         # service -> container name; (kind, key) -> resource name for networks, volumes, secrets,
         # configs that are written; (kind, key) -> why, for those that are not
         self.containers: dict[str, str] = {}
@@ -61,6 +62,15 @@ class Scope:
     def skip(self, path: ModelPath, why: str) -> None:
         key = ".".join(str(part) for part in path)
         self.skipped.append(Skipped(self.origin(path), key, why))
+
+    def reads(self, name: str) -> None:
+        """The output reads the variable `name` as it is, with no default (a bare `environment`
+        NAME, a secret's `environment`): from the env file, else from the process environment."""
+        if name in self.project.dotenv:
+            self.dotenv_used.add(name)
+        else:
+            self.environ_used.add(name)
+            self.environ_required.add(name)
 
     def text(self, path: ModelPath, value: Any, clear: bool = False) -> Any:
         """The TOML value to write for the scalar `value` at `path`: a string that held an
@@ -85,6 +95,7 @@ class Scope:
                              "shows this value in the clear: write the value here if it is not secret")
         self.dotenv_used |= set(from_file)
         self.environ_used |= found.names - set(self.project.dotenv)
+        self.environ_required |= found.required - set(self.project.dotenv)
         return found.text
 
     def carry(self, path: ModelPath, value: Any, node: Mapping[str, Any] | None = None, clear: bool = False) -> Any:

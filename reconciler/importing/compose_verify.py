@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from reconciler.desired import hosts, profiles
 from reconciler.desired.loader import load
 from reconciler.desired.problems import Problem
 from reconciler.importing.emit import Resource, write
@@ -22,7 +23,8 @@ def refused(out: Path, files: Mapping[str, Sequence[Resource]], env: Mapping[str
     `out`). They are written to a scratch folder beside `out`, its env file beside it (relative
     paths resolve the same), and loaded with `env` as the env file; the variables the files read from the process
     environment are taken as set (empty when they are not: Compose read them so). `build_outside`:
-    a build context outside `out`, as written (relative to it), allowed as --build-allow allows it."""
+    a build context outside `out`, as written (relative to it), allowed as --build-allow allows it.
+    The views of the profiles are checked as plain `validate` checks them."""
     parent = out.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     environ = {**{name: "" for name in environ_names}, **os.environ}
@@ -33,6 +35,17 @@ def refused(out: Path, files: Mapping[str, Sequence[Resource]], env: Mapping[str
             write(folder, files, env=env, env_path=env_path)
             allow = ((folder / build_outside).resolve(),) if build_outside else ()
             result = load(folder, env_file=str(env_path) if env else None, environ=environ, build_allow=allow)
+            problems = list(result.errors) or _views(result.state, folder)
         finally:
             env_path.unlink(missing_ok=True)
-    return [Problem(str(out / p.file) if p.file else str(out), p.line, p.key, p.message) for p in result.errors]
+    return [Problem(str(out / p.file) if p.file else str(out), p.line, p.key, p.message) for p in problems]
+
+
+def _views(state, folder: Path) -> list[Problem]:
+    """What plain `validate` refuses in the views of the profiles (none given, each alone:
+    `profiles.views`), with the import's way out: `--profile` writes the services of the profiles
+    run, without their `profiles`."""
+    place = hosts.placer(folder)
+    found = {p for view in profiles.views(state) for p in profiles.check_view(state, view, place)}
+    return [Problem(p.file, p.line, p.key, f"{p.message}; or import with --profile NAME for each profile you run, "
+                    "to write only their services") for p in sorted(found, key=lambda p: (p.file, p.line or 0, p.key))]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,6 +110,19 @@ def write(
     if env_target is not None:
         _write_atomically(env_target, render_env(env or {}), 0o600)
     return [*targets, *([env_target] if env_target else [])]
+
+
+def earlier(out: Path, header: str, written: Iterable[Path]) -> list[Path]:
+    """The TOML files directly in `out` that begin with the first line of `header` (an earlier
+    import of the same source wrote them) and are not among `written`, sorted."""
+    mark = _comment_lines(header.splitlines()[0]) if header else ""
+    kept = {path.resolve() for path in written}
+    found = []
+    for path in sorted(out.glob("*.toml")) if mark else ():
+        with path.open(encoding="utf-8", errors="replace") as file:
+            if file.readline() == mark and path.resolve() not in kept:
+                found.append(path)
+    return found
 
 
 def _table(resource: Resource) -> Table:

@@ -47,6 +47,7 @@ class ComposeProject:
       config's `environment` took from `.env` or `--env-file` (name -> value); those taken from
       the process environment are not here. A name an included project took from its own env
       file with another value than the top project's is here as `NAME_<FOLDER>`, as `written` names it.
+    - `profiles`: the profiles given (`--profile`, else `COMPOSE_PROFILES`); () when none was.
     - `inactive`: services left out by profiles -> their profiles.
     - `warnings`: what Compose would warn about (an unset variable, an obsolete `version`), each as
       `FILE:LINE: key.path: message`, never with a variable's value.
@@ -60,4 +61,5 @@ class ComposeProject:
     written: Mapping[ModelPath, str] = field(default_factory=dict)
     dotenv: Mapping[str, str] = field(default_factory=dict)
     inactive: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    profiles: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
