@@ -10,6 +10,7 @@ import sys
 import docker.errors
 import pytest
 
+from runtime.capabilities import is_podman
 from tests.conftest import DEMO_IMAGE
 
 CANARY = "canary-import-s3cret"
@@ -171,9 +172,8 @@ def sidecar(docker_client, names):
             container.remove(force=True)
 
 
-def test_a_container_in_anothers_network_namespace_is_adopted_and_runs(sidecar, docker_client, podman, namespace,
-                                                                        tmp_path):
-    if podman:
+def test_a_container_in_anothers_network_namespace_is_adopted_and_runs(sidecar, docker_client, namespace, tmp_path):
+    if is_podman(docker_client.version()):
         pytest.skip("Podman 4.3 refuses to remove the adopted base while the side container depends on it")
     base, side = sidecar
     out, state = tmp_path / "ds", str(tmp_path / "state")
