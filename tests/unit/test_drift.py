@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from importlib.resources import files
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from reconciler import drift
 from reconciler.agent.accounting import resource_reports
 from reconciler.agent.lastapplied import record
-from reconciler.commands.render import plan_text
+from reconciler.commands.render import plan_json, plan_text
 from reconciler.converge import PassReport, make_plan
 from reconciler.fielddiff import AppliedRecords
 from reconciler.fields import Resources
@@ -246,3 +249,15 @@ def test_without_a_last_applied_record_a_limit_that_differs_counts_as_declared()
     spec = limited(drift="ignore")
     assert planned(spec, updated_by_hand(spec), None)[0] == (
         "% update container app (resources changed: resources.memory)")
+
+
+def test_a_drift_report_in_plan_json_validates_and_names_its_reasons():
+    schema = Draft202012Validator(json.loads((files("schemas") / "plan.schema.json").read_text()))
+    spec = app(drift="alert")
+    have = holding(spec, created(spec, env={**IMAGE_ENV, "GREETING": "bonjour"}))
+    data = json.loads(plan_json(make_plan(state(spec), engine(have), NS, PlanOptions())))
+    assert [error.message for error in schema.iter_errors(data)] == []
+    [change] = data["changes"]
+    assert (change["action"], [r["reason"] for r in change["reasons"]]) == (
+        "warn", ["changed_by_hand", "drift_alert"])
+    assert change["steps"] == []
