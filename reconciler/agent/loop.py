@@ -354,7 +354,7 @@ class Agent:
                      diff={c.key: [str(d) for d in c.diff] for c in turn.report.remaining.changes if c.diff})
             self._notify([Notice(APPROVAL_WAITING, None, f"plan {turn.waiting['id']} waits for approval: "
                                  f"{turn.waiting['plan']['summary']} (reconciler approve {turn.waiting['id']})",
-                                 self.revision)], desired)
+                                 self.revision, about=turn.waiting["id"])], desired)
         return turn.report
 
     def _host_view(self, refresh: Refresh, host_id: str) -> Refresh:

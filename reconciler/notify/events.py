@@ -39,12 +39,16 @@ KINDS = (REPLACEMENT_FAILED, QUARANTINED, REVISION_APPLIED, REVISION_FAILED, CRA
 class Event:
     """One moment, as the loop sees it: `kind` (one of KINDS), `resource` "container/web" (None:
     the agent as a whole, e.g. the engine or a revision), `message` (one line, for people) and
-    the git `revision` in force (a short sha; None in directory mode or when not known)."""
+    the git `revision` in force (a short sha; None in directory mode or when not known), and what
+    an event of the agent as a whole is `about` (revision_applied, revision_failed: the revision's
+    sha; approval_waiting: the plan's id): the rate limit keeps events about different ones apart,
+    so a new revision or plan is always told (not in the payload: the message names it)."""
 
     kind: str
     resource: str | None
     message: str
     revision: str | None = None
+    about: str | None = None
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def revision(before: Revisions, after: Revisions, subject: str, why: Sequence[st
     sha = (after.in_force or "")[:12]
     said = f" ({subject})" if subject else ""
     if after.applied and after.applied != before.applied:
-        return [Event(REVISION_APPLIED, None, f"revision {sha}{said} applied", sha)]
+        return [Event(REVISION_APPLIED, None, f"revision {sha}{said} applied", sha, about=sha)]
     bad = {file: state for file, state in after.files.items() if state in ("invalid", "failed")}
     worse = bad and (after.attempted != before.attempted or any(before.files.get(f) != s for f, s in bad.items()))
     if after.attempted and after.attempted != after.applied and worse:
@@ -104,7 +104,8 @@ def revision(before: Revisions, after: Revisions, subject: str, why: Sequence[st
         reasons = "; ".join(why[:REASONS_SHOWN]) + (f"; and {len(why) - REASONS_SHOWN} more"
                                                      if len(why) > REASONS_SHOWN else "")
         because = f" ({reasons})" if reasons else ""
-        return [Event(REVISION_FAILED, None, f"revision {sha}{said} failed: {files}{because}", sha)]
+        return [Event(REVISION_FAILED, None, f"revision {sha}{said} failed: {files}{because}", sha,
+                      about=sha)]
     return []
 
 

@@ -15,6 +15,7 @@ deadline even while one that began before is still waiting (the workers are daem
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 import time
@@ -71,11 +72,11 @@ class Notifier:
         never blocks, never raises."""
         if not self.wants(event.kind):
             return
-        suppressed = self._limit.admit(event.kind, event.resource, self._monotonic())
+        suppressed = self._limit.admit(event.kind, event.resource, self._monotonic(), event.about)
         if suppressed is None:
             self.metrics.notifications_dropped.labels("rate_limited").inc()
             return
-        clean = Event(event.kind, event.resource, redact(event.message, secrets), event.revision)
+        clean = dataclasses.replace(event, message=redact(event.message, secrets))
         now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         notification = Notification(f"msg_{uuid.uuid4().hex}", clean, self.namespace, self.host, now, suppressed)
         for lane in self._lanes:

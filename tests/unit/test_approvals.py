@@ -209,6 +209,18 @@ def test_a_new_pending_plan_is_logged_and_notified_once(changes, engine, root):
     assert [(e.kind, pending(changes)["id"] in e.message) for e in sent] == [("approval_waiting", True)]
 
 
+def test_each_new_pending_plan_is_notified_about_its_own_id(changes, engine, root):
+    running(changes, engine, root, {"web.toml": WEB})
+    sent = []
+    changes.notifier = type("Notifier", (), {"notify": lambda self, event, secrets: sent.append(event)})()
+    ids = []
+    for greeting in ("bonjour", "hola"):
+        write(root, {"web.toml": WEB.replace("hello", greeting)})
+        changes.run_pass()
+        ids.append(pending(changes)["id"])
+    assert [e.about for e in sent] == ids and ids[0] != ids[1]
+
+
 def test_the_id_changes_with_the_engine_and_not_with_a_containers_uptime():
     container = ObservedContainer("a" * 64, "web", {"io.reconciler.spec-hash": "h"}, "running", None, "sha256:i",
                                   frozenset({"front"}), 1.0, up_seconds=5.0)

@@ -12,7 +12,15 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from reconciler.agent.metrics import Metrics
-from reconciler.notify.events import KINDS, QUARANTINED, REVISION_APPLIED, Event, Notification
+from reconciler.notify.events import (
+    APPROVAL_WAITING,
+    KINDS,
+    QUARANTINED,
+    REVISION_APPLIED,
+    REVISION_FAILED,
+    Event,
+    Notification,
+)
 from reconciler.notify.notifier import Notifier
 from reconciler.notify.ratelimit import RateLimit
 from reconciler.notify.redact import redact
@@ -73,6 +81,26 @@ def test_rate_limit_keeps_kinds_and_resources_apart():
     assert limit.admit("crash_loop", "container/web", 0) == 0
     assert limit.admit("crash_loop", "container/db", 1) == 0
     assert limit.admit("quarantined", "container/web", 2) == 0
+
+
+def test_rate_limit_keeps_events_about_different_revisions_or_plans_apart():
+    limit = RateLimit(window=60)
+    assert limit.admit("revision_applied", None, 0, about="1a2b3c4d5e6f") == 0
+    assert limit.admit("revision_applied", None, 1, about="9f8e7d6c5b4a") == 0
+    assert limit.admit("revision_applied", None, 2, about="9f8e7d6c5b4a") is None
+
+
+def test_a_new_revision_or_plan_within_the_window_is_sent():
+    target = Recorder(events=(REVISION_APPLIED, REVISION_FAILED, APPROVAL_WAITING))
+    notifier = Notifier([target], Metrics(), "ns", "host-1", window=120, monotonic=lambda: 0.0)
+    for kind, about in [(REVISION_APPLIED, "aaa"), (REVISION_FAILED, "bbb"), (REVISION_APPLIED, "ccc"),
+                        (REVISION_FAILED, "ddd"), (APPROVAL_WAITING, "p1"), (APPROVAL_WAITING, "p2")]:
+        notifier.notify(Event(kind, None, f"{kind} {about}", about=about))
+    notifier.start()
+    notifier.stop()
+    assert [n.event.message for n in target.sent] == ["revision_applied aaa", "revision_failed bbb",
+                                                      "revision_applied ccc", "revision_failed ddd",
+                                                      "approval_waiting p1", "approval_waiting p2"]
 
 
 def test_redaction_masks_secret_values_and_url_credentials():

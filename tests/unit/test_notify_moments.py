@@ -28,6 +28,12 @@ def test_a_failed_revision_says_why_with_its_first_problems_at_file_and_line():
                              "not a number; and 1 more)")
 
 
+def test_revision_events_are_about_their_revision_so_the_rate_limit_keeps_revisions_apart():
+    [applied] = revision(Revisions(A, A, A), Revisions(B, B, B, {"web.toml": "applied"}), "")
+    [failed] = revision(Revisions(B, B, B), Revisions(A, A, B, {"web.toml": "invalid"}), "")
+    assert (applied.about, failed.about) == ("bbbbbbbbbbbb", "aaaaaaaaaaaa")
+
+
 def test_a_failed_revision_is_told_once_not_on_every_pass():
     failed = Revisions(B, B, A, {"web.toml": "failed"})
     assert revision(failed, failed, "") == []
