@@ -20,6 +20,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from reconciler.agent.status import ResourceReport, Status
+from reconciler.desired.problems import Problem
 from reconciler.statuspage import render
 from tests.integration.agents import eventually, service
 
@@ -112,6 +113,26 @@ def test_the_converged_page_fits_a_phone_screen(browser, artifacts, desired, nam
         overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
     finally:
         browser.set_window_size(1280, 1400)
+    assert overflow <= 0
+
+
+def test_a_long_unbreakable_error_wraps_within_a_phone_screen(browser, artifacts, tmp_path):
+    container_id = "4f1c" * 16  # Docker's errors quote 64-hex ids, with no place to break a line
+    error = f"Error response from daemon: conflict: unable to remove container {container_id}: in use"
+    status = Status("prod", str(tmp_path / "desired"), interval=30)
+    status.set_resources([ResourceReport("container", "web", "failed", f"replacing container web failed: {error}")])
+    status.set_errors([Problem("/srv/desired/" + "w" * 80 + ".toml", 3, f"container.{container_id}.image",
+                               "required")])
+    status.record_pass("failed", 0.4, {"actions": 1, "failures": 1}, error=error)
+    page = artifacts / "long-error.html"
+    page.write_text(render(status.snapshot(), now=time.time()))
+    browser.set_window_size(390, 844)
+    try:
+        look(browser, page.as_uri(), artifacts, "long-error-phone")
+        overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+    finally:
+        browser.set_window_size(1280, 1400)
+    assert container_id in section(browser, "attention").replace("\n", "")
     assert overflow <= 0
 
 
