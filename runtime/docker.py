@@ -261,6 +261,7 @@ class DockerRuntime(DockerImages, DockerWaits, DockerConfigs):
             with engine_errors():
                 container_id = api.create_container_from_config(body, name=name, platform=spec.platform)["Id"]
             self.limits.created(container_id, body)
+            self._config_created(container_id, body)
             for attachment in later:
                 try:
                     self.connect_network(attachment.name, container_id, attachment.aliases,

@@ -60,6 +60,19 @@ class DockerConfigs:
             self._configs = {id: config for id, config in self._configs.items() if id in ids}
         return found
 
+    def _config_created(self, container_id: str, body: Mapping[str, Any]) -> None:
+        """A container this adapter created from the create `body`: its config as sent, its env
+        merged over its image's as the engine merges it, so that observing it costs no inspect
+        (one image inspect here instead). Left to be read by inspect when the image is gone."""
+        try:
+            with engine_errors():
+                image = self.api.inspect_image(body.get("Image") or "")
+        except NotFound:
+            return
+        image_env = self._image_envs.setdefault(image["Id"], env_map((image.get("Config") or {}).get("Env")))
+        self._configs[container_id] = config_from_inspect({"Config": {**body, "Env": [
+            f"{key}={value}" for key, value in {**image_env, **env_map(body.get("Env"))}.items()]}}, image_env)
+
     def _image_env(self, inspected: Mapping[str, Any]) -> dict[str, str]:
         """The Config.Env of the image a container was created from (by its id); {} when the image
         is gone (its defaults are then unknown: every undeclared variable counts)."""
