@@ -138,9 +138,10 @@ def resource_reports(desired: DesiredState, stalled: Collection[str], report: Pa
 
 def _diff(state: str, failure: TaskResult | None, change: Change | None) -> tuple[FieldDiff, ...]:
     """The per-field diff a resource's status shows: of the change that failed (this pass, or in
-    quarantine since), or of the one still to do."""
+    quarantine since), of the one still to do, or of the drift reported under `drift = "alert"`
+    (what the container holds -> what the spec declares)."""
     tried = failure.task.change if failure is not None else change
-    return tried.diff if tried is not None and state in ("failed", "pending", "blocked") else ()
+    return tried.diff if tried is not None and state in ("failed", "pending", "blocked", "drifted") else ()
 
 
 def pass_result(invalid: bool, report: PassReport, crashing: Collection[str] = ()) -> str:

@@ -72,16 +72,18 @@ def _own_exit(causes: Iterable[Cause]) -> bool:
 def entered(reports: Iterable[ResourceReport], revision: str | None, drift_found: bool = True) -> list[Event]:
     """One event per resource among `reports` (those that entered a state this pass) now in a crash
     loop, and, with `drift_found`, one per resource now drifted (its drift reported and left alone,
-    `drift = "alert"`); without it (a suspended agent reports every pending change as drifted)
-    none for those."""
+    `drift = "alert"`: what drifted, then its values, `env.MODE: "hand" -> "a"`); without it (a
+    suspended agent reports every pending change as drifted) none for those."""
     events = []
     for r in reports:
         if r.state == "crashloop":
             events.append(Event(CRASH_LOOP, resource_key(r.kind, r.name),
                                 f"{r.kind} {r.name} is in a crash loop: {r.message}", revision))
         elif r.state == "drifted" and drift_found:
+            values = f" ({'; '.join(map(str, r.diff))})" if r.diff else ""
             events.append(Event(DRIFT_FOUND, resource_key(r.kind, r.name),
-                                f"{r.kind} {r.name} drifted, left as is (drift = \"alert\"): {r.message}", revision))
+                                f"{r.kind} {r.name} drifted, left as is (drift = \"alert\"): {r.message}{values}",
+                                revision))
     return events
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from reconciler.converge import make_plan
+from reconciler.agent.accounting import resource_reports
+from reconciler.converge import PassReport, make_plan
 from reconciler.options import PlanOptions
 from tests.unit.test_diff_plan import NS, printed
 from tests.unit.test_drift import IMAGE_ENV, app, created, engine, holding, state
@@ -42,3 +43,11 @@ def test_a_secret_changed_by_hand_is_secret_changed_and_neither_value_is_in_the_
 def test_drift_that_is_no_value_has_no_diff():
     have = holding(app(), state="paused")
     assert make_plan(state(app()), engine(have), NS, PlanOptions()).changes[0].diff == ()
+
+
+def test_a_drifted_container_under_alert_shows_its_values_in_the_status():
+    spec = app(drift="alert")
+    have = holding(spec, created(spec, env={**IMAGE_ENV, "GREETING": "bonjour"}))
+    plan = make_plan(state(spec), engine(have), NS, PlanOptions())
+    (report,) = resource_reports(state(spec), (), PassReport(plan, (), plan, {}), {}, {})
+    assert (report.state, [str(d) for d in report.diff]) == ("drifted", ['env.GREETING: "bonjour" -> "hello"'])

@@ -2,6 +2,7 @@
 
 from reconciler.agent.revisions import Revisions
 from reconciler.agent.status import ResourceReport
+from reconciler.fielddiff import FieldDiff
 from reconciler.notify.events import CRASH_LOOP, DRIFT_FOUND, ENGINE_UNREACHABLE, REVISION_APPLIED, REVISION_FAILED
 from reconciler.notify.moments import EngineWatch, entered, revision
 
@@ -71,6 +72,14 @@ def test_a_drift_found_is_told_with_what_drifted():
     [event] = entered([ResourceReport("container", "web", "drifted", "stopped by hand")], "abc")
     assert (event.kind, event.resource, event.revision) == (DRIFT_FOUND, "container/web", "abc")
     assert event.message == 'container web drifted, left as is (drift = "alert"): stopped by hand'
+
+
+def test_a_drift_found_is_told_with_its_values():
+    mode = FieldDiff("env.MODE", "hand", "a")
+    [event] = entered([ResourceReport("container", "web", "drifted", "changed out of band: env.MODE", (mode,))],
+                      None)
+    assert event.message == ('container web drifted, left as is (drift = "alert"): changed out of band: env.MODE '
+                             '(env.MODE: "hand" -> "a")')
 
 
 def test_a_suspended_agents_drifted_resources_are_not_told_as_drift_found():
