@@ -155,12 +155,12 @@ def run(args) -> int:
     try:
         return _run_taking_signals(agent)
     finally:
-        if agent.notifier is not None:
-            agent.notifier.stop()
         if hook is not None:
             hook.stop()
         control.stop()
         server.stop()
+        if agent.notifier is not None:
+            agent.notifier.stop()  # last: it waits out what is left of the allowance drained at SIGTERM
 
 
 def check_git_options(args) -> None:
@@ -280,6 +280,8 @@ def _run_taking_signals(agent: Agent) -> int:
                 agent.reload()
             else:
                 agent.stop(f"signal:{signal.Signals(received.si_signo).name}")
+                if agent.notifier is not None:
+                    agent.notifier.drain()  # the shutdown's allowance for notifications runs from the signal
     except BaseException:
         agent.stop("crash")  # never leave the loop running in a process whose main thread is gone
         loop.join()

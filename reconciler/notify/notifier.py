@@ -8,9 +8,13 @@ A full queue drops the notification for that target, counted in
 `reason="rate_limited"`). A worker retries a failed delivery with a doubling backoff up to ATTEMPTS
 times (not once shutting down); each delivery ends counted in
 `reconciler_notifications_total{target,outcome}` (outcome sent or failed).
-`stop(deadline)` lets the workers drain their queues for at most `deadline` seconds: an attempt
-made then waits for its answer no longer than what is left of it, and `stop` returns at the
-deadline even while one that began before is still waiting (the workers are daemon threads).
+`drain(deadline)`, at SIGTERM, starts the shutdown's allowance: from then on no failed delivery is
+retried, and the workers send what is queued (and what the pass in flight still notifies) for at
+most `deadline` seconds; an attempt made then waits for its answer no longer than what is left of
+it. `stop()`, once the loop has ended, waits for the workers until that same deadline (it drains
+first, when nothing did), and returns at it even while an attempt that began before is still
+waiting (the workers are daemon threads): the bound is measured from SIGTERM, not from the end of
+the rest of the shutdown.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ log = structlog.get_logger("reconciler.notify")
 QUEUE_SIZE = 100  # notifications waiting to be sent, per target
 ATTEMPTS = 4  # deliveries tried per notification and target
 FIRST_RETRY = 1.0  # seconds before the second attempt; doubled for each one after
-STOP_DEADLINE = 5.0  # seconds the worker may drain the queue on shutdown
+STOP_DEADLINE = 5.0  # seconds the workers may drain the queues on shutdown, from SIGTERM (`drain`)
 
 
 class _Lane:
@@ -60,7 +64,8 @@ class Notifier:
         self._limit = RateLimit(window)
         self._monotonic = monotonic
         self._lanes = tuple(_Lane(target, queue_size, self._work) for target in self.targets)
-        self._stopping = threading.Event()
+        self._stopping = threading.Event()  # draining: no more retries
+        self._closed = threading.Event()  # stopped: a worker ends once its queue is empty
         self._deadline = float("inf")  # monotonic time after which the workers give up
 
     def wants(self, kind: str) -> bool:
@@ -93,10 +98,18 @@ class Notifier:
         for lane in self._lanes:
             lane.thread.start()
 
+    def drain(self, deadline: float = STOP_DEADLINE) -> None:
+        """The shutdown began (SIGTERM): what is queued, and queued from now on, is sent for at
+        most `deadline` seconds from now, without retries. Only the first call sets the deadline."""
+        if not self._stopping.is_set():
+            self._deadline = self._monotonic() + deadline
+            self._stopping.set()
+
     def stop(self, deadline: float = STOP_DEADLINE) -> None:
-        """Let the workers send what is queued for at most `deadline` seconds, then return."""
-        self._deadline = self._monotonic() + deadline
-        self._stopping.set()
+        """Let the workers send what is queued until the deadline `drain` set (`deadline` seconds
+        from now when nothing drained before), then return."""
+        self.drain(deadline)
+        self._closed.set()
         for lane in self._lanes:
             if lane.thread.is_alive():
                 lane.thread.join(max(0.0, self._deadline - self._monotonic()))
@@ -105,7 +118,7 @@ class Notifier:
                 log.warning("notifications.unsent", target=lane.target.name, count=lane.queue.qsize())
 
     def _left(self) -> float:
-        """Seconds until the deadline (inf until `stop`)."""
+        """Seconds until the deadline (inf until `drain`)."""
         return self._deadline - self._monotonic()
 
     def _work(self, lane: _Lane) -> None:
@@ -113,7 +126,7 @@ class Notifier:
             try:
                 notification = lane.queue.get(timeout=0.2)
             except queue.Empty:
-                if self._stopping.is_set():
+                if self._closed.is_set():
                     return
                 continue
             self._deliver(lane.target, notification)

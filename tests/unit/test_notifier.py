@@ -175,6 +175,31 @@ def test_stop_returns_at_its_deadline_while_a_delivery_hangs():
     assert hanging.timeouts == [TIMEOUT]
 
 
+def test_the_drain_allowance_runs_from_the_signal_not_from_the_end_of_the_shutdown():
+    hanging = Hanging()
+    notifier = Notifier([hanging], Metrics(), "ns", "host-1")
+    notifier.start()
+    notifier.notify(Event(QUARANTINED, "container/web", "failed"))
+    while not hanging.timeouts:
+        time.sleep(0.01)
+    signalled = time.monotonic()
+    notifier.drain(0.6)
+    time.sleep(0.4)  # the rest of the shutdown: the pass in flight ends, the status is written
+    notifier.stop()
+    assert time.monotonic() - signalled < 0.8
+
+
+def test_what_the_pass_in_flight_notifies_after_the_signal_is_still_sent():
+    target = Recorder()
+    notifier = Notifier([target], Metrics(), "ns", "host-1")
+    notifier.start()
+    notifier.drain(2.0)
+    time.sleep(0.3)  # the workers found their queues empty meanwhile
+    notifier.notify(Event(QUARANTINED, "container/web", "failed"))
+    notifier.stop()
+    assert [n.event.message for n in target.sent] == ["failed"]
+
+
 def test_a_delivery_during_the_drain_waits_no_longer_than_the_deadline_left():
     hanging = Hanging()
     notifier = Notifier([hanging], Metrics(), "ns", "host-1")
