@@ -136,8 +136,11 @@ class Agent:
         return max(now + min(waits), self.last_pass_at + 1.0) if waits else None
 
     def stop(self, reason: str = "signal") -> None:
+        """End the loop after the pass in flight; the notifier's shutdown allowance starts now (`Notifier.drain`)."""
         self.stopping.set()
         self.trigger.fire(reason)
+        if self.notifier is not None:
+            self.notifier.drain()
 
     @property
     def checkout(self) -> Checkout | None:

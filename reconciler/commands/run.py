@@ -280,8 +280,6 @@ def _run_taking_signals(agent: Agent) -> int:
                 agent.reload()
             else:
                 agent.stop(f"signal:{signal.Signals(received.si_signo).name}")
-                if agent.notifier is not None:
-                    agent.notifier.drain()  # the shutdown's allowance for notifications runs from the signal
     except BaseException:
         agent.stop("crash")  # never leave the loop running in a process whose main thread is gone
         loop.join()

@@ -32,6 +32,9 @@ class Told:
     def notify(self, event, secrets=()) -> None:
         self.events.append(event)
 
+    def drain(self) -> None:
+        """The agent stops: nothing to send."""
+
     def kinds(self) -> list[tuple[str, str | None]]:
         return [(e.kind, e.resource) for e in self.events]
 
