@@ -48,12 +48,13 @@ from reconciler.hostpaths import missing_bind_sources
 from reconciler.images import bases
 from reconciler.images.newer import NewerChecks
 from reconciler.images.usage import Usage
-from reconciler.model import ContainerSpec, DesiredState, resource_key
+from reconciler.model import ContainerSpec, DesiredState, resource_key, spec_hash
 from reconciler.notify import moments
 from reconciler.notify.config import DEFAULT_UNREACHABLE_AFTER
 from reconciler.notify.events import APPROVAL_WAITING
 from reconciler.notify.events import Event as Notice
 from reconciler.notify.notifier import Notifier
+from reconciler.notify.told import Told
 from reconciler.options import PlanOptions
 from reconciler.tasks import Plan
 from runtime.base import ENGINE_RECONNECTED, EngineError, EngineUnavailable, Event, Runtime
@@ -113,6 +114,7 @@ class Agent:
         self.rollbacks = Rollbacks(self.state_dir)
         self.images = Usage(self.state_dir, self.image_retention)
         self.holds = Holds(self.backoff, self.started_at, self.failed_with, self.clock, self.state_dir)
+        self.told = Told(self.state_dir)
         self.suspended = self.state_dir.suspended() if self.state_dir else False
         self.status.set_suspended(self.suspended)
 
@@ -425,7 +427,10 @@ class Agent:
         self.status.set_quarantined(self.rollbacks.records.values(),
                                     previous_states(report.observed.containers) if report else None)
         entering = self.status.set_resources(resources)
-        self._notify(moments.entered(entering, self.revision, drift_found=not self.suspended), refresh.state)
+        if refresh.state is not None:
+            news = self.told.news(resources, {spec.key: spec_hash(spec) for spec in refresh.state.specs()},
+                                  self.clock(), drift_found=not self.suspended)
+            self._notify(moments.entered(news, self.revision), refresh.state)
         for entered in entering:
             level = FAILING_STATES.get(entered.state)
             if level:

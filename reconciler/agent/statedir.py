@@ -64,6 +64,9 @@ first write (readers such as the CLI never create it), with a `VERSION` file. La
                        ISO 8601, "files": "sha256 hex"}, "rejected": {"id": "...", "files": "..."}}:
                        the raw text of the files last approved (never interpolated: no secret), the
                        plan waiting for approval, and the one rejected with the files it was made of
+    told.json          the crash loops and drifts the agent notified (reconciler/notify/told.py), by
+                       key: {"container/web": {"state": "crashloop", "spec_hash": "HEX"}}, so a
+                       restart does not tell them again
 
 Every write is atomic: a temporary file, a rename, an fsync of the folder. Later records
 (approvals, ...) get a name of their own beside these.
@@ -100,6 +103,7 @@ _PUSHED = "pushed.json"
 _REVISIONS = "revisions.json"
 _ADOPTED = "adopted.json"
 _APPROVALS = "approvals.json"
+_TOLD = "told.json"
 
 
 def _lastgood_name(rel: str) -> str:
@@ -325,6 +329,14 @@ class StateDir:
     def save_approvals(self, record: Mapping) -> None:
         """Replace the approvals record (written only when changed)."""
         self._write_json(_APPROVALS, record)
+
+    def told(self) -> dict[str, dict]:
+        """"kind/name" -> {"state", "spec_hash"} of each crash loop and drift notified (see the layout)."""
+        return self._read_json(_TOLD, "a notification record")
+
+    def save_told(self, records: Mapping[str, Mapping]) -> None:
+        """Replace the notification records (written only when changed)."""
+        self._write_json(_TOLD, records)
 
     def revisions(self) -> dict:
         """A git source's last attempted and applied revisions (see the layout); {} before any."""

@@ -4,8 +4,8 @@
   new container itself failed (`agent.quarantine.own_failure`), else `replacement_failed`;
 - `drift(results, corrected)`: each resource whose drift the pass undid (`accounting.account`'s
   `corrected`);
-- `entered(reports)`: the resources that entered a crash loop this pass, and those found drifted
-  (`drift = "alert"`: `drift_found`);
+- `entered(reports)`: the resources that entered a crash loop, and those found drifted
+  (`drift = "alert"`: `drift_found`), not told before (`told.Told.news`);
 - `revision(before, after, subject, why)`: a git revision applied, or attempted and not applied (and why);
 - `EngineWatch`: the engine unreachable for longer than a threshold, once per outage.
 """
@@ -69,17 +69,16 @@ def _own_exit(causes: Iterable[Cause]) -> bool:
     return drifted == {Reason.EXITED}
 
 
-def entered(reports: Iterable[ResourceReport], revision: str | None, drift_found: bool = True) -> list[Event]:
-    """One event per resource among `reports` (those that entered a state this pass) now in a crash
-    loop, and, with `drift_found`, one per resource now drifted (its drift reported and left alone,
-    `drift = "alert"`: what drifted, then its values, `env.MODE: "hand" -> "a"`); without it (a
-    suspended agent reports every pending change as drifted) none for those."""
+def entered(reports: Iterable[ResourceReport], revision: str | None) -> list[Event]:
+    """One event per resource among `reports` (those to tell: `notify.told`) now in a crash loop,
+    and one per resource now drifted (its drift reported and left alone, `drift = "alert"`: what
+    drifted, then its values, `env.MODE: "hand" -> "a"`)."""
     events = []
     for r in reports:
         if r.state == "crashloop":
             events.append(Event(CRASH_LOOP, resource_key(r.kind, r.name),
                                 f"{r.kind} {r.name} is in a crash loop: {r.message}", revision))
-        elif r.state == "drifted" and drift_found:
+        elif r.state == "drifted":
             values = f" ({'; '.join(map(str, r.diff))})" if r.diff else ""
             events.append(Event(DRIFT_FOUND, resource_key(r.kind, r.name),
                                 f"{r.kind} {r.name} drifted, left as is (drift = \"alert\"): {r.message}{values}",

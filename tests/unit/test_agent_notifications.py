@@ -12,7 +12,7 @@ from reconciler.agent.accounting import CRASHLOOP_AFTER
 from reconciler.agent.loop import Agent
 from reconciler.agent.status import Status
 from reconciler.agent.triggers import Backoff
-from reconciler.notify.events import CRASH_LOOP, DRIFT_CORRECTED, ENGINE_UNREACHABLE, REPLACEMENT_FAILED
+from reconciler.notify.events import CRASH_LOOP, DRIFT_CORRECTED, DRIFT_FOUND, ENGINE_UNREACHABLE, REPLACEMENT_FAILED
 from reconciler.notify.moments import EngineWatch
 from runtime.base import EngineError
 from tests.unit.conftest import NS
@@ -113,6 +113,53 @@ def test_a_container_stopped_by_hand_is_drift_corrected_and_told(root, engine, c
     engine.kill("web")
     agent.run_pass({"event:container:die"})
     assert told.kinds() == [(DRIFT_CORRECTED, "container/web")]
+
+
+def restarted(agent: Agent, engine, clock, state) -> tuple[Agent, Told]:
+    """A new agent process on `agent`'s files and state directory, telling a notifier of its own."""
+    told = Told()
+    again = Agent(agent.root, engine, NS, Status(NS, str(agent.root), interval=30.0, clock=clock, monotonic=clock),
+                  clock=clock, state_dir=state, notifier=told)
+    engine.listen(again.informer.note)
+    return again, told
+
+
+def test_a_restarted_agent_does_not_tell_a_crash_loop_it_told_before(root, engine, clock, state):
+    agent, _ = told_agent(root, engine, clock, state)
+    engine.on_start("web", exit_code=1)
+    write(root, {"web.toml": WEB})
+    for _ in range(CRASHLOOP_AFTER + 2):
+        clock.now = agent.next_retry() or clock.now
+        agent.run_pass({"retry"})
+    again, told = restarted(agent, engine, clock, state)
+    for _ in range(CRASHLOOP_AFTER + 2):
+        clock.now = again.next_retry() or clock.now + 1
+        again.run_pass({"retry"})
+    assert web_entry(again)["state"] == "crashloop" and told.kinds() == []
+
+
+def test_a_restarted_agent_does_not_tell_a_drift_it_told_before(root, engine, clock, state):
+    agent, first = told_agent(root, engine, clock, state)
+    write(root, {"web.toml": WEB + 'drift = "alert"\n'})
+    agent.run_pass()
+    engine.kill("web")
+    agent.run_pass({"event:container:die"})
+    again, told = restarted(agent, engine, clock, state)
+    again.run_pass()
+    assert first.kinds() == [(DRIFT_FOUND, "container/web")]
+    assert web_entry(again)["state"] == "drifted" and told.kinds() == []
+
+
+def test_a_drift_made_while_suspended_is_told_after_resume(root, engine, clock, state):
+    agent, told = told_agent(root, engine, clock, state)
+    write(root, {"web.toml": WEB + 'drift = "alert"\n'})
+    agent.run_pass()
+    agent.set_suspended(True)
+    engine.kill("web")
+    agent.run_pass({"event:container:die"})
+    agent.set_suspended(False)
+    agent.run_pass({"api:resume"})
+    assert web_entry(agent)["state"] == "drifted" and told.kinds() == [(DRIFT_FOUND, "container/web")]
 
 
 def test_the_engine_out_of_reach_is_in_the_status_with_its_address_until_it_answers(root, engine, clock, state):

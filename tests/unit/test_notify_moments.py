@@ -82,6 +82,3 @@ def test_a_drift_found_is_told_with_its_values():
                              '(env.MODE: "hand" -> "a")')
 
 
-def test_a_suspended_agents_drifted_resources_are_not_told_as_drift_found():
-    assert entered([ResourceReport("container", "web", "drifted", "> start container web")], None,
-                   drift_found=False) == []
