@@ -16,7 +16,7 @@ from reconciler.changes import Cause, Change, ChangeKind, Reason
 from reconciler.converge import PassReport
 from reconciler.execute import TaskResult
 from reconciler.fielddiff import FieldDiff
-from reconciler.model import DesiredState, resource_key
+from reconciler.model import ContainerSpec, DesiredState, resource_key
 
 CRASHLOOP_AFTER = 3  # consecutive failures before a container is reported as in a crash loop
 STABLE_AFTER = 60.0  # seconds a restarted container must stay up before its crash count resets
@@ -53,7 +53,7 @@ def account(report: PassReport, present: Collection[str], started_at: Mapping[st
         if not result.ok and not result.skipped:
             (quarantined if own_failure(result) is not None else failed).add(key)
         elif result.ok:
-            removed = key in present and any(c.reason is Reason.MISSING for c in change.causes)
+            removed = key in present and any(c.reason is Reason.MISSING for c in change.causes) and _reverts(change)
             if removed or any(c.reason in DRIFT for c in change.causes):
                 corrected.add(key)
             crashed = any(c.reason is Reason.EXITED for c in change.causes) and key in started_at
@@ -67,6 +67,13 @@ def account(report: PassReport, present: Collection[str], started_at: Mapping[st
               if now - at >= STABLE_AFTER and failures.get(key) and key not in down and key not in started}
     return Accounting(frozenset(failed), frozenset(succeeded), frozenset(started), frozenset(stable), len(corrected),
                       tuple(actions), frozenset(quarantined), frozenset(corrected), frozenset(crashes))
+
+
+def _reverts(change: Change) -> bool:
+    """Whether a resource created again after it was removed by hand counts as drift corrected: for
+    a container only under `drift = "revert"` (under `alert` and `ignore` a missing container is
+    created as absent, docs/drift.md, and is no drift)."""
+    return not isinstance(change.spec, ContainerSpec) or change.spec.drift == drift.REVERT
 
 
 def crash_loops(started_at: Mapping[str, float], failures: Mapping[str, int]) -> frozenset[str]:

@@ -6,7 +6,8 @@
 - reconciler_actions_total{kind,result}: engine actions by kind (create, recreate, remove, start,
   pull, ...) and result (ok, failed)
 - reconciler_drift_corrections_total: actions that undid drift from an unchanged spec: a
-  container stopped, killed, exited, dead or paused; a resource removed by hand; a network
+  container stopped, killed, exited, dead or paused; a resource removed by hand (a container only
+  under `drift = "revert"`); a network
   detached or attached by hand; a replacement left half done (accounting.DRIFT)
 - reconciler_errors_total{type}: errors by type: desired_state (each new problem in the files),
   engine, action, crash (a pass that raised an unexpected exception)

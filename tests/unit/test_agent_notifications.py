@@ -17,7 +17,7 @@ from reconciler.notify.moments import EngineWatch
 from runtime.base import EngineError
 from tests.unit.conftest import NS
 from tests.unit.desired import write
-from tests.unit.test_agent import WEB
+from tests.unit.test_agent import WEB, metric
 
 EDITED = WEB.replace("hello", "bonjour")
 TAKEN = "driver failed programming external connectivity: bind 127.0.0.1:8080: address already in use"
@@ -113,6 +113,26 @@ def test_a_container_stopped_by_hand_is_drift_corrected_and_told(root, engine, c
     engine.kill("web")
     agent.run_pass({"event:container:die"})
     assert told.kinds() == [(DRIFT_CORRECTED, "container/web")]
+
+
+def test_a_container_removed_by_hand_is_drift_corrected_and_told(root, engine, clock, state):
+    agent, told = told_agent(root, engine, clock, state)
+    write(root, {"web.toml": WEB})
+    agent.run_pass()
+    engine.remove_by_hand("container", "web")
+    agent.run_pass({"event:container:destroy"})
+    assert told.kinds() == [(DRIFT_CORRECTED, "container/web")]
+
+
+def test_under_alert_a_container_removed_by_hand_is_created_again_as_absent_and_no_drift_is_told(
+        root, engine, clock, state):
+    agent, told = told_agent(root, engine, clock, state)
+    write(root, {"web.toml": WEB + 'drift = "alert"\n'})
+    agent.run_pass()
+    engine.remove_by_hand("container", "web")
+    agent.run_pass({"event:container:destroy"})
+    assert web_entry(agent)["state"] == "converged" and told.kinds() == []
+    assert metric(agent, "reconciler_drift_corrections_total") == 0
 
 
 def restarted(agent: Agent, engine, clock, state) -> tuple[Agent, Told]:
