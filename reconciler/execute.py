@@ -32,6 +32,11 @@ class NotOwned(EngineError):
     """The resource no longer carries this namespace's label: it is left alone."""
 
 
+class KeeperGone(Conflict):
+    """The container that holds a name is gone (removed by hand meanwhile): the leftover or the
+    replaced container stays, and the next pass, observing afresh, gives the name a container."""
+
+
 class Interrupted(EngineError):
     """The agent was asked to stop before this step."""
 
@@ -220,6 +225,8 @@ def _call(action: Action, runtime: Runtime, namespace: str, secrets: frozenset[s
     elif step in (Step.POST_START, Step.PRE_STOP):
         run_hook(action, runtime, secrets)
     elif step is Step.REMOVE:
+        if action.keeper is not None:
+            _check_keeper(runtime, action.keeper)
         _remove(runtime.container_labels, runtime.remove_container, target, namespace)
     elif step is Step.REMOVE_ADOPTED:
         _remove_adopted(runtime, target)
@@ -251,6 +258,17 @@ def _remove(labels: Callable[[str], object], remove: Callable[[str], None], targ
         remove(target)
     except NotFound:
         return
+
+
+def _check_keeper(runtime: Runtime, keeper: str) -> None:
+    """Raise KeeperGone unless the container `keeper` (a name or an id) exists: removing another
+    container of its name now would leave the name without any (DESIGN.md §6a: a replacement's
+    old container goes only once the new one exists; a keeper removed by hand meanwhile counts)."""
+    try:
+        runtime.container_labels(keeper)
+    except NotFound:
+        raise KeeperGone(f"container {keeper[:12] if len(keeper) == 64 else keeper} is gone: this one stays "
+                         "until a new one holds the name") from None
 
 
 def _remove_adopted(runtime: Runtime, container_id: str) -> None:

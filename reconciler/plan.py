@@ -259,7 +259,8 @@ def _steps(change: Change, namespace: str, wait_for: str | None, retired: Contai
         steps.append(Action(Step.WAIT, spec.name, condition=condition, timeout=spec.update.timeout))
     if change.adoptee and change.kind is not ChangeKind.ADOPT:  # an adoption interrupted: see adoption.finished
         steps.append(Action(Step.REMOVE_ADOPTED, change.adoptee, gone_ok=True))
-    cleanup = [Action(Step.REMOVE, cid) for cid in change.leftovers]
+    keeper = change.current[0] if change.current else None
+    cleanup = [Action(Step.REMOVE, cid, keeper=keeper) for cid in change.leftovers]
     if change.kind is not ChangeKind.RECREATE:
         # The keeper stays: it takes the name (a leftover holding it is parked first) and runs
         # before any leftover goes, so the name always has a container, whatever else happens
@@ -320,7 +321,10 @@ def _container_steps(change: Change, spec: ContainerSpec, namespace: str, one_sh
         return rename, []
     if change.kind is ChangeKind.UPDATE:
         return _update(change, spec, old, rename, start, hooks, halt)
-    return _replacement(change, spec, namespace, old, one_shot)
+    # an old container left parked (its keeper removed by hand) takes its name back first: parking
+    # it again would rename it to the name it has, which the engine refuses
+    steps, rollback = _replacement(change, spec, namespace, old, one_shot)
+    return [*rename, *steps], [*[()] * len(rename), *rollback]
 
 
 def _update(change: Change, spec: ContainerSpec, old: str, rename: list[Action], start: list[Action],
@@ -357,7 +361,7 @@ def _replacement(change: Change, spec: ContainerSpec, namespace: str, old: str, 
     stop_old = Action(Step.STOP, old, timeout=spec.stop_timeout, gone_ok=True)
     park_old = Action(Step.RENAME, old, name=parked, gone_ok=True)
     promote = Action(Step.RENAME, temp, name=name)
-    remove_old = Action(Step.REMOVE, old, gone_ok=True)
+    remove_old = Action(Step.REMOVE, old, gone_ok=True, keeper=name)
     restore = (Action(Step.RENAME, old, name=name),)
     # a rollback that starts the old container again runs no post_start hook: it may never have stopped
     restart_old = (Action(Step.START, old),) if change.needs_start else ()

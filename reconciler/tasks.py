@@ -55,6 +55,9 @@ class Action:
     timeout: float | None = None
     gone_ok: bool = False
     index: int = 0  # which of the container's hooks a POST_START or PRE_STOP step runs
+    # a REMOVE of a container its name no longer needs (a leftover, the container replaced) is done
+    # only while `keeper`, the container that holds the name, still exists (execute.KeeperGone)
+    keeper: str | None = None
 
     def __str__(self) -> str:
         target = _short(self.target)

@@ -10,9 +10,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 
 DEFAULT_DIR = "desired-state"
+# what `run` takes itself (reconciler.commands.run): blocked before its modules load, so a signal
+# sent while the agent starts (importing them takes about half a second) waits for it, never kills it
+AGENT_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
 COMMANDS = {
     "validate": "check the desired-state files; exit 0 valid, 1 invalid",
     "plan": "show what apply would change and why",
@@ -307,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module, function = HANDLERS.get(args.command, (args.command, "run"))
+    if args.command == "run":
+        signal.pthread_sigmask(signal.SIG_BLOCK, AGENT_SIGNALS)
     command = importlib.import_module(f"reconciler.commands.{module}")
     try:
         return getattr(command, function)(args)

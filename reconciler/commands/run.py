@@ -22,7 +22,7 @@ from reconciler.agent.lock import DEFAULT_ENGINE, Locked, acquire, lock_path
 from reconciler.agent.loop import Agent
 from reconciler.agent.statedir import StateDirError
 from reconciler.agent.status import Status, StatusServer, check_host_name, default_status_file, parse_address
-from reconciler.commands.cli import DEFAULT_DIR
+from reconciler.commands.cli import AGENT_SIGNALS, DEFAULT_DIR
 from reconciler.commands.context import (
     build_allow,
     given_profiles,
@@ -48,7 +48,7 @@ from runtime import connect
 
 MIN_INTERVAL = 1.0  # seconds: a shorter resync period would keep the agent passing without a pause
 MIN_POLL = 1.0  # seconds: the shortest git poll interval
-SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+SIGNALS = AGENT_SIGNALS  # blocked by cli.main already, before this module loads
 
 
 def run(args) -> int:
