@@ -2,7 +2,7 @@
 `POST /containers/{id}/update` (Engine API 1.41 ContainerUpdate: the Resources fields and
 RestartPolicy). Pure.
 
-The engine reports a field it leaves unset as 0 or "" (PidsLimit as null or 0), and a restart
+The engine reports a field it leaves unset as 0 or "" (PidsLimit as null, 0 or -1), and a restart
 policy of "no" as "no" or "": those read as None and "no", as a spec declares them. The update
 body holds the fields the spec declares only, since the engine reads a 0 as "unchanged".
 """
@@ -34,6 +34,8 @@ def limits(inspected: Mapping[str, Any]) -> dict[str, Any]:
     declares it (`ObservedContainer.limits`)."""
     host = inspected.get("HostConfig") or {}
     found: dict[str, Any] = {path: host.get(name) or None for path, name in _FIELDS.items()}
+    if (found["resources.pids_limit"] or 0) < 0:  # -1: no limit, as the file says by leaving it out
+        found["resources.pids_limit"] = None
     if found["resources.cpus"] is not None:
         found["resources.cpus"] = found["resources.cpus"] / NANOS
     return {**found, "restart": _restart(host.get("RestartPolicy"))}

@@ -138,15 +138,19 @@ def unsupported_network_options(options: Mapping[str, str]) -> list[str]:
 
 
 TMPFS_MODE = 0o1777  # Docker's default mode of a tmpfs mount
+UNLIMITED_PIDS = -1  # the Engine API's PidsLimit for "no limit" (0 means "the engine's default")
 
 
 def container_body(body: dict[str, Any]) -> dict[str, Any]:
-    """A create body with Docker's defaults that Podman does not apply spelled out."""
+    """A create body with Docker's defaults that Podman does not apply spelled out: a tmpfs mount's
+    mode, and no pids limit where none is declared (Podman would apply containers.conf's
+    `pids_limit`, 2048 by default; -1 is "no limit" to both engines)."""
     mounts = [
         {**m, "TmpfsOptions": {"Mode": TMPFS_MODE, **(m.get("TmpfsOptions") or {})}} if m.get("Type") == "tmpfs" else m
         for m in body["HostConfig"].get("Mounts") or ()
     ]
-    return {**body, "HostConfig": {**body["HostConfig"], "Mounts": mounts}}
+    pids = body["HostConfig"].get("PidsLimit") or UNLIMITED_PIDS
+    return {**body, "HostConfig": {**body["HostConfig"], "Mounts": mounts, "PidsLimit": pids}}
 
 
 def healthcheck_path(container_id: str) -> str:

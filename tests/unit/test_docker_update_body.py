@@ -57,3 +57,7 @@ def test_an_inspect_answer_of_the_observation_refreshes_what_is_known():
     known.created("a", {"HostConfig": {"Memory": 64 * MB}})
     fresh = known.read({"a"}, {"a": {"HostConfig": {"Memory": 48 * MB}}}, lambda id: None)
     assert fresh["a"]["resources.memory"] == 48 * MB
+
+
+def test_a_pids_limit_of_minus_one_reads_as_no_limit():
+    assert limits({"HostConfig": {"PidsLimit": -1}})["resources.pids_limit"] is None

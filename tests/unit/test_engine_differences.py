@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.fields import Mount
+from reconciler.fields import Mount, Resources
 from reconciler.model import ContainerSpec
 from runtime import podman
 from runtime.base import ObservedContainer
@@ -86,3 +86,11 @@ def test_a_tmpfs_mount_gets_dockers_default_mode_on_podman():
     body, _ = container_body(spec, {}, "1.41")
     (mount,) = podman.container_body(body)["HostConfig"]["Mounts"]
     assert mount["TmpfsOptions"] == {"Mode": 0o1777, "SizeBytes": 1024}
+
+
+def test_podman_is_sent_no_pids_limit_where_none_is_declared_and_the_declared_one_where_it_is():
+    plain, _ = container_body(ContainerSpec(name="web", image="demo:1"), {}, "1.41")
+    limited_spec = ContainerSpec(name="web", image="demo:1", resources=Resources(pids_limit=50))
+    limited, _ = container_body(limited_spec, {}, "1.41")
+    assert podman.container_body(plain)["HostConfig"]["PidsLimit"] == -1
+    assert podman.container_body(limited)["HostConfig"]["PidsLimit"] == 50
