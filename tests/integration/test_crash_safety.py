@@ -11,7 +11,16 @@ import pytest
 
 from reconciler.converge import converge
 from reconciler.fields import UpdatePolicy
-from reconciler.model import LABEL_NAME, LABEL_SPEC_HASH, ContainerSpec, DesiredState, Source, spec_hash
+from reconciler.model import (
+    FORM,
+    FORM_WITHOUT_UPDATE,
+    LABEL_NAME,
+    LABEL_SPEC_HASH,
+    ContainerSpec,
+    DesiredState,
+    Source,
+    spec_hash_at,
+)
 from runtime.docker import DockerRuntime
 
 pytestmark = pytest.mark.integration
@@ -75,6 +84,7 @@ def test_a_replacement_killed_after_any_step_converges_to_exactly_one_container(
 
     assert converge(engine, desired, namespace).converged
     owned = docker_client.containers.list(all=True, filters={"label": f"io.reconciler.managed={namespace}"})
+    form = FORM if engine.capabilities.in_place_update else FORM_WITHOUT_UPDATE  # docs/engines.md
     assert [(c.name, c.status, c.labels[LABEL_NAME], c.labels[LABEL_SPEC_HASH]) for c in owned] == [
-        (new.name, "running", new.name, spec_hash(new))
+        (new.name, "running", new.name, spec_hash_at(new, form))
     ]
