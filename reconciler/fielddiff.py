@@ -42,6 +42,8 @@ SECRET_TEXT = "(secret)"
 # Byte sizes shown in Compose's units: (parent key, field)
 _SIZES = {("resources", "memory"), ("resources", "memory_reservation"), ("resources", "shm_size"),
           ("memswap_limit", None), ("mounts", "tmpfs_size")}
+# A secret grant's keyed hash of its value: hidden, and a change of it is the grant's (`secrets[0]: (secret changed)`)
+_VALUE_HASH = "digest"
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -96,7 +98,7 @@ def diff_values(old: Any, new: Any, path: str = "") -> tuple[FieldDiff, ...]:
     if isinstance(old, Mapping) and isinstance(new, Mapping):
         found: list[FieldDiff] = []
         for key in sorted(old.keys() | new.keys()):
-            found += diff_values(old.get(key), new.get(key), _join(path, key))
+            found += diff_values(old.get(key), new.get(key), path if _is_value_hash(key, old, new) else _join(path, key))
         return tuple(found)
     if isinstance(old, list) and isinstance(new, list):
         return _list_diff(path, old, new)
@@ -122,6 +124,10 @@ def view(data: Mapping[str, Any], secrets: Collection[str] = (), key: bytes = b"
     top.update({file_key: limits[name] for name, file_key in TOP_LEVEL_LIMITS.items() if name in limits})
     if "resources" in top:
         top["resources"] = {name: value for name, value in limits.items() if name not in TOP_LEVEL_LIMITS}
+    if top.get("secrets"):
+        top["secrets"] = [{**grant, _VALUE_HASH: Hidden(grant[_VALUE_HASH])}
+                          if isinstance(grant.get(_VALUE_HASH), str) and grant[_VALUE_HASH] else grant
+                          for grant in top["secrets"]]
     return {name: _presented(name, value) for name, value in top.items()}
 
 
@@ -313,6 +319,11 @@ def _size(value: Any) -> Any:
 def _empty(value: Any) -> bool:
     """null, false, [] or {}: what a table shown whole leaves out (0 is a value)."""
     return value is None or value is False or (isinstance(value, list | Mapping) and not value)
+
+
+def _is_value_hash(key: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether `key` of two tables is a secret grant's hidden value hash, which names no key of the file."""
+    return key == _VALUE_HASH and (isinstance(old.get(key), Hidden) or isinstance(new.get(key), Hidden))
 
 
 def _join(path: str, key: str) -> str:

@@ -7,7 +7,7 @@ import json
 
 from reconciler.agent.lastapplied import record
 from reconciler.fielddiff import AppliedRecords, FieldDiff, diff_specs, diff_values, observed_diff, spec_view, view
-from reconciler.fields import Blkio, Healthcheck, Mount, PortMapping, Resources
+from reconciler.fields import Blkio, FileGrant, Healthcheck, Mount, PortMapping, Resources
 from reconciler.model import ContainerSpec, Source, spec_hash
 
 KEY = b"k" * 32
@@ -132,6 +132,14 @@ def test_the_json_of_a_secret_difference_holds_no_value():
     assert data == [{"path": "env.DB_PASSWORD", "op": "~", "old": "(secret)", "new": "(secret)", "secret": True,
                      "text": "env.DB_PASSWORD: (secret changed)"}]
     assert PASSWORD not in json.dumps(data) and "hmac" not in json.dumps(data)
+
+
+def test_a_changed_secret_file_value_is_the_grant_said_changed_without_its_hashes():
+    grant = FileGrant("db", "/run/secrets/db", digest="hmac-sha256:" + "1" * 64)
+    old, new = change(secrets=(grant,)), change(secrets=(dataclasses.replace(grant, digest="hmac-sha256:" + "2" * 64),))
+    data = [d.data() for d in diff_specs(record(old, (), KEY), new, (), KEY)]
+    assert data == [{"path": "secrets[0]", "op": "~", "old": "(secret)", "new": "(secret)", "secret": True,
+                     "text": "secrets[0]: (secret changed)"}]
 
 
 def test_a_record_of_an_earlier_release_without_a_later_key_counts_it_at_its_default():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from importlib.resources import files
 
@@ -11,6 +12,7 @@ from reconciler.agent.lastapplied import record
 from reconciler.commands.render import plan_json, plan_text
 from reconciler.converge import make_plan
 from reconciler.fielddiff import AppliedRecords
+from reconciler.fields import FileGrant
 from reconciler.model import spec_hash
 from reconciler.options import PlanOptions
 from tests.unit.test_diff_plan import NS, db, desired, observed, running, web
@@ -56,3 +58,15 @@ def test_the_plan_json_carries_the_diff_and_validates():
     assert data["changes"][0]["diff"] == [{"path": "env.GREETING", "op": "~", "old": "hello", "new": "bonjour",
                                            "secret": False, "text": 'env.GREETING: "hello" -> "bonjour"'}]
     assert [e.message for e in schema.iter_errors(data)] == []
+
+
+def test_a_changed_secret_file_prints_secret_changed_not_its_keyed_hashes():
+    grant = FileGrant("db", "/run/secrets/db", digest="hmac-sha256:" + "1" * 64)
+    new = web(secrets=(dataclasses.replace(grant, digest="hmac-sha256:" + "2" * 64),))
+    plan = make_plan(desired(new, db()), observed(running(web(secrets=(grant,)), "1"), running(db(), "2")), NS,
+                     PlanOptions(applied_records=applied(("1", web(secrets=(grant,)))), files_folder="/run/rc"))
+    assert plan_text(plan) == "\n".join([
+        "~ recreate container web (secret changed: secrets)",
+        "    secrets[0]: (secret changed)",
+        "Plan: 1 to recreate.",
+    ])
