@@ -98,7 +98,8 @@ def diff_values(old: Any, new: Any, path: str = "") -> tuple[FieldDiff, ...]:
     if isinstance(old, Mapping) and isinstance(new, Mapping):
         found: list[FieldDiff] = []
         for key in sorted(old.keys() | new.keys()):
-            found += diff_values(old.get(key), new.get(key), path if _is_value_hash(key, old, new) else _join(path, key))
+            where = path if _is_value_hash(key, old, new) else _join(path, key)
+            found += diff_values(old.get(key), new.get(key), where)
         return tuple(found)
     if isinstance(old, list) and isinstance(new, list):
         return _list_diff(path, old, new)
