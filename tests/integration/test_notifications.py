@@ -17,6 +17,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from reconciler.agent.accounting import CRASHLOOP_AFTER
+from runtime.capabilities import is_podman
 from tests.integration.agents import RECONCILER, eventually, running, service
 
 pytestmark = pytest.mark.integration
@@ -123,6 +124,9 @@ def test_a_failed_replacement_sends_exactly_one_signed_notification_without_the_
 
 def test_a_replacement_that_keeps_failing_stays_failed_with_the_engines_error_and_is_told_once(
         desired, names, start_agent, docker_client, tmp_path, receiver):
+    if is_podman(docker_client.version()):
+        pytest.skip("Podman 4.3 does not refuse a published port that is taken: it forwards it, which cuts the test "
+                    "off from the agent's own status port")
     name = names("taken")
     (desired / "web.toml").write_text(service(name))
     agent = start_agent(extra=("--interval", "1s", "--notify-config", notify_config(tmp_path, webhook(receiver.port))))
