@@ -329,6 +329,8 @@ def _compare(
     resources, by_hand = drift.limits(spec, keep, inplace.differences(spec, keep, bool(observed.cannot_update)),
                                       options.applied_records)
     blocked = inplace.not_updatable(resources, observed.cannot_update) if resources else None
+    left = drift.left_alone(spec, recreate) if resources and not blocked else []
+    recreate = [c for c in recreate if c not in left]
     if resources and (recreate or blocked):
         recreate += [inplace.resources_changed(resources), *([blocked] if blocked else [])]
     if recreate:
@@ -345,7 +347,7 @@ def _compare(
                       extra_mounts=extra, needs_build=needs_build(spec, observed, options),
                       diff=_field_diff(spec, keep, options) or inplace.field_diffs(resources))
 
-    causes = by_hand
+    causes = [*by_hand, *left]
     if leftovers or renamed:
         causes.append(Cause(Reason.INTERRUPTED, f"{len(leftovers)} leftover(s)" if leftovers else "renamed"))
     if keep.state == "restarting" or keep.restart_count >= CRASH_LOOP_RESTARTS:

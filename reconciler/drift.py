@@ -110,13 +110,23 @@ def limits(spec: ContainerSpec, have: ObservedContainer, found: tuple[tuple[str,
     return (), ([Cause(Reason.CHANGED_BY_HAND, ", ".join(keys))] if spec.drift == ALERT else [])
 
 
+def left_alone(spec: ContainerSpec, recreate: list[Cause]) -> list[Cause]:
+    """The causes of a replacement that its drift policy leaves alone when the declared change is
+    an in-place update: all of `recreate` under `alert` and `ignore` when each is drift
+    (`OUT_OF_BAND`: changed out of band, disconnected, paused), else none. The update is then made
+    on the container as it is, its drift reported (`alert`) or not looked at (`ignore`)."""
+    if spec.drift == REVERT or not recreate or any(c.reason not in OUT_OF_BAND for c in recreate):
+        return []
+    return list(recreate)
+
+
 def governed(spec: ContainerSpec, change: Change | None) -> Change | None:
     """`change` (diff's, for the container of `spec`) as its drift policy has it. `revert`: as
     it is. When nothing but drift calls for the change, `alert` makes it a report (`? warn`,
     with what drifted and `drift = "alert"`: no engine call) and `ignore` drops it (None). When
     something else calls for it too (a spec change, an image moved, a replacement left half
-    done), it is made, without the drift's start or stop under both policies, and without the
-    drift's causes under `ignore`."""
+    done, an in-place update), it is made, without the drift's start or stop under both policies,
+    and without the drift's causes under `ignore` (an update under `alert` names them)."""
     if change is None or spec.drift == REVERT:
         return change
     drifted = tuple(c for c in change.causes if c.reason in OUT_OF_BAND)
@@ -130,6 +140,9 @@ def governed(spec: ContainerSpec, change: Change | None) -> Change | None:
                       change.current, source=change.source)
     if change.kind in (ChangeKind.START, ChangeKind.STOP):
         return dataclasses.replace(change, kind=ChangeKind.CLEANUP, causes=rest, needs_start=False)
+    if change.kind is ChangeKind.UPDATE:  # the update alone: no start or stop of the drift's (plan._update)
+        return dataclasses.replace(change, causes=change.causes if spec.drift == ALERT else rest,
+                                   needs_start=change.needs_start and all(c.reason is not Reason.STOPPED for c in drifted))
     return dataclasses.replace(change, causes=rest) if spec.drift == IGNORE else change
 
 

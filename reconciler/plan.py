@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from reconciler import adoption, grantfiles
+from reconciler import adoption, drift, grantfiles
 from reconciler.changes import Cause, Change, ChangeKind, Reason
 from reconciler.desired.references import referenced
 from reconciler.hooks import post_start, pre_stop
@@ -334,7 +334,7 @@ def _update(change: Change, spec: ContainerSpec, old: str, rename: list[Action],
     update = [*rename, Action(Step.UPDATE, old, spec=spec)]
     if change.needs_start:
         return [*update, *start, *hooks], [*[()] * len(update + start), *halt]
-    if any(cause.reason is Reason.WANT_STOPPED for cause in change.causes):
+    if spec.drift == drift.REVERT and any(cause.reason is Reason.WANT_STOPPED for cause in change.causes):
         return [*update, *pre_stop(old, spec), Action(Step.STOP, old, timeout=spec.stop_timeout)], []
     return update, []
 

@@ -18,6 +18,7 @@ from reconciler.fielddiff import AppliedRecords
 from reconciler.fields import Resources
 from reconciler.model import ContainerSpec, DesiredState, Source, canonical, in_place_values, spec_hash
 from reconciler.options import PlanOptions
+from reconciler.tasks import Step
 from reconciler.ownership import owned_labels
 from runtime.base import ObservedConfig, ObservedContainer, ObservedState
 from tests.unit.test_diff_plan import IMAGE, IMAGE_ID, NS, printed
@@ -261,3 +262,31 @@ def test_a_drift_report_in_plan_json_validates_and_names_its_reasons():
     assert (change["action"], [r["reason"] for r in change["reasons"]]) == (
         "warn", ["changed_by_hand", "drift_alert"])
     assert change["steps"] == []
+
+
+def test_a_limit_the_file_changed_is_updated_in_place_on_a_container_whose_drift_is_alerted():
+    before, after = limited(drift="alert"), app(resources=Resources(memory=128 * MB), drift="alert")
+    have = holding(before, created(before, env={**IMAGE_ENV, "GREETING": "bonjour"}), limits=in_place_values(before),
+                   state="exited", exit_code=137)
+    plan = make_plan(state(after), engine(have), NS, PlanOptions(applied_records=records_of(before)))
+    assert plan_text(plan).splitlines()[0] == (
+        "% update container app (resources changed: resources.memory; changed out of band: env.GREETING; "
+        "stopped by hand)")
+    assert [a.step for t in plan.tasks for a in t.steps] == [Step.UPDATE]
+
+
+def test_a_limit_the_file_changed_is_updated_in_place_on_a_container_disconnected_by_hand_under_ignore():
+    before, after = limited(drift="ignore"), app(resources=Resources(memory=128 * MB), drift="ignore")
+    have = holding(before, limits=in_place_values(before), networks=frozenset())
+    assert planned(after, have, records_of(before)) == [
+        "% update container app (resources changed: resources.memory)",
+        '    resources.memory: "64m" -> "128m"',
+        "Plan: 1 to update."]
+
+
+def test_an_update_under_alert_leaves_a_container_started_by_hand_while_declared_stopped_running():
+    before = limited(drift="alert", state="stopped")
+    after = app(resources=Resources(memory=128 * MB), drift="alert", state="stopped")
+    plan = make_plan(state(after), engine(holding(before, limits=in_place_values(before))), NS,
+                     PlanOptions(applied_records=records_of(before)))
+    assert [a.step for t in plan.tasks for a in t.steps] == [Step.UPDATE]
