@@ -141,8 +141,8 @@ def governed(spec: ContainerSpec, change: Change | None) -> Change | None:
     if change.kind in (ChangeKind.START, ChangeKind.STOP):
         return dataclasses.replace(change, kind=ChangeKind.CLEANUP, causes=rest, needs_start=False)
     if change.kind is ChangeKind.UPDATE:  # the update alone: no start or stop of the drift's (plan._update)
-        return dataclasses.replace(change, causes=change.causes if spec.drift == ALERT else rest,
-                                   needs_start=change.needs_start and all(c.reason is not Reason.STOPPED for c in drifted))
+        start = change.needs_start and all(c.reason is not Reason.STOPPED for c in drifted)
+        return dataclasses.replace(change, causes=change.causes if spec.drift == ALERT else rest, needs_start=start)
     return dataclasses.replace(change, causes=rest) if spec.drift == IGNORE else change
 
 

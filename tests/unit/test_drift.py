@@ -18,8 +18,8 @@ from reconciler.fielddiff import AppliedRecords
 from reconciler.fields import Resources
 from reconciler.model import ContainerSpec, DesiredState, Source, canonical, in_place_values, spec_hash
 from reconciler.options import PlanOptions
-from reconciler.tasks import Step
 from reconciler.ownership import owned_labels
+from reconciler.tasks import Step
 from runtime.base import ObservedConfig, ObservedContainer, ObservedState
 from tests.unit.test_diff_plan import IMAGE, IMAGE_ID, NS, printed
 
