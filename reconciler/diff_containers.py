@@ -326,13 +326,14 @@ def _compare(
 
     recreate = [*_recreate_causes(spec, keep, observed, recreated_networks, options.moved),
                 *_base_moved(spec, options), *tied]
-    resources, by_hand = drift.limits(spec, keep, inplace.differences(spec, keep, bool(observed.cannot_update)),
-                                      options.applied_records)
-    blocked = inplace.not_updatable(resources, observed.cannot_update) if resources else None
+    found = inplace.differences(spec, keep, bool(observed.cannot_update))
+    hand = drift.set_by_hand(spec, keep, found, options.applied_records)
+    resources, by_hand = drift.limits(spec, found, hand)
+    blocked = inplace.not_updatable(resources, observed.cannot_update, hand) if resources else None
     left = drift.left_alone(spec, recreate) if resources and not blocked else []
     recreate = [c for c in recreate if c not in left]
     if resources and (recreate or blocked):
-        recreate += [inplace.resources_changed(resources), *([blocked] if blocked else [])]
+        recreate += [*drift.limit_causes(resources, hand), *([blocked] if blocked else [])]
     if recreate:
         recreate += [*_image_missing(spec, observed, options), *_missing_sources(spec, options),
                      *_unsupported(spec, observed)]
@@ -364,7 +365,7 @@ def _compare(
     else:
         kind = ChangeKind.CLEANUP
     if resources:  # in place; a start or stop it needs follows the update
-        causes.insert(0, inplace.resources_changed(resources))
+        causes[0:0] = drift.limit_causes(resources, hand)
     elif not causes:
         return None
     return Change(ChangeKind.UPDATE if resources else kind, "container", spec.name, tuple(causes), spec, (keep.id,),

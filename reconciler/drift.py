@@ -89,25 +89,43 @@ def out_of_band(spec: ContainerSpec, have: ObservedContainer) -> list[Cause]:
     return [Cause(Reason.CHANGED_BY_HAND, ", ".join(paths))] if paths else []
 
 
-def limits(spec: ContainerSpec, have: ObservedContainer, found: tuple[tuple[str, Any, Any], ...],
-           records: AppliedRecords | None) -> tuple[tuple[tuple[str, Any, Any], ...], list[Cause]]:
-    """The in-place differences `found` (`inplace.differences`: the limits inspect shows against
-    the declared ones) split into what to update and what to report: under `revert` everything is
-    updated (a limit changed by hand with `docker update` is set back). Under `alert` and
-    `ignore`, when the container's last-applied record holds the declared values of those fields
-    (the file did not change them since), they were changed out of band: nothing is updated, and
-    `alert` reports "changed out of band: resources.memory". Without a record, they count as
-    declared (updated)."""
-    if not found or spec.drift == REVERT or records is None:
-        return found, []
+def set_by_hand(spec: ContainerSpec, have: ObservedContainer, found: tuple[tuple[str, Any, Any], ...],
+                records: AppliedRecords | None) -> frozenset[str]:
+    """The paths of the in-place differences `found` (`inplace.differences`: the limits inspect
+    shows against the declared ones) that were set out of band (`docker update`): those the file
+    did not change since the container's last-applied record, which holds their declared values.
+    None without a record of `have` at its spec hash (nothing tells a change by hand from an edit)."""
+    if not found or records is None:
+        return frozenset()
     entry = records.records.get(have.id)
     if entry is None or entry.get("spec_hash") != have.labels.get(LABEL_SPEC_HASH):
-        return found, []
+        return frozenset()
     declared = [d.path for d in records.diff(have.id, have.labels.get(LABEL_SPEC_HASH), spec)]
-    keys = [inplace.file_key(path) for path, _old, _new in found]
-    if any(p == k or p.startswith(f"{k}.") or k.startswith(f"{p}.") for p in declared for k in keys):
+    return frozenset(path for path, _old, _new in found if not any(
+        p == key or p.startswith(f"{key}.") or key.startswith(f"{p}.") for p in declared
+        for key in (inplace.file_key(path),)))
+
+
+def limits(spec: ContainerSpec, found: tuple[tuple[str, Any, Any], ...],
+           hand: frozenset[str]) -> tuple[tuple[tuple[str, Any, Any], ...], list[Cause]]:
+    """The in-place differences `found` split into what to update and what to report: under
+    `revert` everything is updated (a limit set by hand, of `hand` (`set_by_hand`), is set back).
+    Under `alert` and `ignore` the limits set by hand are not updated, and `alert` reports
+    "changed out of band: resources.memory"; those the file changed are updated."""
+    if spec.drift == REVERT or not hand:
         return found, []
-    return (), ([Cause(Reason.CHANGED_BY_HAND, ", ".join(keys))] if spec.drift == ALERT else [])
+    keys = [inplace.file_key(path) for path, _old, _new in found if path in hand]
+    update = tuple(item for item in found if item[0] not in hand)
+    return update, ([Cause(Reason.CHANGED_BY_HAND, ", ".join(keys))] if spec.drift == ALERT else [])
+
+
+def limit_causes(found: tuple[tuple[str, Any, Any], ...], hand: frozenset[str]) -> list[Cause]:
+    """Why the limits `found` are updated: "resources changed: resources.memory" for those the file
+    changed, "changed out of band: resources.cpus" for those set by hand (`hand`, `set_by_hand`)."""
+    declared = tuple(item for item in found if item[0] not in hand)
+    by_hand = [inplace.file_key(path) for path, _old, _new in found if path in hand]
+    return [*([inplace.resources_changed(declared)] if declared else []),
+            *([Cause(Reason.CHANGED_BY_HAND, ", ".join(by_hand))] if by_hand else [])]
 
 
 def left_alone(spec: ContainerSpec, recreate: list[Cause]) -> list[Cause]:

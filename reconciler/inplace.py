@@ -17,6 +17,7 @@ back to a replacement, planned beside it (`Task.fallback`).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from reconciler.changes import Cause, Reason
@@ -87,13 +88,17 @@ def field_diffs(found: tuple[tuple[str, Any, Any], ...]) -> tuple[FieldDiff, ...
     return tuple(diffs)
 
 
-def not_updatable(found: tuple[tuple[str, Any, Any], ...], cannot_update: str) -> Cause | None:
+def not_updatable(found: tuple[tuple[str, Any, Any], ...], cannot_update: str,
+                  hand: Collection[str] = ()) -> Cause | None:
     """Why `differences` cannot be made in place, or None: the engine has no update call
-    (`cannot_update`, see `runtime.capabilities.update_refusal`), or a declared value is removed."""
+    (`cannot_update`, see `runtime.capabilities.update_refusal`), or a limit the file does not
+    declare is to be lifted: one removed from the file, or one of `hand` (set by hand, `docker
+    update --cpus`: "resources.cpus set by hand")."""
     if cannot_update:
         return Cause(Reason.NOT_UPDATABLE, cannot_update)
-    removed = [file_key(path) for path, _old, new in found if new is None]
+    removed = [f"{file_key(path)} set by hand" if path in hand else f"{file_key(path)} removed"
+               for path, _old, new in found if new is None]
     if removed:
-        return Cause(Reason.NOT_UPDATABLE, f"{', '.join(removed)} removed (the engine's update cannot lift a limit)")
+        return Cause(Reason.NOT_UPDATABLE, f"{', '.join(removed)} (the engine's update cannot lift a limit)")
     return None
 

@@ -154,7 +154,7 @@ def test_the_agent_reports_a_container_stopped_by_hand_under_alert_as_drifted_an
 
 
 @pytest.mark.parametrize(("policy", "first_line"), [
-    ("revert", "% update container {name} (resources changed: resources.memory)"),
+    ("revert", "% update container {name} (changed out of band: resources.memory)"),
     ("alert", "? warn container {name} (changed out of band: resources.memory; " + ALERTED + ")"),
     ("ignore", "No changes: the engine matches the desired state."),
 ])

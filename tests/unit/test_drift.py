@@ -224,7 +224,24 @@ def planned(spec: ContainerSpec, have: ObservedContainer, records: AppliedRecord
 
 def test_a_limit_changed_by_hand_is_set_back_under_revert():
     lines = planned(limited(), updated_by_hand(limited()), records_of(limited()))
-    assert lines[0] == "% update container app (resources changed: resources.memory)"
+    assert lines[:2] == ["% update container app (changed out of band: resources.memory)",
+                         '    resources.memory: "32m" -> "64m"']
+
+
+def test_a_limit_set_by_hand_that_the_file_does_not_declare_is_undone_by_a_replacement_that_says_so():
+    have = holding(limited(), limits={**in_place_values(limited()), "resources.memory": 32 * MB, "resources.cpus": 0.3})
+    assert planned(limited(), have, records_of(limited()))[0] == (
+        "~ recreate container app (changed out of band: resources.memory, resources.cpus; cannot update in place: "
+        "resources.cpus set by hand (the engine's update cannot lift a limit))")
+
+
+def test_a_limit_the_file_changed_and_one_set_by_hand_are_each_named_for_what_happened():
+    before, after = app(resources=Resources(memory=64 * MB, pids_limit=50)), app(resources=Resources(memory=128 * MB,
+                                                                                                    pids_limit=50))
+    have = holding(before, limits={**in_place_values(before), "resources.pids_limit": 20})
+    plan = make_plan(state(after), engine(have), NS, PlanOptions(applied_records=records_of(before)))
+    assert plan_text(plan).splitlines()[0] == (
+        "% update container app (resources changed: resources.memory; changed out of band: resources.pids_limit)")
 
 
 def test_a_limit_changed_by_hand_is_reported_under_alert():
