@@ -85,7 +85,7 @@ def test_a_limit_changed_by_hand_is_updated_back(docker_engine, app, namespace, 
     directory, name, before = app
     docker_client.api.update_container(name, mem_limit="48m")
     planned = reconciler("plan", str(directory), namespace=namespace)
-    assert planned.stdout.splitlines()[:2] == [f"% update container {name} (resources changed: resources.memory)",
+    assert planned.stdout.splitlines()[:2] == [f"% update container {name} (changed out of band: resources.memory)",
                                                '    resources.memory: "48m" -> "64m"']
     reconciler("apply", str(directory), namespace=namespace)
     after = docker_client.api.inspect_container(name)
