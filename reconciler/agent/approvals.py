@@ -246,11 +246,14 @@ class Gate:
 
 @dataclass(frozen=True)
 class Turn:
-    """One gated pass: `report` (what ran, and as what remains, the plan of the files) and the
-    pending plan that is new in this pass (to notify), if any."""
+    """One gated pass: `report` (what ran, and as what remains, the plan of the files), the
+    pending plan that is new in this pass (to notify), if any, and the desired state the pass
+    converged towards (`ran`: the files approved, when a heal ran towards them while an edit
+    waits; None: the files), whose containers the last-applied records are of."""
 
     report: PassReport
     waiting: dict[str, Any] | None = None
+    ran: DesiredState | None = None
 
 
 def gated(gate: Gate, desired: DesiredState, approved: DesiredState | None, asks: Iterable[Request],
@@ -290,7 +293,7 @@ def gated(gate: Gate, desired: DesiredState, approved: DesiredState | None, asks
     report = fresh if healed is None else PassReport(
         healed.plan, healed.results, fresh.remaining, {**fresh.completed, **healed.completed}, healed.followed,
         fresh.image_volumes, fresh.observed, healed.adopted)
-    return Turn(report, waiting)
+    return Turn(report, waiting, approved if healed is not None else None)
 
 
 def _answer(asks: list[Request], fresh_id: str, pending: dict[str, Any] | None, applied: bool) -> None:

@@ -299,10 +299,11 @@ class Agent:
         if syncs or RELISTING & set(woken_by):
             self.informer.relist()
         try:
+            ran = None
             if self.suspended:
                 report = preview(self.informer, refresh.state, self.namespace, options)
             elif self.gate is not None:
-                report = self._gated(refresh.state, options, asks)
+                report, ran = self._gated(refresh.state, options, asks)
             else:
                 report = converge(self.informer, refresh.state, self.namespace, options,
                                   should_stop=self.stopping.is_set, checks=self.checks)
@@ -325,7 +326,7 @@ class Agent:
             return
         retried = {r.task.key for r in report.results if self.backoff.failures(r.task.key)}
         done = self.holds.account(report, refresh.state, self.present, self.status.metrics)
-        self.rollbacks.after(report, refresh.state, secret_values(self.desired), self.revision, time.time())
+        self.rollbacks.after(report, refresh.state, secret_values(self.desired), self.revision, time.time(), ran)
         self._notify([*moments.rollbacks(report.results, self.revision, retried),
                       *moments.drift(report.results, done.corrected, self.revision)], refresh.state)
         self._remember(refresh.state, report)
@@ -336,10 +337,12 @@ class Agent:
             result = "waiting"  # what is left to do waits for a person's approval (or was rejected)
         self._finish(result, started, woken_by, refresh, report)
 
-    def _gated(self, desired: DesiredState, options: PlanOptions, asks: list[Request]) -> PassReport:
+    def _gated(self, desired: DesiredState, options: PlanOptions,
+               asks: list[Request]) -> tuple[PassReport, DesiredState | None]:
         """A pass of an agent with `--approve` (reconciler.agent.approvals): drift healed towards
         the files last approved (with `changes`), the files' changes kept waiting as the pending
-        plan (shown in the status, logged and notified when new), the approvals and rejects taken."""
+        plan (shown in the status, logged and notified when new), the approvals and rejects taken.
+        Returns its report and the approved state a heal ran towards, if one did (`approvals.Turn.ran`)."""
         assert self.gate is not None
         approved = self.gate.approved_state(self.desired)
         if approved is not None and self.host_id is not None:
@@ -360,7 +363,7 @@ class Agent:
             self._notify([Notice(APPROVAL_WAITING, None, f"plan {turn.waiting['id']} waits for approval: "
                                  f"{turn.waiting['plan']['summary']} (reconciler approve {turn.waiting['id']})",
                                  self.revision, about=turn.waiting["id"])], desired)
-        return turn.report
+        return turn.report, turn.ran
 
     def _host_view(self, refresh: Refresh, host_id: str) -> Refresh:
         """This host's view of the desired state (`desired.hosts`); a reference in it to what only

@@ -121,10 +121,11 @@ class Rollbacks:
                 self._save("last_applied", lambda: self.store.save_last_applied(applied))
 
     def after(self, report: PassReport, desired: DesiredState, secrets: Collection[str], revision: str | None,
-              now: float) -> None:
+              now: float, ran: DesiredState | None = None) -> None:
         """Take a pass's outcome: quarantine the replacements whose new container failed, lift
         those that no longer apply, record the last-applied spec of each container that runs its
-        desired spec. `now` is unix time."""
+        desired spec (that of `ran`, when the pass converged towards another state than `desired`:
+        the approved files, while an edit waits for approval). `now` is unix time."""
         self.images = dict(report.observed.images)
         entered = quarantines(report.results, self.images, revision, now)
         for key, quarantine in entered.items():
@@ -137,7 +138,7 @@ class Rollbacks:
         if records != self.records:
             self.records = records
             self._save_quarantines()
-        self.record_applied(report, desired, secrets, now)
+        self.record_applied(report, desired if ran is None else ran, secrets, now)
 
     def forget(self, key: str) -> None:
         """The user asked for a retry of `key`: its quarantine is lifted."""

@@ -142,6 +142,20 @@ def test_a_container_removed_by_hand_comes_back_with_its_approved_spec_while_an_
     assert [c["name"] for c in pending(changes)["plan"]["changes"]] == ["web"]
 
 
+def test_a_container_healed_while_an_edit_waits_is_recorded_so_the_pending_plan_keeps_its_values(
+        changes, engine, root, state):
+    running(changes, engine, root, {"web.toml": WEB})
+    write(root, {"web.toml": BONJOUR})
+    changes.run_pass()
+    engine.remove_by_hand("container", "web")
+    changes.run_pass()
+    (healed,) = engine.containers.values()
+    assert [(cid, r["name"]) for cid, r in state.last_applied().items()] == [(healed.id, "web")]
+    changes.run_pass()
+    (change,) = pending(changes)["plan"]["changes"]
+    assert [d["text"] for d in change["diff"]] == ['env.GREETING: "hello" -> "bonjour"']
+
+
 def test_under_changes_a_container_stopped_by_hand_is_started_again(changes, engine, root):
     running(changes, engine, root, {"web.toml": WEB})
     engine.kill("web")
