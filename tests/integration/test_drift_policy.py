@@ -174,3 +174,38 @@ def test_a_memory_limit_changed_with_docker_update_under_each_policy(
     reconciler(directory, namespace, tmp_path, "apply")
     memory = docker_client.containers.get(name).attrs["HostConfig"]["Memory"]
     assert memory == (64 if policy == "revert" else 96) * 2**20
+
+
+def recreate_with_another_env_and_the_limit(client, name, network):
+    """As `recreate_with_another_env`, with the memory limit our container had (64m)."""
+    old = client.containers.get(name)
+    labels = old.labels
+    old.remove(force=True)
+    client.containers.run(DEMO_IMAGE, ["sleep", "3600"], name=name, labels=labels, init=True, detach=True,
+                          environment={"GREETING": "bonjour"}, network=network, mem_limit="64m")
+
+
+@pytest.mark.parametrize(("policy", "drift"), [("alert", recreate_with_another_env_and_the_limit),
+                                               ("ignore", disconnect)],
+                         ids=["alert-env", "ignore-disconnected"])
+def test_a_memory_edit_is_one_update_that_leaves_alerted_or_ignored_drift_as_it_is(
+        policy, drift, tmp_path, names, namespace, docker_client, engine):
+    if not engine.capabilities.in_place_update:
+        pytest.skip("this engine has no update call (docs/engines.md): its limits are set at create only")
+    directory = tmp_path / "desired"
+    directory.mkdir()
+    name, network = names("app"), names("front")
+    (directory / "app.toml").write_text(app_toml(name, network, policy) + 'resources = { memory = "64m" }\n')
+    applied = reconciler(directory, namespace, tmp_path, "apply")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    drift(docker_client, name, network)
+    before = docker_client.containers.get(name).attrs
+    (directory / "app.toml").write_text(app_toml(name, network, policy) + 'resources = { memory = "96m" }\n')
+    planned = reconciler(directory, namespace, tmp_path, "plan")
+    assert planned.stdout.splitlines()[0].startswith(f"% update container {name} (resources changed: resources.memory")
+    applied = reconciler(directory, namespace, tmp_path, "apply")
+    assert applied.returncode == 0 and "instead" not in applied.stdout, applied.stdout + applied.stderr
+    after = docker_client.containers.get(name).attrs
+    assert (after["Id"], after["HostConfig"]["Memory"]) == (before["Id"], 96 * 2**20)
+    assert (after["Config"]["Env"], sorted(after["NetworkSettings"]["Networks"])) == (
+        before["Config"]["Env"], sorted(before["NetworkSettings"]["Networks"]))
