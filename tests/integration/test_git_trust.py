@@ -215,7 +215,8 @@ def test_a_commit_whose_replacement_fails_is_tried_once_and_the_previous_contain
     assert message.endswith("; running the previous container")
     later = passes(agent) + 3
     eventually(lambda: passes(agent) >= later, "three more passes")
-    assert created(docker_client, bad, since) == 1
+    # Podman writes its event log behind the calls it answers: wait for the create to be in it
+    assert eventually(lambda: created(docker_client, bad, since), "the create event", timeout=10) == 1
     assert running(docker_client, web).id == serving
     assert (source(agent)["attempted"], source(agent)["applied"]) == (bad, good)
     assert source(agent)["files"] == {"web.toml": "failed"}

@@ -39,7 +39,8 @@ def test_a_replacement_that_exits_at_once_is_rolled_back_and_tried_once_until_re
     assert "exited with code 3" in message
     time.sleep(3)  # three resyncs: none tries the spec again
     assert running(docker_client, name).id == serving
-    assert attempts(docker_client, name, since, first) == 1
+    # Podman writes its event log behind the calls it answers: wait for the create to be in it
+    assert eventually(lambda: attempts(docker_client, name, since, first), "the attempt's event", timeout=10) == 1
     retried = subprocess.run([RECONCILER, "--namespace", namespace, "retry", name], capture_output=True, text=True,
                              timeout=60)
     assert retried.returncode == 1 and f"retried container/{name}" in retried.stdout
