@@ -17,11 +17,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from reconciler.commands.importing import write_checked
 from reconciler.importing.compose_convert import Conversion, build_contexts, convert
 from reconciler.importing.compose_names import PROJECT_LABEL, Naming, RunningProject, running_project
 from reconciler.importing.compose_taken import taken
-from reconciler.importing.compose_verify import refused
-from reconciler.importing.emit import ImportFailure, default_env_path, earlier, write
+from reconciler.importing.emit import default_env_path, earlier
 from reconciler.importing.project import ComposeProject
 from runtime import EngineError, Runtime, connect
 
@@ -57,15 +57,9 @@ def compose(args) -> int:
     env_path = Path(args.env_out) if args.env_out else default_env_path(out)
     outside = next((c for c in build_contexts(conversion) if c.startswith("..")), None)
     header = conversion.header(env_path.resolve(), (out / outside).resolve() if outside else None)
-    problems = refused(out, conversion.files, conversion.env, conversion.environ, outside)
-    if problems:
-        for problem in problems:
-            print(f"error: the converted files would not pass validate: {problem}", file=sys.stderr)
-        return 1
-    try:
-        written = write(out, conversion.files, header=header, env=conversion.env, env_path=env_path, force=args.force)
-    except ImportFailure as failure:
-        print(f"error: {failure}", file=sys.stderr)
+    written = write_checked(out, conversion.files, conversion.env, header=header, env_path=env_path, force=args.force,
+                            environ=conversion.environ, outside=outside, made="converted")
+    if written is None:
         return 1
     for path in earlier(out, header, written) if args.force else ():
         path.unlink()

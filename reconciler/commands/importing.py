@@ -47,15 +47,8 @@ def containers(args) -> int:
     out = Path(args.out)
     env_path = (Path(args.env_out) if args.env_out else default_env_path(out)) if found.env else None
     header = _header(args.names and ", ".join(args.names) or "the running containers", env_path)
-    problems = refused(out, found.files, found.env, (), None)
-    if problems:
-        for problem in problems:
-            print(f"error: the imported files would not pass validate: {problem}", file=sys.stderr)
-        return 1
-    try:
-        written = write(out, found.files, header=header, env=found.env, env_path=env_path, force=args.force)
-    except ImportFailure as error:
-        print(f"error: {error}", file=sys.stderr)
+    written = write_checked(out, found.files, found.env, header=header, env_path=env_path, force=args.force)
+    if written is None:
         return 1
     for path in written:
         print(path)
@@ -68,3 +61,19 @@ def run(args) -> int:
 
         return compose(args)
     return {"containers": containers}[args.source](args)
+
+
+def write_checked(out: Path, files, env, *, header: str, env_path: Path | None, force: bool,
+                  environ=(), outside: str | None = None, made: str = "imported") -> list[Path] | None:
+    """Write an import's files (emit.write) once they pass `validate` as written; None, with the
+    problems on stderr and nothing written, when they would not or when writing is refused."""
+    problems = refused(out, files, env, environ, outside)
+    for problem in problems:
+        print(f"error: the {made} files would not pass validate: {problem}", file=sys.stderr)
+    if problems:
+        return None
+    try:
+        return write(out, files, header=header, env=env, env_path=env_path, force=force)
+    except ImportFailure as failure:
+        print(f"error: {failure}", file=sys.stderr)
+        return None
