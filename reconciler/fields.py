@@ -21,6 +21,9 @@ class PortMapping:
     protocol: str = "tcp"
     host_ip: str | None = None
     host_port: int | None = None
+    # how Swarm publishes it (--target swarm): "ingress" (the routing mesh, on every node) or
+    # "host" (on the node the task runs on). One host publishes on itself either way: unhashed.
+    mode: str = field(default="ingress", metadata=UNHASHED)
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,10 @@ class UpdatePolicy:
     # seconds the new container must then keep running (no exit, no restart) before the old one
     # goes: Swarm's `update_config.monitor`; a container that exits at once is rolled back. 0: none
     monitor: float = 1.0
+    # Swarm's update_config (--target swarm; one host replaces one container at a time):
+    parallelism: int = 1  # tasks updated at once; 0: all at once
+    delay: float = 0.0  # seconds between two batches
+    failure_action: str = "rollback"  # rollback | pause | continue
 
 
 @dataclass(frozen=True)

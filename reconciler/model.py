@@ -73,7 +73,7 @@ def is_owned(labels: Mapping[str, str] | None, namespace: str) -> bool:
 # replacement strategy, running or stopped, which hosts it is for) or record provenance, so
 # changing them must not recreate anything.
 NOT_HASHED = frozenset({"name", "source", "depends_on", "update", "pull", "pull_interval", "state", "hosts", "push",
-                        "profiles", "post_start", "pre_stop", "adopt", "drift"})
+                        "profiles", "post_start", "pre_stop", "adopt", "drift", "replicas", "mode"})
 
 
 @dataclass(frozen=True)
@@ -178,6 +178,9 @@ class ContainerSpec(_Resource):
     pre_stop: tuple[Hook, ...] = ()
     adopt: bool = False  # take over the unowned container holding the name (docs/adoption.md)
     drift: str = "revert"  # revert | alert | ignore: what a pass does with out-of-band changes (reconciler.drift)
+    # how many tasks Swarm runs (--target swarm, docs/swarm.md); one host runs exactly one container
+    replicas: int = 1
+    mode: str = "replicated"  # replicated | global (one task per node): Swarm's service mode
 
     @property
     def kind(self) -> str:
