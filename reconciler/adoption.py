@@ -26,7 +26,7 @@ from collections.abc import Mapping
 
 from reconciler.changes import Cause, Change, ChangeKind, Reason
 from reconciler.fields import Mount
-from reconciler.model import LABEL_MANAGED, ContainerSpec, DesiredState, NetworkSpec, Spec, VolumeSpec
+from reconciler.model import LABEL_MANAGED, ContainerSpec, DesiredState, NetworkSpec, Spec, VolumeSpec, held_by_swarm
 from reconciler.options import PlanOptions
 from reconciler.ownership import prev_name
 from reconciler.tasks import Action, Step
@@ -62,7 +62,10 @@ def holder(spec: ContainerSpec, observed: ObservedState) -> UnownedContainer | N
 
 
 def foreign(labels: Mapping[str, str]) -> Cause | None:
-    """A resource another namespace owns is never adopted: the cause of its conflict."""
+    """A resource Swarm holds (`model.held_by_swarm`) or another namespace owns is never adopted:
+    the cause of its conflict."""
+    if (swarm := held_by_swarm(labels)) is not None:
+        return Cause(Reason.NAME_TAKEN, f"{swarm}: Swarm owns it")
     owner = labels.get(LABEL_MANAGED)
     return Cause(Reason.NAME_TAKEN, f"owned by namespace {owner!r}") if owner else None
 

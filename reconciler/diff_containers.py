@@ -108,12 +108,13 @@ def diff_containers(
     for name, spec in sorted(desired.containers.items()):
         group = groups.get(name, [])
         holder = adoption.holder(spec, observed) if adoption.requested(spec, options) else None
-        if not group and holder is not None and adoption.foreign(holder.observed.labels) is None:
+        taken = adoption.foreign(holder.observed.labels) if holder is not None else None
+        if not group and holder is not None and taken is None:
             changes[name] = adoption.container_change(spec, holder, _create(spec, observed, options),
                                                       data_mounts(spec, observed, holder.observed))
         elif not group and name in held:
-            changes[name] = Change(ChangeKind.CONFLICT, "container", name, (Cause(Reason.NAME_TAKEN),), spec,
-                                   source=spec.source.file)
+            changes[name] = Change(ChangeKind.CONFLICT, "container", name, (taken or Cause(Reason.NAME_TAKEN),),
+                                   spec, source=spec.source.file)
         elif not group:
             if name not in one_shots or options.completed.get(name) not in spec_hashes(spec):
                 changes[name] = _create(spec, observed, options)

@@ -21,7 +21,7 @@ from reconciler import grantfiles, masking
 from reconciler.changes import Cause, Change, Reason
 from reconciler.hooks import run_hook
 from reconciler.images.transfers import logged_pull
-from reconciler.model import LABEL_MANAGED, ContainerSpec, is_owned
+from reconciler.model import LABEL_MANAGED, ContainerSpec, held_by_swarm, is_owned
 from reconciler.tasks import Action, Plan, Step, Task
 from runtime.base import Conflict, EngineError, EngineUnavailable, InvalidSpec, NotFound, ProgressCallback, Runtime
 
@@ -275,6 +275,8 @@ def _remove_adopted(runtime: Runtime, container_id: str) -> None:
     """Remove the unowned container an adoption took over, by its id, after reading its labels
     again: one that now carries a namespace's label is not the container the plan adopted."""
     labels = runtime.container_labels(container_id)
+    if (swarm := held_by_swarm(labels)) is not None:
+        raise NotOwned(f"{container_id[:12]} is {swarm}; left alone")
     if LABEL_MANAGED in labels:
         raise NotOwned(f"{container_id[:12]} now carries the label of namespace {labels[LABEL_MANAGED]!r}; left alone")
     runtime.remove_container(container_id)

@@ -65,8 +65,28 @@ IN_PLACE = ("resources.memory", "resources.memory_reservation", "resources.memsw
 
 def is_owned(labels: Mapping[str, str] | None, namespace: str) -> bool:
     """The ownership predicate, the one rule for every engine and stage: a resource belongs to
-    `namespace` when its `io.reconciler.managed` label says so, and nothing else makes it ours."""
-    return (labels or {}).get(LABEL_MANAGED) == namespace
+    `namespace` when its `io.reconciler.managed` label says so, and nothing else makes it ours;
+    what Swarm holds (`held_by_swarm`) is never ours, even with our labels copied onto it."""
+    return (labels or {}).get(LABEL_MANAGED) == namespace and held_by_swarm(labels) is None
+
+
+# The label prefix Swarm's executor puts on what it makes on a node: a task's container carries
+# com.docker.swarm.service.id, .service.name, .task.id, .task.name, .node.id (moby's
+# daemon/cluster/executor/container).
+SWARM_LABEL_PREFIX = "com.docker.swarm."
+
+
+def held_by_swarm(labels: Mapping[str, str] | None) -> str | None:
+    """Why host mode never touches a container or volume (never owned, adopted, imported or
+    acted on): "a Swarm task of service NAME" (a task's container) or "made by Swarm" when a
+    `com.docker.swarm.` label marks it as Swarm's; None when none does. The one rule for every host stage."""
+    found = labels or {}
+    if not any(key.startswith(SWARM_LABEL_PREFIX) for key in found):
+        return None
+    if SWARM_LABEL_PREFIX + "task.id" not in found:
+        return "made by Swarm"
+    service = found.get(SWARM_LABEL_PREFIX + "service.name") or found.get(SWARM_LABEL_PREFIX + "service.id")
+    return f"a Swarm task of service {service}"
 
 
 # Fields that never reach the engine object itself: they steer the reconciler (order, pulls,

@@ -129,9 +129,11 @@ class DockerRuntime(DockerImages, DockerWaits, DockerConfigs):
         refs = tuple(images)
         api = self.api
         with engine_errors():
-            containers = api.containers(all=True, filters=owned)
+            # the label filter also lists what carries our labels but Swarm holds: is_owned drops it
+            containers = [c for c in api.containers(all=True, filters=owned) if is_owned(c.get("Labels"), namespace)]
             networks = api.networks(filters=owned)
-            volumes = api.volumes(filters=owned).get("Volumes") or []
+            volumes = [v for v in api.volumes(filters=owned).get("Volumes") or []
+                       if is_owned(v.get("Labels"), namespace)]
             unowned = {}
             # A name an owned container holds is held by no other: the engine is asked about the
             # rest only (its name filter matches each name against every container: quadratic)

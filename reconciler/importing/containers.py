@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.importing.emit import Resource, Skipped
-from reconciler.model import LABEL_MANAGED, is_owned
+from reconciler.model import LABEL_MANAGED, held_by_swarm, is_owned
 from runtime import Runtime
 from runtime.docker_import import ImportedContainer, container_table, network_table, volume_table
 from runtime.engine_defaults import engine_defaults
@@ -70,8 +70,11 @@ def _owner(labels: Mapping[str, str] | None) -> str | None:
 
 def _shared(kind: str, inspected: Mapping[str, Any], table: dict[str, Any], namespace: str,
             found: ImportedHost) -> Resource | None:
-    """A network's or volume's resource, adopted; None (with a note) when this namespace owns it."""
+    """A network's or volume's resource, adopted; None (with a note) when this namespace owns it or Swarm made it."""
     name = inspected["Name"]
+    if (swarm := held_by_swarm(inspected.get("Labels"))) is not None:
+        found.notes.append(f"{kind} {name}: {swarm}: left out (Swarm owns it)")
+        return None
     if is_owned(inspected.get("Labels"), namespace):
         found.notes.append(f"{kind} {name}: already this namespace's ({namespace}): not written again")
         return None
@@ -89,7 +92,11 @@ def import_host(runtime: Runtime, names: Sequence[str], namespace: str) -> Impor
     volumes: dict[str, None] = {}
     for inspected in source.containers:
         name = (inspected.get("Name") or "").lstrip("/")
-        owner = _owner((inspected.get("Config") or {}).get("Labels"))
+        labels = (inspected.get("Config") or {}).get("Labels")
+        if (swarm := held_by_swarm(labels)) is not None:
+            found.notes.append(f"container {name}: {swarm}: left out (Swarm owns it)")
+            continue
+        owner = _owner(labels)
         if owner is not None:
             found.notes.append(f"container {name}: owned by the reconciler's namespace {owner!r}: left out")
             continue

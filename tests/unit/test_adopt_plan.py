@@ -107,7 +107,7 @@ def test_a_container_another_namespace_owns_is_never_adopted():
     other = unowned_app(observed=dataclasses.replace(unowned_app().observed, labels={"io.reconciler.managed": "x"}))
     o = dataclasses.replace(holding(other), volumes=data_owned())
     assert printed(desired(app(adopt=True), networks=()), o).startswith(
-        "! conflict container app (name held by a resource this namespace does not own)")
+        "! conflict container app (name held by a resource this namespace does not own: owned by namespace 'x')")
 
 
 def test_an_adoption_interrupted_after_parking_creates_without_renaming_again():
