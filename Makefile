@@ -4,12 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ENGINE := scripts/engine.sh
 PODMAN := scripts/podman.sh
+SWARM := scripts/swarm.sh
 STAMP := $(VENV)/.installed
 STATUS_ADDR ?= 127.0.0.1:9110
 SEED ?= 1
 DURATION ?= 600
 
-.PHONY: run test wheel-check unit lint engine engine-stop podman podman-stop image bench chaos clean
+.PHONY: run test wheel-check unit lint engine engine-stop podman podman-stop swarm swarm-stop image bench chaos clean
 
 $(PY):
 	python3 -m venv $(VENV) || (apt-get update -qq && apt-get install -y -qq python3-venv && python3 -m venv $(VENV))
@@ -31,7 +32,8 @@ run: install
 	@export DOCKER_HOST=$$($(ENGINE) ensure) && $(ENGINE) image && \
 	    exec $(VENV)/bin/reconciler run desired-state/ --status-addr $(STATUS_ADDR)
 
-# Every test against Docker, and the contract and integration tests against Podman, in parallel
+# Every test against Docker (the Swarm tests against the single-node swarm of scripts/swarm.sh), and the
+# contract and integration tests against Podman, in parallel
 # (the git transport tests run their own sshd and HTTP server: scripts/gitservers.sh installs them;
 # the image tests their own registries: scripts/registry.sh installs docker-registry and htpasswd;
 # the differential test compares with docker-compose: scripts/compose.sh installs it; the status
@@ -41,8 +43,8 @@ test: install
 	@scripts/registry.sh install
 	@scripts/compose.sh install
 	@scripts/browser.sh install
-	@export DOCKER_HOST=$$($(ENGINE) ensure) PODMAN_HOST=$$($(PODMAN) ensure) && $(ENGINE) image && \
-	    $(PODMAN) image && scripts/test.sh $(PY) && scripts/wheel-check.sh $(PY)
+	@export DOCKER_HOST=$$($(ENGINE) ensure) PODMAN_HOST=$$($(PODMAN) ensure) SWARM_HOST=$$($(SWARM) ensure) && \
+	    $(ENGINE) image && $(PODMAN) image && $(SWARM) image && scripts/test.sh $(PY) && scripts/wheel-check.sh $(PY)
 
 # The wheel installed into a fresh virtualenv, its console script run on a copy of the example.
 wheel-check: install
@@ -73,6 +75,13 @@ podman:
 
 podman-stop:
 	@$(PODMAN) stop
+
+# The single-node Swarm engine of the `--target swarm` tests (beside the private engine, never it).
+swarm:
+	@$(SWARM) ensure
+
+swarm-stop:
+	@$(SWARM) stop
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -16,22 +16,12 @@ ROOT=/var/lib/reconciler-engine
 RUN=/run/reconciler-engine
 SOCK="$RUN/docker.sock"
 PIDFILE="$RUN/dockerd.pid"
-LOG="$ROOT/dockerd.log"
 IMAGE=localhost/demo:1
 CLI=${ENGINE_CLI:-docker}
 
 source "$(dirname "$0")/service-lib.sh"
 
 log() { echo "engine: $*" >&2; }
-
-answers() {  # answers DOCKER_HOST_URL
-    local url=$1
-    case "$url" in
-        unix://*) curl -fsS --max-time 3 --unix-socket "${url#unix://}" http://engine/_ping >/dev/null 2>&1 ;;
-        tcp://*) curl -fsS --max-time 3 "http://${url#tcp://}/_ping" >/dev/null 2>&1 ;;
-        *) return 1 ;;
-    esac
-}
 
 install_packages() {
     local missing=()
@@ -43,39 +33,16 @@ install_packages() {
 
 start_private() {
     install_packages
-    if answers "unix://$SOCK"; then return 0; fi
-    mkdir -p "$ROOT" "$RUN"
-    if running "$PIDFILE"; then
-        log "private dockerd (pid $(cat "$PIDFILE")) is starting"
-    else
-        rm -f "$PIDFILE" "$SOCK"
-        log "starting private dockerd on unix://$SOCK (log: $LOG)"
-        # from /: the daemon keeps this directory as its own, and a checkout that started it may
-        # be deleted while it runs on
-        (cd / && exec setsid dockerd \
-            --data-root "$ROOT/data" \
-            --exec-root "$RUN/exec" \
-            --pidfile "$PIDFILE" \
-            --host "unix://$SOCK" \
-            --iptables=true \
-            >>"$LOG" 2>&1 </dev/null) &
-    fi
-    for _ in $(seq 1 120); do
-        if answers "unix://$SOCK"; then return 0; fi
-        sleep 0.5
-    done
-    log "private dockerd did not answer within 60 s; last lines of $LOG:"
-    tail -20 "$LOG" >&2
-    return 1
+    start_dockerd "private dockerd" "$ROOT" "$RUN" --iptables=true
 }
 
 ensure() {
     if [ -n "${DOCKER_HOST:-}" ]; then
-        if answers "$DOCKER_HOST"; then echo "$DOCKER_HOST"; return 0; fi
+        if url_answers "$DOCKER_HOST"; then echo "$DOCKER_HOST"; return 0; fi
         log "DOCKER_HOST=$DOCKER_HOST does not answer"
         return 1
     fi
-    if [ -S /var/run/docker.sock ] && answers unix:///var/run/docker.sock; then
+    if [ -S /var/run/docker.sock ] && url_answers unix:///var/run/docker.sock; then
         echo unix:///var/run/docker.sock
         return 0
     fi

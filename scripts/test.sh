@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole suite on both engines at once: everything against the Docker engine in $DOCKER_HOST,
+# The whole suite on both engines at once: everything against the Docker engine in $DOCKER_HOST
+# (with the Swarm tests, tests/integration/swarm, against the swarm manager in $SWARM_HOST),
 # and the contract and integration tests against the Podman service in $PODMAN_HOST, in parallel.
 #
 #   scripts/test.sh PYTHON [pytest arguments...]
@@ -19,9 +20,10 @@ trap 'rm -f "$podman_log"' EXIT
 
 both=tests/integration/test_two_engines.py
 chaos=tests/integration/test_chaos.py
+swarm=tests/integration/swarm
 
 DOCKER_HOST=$PODMAN_HOST "$PY" -m pytest -q -p no:cacheprovider tests/contract tests/integration \
-    --ignore "$both" --ignore "$chaos" "$@" >"$podman_log" 2>&1 &
+    --ignore "$both" --ignore "$chaos" --ignore "$swarm" "$@" >"$podman_log" 2>&1 &
 podman_pid=$!
 
 echo "== Docker ($DOCKER_HOST): unit, contract and integration tests"
