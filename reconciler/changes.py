@@ -105,6 +105,15 @@ class Reason(enum.Enum):
     UPDATE_REFUSED = "update refused"  # the engine refused the update call: replaced instead
     CHANGED_BY_HAND = "changed out of band"  # fields that differ from the spec its hash label names (reconciler.drift)
     DRIFT_ALERT = 'drift = "alert": reported, not reverted'
+    # --target swarm (reconciler.swarm.diff)
+    REPLICAS = "replicas"  # the declared count changed: "replicas: 2 -> 3"
+    MODE_CHANGED = "mode changed"  # Swarm cannot change a service's mode: it is made again
+    NODES_CHANGED = "nodes changed"  # a node joined or left: the placement of `hosts` is another
+    ROLLED_BACK = "rolled back by Swarm"  # quarantined until the files change, with Swarm's message
+    NO_DIGEST = "no registry digest"  # the nodes could not pull the same image
+    NO_NODE = "hosts match no node of the swarm"
+    SUPERSEDED = "an older value, no longer used"  # a Swarm secret or config replaced by a new value
+    PER_NODE = "volumes are made by each node when a task mounts them"
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ a `Plan` is the changes and their tasks, in order.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from reconciler import fielddiff
 from reconciler.changes import Change, ChangeKind
@@ -37,6 +37,15 @@ class Step(enum.Enum):
     PRE_STOP = "run pre_stop hook"  # ... right before it is stopped or removed
     REMOVE_ADOPTED = "remove adopted container"  # the unowned container an adoption took over, re-checked first
     UPDATE = "update container"  # the fields of model.IN_PLACE, in place (reconciler.inplace)
+    # --target swarm (reconciler.swarm.plan): services, and Swarm's secrets and configs by their
+    # engine name; overlay networks use CREATE_NETWORK and REMOVE_NETWORK
+    CREATE_SERVICE = "create service"
+    UPDATE_SERVICE = "update service"  # Swarm's rolling update, waited for until it completes
+    REMOVE_SERVICE = "remove service"
+    CREATE_SECRET = "create secret"
+    REMOVE_SECRET = "remove secret"
+    CREATE_CONFIG = "create config"
+    REMOVE_CONFIG = "remove config"
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,10 @@ class Action:
     # a REMOVE of a container its name no longer needs (a leftover, the container replaced) is done
     # only while `keeper`, the container that holds the name, still exists (execute.KeeperGone)
     keeper: str | None = None
+    # --target swarm: the request body of a create or update (the rendered ServiceSpec, or a
+    # network's create options); never printed, never a secret value
+    body: Mapping | None = field(default=None, compare=False)
+    version: int | None = None  # an UPDATE_SERVICE's observed Version.Index (Swarm refuses a stale one)
 
     def __str__(self) -> str:
         target = _short(self.target)
@@ -71,6 +84,11 @@ class Action:
             return f"rename {target} -> {self.name}"
         if self.step is Step.WAIT:
             return f"wait {target} {self.condition} ({self.timeout:g}s)"
+        if self.step is Step.UPDATE_SERVICE and isinstance(self.spec, ContainerSpec):
+            return (f"{self.step.value} {self.name or target} ({_rolling(self.spec)}), "
+                    f"wait until it completes (at most {self.timeout:g}s)")
+        if self.step in _BY_NAME and self.name:  # a Swarm removal targets an id, printed by name
+            return f"{self.step.value} {self.name}"
         if self.step in (Step.POST_START, Step.PRE_STOP):
             return f"{self.step.value} {self.index + 1} in {target} ({self.timeout:g}s)"
         return f"{self.step.value} {target}"
@@ -192,6 +210,18 @@ _NOTES = {
     ChangeKind.CONFLICT: "conflict(s)", ChangeKind.RETAIN: "retained", ChangeKind.WARN: "left alone",
     ChangeKind.CHECK: "image check(s)",
 }
+
+
+_BY_NAME = frozenset({Step.REMOVE_SERVICE, Step.REMOVE_SECRET, Step.REMOVE_CONFIG, Step.REMOVE_NETWORK})
+
+
+def _rolling(spec: ContainerSpec) -> str:
+    """How Swarm rolls a service's update, as a plan line says it (its `update` table)."""
+    update = spec.update
+    batch = "all at once" if update.parallelism == 0 else f"{update.parallelism} at a time"
+    delay = f", {update.delay:g}s apart" if update.delay else ""
+    on_failure = {"rollback": "rolls back", "pause": "pauses", "continue": "continues"}[update.failure_action]
+    return f"rolling: {update.order}, {batch}{delay}; Swarm {on_failure} on failure"
 
 
 def _short(target: str) -> str:
