@@ -24,7 +24,8 @@ _DOWN_MESSAGES = (
     "fetching server api version",
 )
 # Podman 4.3 answers these with a 500 and its own words, where Docker answers 409 and 403
-_CONFLICT_MESSAGES = ("is already in use", "already exists", "container state improper", "with more than one tag")
+_CONFLICT_MESSAGES = ("is already in use", "already exists", "container state improper", "with more than one tag",
+                      "update out of sequence")  # Swarm's answer (500) to an update at a stale version
 _FORBIDDEN_MESSAGES = ("network is being used", "network is already connected", "has dependent containers")
 # and this one (a container removed while it was being read), where Docker answers 404
 _GONE_MESSAGES = ("no such container",)

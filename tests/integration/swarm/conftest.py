@@ -14,6 +14,7 @@ import uuid
 import docker
 import pytest
 
+from runtime.swarm import DockerSwarm, connect_swarm
 from tests.conftest import DEMO_IMAGE
 from tests.integration.registry import Registry, push
 
@@ -46,6 +47,12 @@ def swarm_client(swarm_host: str) -> docker.DockerClient:
     return client
 
 
+@pytest.fixture
+def swarm(swarm_host: str) -> DockerSwarm:
+    """The Swarm adapter on $SWARM_HOST."""
+    return connect_swarm(swarm_host)
+
+
 @pytest.fixture(scope="session")
 def swarm_registry(swarm_client: docker.DockerClient, registry: Registry) -> str:
     """DEMO_IMAGE pushed through the Swarm engine to the session's open registry: the reference
@@ -56,18 +63,22 @@ def swarm_registry(swarm_client: docker.DockerClient, registry: Registry) -> str
 
 @pytest.fixture
 def namespace(swarm_client: docker.DockerClient):
-    """A fresh namespace per test; its services, networks, secrets and configs are removed afterwards."""
+    """A fresh namespace per test; its services, networks, secrets and configs are removed afterwards,
+    and so are those whose names start with it (what a test makes as someone else's)."""
     name = f"test-{uuid.uuid4().hex[:10]}"
     yield name
-    selector = {"label": f"io.reconciler.managed={name}"}
-    for service in swarm_client.services.list(filters=selector):
-        service.remove()
-    for secret in swarm_client.secrets.list(filters=selector):
-        secret.remove()
-    leases = swarm_client.configs.list(filters={"name": f"reconciler-lease-{name}"})
-    for config in {c.id: c for c in [*swarm_client.configs.list(filters=selector), *leases]}.values():
-        config.remove()
-    _remove_networks(swarm_client, swarm_client.networks.list(filters=selector))
+    for kind in (swarm_client.services, swarm_client.secrets, swarm_client.configs):
+        for item in _of_namespace(kind, name, f"reconciler-lease-{name}"):
+            item.remove()
+    _remove_networks(swarm_client, _of_namespace(swarm_client.networks, name))
+
+
+def _of_namespace(collection, namespace: str, *names: str) -> list:
+    """The items of a docker SDK collection labelled with `namespace` or named with it as a prefix
+    (the tests' unowned resources), or named one of `names` (the engine's name filter matches prefixes)."""
+    found = [*collection.list(filters={"label": f"io.reconciler.managed={namespace}"}),
+             *(item for prefix in (namespace, *names) for item in collection.list(filters={"name": prefix}))]
+    return list({item.id: item for item in found}.values())
 
 
 def _remove_networks(client: docker.DockerClient, networks) -> None:

@@ -1,0 +1,126 @@
+"""Pure parsing of the Swarm engine's answers (Engine API 1.41) into runtime.swarm_base's observed
+types: services with their spec normalised for comparison, tasks counted per service as
+`docker service ls` counts them, nodes, swarm networks, secrets and configs.
+
+Nothing here calls the engine; `runtime.swarm` fetches the JSON and hands it over."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from reconciler.model import is_owned
+from runtime.base import ObservedNetwork
+from runtime.swarm_base import ObservedNode, ObservedObject, ObservedService, ObservedTasks
+
+# Task states (swarm.TaskState) that end a task with an error: its Status.Err says why
+FAILED_STATES = frozenset({"failed", "rejected"})
+# Desired states of a task the service still wants: running, or for a job's task, complete
+WANTED_STATES = frozenset({"running", "complete"})
+
+
+def count_tasks(tasks: Iterable[Mapping[str, Any]]) -> dict[str, ObservedTasks]:
+    """Service id -> its tasks counted, from `GET /tasks` items: running (Status.State running),
+    desired (DesiredState running, or complete for a job), completed (Status.State complete), and the
+    Status.Err of the most recent failed or rejected task (by Status.Timestamp, RFC 3339 in UTC)."""
+    counts: dict[str, dict[str, int]] = {}
+    last_failure: dict[str, tuple[str, str]] = {}  # service id -> (timestamp, error)
+    for task in tasks:
+        service = task.get("ServiceID", "")
+        status = task.get("Status") or {}
+        state = status.get("State")
+        tally = counts.setdefault(service, {"running": 0, "desired": 0, "completed": 0})
+        tally["running"] += state == "running"
+        tally["completed"] += state == "complete"
+        tally["desired"] += task.get("DesiredState") in WANTED_STATES
+        if state in FAILED_STATES:
+            moment = status.get("Timestamp", "")
+            if service not in last_failure or moment > last_failure[service][0]:
+                last_failure[service] = (moment, status.get("Err") or status.get("Message") or state)
+    return {service: ObservedTasks(**tally, last_error=last_failure.get(service, ("", None))[1])
+            for service, tally in counts.items()}
+
+
+def normalised_spec(spec: Mapping[str, Any], network_names: Mapping[str, str]) -> dict[str, Any]:
+    """A service's inspected `Spec` as `reconciler.swarm.service_spec` renders one: each network
+    attachment's Target is the network's name (`network_names`: id -> name; an id not in it stays),
+    and secret and config references keep their SecretName/ConfigName without the engine's ids.
+    The deprecated top-level `Networks` (API < 1.25 clients) is moved into the task template."""
+    result = copy.deepcopy(dict(spec))
+    template = result.setdefault("TaskTemplate", {})
+    legacy = result.pop("Networks", None)
+    if legacy and not template.get("Networks"):
+        template["Networks"] = legacy
+    for attachment in template.get("Networks") or ():
+        attachment["Target"] = network_names.get(attachment.get("Target", ""), attachment.get("Target"))
+    container = template.get("ContainerSpec") or {}
+    for reference in container.get("Secrets") or ():
+        reference.pop("SecretID", None)
+    for reference in container.get("Configs") or ():
+        reference.pop("ConfigID", None)
+    return result
+
+
+def service(item: Mapping[str, Any], network_names: Mapping[str, str], tasks: ObservedTasks) -> ObservedService:
+    """An ObservedService from one `GET /services` item (or `GET /services/{id}`)."""
+    spec = item.get("Spec") or {}
+    previous = item.get("PreviousSpec")
+    update = item.get("UpdateStatus") or {}
+    return ObservedService(
+        id=item["ID"],
+        name=spec.get("Name", ""),
+        version=int((item.get("Version") or {}).get("Index", 0)),
+        labels=dict(spec.get("Labels") or {}),
+        spec=normalised_spec(spec, network_names),
+        previous_labels=dict(previous.get("Labels") or {}) if previous is not None else None,
+        update_state=update.get("State") or None,
+        update_message=update.get("Message", ""),
+        tasks=tasks,
+    )
+
+
+def network_targets(spec: Mapping[str, Any]) -> list[str]:
+    """The network ids (or names) a service spec attaches its tasks to."""
+    attachments = (spec.get("TaskTemplate") or {}).get("Networks") or spec.get("Networks") or ()
+    return [attachment["Target"] for attachment in attachments if attachment.get("Target")]
+
+
+def node(item: Mapping[str, Any]) -> ObservedNode:
+    """An ObservedNode from one `GET /nodes` item."""
+    spec = item.get("Spec") or {}
+    return ObservedNode(
+        id=item["ID"],
+        hostname=(item.get("Description") or {}).get("Hostname", ""),
+        role=spec.get("Role", "worker"),
+        availability=spec.get("Availability", "active"),
+        state=(item.get("Status") or {}).get("State", "unknown"),
+    )
+
+
+def swarm_network(item: Mapping[str, Any], namespace: str) -> bool:
+    """Whether a `GET /networks` item is an overlay network of the swarm that `namespace` owns."""
+    return item.get("Driver") == "overlay" and item.get("Scope") == "swarm" and is_owned(item.get("Labels"), namespace)
+
+
+def network(item: Mapping[str, Any]) -> ObservedNetwork:
+    """An ObservedNetwork from one `GET /networks` item."""
+    return ObservedNetwork(id=item["Id"], name=item["Name"], labels=dict(item.get("Labels") or {}),
+                           driver=item.get("Driver", "overlay"))
+
+
+def swarm_object(item: Mapping[str, Any]) -> ObservedObject:
+    """An ObservedObject from one `GET /secrets` or `GET /configs` item: `name` is the engine's
+    name (`NAME-<digest>`), the logical name is in its labels. The data is never kept."""
+    spec = item.get("Spec") or {}
+    return ObservedObject(id=item["ID"], name=spec.get("Name", ""), labels=dict(spec.get("Labels") or {}),
+                          version=int((item.get("Version") or {}).get("Index", 0)))
+
+
+def held_names(items: Iterable[Mapping[str, Any]], asked: Iterable[str], owned_ids: Iterable[str],
+               name_of=lambda item: (item.get("Spec") or {}).get("Name")) -> frozenset[str]:
+    """Which of the `asked` names an item that is not one of `owned_ids` holds (the engine's name
+    filters match prefixes: the names are compared here exactly)."""
+    wanted, ours = set(asked), set(owned_ids)
+    return frozenset(name_of(item) for item in items
+                     if name_of(item) in wanted and (item.get("ID") or item.get("Id")) not in ours)

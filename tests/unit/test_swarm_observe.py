@@ -1,0 +1,50 @@
+"""Parsing the Swarm engine's answers (runtime.swarm_observe): task counts and the normalised spec."""
+
+from __future__ import annotations
+
+from runtime.swarm_base import ObservedTasks
+from runtime.swarm_observe import count_tasks, held_names, normalised_spec
+
+
+def task(service: str, state: str, desired: str = "running", err: str = "", at: str = "2026-01-01T00:00:00Z"):
+    return {"ServiceID": service, "DesiredState": desired, "Status": {"State": state, "Err": err, "Timestamp": at}}
+
+
+def test_tasks_are_counted_per_service_as_service_ls_does():
+    counts = count_tasks([task("a", "running"), task("a", "starting"), task("a", "shutdown", "shutdown"),
+                          task("b", "complete", "complete")])
+
+    assert counts == {"a": ObservedTasks(running=1, desired=2), "b": ObservedTasks(desired=1, completed=1)}
+
+
+def test_the_last_error_is_the_most_recent_failed_tasks():
+    counts = count_tasks([task("a", "failed", "shutdown", "task: non-zero exit (1)", "2026-01-01T00:00:02Z"),
+                          task("a", "rejected", "shutdown", "no such image", "2026-01-01T00:00:01Z")])
+
+    assert counts["a"].last_error == "task: non-zero exit (1)"
+
+
+def test_network_targets_become_names_and_object_references_lose_their_ids():
+    spec = {"TaskTemplate": {"Networks": [{"Target": "n1id", "Aliases": ["web"]}],
+                             "ContainerSpec": {"Secrets": [{"SecretID": "s1", "SecretName": "token-ab12"}],
+                                               "Configs": [{"ConfigID": "c1", "ConfigName": "app-cd34"}]}}}
+
+    normalised = normalised_spec(spec, {"n1id": "front"})
+
+    assert normalised["TaskTemplate"] == {"Networks": [{"Target": "front", "Aliases": ["web"]}],
+                                          "ContainerSpec": {"Secrets": [{"SecretName": "token-ab12"}],
+                                                            "Configs": [{"ConfigName": "app-cd34"}]}}
+    assert spec["TaskTemplate"]["Networks"][0]["Target"] == "n1id"
+
+
+def test_the_deprecated_top_level_networks_move_into_the_task_template():
+    normalised = normalised_spec({"Networks": [{"Target": "n1id"}], "TaskTemplate": {}}, {"n1id": "front"})
+
+    assert (normalised["TaskTemplate"]["Networks"], "Networks" in normalised) == ([{"Target": "front"}], False)
+
+
+def test_held_names_are_exact_and_exclude_owned_ids():
+    items = [{"ID": "1", "Spec": {"Name": "web"}}, {"ID": "2", "Spec": {"Name": "web-2"}},
+             {"ID": "3", "Spec": {"Name": "db"}}]
+
+    assert held_names(items, ("web", "db", "cache"), owned_ids=["3"]) == frozenset({"web"})
