@@ -44,6 +44,7 @@ from reconciler.changes import ChangeKind
 from reconciler.converge import PassReport, converge, preview
 from reconciler.desired import hosts, profiles
 from reconciler.desired.envfile import values_of
+from reconciler.desired.targets import host_target
 from reconciler.hostpaths import missing_bind_sources
 from reconciler.images import bases
 from reconciler.images.newer import NewerChecks
@@ -367,11 +368,15 @@ class Agent:
 
     def _host_view(self, refresh: Refresh, host_id: str) -> Refresh:
         """This host's view of the desired state (`desired.hosts`); a reference in it to what only
-        other hosts get is an error of its file, as `validate --host-id` reports it."""
+        other hosts get is an error of its file, as `validate --host-id` reports it. A Swarm-only
+        value (`desired.targets.host_target`) makes its file invalid: its resources stay as they are."""
         assert refresh.state is not None
-        problems = hosts.check_view(refresh.state, host_id, hosts.placer(self.desired.root))
+        place = hosts.placer(self.desired.root)
+        problems = hosts.check_view(refresh.state, host_id, place)
+        swarm_only = host_target(refresh.state, place)
         return dataclasses.replace(refresh, state=hosts.select(refresh.state, host_id),
-                                   errors=(*refresh.errors, *problems))
+                                   errors=(*refresh.errors, *problems, *swarm_only),
+                                   invalid=refresh.invalid | {problem.file for problem in swarm_only})
 
     def _profile_view(self, refresh: Refresh) -> Refresh:
         """The view of the agent's profiles (`desired.profiles`); a reference in it to a container of

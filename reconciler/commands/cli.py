@@ -107,6 +107,12 @@ def _dir_and_env(parser: argparse.ArgumentParser) -> None:
                              "default: only inside DIR)")
 
 
+def _target(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", choices=("host", "swarm"), default="host",
+                        help="host: the containers of this host (the default); swarm: services of the Swarm "
+                             "the engine manages, hosts being placement constraints (docs/swarm.md)")
+
+
 def _host_id(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--host-id", metavar="ID",
                         help=f"{what} the resources whose hosts patterns match ID (default: this host's name "
@@ -233,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     views.add_argument("--inventory", metavar="FILE",
                        help="check the view of each host of FILE, a TOML file hosts = [...] kept outside DIR")
     _profiles(parsers["validate"], "check the view with")
+    _target(parsers["validate"])
 
     _dir_and_env(parsers["plan"])
     _host_id(parsers["plan"], "plan")
@@ -248,18 +255,21 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["plan"].add_argument("--allow-empty", action="store_true",
                                  help="allow a plan that removes every owned container")
     _adopt(parsers["plan"], "plan to take over")
+    _target(parsers["plan"])
 
     _dir_and_env(parsers["apply"])
     _host_id(parsers["apply"], "apply")
     _profiles(parsers["apply"], "apply")
     _apply_options(parsers["apply"])
     _adopt(parsers["apply"], "take over")
+    _target(parsers["apply"])
 
     _dir_and_env(parsers["run"])
     _host_id(parsers["run"], "converge")
     _profiles(parsers["run"], "converge")
     parsers["run"].add_argument("--interval", default="30s", metavar="DURATION",
                                 help="full resync period (default: 30s)")
+    _target(parsers["run"])
     parsers["run"].add_argument("--status-addr", default="127.0.0.1:9110", metavar="HOST:PORT",
                                 help="address of the status page /, /healthz, /status and /metrics "
                                      "(default: 127.0.0.1:9110)")

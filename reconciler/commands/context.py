@@ -17,6 +17,7 @@ from reconciler.desired import hosts, profiles
 from reconciler.desired.filesources import process_key
 from reconciler.desired.loader import load
 from reconciler.desired.problems import Problem
+from reconciler.desired.targets import host_target
 from reconciler.desired.validated import FILE_NAME, ValidationCache
 from reconciler.hostpaths import missing_bind_sources
 from reconciler.images.authenticated import Authenticated
@@ -25,6 +26,7 @@ from reconciler.images.newer import NewerChecks, Records
 from reconciler.images.usage import Usage
 from reconciler.model import DesiredState
 from reconciler.options import PlanOptions
+from reconciler.swarm import checks as swarm_checks
 from runtime import EngineError, Runtime, connect
 from runtime.base import RegistryAuth
 from runtime.registry import RegistryClient, RegistryError
@@ -134,11 +136,24 @@ def _print_problems(problems: Sequence[Problem], as_json: bool) -> None:
 
 def host_view(args, desired: DesiredState, as_json: bool = False) -> DesiredState | None:
     """The view of `--host-id` (default: this host's name, see `hosts`), or None after printing
-    each reference of it to a resource the files declare for other hosts only."""
+    each reference of it to a resource the files declare for other hosts only, and each Swarm-only
+    value one host cannot run (`desired.targets.host_target`)."""
     host_id = args.host_id or hosts.default_host_id()
-    problems = hosts.check_view(desired, host_id, hosts.placer(Path(args.dir)))
+    place = hosts.placer(Path(args.dir))
+    problems = [*hosts.check_view(desired, host_id, place), *host_target(desired, place)]
     _print_problems(problems, as_json)
     return hosts.select(desired, host_id) if not problems else None
+
+
+def swarm_view(args, desired: DesiredState, as_json: bool = False) -> DesiredState | None:
+    """The desired state for `--target swarm` (every resource: `hosts` are placement constraints
+    there, not a host filter), or None after printing what Swarm cannot run
+    (`reconciler.swarm.checks`); its warnings go to stderr either way."""
+    errors, warnings = swarm_checks.problems(desired, hosts.placer(Path(args.dir)))
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    _print_problems(errors, as_json)
+    return desired if not errors else None
 
 
 def given_profiles(args) -> tuple[str, ...]:

@@ -1,12 +1,14 @@
-"""`reconciler validate [DIR] [--env-file FILE] [--build-allow DIR] [--host-id ID | --inventory FILE] [--profile NAME]`:
-exit 0 when DIR is a valid desired state, 1 if not.
+"""`reconciler validate [DIR] [--env-file FILE] [--build-allow DIR] [--host-id ID | --inventory FILE] [--profile NAME]
+[--target host|swarm]`: exit 0 when DIR is a valid desired state for the target, 1 if not.
 
 Problems go to stderr as FILE:LINE: key.path: message (warnings prefixed "warning: "); a valid
 directory gets a one-line summary on stdout. Besides the whole directory, the views of hosts are
 checked (`reconciler.desired.hosts`): of `--host-id`, of each host of `--inventory`, or else of
 each host id written literally in some `hosts` pattern. So are the views of profiles
 (`reconciler.desired.profiles`): that of the profiles given, else the view without any profile and
-that of each profile alone.
+that of each profile alone. On the host target a Swarm-only value (`replicas`, `mode`) is an
+error (`desired.targets`); `--target swarm` checks what Swarm cannot run (`reconciler.swarm.checks`)
+instead of the views of hosts.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from reconciler.commands.context import build_allow, given_profiles
 from reconciler.desired import hosts, profiles
 from reconciler.desired.loader import load
 from reconciler.desired.problems import LoadFailure
+from reconciler.desired.targets import host_target
 from reconciler.model import DesiredState
+from reconciler.swarm import checks as swarm_checks
 
 
 def _plural(count: int, word: str) -> str:
@@ -47,6 +51,8 @@ def run(args) -> int:
     if result.state is None:
         return _invalid(len(result.errors))
     state = result.state
+    if args.target == "swarm":
+        return _swarm(args, state, f"{_counts(state)} in {_plural(len(result.files), 'file')}")
     try:
         host_ids = _host_ids(args, state)
     except LoadFailure as failure:
@@ -63,7 +69,8 @@ def run(args) -> int:
         print(f"${profiles.ENV}: {error}", file=sys.stderr)
         return _invalid(1)
     problems = sorted({*(p for host_id in host_ids for p in hosts.check_view(state, host_id, place)),
-                       *(p for view in views for p in profiles.check_view(state, view, place))},
+                       *(p for view in views for p in profiles.check_view(state, view, place)),
+                       *host_target(state, place)},
                       key=lambda p: (p.file, p.line or 0, p.key, p.message))
     for problem in problems:
         print(problem, file=sys.stderr)
@@ -78,6 +85,32 @@ def run(args) -> int:
         print(f"ok: host {args.host_id}: {_counts(hosts.select(state, args.host_id))} (of {whole})")
     else:
         print(f"ok: {whole}" + (f"; the views of {', '.join(host_ids)}" if host_ids else ""))
+    return 0
+
+
+def _swarm(args, state: DesiredState, whole: str) -> int:
+    """`--target swarm`: what Swarm cannot run (`reconciler.swarm.checks`) and the profile views;
+    no host views, since `hosts` are placement constraints there."""
+    if args.host_id or args.inventory:
+        print("--host-id and --inventory check the views of hosts: on Swarm, hosts are placement constraints "
+              "(leave them out with --target swarm)", file=sys.stderr)
+        return _invalid(1)
+    place = hosts.placer(Path(args.dir))
+    errors, warnings = swarm_checks.problems(state, place)
+    try:
+        views = _profile_views(args, state)
+    except ValueError as error:
+        print(f"${profiles.ENV}: {error}", file=sys.stderr)
+        return _invalid(1)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    problems = sorted({*errors, *(p for view in views for p in profiles.check_view(state, view, place))},
+                      key=lambda p: (p.file, p.line or 0, p.key, p.message))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return _invalid(len(problems))
+    print(f"ok: swarm: {whole}")
     return 0
 
 

@@ -60,7 +60,8 @@ def ip_address(value: str) -> str:
 
 
 def port(value: int | str | dict) -> PortMapping:
-    """`8080`, `"[ip:][host:]container[/protocol]"`, or `{ target, published, host_ip, protocol }`."""
+    """`8080`, `"[ip:][host:]container[/protocol]"`, or `{ target, published, host_ip, protocol, mode }`
+    (`mode`: how Swarm publishes it, "ingress" or "host"; the short forms are "ingress", as Compose's)."""
     if isinstance(value, int):
         return PortMapping(container_port=port_number(value))
     if isinstance(value, dict):
@@ -71,6 +72,7 @@ def port(value: int | str | dict) -> PortMapping:
             protocol=value.get("protocol", "tcp"),
             host_ip=ip_address(host_ip) if host_ip is not None else None,
             host_port=port_number(published) if published is not None else None,
+            mode=value.get("mode", "ingress"),
         )
     parts = _PORT.fullmatch(value)
     if parts is None:

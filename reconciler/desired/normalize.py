@@ -42,6 +42,7 @@ from reconciler.model import LABEL_PREFIX, ContainerSpec, Spec
 MIN_MEMORY = 6 * 1024**2  # the engine refuses less (moby daemon/daemon_unix.go, linuxMinMemory)
 _HEALTHCHECK_DEFAULTS = {"interval": "30s", "timeout": "30s", "retries": "3", "start_interval": "5s"}  # the engine's
 _COPIED = ("pull", "working_dir", "network_mode", "restart", "state", "privileged", "read_only", "init", "tty")
+_SWARM_COPIED = ("replicas", "mode")  # Swarm's service keys (docs/swarm.md): refused on one host by desired.targets
 _CHECKED = {"image": image_reference, "command": forms.argv, "entrypoint": forms.argv, "stop_signal": stop_signal,
             "user": forms.user, "hostname": forms.hostname}
 
@@ -283,7 +284,7 @@ def _pull_interval(r: Resource) -> dict[str, float]:
 
 def container(r: Resource) -> ContainerSpec | None:
     body = r.body
-    fields: dict[str, Any] = {key: body[key] for key in _COPIED if key in body}
+    fields: dict[str, Any] = {key: body[key] for key in (*_COPIED, *_SWARM_COPIED) if key in body}
     if "network_mode" in fields:
         fields["network_mode"] = _compose_reference(fields["network_mode"])
     fields["image"] = None  # until it is checked; the schema reported it if it is missing
@@ -309,7 +310,8 @@ def container(r: Resource) -> ContainerSpec | None:
         depends_on=_depends_on(r),
         update=UpdatePolicy(order=update.get("order", "stop-first"),
                             **r.converted("update", ("timeout",), _positive_duration),
-                            **r.converted("update", ("monitor",), _duration)),
+                            **r.converted("update", ("monitor", "delay"), _duration),
+                            **{key: update[key] for key in ("parallelism", "failure_action") if key in update}),
         healthcheck=_healthcheck(r),
         resources=_resources(r),
         extra_hosts=_extra_hosts(r),
