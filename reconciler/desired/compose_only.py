@@ -8,7 +8,6 @@ Keys and their meaning are the Compose specification's (compose-spec 05-services
 
 from __future__ import annotations
 
-_SWARM = "Swarm-only (docker stack deploy)"
 _WINDOWS = "Windows-only (Hyper-V isolation and Windows containers)"
 _NAME = "the table's name is the {kind}'s name: [{kind}.NAME]"
 _SWARM_FILE = ("{kind} objects are Swarm's (docker stack deploy); on one host the reconciler writes the {kind}'s "
@@ -22,6 +21,11 @@ WRITTEN_AS: dict[str, dict[str, str]] = {
         "services": "[container.NAME] tables",
         "networks": "[network.NAME] tables",
         "volumes": "[volume.NAME] tables",
+    },
+    "container": {
+        "deploy": "keys of the container itself (docs/format.md, Compose keys): replicas, mode, update "
+                  "(update_config), resources (resources.limits and reservations), restart (restart_policy), "
+                  "hosts (placement); there is no deploy table",
     },
     "network": {
         "driver_opts": "options",
@@ -39,8 +43,6 @@ WHY_NOT: dict[str, dict[str, str]] = {
         "include": "Compose's project machinery: every TOML file of the directory is read, subfolders included",
     },
     "container": {
-        "deploy": f"{_SWARM}: replicas, placement and update settings of a service; on one host, "
-                  "limits are cpus, resources.memory and the other limit keys, the update order is `update`",
         "develop": "development-only (Compose Watch syncs files into a running service)",
         "attach": "development-only (which services' logs `docker compose up` follows)",
         "use_api_socket": "development-only (Docker Desktop hands the engine's socket and credentials to a container)",

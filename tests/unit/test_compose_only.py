@@ -7,11 +7,11 @@ from reconciler.desired.schema import SCHEMA_PATH
 from tests.unit.desired import errors
 
 
-def test_a_swarm_only_key_says_it_is_for_swarm_services(tmp_path):
+def test_a_deploy_table_says_its_keys_are_the_containers_own(tmp_path):
     assert errors(tmp_path, {"a.toml": "[container.web]\nimage = 'demo'\ndeploy = { replicas = 2 }\n"}) == [
-        "a.toml:3: container.web.deploy: Compose's 'deploy' has no equivalent here: Swarm-only (docker stack "
-        "deploy): replicas, placement and update settings of a service; on one host, limits are cpus, "
-        "resources.memory and the other limit keys, the update order is `update`"
+        "a.toml:3: container.web.deploy: Compose's 'deploy' is written as keys of the container itself "
+        "(docs/format.md, Compose keys): replicas, mode, update (update_config), resources (resources.limits and "
+        "reservations), restart (restart_policy), hosts (placement); there is no deploy table here"
     ]
 
 
