@@ -3,6 +3,9 @@
 with FILE:LINE: key when malformed, outside the spec hash, and on the host target `replicas` other
 than 1 and `mode = "global"` refused by validate, plan and apply alike."""
 
+import subprocess
+import sys
+
 from reconciler.commands.cli import main
 from reconciler.desired.hosts import placer
 from reconciler.desired.targets import host_target
@@ -120,10 +123,11 @@ def test_validate_takes_replicas_on_the_swarm_target(tmp_path, capsys):
     assert capsys.readouterr() == ("ok: swarm: 1 container, 0 networks, 0 volumes in 1 file\n", "")
 
 
-def test_plan_refuses_replicas_on_the_host_target_before_reaching_the_engine(tmp_path, capsys):
+def test_plan_refuses_replicas_on_the_host_target_before_reaching_the_engine(tmp_path):
     write(tmp_path, {"a.toml": "[container.web]\nimage = 'x'\nreplicas = 2\n"})
-    assert main(["plan", "--engine", "unix:///nonexistent.sock", "--state-dir", str(tmp_path / "state"),
-                 str(tmp_path)]) == 1
-    assert capsys.readouterr().err == (
+    # a process of its own: `plan` configures the process's logging
+    done = subprocess.run([sys.executable, "-m", "reconciler", "plan", "--engine", "unix:///nonexistent.sock",
+                           "--state-dir", str(tmp_path / "state"), str(tmp_path)], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (1, "", (
         "a.toml:3: container.web.replicas: replicas = 2: only --target swarm runs several tasks (or none); "
-        "on one host a container is one\n")
+        "on one host a container is one\n"))
