@@ -77,6 +77,16 @@ def execute(
     task, and one after a task that failed or was skipped, is skipped with the reason. Each of
     `secrets` (`DesiredState.secret_values`), and the texts of a container's own secrets, is
     masked in what a failure says (the engine's or a hook's output may show them)."""
+    return run_tasks(plan, lambda task: _run_task(task, runtime, namespace, should_stop, progress, secrets),
+                     workers, should_stop)
+
+
+def run_tasks(plan: Plan, run: Callable[[Task], TaskResult], workers: int,
+              should_stop: Callable[[], bool]) -> list[TaskResult]:
+    """Run each task of `plan` with `run` on a pool of `workers` threads, a task only once the
+    tasks it comes `after` have succeeded; return one result per task, in completion order. A
+    blocked task, one after a task that failed or was skipped, and every task once `should_stop`
+    says so, is skipped with the reason (logged `task.skipped`)."""
     results: dict[str, TaskResult] = {}
     pending = {task.key: task for task in plan.tasks}
     running: dict[Future[TaskResult], str] = {}
@@ -88,7 +98,7 @@ def execute(
                 if why:
                     results[task.key] = _skip(task, why)
                 else:
-                    running[pool.submit(_run_task, task, runtime, namespace, should_stop, progress, secrets)] = task.key
+                    running[pool.submit(run, task)] = task.key
             if not running:
                 for key, task in pending.items():
                     results[key] = _skip(task, "tasks wait on each other")
