@@ -1,0 +1,69 @@
+"""reconciler.swarm.rollout: when a followed rolling update of Swarm is over, and how it ended."""
+
+from reconciler.swarm.rollout import QUIET_SECONDS, RolledBack, UpdatePaused, outcome, reason_seen
+from runtime.swarm_base import ObservedService, ObservedTasks
+
+OLD = {"TaskTemplate": {"ContainerSpec": {"Image": "demo@sha256:1", "Env": []}},
+       "Mode": {"Replicated": {"Replicas": 1}}}
+NEW_ENV = {**OLD, "TaskTemplate": {"ContainerSpec": {"Image": "demo@sha256:1", "Env": ["A=1"]}}}
+MORE = {**OLD, "Mode": {"Replicated": {"Replicas": 3}}}
+
+
+def service(spec=OLD, state=None, message="", running=1, desired=1, last_error=None) -> ObservedService:
+    return ObservedService("id1", "web", 7, {}, spec, update_state=state, update_message=message,
+                           tasks=ObservedTasks(running=running, desired=desired, last_error=last_error))
+
+
+def test_a_completed_update_is_over_without_error():
+    result = outcome(service(), service(NEW_ENV, "completed"), 4.0)
+    assert result.over and result.error is None
+
+
+def test_an_update_in_progress_is_followed_on():
+    assert not outcome(service(), service(NEW_ENV, "updating", "update in progress"), 60.0).over
+
+
+def test_a_rollback_in_progress_is_followed_on():
+    assert not outcome(service(), service(NEW_ENV, "rollback_started", "update rolled back"), 60.0).over
+
+
+def test_a_rolled_back_update_fails_with_the_reason_swarm_gave_while_rolling_back_and_the_task_error():
+    now = service(OLD, "rollback_completed", "rollback completed", last_error="task: non-zero exit (1)")
+    result = outcome(service(), now, 20.0, "update rolled back due to failure or early termination of task x1")
+    assert isinstance(result.error, RolledBack)
+    assert str(result.error) == ("rolled back by Swarm: update rolled back due to failure or early termination of "
+                                 "task x1; last task error: task: non-zero exit (1)")
+
+
+def test_a_rolled_back_update_without_an_earlier_reason_says_swarms_final_message():
+    result = outcome(service(), service(OLD, "rollback_completed", "rollback completed"), 20.0)
+    assert str(result.error) == "rolled back by Swarm: rollback completed"
+
+
+def test_a_paused_update_fails_naming_the_pause():
+    result = outcome(service(), service(NEW_ENV, "paused", "update paused due to failure of task x1"), 9.0)
+    assert isinstance(result.error, UpdatePaused)
+    assert str(result.error) == "update paused by Swarm: update paused due to failure of task x1"
+
+
+def test_an_update_that_leaves_the_task_template_as_it_was_is_over_at_once():
+    assert outcome(service(), service(MORE, None, running=1, desired=3), 0.0).over
+
+
+def test_a_changed_template_whose_rollout_has_not_started_is_waited_for():
+    assert not outcome(service(), service(NEW_ENV, None), QUIET_SECONDS - 0.5).over
+
+
+def test_a_changed_template_swarm_replaces_no_task_for_is_over_once_quiet_with_every_task_running():
+    assert outcome(service(), service(NEW_ENV, None), QUIET_SECONDS).over
+
+
+def test_a_changed_template_with_tasks_still_starting_is_waited_for_even_when_quiet():
+    assert not outcome(service(), service(NEW_ENV, None, running=0, desired=1), QUIET_SECONDS + 5).over
+
+
+def test_the_rollback_reason_is_kept_from_the_rollback_in_progress():
+    rolling = service(NEW_ENV, "rollback_started", "update rolled back due to failure of task x1")
+    assert reason_seen(rolling, None) == "update rolled back due to failure of task x1"
+    assert reason_seen(service(OLD, "rollback_completed", "rollback completed"), "earlier") == "earlier"
+    assert reason_seen(service(NEW_ENV, "updating", "update in progress"), None) is None
