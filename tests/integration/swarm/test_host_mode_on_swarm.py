@@ -1,7 +1,7 @@
 """Host mode on a Swarm manager leaves Swarm's task containers alone (model.held_by_swarm): the
 host target's `apply` on the same engine never removes, adopts or replaces a task's container,
 even when its labels carry this namespace's ownership label. On the private Swarm engine
-($SWARM_HOST, default unix:///run/reconciler-swarm/docker.sock)."""
+($SWARM_HOST, tests/integration/swarm/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 
 import docker
 import pytest
@@ -18,35 +17,22 @@ from tests.conftest import DEMO_IMAGE
 
 pytestmark = pytest.mark.integration
 
-SWARM_HOST = os.environ.get("SWARM_HOST", "unix:///run/reconciler-swarm/docker.sock")
 
 
 @pytest.fixture
-def swarm():
-    client = docker.DockerClient(base_url=SWARM_HOST, timeout=60)
-    try:
-        client.ping()
-    except docker.errors.DockerException as error:
-        pytest.skip(f"no Swarm engine at {SWARM_HOST}: {error}")
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def namespace(swarm):
-    name = f"test-{uuid.uuid4().hex[:10]}"
-    yield name
-    for service in swarm.services.list(filters={"name": name}):
-        service.remove()
-    for container in swarm.containers.list(all=True, filters={"name": name}):
-        container.remove(force=True)
+def swarm(swarm_client, namespace):
+    """The Swarm engine; the host containers the test's `apply` made are removed afterwards."""
+    yield swarm_client
+    for container in swarm_client.containers.list(all=True, filters={"label": f"io.reconciler.managed={namespace}"}):
+        if not container.labels.get("com.docker.swarm.task.id"):
+            container.remove(force=True)
 
 
 def task_container(swarm: docker.DockerClient, namespace: str, labels: dict[str, str]):
     """Run a one-replica service `NAMESPACE-web` and return its task's running container."""
     service = f"{namespace}-web"
     swarm.services.create(DEMO_IMAGE, ["sleep", "3600"], name=service, container_labels=labels,
-                          stop_grace_period=1_000_000_000)
+                          labels={"io.reconciler.managed": namespace}, stop_grace_period=1_000_000_000)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         found = swarm.containers.list(filters={"label": f"com.docker.swarm.service.name={service}"})
@@ -56,12 +42,12 @@ def task_container(swarm: docker.DockerClient, namespace: str, labels: dict[str,
     pytest.fail(f"service {service} started no task within 60 s")
 
 
-def host_apply(files, namespace: str, tmp_path) -> subprocess.CompletedProcess:
+def host_apply(files, namespace: str, tmp_path, swarm_host: str) -> subprocess.CompletedProcess:
     """`reconciler apply` (the host target) on the Swarm engine."""
     return subprocess.run(
         [sys.executable, "-m", "reconciler", "apply", str(files), "--namespace", namespace,
          "--state-dir", str(tmp_path / "state")],
-        capture_output=True, text=True, timeout=180, env={**os.environ, "DOCKER_HOST": SWARM_HOST})
+        capture_output=True, text=True, timeout=180, env={**os.environ, "DOCKER_HOST": swarm_host})
 
 
 def still_running(swarm: docker.DockerClient, task) -> bool:
@@ -69,7 +55,7 @@ def still_running(swarm: docker.DockerClient, task) -> bool:
     return found["State"]["Running"]
 
 
-def test_adopting_a_task_containers_name_is_a_conflict_and_the_task_runs_on(swarm, namespace, tmp_path):
+def test_adopting_a_task_containers_name_is_a_conflict_and_the_task_runs_on(swarm, swarm_host, namespace, tmp_path):
     task = task_container(swarm, namespace, {"team": "web"})
     files = tmp_path / "desired"
     files.mkdir()
@@ -77,7 +63,7 @@ def test_adopting_a_task_containers_name_is_a_conflict_and_the_task_runs_on(swar
         f'[container."{task.name}"]\nimage = "{DEMO_IMAGE}"\ncommand = ["sleep", "3600"]\ninit = true\n'
         'adopt = true\n')
 
-    applied = host_apply(files, namespace, tmp_path)
+    applied = host_apply(files, namespace, tmp_path, swarm_host)
 
     assert applied.returncode == 1, applied.stderr
     assert (f"! conflict container {task.name} (name held by a resource this namespace does not own: "
@@ -85,14 +71,14 @@ def test_adopting_a_task_containers_name_is_a_conflict_and_the_task_runs_on(swar
     assert still_running(swarm, task)
 
 
-def test_a_task_carrying_this_namespaces_labels_is_not_removed_as_undeclared(swarm, namespace, tmp_path):
+def test_a_task_carrying_this_namespaces_labels_is_not_removed_as_undeclared(swarm, swarm_host, namespace, tmp_path):
     task = task_container(swarm, namespace, {"io.reconciler.managed": namespace, "io.reconciler.name": "web"})
     files = tmp_path / "desired"
     files.mkdir()
     (files / "other.toml").write_text(
         f'[container.{namespace}-other]\nimage = "{DEMO_IMAGE}"\ncommand = ["sleep", "3600"]\ninit = true\n')
 
-    applied = host_apply(files, namespace, tmp_path)
+    applied = host_apply(files, namespace, tmp_path, swarm_host)
 
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert "remove" not in applied.stdout
