@@ -38,6 +38,7 @@ from reconciler.agent.requests import APPROVE, REJECT, RETRY, SYNC, Request, Req
 from reconciler.agent.rollbacks import Rollbacks, secret_values
 from reconciler.agent.statedir import StateDir
 from reconciler.agent.status import ResourceReport, Status
+from reconciler.agent.swarm_passes import SwarmPasses, SwarmReport, suspended_view, swarm_reports
 from reconciler.agent.triggers import Backoff, Trigger
 from reconciler.agent.watch import DirectoryWatcher
 from reconciler.changes import ChangeKind
@@ -108,6 +109,7 @@ class Agent:
     notifier: Notifier | None = None  # --notify-config's (reconciler.notify); None: nobody is notified
     engine_watch: moments.EngineWatch = field(default_factory=lambda: moments.EngineWatch(DEFAULT_UNREACHABLE_AFTER))
     gate: Gate | None = None  # --approve's (reconciler.agent.approvals); None: every change applies at once
+    swarm: SwarmPasses | None = None  # run --target swarm's passes (agent.swarm_passes); None: this host
 
     def __post_init__(self) -> None:
         self.desired = LastKnownGood(self.root, self.env_file, store=self.state_dir)
@@ -171,8 +173,8 @@ class Agent:
             watcher.start()
         if self.checkout is not None:
             self.checkout.start()
-        events = threading.Thread(target=self._forward_events, name="engine-events", daemon=True)
-        events.start()
+        if self.swarm is None:  # (a swarm pass observes afresh each time: no informer to feed)
+            threading.Thread(target=self._forward_events, name="engine-events", daemon=True).start()
         log.info("agent.started", directory=str(self.root), namespace=self.namespace, interval=self.interval,
                  host_id=self.host_id, profiles=list(self.profiles))
         next_full = self.clock()
@@ -182,8 +184,9 @@ class Agent:
                 now = self.clock()
                 check = self.next_check(now)
                 told = self.engine_watch.due()
+                lease = now + max(1.0, self.swarm.wake_in()) if self.swarm is not None else next_full
                 wake = min(next_full, self.next_retry() or next_full, check or next_full,
-                           next_full if told is None else told)
+                           next_full if told is None else told, lease)
                 reasons = self.trigger.wait(max(0.0, min(wake - now, self.interval)))
                 if self.stopping.is_set():
                     break
@@ -196,6 +199,8 @@ class Agent:
                         watcher.refresh()
                 if check is not None and check <= now:
                     reasons = (reasons or set()) | {"check"}
+                if self.swarm is not None and lease <= now and self._keep_lease():
+                    reasons = (reasons or set()) | {"lease"}
                 if reasons or (self.next_retry() or now + 1) <= now:
                     self.run_pass(reasons or {"retry"})
         finally:
@@ -206,6 +211,18 @@ class Agent:
             self.status.save()
             log.info("agent.stopped")
         return 0
+
+    def _keep_lease(self) -> bool:
+        """Renew the Swarm lease between passes (or take it once the holder's expired); True when
+        a pass is due: this agent has just taken it over. An engine error waits for the next try."""
+        assert self.swarm is not None
+        before = self.swarm.leases.held()
+        try:
+            waiting = self.swarm.leases.hold()
+        except EngineError as error:
+            log.warning("lease.unreachable", engine=self.engine, error=str(error))
+            return False
+        return waiting is None and before is None
 
     def _forward_events(self) -> None:
         while not self.stopping.is_set():
@@ -286,6 +303,9 @@ class Agent:
         if not (back or syncs or asks or self.backoff.due(ENGINE, self.clock())):
             self.status.save()  # the loop is alive, only waiting for the engine: the status file says so
             return
+        if self.swarm is not None:
+            self._swarm_pass(self.swarm, started, woken_by, refresh, syncs)
+            return
         options = PlanOptions(allow_empty=self.allow_empty or any(r.allow_empty for r in syncs),
                               prune_volumes=any(r.prune_volumes for r in syncs),
                               held=self.holds.held(refresh, checkout.held if checkout else {}),
@@ -309,17 +329,9 @@ class Agent:
                 report = converge(self.informer, refresh.state, self.namespace, options,
                                   should_stop=self.stopping.is_set, checks=self.checks)
         except EngineUnavailable as error:
-            retry = self.backoff.failed(ENGINE, self.clock())
-            log.warning("engine.unavailable", engine=self.engine, error=str(error),
-                        retry_in=round(retry - self.clock(), 1))
-            self.status.metrics.error("engine")
-            self.status.set_engine_error(self.engine, str(error))
-            self._notify(self.engine_watch.unavailable(self.clock(), self.engine, str(error)), refresh.state)
-            self._finish("unavailable", started, woken_by, refresh, None)
+            self._unavailable(error, started, woken_by, refresh)
             return
-        self.backoff.succeeded(ENGINE)
-        self.engine_watch.answered()
-        self.status.set_engine_error(None)
+        self._answered()
         self._note_engine()
         self.last_plan = (report.remaining, time.time())
         if self.suspended:
@@ -337,6 +349,43 @@ class Agent:
         if result == "failed" and not report.failures and self.gate is not None and self.gate.holding():
             result = "waiting"  # what is left to do waits for a person's approval (or was rejected)
         self._finish(result, started, woken_by, refresh, report)
+
+    def _swarm_pass(self, swarm: SwarmPasses, started: float, woken_by: list[str], refresh: Refresh,
+                    syncs: list[Request]) -> None:
+        """A pass on a Swarm manager (agent.swarm_passes): the lease checked, then the Swarm
+        pipeline's converge, or its preview when the lease is another's or the agent is suspended."""
+        assert refresh.state is not None
+        try:
+            report, waiting = swarm.pass_(refresh.state, self.namespace, invalid_files=refresh.invalid,
+                                          allow_empty=self.allow_empty or any(r.allow_empty for r in syncs),
+                                          suspended=self.suspended, should_stop=self.stopping.is_set)
+        except EngineUnavailable as error:
+            self._unavailable(error, started, woken_by, refresh)
+            return
+        self._answered()
+        mine = swarm.leases.held()
+        self.status.set_lease(swarm.leases.holder, waiting is None, mine.expires if mine else None, waiting)
+        self.last_plan = (report.remaining, time.time())
+        if waiting is not None or self.suspended:
+            self._finish("waiting" if waiting is not None else "suspended", started, woken_by, refresh, report)
+            return
+        self._finish("converged" if report.converged else "failed", started, woken_by, refresh, report)
+
+    def _answered(self) -> None:
+        """The engine answered: its backoff and its out-of-reach record end."""
+        self.backoff.succeeded(ENGINE)
+        self.engine_watch.answered()
+        self.status.set_engine_error(None)
+
+    def _unavailable(self, error: EngineUnavailable, started: float, woken_by: list[str], refresh: Refresh) -> None:
+        """The engine did not answer: the pass ends unavailable, the next waits its backoff."""
+        retry = self.backoff.failed(ENGINE, self.clock())
+        log.warning("engine.unavailable", engine=self.engine, error=str(error),
+                    retry_in=round(retry - self.clock(), 1))
+        self.status.metrics.error("engine")
+        self.status.set_engine_error(self.engine, str(error))
+        self._notify(self.engine_watch.unavailable(self.clock(), self.engine, str(error)), refresh.state)
+        self._finish("unavailable", started, woken_by, refresh, None)
 
     def _gated(self, desired: DesiredState, options: PlanOptions,
                asks: list[Request]) -> tuple[PassReport, DesiredState | None]:
@@ -428,12 +477,13 @@ class Agent:
         self._record("crashed", started, woken_by, error=f"{type(error).__name__}: {error}")
 
     def _finish(self, result: str, started: float, woken_by: list[str], refresh: Refresh,
-                report: PassReport | None) -> None:
+                report: PassReport | SwarmReport | None) -> None:
         digest = refresh.state.digest() if refresh.state else None
         counts = {"actions": len(report.ran), "failures": len(report.failures)} if report else {}
         resources = self._resources(refresh, report)
-        self.status.set_quarantined(self.rollbacks.records.values(),
-                                    previous_states(report.observed.containers) if report else None)
+        if self.swarm is None:  # (Swarm rolls back a failed update itself: no quarantine records here)
+            self.status.set_quarantined(self.rollbacks.records.values(),
+                                        previous_states(report.observed.containers) if report else None)
         entering = self.status.set_resources(resources)
         if refresh.state is not None:
             news = self.told.news(resources, {spec.key: spec_hash(spec) for spec in refresh.state.specs()},
@@ -475,9 +525,12 @@ class Agent:
         level = log.info if result == "converged" else log.warning
         level("pass.finished", result=result, woken_by=woken_by, seconds=round(duration, 3), **(counts or {}))
 
-    def _resources(self, refresh: Refresh, report: PassReport | None) -> list[ResourceReport]:
+    def _resources(self, refresh: Refresh, report: PassReport | SwarmReport | None) -> list[ResourceReport]:
         if refresh.state is None:
             return []
+        if self.swarm is not None:
+            reports = swarm_reports(refresh.state, report) if report is not None else []
+            return suspended_view(reports) if self.suspended else reports
         failures = {spec.key: self.backoff.failures(spec.key) for spec in refresh.state.specs()}
         completed = {**self.completed(), **report.completed} if report else {}
         crashing = crash_loops(self.started_at, failures)

@@ -15,6 +15,8 @@
 - reconciler_suspended: 1 while the agent is suspended (the control API's suspend), else 0
 - reconciler_resources{state}: resources in the status table by state (converged, completed,
   crashloop, blocked, failed, stalled, conflict, pending, retained, unknown)
+- reconciler_service_replicas{name,state}: a Swarm service's tasks (run --target swarm), state
+  running (tasks running now) or desired (tasks Swarm is to run), as `docker service ls` counts them
 - reconciler_desired_state_problems: problems in the files now
 - reconciler_pending_retries: resources waiting in backoff
 - reconciler_last_converged_timestamp_seconds: unix time of the last converged pass
@@ -54,6 +56,8 @@ class Metrics:
         self.managed = Gauge("reconciler_managed_resources", "Resources reported on, by kind.",
                              ["kind"], registry=r)
         self.states = Gauge("reconciler_resources", "Resources reported on, by state.", ["state"], registry=r)
+        self.replicas = Gauge("reconciler_service_replicas", "A Swarm service's tasks, running and desired.",
+                              ["name", "state"], registry=r)
         self.problems = Gauge("reconciler_desired_state_problems", "Problems in the desired-state files.",
                               registry=r)
         self.pending_retries = Gauge("reconciler_pending_retries", "Resources waiting in backoff.", registry=r)
@@ -103,6 +107,13 @@ class Metrics:
             self.managed.labels(kind).set(counts.get(kind, 0))
         for state in {*STATES, *states}:
             self.states.labels(state).set(states.get(state, 0))
+
+    def set_replicas(self, replicas: dict[str, tuple[int, int]]) -> None:
+        """The Swarm services' tasks now: name -> (running, desired); services gone are dropped."""
+        self.replicas.clear()
+        for name, (running, desired) in replicas.items():
+            self.replicas.labels(name, "running").set(running)
+            self.replicas.labels(name, "desired").set(desired)
 
     def set_revisions(self, applied: str | None, attempted: str | None, fetched: str | None) -> None:
         """The info metric of a git source's revisions (full shas; None: none yet)."""

@@ -98,6 +98,8 @@ class ResourceReport:
     state: str
     message: str = ""
     diff: tuple[FieldDiff, ...] = ()
+    replicas: tuple[int, int] | None = None  # a Swarm service's (running, desired) tasks; None: not a service
+    task_error: str | None = None  # a Swarm service's most recent failed task's error
 
 
 class Status:
@@ -133,6 +135,8 @@ class Status:
         self.profiles: tuple[str, ...] = ()  # the agent's profiles (`desired.profiles`), kept for its life
         self.approve: str | None = None  # `run --approve`'s mode (changes | all); None: no approvals
         self._pending_plan: dict[str, Any] | None = None
+        self.target = "host"  # run --target: host, or swarm (services on a Swarm manager)
+        self._lease: dict[str, Any] | None = None  # the Swarm lease (set_lease); None on one host
 
     def heartbeat(self) -> None:
         """Called by the loop on every iteration: proof for /healthz that it is not stuck."""
@@ -181,6 +185,7 @@ class Status:
         Returns the reports whose resource entered its state now (new, or in another state)."""
         now = iso(self._clock())
         entered = []
+        replicas: dict[str, tuple[int, int]] = {}
         with self._lock:
             table = {}
             for r in reports:
@@ -194,6 +199,10 @@ class Status:
                                            "message": r.message, "since": since}
                 if r.diff:
                     table[(r.kind, r.name)]["diff"] = [d.data() for d in r.diff]
+                if r.replicas is not None:
+                    table[(r.kind, r.name)]["replicas"] = {"running": r.replicas[0], "desired": r.replicas[1]}
+                    table[(r.kind, r.name)]["task_error"] = r.task_error
+                    replicas[r.name] = r.replicas
             self._resources = table
             managed: dict[str, int] = {}
             states: dict[str, int] = {}
@@ -202,6 +211,7 @@ class Status:
                 if entry["state"] != "conflict":
                     managed[entry["kind"]] = managed.get(entry["kind"], 0) + 1
         self.metrics.set_managed(managed, states)
+        self.metrics.set_replicas(replicas)
         return entered
 
     def set_errors(self, problems: Iterable[Any]) -> list[Any]:
@@ -254,6 +264,14 @@ class Status:
             self._pending_plan = dict(pending) if pending is not None else None
         self.metrics.approval_waiting.set(1 if pending is not None else 0)
 
+    def set_lease(self, holder: str, held: bool, until: float | None, waiting: str | None = None) -> None:
+        """The Swarm lease as the last pass found it (reconciler.swarm.lease): `holder` is this
+        agent's id; `held`: it holds the lease (until `until`, unix seconds, when known), else
+        `waiting` says who does ("lease held by HOLDER until T")."""
+        with self._lock:
+            self._lease = {"holder": holder, "held": held, "until": iso(until) if until is not None else None,
+                           "waiting": waiting}
+
     def set_engine(self, capabilities: Mapping[str, Any]) -> None:
         with self._lock:
             self.engine = dict(capabilities)
@@ -280,6 +298,8 @@ class Status:
                 "engine": dict(self.engine) if self.engine else None,
                 "engine_error": dict(self._engine_error) if self._engine_error else None,
                 "suspended": self.suspended,
+                "target": self.target,
+                "lease": dict(self._lease) if self._lease is not None else None,
                 "profiles": list(self.profiles),
                 "approve": self.approve,
                 "pending_plan": dict(self._pending_plan) if self._pending_plan is not None else None,

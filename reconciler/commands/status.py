@@ -101,6 +101,18 @@ def _table(rows: list[list[str]]) -> list[str]:
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
+def _lease_line(lease: dict[str, Any]) -> str:
+    """The Swarm lease: held by this agent (until when), or who holds it."""
+    if lease["held"]:
+        return f"held by this agent ({lease['holder']}) until {_when(lease['until'])}"
+    return f"not held: {lease['waiting']}: changes nothing"
+
+
+def _replicas(replicas: dict[str, int] | None) -> str:
+    """A service's running/desired tasks ("2/3"), "-" for a resource that has none."""
+    return f"{replicas['running']}/{replicas['desired']}" if replicas else "-"
+
+
 def render(status: dict[str, Any], now: float) -> str:
     """The status as text for people."""
     lines = [
@@ -118,11 +130,14 @@ def render(status: dict[str, Any], now: float) -> str:
         waiting = "the files' changes and drift" if status["approve"] == "all" else "the files' changes"
         lines.append(f"approve    {status['approve']}: {waiting} wait for `reconciler approve ID`")
         lines += ["", *pending_text(status.get("pending_plan"))] if status.get("pending_plan") else []
+    if status.get("lease"):
+        lines.append(f"lease      {_lease_line(status['lease'])}")
     resources = status.get("resources") or []
     if resources:
-        rows = [["RESOURCE", "STATE", "SINCE", "MESSAGE"]]
-        rows += [[f"{r['kind']}/{r['name']}", r["state"], _ago(r.get("since"), now), r.get("message", "")]
-                 for r in resources]
+        counted = any("replicas" in r for r in resources)  # services: a REPLICAS column
+        rows = [["RESOURCE", "STATE", *(["REPLICAS"] if counted else []), "SINCE", "MESSAGE"]]
+        rows += [[f"{r['kind']}/{r['name']}", r["state"], *([_replicas(r.get("replicas"))] if counted else []),
+                  _ago(r.get("since"), now), r.get("message", "")] for r in resources]
         lines += ["", *_table(rows)]
     changing = [r for r in resources if r.get("diff")]
     if changing:

@@ -129,6 +129,10 @@ class Leases:
         log.info("lease.waiting", lease=self.name, holder=holder, until=until)
         return waiting(holder, until)
 
+    def held(self) -> Lease | None:
+        """The lease as this holder last wrote it while holding it; None when it does not."""
+        return self._mine
+
     def next_check(self) -> float:
         """Seconds until `hold` next has something to do: our renewal when we hold it, else the
         other holder's expiry as last read; the agent wakes for it."""

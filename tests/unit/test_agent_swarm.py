@@ -1,0 +1,157 @@
+"""The agent on a Swarm manager (`run --target swarm`, agent.swarm_passes): the lease decides
+whether a pass converges or only plans, and the status and metrics show the services' tasks and
+the lease. The Swarm pipeline's converge and preview stand in as recorders of what they were
+asked; the lease lives in tests.unit.test_swarm_lease's config store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from structlog.testing import capture_logs
+
+from reconciler.agent.loop import Agent
+from reconciler.agent.swarm_passes import SwarmPasses
+from reconciler.changes import Cause, Change, ChangeKind, Reason
+from reconciler.swarm.lease import Leases, waiting
+from reconciler.tasks import Plan
+from runtime.swarm_base import ObservedService, ObservedTasks, SwarmState
+from tests.unit.conftest import NS, new_agent
+from tests.unit.desired import write
+from tests.unit.test_swarm_lease import Configs
+
+NOTHING_LEFT = Plan((), ())
+WEB = '[container.web]\nimage = "demo"\n'
+
+
+@dataclass(frozen=True)
+class Report:
+    plan: Plan
+    results: tuple = ()
+    remaining: Plan = NOTHING_LEFT
+    observed: SwarmState = SwarmState()
+
+    @property
+    def ran(self) -> tuple:
+        return self.results
+
+    @property
+    def failures(self) -> tuple:
+        return ()
+
+    @property
+    def converged(self) -> bool:
+        return not self.remaining.has_changes
+
+
+class Pipeline:
+    """Records the passes asked of the Swarm pipeline and answers with `observed`."""
+
+    def __init__(self, observed: SwarmState, remaining: Plan = NOTHING_LEFT) -> None:
+        self.observed = observed
+        self.remaining = remaining
+        self.asked: list[tuple[str, dict]] = []
+
+    def converge(self, runtime, desired, namespace, options, should_stop):
+        self.asked.append(("converge", options))
+        return Report(self.remaining, remaining=self.remaining, observed=self.observed)
+
+    def preview(self, runtime, desired, namespace, options):
+        self.asked.append(("preview", options))
+        return Report(self.remaining, remaining=self.remaining, observed=self.observed)
+
+
+def service(running: int, desired: int, error: str | None = None) -> SwarmState:
+    tasks = ObservedTasks(running=running, desired=desired, last_error=error)
+    return SwarmState(services=(ObservedService("s1", "web", 4, {}, tasks=tasks),))
+
+
+def swarm_agent(root, engine, clock, state, configs: Configs, pipeline: Pipeline, holder: str = "a") -> Agent:
+    write(root, {"web.toml": WEB})
+    agent = new_agent(root, engine, clock, state)
+    agent.swarm = SwarmPasses(configs, Leases(configs, NS, holder, clock), pipeline.converge, pipeline.preview,
+                              lambda **fields: fields)
+    return agent
+
+
+@pytest.fixture
+def configs() -> Configs:
+    return Configs()
+
+
+def test_the_lease_holder_converges_the_swarm(root, engine, clock, state, configs):
+    pipeline = Pipeline(service(3, 3))
+    agent = swarm_agent(root, engine, clock, state, configs, pipeline)
+    agent.run_pass({"resync"})
+    assert [(kind, options["not_leader"]) for kind, options in pipeline.asked] == [("converge", None)]
+    assert agent.status.snapshot()["last_pass"]["result"] == "converged"
+
+
+def test_an_agent_without_the_lease_only_plans_and_says_who_holds_it(root, engine, clock, state, configs):
+    Leases(configs, NS, "other", clock).hold()
+    pipeline = Pipeline(service(3, 3))
+    agent = swarm_agent(root, engine, clock, state, configs, pipeline)
+    with capture_logs() as logs:
+        agent.run_pass({"resync"})
+    why = waiting("other", clock.now + 30)
+    assert pipeline.asked == [("preview", {"allow_empty": False, "invalid_files": frozenset(), "not_leader": why})]
+    assert agent.status.snapshot()["last_pass"]["result"] == "waiting"
+    assert [e["holder"] for e in logs if e["event"] == "lease.waiting"] == ["other"]
+
+
+def test_the_status_shows_the_lease_a_waiting_agent_waits_for(root, engine, clock, state, configs):
+    Leases(configs, NS, "other", clock).hold()
+    agent = swarm_agent(root, engine, clock, state, configs, Pipeline(service(3, 3)))
+    agent.run_pass({"resync"})
+    assert agent.status.snapshot()["lease"] == {"holder": "a", "held": False, "until": None,
+                                                "waiting": waiting("other", clock.now + 30)}
+
+
+def test_a_suspended_holder_only_plans(root, engine, clock, state, configs):
+    pipeline = Pipeline(service(3, 3))
+    agent = swarm_agent(root, engine, clock, state, configs, pipeline)
+    agent.set_suspended(True)
+    agent.run_pass({"api:suspend"})
+    assert [kind for kind, _ in pipeline.asked] == ["preview"]
+
+
+def test_a_service_reports_its_running_and_desired_tasks_and_last_task_error(root, engine, clock, state, configs):
+    agent = swarm_agent(root, engine, clock, state, configs, Pipeline(service(2, 3, "task: non-zero exit (1)")))
+    agent.run_pass({"resync"})
+    [web] = agent.status.snapshot()["resources"]
+    assert (web["kind"], web["name"], web["state"], web["replicas"], web["task_error"]) == (
+        "service", "web", "stalled", {"running": 2, "desired": 3}, "task: non-zero exit (1)")
+
+
+def test_a_service_still_to_change_is_pending_with_its_plan_line(root, engine, clock, state, configs):
+    remaining = Plan((Change(ChangeKind.CREATE, "service", "web", (Cause(Reason.MISSING),)),), ())
+    agent = swarm_agent(root, engine, clock, state, configs, Pipeline(SwarmState(), remaining))
+    agent.run_pass({"resync"})
+    [web] = agent.status.snapshot()["resources"]
+    assert (web["state"], web["message"], "replicas" in web) == ("pending", "+ create service web (missing)", False)
+
+
+def test_metrics_count_each_services_running_and_desired_tasks(root, engine, clock, state, configs):
+    agent = swarm_agent(root, engine, clock, state, configs, Pipeline(service(2, 3)))
+    agent.run_pass({"resync"})
+    sample = agent.status.metrics.registry.get_sample_value
+    assert (sample("reconciler_service_replicas", {"name": "web", "state": "running"}),
+            sample("reconciler_service_replicas", {"name": "web", "state": "desired"})) == (2.0, 3.0)
+
+
+def test_between_passes_the_holder_renews_the_lease_without_a_pass(root, engine, clock, state, configs):
+    pipeline = Pipeline(service(3, 3))
+    agent = swarm_agent(root, engine, clock, state, configs, pipeline)
+    agent.run_pass({"resync"})
+    clock.now += 10
+    assert agent._keep_lease() is False
+    assert configs.leases["reconciler-lease-" + NS].expires == clock.now + 30
+    assert len(pipeline.asked) == 1
+
+
+def test_an_agent_that_takes_the_lease_over_between_passes_asks_for_a_pass(root, engine, clock, state, configs):
+    Leases(configs, NS, "other", clock).hold()
+    agent = swarm_agent(root, engine, clock, state, configs, Pipeline(service(3, 3)))
+    agent.run_pass({"resync"})
+    clock.now += 30
+    assert agent._keep_lease() is True
