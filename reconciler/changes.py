@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from reconciler.fielddiff import FieldDiff
 from reconciler.fields import Mount
@@ -155,6 +156,10 @@ class Change:
     adoptee_running: bool = False
     # what changes, field by field with values (reconciler.fielddiff): printed under the change line
     diff: tuple[FieldDiff, ...] = ()
+    # --target swarm (reconciler.swarm.diff): a service's rendered ServiceSpec, and the observed
+    # Version.Index an update names
+    body: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    version: int | None = None
 
     @property
     def key(self) -> str:

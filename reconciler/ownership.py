@@ -43,9 +43,11 @@ def logical_name(labels: Mapping[str, str], engine_name: str) -> str:
     return labels.get(LABEL_NAME) or engine_name
 
 
-def recorded_keys(labels: Mapping[str, str]) -> dict[str, str]:
+def recorded_keys(labels: Mapping[str, str], label: str = LABEL_SPEC_KEYS) -> dict[str, str]:
+    """The JSON object a label holds (by default the spec's keys and their short hashes); {} when
+    it is missing or not an object."""
     try:
-        keys = json.loads(labels.get(LABEL_SPEC_KEYS, "{}"))
+        keys = json.loads(labels.get(label, "{}"))
     except ValueError:
         return {}
     return keys if isinstance(keys, dict) else {}
