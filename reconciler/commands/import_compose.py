@@ -7,7 +7,9 @@ written then). Every key that could not be carried goes to stderr, one per line,
 the variables the files read from the process environment. The engine (`--engine`, $DOCKER_HOST)
 is asked for a running project of that name, to name resources as it does and mark the ones it
 holds `adopt = true`; an engine that cannot be reached means none runs, and is said on stderr.
-Without a running project nothing is marked: the names already taken are said on stderr, with
+Files with Swarm-only values (`replicas` other than 1, `mode = "global"`, from Compose's `deploy`)
+are checked as `validate --target swarm` checks them, with a note that the host target refuses
+them. Without a running project nothing is marked: the names already taken are said on stderr, with
 how to adopt them. With --force, the files an earlier import of the same project wrote in --out
 that this one does not write are removed, each said on stderr.
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from reconciler.commands.importing import write_checked
 from reconciler.importing.compose_convert import Conversion, build_contexts, convert
+from reconciler.importing.compose_deploy import swarm_only
 from reconciler.importing.compose_names import PROJECT_LABEL, Naming, RunningProject, running_project
 from reconciler.importing.compose_taken import taken
 from reconciler.importing.emit import default_env_path, earlier
@@ -57,8 +60,10 @@ def compose(args) -> int:
     env_path = Path(args.env_out) if args.env_out else default_env_path(out)
     outside = next((c for c in build_contexts(conversion) if c.startswith("..")), None)
     header = conversion.header(env_path.resolve(), (out / outside).resolve() if outside else None)
+    for_swarm = swarm_only(conversion.files)
     written = write_checked(out, conversion.files, conversion.env, header=header, env_path=env_path, force=args.force,
-                            environ=conversion.environ, outside=outside, made="converted")
+                            environ=conversion.environ, outside=outside, made="converted",
+                            target="swarm" if for_swarm else "host")
     if written is None:
         return 1
     for path in earlier(out, header, written) if args.force else ():
@@ -66,6 +71,10 @@ def compose(args) -> int:
         print(f"note: removed {path}: an earlier import of project {project.name} wrote it, and this one does not",
               file=sys.stderr)
     _report(conversion)
+    if for_swarm:
+        print(f"note: only --target swarm runs {', '.join(for_swarm)}: the host target refuses them (one host runs "
+              "one container per [container.NAME]); validate, plan, apply and run with --target swarm",
+              file=sys.stderr)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     for path in written:

@@ -64,12 +64,14 @@ def run(args) -> int:
 
 
 def write_checked(out: Path, files, env, *, header: str, env_path: Path | None, force: bool,
-                  environ=(), outside: str | None = None, made: str = "imported") -> list[Path] | None:
-    """Write an import's files (emit.write) once they pass `validate` as written; None, with the
-    problems on stderr and nothing written, when they would not or when writing is refused."""
-    problems = refused(out, files, env, environ, outside)
+                  environ=(), outside: str | None = None, made: str = "imported",
+                  target: str = "host") -> list[Path] | None:
+    """Write an import's files (emit.write) once they pass `validate --target TARGET` as written;
+    None, with the problems on stderr and nothing written, when they would not or when writing is refused."""
+    problems = refused(out, files, env, environ, outside, target)
+    validate = "validate --target swarm" if target == "swarm" else "validate"
     for problem in problems:
-        print(f"error: the {made} files would not pass validate: {problem}", file=sys.stderr)
+        print(f"error: the {made} files would not pass {validate}: {problem}", file=sys.stderr)
     if problems:
         return None
     try:

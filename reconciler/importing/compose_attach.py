@@ -17,7 +17,7 @@ from reconciler.importing.project import ModelPath
 _HOSTNAME = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?")
 _HOST_PATH = ("/", ".", "~")
 _RANGE = re.compile(r"\d-\d")
-_MODES = ("ingress", "host")  # a long-form port's mode: on one engine both publish on the host
+_MODES = ("ingress", "host")  # a long-form port's mode (Swarm's PublishMode): one host publishes on itself either way
 
 
 def _mount_item() -> Mapping[str, Any]:
@@ -112,8 +112,9 @@ def networks(scope: Scope, path: ModelPath, value: Any) -> dict[str, Any]:
 
 
 def ports(scope: Scope, path: ModelPath, value: list) -> list:
-    """`ports` as written; a port range (not taken here) is skipped: write one entry per port; so
-    is a string that is no port form, with that reason."""
+    """`ports` as written (a long form's `mode`, ingress or host, too); a port range (not taken
+    here) is skipped: write one entry per port; so is a string that is no port form, and a mode
+    that is neither, with the reason."""
     pattern = re.compile(schema_node("port")["anyOf"][1]["pattern"])
     out = []
     for index, item in enumerate(value):
@@ -124,7 +125,8 @@ def ports(scope: Scope, path: ModelPath, value: list) -> list:
                        "not a port: [[IP:]HOST:]CONTAINER[/PROTOCOL] with port numbers (Compose refuses it too)")
             continue
         if isinstance(item, Mapping):
-            if item.get("mode", "ingress") in _MODES:
+            if item.get("mode", "ingress") not in _MODES:
+                scope.skip((*where, "mode"), "not a publish mode: ingress or host (Swarm's PublishMode)")
                 item = {key: inner for key, inner in item.items() if key != "mode"}
             if "-" in str(item.get("published", "")) or "-" in str(item.get("target", "")):
                 scope.skip(where, "a port range: write one entry per port")

@@ -23,6 +23,7 @@ from reconciler.importing.compose_attach import (
     service_ref,
     volumes_from,
 )
+from reconciler.importing.compose_deploy import deploy_keys
 from reconciler.importing.compose_text import go_text
 from reconciler.importing.compose_values import NO_EQUIVALENT, Scope, Unwritable, schema_node
 from reconciler.importing.emit import Resource
@@ -32,7 +33,6 @@ from reconciler.importing.project import ModelPath
 # stop_grace_period to a top-level key; mem_limit, cpus... into `resources`
 _RENAMED = {a.name: a.targets[0][0] for a in ALIASES.values() if a.rename and len(a.targets[0]) == 1}
 _RESOURCES = {a.name: a.targets[0][1] for a in ALIASES.values() if a.rename and a.targets[0][0] == "resources"}
-_ORDERS = ("stop-first", "start-first")
 _CLEAR = {"labels", "annotations"}  # shown by `docker inspect`: no value from the env file
 _DEPLOY_LIMITS = {("limits", "cpus"): "cpus", ("limits", "memory"): "memory", ("limits", "pids"): "pids_limit",
                   ("reservations", "memory"): "memory_reservation"}
@@ -137,8 +137,8 @@ def _pull_policy(scope: Scope, path: ModelPath, value: Any, out: _Table) -> None
 
 
 def _deploy(scope: Scope, path: ModelPath, value: Mapping[str, Any], out: _Table) -> None:
-    """`deploy.resources` limits as `resources` (as Compose v2 applies them on one host), the
-    update order as `update.order`; the rest is Swarm's."""
+    """`deploy.resources` limits as `resources` (as Compose v2 applies them on one host); the other
+    keys as keys of the container (`compose_deploy`: replicas, mode, update, restart)."""
     for key, item in value.items():
         if key == "resources" and isinstance(item, Mapping):
             for kind, limits in item.items():
@@ -149,12 +149,18 @@ def _deploy(scope: Scope, path: ModelPath, value: Mapping[str, Any], out: _Table
                         scope.skip(where, f"{ours} is written already" if ours else compose_hint("container", "deploy"))
                         continue
                     out.resource(ours, scope.carry(where, inner), f"deploy.resources.{kind}.{limit}")
-        elif key == "update_config" and isinstance(item, Mapping) and item.get("order") in _ORDERS:
-            _put(out, "update", {"order": item["order"]}, "from deploy.update_config.order")
-            for other in set(item) - {"order"}:
-                scope.skip((*path, key, other), compose_hint("container", "deploy") or NO_EQUIVALENT)
         else:
-            scope.skip((*path, key), compose_hint("container", "deploy") or NO_EQUIVALENT)
+            for ours, carried, note in deploy_keys(scope, (*path, key), key, item, value):
+                _put(out, ours, carried, note)
+
+
+def _restart(scope: Scope, path: ModelPath, value: Any, out: _Table) -> None:
+    """`restart` as written, unless `deploy.restart_policy` is given: Compose v2 and docker stack
+    deploy take that one (compose pkg/compose/create.go getRestartPolicy; docker/cli convertRestartPolicy)."""
+    if "restart_policy" in (scope.project.model["services"][path[1]].get("deploy") or {}):
+        scope.skip(path, "deploy.restart_policy is written as restart: Compose takes it over restart")
+        return
+    _put(out, "restart", scope.carry(path, value, schema_node("container", "restart")))
 
 
 def _build(scope: Scope, path: ModelPath, value: Any, out: _Table) -> None:
@@ -235,6 +241,7 @@ _HANDLERS: dict[str, Callable[[Scope, ModelPath, Any, _Table], None]] = {
     "volumes": _mounts,
     "pull_policy": _pull_policy,
     "deploy": _deploy,
+    "restart": _restart,
     "build": _build,
     "env_file": _files,
     "label_file": _files,

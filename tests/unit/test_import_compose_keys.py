@@ -27,13 +27,14 @@ def test_compose_memory_and_cpu_keys_go_to_resources_with_a_note():
         'resources = {memory = "512M", cpus = 0.5} # from mem_limit: 512M, cpus: 0.5'
 
 
-def test_deploy_resource_limits_go_to_resources_and_the_rest_is_skipped():
-    compose = project({"web": {"image": "x", "deploy": {"replicas": 2, "resources": {"limits": {"memory": "1g"}}}}})
+def test_deploy_resource_limits_go_to_resources_and_what_has_no_key_is_skipped():
+    compose = project({"web": {"image": "x", "deploy": {"endpoint_mode": "vip",
+                                                        "resources": {"limits": {"memory": "1g"}}}}})
     conversion = converted(compose)
 
     assert 'resources = {memory = "1g"} # from deploy.resources.limits.memory' in table_lines(conversion, "web.toml")
     assert [f"{s.origin}: {s.key}" for s in conversion.skipped] == [
-        f"{origin_of(compose, 'services', 'web', 'deploy', 'replicas')}: services.web.deploy.replicas"]
+        f"{origin_of(compose, 'services', 'web', 'deploy', 'endpoint_mode')}: services.web.deploy.endpoint_mode"]
 
 
 def test_pull_policy_is_written_as_pull_and_its_interval():
@@ -70,9 +71,9 @@ def test_a_port_range_is_skipped_and_the_other_ports_kept():
     assert [s.key for s in conversion.skipped] == ["services.web.ports.1"]
 
 
-def test_a_long_form_port_loses_its_ingress_mode_silently():
-    assert web(ports=[{"target": 80, "published": 8080, "mode": "ingress"}])[2:5] == [
-        "ports = [", "    {target = 80, published = 8080},", "]"]
+def test_a_long_form_port_keeps_its_mode():
+    assert web(ports=[{"target": 80, "published": 8080, "mode": "host"}])[2:5] == [
+        "ports = [", '    {target = 80, published = 8080, mode = "host"},', "]"]
 
 
 def test_a_key_without_an_equivalent_is_skipped_with_the_reason_of_compose_only():
