@@ -16,6 +16,7 @@ import time
 from reconciler.agent.lock import Locked, acquire, lock_path
 from reconciler.agent.rollbacks import Rollbacks
 from reconciler.agent.statedir import StateDirError
+from reconciler.commands import swarm_target
 from reconciler.commands.context import (
     colour,
     given_profiles,
@@ -35,6 +36,8 @@ from runtime import EngineError
 
 
 def run(args) -> int:
+    if args.target == "swarm":
+        return swarm_target.apply(args)
     try:
         given = given_profiles(args)
     except ValueError as error:

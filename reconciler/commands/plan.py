@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 
 from reconciler.agent.statedir import StateDirError
+from reconciler.commands import swarm_target
 from reconciler.commands.context import colour, pass_options, prepare, state_dir
 from reconciler.commands.render import plan_json, plan_text, problems_json
 from reconciler.converge import make_plan, observe
@@ -14,6 +15,8 @@ from runtime import EngineError
 
 
 def run(args) -> int:
+    if args.target == "swarm":
+        return swarm_target.plan(args)
     ready = prepare(args, as_json=args.json)
     if ready is None:
         return 1
