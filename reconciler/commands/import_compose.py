@@ -59,8 +59,8 @@ def compose(args) -> int:
         notes = found.notes(adoptable=running is None)
     env_path = Path(args.env_out) if args.env_out else default_env_path(out)
     outside = next((c for c in build_contexts(conversion) if c.startswith("..")), None)
-    header = conversion.header(env_path.resolve(), (out / outside).resolve() if outside else None)
     for_swarm = swarm_only(conversion.files)
+    header = conversion.header(env_path.resolve(), (out / outside).resolve() if outside else None, bool(for_swarm))
     written = write_checked(out, conversion.files, conversion.env, header=header, env_path=env_path, force=args.force,
                             environ=conversion.environ, outside=outside, made="converted",
                             target="swarm" if for_swarm else "host")

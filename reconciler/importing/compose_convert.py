@@ -38,9 +38,13 @@ class Conversion:
     environ: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
 
-    def header(self, env_path: Path | None, build_allow: Path | None = None) -> str:
-        """The comment on top of every file: where it came from, and how to run it."""
+    def header(self, env_path: Path | None, build_allow: Path | None = None, swarm: bool = False) -> str:
+        """The comment on top of every file: where it came from, and how to run it (`swarm`: the
+        files hold values only `--target swarm` runs)."""
         lines = [f"Imported from the Compose project {self.project} by `reconciler import compose`."]
+        if swarm:
+            lines.append("Replicas or a global mode from Compose's deploy: validate, plan, apply and run with "
+                         "--target swarm")
         if self.env and env_path is not None:
             lines.append(f"Values from the Compose env files are kept outside: run with --env-file {env_path}")
         if build_allow is not None:

@@ -205,6 +205,8 @@ def test_a_scaled_project_is_written_for_the_swarm_target_with_a_note(tmp_path):
         imported.stderr
     assert "skipped: " + str(tmp_path / "compose.yaml") + ":8: services.web.deploy.restart_policy.delay: no key " \
         "here" in imported.stderr
+    assert (tmp_path / "out" / "web.toml").read_text().splitlines()[1] == \
+        "# Replicas or a global mode from Compose's deploy: validate, plan, apply and run with --target swarm"
     assert _reconciler(tmp_path, "validate", "out", "--target", "swarm").returncode == 0
     assert "container.web.replicas: replicas = 3: only --target swarm" in _reconciler(tmp_path, "validate",
                                                                                        "out").stderr
