@@ -56,10 +56,11 @@ unit: install
 lint: install
 	$(VENV)/bin/ruff check reconciler runtime tests bench
 
-# Every benchmark on Docker, then the agent's, the git source's and the images' on Podman (docs/benchmarks.md).
+# Every benchmark on Docker (the Swarm one on the swarm of scripts/swarm.sh), then the agent's, the git
+# source's and the images' on Podman (docs/benchmarks.md).
 bench: install
 	@scripts/registry.sh install
-	@export DOCKER_HOST=$$($(ENGINE) ensure) && $(ENGINE) image && $(PY) -m bench
+	@export DOCKER_HOST=$$($(ENGINE) ensure) SWARM_HOST=$$($(SWARM) ensure) && $(ENGINE) image && $(PY) -m bench
 	@export DOCKER_HOST=$$($(PODMAN) ensure) && $(PODMAN) image && $(PY) -m bench agent git images
 
 # The fault campaign against the agent (docs/chaos.md); not part of `make test`.

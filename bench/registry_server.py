@@ -35,9 +35,10 @@ _REQUEST = re.compile(r'"([A-Z]+) (/v2/\S*) HTTP/[\d.]+" (\d{3})')
 
 
 class BenchRegistry:
-    """A running registry asking for USER and a random password; `stop()` removes everything."""
+    """A running registry asking for USER and a random password (with `auth`, else open to anyone);
+    `stop()` removes everything."""
 
-    def __init__(self) -> None:
+    def __init__(self, auth: bool = True) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="bench-registry-"))
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -49,7 +50,7 @@ class BenchRegistry:
             f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: false\n"
             f"storage:\n  filesystem:\n    rootdirectory: {self.root / 'storage'}\n"
             f"http:\n  addr: {self.host}\n  secret: {secrets.token_hex(16)}\n"
-            f"auth:\n  htpasswd:\n    realm: bench\n    path: {self.root / 'htpasswd'}\n")
+            + (f"auth:\n  htpasswd:\n    realm: bench\n    path: {self.root / 'htpasswd'}\n" if auth else ""))
         self.log = self.root / "access.log"
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen([REGISTRY, "serve", str(self.root / "config.yml")], stdout=log,
