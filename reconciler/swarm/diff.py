@@ -28,6 +28,7 @@ from reconciler.model import (
 from reconciler.ownership import recorded_keys
 from reconciler.swarm.compare import differences
 from reconciler.swarm.options import DEFAULT, SwarmOptions
+from reconciler.swarm.rollout import LABEL_ROLLED_BACK_WHY, failed_labels
 from reconciler.swarm.service_spec import LABEL_SERVICE_KEYS, constraints, mode_name, object_name, render, service_keys
 from runtime.swarm_base import ObservedObject, ObservedService, SwarmState
 
@@ -83,7 +84,7 @@ def _service(spec: ContainerSpec, have: ObservedService | None, taken: bool, obs
     if have is not None and LABEL_SPEC_HASH not in have.labels:
         return Change(ChangeKind.WARN, "service", spec.name, (Cause(Reason.NO_SPEC_HASH),))
     if have is not None and _quarantined(have, spec):
-        return change(ChangeKind.BLOCKED, Cause(Reason.ROLLED_BACK, have.update_message))
+        return change(ChangeKind.BLOCKED, Cause(Reason.ROLLED_BACK, have.labels.get(LABEL_ROLLED_BACK_WHY, "")))
     digest = _digest(spec, observed, have)
     if constraints(spec.hosts, observed.nodes) is None:
         return change(ChangeKind.BLOCKED, Cause(Reason.NO_NODE, ", ".join(spec.hosts)))
@@ -140,9 +141,10 @@ def _short(image: str) -> str:
 
 def _quarantined(have: ObservedService, spec: ContainerSpec) -> bool:
     """Swarm rolled back an update to exactly this spec (its spec hash and rendered keys): it is
-    not tried again until the files change. No state file: the service's PreviousSpec says it."""
-    previous = have.previous_labels
-    if have.update_state != "rollback_completed" or not previous or not hash_matches(previous, spec):
+    not tried again until the files change. No state file: the executor labelled the service with
+    the spec that failed (`rollout.rollback_labels`; Swarm's rollback empties PreviousSpec)."""
+    previous = failed_labels(have.labels)
+    if not previous or not hash_matches(previous, spec):
         return False
     return LABEL_SERVICE_KEYS not in previous or recorded_keys(previous, LABEL_SERVICE_KEYS) == service_keys(spec)
 

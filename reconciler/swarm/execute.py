@@ -62,7 +62,7 @@ def _perform(action: Action, task: Task, runtime: SwarmRuntime, desired: Desired
         if step is Step.CREATE_SERVICE:
             runtime.create_service(_body(action))
         elif step is Step.UPDATE_SERVICE:
-            _update(runtime, action)
+            _update(runtime, action, desired.secret_values)
         elif step is Step.REMOVE_SERVICE:
             _remove_service(runtime, target, namespace, task.change.name)
         elif step is Step.CREATE_NETWORK:
@@ -94,12 +94,12 @@ def _body(action: Action) -> Mapping:
     return action.body
 
 
-def _update(runtime: SwarmRuntime, action: Action) -> None:
+def _update(runtime: SwarmRuntime, action: Action, secrets: frozenset[str]) -> None:
     """Update service `action.target` to the action's body (the whole rendered ServiceSpec) at its
     observed `version` (Conflict when it changed since), then, when the action gives a `timeout`,
     follow Swarm's rolling update until it is over (`rollout.outcome`): raises RolledBack /
-    UpdatePaused with Swarm's reason, or EngineError when it is still going on after `timeout`
-    seconds."""
+    UpdatePaused with Swarm's reason (a rolled-back service is labelled with the spec that failed:
+    `rollout.rollback_labels`), or EngineError when it is still going on after `timeout` seconds."""
     before = runtime.service(action.target)
     if action.version is None:
         raise InvalidSpec(f"{action}: the plan carries no observed version")
@@ -113,6 +113,8 @@ def _update(runtime: SwarmRuntime, action: Action) -> None:
         reason = rollout.reason_seen(now, reason)
         result = rollout.outcome(before, now, elapsed, reason)
         if result.over:
+            if isinstance(result.error, rollout.RolledBack):
+                _label_rolled_back(runtime, action, masking.mask(result.error.why, secrets))
             if result.error is not None:
                 raise result.error
             return
@@ -120,6 +122,14 @@ def _update(runtime: SwarmRuntime, action: Action) -> None:
             raise EngineError(f"the rolling update is still {now.update_state or 'not started'} after "
                               f"{action.timeout:g}s" + (f": {reason}" if reason else ""))
         time.sleep(rollout.POLL_SECONDS)
+
+
+def _label_rolled_back(runtime: SwarmRuntime, action: Action, why: str) -> None:
+    """Label the service Swarm rolled back with the spec that failed (the action's body) and `why`:
+    its spec as it now runs, labels added, so no task is replaced."""
+    now = runtime.service(action.target)
+    labels = {**(now.spec.get("Labels") or {}), **rollout.rollback_labels(_body(action).get("Labels") or {}, why)}
+    runtime.update_service(action.target, now.version, {**now.spec, "Labels": labels})
 
 
 def _remove_service(runtime: SwarmRuntime, service_id: str, namespace: str, name: str) -> None:

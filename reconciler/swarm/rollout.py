@@ -7,12 +7,20 @@ update's `failure_action = "pause"`), `rollback_completed` (`failure_action = "r
 previous spec runs again) or `rollback_paused`. An update that leaves every task as it is (a
 change of replicas, of labels, of a placement the tasks' nodes still satisfy) starts no rollout:
 its state stays unset.
+
+Swarm keeps nothing of the spec it rolled back from (its rollback empties `PreviousSpec`), so the
+executor labels the service, once rolled back, with that spec's hash labels under
+ROLLED_BACK_PREFIX and Swarm's reason (`rollback_labels`): what `reconciler.swarm.diff` reads
+(`failed_labels`) to hold that spec back until the files change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from reconciler.model import LABEL_FORM, LABEL_PREFIX, LABEL_SPEC_HASH
+from reconciler.swarm.service_spec import LABEL_SERVICE_KEYS
 from runtime.base import EngineError
 from runtime.swarm_base import ObservedService
 
@@ -29,8 +37,18 @@ PAUSED = ("paused", "rollback_paused")
 ROLLED = ("TaskTemplate", "EndpointSpec")
 
 
+# the labels of the spec Swarm rolled back from, each under this prefix, and Swarm's reason
+ROLLED_BACK_PREFIX = LABEL_PREFIX + "rolled-back."
+LABEL_ROLLED_BACK_WHY = LABEL_PREFIX + "rolled-back-why"
+_KEPT = (LABEL_SPEC_HASH, LABEL_FORM, LABEL_SERVICE_KEYS)
+
+
 class RolledBack(EngineError):
-    """Swarm rolled the update back (its failure action); the message is Swarm's reason."""
+    """Swarm rolled the update back (its failure action); `why` is Swarm's reason."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"rolled back by Swarm: {why}")
+        self.why = why
 
 
 class UpdatePaused(EngineError):
@@ -58,7 +76,7 @@ def outcome(before: ObservedService, now: ObservedService, elapsed: float, reaso
     if state == DONE:
         return Outcome(over=True)
     if state == ROLLED_BACK:
-        return Outcome(over=True, error=RolledBack(f"rolled back by Swarm: {why}"))
+        return Outcome(over=True, error=RolledBack(why))
     if state in PAUSED:
         return Outcome(over=True, error=UpdatePaused(f"update {state} by Swarm: {why}"))
     if state is not None:
@@ -79,3 +97,17 @@ def reason_seen(now: ObservedService, earlier: str | None) -> str | None:
 def _task_error(service: ObservedService) -> str | None:
     error = service.tasks.last_error
     return f"last task error: {error}" if error else None
+
+
+def rollback_labels(failed: Mapping[str, str], why: str) -> dict[str, str]:
+    """The labels that record, on a rolled-back service, the spec that failed (from its labels
+    `failed`: spec hash, canonical form, service keys) and Swarm's reason `why`."""
+    kept = {ROLLED_BACK_PREFIX + key.removeprefix(LABEL_PREFIX): failed[key] for key in _KEPT if key in failed}
+    return {**kept, LABEL_ROLLED_BACK_WHY: why}
+
+
+def failed_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    """The labels of the spec Swarm rolled this service back from, as `rollback_labels` recorded
+    them (empty when it was not rolled back since its last update)."""
+    return {LABEL_PREFIX + key.removeprefix(ROLLED_BACK_PREFIX): value for key, value in labels.items()
+            if key.startswith(ROLLED_BACK_PREFIX)}

@@ -24,6 +24,7 @@ from reconciler.ownership import owned_labels
 from reconciler.swarm.compare import differences
 from reconciler.swarm.options import SwarmOptions
 from reconciler.swarm.plan import make_plan
+from reconciler.swarm.rollout import rollback_labels
 from reconciler.swarm.service_spec import LABEL_SECRET_DIGEST, object_name, render
 from reconciler.tasks import Step
 from runtime.base import ObservedNetwork
@@ -167,10 +168,16 @@ def test_a_node_joining_changes_the_placement():
     assert plan.splitlines()[0] == "% update service web (nodes changed)"
 
 
+def rolled_back_from(failed: ContainerSpec, why: str) -> ObservedService:
+    """web as Swarm rolled it back from `failed`, labelled by the executor (rollout.rollback_labels)."""
+    service = running(web())
+    labels = {**service.labels, **rollback_labels(render(failed, NS, DIGEST, NODES)["Labels"], why)}
+    return dataclasses.replace(service, labels=labels, spec={**service.spec, "Labels": labels})
+
+
 def test_an_update_rolled_back_by_swarm_is_quarantined_until_the_files_change():
     failed = web(env={"BROKEN": "1"})
-    rolled_back = running(web(), update_state="rollback_completed", update_message="update rolled back: task exited",
-                          previous_labels=render(failed, NS, DIGEST, NODES)["Labels"])
+    rolled_back = rolled_back_from(failed, "update rolled back: task exited")
     assert text(desired(failed), swarm(rolled_back)) == "\n".join([
         "# blocked service web (rolled back by Swarm: update rolled back: task exited)",
         "Plan: 1 blocked.",
@@ -179,8 +186,7 @@ def test_an_update_rolled_back_by_swarm_is_quarantined_until_the_files_change():
 
 def test_a_new_edit_after_a_rollback_is_tried():
     failed = web(env={"BROKEN": "1"})
-    rolled_back = running(web(), update_state="rollback_completed",
-                          previous_labels=render(failed, NS, DIGEST, NODES)["Labels"])
+    rolled_back = rolled_back_from(failed, "task exited")
     assert text(desired(web(env={"FIXED": "1"})), swarm(rolled_back)).startswith("% update service web (spec changed")
 
 

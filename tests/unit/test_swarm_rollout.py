@@ -1,6 +1,15 @@
 """reconciler.swarm.rollout: when a followed rolling update of Swarm is over, and how it ended."""
 
-from reconciler.swarm.rollout import QUIET_SECONDS, RolledBack, UpdatePaused, outcome, reason_seen
+from reconciler.swarm.rollout import (
+    LABEL_ROLLED_BACK_WHY,
+    QUIET_SECONDS,
+    RolledBack,
+    UpdatePaused,
+    failed_labels,
+    outcome,
+    reason_seen,
+    rollback_labels,
+)
 from runtime.swarm_base import ObservedService, ObservedTasks
 
 OLD = {"TaskTemplate": {"ContainerSpec": {"Image": "demo@sha256:1", "Env": []}},
@@ -67,3 +76,16 @@ def test_the_rollback_reason_is_kept_from_the_rollback_in_progress():
     assert reason_seen(rolling, None) == "update rolled back due to failure of task x1"
     assert reason_seen(service(OLD, "rollback_completed", "rollback completed"), "earlier") == "earlier"
     assert reason_seen(service(NEW_ENV, "updating", "update in progress"), None) is None
+
+
+def test_the_labels_of_the_spec_rolled_back_from_are_read_back_as_they_were_with_swarms_reason():
+    failed = {"io.reconciler.spec-hash": "sha256:f", "io.reconciler.form": "4", "io.reconciler.service-keys": "{}",
+              "io.reconciler.managed": "ns", "app": "web"}
+    labels = {"io.reconciler.spec-hash": "sha256:ok", **rollback_labels(failed, "task: non-zero exit (3)")}
+    assert failed_labels(labels) == {"io.reconciler.spec-hash": "sha256:f", "io.reconciler.form": "4",
+                                     "io.reconciler.service-keys": "{}"}
+    assert labels[LABEL_ROLLED_BACK_WHY] == "task: non-zero exit (3)"
+
+
+def test_a_service_never_rolled_back_has_no_failed_labels():
+    assert failed_labels({"io.reconciler.spec-hash": "sha256:ok"}) == {}

@@ -114,9 +114,23 @@ def test_an_update_whose_tasks_exit_is_rolled_back_by_swarm_and_reported_with_it
     assert f"failed: update service {web}" in failed.stdout
     assert "rolled back by Swarm: " in failed.stdout and "task: non-zero exit (3)" in failed.stdout
     assert '"event": "service.rolled_back"' in failed.stderr
-    service = swarm_client.services.get(web)
-    assert service.attrs["UpdateStatus"]["State"] == "rollback_completed"
-    assert service.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Args"] == ["sleep", "3600"]
+    assert swarm_client.services.get(web).attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Args"] == ["sleep", "3600"]
+
+
+def test_a_spec_swarm_rolled_back_is_blocked_until_the_file_changes(cli, files, namespace, swarm_registry,
+                                                                      swarm_client):
+    web = f"{namespace}-web"
+    policy = 'update = { order = "start-first", monitor = "2s" }\n'
+    assert cli("apply", "--target", "swarm", files(service_toml(web, swarm_registry, policy))).returncode == 0
+    broken = service_toml(web, swarm_registry, policy).replace('["sleep", "3600"]', '["sh", "-c", "exit 3"]')
+    assert cli("apply", "--target", "swarm", files(broken)).returncode == 1
+    held = cli("plan", "--target", "swarm", "--detailed-exitcode", files(broken))
+    assert held.returncode == 3
+    assert held.stdout.startswith(f"# blocked service {web} (rolled back by Swarm: ")
+    assert "task: non-zero exit (3)" in held.stdout.splitlines()[0]
+    fixed = cli("apply", "--target", "swarm", files(broken.replace("exit 3", "exec sleep 3600")))
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert swarm_client.services.get(web).attrs["UpdateStatus"]["State"] == "completed"
 
 
 def test_a_service_scaled_by_hand_is_scaled_back_by_the_next_apply(cli, files, namespace, swarm_registry,
