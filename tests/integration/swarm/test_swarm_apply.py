@@ -4,6 +4,7 @@ drift healed, jobs, secrets rotated, unowned names left alone, ports published i
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -156,6 +157,15 @@ def test_a_service_removed_by_hand_is_created_again_by_the_next_apply(cli, files
     assert settle(lambda: len(running_tasks(swarm_client, web)) == 1)
 
 
+def test_a_service_no_longer_declared_is_removed(cli, files, namespace, swarm_registry, swarm_client):
+    web, old = f"{namespace}-web", f"{namespace}-old"
+    both = files(service_toml(web, swarm_registry) + "\n" + service_toml(old, swarm_registry))
+    assert cli("apply", "--target", "swarm", both).returncode == 0
+    removed = cli("apply", "--target", "swarm", files(service_toml(web, swarm_registry)))
+    assert f"- remove service {old} (no longer declared)" in removed.stdout and removed.returncode == 0
+    assert [s.name for s in swarm_client.services.list(filters={"name": namespace})] == [web]
+
+
 def test_a_completed_state_container_is_a_job_that_runs_once(cli, files, namespace, swarm_registry, swarm_client):
     job = f"{namespace}-job"
     folder = files(f'[container.{job}]\nimage = "{swarm_registry}"\ncommand = ["true"]\nstate = "completed"\n')
@@ -238,3 +248,16 @@ def _get(url: str) -> str | None:
             return answer.read().decode()
     except OSError:
         return None
+
+
+def test_plan_against_an_engine_that_is_no_swarm_manager_is_an_error_saying_so(docker_client, files, tmp_path):
+    engine = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")  # the engine docker_client reaches
+    if docker_client.info()["Swarm"].get("LocalNodeState") == "active":
+        pytest.skip(f"the engine at {engine} is in a swarm")
+    planned = subprocess.run([sys.executable, "-m", "reconciler", "plan", "--target", "swarm", "--engine", engine,
+                              "--state-dir", str(tmp_path / "state"), files(service_toml("web", "localhost/demo:1"))],
+                             capture_output=True, text=True, timeout=120)
+    assert planned.returncode == 1
+    assert planned.stderr.strip().splitlines()[-1] == (
+        f"error: engine {engine} is not a Swarm manager: the node is not part of an active swarm (state: inactive; "
+        "`docker swarm init` makes one)")
