@@ -38,7 +38,7 @@ from reconciler.agent.requests import APPROVE, REJECT, RETRY, SYNC, Request, Req
 from reconciler.agent.rollbacks import Rollbacks, secret_values
 from reconciler.agent.statedir import StateDir
 from reconciler.agent.status import ResourceReport, Status
-from reconciler.agent.swarm_passes import SwarmPasses, SwarmReport, suspended_view, swarm_reports
+from reconciler.agent.swarm_passes import SwarmPasses, SwarmReport, suspended_view, swarm_reports, swarm_view
 from reconciler.agent.triggers import Backoff, Trigger
 from reconciler.agent.watch import DirectoryWatcher
 from reconciler.changes import ChangeKind
@@ -292,6 +292,8 @@ class Agent:
             refresh = self._host_view(refresh, self.host_id)
         if refresh.state is not None:
             refresh = self._profile_view(refresh)
+        if self.swarm is not None and refresh.state is not None:
+            refresh = swarm_view(refresh, hosts.placer(self.desired.root))
         for problem in self.status.set_errors(refresh.errors):
             log.error("desired_state.invalid", problem=str(problem))
         for problem in self.status.set_warnings(refresh.warnings):

@@ -18,9 +18,12 @@ from typing import Any, Protocol
 
 import structlog
 
+from reconciler.agent.lastgood import Refresh
 from reconciler.agent.status import ResourceReport
 from reconciler.changes import ChangeKind
+from reconciler.desired.hosts import Place
 from reconciler.model import DesiredState, resource_key
+from reconciler.swarm import checks
 from reconciler.swarm.lease import Leases
 from runtime.swarm_base import SwarmRuntime
 
@@ -74,6 +77,16 @@ class SwarmPasses:
         if waiting is not None or suspended:
             return self.preview(self.runtime, desired, namespace, options), waiting
         return self.converge(self.runtime, desired, namespace, options, should_stop=should_stop), None
+
+
+def swarm_view(refresh: Refresh, place: Place) -> Refresh:
+    """The files as Swarm runs them: what Swarm cannot run (reconciler.swarm.checks, placed by
+    `place`) is an error of its file, which is then frozen as an invalid file is (SwarmOptions.
+    invalid_files); what it runs differently is a warning. As `validate --target swarm` says."""
+    assert refresh.state is not None
+    errors, warnings = checks.problems(refresh.state, place)
+    return dataclasses.replace(refresh, errors=(*refresh.errors, *errors), warnings=(*refresh.warnings, *warnings),
+                               invalid=refresh.invalid | {problem.file for problem in errors})
 
 
 def swarm_reports(desired: DesiredState, report: SwarmReport) -> list[ResourceReport]:

@@ -155,3 +155,13 @@ def test_an_agent_that_takes_the_lease_over_between_passes_asks_for_a_pass(root,
     agent.run_pass({"resync"})
     clock.now += 30
     assert agent._keep_lease() is True
+
+
+def test_what_swarm_cannot_run_is_an_error_of_its_file_which_is_frozen(root, engine, clock, state, configs):
+    pipeline = Pipeline(SwarmState())
+    agent = swarm_agent(root, engine, clock, state, configs, pipeline)
+    write(root, {"web.toml": WEB + "privileged = true\n"})
+    agent.run_pass({"edit"})
+    [(_, options)] = pipeline.asked
+    assert options["invalid_files"] == frozenset({"web.toml"})
+    assert [e["text"].partition(": ")[0] for e in agent.status.snapshot()["errors"]] == ["web.toml:3"]
