@@ -165,3 +165,18 @@ def test_what_swarm_cannot_run_is_an_error_of_its_file_which_is_frozen(root, eng
     [(_, options)] = pipeline.asked
     assert options["invalid_files"] == frozenset({"web.toml"})
     assert [e["text"].partition(": ")[0] for e in agent.status.snapshot()["errors"]] == ["web.toml:3"]
+
+
+def test_a_holder_that_lost_the_lease_during_a_pass_starts_no_further_task(root, engine, clock, state, configs):
+    asked_to_stop = []
+
+    def converge(runtime, desired, namespace, options, should_stop):
+        clock.now += 31  # the pass outlived its lease: another agent took it meanwhile
+        Leases(configs, NS, "other", clock).hold()
+        asked_to_stop.append(should_stop())
+        return Report(NOTHING_LEFT, observed=SwarmState())
+
+    agent = swarm_agent(root, engine, clock, state, configs, Pipeline(SwarmState()))
+    agent.swarm.converge = converge
+    agent.run_pass({"resync"})
+    assert asked_to_stop == [True]
