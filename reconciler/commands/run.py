@@ -32,6 +32,7 @@ from reconciler.commands.context import (
     socket_path,
     state_dir,
 )
+from reconciler.commands.run_swarm import swarm_passes
 from reconciler.control.server import ControlServer, group_id, tls_context
 from reconciler.desired.envfile import values_of
 from reconciler.desired.hosts import default_host_id
@@ -98,10 +99,14 @@ def run(args) -> int:
     except ValueError as error:
         print(f"error: $RECONCILER_PROFILES: {error}", file=sys.stderr)
         return 1
+    swarm = swarm_passes(args) if args.target == "swarm" else None
+    if args.target == "swarm" and swarm is None:
+        return 1
     directory = source.root if source else Path(args.dir)
     status = Status(args.namespace, str(directory), interval,
                     args.status_file or default_status_file(args.namespace))
     status.profiles = profiles
+    status.target = args.target
     try:
         hosts = [check_host_name(name) for name in args.status_host]
     except ValueError as error:
@@ -114,10 +119,11 @@ def run(args) -> int:
         return 1
     agent = Agent(directory, runtime, args.namespace, status, interval, args.env_file,
                   args.allow_empty, engine=args.engine or DEFAULT_ENGINE, state_dir=state,
-                  host_id=args.host_id or default_host_id(), profiles=profiles,
+                  host_id=None if swarm else args.host_id or default_host_id(), profiles=profiles,
                   image_retention=args.image_retention,
                   checks=newer_checks(args, state))
     agent.desired.build_allow = build_allow(args)
+    agent.swarm = swarm
     if getattr(args, "approve", None):
         try:
             agent.gate = Gate(args.approve, state)
