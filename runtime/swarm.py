@@ -22,7 +22,7 @@ import requests
 
 from reconciler.model import LABEL_MANAGED
 from runtime import swarm_observe as parse
-from runtime.base import NotFound, RegistryAuth
+from runtime.base import Conflict, NotFound, RegistryAuth
 from runtime.docker_errors import engine_errors
 from runtime.swarm_base import Lease, NotManager, ObservedService, ObservedTasks, SwarmState
 
@@ -232,6 +232,27 @@ class DockerSwarm:
             self._call("POST", f"/configs/{quote(config_id)}/update", params={"version": lease.version},
                        body={"Name": name, "Labels": labels})
         return _lease(self._call("GET", f"/configs/{quote(config_id)}"))
+
+    def cluster_key(self, name: str) -> bytes | None:
+        """The data of the config `name`, or None when there is none (2 calls: the list by name, as
+        the engine's name filter matches prefixes, then the config, whose inspect carries its data)."""
+        found = [item["ID"] for item in self._list("/configs", name=[name]) if item["Spec"]["Name"] == name]
+        if not found:
+            return None
+        return base64.b64decode(self._call("GET", f"/configs/{quote(found[0])}")["Spec"].get("Data") or "")
+
+    def create_cluster_key(self, name: str, data: bytes) -> bytes:
+        """Create the config `name` holding `data` (no labels: nothing lists it as owned, so no
+        diff removes it); `data`, or the winner's data when another created it first. NotFound
+        when the winner's was removed again before it could be read."""
+        try:
+            self._create_object("configs", name, data, {})
+        except Conflict:
+            theirs = self.cluster_key(name)
+            if theirs is None:
+                raise NotFound(f"config {name} was created by another and removed again") from None
+            return theirs
+        return data
 
 
 def _lease(item: Mapping[str, Any]) -> Lease:

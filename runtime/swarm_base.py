@@ -151,3 +151,11 @@ class SwarmRuntime(Protocol):
     def write_lease(self, name: str, lease: Lease | None, holder: str, expires: float) -> Lease:
         """Take or renew the lease: create it when `lease` is None, else update its labels at
         `lease.version`. Conflict when another agent wrote it meanwhile (or created it first)."""
+
+    def cluster_key(self, name: str) -> bytes | None:
+        """The data of the config `name` (the cluster's key of secrets' keyed hashes), or None when
+        there is none."""
+
+    def create_cluster_key(self, name: str, data: bytes) -> bytes:
+        """Create the config `name` holding `data`; the key in force: `data`, or, when another
+        created it first (Conflict on create), the data of theirs."""

@@ -27,7 +27,7 @@ import structlog
 from reconciler.agent.statedir import StateDir
 from reconciler.desired import bridges
 from reconciler.desired.filesources import process_key
-from reconciler.desired.loader import FileDecl, Problem, combine, discover, environment, load_bytes, read_file
+from reconciler.desired.loader import FileDecl, HashKey, Problem, combine, discover, environment, load_bytes, read_file
 from reconciler.desired.problems import LoadFailure
 from reconciler.model import DesiredState
 
@@ -81,6 +81,8 @@ class LastKnownGood:
     store: StateDir | None = None
     confine: Path | None = None  # a git checkout: no file read may resolve outside it (see move_to)
     build_allow: tuple[Path, ...] = ()  # folders outside root a build may read (`--build-allow`)
+    # the key of secrets' keyed hashes when it is not the store's: the Swarm cluster's (swarm.cluster_key)
+    key: HashKey | None = None
     files: dict[str, Version] = field(default_factory=dict)  # the content in force, by relative path
     state: DesiredState | None = None
     saved: dict[str, bytes] | None = None  # what the store holds; None until read
@@ -174,7 +176,10 @@ class LastKnownGood:
         return Version(data, decl)
 
     def _hash_key(self) -> bytes:
-        """The key of secrets' keyed hashes: the store's (made on first use), else this process's."""
+        """The key of secrets' keyed hashes: `key`'s when set, else the store's (made on first use),
+        else this process's."""
+        if self.key is not None:
+            return self.key()
         return self.store.hash_key() if self.store is not None else process_key()
 
     def _unreadable(self, problem: Problem) -> Refresh:

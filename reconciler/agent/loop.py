@@ -287,6 +287,8 @@ class Agent:
             if checkout.waiting():
                 self.status.save()  # the first fetch has not ended: it wakes a pass when it does
                 return
+        if self.swarm is not None and not self._cluster_key(started, woken_by):
+            return
         refresh = checkout.refresh() if checkout is not None else self.desired.refresh()
         if self.host_id is not None and refresh.state is not None:
             refresh = self._host_view(refresh, self.host_id)
@@ -373,13 +375,26 @@ class Agent:
             return
         self._finish("converged" if report.converged else "failed", started, woken_by, refresh, report)
 
+    def _cluster_key(self, started: float, woken_by: list[str]) -> bool:
+        """On Swarm, the cluster's key of secrets' keyed hashes (swarm.cluster_key) is read, or made,
+        before the files are: True once it is at hand; else the pass ends unavailable, as when the
+        manager does not answer a pass. Once read, the key is kept for the life of the agent."""
+        if self.desired.key is None:
+            return True
+        try:
+            self.desired.key()
+        except EngineError as error:
+            self._unavailable(error, started, woken_by, Refresh(None, whole=False))
+            return False
+        return True
+
     def _answered(self) -> None:
         """The engine answered: its backoff and its out-of-reach record end."""
         self.backoff.succeeded(ENGINE)
         self.engine_watch.answered()
         self.status.set_engine_error(None)
 
-    def _unavailable(self, error: EngineUnavailable, started: float, woken_by: list[str], refresh: Refresh) -> None:
+    def _unavailable(self, error: EngineError, started: float, woken_by: list[str], refresh: Refresh) -> None:
         """The engine did not answer: the pass ends unavailable, the next waits its backoff."""
         retry = self.backoff.failed(ENGINE, self.clock())
         log.warning("engine.unavailable", engine=self.engine, error=str(error),

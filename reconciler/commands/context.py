@@ -15,7 +15,7 @@ from reconciler.commands.render import problems_json
 from reconciler.control.paths import default_socket
 from reconciler.desired import hosts, profiles
 from reconciler.desired.filesources import process_key
-from reconciler.desired.loader import load
+from reconciler.desired.loader import HashKey, load
 from reconciler.desired.problems import Problem
 from reconciler.desired.targets import host_target
 from reconciler.desired.validated import FILE_NAME, ValidationCache
@@ -27,9 +27,11 @@ from reconciler.images.usage import Usage
 from reconciler.model import DesiredState
 from reconciler.options import PlanOptions
 from reconciler.swarm import checks as swarm_checks
+from reconciler.swarm.cluster_key import ClusterKey
 from runtime import EngineError, Runtime, connect
 from runtime.base import RegistryAuth
 from runtime.registry import RegistryClient, RegistryError
+from runtime.swarm_base import SwarmRuntime
 
 
 def setup(args) -> None:
@@ -112,13 +114,22 @@ def build_allow(args) -> tuple[Path, ...]:
     return tuple(Path(folder).absolute() for folder in getattr(args, "build_allow", None) or ())
 
 
-def load_desired(args, as_json: bool = False) -> DesiredState | None:
+def cluster_key_source(args, manager: SwarmRuntime | None) -> ClusterKey | None:
+    """The key source of secrets' keyed hashes when it is not the state directory's: on `--target
+    swarm` with a Swarm `manager` reached, the cluster's (`swarm.cluster_key`), so that every agent
+    and `apply` of the cluster names a secret alike. None: the state directory's (`hash_key`), on
+    the host target and for `validate --target swarm`, which reaches no engine and creates nothing."""
+    return ClusterKey(manager, args.namespace) if args.target == "swarm" and manager is not None else None
+
+
+def load_desired(args, as_json: bool = False, key: HashKey | None = None) -> DesiredState | None:
     """The desired state in `args.dir`, or None after printing every problem (on stderr, or
     with `as_json` as one JSON error object on stdout, for scripts that parse the output).
-    Files that did not change since they last passed the schema check skip it (`validated`)."""
+    Files that did not change since they last passed the schema check skip it (`validated`).
+    `key` gives the key of secrets' keyed hashes (None: the state directory's, `hash_key`)."""
     cache = validation_cache(args)
     result = load(Path(args.dir), env_file=args.env_file, validated=cache, build_allow=build_allow(args),
-                  hash_key=lambda: hash_key(args))
+                  hash_key=key or (lambda: hash_key(args)))
     if cache is not None:
         cache.save()
     for warning in result.warnings:

@@ -25,6 +25,7 @@ from reconciler.agent.status import Status, StatusServer, check_host_name, defau
 from reconciler.commands.cli import AGENT_SIGNALS, DEFAULT_DIR
 from reconciler.commands.context import (
     build_allow,
+    cluster_key_source,
     given_profiles,
     newer_checks,
     registry_runtime,
@@ -124,6 +125,7 @@ def run(args) -> int:
                   checks=newer_checks(args, state))
     agent.desired.build_allow = build_allow(args)
     agent.swarm = swarm
+    agent.desired.key = cluster_key_source(args, swarm.runtime if swarm is not None else None)
     if getattr(args, "approve", None):
         try:
             agent.gate = Gate(args.approve, state)

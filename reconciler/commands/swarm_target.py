@@ -15,7 +15,7 @@ import socket
 import sys
 
 from reconciler.agent.lock import Locked, acquire, lock_path
-from reconciler.commands.context import colour, load_desired, profile_view, setup, swarm_view
+from reconciler.commands.context import cluster_key_source, colour, load_desired, profile_view, setup, swarm_view
 from reconciler.commands.render import plan_json, plan_text, problems_json, report_text
 from reconciler.images.credentials import CredentialsError, credentials_for
 from reconciler.model import DesiredState
@@ -75,22 +75,25 @@ def apply_holder() -> str:
 def _prepare(args, as_json: bool = False) -> tuple[DesiredState, SwarmRuntime, dict[str, RegistryAuth]] | None:
     """The desired state for Swarm (profiles applied), the manager reached, and the registry
     credentials of each declared image (`--registry-config`, else Docker's default config file);
-    None after printing why not."""
+    None after printing why not. The manager is reached first: secrets are hashed with the
+    cluster's key (`swarm.cluster_key`, created there when there is none), not the state directory's."""
     setup(args)
-    desired = load_desired(args, as_json)
-    desired = swarm_view(args, desired, as_json) if desired is not None else None
-    desired = profile_view(args, desired, as_json) if desired is not None else None
-    if desired is None:
-        return None
     runtime = connect_swarm(args.engine)
     where = args.engine or "at the local socket"
+    key = cluster_key_source(args, runtime)
     try:
         runtime.manager()
+        key()
     except NotManager as error:
         _failed(f"engine {where} is not a Swarm manager: {error}", as_json)
         return None
     except EngineError as error:
         _failed(f"engine {where} unreachable: {error}", as_json)
+        return None
+    desired = load_desired(args, as_json, key)
+    desired = swarm_view(args, desired, as_json) if desired is not None else None
+    desired = profile_view(args, desired, as_json) if desired is not None else None
+    if desired is None:
         return None
     try:
         auth = {ref: found for ref in sorted({c.image for c in desired.containers.values()})

@@ -3,7 +3,8 @@ one with scripts/swarm.sh; `make swarm` alone prints its address). Without it th
 locally and fail in CI (`RECONCILER_REQUIRE_ENGINE=1`), as the other engine fixtures do.
 
 Every test gets its own namespace; the services, networks, secrets and configs labelled with it
-(and its lease config, `reconciler-lease-<namespace>`) are removed afterwards."""
+(and its lease and key configs, `reconciler-lease-<namespace>`, `reconciler-key-<namespace>`) are removed
+afterwards."""
 
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ def namespace(swarm_client: docker.DockerClient):
     name = f"test-{uuid.uuid4().hex[:10]}"
     yield name
     for kind in (swarm_client.services, swarm_client.secrets, swarm_client.configs):
-        for item in _of_namespace(kind, name, f"reconciler-lease-{name}"):
+        for item in _of_namespace(kind, name, f"reconciler-lease-{name}", f"reconciler-key-{name}"):
             item.remove()
     _remove_networks(swarm_client, _of_namespace(swarm_client.networks, name))
 
