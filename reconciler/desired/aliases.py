@@ -13,7 +13,7 @@ interpolation already refused at the alias is not checked again.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,3 +155,14 @@ def resolve(report: FileReport, at: Path_, body: dict, failed: Collection[Path_]
             _put(body, target, item)
             report.renamed[(*at, *target)] = (*at, alias.name)
     return body, failed
+
+
+def written_aliases(lines: Mapping[Path_, int]) -> dict[Path_, Path_]:
+    """Our key path -> the alias's, for each alias a file wrote (`lines`: its key paths, as
+    `locate.key_lines` finds them), as `resolve` records them in `FileReport.renamed`: so a problem
+    found later at our key (`resources.shm_size`) is placed at the alias the file wrote (`shm_size`)."""
+    renamed: dict[Path_, Path_] = {}
+    for path in lines:
+        if len(path) == 3 and path[0] == "container" and path[2] in ALIASES:
+            renamed.update({(*path[:2], *target): path for target in ALIASES[path[2]].targets})
+    return renamed

@@ -17,6 +17,7 @@ import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from reconciler.desired.aliases import written_aliases
 from reconciler.desired.files import read_file
 from reconciler.desired.locate import key_lines
 from reconciler.desired.problems import FileReport, LoadFailure, Path_, Problem, decode_utf8, dotted
@@ -80,15 +81,17 @@ def check_view(state: DesiredState, host_id: str, place: Place) -> list[Problem]
 
 
 def placer(root: Path) -> Place:
-    """A `Place` for the files of the directory `root`: each problem at the line of its key path,
-    the file read again when a problem is first placed in it (without a line if it cannot be)."""
+    """A `Place` for the files of the directory `root`: each problem at the line of its key path
+    (or of the Compose alias the file wrote for it: `aliases.written_aliases`), the file read again
+    when a problem is first placed in it (without a line if it cannot be)."""
     reports: dict[str, FileReport] = {}
 
     def place(spec: Spec, at: Path_, message: str) -> Problem:
         file = spec.source.file
         if file not in reports:
             try:
-                reports[file] = FileReport(file, key_lines(decode_utf8(read_file(root, file), file)))
+                lines = key_lines(decode_utf8(read_file(root, file), file))
+                reports[file] = FileReport(file, lines, renamed=written_aliases(lines))
             except LoadFailure:
                 reports[file] = FileReport(file)
         return reports[file].problem(at, message)

@@ -73,6 +73,25 @@ def test_shm_size_is_an_error_saying_to_mount_a_tmpfs_at_dev_shm(tmp_path):
                       'instead: mounts = [{ type = "tmpfs", target = "/dev/shm", tmpfs = { size = "64m" } }]']
 
 
+def test_shm_size_written_at_the_container_is_reported_at_its_own_line_and_name(tmp_path):
+    errors, _ = checked(tmp_path, "user = 'app'\nshm_size = '64m'\n")
+    assert errors[0].startswith("a.toml:4: container.web.shm_size: Swarm cannot run it: mount a tmpfs at /dev/shm")
+
+
+def test_shm_size_in_a_resources_table_is_reported_at_its_line_in_the_table(tmp_path):
+    errors, _ = checked(tmp_path, "user = 'app'\n", "[container.web.resources]\nmemory = '64m'\nshm_size = '64m'\n")
+    assert errors[0].startswith("a.toml:6: container.web.resources.shm_size: Swarm cannot run it")
+
+
+@pytest.mark.parametrize("key", ["cpu_shares", "cpu_period", "cpu_quota", "cpuset", "cpu_rt_period",
+                                 "cpu_rt_runtime", "mem_swappiness", "blkio_config"])
+def test_a_limit_written_at_the_container_is_reported_at_its_own_line(tmp_path, key):
+    value = {"cpuset": "'0'", "blkio_config": "{ weight = 300 }", "cpu_period": "100000",
+             "cpu_quota": "50000"}.get(key, "100")
+    errors, _ = checked(tmp_path, f"user = 'app'\n{key} = {value}\n")
+    assert errors[0].startswith(f"a.toml:4: container.web.{key}: Swarm cannot run it"), errors
+
+
 def test_volumes_from_is_an_error_at_its_line(tmp_path):
     write(tmp_path, {"b.toml": "[container.db]\nimage = 'x'\n"})
     errors, _ = checked(tmp_path, "volumes_from = ['db']\n")
