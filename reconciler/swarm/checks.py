@@ -84,8 +84,9 @@ def at_resource(spec: Spec, at: Path_, message: str) -> Problem:
 
 
 def problems(desired: DesiredState, place: Place = at_resource) -> tuple[list[Problem], list[Problem]]:
-    """(errors, warnings) of `desired` on `--target swarm`, each placed at its key by `place`
-    (`desired.hosts.placer(root)` for the key's own line; by default the resource's)."""
+    """(errors, warnings) of `desired` on `--target swarm` (each declared volume a warning), each
+    placed at its key by `place` (`desired.hosts.placer(root)` for the key's own line; by default
+    the resource's)."""
     errors: list[Problem] = []
     warnings: list[Problem] = []
     for spec in desired.containers.values():
@@ -94,6 +95,8 @@ def problems(desired: DesiredState, place: Place = at_resource) -> tuple[list[Pr
                         for at, message in _warnings(spec, desired.volumes))
     for network in desired.networks.values():
         errors.extend(place(network, ("network", network.name, *at), message) for at, message in _network(network))
+    for volume in desired.volumes.values():
+        warnings.extend(place(volume, ("volume", volume.name, *at), message) for at, message in _volume(volume))
     return errors, warnings
 
 
@@ -171,4 +174,23 @@ def _network(network: NetworkSpec) -> Iterator[tuple[Path_, str]]:
     if network.driver not in ("bridge", "overlay"):
         yield ("driver",), (f'driver = "{network.driver}": on Swarm every network is an overlay network '
                             "(bridge and overlay are taken, as overlay)")
+    if network.adopt:
+        yield ("adopt",), ("adopt = true: Swarm cannot run it: an overlay network is not taken over; remove the "
+                           "unowned network, or name this one differently")
+    if network.hosts:
+        yield ("hosts",), ("hosts: Swarm cannot run it: an overlay network spans the swarm, on every node a task "
+                           "of a service on it runs; place the services with their own hosts")
+
+
+def _volume(volume: VolumeSpec) -> Iterator[tuple[Path_, str]]:
+    """The declaration itself, and each of its keys, which no service rendering carries: Swarm has
+    no volume object, the node makes a named volume when a task mounts it (moby's
+    api/types/swarm has no Volume; the mount's VolumeOptions are the mount's)."""
+    yield (), ("volumes are made by each node when a task mounts them: on Swarm the reconciler creates, "
+               "updates and removes no volume")
+    defaults = VolumeSpec(name=volume.name)
+    for key in ("driver", "options", "labels", "hosts", "adopt"):
+        if getattr(volume, key) != getattr(defaults, key):
+            yield (key,), (f"{key}: not applied on Swarm: a node makes a missing volume with the local driver "
+                           "when a task mounts it; to use these, create the volume on each node beforehand")
 

@@ -160,22 +160,56 @@ def test_pull_is_a_warning_that_it_changes_nothing(tmp_path):
 
 def test_a_named_volume_on_an_unpinned_service_is_a_warning(tmp_path):
     _, warnings = checked(tmp_path, "mounts = ['data:/srv']\n", "[volume.data]\n")
-    assert warnings == ["a.toml:3: container.web.mounts[0]: volume data lives on one node: a task rescheduled on "
-                        'another node starts with an empty volume; pin the service to one node (hosts = ["NODE"]) '
-                        "or use a volume driver shared by the nodes"]
+    assert _of_web(warnings) == ["a.toml:3: container.web.mounts[0]: volume data lives on one node: a task "
+                                 "rescheduled on another node starts with an empty volume; pin the service to one "
+                                 'node (hosts = ["NODE"]) or use a volume driver shared by the nodes']
 
 
 def test_a_named_volume_on_a_service_pinned_to_one_node_is_no_warning(tmp_path):
-    assert checked(tmp_path, "mounts = ['data:/srv']\nhosts = ['node-1']\n", "[volume.data]\n") == ([], [])
+    errors, warnings = checked(tmp_path, "mounts = ['data:/srv']\nhosts = ['node-1']\n", "[volume.data]\n")
+    assert (errors, _of_web(warnings)) == ([], [])
 
 
 def test_a_glob_does_not_pin_a_service_with_a_named_volume(tmp_path):
     _, warnings = checked(tmp_path, "mounts = ['data:/srv']\nhosts = ['node-*']\n", "[volume.data]\n")
-    assert len(warnings) == 1 and "volume data lives on one node" in warnings[0]
+    assert len(_of_web(warnings)) == 1 and "volume data lives on one node" in warnings[0]
 
 
 def test_a_volume_of_a_shared_driver_is_no_warning(tmp_path):
-    assert checked(tmp_path, "mounts = ['data:/srv']\n", "[volume.data]\ndriver = 'nfs-shared'\n") == ([], [])
+    errors, warnings = checked(tmp_path, "mounts = ['data:/srv']\n", "[volume.data]\ndriver = 'nfs-shared'\n")
+    assert (errors, _of_web(warnings)) == ([], [])
+
+
+def _of_web(warnings: list[str]) -> list[str]:
+    """The warnings about the container `web` (a declared volume's own are left out)."""
+    return [w for w in warnings if ": container.web." in w]
+
+
+def test_a_declared_volume_warns_that_each_node_makes_it(tmp_path):
+    _, warnings = checked(tmp_path, "", "[volume.data]\n")
+    assert warnings == ["a.toml:3: volume.data: volumes are made by each node when a task mounts them: on Swarm the "
+                        "reconciler creates, updates and removes no volume"]
+
+
+@pytest.mark.parametrize(("line", "key"), [("driver = 'nfs'", "driver"), ("options = { type = 'tmpfs' }", "options"),
+                                           ("labels = { team = 'a' }", "labels")])
+def test_a_volume_key_warns_at_its_line_that_swarm_does_not_apply_it(tmp_path, line, key):
+    _, warnings = checked(tmp_path, "", f"[volume.data]\n{line}\n")
+    assert warnings[1] == (f"a.toml:4: volume.data.{key}: {key}: not applied on Swarm: a node makes a missing volume "
+                           "with the local driver when a task mounts it; to use these, create the volume on each node "
+                           "beforehand")
+
+
+def test_adopt_on_a_network_is_an_error_at_its_line(tmp_path):
+    errors, _ = checked(tmp_path, "", "[network.front]\nadopt = true\n")
+    assert errors == ["a.toml:4: network.front.adopt: adopt = true: Swarm cannot run it: an overlay network is not "
+                      "taken over; remove the unowned network, or name this one differently"]
+
+
+def test_hosts_on_a_network_is_an_error_at_its_line(tmp_path):
+    errors, _ = checked(tmp_path, "", "[network.front]\nhosts = ['node-2']\n")
+    assert errors == ["a.toml:4: network.front.hosts: hosts: Swarm cannot run it: an overlay network spans the swarm, "
+                      "on every node a task of a service on it runs; place the services with their own hosts"]
 
 
 def test_a_short_form_bind_warns_that_swarm_does_not_create_its_source(tmp_path):
@@ -204,7 +238,7 @@ def test_validate_on_the_swarm_target_prints_each_error_and_exits_1(tmp_path, ca
 
 def test_validate_on_the_swarm_target_takes_what_is_for_other_hosts_as_placement(tmp_path, capsys):
     write(tmp_path, {"a.toml": "[container.web]\nimage = 'x'\nhosts = ['node-1']\nnetworks = ['front']\n",
-                     "n.toml": "[network.front]\nhosts = ['node-2']\n"})
+                     "n.toml": "[network.front]\n"})
     assert main(["validate", "--target", "swarm", str(tmp_path)]) == 0
     assert capsys.readouterr().out == "ok: swarm: 1 container, 1 network, 0 volumes in 2 files\n"
 
