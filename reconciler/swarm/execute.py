@@ -106,12 +106,12 @@ def _update(runtime: SwarmRuntime, action: Action, secrets: frozenset[str]) -> N
     runtime.update_service(action.target, action.version, _body(action))
     if action.timeout is None:
         return
-    started, reason = time.monotonic(), None
+    started, reason, task_error = time.monotonic(), None, None
     while True:
         elapsed = time.monotonic() - started
         now = runtime.service(action.target)
-        reason = rollout.reason_seen(now, reason)
-        result = rollout.outcome(before, now, elapsed, reason)
+        reason, task_error = rollout.reason_seen(now, reason), rollout.task_error_seen(now, task_error)
+        result = rollout.outcome(before, now, elapsed, reason, task_error)
         if result.over:
             if isinstance(result.error, rollout.RolledBack):
                 _label_rolled_back(runtime, action, masking.mask(result.error.why, secrets))

@@ -67,12 +67,17 @@ class Outcome:
 WAITING = Outcome(over=False)
 
 
-def outcome(before: ObservedService, now: ObservedService, elapsed: float, reason: str | None = None) -> Outcome:
+def outcome(before: ObservedService, now: ObservedService, elapsed: float, reason: str | None = None,
+            task_error: str | None = None) -> Outcome:
     """How the update of service `before` (as read right before the update call) stands, `now`
     being the service read `elapsed` seconds after the call; `reason` is Swarm's reason for a
-    rollback seen earlier in this rollout (`reason_seen`), which the final state no longer says."""
+    rollback seen earlier in this rollout (`reason_seen`), which the final state no longer says, and
+    `task_error` the last task error seen on an earlier poll (`task_error_seen`): the failed task may
+    be gone from the task list by the time the rollback is over."""
     state = now.update_state
-    why = "; ".join(part for part in (reason or now.update_message, _task_error(now)) if part) or "no reason given"
+    error = task_error_seen(now, task_error)
+    last = f"last task error: {error}" if error else None
+    why = "; ".join(part for part in (reason or now.update_message, last) if part) or "no reason given"
     if state == DONE:
         return Outcome(over=True)
     if state == ROLLED_BACK:
@@ -94,9 +99,10 @@ def reason_seen(now: ObservedService, earlier: str | None) -> str | None:
     return now.update_message if now.update_state == ROLLING_BACK and now.update_message else earlier
 
 
-def _task_error(service: ObservedService) -> str | None:
-    error = service.tasks.last_error
-    return f"last task error: {error}" if error else None
+def task_error_seen(now: ObservedService, earlier: str | None) -> str | None:
+    """The most recent task error seen while following the update, kept across polls: Swarm
+    prunes a failed task from the task list (its history of 5 per slot) while the rollback runs."""
+    return now.tasks.last_error or earlier
 
 
 def rollback_labels(failed: Mapping[str, str], why: str) -> dict[str, str]:

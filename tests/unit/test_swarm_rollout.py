@@ -9,6 +9,7 @@ from reconciler.swarm.rollout import (
     outcome,
     reason_seen,
     rollback_labels,
+    task_error_seen,
 )
 from runtime.swarm_base import ObservedService, ObservedTasks
 
@@ -47,6 +48,20 @@ def test_a_rolled_back_update_fails_with_the_reason_swarm_gave_while_rolling_bac
 def test_a_rolled_back_update_without_an_earlier_reason_says_swarms_final_message():
     result = outcome(service(), service(OLD, "rollback_completed", "rollback completed"), 20.0)
     assert str(result.error) == "rolled back by Swarm: rollback completed"
+
+
+def test_a_rolled_back_update_names_the_task_error_seen_on_an_earlier_poll_once_the_task_is_gone():
+    failing = service(NEW_ENV, "updating", "update in progress", last_error="task: non-zero exit (3)")
+    done = service(OLD, "rollback_completed", "rollback completed")
+    result = outcome(service(), done, 20.0, None, task_error_seen(failing, None))
+    assert str(result.error) == "rolled back by Swarm: rollback completed; last task error: task: non-zero exit (3)"
+
+
+def test_the_task_error_seen_is_kept_across_polls_without_one_and_replaced_by_a_newer_one():
+    first = task_error_seen(service(last_error="task: non-zero exit (3)"), None)
+    kept = task_error_seen(service(), first)
+    assert (kept, task_error_seen(service(last_error="starting container failed"), kept)) == (
+        "task: non-zero exit (3)", "starting container failed")
 
 
 def test_a_paused_update_fails_naming_the_pause():
