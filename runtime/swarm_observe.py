@@ -18,14 +18,16 @@ from runtime.swarm_base import ObservedNode, ObservedObject, ObservedService, Ob
 FAILED_STATES = frozenset({"failed", "rejected"})
 # Desired states of a task the service still wants: running, or for a job's task, complete
 WANTED_STATES = frozenset({"running", "complete"})
+# Task states past which an Err says nothing about why the task does not run now
+SETTLED_STATES = frozenset({"running", "complete", "shutdown", "orphaned", "remove"})
 
 
 def count_tasks(tasks: Iterable[Mapping[str, Any]]) -> dict[str, ObservedTasks]:
     """Service id -> its tasks counted, from `GET /tasks` items: running (Status.State running),
     desired (DesiredState running, or complete for a job), completed (Status.State complete), and the
-    Status.Err of the most recent failed or rejected task (by Status.Timestamp, RFC 3339 in UTC)."""
+    last error (`task_error`): of the tasks the service still wants, else of any, the most recent."""
     counts: dict[str, dict[str, int]] = {}
-    last_failure: dict[str, tuple[str, str]] = {}  # service id -> (timestamp, error)
+    last_failure: dict[str, tuple[bool, str, str]] = {}  # service id -> (still wanted, timestamp, error)
     for task in tasks:
         service = task.get("ServiceID", "")
         status = task.get("Status") or {}
@@ -34,12 +36,28 @@ def count_tasks(tasks: Iterable[Mapping[str, Any]]) -> dict[str, ObservedTasks]:
         tally["running"] += state == "running"
         tally["completed"] += state == "complete"
         tally["desired"] += task.get("DesiredState") in WANTED_STATES
-        if state in FAILED_STATES:
-            moment = status.get("Timestamp", "")
-            if service not in last_failure or moment > last_failure[service][0]:
-                last_failure[service] = (moment, status.get("Err") or status.get("Message") or state)
-    return {service: ObservedTasks(**tally, last_error=last_failure.get(service, ("", None))[1])
+        error = task_error(task)
+        if error is not None:
+            seen = (task.get("DesiredState") in WANTED_STATES, status.get("Timestamp", ""), error)
+            if service not in last_failure or seen[:2] > last_failure[service][:2]:
+                last_failure[service] = seen
+    return {service: ObservedTasks(**tally, last_error=last_failure[service][2] if service in last_failure else None)
             for service, tally in counts.items()}
+
+
+def task_error(task: Mapping[str, Any]) -> str | None:
+    """Why a `GET /tasks` item does not run, or None: a failed or rejected task's Status.Err (else
+    its Message, else its state), or the Status.Err of a task still short of running that Swarm
+    could not place or start (a pending task's "no suitable node (host-mode port already in use
+    on 1 node)"; its Message alone, "pending task scheduling", is no error). Status.Timestamp (RFC
+    3339, UTC) tells the most recent."""
+    status = task.get("Status") or {}
+    state = status.get("State")
+    if state in FAILED_STATES:
+        return status.get("Err") or status.get("Message") or state
+    if state in SETTLED_STATES:
+        return None
+    return status.get("Err") or None
 
 
 def normalised_spec(spec: Mapping[str, Any], network_names: Mapping[str, str]) -> dict[str, Any]:

@@ -157,6 +157,12 @@ def _warnings(spec: ContainerSpec, volumes: Mapping[str, VolumeSpec]) -> Iterato
     if spec.pull != "missing":
         yield ("pull",), (f'pull = "{spec.pull}": each node pulls the image by the digest the manager resolved '
                           "from its registry at each plan; pull changes nothing on Swarm")
+    for index, port in enumerate(spec.ports):
+        if spec.mode == "replicated" and spec.replicas > 1 and port.mode == "host" and port.host_port is not None:
+            yield ("ports", index), (f"replicas = {spec.replicas} with host-mode port {port.host_port}: a host-mode "
+                                     "port is taken on the node by one task: at most one task per node can run "
+                                     "(the others stay pending: \"no suitable node\"); publish it in ingress mode "
+                                     "or run no more replicas than nodes")
     pinned = len(spec.hosts) == 1 and not _GLOB.search(spec.hosts[0])
     for index, mount in enumerate(spec.mounts):
         volume = volumes.get(mount.source) if mount.type == "volume" else None

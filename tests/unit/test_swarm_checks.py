@@ -141,7 +141,7 @@ def test_what_the_service_spec_has_a_field_for_passes(tmp_path):
                              "update = { parallelism = 2, delay = '5s' }\n"
                              "resources = { memory = '64m', memory_reservation = '32m', cpus = 0.5 }\n"
                              "pids_limit = 100\n"
-                             "ports = [{ target = 80, published = 8080, mode = 'host' }]\n"
+                             "ports = [{ target = 80, published = 8080, mode = 'ingress' }]\n"
                              "mounts = [{ type = 'tmpfs', target = '/run' }]\n") == ([], [])
 
 
@@ -210,6 +210,20 @@ def test_hosts_on_a_network_is_an_error_at_its_line(tmp_path):
     errors, _ = checked(tmp_path, "", "[network.front]\nhosts = ['node-2']\n")
     assert errors == ["a.toml:4: network.front.hosts: hosts: Swarm cannot run it: an overlay network spans the swarm, "
                       "on every node a task of a service on it runs; place the services with their own hosts"]
+
+
+def test_replicas_with_a_host_mode_published_port_warn_that_one_task_per_node_can_run(tmp_path):
+    _, warnings = checked(tmp_path, "replicas = 2\nports = [{ target = 80, published = 8080, mode = 'host' }]\n")
+    assert warnings == ["a.toml:4: container.web.ports[0]: replicas = 2 with host-mode port 8080: a host-mode port is "
+                        "taken on the node by one task: at most one task per node can run (the others stay pending: "
+                        '"no suitable node"); publish it in ingress mode or run no more replicas than nodes']
+
+
+@pytest.mark.parametrize("body", ["replicas = 1\nports = [{ target = 80, published = 8080, mode = 'host' }]\n",
+                                  "replicas = 2\nports = [{ target = 80, published = 8080 }]\n",
+                                  "mode = 'global'\nports = [{ target = 80, published = 8080, mode = 'host' }]\n"])
+def test_one_task_per_node_with_a_host_mode_port_or_an_ingress_port_is_no_warning(tmp_path, body):
+    assert checked(tmp_path, body) == ([], [])
 
 
 def test_a_short_form_bind_warns_that_swarm_does_not_create_its_source(tmp_path):

@@ -24,6 +24,30 @@ def test_the_last_error_is_the_most_recent_failed_tasks():
     assert counts["a"].last_error == "task: non-zero exit (1)"
 
 
+def test_the_last_error_of_a_stalled_service_is_its_pending_tasks_not_an_older_failure():
+    counts = count_tasks([
+        task("a", "running", at="2026-01-01T00:00:05Z"),
+        task("a", "failed", "shutdown", "task: non-zero exit (4)", "2026-01-01T00:00:09Z"),
+        task("a", "pending", "running", "no suitable node (host-mode port already in use on 1 node)",
+             "2026-01-01T00:00:08Z")])
+
+    assert counts["a"].last_error == "no suitable node (host-mode port already in use on 1 node)"
+
+
+def test_a_pending_task_without_an_error_is_no_error():
+    counts = count_tasks([{"ServiceID": "a", "DesiredState": "running",
+                           "Status": {"State": "pending", "Message": "pending task scheduling"}}])
+
+    assert counts["a"].last_error is None
+
+
+def test_a_failure_of_a_task_no_longer_wanted_is_the_error_while_no_wanted_task_has_one():
+    counts = count_tasks([task("a", "starting", at="2026-01-01T00:00:09Z"),
+                          task("a", "failed", "shutdown", "task: non-zero exit (4)", "2026-01-01T00:00:08Z")])
+
+    assert counts["a"].last_error == "task: non-zero exit (4)"
+
+
 def test_network_targets_become_names_and_object_references_lose_their_ids():
     spec = {"TaskTemplate": {"Networks": [{"Target": "n1id", "Aliases": ["web"]}],
                              "ContainerSpec": {"Secrets": [{"SecretID": "s1", "SecretName": "token-ab12"}],
