@@ -111,6 +111,7 @@ class Reason(enum.Enum):
     MODE_CHANGED = "mode changed"  # Swarm cannot change a service's mode: it is made again
     NODES_CHANGED = "nodes changed"  # a node joined or left: the placement of `hosts` is another
     ROLLED_BACK = "rolled back by Swarm"  # quarantined until the files change, with Swarm's message
+    ROLLBACK_CLEARED = "rollback record cleared"  # the files no longer declare the spec Swarm rolled back
     NO_DIGEST = "no registry digest"  # the nodes could not pull the same image
     NO_NODE = "hosts match no node of the swarm"
     SUPERSEDED = "an older value, no longer used"  # a Swarm secret or config replaced by a new value

@@ -72,7 +72,10 @@ def _services(desired: DesiredState, observed: SwarmState, namespace: str, optio
 
 def _service(spec: ContainerSpec, have: ObservedService | None, taken: bool, observed: SwarmState,
              namespace: str) -> Change | None:
-    """The change one declared service needs, or None when the swarm runs it as declared."""
+    """The change one declared service needs, or None when the swarm runs it as declared. A service
+    that runs as declared but still carries the record of a rollback from another spec is updated
+    to its rendered spec (labels only: no task replaced), which drops the record, so that putting
+    that spec back later is tried again."""
     def change(kind: ChangeKind, *causes: Cause, body=None) -> Change:
         current = (have.id,) if have is not None else ()
         version = have.version if have is not None else None
@@ -100,6 +103,8 @@ def _service(spec: ContainerSpec, have: ObservedService | None, taken: bool, obs
     if was != now:
         return change(ChangeKind.RECREATE, Cause(Reason.MODE_CHANGED, f"{was} -> {now}"), body=body)
     causes = _causes(spec, have, body)
+    if not causes and failed_labels(have.labels):
+        causes = (Cause(Reason.ROLLBACK_CLEARED, "the files no longer declare the spec Swarm rolled back"),)
     return change(ChangeKind.UPDATE, *causes, body=body) if causes else None
 
 

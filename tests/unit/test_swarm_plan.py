@@ -24,7 +24,7 @@ from reconciler.ownership import owned_labels
 from reconciler.swarm.compare import differences
 from reconciler.swarm.options import SwarmOptions
 from reconciler.swarm.plan import make_plan
-from reconciler.swarm.rollout import rollback_labels
+from reconciler.swarm.rollout import ROLLED_BACK_PREFIX, rollback_labels
 from reconciler.swarm.service_spec import LABEL_SECRET_DIGEST, object_name, render
 from reconciler.tasks import Step
 from runtime.base import ObservedNetwork
@@ -188,6 +188,14 @@ def test_a_new_edit_after_a_rollback_is_tried():
     failed = web(env={"BROKEN": "1"})
     rolled_back = rolled_back_from(failed, "task exited")
     assert text(desired(web(env={"FIXED": "1"})), swarm(rolled_back)).startswith("% update service web (spec changed")
+
+
+def test_a_revert_to_the_running_spec_after_a_rollback_clears_the_rollback_record():
+    rolled_back = rolled_back_from(web(env={"BROKEN": "1"}), "task exited")
+    plan = make_plan(desired(web()), swarm(rolled_back), NS)
+    assert text(desired(web()), swarm(rolled_back)).splitlines()[0] == (
+        "% update service web (rollback record cleared: the files no longer declare the spec Swarm rolled back)")
+    assert not [k for k in plan.tasks[0].steps[0].body["Labels"] if k.startswith(ROLLED_BACK_PREFIX)]
 
 
 def test_an_image_without_a_registry_digest_is_blocked_with_the_push_hint():
