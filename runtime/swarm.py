@@ -92,6 +92,11 @@ class DockerSwarm:
             raise NotManager(f"node {swarm.get('NodeID')} is a worker, not a manager (run against a manager's engine)")
         return swarm["NodeID"]
 
+    def engine(self) -> dict[str, Any]:
+        """What the engine is, for the agent's status and log (`swarm_observe.engine`): 2 calls,
+        `GET /version` and `GET /info`."""
+        return parse.engine(self._call("GET", "/version"), self._call("GET", "/info"))
+
     def observe_swarm(self, namespace: str, names: Mapping[str, tuple[str, ...]],
                       images: frozenset[str], auth: Mapping[str, RegistryAuth] | None = None) -> SwarmState:
         """Owned services (with their tasks counted), overlay networks, secrets and configs of

@@ -113,6 +113,11 @@ class SwarmRuntime(Protocol):
     def manager(self) -> str:
         """The node id of this manager; NotManager when the engine is not one."""
 
+    def engine(self) -> Mapping[str, Any]:
+        """What the engine is, as the agent's status shows it under `engine`: the fields of
+        `runtime.capabilities.Capabilities.describe()` and `swarm` (role, node_id, cluster_id,
+        nodes, managers)."""
+
     def observe_swarm(self, namespace: str, names: Mapping[str, tuple[str, ...]],
                       images: frozenset[str], auth: Mapping[str, RegistryAuth] | None = None) -> SwarmState:
         """Owned resources of `namespace`, the nodes, which of `names` (kind -> names) others hold,

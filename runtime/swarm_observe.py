@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler.model import is_owned
 from runtime.base import ObservedNetwork
+from runtime.capabilities import probe
 from runtime.swarm_base import ObservedNode, ObservedObject, ObservedService, ObservedTasks
 
 # Task states (swarm.TaskState) that end a task with an error: its Status.Err says why
@@ -142,3 +143,16 @@ def held_names(items: Iterable[Mapping[str, Any]], asked: Iterable[str], owned_i
     wanted, ours = set(asked), set(owned_ids)
     return frozenset(name_of(item) for item in items
                      if name_of(item) in wanted and (item.get("ID") or item.get("Id")) not in ours)
+
+
+def engine(version: Mapping[str, Any], info: Mapping[str, Any]) -> dict[str, Any]:
+    """What the agent's status shows under `engine` for a Swarm manager, from its `GET /version` and
+    `GET /info` answers: the fields one host shows (`runtime.capabilities.probe`: kind, version,
+    api_version, ...) and `swarm`: {"role": "manager", "node_id", "cluster_id", "nodes", "managers"}
+    from Info.Swarm (NodeID, Cluster.ID, Nodes, Managers; docs/swarm.md, "The agent on Swarm")."""
+    swarm = info.get("Swarm") or {}
+    return {**probe(version, info=info).describe(),
+            "swarm": {"role": "manager" if swarm.get("ControlAvailable") else "worker",
+                      "node_id": str(swarm.get("NodeID") or ""),
+                      "cluster_id": str((swarm.get("Cluster") or {}).get("ID") or ""),
+                      "nodes": int(swarm.get("Nodes") or 0), "managers": int(swarm.get("Managers") or 0)}}

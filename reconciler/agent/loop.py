@@ -367,6 +367,7 @@ class Agent:
             self._unavailable(error, started, woken_by, refresh)
             return
         self._answered()
+        self._note_swarm_engine(swarm)
         mine = swarm.leases.held()
         self.status.set_lease(swarm.leases.holder, waiting is None, mine.expires if mine else None, waiting)
         self.last_plan = (report.remaining, time.time())
@@ -461,6 +462,19 @@ class Agent:
         log.info("engine.connected", engine=self.engine, **capabilities.describe())
         if capabilities.rootless:
             log.warning("engine.rootless_unsupported", engine=self.engine, kind=capabilities.kind)
+
+    def _note_swarm_engine(self, swarm: SwarmPasses) -> None:
+        """`_note_engine` on a Swarm manager: what it is (`SwarmRuntime.engine`), once it has
+        answered; an engine error leaves it for the next pass."""
+        if self.status.engine is not None:
+            return
+        try:
+            engine = swarm.runtime.engine()
+        except EngineError as error:
+            log.warning("engine.undescribed", engine=self.engine, error=str(error))
+            return
+        self.status.set_engine(engine)
+        log.info("engine.connected", engine=self.engine, **engine)
 
     def _retired(self, desired: DesiredState) -> dict[str, ContainerSpec]:
         """"container/NAME" -> the last spec seen declared (by this process, else as the last-applied

@@ -71,7 +71,12 @@ def _engine_line(engine: dict[str, Any] | None) -> str:
     missing = [name for name, key in (("in-place update", "in_place_update"), ("distribution", "distribution"),
                                       ("healthchecks", "runs_healthchecks")) if not engine.get(key, True)]
     lacks = f"; without {', '.join(missing)}" if missing else ""
-    return f"{engine.get('kind')} {engine.get('version')} (API {engine.get('api_version')}{lacks})"
+    line = f"{engine.get('kind')} {engine.get('version')} (API {engine.get('api_version')}{lacks})"
+    swarm = engine.get("swarm")
+    if swarm:
+        nodes = swarm.get("nodes")
+        line += f", Swarm {swarm.get('role')} {swarm.get('node_id')} of {nodes} node{'s' if nodes != 1 else ''}"
+    return line
 
 
 def _source_lines(source: dict[str, Any] | None, now: float) -> list[str]:

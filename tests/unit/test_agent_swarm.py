@@ -15,6 +15,7 @@ from reconciler.agent.swarm_passes import SwarmPasses
 from reconciler.changes import Cause, Change, ChangeKind, Reason
 from reconciler.swarm.lease import Leases, waiting
 from reconciler.tasks import Plan
+from runtime.base import EngineUnavailable
 from runtime.swarm_base import ObservedService, ObservedTasks, SwarmState
 from tests.unit.conftest import NS, new_agent
 from tests.unit.desired import write
@@ -74,9 +75,26 @@ def swarm_agent(root, engine, clock, state, configs: Configs, pipeline: Pipeline
     return agent
 
 
+MANAGER = {"kind": "docker", "version": "20.10.24", "api_version": "1.41",
+           "swarm": {"role": "manager", "node_id": "n1", "cluster_id": "c1", "nodes": 1, "managers": 1}}
+
+
+class Manager(Configs):
+    """The lease calls, and what the manager says it is (`engine()`); `down`: it does not answer that."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    def engine(self) -> dict:
+        if self.down:
+            raise EngineUnavailable("connection refused")
+        return MANAGER
+
+
 @pytest.fixture
-def configs() -> Configs:
-    return Configs()
+def configs() -> Manager:
+    return Manager()
 
 
 def test_the_lease_holder_converges_the_swarm(root, engine, clock, state, configs):
@@ -180,3 +198,21 @@ def test_a_holder_that_lost_the_lease_during_a_pass_starts_no_further_task(root,
     agent.swarm.converge = converge
     agent.run_pass({"resync"})
     assert asked_to_stop == [True]
+
+
+def test_the_status_shows_the_swarm_manager_once_a_pass_reached_it(root, engine, clock, state, configs):
+    agent = swarm_agent(root, engine, clock, state, configs, Pipeline(service(3, 3)))
+    agent.run_pass({"resync"})
+    assert agent.status.snapshot()["engine"] == MANAGER
+
+
+def test_a_manager_that_does_not_say_what_it_is_leaves_the_engine_unknown_and_the_pass_goes_on(
+        root, engine, clock, state, configs):
+    configs.down = True
+    agent = swarm_agent(root, engine, clock, state, configs, Pipeline(service(3, 3)))
+    agent.run_pass({"resync"})
+    snapshot = agent.status.snapshot()
+    assert (snapshot["engine"], snapshot["last_pass"]["result"]) == (None, "converged")
+    configs.down = False
+    agent.run_pass({"resync"})
+    assert agent.status.snapshot()["engine"] == MANAGER

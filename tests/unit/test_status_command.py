@@ -104,6 +104,14 @@ def test_table_shows_the_engine_and_what_it_cannot_do(status, status_file, capsy
     assert json.loads(status_file.read_text())["engine"]["kind"] == "podman"
 
 
+def test_table_shows_a_swarm_manager_and_its_swarm(status, status_file, capsys):
+    swarm = {"role": "manager", "node_id": "n1", "cluster_id": "c1", "nodes": 3, "managers": 1}
+    status.set_engine({"kind": "docker", "version": "20.10.24", "api_version": "1.41", "swarm": swarm})
+    status.save()
+    run(status_file)
+    assert "engine     docker 20.10.24 (API 1.41), Swarm manager n1 of 3 nodes" in capsys.readouterr().out.splitlines()
+
+
 def test_table_lists_current_errors_with_file_line_and_key(status, status_file, capsys):
     status.set_errors([Problem("web.toml", 3, "container.web.image", "required")])
     status.save()

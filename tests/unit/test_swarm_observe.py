@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runtime.swarm_base import ObservedTasks
-from runtime.swarm_observe import count_tasks, held_names, normalised_spec
+from runtime.swarm_observe import count_tasks, engine, held_names, normalised_spec
 
 
 def task(service: str, state: str, desired: str = "running", err: str = "", at: str = "2026-01-01T00:00:00Z"):
@@ -72,3 +72,14 @@ def test_held_names_are_exact_and_exclude_owned_ids():
              {"ID": "3", "Spec": {"Name": "db"}}]
 
     assert held_names(items, ("web", "db", "cache"), owned_ids=["3"]) == frozenset({"web"})
+
+
+def test_a_managers_engine_is_described_as_on_one_host_with_its_place_in_the_swarm():
+    version = {"Version": "20.10.24", "ApiVersion": "1.41"}
+    info = {"Driver": "overlay2", "Swarm": {"NodeID": "n1", "LocalNodeState": "active", "ControlAvailable": True,
+                                            "Nodes": 3, "Managers": 1, "Cluster": {"ID": "c1"}}}
+
+    described = engine(version, info)
+
+    assert (described["kind"], described["version"], described["api_version"]) == ("docker", "20.10.24", "1.41")
+    assert described["swarm"] == {"role": "manager", "node_id": "n1", "cluster_id": "c1", "nodes": 3, "managers": 1}

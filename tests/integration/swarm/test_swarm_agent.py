@@ -66,6 +66,20 @@ def test_the_agent_converges_a_stack_and_reports_its_replicas(start, swarm_host,
     assert f'reconciler_service_replicas{{name="{namespace}-web",state="running"}} 2.0' in agent.get("/metrics")[1]
 
 
+def test_the_agent_and_reconciler_status_show_the_engine_as_a_swarm_manager(start, swarm_host, swarm_client,
+                                                                            namespace):
+    agent = start("a", swarm_host)
+    status = eventually(lambda: converged_with_replicas(agent, f"{namespace}-web", 2), "web runs", SETTLE_SECONDS)
+    swarm = swarm_client.info()["Swarm"]
+    assert (status["engine"]["kind"], status["engine"]["version"]) == ("docker", swarm_client.version()["Version"])
+    assert status["engine"]["swarm"] == {"role": "manager", "node_id": swarm["NodeID"],
+                                         "cluster_id": swarm["Cluster"]["ID"], "nodes": swarm["Nodes"],
+                                         "managers": swarm["Managers"]}
+    shown = subprocess.run([sys.executable, "-m", "reconciler", "--namespace", namespace, "status",
+                            "--status-file", str(agent.status_file)], capture_output=True, text=True, timeout=60)
+    assert f"Swarm manager {swarm['NodeID']} of {swarm['Nodes']} node" in shown.stdout, shown.stdout + shown.stderr
+
+
 def test_the_agent_heals_a_service_removed_by_hand(start, swarm_host, swarm_client, namespace):
     agent = start("a", swarm_host)
     eventually(lambda: converged_with_replicas(agent, f"{namespace}-web", 2), "web runs", SETTLE_SECONDS)
