@@ -189,14 +189,20 @@ def _network(network: NetworkSpec) -> Iterator[tuple[Path_, str]]:
 
 
 def _volume(volume: VolumeSpec) -> Iterator[tuple[Path_, str]]:
-    """The declaration itself, and each of its keys, which no service rendering carries: Swarm has
-    no volume object, the node makes a named volume when a task mounts it (moby's
-    api/types/swarm has no Volume; the mount's VolumeOptions are the mount's)."""
-    yield (), ("volumes are made by each node when a task mounts them: on Swarm the reconciler creates, "
+    """The declaration itself, and each of its keys: Swarm has no volume object (moby's
+    api/types/swarm has none); a node makes a named volume when a task first mounts it, from the
+    mount's VolumeOptions, which carry the declaration's driver, options and labels
+    (`service_spec._mount`, as `docker stack deploy` does). A volume a node has is never changed."""
+    yield (), ("volumes are made by each node when a task first mounts them: on Swarm the reconciler creates, "
                "updates and removes no volume")
     defaults = VolumeSpec(name=volume.name)
-    for key in ("driver", "options", "labels", "hosts", "adopt"):
+    for key in ("driver", "options", "labels"):
         if getattr(volume, key) != getattr(defaults, key):
-            yield (key,), (f"{key}: not applied on Swarm: a node makes a missing volume with the local driver "
-                           "when a task mounts it; to use these, create the volume on each node beforehand")
+            yield (key,), (f"{key}: applied by each node when a task first mounts the volume there; a later "
+                           "change is not applied to a volume a node already has (remove it there to have it "
+                           "made again)")
+    for key in ("hosts", "adopt"):
+        if getattr(volume, key) != getattr(defaults, key):
+            yield (key,), (f"{key}: not applied on Swarm: each node that runs a task mounting the volume makes "
+                           "it; place the services with their own hosts")
 

@@ -22,6 +22,7 @@ from reconciler.model import (
     DesiredState,
     NetworkSpec,
     SecretSpec,
+    VolumeSpec,
     hash_matches,
     resource_key,
 )
@@ -59,7 +60,8 @@ def _services(desired: DesiredState, observed: SwarmState, namespace: str, optio
     owned = {s.name: s for s in observed.services}
     held = observed.unowned.get("service", frozenset())
     changes = [c for name, spec in sorted(desired.containers.items())
-               if (c := _service(spec, owned.get(name), name in held, observed, namespace)) is not None]
+               if (c := _service(spec, owned.get(name), name in held, observed, namespace, desired.volumes))
+               is not None]
     refused = () if desired.containers or options.allow_empty else (Cause(Reason.EMPTY_REFUSED),)
     for name in sorted(owned.keys() - desired.containers.keys()):
         have = owned[name]
@@ -71,7 +73,7 @@ def _services(desired: DesiredState, observed: SwarmState, namespace: str, optio
 
 
 def _service(spec: ContainerSpec, have: ObservedService | None, taken: bool, observed: SwarmState,
-             namespace: str) -> Change | None:
+             namespace: str, volumes: Mapping[str, VolumeSpec]) -> Change | None:
     """The change one declared service needs, or None when the swarm runs it as declared. A service
     that runs as declared but still carries the record of a rollback from another spec is updated
     to its rendered spec (labels only: no task replaced), which drops the record, so that putting
@@ -86,7 +88,7 @@ def _service(spec: ContainerSpec, have: ObservedService | None, taken: bool, obs
         return change(ChangeKind.CONFLICT, Cause(Reason.NAME_TAKEN))
     if have is not None and LABEL_SPEC_HASH not in have.labels:
         return Change(ChangeKind.WARN, "service", spec.name, (Cause(Reason.NO_SPEC_HASH),))
-    if have is not None and _quarantined(have, spec):
+    if have is not None and _quarantined(have, spec, volumes):
         return change(ChangeKind.BLOCKED, Cause(Reason.ROLLED_BACK, have.labels.get(LABEL_ROLLED_BACK_WHY, "")))
     digest = _digest(spec, observed, have)
     if constraints(spec.hosts, observed.nodes) is None:
@@ -96,25 +98,26 @@ def _service(spec: ContainerSpec, have: ObservedService | None, taken: bool, obs
         ref = f"{spec.image} ({error})" if error else spec.image
         return change(ChangeKind.BLOCKED, Cause(Reason.NO_DIGEST, f"{ref}: push it to a registry the nodes can pull "
                                                                   f"from (`docker push {spec.image}`)"))
-    body = render(spec, namespace, digest, observed.nodes)
+    body = render(spec, namespace, digest, observed.nodes, volumes)
     if have is None:
         return change(ChangeKind.CREATE, Cause(Reason.MISSING), body=body)
     was, now = mode_name(have.spec.get("Mode")), mode_name(body["Mode"])
     if was != now:
         return change(ChangeKind.RECREATE, Cause(Reason.MODE_CHANGED, f"{was} -> {now}"), body=body)
-    causes = _causes(spec, have, body)
+    causes = _causes(spec, have, body, volumes)
     if not causes and failed_labels(have.labels):
         causes = (Cause(Reason.ROLLBACK_CLEARED, "the files no longer declare the spec Swarm rolled back"),)
     return change(ChangeKind.UPDATE, *causes, body=body) if causes else None
 
 
-def _causes(spec: ContainerSpec, have: ObservedService, body: Mapping[str, Any]) -> tuple[Cause, ...]:
+def _causes(spec: ContainerSpec, have: ObservedService, body: Mapping[str, Any],
+            volumes: Mapping[str, VolumeSpec]) -> tuple[Cause, ...]:
     """Why a service whose rendered `body` differs from the engine's is updated: the keys of the
     file that changed (the spec hash's, and the unhashed ones it renders: `replicas: 2 -> 3`
     alone), else what moved without an edit (the image at its registry, the nodes `hosts`
     match), else the paths changed by hand. () when nothing differs."""
-    recorded, declared = recorded_keys(have.labels, LABEL_SERVICE_KEYS), service_keys(spec)
-    keys = [k for k in sorted(declared) if recorded.get(k) != declared[k]]
+    recorded, declared = recorded_keys(have.labels, LABEL_SERVICE_KEYS), service_keys(spec, volumes)
+    keys = [k for k in sorted(declared.keys() | recorded.keys()) if recorded.get(k) != declared.get(k)]
     edited = None if hash_matches(have.labels, spec) else spec_changed(have.labels, spec)
     if edited is None and keys == ["replicas"]:
         return (Cause(Reason.REPLICAS, f"{recorded.get('replicas', '?')} -> {declared['replicas']}"),)
@@ -144,14 +147,15 @@ def _short(image: str) -> str:
     return image.rpartition("@sha256:")[2][:12] if "@sha256:" in image else "(none)"
 
 
-def _quarantined(have: ObservedService, spec: ContainerSpec) -> bool:
+def _quarantined(have: ObservedService, spec: ContainerSpec, volumes: Mapping[str, VolumeSpec]) -> bool:
     """Swarm rolled back an update to exactly this spec (its spec hash and rendered keys): it is
     not tried again until the files change. No state file: the executor labelled the service with
     the spec that failed (`rollout.rollback_labels`; Swarm's rollback empties PreviousSpec)."""
     previous = failed_labels(have.labels)
     if not previous or not hash_matches(previous, spec):
         return False
-    return LABEL_SERVICE_KEYS not in previous or recorded_keys(previous, LABEL_SERVICE_KEYS) == service_keys(spec)
+    recorded = recorded_keys(previous, LABEL_SERVICE_KEYS)
+    return LABEL_SERVICE_KEYS not in previous or recorded == service_keys(spec, volumes)
 
 
 def _digest(spec: ContainerSpec, observed: SwarmState, have: ObservedService | None) -> str | None:

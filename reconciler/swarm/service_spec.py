@@ -14,11 +14,12 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from reconciler.desired.hosts import matches
 from reconciler.fields import FileGrant, Healthcheck, Mount, PortMapping, UpdatePolicy
-from reconciler.model import LABEL_PREFIX, ContainerSpec, SecretSpec
+from reconciler.model import LABEL_PREFIX, ContainerSpec, SecretSpec, VolumeSpec
 from reconciler.ownership import owned_labels
 from runtime.swarm_base import ObservedNode
 
@@ -29,6 +30,7 @@ LABEL_SERVICE_KEYS = LABEL_PREFIX + "service-keys"
 LABEL_SECRET_DIGEST = LABEL_PREFIX + "secret-digest"
 
 NS = 1_000_000_000  # nanoseconds per second
+NO_VOLUMES: Mapping[str, VolumeSpec] = MappingProxyType({})
 
 
 def object_name(spec: SecretSpec) -> str:
@@ -66,31 +68,44 @@ def constraints(hosts: tuple[str, ...], nodes: tuple[ObservedNode, ...]) -> list
     return sorted(f"node.id!={n.id}" for n in nodes if n.id not in chosen)
 
 
-def service_keys(spec: ContainerSpec) -> dict[str, Any]:
+def service_keys(spec: ContainerSpec, volumes: Mapping[str, VolumeSpec] = NO_VOLUMES) -> dict[str, Any]:
     """The unhashed keys a service renders: `replicas`, `mode` and `state` as declared, `update`
-    and `hosts` as short hashes (their values are in the spec)."""
+    and `hosts` as short hashes (their values are in the spec), and `volumes`, a short hash of the
+    `[volume.X]` declarations (of `volumes`) its mounts use, only when they use one."""
     def short(value: Any) -> str:
         return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:12]
 
-    return {"replicas": spec.replicas, "mode": spec.mode, "state": spec.state,
+    keys = {"replicas": spec.replicas, "mode": spec.mode, "state": spec.state,
             "update": short(dataclasses.asdict(spec.update)), "hosts": short(list(spec.hosts))}
+    declared = mounted_volumes(spec, volumes)
+    if declared:
+        keys["volumes"] = short({name: {"driver": v.driver, "options": dict(v.options), "labels": dict(v.labels)}
+                                 for name, v in declared.items()})
+    return keys
 
 
-def render(spec: ContainerSpec, namespace: str, digest: str, nodes: tuple[ObservedNode, ...]) -> dict[str, Any]:
+def mounted_volumes(spec: ContainerSpec, volumes: Mapping[str, VolumeSpec]) -> dict[str, VolumeSpec]:
+    """The declarations among `volumes` (name -> `[volume.X]`) that `spec`'s volume mounts name."""
+    return {m.source: volumes[m.source] for m in spec.mounts if m.type == "volume" and m.source in volumes}
+
+
+def render(spec: ContainerSpec, namespace: str, digest: str, nodes: tuple[ObservedNode, ...],
+           volumes: Mapping[str, VolumeSpec] = NO_VOLUMES) -> dict[str, Any]:
     """The ServiceSpec body of `spec` in `namespace`: its image pinned to `digest` ("sha256:..."
-    the manager resolved), placed on the `nodes` its `hosts` match. ValueError when `hosts`
-    match no node (the diff blocks such a service before rendering it)."""
+    the manager resolved), placed on the `nodes` its `hosts` match, a volume mount of a name
+    `volumes` declares carrying that declaration. ValueError when `hosts` match no node (the diff
+    blocks such a service before rendering it)."""
     placement = constraints(spec.hosts, nodes)
     if placement is None:
         raise ValueError(f"hosts {list(spec.hosts)} match no node of the swarm")
     labels = {**spec.labels, **owned_labels(spec, namespace),
-              LABEL_SERVICE_KEYS: json.dumps(service_keys(spec), sort_keys=True, separators=(",", ":"))}
+              LABEL_SERVICE_KEYS: json.dumps(service_keys(spec, volumes), sort_keys=True, separators=(",", ":"))}
     job = spec.state == "completed"
     return {
         "Name": spec.name,
         "Labels": labels,
         "TaskTemplate": {
-            "ContainerSpec": _container(spec, digest),
+            "ContainerSpec": _container(spec, digest, volumes),
             "Resources": _resources(spec),
             "RestartPolicy": _restart(spec.restart),
             "Placement": {"Constraints": placement},
@@ -112,7 +127,7 @@ def image_ref(image: str, digest: str) -> str:
     return f"{image.partition('@')[0]}@{digest}"
 
 
-def _container(spec: ContainerSpec, digest: str) -> dict[str, Any]:
+def _container(spec: ContainerSpec, digest: str, volumes: Mapping[str, VolumeSpec]) -> dict[str, Any]:
     """TaskTemplate.ContainerSpec (moby api/types/swarm/container.go)."""
     dns = {"Nameservers": list(spec.dns), "Search": list(spec.dns_search), "Options": list(spec.dns_opt)}
     return {
@@ -129,7 +144,7 @@ def _container(spec: ContainerSpec, digest: str) -> dict[str, Any]:
         "TTY": spec.tty,
         "OpenStdin": spec.stdin_open,
         "ReadOnly": spec.read_only,
-        "Mounts": [_mount(m) for m in spec.mounts],
+        "Mounts": [_mount(m, volumes.get(m.source or "") if m.type == "volume" else None) for m in spec.mounts],
         "StopSignal": spec.stop_signal,
         "StopGracePeriod": spec.stop_timeout * NS if spec.stop_timeout is not None else None,
         "Healthcheck": _healthcheck(spec.healthcheck),
@@ -145,12 +160,18 @@ def _container(spec: ContainerSpec, digest: str) -> dict[str, Any]:
     }
 
 
-def _mount(mount: Mount) -> dict[str, Any]:
-    """A mount (moby api/types/mount): a named volume is local to the node the task runs on."""
+def _mount(mount: Mount, volume: VolumeSpec | None) -> dict[str, Any]:
+    """A mount (moby api/types/mount): a named volume is local to the node the task runs on, which
+    makes it when a task first mounts it, from the mount's VolumeOptions: the `[volume.X]`
+    declaration `volume` (None: none) gives its DriverConfig {Name: driver, Options} and its
+    labels, as `docker stack deploy` does (docker/cli cli/compose/convert/volume.go); the mount's
+    own labels are added over them."""
     body: dict[str, Any] = {"Type": mount.type, "Source": mount.source, "Target": mount.target,
                             "ReadOnly": mount.read_only}
     if mount.type == "volume":
-        body["VolumeOptions"] = {"NoCopy": mount.nocopy, "Labels": dict(mount.labels)}
+        driver = {"Name": volume.driver, "Options": dict(volume.options)} if volume is not None else None
+        labels = {**(volume.labels if volume is not None else {}), **mount.labels}
+        body["VolumeOptions"] = {"NoCopy": mount.nocopy, "Labels": labels, "DriverConfig": driver}
     elif mount.type == "bind":
         body["BindOptions"] = {"Propagation": mount.propagation} if mount.propagation else None
     elif mount.type == "tmpfs":

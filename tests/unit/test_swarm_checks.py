@@ -187,17 +187,23 @@ def _of_web(warnings: list[str]) -> list[str]:
 
 def test_a_declared_volume_warns_that_each_node_makes_it(tmp_path):
     _, warnings = checked(tmp_path, "", "[volume.data]\n")
-    assert warnings == ["a.toml:3: volume.data: volumes are made by each node when a task mounts them: on Swarm the "
-                        "reconciler creates, updates and removes no volume"]
+    assert warnings == ["a.toml:3: volume.data: volumes are made by each node when a task first mounts them: on Swarm "
+                        "the reconciler creates, updates and removes no volume"]
 
 
 @pytest.mark.parametrize(("line", "key"), [("driver = 'nfs'", "driver"), ("options = { type = 'tmpfs' }", "options"),
                                            ("labels = { team = 'a' }", "labels")])
-def test_a_volume_key_warns_at_its_line_that_swarm_does_not_apply_it(tmp_path, line, key):
+def test_a_volume_key_warns_at_its_line_that_a_node_applies_it_once_when_it_makes_the_volume(tmp_path, line, key):
     _, warnings = checked(tmp_path, "", f"[volume.data]\n{line}\n")
-    assert warnings[1] == (f"a.toml:4: volume.data.{key}: {key}: not applied on Swarm: a node makes a missing volume "
-                           "with the local driver when a task mounts it; to use these, create the volume on each node "
-                           "beforehand")
+    assert warnings[1] == (f"a.toml:4: volume.data.{key}: {key}: applied by each node when a task first mounts the "
+                           "volume there; a later change is not applied to a volume a node already has (remove it "
+                           "there to have it made again)")
+
+
+def test_a_volume_hosts_warns_at_its_line_that_swarm_does_not_apply_it(tmp_path):
+    _, warnings = checked(tmp_path, "", "[volume.data]\nhosts = ['node-1']\n")
+    assert warnings[1] == ("a.toml:4: volume.data.hosts: hosts: not applied on Swarm: each node that runs a task "
+                           "mounting the volume makes it; place the services with their own hosts")
 
 
 def test_adopt_on_a_network_is_an_error_at_its_line(tmp_path):

@@ -9,7 +9,7 @@ from importlib.resources import files
 from jsonschema import Draft202012Validator
 
 from reconciler.commands.render import plan_json
-from reconciler.fields import FileGrant, NetworkAttachment, UpdatePolicy
+from reconciler.fields import FileGrant, Mount, NetworkAttachment, UpdatePolicy
 from reconciler.model import (
     LABEL_MANAGED,
     LABEL_NAME,
@@ -285,6 +285,18 @@ def test_a_declared_volume_is_a_warning():
     data = VolumeSpec(name="data", source=Source("net.toml", 3))
     plan = text(desired(web(), volumes=(data,)), swarm(running(web())))
     assert plan.splitlines()[0] == "? warn volume data (volumes are made by each node when a task mounts them)"
+
+
+def test_a_changed_declaration_of_a_mounted_volume_updates_the_service_naming_volumes():
+    data = VolumeSpec(name="data", source=Source("vol.toml", 1), options={"type": "tmpfs", "device": "tmpfs"})
+    mounted = web(mounts=(Mount("volume", "/data", "data"),))
+    before = render(mounted, NS, DIGEST, NODES, {"data": data})
+    have = ObservedService(id="svc1", name="web", version=7, labels=before["Labels"], spec=before)
+    changed = dataclasses.replace(data, options={"type": "tmpfs", "device": "tmpfs", "o": "size=1m"})
+    assert text(desired(mounted, volumes=(data,)), swarm(have)).splitlines()[1:] == [
+        "No changes: the engine matches the desired state."]
+    assert text(desired(mounted, volumes=(changed,)), swarm(have)).splitlines()[1] == (
+        "% update service web (spec changed: volumes)")
 
 
 def test_without_the_lease_every_task_is_blocked():

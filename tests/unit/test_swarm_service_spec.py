@@ -6,8 +6,15 @@ import dataclasses
 import json
 
 from reconciler import fields
-from reconciler.model import LABEL_MANAGED, LABEL_SPEC_HASH, ContainerSpec, SecretSpec, Source, spec_hash
-from reconciler.swarm.service_spec import LABEL_SERVICE_KEYS, constraints, mode_name, object_name, render
+from reconciler.model import LABEL_MANAGED, LABEL_SPEC_HASH, ContainerSpec, SecretSpec, Source, VolumeSpec, spec_hash
+from reconciler.swarm.service_spec import (
+    LABEL_SERVICE_KEYS,
+    constraints,
+    mode_name,
+    object_name,
+    render,
+    service_keys,
+)
 from runtime.swarm_base import ObservedNode
 
 NS = "ns"
@@ -109,11 +116,29 @@ def test_mounts_of_each_type():
               fields.Mount("tmpfs", "/tmp", tmpfs_size=1024, tmpfs_mode=0o1777))
     assert container(mounts=mounts)["Mounts"] == [
         {"Type": "volume", "Source": "data", "Target": "/data", "ReadOnly": False,
-         "VolumeOptions": {"NoCopy": True, "Labels": {}}},
+         "VolumeOptions": {"NoCopy": True, "Labels": {}, "DriverConfig": None}},
         {"Type": "bind", "Source": "/srv/x", "Target": "/etc/x", "ReadOnly": True, "BindOptions": None},
         {"Type": "tmpfs", "Source": None, "Target": "/tmp", "ReadOnly": False,
          "TmpfsOptions": {"SizeBytes": 1024, "Mode": 0o1777}},
     ]
+
+
+DATA = VolumeSpec("data", driver="local", options={"type": "tmpfs", "device": "tmpfs"}, labels={"team": "a"})
+
+
+def test_a_mount_of_a_declared_volume_carries_its_driver_options_and_labels():
+    mounts = (fields.Mount("volume", "/data", "data", labels={"role": "db"}),)
+    rendered = render(spec(mounts=mounts), NS, DIGEST, NODES, {"data": DATA})
+    assert rendered["TaskTemplate"]["ContainerSpec"]["Mounts"][0]["VolumeOptions"] == {
+        "NoCopy": False, "Labels": {"team": "a", "role": "db"},
+        "DriverConfig": {"Name": "local", "Options": {"type": "tmpfs", "device": "tmpfs"}}}
+
+
+def test_a_volume_declaration_is_recorded_in_the_service_keys_only_when_a_mount_uses_it():
+    mounted = spec(mounts=(fields.Mount("volume", "/data", "data"),))
+    other = dataclasses.replace(DATA, options={"type": "tmpfs", "device": "tmpfs", "o": "size=1m"})
+    assert "volumes" not in service_keys(spec(), {"data": DATA})
+    assert service_keys(mounted, {"data": DATA})["volumes"] != service_keys(mounted, {"data": other})["volumes"]
 
 
 def test_secrets_and_configs_are_referenced_by_their_versioned_names():

@@ -261,3 +261,34 @@ def test_plan_against_an_engine_that_is_no_swarm_manager_is_an_error_saying_so(d
     assert planned.stderr.strip().splitlines()[-1] == (
         f"error: engine {engine} is not a Swarm manager: the node is not part of an active swarm (state: inactive; "
         "`docker swarm init` makes one)")
+
+
+def test_a_declared_volume_is_made_by_the_node_with_its_driver_options_and_labels(
+        cli, files, namespace, swarm_registry, swarm_client):
+    web, data = f"{namespace}-web", f"{namespace}-data"
+    declared = (service_toml(web, swarm_registry, f'mounts = ["{data}:/data"]\n')
+                + f'\n[volume.{data}]\ndriver = "local"\noptions = {{ type = "tmpfs", device = "tmpfs" }}\n'
+                  'labels = { team = "a" }\n')
+    try:
+        applied = cli("apply", "--target", "swarm", files(declared))
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert settle(lambda: running_tasks(swarm_client, web))
+        volume = swarm_client.volumes.get(data).attrs
+        assert (volume["Driver"], volume["Options"], volume["Labels"]["team"]) == (
+            "local", {"type": "tmpfs", "device": "tmpfs"}, "a")
+        again = cli("plan", "--target", "swarm", "--detailed-exitcode", files(declared))
+        assert again.returncode == 0, again.stdout + again.stderr
+    finally:
+        swarm_client.services.get(web).remove()
+        settle(lambda: _volume_removed(swarm_client, data))
+
+
+def _volume_removed(client: docker.DockerClient, name: str) -> bool:
+    """Remove volume `name` once no task container holds it; whether it is gone."""
+    try:
+        client.volumes.get(name).remove()
+    except docker.errors.NotFound:
+        return True
+    except docker.errors.APIError:
+        return False
+    return True
