@@ -13,6 +13,8 @@ import os
 import signal
 import sys
 
+from reconciler.commands import target_options
+
 DEFAULT_DIR = "desired-state"
 # what `run` takes itself (reconciler.commands.run): blocked before its modules load, so a signal
 # sent while the agent starts (importing them takes about half a second) waits for it, never kills it
@@ -319,7 +321,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    refused = target_options.refused(args)
+    if refused is not None:
+        parser.error(refused)
     module, function = HANDLERS.get(args.command, (args.command, "run"))
     if args.command == "run":
         signal.pthread_sigmask(signal.SIG_BLOCK, AGENT_SIGNALS)
