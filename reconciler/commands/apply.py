@@ -2,7 +2,8 @@
 
 One writer per engine and namespace (DESIGN section 10): when an agent runs for them, `apply`
 asks it for a pass with its options through the control API and prints the result (refused when
-DIR is not the agent's directory, or the profiles given are not the agent's); otherwise it takes
+DIR is not the agent's directory, the profiles given are not the agent's, or `--target` is not the
+agent's); otherwise it applies here (`--target swarm`: `commands.swarm_target.apply`) and takes
 the agent's lock for as long as it runs, and applies the view of `--host-id` (default: this host's
 name; docs/format.md, "Hosts") and of the profiles given (docs/format.md, "Profiles").
 """
@@ -13,7 +14,6 @@ import os
 import sys
 import time
 
-from reconciler.agent.lock import Locked, acquire, lock_path
 from reconciler.agent.rollbacks import Rollbacks
 from reconciler.agent.statedir import StateDirError
 from reconciler.commands import swarm_target
@@ -23,10 +23,9 @@ from reconciler.commands.context import (
     newer_checks,
     pass_options,
     prepare,
-    socket_path,
     state_dir,
 )
-from reconciler.commands.control import agent_call, converged, passed_text
+from reconciler.commands.control import agent_call, converged, passed_text, writer
 from reconciler.commands.progress import ProgressView
 from reconciler.commands.render import report_text
 from reconciler.control.client import ControlError, NoAgent
@@ -36,8 +35,6 @@ from runtime import EngineError
 
 
 def run(args) -> int:
-    if args.target == "swarm":
-        return swarm_target.apply(args)
     try:
         given = given_profiles(args)
     except ValueError as error:
@@ -47,9 +44,10 @@ def run(args) -> int:
         answer = agent_call(args, "POST", "/v1/sync", {"prune_volumes": args.prune_volumes,
                                                        "allow_empty": args.allow_empty,
                                                        "directory": os.path.abspath(args.dir),
-                                                       "profiles": list(given), "adopt": list(args.adopt)})
+                                                       "profiles": list(given), "adopt": list(args.adopt),
+                                                       "target": args.target})
     except NoAgent:
-        return _apply_here(args)
+        return swarm_target.apply(args) if args.target == "swarm" else _apply_here(args)
     except ControlError as error:
         print(f"error: the running agent refused: {error}", file=sys.stderr)
         return 1
@@ -62,22 +60,7 @@ def run(args) -> int:
 
 
 def _apply_here(args) -> int:
-    try:
-        acquire(lock_path(args.namespace, args.engine))
-    except Locked as error:
-        print(f"error: {error}, and its control API does not answer on {socket_path(args)}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"error: lock: {error}", file=sys.stderr)
-        return 1
-    try:
-        suspended = state_dir(args).suspended()
-    except StateDirError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    if suspended:
-        print(f"error: the agent of namespace {args.namespace!r} is suspended: nothing is applied until "
-              "`reconciler resume`", file=sys.stderr)
+    if not writer(args):
         return 1
     ready = prepare(args)
     if ready is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from reconciler.agent.lock import Locked, acquire, lock_path
 from reconciler.agent.statedir import StateDirError
 from reconciler.commands.context import socket_path, state_dir
 from reconciler.control.client import AgentClient, ControlError, NoAgent
@@ -28,6 +29,29 @@ def _call(args, method: str, route: str, body: dict[str, Any] | None = None) -> 
     except ControlError as error:
         print(f"error: {error}", file=sys.stderr)
     return None
+
+
+def writer(args) -> bool:
+    """Whether this `apply` may change the engine itself (no agent answered): it takes the agent's
+    lock of the engine and namespace for as long as it runs, and the namespace's agent is not
+    suspended (its state directory says so). False after printing why not."""
+    try:
+        acquire(lock_path(args.namespace, args.engine))
+    except Locked as error:
+        print(f"error: {error}, and its control API does not answer on {socket_path(args)}", file=sys.stderr)
+        return False
+    except OSError as error:
+        print(f"error: lock: {error}", file=sys.stderr)
+        return False
+    try:
+        suspended = state_dir(args).suspended()
+    except StateDirError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return False
+    if suspended:
+        print(f"error: the agent of namespace {args.namespace!r} is suspended: nothing is applied until "
+              "`reconciler resume`", file=sys.stderr)
+    return not suspended
 
 
 def passed_text(answer: dict[str, Any]) -> str:

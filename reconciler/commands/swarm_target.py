@@ -14,8 +14,8 @@ from __future__ import annotations
 import socket
 import sys
 
-from reconciler.agent.lock import Locked, acquire, lock_path
 from reconciler.commands.context import cluster_key_source, colour, load_desired, profile_view, setup, swarm_view
+from reconciler.commands.control import writer
 from reconciler.commands.render import plan_json, plan_text, problems_json, report_text
 from reconciler.images.credentials import CredentialsError, credentials_for
 from reconciler.model import DesiredState
@@ -46,11 +46,10 @@ def plan(args) -> int:
 
 
 def apply(args) -> int:
-    """Converge the swarm once. Exit 0 when it matches the files, 1 when not (or on error)."""
-    try:
-        acquire(lock_path(args.namespace, args.engine))
-    except (Locked, OSError) as error:
-        print(f"error: lock: {error}", file=sys.stderr)
+    """Converge the swarm once, when no agent runs for the engine and namespace (`commands.apply`
+    asked it first). Refused while the namespace's agent is suspended (its state directory says
+    so), as the host target's apply is. Exit 0 when the swarm matches the files, 1 when not (or on error)."""
+    if not writer(args):
         return 1
     ready = _prepare(args)
     if ready is None:

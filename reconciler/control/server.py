@@ -109,7 +109,7 @@ class Api:
                 "suspended": self.agent.suspended}
 
     def sync(self, body: dict[str, Any]) -> dict[str, Any]:
-        unknown = set(body) - {"prune_volumes", "allow_empty", "directory", "profiles", "adopt"}
+        unknown = set(body) - {"prune_volumes", "allow_empty", "directory", "profiles", "adopt", "target"}
         if unknown:
             raise ApiError(400, f"unknown sync option(s): {', '.join(sorted(unknown))}")
         flags = {key: body.get(key, False) for key in ("prune_volumes", "allow_empty")}
@@ -122,6 +122,8 @@ class Api:
         adopt = body.get("adopt", [])
         if not isinstance(adopt, list) or not all(isinstance(name, str) and name for name in adopt):
             raise ApiError(400, "adopt is a list of names (KIND/NAME or NAME)")
+        _check_target(body.get("target"), "swarm" if self.agent.swarm is not None else "host",
+                      flags["prune_volumes"] or bool(adopt))
         return self._passed(self.agent.submit(Request(SYNC, **flags, adopt=frozenset(adopt))))
 
     def retry(self, kind: str, name: str) -> dict[str, Any]:
@@ -185,6 +187,20 @@ def _check_profiles(asked: Any, own: tuple[str, ...]) -> None:
         shown = ", ".join(own) or "none"
         raise ApiError(409, f"this agent converges the profiles {shown}, not {', '.join(sorted(set(asked))) or 'none'}"
                             ": apply refused (restart the agent with the --profile options wanted)")
+
+
+def _check_target(asked: Any, own: str, host_only: bool) -> None:
+    """A sync's `target` (an apply's `--target`), when given, must be the agent's (one writer per
+    engine and namespace: an apply of the other target is refused, 409, rather than run beside
+    it); an agent on Swarm refuses `prune_volumes` and `adopt`, which its passes have no use for."""
+    if asked is not None and asked not in ("host", "swarm"):
+        raise ApiError(400, "target is host or swarm")
+    if asked is not None and asked != own:
+        raise ApiError(409, f"this agent converges --target {own}, not --target {asked}: apply refused "
+                            f"(stop the agent, or apply with --target {own})")
+    if own == "swarm" and host_only:
+        raise ApiError(409, "prune_volumes and adopt do not apply to --target swarm: each node makes its named "
+                            "volumes, and a service is not taken over")
 
 
 def _source_warnings(source: dict[str, Any] | None) -> list[str]:

@@ -143,3 +143,29 @@ def test_run_on_an_engine_that_is_not_a_swarm_manager_is_an_error_saying_so(stac
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert f"error: engine {plain} is not a Swarm manager: " in done.stderr
+
+
+def apply_cli(stack, namespace: str, engine: str, tmp_path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "reconciler", "--engine", engine, "--namespace", namespace,
+                           "--state-dir", str(tmp_path / "apply-state"), "apply", str(stack), *extra],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_apply_target_swarm_asks_the_running_agent_for_its_pass(start, stack, swarm_host, swarm_client, namespace,
+                                                                tmp_path):
+    agent = start("a", swarm_host)
+    eventually(lambda: converged_with_replicas(agent, f"{namespace}-web", 2), "web runs", SETTLE_SECONDS)
+    swarm_client.services.get(f"{namespace}-web").scale(1)
+    done = apply_cli(stack, namespace, swarm_host, tmp_path, "--target", "swarm")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("applied through the running agent (one writer per engine and namespace):")
+    assert replicas(swarm_client, f"{namespace}-web") == 2
+
+
+def test_apply_of_the_host_target_is_refused_by_an_agent_of_the_swarm_target(start, stack, swarm_host, namespace,
+                                                                              tmp_path):
+    agent = start("a", swarm_host)
+    eventually(lambda: converged_with_replicas(agent, f"{namespace}-web", 2), "web runs", SETTLE_SECONDS)
+    done = apply_cli(stack, namespace, swarm_host, tmp_path)
+    assert done.returncode == 1
+    assert "this agent converges --target swarm, not --target host: apply refused" in done.stderr
