@@ -76,10 +76,14 @@ def is_owned(labels: Mapping[str, str] | None, namespace: str) -> bool:
 SWARM_LABEL_PREFIX = "com.docker.swarm."
 
 
-def held_by_swarm(labels: Mapping[str, str] | None) -> str | None:
-    """Why host mode never touches a container or volume (never owned, adopted, imported or
-    acted on): "a Swarm task of service NAME" (a task's container) or "made by Swarm" when a
-    `com.docker.swarm.` label marks it as Swarm's; None when none does. The one rule for every host stage."""
+def held_by_swarm(labels: Mapping[str, str] | None, scope: str | None = None) -> str | None:
+    """Why host mode never touches a container, volume or network (never owned, adopted, imported
+    or acted on): "a Swarm task of service NAME" (a task's container) or "made by Swarm" when a
+    `com.docker.swarm.` label marks it as Swarm's; "a swarm-scoped network" for a network whose
+    engine `Scope` is "swarm" (an overlay network: the Swarm target's, even with this namespace's
+    labels, or Swarm's own `ingress`); None when none of these. The one rule for every host stage."""
+    if scope == "swarm":
+        return "a swarm-scoped network"
     found = labels or {}
     if not any(key.startswith(SWARM_LABEL_PREFIX) for key in found):
         return None

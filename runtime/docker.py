@@ -131,7 +131,7 @@ class DockerRuntime(DockerImages, DockerWaits, DockerConfigs):
         with engine_errors():
             # the label filter also lists what carries our labels but Swarm holds: is_owned drops it
             containers = [c for c in api.containers(all=True, filters=owned) if is_owned(c.get("Labels"), namespace)]
-            networks = api.networks(filters=owned)
+            networks = [n for n in api.networks(filters=owned) if parse.owned(n, namespace)]
             volumes = [v for v in api.volumes(filters=owned).get("Volumes") or []
                        if is_owned(v.get("Labels"), namespace)]
             unowned = {}

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from reconciler.model import is_owned
+from reconciler.model import held_by_swarm, is_owned
 from runtime.base import ObservedContainer, ObservedNetwork, ObservedVolume
 
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
@@ -165,13 +165,18 @@ def volume(entry: Mapping[str, Any]) -> ObservedVolume:
     )
 
 
+def owned(entry: Mapping[str, Any], namespace: str) -> bool:
+    """Whether a list entry of the engine (container, network, volume) is this namespace's on the
+    host target: labelled for it (`model.is_owned`) and not held by Swarm, a network's `Scope`
+    included (`model.held_by_swarm`: an overlay network the Swarm target made is never the host's)."""
+    return is_owned(entry.get("Labels"), namespace) and held_by_swarm(entry.get("Labels"), entry.get("Scope")) is None
+
+
 def unowned_names(
     entries: Iterable[Mapping[str, Any]], wanted: frozenset[str], namespace: str, name_of
 ) -> frozenset[str]:
-    """The wanted names held by an entry that is not labelled for `namespace`."""
-    return frozenset(
-        name_of(e) for e in entries if name_of(e) in wanted and not is_owned(e.get("Labels"), namespace)
-    )
+    """The wanted names held by an entry that is not this namespace's (`owned`)."""
+    return frozenset(name_of(e) for e in entries if name_of(e) in wanted and not owned(e, namespace))
 
 
 def declared_volumes(image: Mapping[str, Any]) -> tuple[str, ...]:

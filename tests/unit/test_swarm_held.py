@@ -12,6 +12,7 @@ from reconciler.importing.containers import import_host
 from reconciler.model import LABEL_MANAGED, ContainerSpec, DesiredState, Source, VolumeSpec, held_by_swarm, is_owned
 from reconciler.options import PlanOptions
 from reconciler.ownership import owned_labels
+from runtime import docker_observe
 from runtime.memory import MemoryRuntime
 
 NS = "ns"
@@ -44,6 +45,21 @@ def test_anything_with_a_swarm_label_is_held_by_swarm():
 
 def test_our_labels_alone_are_not_held_by_swarm():
     assert held_by_swarm({LABEL_MANAGED: NS}) is None
+
+
+def test_a_swarm_scoped_network_is_held_by_swarm_even_with_our_labels():
+    assert held_by_swarm({LABEL_MANAGED: NS}, scope="swarm") == "a swarm-scoped network"
+
+
+def test_the_docker_adapter_counts_no_overlay_network_of_the_swarm_target_as_the_hosts():
+    overlay = {"Name": "front", "Scope": "swarm", "Driver": "overlay", "Labels": {LABEL_MANAGED: NS}}
+    bridge = {"Name": "back", "Scope": "local", "Driver": "bridge", "Labels": {LABEL_MANAGED: NS}}
+    assert (docker_observe.owned(overlay, NS), docker_observe.owned(bridge, NS)) == (False, True)
+
+
+def test_a_declared_network_name_an_overlay_network_holds_is_unowned_on_the_host_target():
+    overlay = {"Name": "front", "Scope": "swarm", "Labels": {LABEL_MANAGED: NS}}
+    assert docker_observe.unowned_names([overlay], frozenset({"front"}), NS, lambda e: e["Name"]) == {"front"}
 
 
 def test_our_labels_copied_onto_a_task_do_not_make_it_ours():
