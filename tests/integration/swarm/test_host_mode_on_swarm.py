@@ -83,3 +83,26 @@ def test_a_task_carrying_this_namespaces_labels_is_not_removed_as_undeclared(swa
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert "remove" not in applied.stdout
     assert still_running(swarm, task)
+
+
+def test_the_host_targets_apply_leaves_the_swarm_targets_overlay_network_in_place(
+        swarm, swarm_host, swarm_registry, namespace, tmp_path):
+    network = f"{namespace}-net"
+    on_swarm = tmp_path / "swarm"
+    on_swarm.mkdir()
+    (on_swarm / "app.toml").write_text(
+        f'[network.{network}]\n\n[container.{namespace}-web]\nimage = "{swarm_registry}"\n'
+        f'command = ["sleep", "3600"]\ninit = true\nstop_timeout = 1\nnetworks = ["{network}"]\n')
+    made = subprocess.run([sys.executable, "-m", "reconciler", "apply", "--target", "swarm", str(on_swarm),
+                           "--namespace", namespace, "--state-dir", str(tmp_path / "swarm-state")],
+                          capture_output=True, text=True, timeout=180, env={**os.environ, "DOCKER_HOST": swarm_host})
+    assert made.returncode == 0, made.stderr
+    overlay = swarm.networks.get(network).id
+    files = tmp_path / "desired"
+    files.mkdir()
+    (files / "other.toml").write_text(f'[container.{namespace}-other]\nimage = "{DEMO_IMAGE}"\n'
+                                      'command = ["sleep", "3600"]\ninit = true\n')
+    done = host_apply(files, namespace, tmp_path, swarm_host)
+    assert done.returncode == 0, done.stderr
+    assert f"network {network}" not in done.stdout
+    assert swarm.networks.get(network).id == overlay
