@@ -43,7 +43,7 @@ def rolled_back(cli, files, namespace, swarm_registry, swarm_client):  # noqa: F
 def test_the_file_reverted_to_the_running_spec_drops_the_record_without_replacing_a_task(
         rolled_back, cli, files, swarm_client):  # noqa: F811
     web, good, _ = rolled_back
-    tasks = task_ids(swarm_client, web)
+    tasks = settle(lambda: task_ids(swarm_client, web))  # the task Swarm's rollback may have started anew
     plan = cli("plan", "--target", "swarm", files(good))
     assert plan.stdout.startswith(f"% update service {web} (rollback record cleared: "), plan.stdout
     applied = cli("apply", "--target", "swarm", files(good))
