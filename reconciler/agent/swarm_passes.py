@@ -25,7 +25,6 @@ from reconciler.desired.hosts import Place
 from reconciler.model import DesiredState, resource_key
 from reconciler.swarm import checks
 from reconciler.swarm.lease import Leases
-from runtime.base import EngineError
 from runtime.swarm_base import SwarmRuntime
 
 log = structlog.get_logger("reconciler.agent")
@@ -78,16 +77,7 @@ class SwarmPasses:
         if waiting is not None or suspended:
             return self.preview(self.runtime, desired, namespace, options), waiting
         return self.converge(self.runtime, desired, namespace, options,
-                             should_stop=lambda: should_stop() or not self._still_held()), None
-
-    def _still_held(self) -> bool:
-        """Asked by the executor before each task: renews the lease when due during a long pass;
-        False once another agent has taken it (no further task starts). An engine error leaves
-        the answer to the task's own engine calls."""
-        try:
-            return self.leases.hold() is None
-        except EngineError:
-            return True
+                             should_stop=lambda: should_stop() or not self.leases.keep()), None
 
 
 def swarm_view(refresh: Refresh, place: Place) -> Refresh:

@@ -55,10 +55,10 @@ def apply(args) -> int:
     if ready is None:
         return 1
     desired, runtime, auth = ready
+    leases = Leases(runtime, args.namespace, apply_holder())
     try:
-        options = SwarmOptions(allow_empty=args.allow_empty,
-                               not_leader=Leases(runtime, args.namespace, apply_holder()).hold())
-        report = converge(runtime, desired, args.namespace, options, auth=auth)
+        options = SwarmOptions(allow_empty=args.allow_empty, not_leader=leases.hold())
+        report = converge(runtime, desired, args.namespace, options, should_stop=lambda: not leases.keep(), auth=auth)
     except EngineError as error:
         return _failed(str(error), as_json=False)
     print(report_text(report, colour()))

@@ -44,7 +44,7 @@ def _run_task(task: Task, runtime: SwarmRuntime, desired: DesiredState, namespac
         try:
             if should_stop():
                 raise Interrupted("agent stopping")
-            _perform(action, task, runtime, desired, namespace)
+            _perform(action, task, runtime, desired, namespace, should_stop)
         except EngineError as error:
             said = masking.mask(str(error), desired.secret_values)
             event = "rolled_back" if isinstance(error, rollout.RolledBack) else "failed"
@@ -56,13 +56,14 @@ def _run_task(task: Task, runtime: SwarmRuntime, desired: DesiredState, namespac
     return TaskResult(task, ok=True, seconds=time.monotonic() - started)
 
 
-def _perform(action: Action, task: Task, runtime: SwarmRuntime, desired: DesiredState, namespace: str) -> None:
+def _perform(action: Action, task: Task, runtime: SwarmRuntime, desired: DesiredState, namespace: str,
+             should_stop: Callable[[], bool]) -> None:
     step, target, labels = action.step, action.target, dict(action.labels)
     try:
         if step is Step.CREATE_SERVICE:
             runtime.create_service(_body(action))
         elif step is Step.UPDATE_SERVICE:
-            _update(runtime, action, desired.secret_values)
+            _update(runtime, action, desired.secret_values, should_stop)
         elif step is Step.REMOVE_SERVICE:
             _remove_service(runtime, target, namespace, task.change.name)
         elif step is Step.CREATE_NETWORK:
@@ -94,12 +95,14 @@ def _body(action: Action) -> Mapping:
     return action.body
 
 
-def _update(runtime: SwarmRuntime, action: Action, secrets: frozenset[str]) -> None:
+def _update(runtime: SwarmRuntime, action: Action, secrets: frozenset[str], should_stop: Callable[[], bool]) -> None:
     """Update service `action.target` to the action's body (the whole rendered ServiceSpec) at its
     observed `version` (Conflict when it changed since), then, when the action gives a `timeout`,
     follow Swarm's rolling update until it is over (`rollout.outcome`): raises RolledBack /
     UpdatePaused with Swarm's reason (a rolled-back service is labelled with the spec that failed:
-    `rollout.rollback_labels`), or EngineError when it is still going on after `timeout` seconds."""
+    `rollout.rollback_labels`), or EngineError when it is still going on after `timeout` seconds.
+    `should_stop` is asked at every poll (it renews the lease of a long rolling update): True
+    stops following it, Interrupted (Swarm carries the update on by itself)."""
     before = runtime.service(action.target)
     if action.version is None:
         raise InvalidSpec(f"{action}: the plan carries no observed version")
@@ -121,6 +124,9 @@ def _update(runtime: SwarmRuntime, action: Action, secrets: frozenset[str]) -> N
         if elapsed >= action.timeout:
             raise EngineError(f"the rolling update is still {now.update_state or 'not started'} after "
                               f"{action.timeout:g}s" + (f": {reason}" if reason else ""))
+        if should_stop():
+            raise Interrupted(f"stopped following the rolling update (still {now.update_state or 'not started'}; "
+                              "Swarm carries it on): agent stopping or lease lost")
         time.sleep(rollout.POLL_SECONDS)
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from runtime.base import Conflict
+from runtime.base import Conflict, EngineError
 from runtime.swarm_base import Lease, SwarmRuntime
 
 log = structlog.get_logger()
@@ -117,6 +117,15 @@ class Leases:
         if decision.move is Move.TAKE:
             log.info("lease.taken", lease=self.name, holder=self.holder, previous=lease.holder if lease else None)
         return None
+
+    def keep(self) -> bool:
+        """Asked during a long pass (before each task, and at each poll of a rolling update it
+        follows): renews the lease when due; False once another holder has taken it, so nothing
+        more is started. An engine error leaves the answer to the pass's own engine calls (True)."""
+        try:
+            return self.hold() is None
+        except EngineError:
+            return True
 
     def _decide(self, lease: Lease | None, now: float) -> Decision:
         return decide(lease, self.holder, now, self.ttl, self.renew_every)
