@@ -377,8 +377,20 @@ def spec_hash(spec: Spec) -> str:
     Computed once per spec (specs are frozen; kept beside the fields, as `cached_property` does)."""
     found = spec.__dict__.get("_spec_hash")
     if found is None:
-        found = _digest({"kind": spec.kind, **canonical(spec)})
+        found = _digest({"kind": spec.kind, **_canonical_at(spec, FORM)})
         object.__setattr__(spec, "_spec_hash", found)
+    return found
+
+
+def _canonical_at(spec: Spec, form: int) -> dict[str, Any]:
+    """`canonical(spec, form)`, computed once per spec at the current form (its hash and its keys
+    both need it: a Swarm plan renders both for every service). Callers must not change it."""
+    if form != FORM:
+        return canonical(spec, form)
+    found = spec.__dict__.get("_canonical")
+    if found is None:
+        found = canonical(spec)
+        object.__setattr__(spec, "_canonical", found)
     return found
 
 
@@ -419,7 +431,7 @@ def spec_keys(spec: Spec, form: int = FORM) -> dict[str, str]:
     """A short hash per top-level key of the file, so a later pass can say which keys changed. The
     limits written at the top level (`cpu_shares`, `blkio_config`, ...) are keys of their own, so
     `resources` holds what its table does, as it always has; `form` as for `canonical`."""
-    parts = canonical(spec, form)
+    parts = dict(_canonical_at(spec, form))
     resources = dict(parts.get("resources") or {})
     for field_name, key in TOP_LEVEL_LIMITS.items():
         if field_name in resources:

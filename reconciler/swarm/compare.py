@@ -37,6 +37,8 @@ def _walk(rendered: Mapping[str, Any], observed: Any, prefix: str, top: bool = F
 
 
 def _differ(want: Any, have: Any, path: str, key: str) -> list[str]:
+    if want == have:  # (most of a converged service: nothing below can differ)
+        return []
     if isinstance(want, Mapping) and key not in _WHOLE and not _empty(want):
         return _walk(want, have, path + ".")
     if _records(want) and _records(have) and len(want) == len(have):
