@@ -56,8 +56,21 @@ def test_a_sigterm_while_the_agent_starts_stops_it_with_exit_0(tmp_path):
                "--state-dir", str(tmp_path / "state")]
     agent = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.2)  # the interpreter is up; the agent's modules are still loading
+    _wait_blocked(agent.pid, signal.SIGTERM)  # cli.main has blocked it; the agent's modules are still loading
     agent.send_signal(signal.SIGTERM)
     _, errors = agent.communicate(timeout=30)
     lock_path(namespace, engine).unlink(missing_ok=True)
     assert agent.returncode == 0, errors
+
+
+def _wait_blocked(pid: int, signum: int, limit: float = 30.0) -> None:
+    """Wait until process `pid` blocks `signum` (its /proc status's SigBlk mask): before that, a
+    signal finds the interpreter itself starting, which no program can handle."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        status = Path(f"/proc/{pid}/status").read_text()
+        mask = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigBlk:")), 16)
+        if mask & (1 << (signum - 1)):
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"process {pid} did not block signal {signum} within {limit:g} s")
