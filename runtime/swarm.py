@@ -108,7 +108,7 @@ class DockerSwarm:
         networks = self._list("/networks")
         network_names = {item["Id"]: item["Name"] for item in networks}
         ids = [item["ID"] for item in services]
-        tasks = parse.count_tasks(self._list("/tasks", service=ids)) if ids else {}
+        tasks = parse.count_tasks(self._list("/tasks", service=ids), services) if ids else {}
         ours_networks = [item for item in networks if parse.swarm_network(item, namespace)]
         secrets = self._list("/secrets", **owned)
         configs = self._list("/configs", **owned)
@@ -154,7 +154,7 @@ class DockerSwarm:
     def service(self, service_id: str) -> ObservedService:
         """One service with its tasks counted (3 calls: the service, its tasks, its networks' names)."""
         item = self._call("GET", f"/services/{quote(service_id)}")
-        tasks = parse.count_tasks(self._list("/tasks", service=[item["ID"]]))
+        tasks = parse.count_tasks(self._list("/tasks", service=[item["ID"]]), [item])
         targets = parse.network_targets(item.get("Spec") or {})
         names = {n["Id"]: n["Name"] for n in self._list("/networks", id=targets)} if targets else {}
         return parse.service(item, names, tasks.get(item["ID"], ObservedTasks()))

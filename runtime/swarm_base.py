@@ -36,7 +36,8 @@ class ObservedTasks:
     """The tasks of one service, counted as `docker service ls` does."""
 
     running: int = 0  # tasks whose state is running
-    desired: int = 0  # tasks whose desired state is running (or, for a job, complete)
+    # the spec's replicas (a job's completions); a global service's tasks whose desired state is running
+    desired: int = 0
     completed: int = 0  # tasks of a job that exited 0
     # the most recent failed or rejected task's Status.Err ("task: non-zero exit (1)"), else None
     last_error: str | None = None

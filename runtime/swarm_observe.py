@@ -23,27 +23,45 @@ WANTED_STATES = frozenset({"running", "complete"})
 SETTLED_STATES = frozenset({"running", "complete", "shutdown", "orphaned", "remove"})
 
 
-def count_tasks(tasks: Iterable[Mapping[str, Any]]) -> dict[str, ObservedTasks]:
-    """Service id -> its tasks counted, from `GET /tasks` items: running (Status.State running),
-    desired (DesiredState running, or complete for a job), completed (Status.State complete), and the
-    last error (`task_error`): of the tasks the service still wants, else of any, the most recent."""
-    counts: dict[str, dict[str, int]] = {}
-    last_failure: dict[str, tuple[bool, str, str]] = {}  # service id -> (still wanted, timestamp, error)
+def count_tasks(tasks: Iterable[Mapping[str, Any]], services: Iterable[Mapping[str, Any]]) -> dict[str, ObservedTasks]:
+    """Service id -> its tasks counted, for each of the `GET /services` items `services`, from
+    `GET /tasks` items: running (Status.State running), desired (`desired_tasks`), completed
+    (Status.State complete), and the last error (`task_error`): of the tasks the service still
+    wants, else of any, the most recent."""
+    by_service: dict[str, list[Mapping[str, Any]]] = {}
     for task in tasks:
-        service = task.get("ServiceID", "")
-        status = task.get("Status") or {}
-        state = status.get("State")
-        tally = counts.setdefault(service, {"running": 0, "desired": 0, "completed": 0})
-        tally["running"] += state == "running"
-        tally["completed"] += state == "complete"
-        tally["desired"] += task.get("DesiredState") in WANTED_STATES
+        by_service.setdefault(task.get("ServiceID", ""), []).append(task)
+    return {item["ID"]: _counted(item, by_service.get(item["ID"], [])) for item in services}
+
+
+def _counted(item: Mapping[str, Any], tasks: list[Mapping[str, Any]]) -> ObservedTasks:
+    """The tasks of one service (`item`, a `GET /services` item) counted."""
+    states = [(task.get("Status") or {}).get("State") for task in tasks]
+    last_failure: tuple[bool, str, str] | None = None  # (still wanted, timestamp, error)
+    for task in tasks:
         error = task_error(task)
         if error is not None:
-            seen = (task.get("DesiredState") in WANTED_STATES, status.get("Timestamp", ""), error)
-            if service not in last_failure or seen[:2] > last_failure[service][:2]:
-                last_failure[service] = seen
-    return {service: ObservedTasks(**tally, last_error=last_failure[service][2] if service in last_failure else None)
-            for service, tally in counts.items()}
+            seen = (task.get("DesiredState") in WANTED_STATES, (task.get("Status") or {}).get("Timestamp", ""), error)
+            if last_failure is None or seen[:2] > last_failure[:2]:
+                last_failure = seen
+    return ObservedTasks(running=states.count("running"), desired=desired_tasks(item, tasks),
+                         completed=states.count("complete"),
+                         last_error=last_failure[2] if last_failure is not None else None)
+
+
+def desired_tasks(item: Mapping[str, Any], tasks: Iterable[Mapping[str, Any]]) -> int:
+    """How many tasks a service (`item`, a `GET /services` item) wants, as `docker service ls`
+    counts them (swarmkit's ListServiceStatuses): a replicated service's spec `Mode.Replicated.Replicas`
+    (not its tasks whose desired state is running: a start-first update runs an old and a new one
+    per slot for a while), a replicated job's `TotalCompletions`; a global service (or job) has one
+    task per eligible node, so its tasks whose DesiredState is running (or, for a job, complete)."""
+    mode = (item.get("Spec") or {}).get("Mode") or {}
+    if "Replicated" in mode:
+        return int((mode["Replicated"] or {}).get("Replicas", 1))
+    if "ReplicatedJob" in mode:
+        job = mode["ReplicatedJob"] or {}
+        return int(job.get("TotalCompletions") or job.get("MaxConcurrent") or 1)
+    return sum(task.get("DesiredState") in WANTED_STATES for task in tasks)
 
 
 def task_error(task: Mapping[str, Any]) -> str | None:

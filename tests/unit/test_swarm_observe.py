@@ -3,18 +3,59 @@
 from __future__ import annotations
 
 from runtime.swarm_base import ObservedTasks
-from runtime.swarm_observe import count_tasks, engine, held_names, normalised_spec
+from runtime.swarm_observe import count_tasks as counted
+from runtime.swarm_observe import engine, held_names, normalised_spec
 
 
-def task(service: str, state: str, desired: str = "running", err: str = "", at: str = "2026-01-01T00:00:00Z"):
-    return {"ServiceID": service, "DesiredState": desired, "Status": {"State": state, "Err": err, "Timestamp": at}}
+def task(service: str, state: str, desired: str = "running", err: str = "", at: str = "2026-01-01T00:00:00Z",
+         node: str = "node1"):
+    return {"ServiceID": service, "NodeID": node, "DesiredState": desired,
+            "Status": {"State": state, "Err": err, "Timestamp": at}}
+
+
+def item(id: str, mode=None):
+    """A `GET /services` item of that id and Spec.Mode (by default one replica)."""
+    return {"ID": id, "Spec": {"Mode": mode if mode is not None else {"Replicated": {"Replicas": 1}}}}
+
+
+def count_tasks(tasks, services=None):
+    """runtime.swarm_observe.count_tasks with a one-replica service for each service id the tasks name."""
+    return counted(tasks, services if services is not None else [item(i) for i in {t["ServiceID"] for t in tasks}])
 
 
 def test_tasks_are_counted_per_service_as_service_ls_does():
     counts = count_tasks([task("a", "running"), task("a", "starting"), task("a", "shutdown", "shutdown"),
-                          task("b", "complete", "complete")])
+                          task("b", "complete", "complete")],
+                         [item("a", {"Replicated": {"Replicas": 2}}),
+                          item("b", {"ReplicatedJob": {"MaxConcurrent": 1, "TotalCompletions": 1}})])
 
     assert counts == {"a": ObservedTasks(running=1, desired=2), "b": ObservedTasks(desired=1, completed=1)}
+
+
+def test_a_replicated_service_wants_its_specs_replicas_not_the_old_and_new_task_of_a_start_first_update():
+    counts = count_tasks([task("a", "running", at="2026-01-01T00:00:01Z"), task("a", "running"),
+                          task("a", "starting", at="2026-01-01T00:00:09Z")],
+                         [item("a", {"Replicated": {"Replicas": 2}})])
+
+    assert (counts["a"].running, counts["a"].desired) == (2, 2)
+
+
+def test_a_replicated_service_without_tasks_still_wants_its_replicas():
+    assert count_tasks([], [item("a", {"Replicated": {"Replicas": 3}})]) == {"a": ObservedTasks(desired=3)}
+
+
+def test_a_global_service_wants_its_tasks_desired_running_one_per_node():
+    counts = count_tasks([task("g", "running", node="n1"), task("g", "pending", node="n2"),
+                          task("g", "shutdown", "shutdown", node="n1")], [item("g", {"Global": {}})])
+
+    assert (counts["g"].running, counts["g"].desired) == (1, 2)
+
+
+def test_a_replicated_job_wants_its_completions():
+    counts = count_tasks([task("j", "complete", "complete")],
+                         [item("j", {"ReplicatedJob": {"MaxConcurrent": 3, "TotalCompletions": 3}})])
+
+    assert (counts["j"].completed, counts["j"].desired) == (1, 3)
 
 
 def test_the_last_error_is_the_most_recent_failed_tasks():
