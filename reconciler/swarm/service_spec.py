@@ -107,7 +107,7 @@ def render(spec: ContainerSpec, namespace: str, digest: str, nodes: tuple[Observ
         "TaskTemplate": {
             "ContainerSpec": _container(spec, digest, volumes),
             "Resources": _resources(spec),
-            "RestartPolicy": _restart(spec.restart),
+            "RestartPolicy": _restart(spec.restart, job),
             "Placement": {"Constraints": placement},
             "Networks": sorted(({"Target": n.name, "Aliases": list(n.aliases)} for n in spec.networks),
                                key=lambda n: n["Target"]),
@@ -203,11 +203,16 @@ def _resources(spec: ContainerSpec) -> dict[str, Any]:
     }
 
 
-def _restart(restart: str) -> dict[str, Any]:
-    """Compose's restart as Swarm's RestartPolicy: no -> none, always and unless-stopped -> any,
-    on-failure[:N] -> on-failure with MaxAttempts N (docker/cli convertRestartPolicy)."""
+def _restart(restart: str, job: bool) -> dict[str, Any]:
+    """Compose's restart as Swarm's RestartPolicy (docker/cli convertRestartPolicy): always and
+    unless-stopped -> any, on-failure[:N] -> on-failure with MaxAttempts N. `no` (the file's
+    default, Docker's for a container) -> any for a service, Swarm's default that `docker stack
+    deploy` leaves: a service keeps its declared tasks running, a task that dies is replaced; for a
+    job (`job`: state = "completed", which runs once) `no` -> none, a failed task is not run again
+    (Swarm reads any on a job as on-failure: a completed task is never run again, a failed one is)."""
     policy, _, attempts = restart.partition(":")
-    condition = {"no": "none", "always": "any", "unless-stopped": "any", "on-failure": "on-failure"}[policy]
+    condition = {"no": "none" if job else "any", "always": "any", "unless-stopped": "any",
+                 "on-failure": "on-failure"}[policy]
     return {"Condition": condition, "MaxAttempts": int(attempts) if attempts else None}
 
 

@@ -170,11 +170,19 @@ def test_limits_and_reservations():
 
 def test_restart_policies_map_as_compose_converts_them():
     policies = {r: body(restart=r)["TaskTemplate"]["RestartPolicy"]
-                for r in ("no", "always", "unless-stopped", "on-failure:3")}
+                for r in ("always", "unless-stopped", "on-failure:3")}
     assert policies == {
-        "no": {"Condition": "none", "MaxAttempts": None}, "always": {"Condition": "any", "MaxAttempts": None},
+        "always": {"Condition": "any", "MaxAttempts": None},
         "unless-stopped": {"Condition": "any", "MaxAttempts": None},
         "on-failure:3": {"Condition": "on-failure", "MaxAttempts": 3}}
+
+
+def test_a_service_with_the_default_restart_has_its_dead_tasks_replaced():
+    assert body()["TaskTemplate"]["RestartPolicy"] == {"Condition": "any", "MaxAttempts": None}
+
+
+def test_a_job_with_the_default_restart_runs_a_failed_task_no_more():
+    assert body(state="completed")["TaskTemplate"]["RestartPolicy"] == {"Condition": "none", "MaxAttempts": None}
 
 
 def test_ports_publish_through_ingress_or_on_the_host():
