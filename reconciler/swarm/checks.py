@@ -163,6 +163,12 @@ def _warnings(spec: ContainerSpec, volumes: Mapping[str, VolumeSpec]) -> Iterato
                                      "port is taken on the node by one task: at most one task per node can run "
                                      "(the others stay pending: \"no suitable node\"); publish it in ingress mode "
                                      "or run no more replicas than nodes")
+        start_first = spec.update.order == "start-first" and spec.state != "completed"
+        if start_first and port.mode == "host" and port.host_port is not None:
+            yield ("update", "order"), (f'order = "start-first" with host-mode port {port.host_port}: the new task '
+                                        "cannot start on a node whose old task still holds the port, so the update "
+                                        'stalls (pending: "host-mode port already in use"); write order = '
+                                        '"stop-first" or publish the port in ingress mode')
     pinned = len(spec.hosts) == 1 and not _GLOB.search(spec.hosts[0])
     for index, mount in enumerate(spec.mounts):
         volume = volumes.get(mount.source) if mount.type == "volume" else None

@@ -267,3 +267,19 @@ def test_validate_on_the_swarm_target_refuses_a_host_id(tmp_path, capsys):
     write(tmp_path, {"a.toml": "[container.web]\nimage = 'x'\n"})
     assert main(["validate", "--target", "swarm", "--host-id", "web-1", str(tmp_path)]) == 1
     assert capsys.readouterr().err.startswith("--host-id and --inventory check the views of hosts: on Swarm")
+
+
+def test_a_start_first_update_with_a_host_mode_port_warns_that_the_update_stalls(tmp_path):
+    _, warnings = checked(tmp_path, "update = { order = 'start-first' }\n"
+                                    "ports = [{ target = 80, published = 8080, mode = 'host' }]\n")
+    assert warnings == ['a.toml:3: container.web.update.order: order = "start-first" with host-mode port 8080: the '
+                        "new task cannot start on a node whose old task still holds the port, so the update stalls "
+                        '(pending: "host-mode port already in use"); write order = "stop-first" or publish the port '
+                        "in ingress mode"]
+
+
+@pytest.mark.parametrize("body", ["update = { order = 'stop-first' }\n"
+                                  "ports = [{ target = 80, published = 8080, mode = 'host' }]\n",
+                                  "update = { order = 'start-first' }\nports = [{ target = 80, published = 8080 }]\n"])
+def test_a_start_first_update_is_no_warning_without_a_host_mode_port_nor_a_stop_first_one(tmp_path, body):
+    assert checked(tmp_path, body)[1] == []
