@@ -7,7 +7,9 @@ Nothing here calls the engine; `runtime.swarm` fetches the JSON and hands it ove
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.model import is_owned
@@ -21,13 +23,15 @@ FAILED_STATES = frozenset({"failed", "rejected"})
 WANTED_STATES = frozenset({"running", "complete"})
 # Task states past which an Err says nothing about why the task does not run now
 SETTLED_STATES = frozenset({"running", "complete", "shutdown", "orphaned", "remove"})
+# the task an update's UpdateStatus.Message blames: "... due to failure or early termination of task ID"
+_NAMED_TASK = re.compile(r"\bof task ([0-9a-z]+)\b")
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 def count_tasks(tasks: Iterable[Mapping[str, Any]], services: Iterable[Mapping[str, Any]]) -> dict[str, ObservedTasks]:
     """Service id -> its tasks counted, for each of the `GET /services` items `services`, from
     `GET /tasks` items: running (Status.State running), desired (`desired_tasks`), completed
-    (Status.State complete), and the last error (`task_error`): of the tasks the service still
-    wants, else of any, the most recent."""
+    (Status.State complete), and the last error (`last_error`)."""
     by_service: dict[str, list[Mapping[str, Any]]] = {}
     for task in tasks:
         by_service.setdefault(task.get("ServiceID", ""), []).append(task)
@@ -37,16 +41,32 @@ def count_tasks(tasks: Iterable[Mapping[str, Any]], services: Iterable[Mapping[s
 def _counted(item: Mapping[str, Any], tasks: list[Mapping[str, Any]]) -> ObservedTasks:
     """The tasks of one service (`item`, a `GET /services` item) counted."""
     states = [(task.get("Status") or {}).get("State") for task in tasks]
-    last_failure: tuple[bool, str, str] | None = None  # (still wanted, timestamp, error)
-    for task in tasks:
-        error = task_error(task)
-        if error is not None:
-            seen = (task.get("DesiredState") in WANTED_STATES, (task.get("Status") or {}).get("Timestamp", ""), error)
-            if last_failure is None or seen[:2] > last_failure[:2]:
-                last_failure = seen
     return ObservedTasks(running=states.count("running"), desired=desired_tasks(item, tasks),
-                         completed=states.count("complete"),
-                         last_error=last_failure[2] if last_failure is not None else None)
+                         completed=states.count("complete"), last_error=last_error(item, tasks))
+
+
+def last_error(item: Mapping[str, Any], tasks: Iterable[Mapping[str, Any]]) -> str | None:
+    """Why a service (`item`, a `GET /services` item) does not run as it should, from its `GET
+    /tasks` items, or None: the error (`task_error`) of the task Swarm names in its
+    UpdateStatus.Message ("update rolled back due to failure or early termination of task ID",
+    swarmkit's updater) while that task is listed; else the most recent error of the tasks the
+    service still wants (a pending task's "no suitable node ..." first), then of the tasks created
+    since its rolling update started (CreatedAt not before UpdateStatus.StartedAt): a task that
+    failed in an earlier update says nothing of this one."""
+    update = item.get("UpdateStatus") or {}
+    since = _moment(update.get("StartedAt"))
+    failed = [(task, error) for task in tasks if (error := task_error(task)) is not None]
+    named = _NAMED_TASK.search(update.get("Message") or "")
+    blamed = [error for task, error in failed if named and task.get("ID") == named.group(1)]
+    current = [(task.get("DesiredState") in WANTED_STATES, _moment((task.get("Status") or {}).get("Timestamp")), error)
+               for task, error in failed
+               if task.get("DesiredState") in WANTED_STATES or _moment(task.get("CreatedAt")) >= since]
+    return blamed[0] if blamed else max(current)[2] if current else None
+
+
+def _moment(text: str | None) -> datetime:
+    """An Engine API timestamp (RFC 3339 with nanoseconds, UTC) as a datetime; the earliest one when absent."""
+    return datetime.fromisoformat(text) if text else _EARLIEST
 
 
 def desired_tasks(item: Mapping[str, Any], tasks: Iterable[Mapping[str, Any]]) -> int:

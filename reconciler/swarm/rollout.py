@@ -100,8 +100,13 @@ def reason_seen(now: ObservedService, earlier: str | None) -> str | None:
 
 
 def task_error_seen(now: ObservedService, earlier: str | None) -> str | None:
-    """The most recent task error seen while following the update, kept across polls: Swarm
-    prunes a failed task from the task list (its history of 5 per slot) while the rollback runs."""
+    """The task error of this rollout, kept across polls: the most recent one seen while Swarm
+    updates or rolls back (while it rolls back, the adapter's is the error of the task Swarm's
+    message blames: `runtime.swarm_observe.last_error`); once the update is over, the one seen
+    before, if any: Swarm prunes a failed task from the task list (its history of 5 per slot)
+    while the rollback runs, and its message no longer names it."""
+    if earlier is not None and now.update_state in (ROLLED_BACK, *PAUSED):
+        return earlier
     return now.tasks.last_error or earlier
 
 

@@ -89,6 +89,39 @@ def test_a_failure_of_a_task_no_longer_wanted_is_the_error_while_no_wanted_task_
     assert counts["a"].last_error == "task: non-zero exit (4)"
 
 
+def failed(id: str, exit_code: int, created: str, at: str):
+    """A failed task of service "a" made at `created` that ended at `at` with `exit_code`."""
+    return {**task("a", "failed", "shutdown", f"task: non-zero exit ({exit_code})", at), "ID": id, "CreatedAt": created}
+
+
+def updating(state: str, message: str, started: str = "2026-01-01T00:01:00Z"):
+    """Service "a" whose rolling update started at `started` and is in `state` with Swarm's `message`."""
+    return {**item("a"), "UpdateStatus": {"State": state, "Message": message, "StartedAt": started}}
+
+
+def test_a_rollback_names_the_error_of_the_task_swarm_blames_not_a_more_recent_one():
+    tasks = [failed("t7", 7, "2026-01-01T00:01:01Z", "2026-01-01T00:01:05Z"),
+             failed("t9", 9, "2026-01-01T00:01:06Z", "2026-01-01T00:01:09Z")]
+    service = updating("rollback_started", "update rolled back due to failure or early termination of task t7")
+
+    assert count_tasks(tasks, [service])["a"].last_error == "task: non-zero exit (7)"
+
+
+def test_a_failure_of_an_earlier_update_is_not_the_error_of_this_one():
+    tasks = [failed("t4", 4, "2026-01-01T00:00:01Z", "2026-01-01T00:01:30Z"),
+             failed("t7", 7, "2026-01-01T00:01:01.5Z", "2026-01-01T00:01:05.123456789Z")]
+    service = updating("rollback_completed", "rollback completed")
+
+    assert count_tasks(tasks, [service])["a"].last_error == "task: non-zero exit (7)"
+
+
+def test_a_rollout_whose_tasks_have_not_failed_has_no_error_of_an_earlier_update():
+    tasks = [failed("t4", 4, "2026-01-01T00:00:01Z", "2026-01-01T00:00:30Z"),
+             {**task("a", "running", at="2026-01-01T00:01:02Z"), "ID": "t5", "CreatedAt": "2026-01-01T00:01:01Z"}]
+
+    assert count_tasks(tasks, [updating("updating", "update in progress")])["a"].last_error is None
+
+
 def test_network_targets_become_names_and_object_references_lose_their_ids():
     spec = {"TaskTemplate": {"Networks": [{"Target": "n1id", "Aliases": ["web"]}],
                              "ContainerSpec": {"Secrets": [{"SecretID": "s1", "SecretName": "token-ab12"}],

@@ -104,3 +104,10 @@ def test_the_labels_of_the_spec_rolled_back_from_are_read_back_as_they_were_with
 
 def test_a_service_never_rolled_back_has_no_failed_labels():
     assert failed_labels({"io.reconciler.spec-hash": "sha256:ok"}) == {}
+
+
+def test_the_task_error_seen_while_rolling_back_stays_once_the_rollback_is_over():
+    blamed = task_error_seen(service(NEW_ENV, "rollback_started", "update rolled back due to failure or early "
+                                     "termination of task x1", last_error="task: non-zero exit (7)"), None)
+    over = service(OLD, "rollback_completed", "rollback completed", last_error="task: non-zero exit (4)")
+    assert task_error_seen(over, blamed) == "task: non-zero exit (7)"
