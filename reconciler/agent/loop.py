@@ -58,6 +58,7 @@ from reconciler.notify.events import Event as Notice
 from reconciler.notify.notifier import Notifier
 from reconciler.notify.told import Told
 from reconciler.options import PlanOptions
+from reconciler.swarm.lease import Leases
 from reconciler.tasks import Plan
 from runtime.base import ENGINE_RECONNECTED, EngineError, EngineUnavailable, Event, Runtime
 
@@ -222,7 +223,14 @@ class Agent:
         except EngineError as error:
             log.warning("lease.unreachable", engine=self.engine, error=str(error))
             return False
+        self._note_lease(self.swarm.leases)
         return waiting is None and before is None
+
+    def _note_lease(self, leases: Leases) -> None:
+        """The status's lease as `leases` knows it now: after a pass (which may have lost it, its
+        `keep` learning that another holder took it) and after each renewal between passes."""
+        mine = leases.held()
+        self.status.set_lease(leases.holder, mine is not None, mine.expires if mine else None, leases.why_not())
 
     def _forward_events(self) -> None:
         while not self.stopping.is_set():
@@ -368,8 +376,7 @@ class Agent:
             return
         self._answered()
         self._note_swarm_engine(swarm)
-        mine = swarm.leases.held()
-        self.status.set_lease(swarm.leases.holder, waiting is None, mine.expires if mine else None, waiting)
+        self._note_lease(swarm.leases)
         self.last_plan = (report.remaining, time.time())
         if waiting is not None or self.suspended:
             self._finish("waiting" if waiting is not None else "suspended", started, woken_by, refresh, report)

@@ -267,10 +267,10 @@ class Status:
     def set_lease(self, holder: str, held: bool, until: float | None, waiting: str | None = None) -> None:
         """The Swarm lease as the last pass found it (reconciler.swarm.lease): `holder` is this
         agent's id; `held`: it holds the lease (until `until`, unix seconds, when known), else
-        `waiting` says who does ("lease held by HOLDER until T")."""
+        `waiting` says who does ("lease held by HOLDER until T"). Read back (`snapshot`), a hold
+        whose `until` has passed is not held (`lease_now`)."""
         with self._lock:
-            self._lease = {"holder": holder, "held": held, "until": iso(until) if until is not None else None,
-                           "waiting": waiting}
+            self._lease = {"holder": holder, "held": held, "until": until, "waiting": waiting}
 
     def set_engine(self, capabilities: Mapping[str, Any]) -> None:
         with self._lock:
@@ -299,7 +299,7 @@ class Status:
                 "engine_error": dict(self._engine_error) if self._engine_error else None,
                 "suspended": self.suspended,
                 "target": self.target,
-                "lease": dict(self._lease) if self._lease is not None else None,
+                "lease": lease_now(self._lease, self._clock()) if self._lease is not None else None,
                 "profiles": list(self.profiles),
                 "approve": self.approve,
                 "pending_plan": dict(self._pending_plan) if self._pending_plan is not None else None,
@@ -334,6 +334,18 @@ class Status:
             return False
         self._write_failing = False
         return True
+
+
+def lease_now(lease: Mapping[str, Any], now: float) -> dict[str, Any]:
+    """The Swarm lease as `Status.set_lease` recorded it ({holder, held, until: unix seconds or None,
+    waiting}), read at `now` (unix seconds) for the status: `until` as ISO time, and a hold whose
+    `until` has passed no longer held (the agent did not renew it in time, busy in a long update,
+    and another agent may hold it now: reconciler.swarm.lease's TTL), `waiting` saying so."""
+    until = lease["until"]
+    expired = lease["held"] and (until is None or until <= now)
+    waiting = f"lease expired at {iso(until) if until is not None else 'an unknown time'}: not renewed since"
+    return {**lease, "held": lease["held"] and not expired, "until": iso(until) if until is not None else None,
+            "waiting": waiting if expired else lease["waiting"]}
 
 
 def parse_address(address: str) -> tuple[str, int]:

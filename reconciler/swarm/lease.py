@@ -91,6 +91,7 @@ class Leases:
         self.renew_every = renew_every
         self._mine: Lease | None = None  # the lease as we last wrote it
         self._until = 0.0  # when another holder's hold expires, as last read
+        self._why_not: str | None = None  # why we do not hold it, as last learned ("lease held by ...")
 
     def hold(self) -> str | None:
         """Take or renew the lease when due. None: we hold it now; else why not ("lease held by
@@ -105,7 +106,9 @@ class Leases:
         if decision.move is Move.WAIT:
             self._mine, self._until = None, decision.until
             log.info("lease.waiting", lease=self.name, holder=decision.holder, until=decision.until)
-            return waiting(decision.holder, decision.until)
+            self._why_not = waiting(decision.holder, decision.until)
+            return self._why_not
+        self._why_not = None
         if decision.move is Move.KEEP:
             self._mine = lease
             return None
@@ -136,11 +139,17 @@ class Leases:
         holder, until = (lease.holder, lease.expires) if lease is not None else ("another agent", self.clock())
         self._until = until
         log.info("lease.waiting", lease=self.name, holder=holder, until=until)
-        return waiting(holder, until)
+        self._why_not = waiting(holder, until)
+        return self._why_not
 
     def held(self) -> Lease | None:
         """The lease as this holder last wrote it while holding it; None when it does not."""
         return self._mine
+
+    def why_not(self) -> str | None:
+        """Why this holder does not hold the lease, as `hold` or `keep` last learned it ("lease held
+        by HOLDER until T"); None while it holds it (or has not asked yet)."""
+        return self._why_not
 
     def next_check(self) -> float:
         """Seconds until `hold` next has something to do: our renewal when we hold it, else the

@@ -70,6 +70,7 @@ def service(running: int, desired: int, error: str | None = None) -> SwarmState:
 def swarm_agent(root, engine, clock, state, configs: Configs, pipeline: Pipeline, holder: str = "a") -> Agent:
     write(root, {"web.toml": WEB})
     agent = new_agent(root, engine, clock, state)
+    agent.status._clock = clock  # the lease's expiry is read against the status's wall clock
     agent.swarm = SwarmPasses(configs, Leases(configs, NS, holder, clock), pipeline.converge, pipeline.preview,
                               lambda **fields: fields)
     return agent
@@ -216,3 +217,35 @@ def test_a_manager_that_does_not_say_what_it_is_leaves_the_engine_unknown_and_th
     configs.down = False
     agent.run_pass({"resync"})
     assert agent.status.snapshot()["engine"] == MANAGER
+
+
+def test_a_holder_that_lost_the_lease_during_a_pass_says_who_holds_it_now(root, engine, clock, state, configs):
+    def converge(runtime, desired, namespace, options, should_stop):
+        clock.now += 31  # a long rolling update: another agent took the lease meanwhile
+        Leases(configs, NS, "other", clock).hold()
+        should_stop()
+        return Report(NOTHING_LEFT, observed=SwarmState())
+
+    agent = swarm_agent(root, engine, clock, state, configs, Pipeline(SwarmState()))
+    agent.swarm.converge = converge
+    agent.run_pass({"resync"})
+    assert agent.status.snapshot()["lease"] == {"holder": "a", "held": False, "until": None,
+                                                "waiting": waiting("other", clock.now + 30)}
+
+
+def test_a_hold_not_renewed_before_its_expiry_is_no_longer_claimed_by_the_status(root, engine, clock, state, configs):
+    agent = swarm_agent(root, engine, clock, state, configs, Pipeline(service(3, 3)))
+    agent.run_pass({"resync"})
+    assert agent.status.snapshot()["lease"]["held"] is True
+    clock.now += 31  # the agent busy: no renewal since
+    lease = agent.status.snapshot()["lease"]
+    assert (lease["held"], lease["waiting"]) == (False, f"lease expired at {lease['until']}: not renewed since")
+
+
+def test_a_renewal_between_passes_keeps_the_status_holding_the_lease(root, engine, clock, state, configs):
+    agent = swarm_agent(root, engine, clock, state, configs, Pipeline(service(3, 3)))
+    agent.run_pass({"resync"})
+    for _ in range(4):
+        clock.now += 10
+        agent._keep_lease()
+    assert agent.status.snapshot()["lease"]["held"] is True
