@@ -84,6 +84,8 @@ class Action:
             return f"rename {target} -> {self.name}"
         if self.step is Step.WAIT:
             return f"wait {target} {self.condition} ({self.timeout:g}s)"
+        if self.step is Step.UPDATE_SERVICE and isinstance(self.spec, ContainerSpec) and self.timeout is None:
+            return f"{self.step.value} {self.name or target} (a job: Swarm runs it again)"
         if self.step is Step.UPDATE_SERVICE and isinstance(self.spec, ContainerSpec):
             return (f"{self.step.value} {self.name or target} ({_rolling(self.spec)}), "
                     f"wait until it completes (at most {self.timeout:g}s)")

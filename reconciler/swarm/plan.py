@@ -114,8 +114,10 @@ def _steps(change: Change, namespace: str) -> tuple[Action, ...]:
         return (create,)
     if change.kind is ChangeKind.RECREATE:  # Swarm cannot change a service's mode: removed, then made again
         return Action(Step.REMOVE_SERVICE, change.current[0], name=change.name), create
+    # a job's update has no rolling update to follow (Swarm sets no UpdateStatus for it): the call runs it again
+    timeout = None if spec.state == "completed" else _rollout_bound(spec)
     return (Action(Step.UPDATE_SERVICE, change.current[0], name=change.name, spec=spec, body=change.body,
-                   version=change.version, timeout=_rollout_bound(spec)),)
+                   version=change.version, timeout=timeout),)
 
 
 def _network_options(spec: NetworkSpec) -> dict:

@@ -133,6 +133,15 @@ def test_a_rolling_update_names_the_changed_keys():
     ])
 
 
+def test_a_jobs_update_runs_it_again_and_follows_no_rolling_update():
+    job = web(state="completed", replicas=1, command=("true",))
+    assert text(desired(dataclasses.replace(job, command=("echo", "again"))), swarm(running(job))) == "\n".join([
+        "% update service web (spec changed: command)",
+        "    update service web (a job: Swarm runs it again)",
+        "Plan: 1 to update.",
+    ])
+
+
 def test_a_mode_change_makes_the_service_again():
     assert text(desired(web(mode="global")), swarm(running(web()))) == "\n".join([
         "~ recreate service web (mode changed: replicated -> global)",
