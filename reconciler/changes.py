@@ -116,6 +116,8 @@ class Reason(enum.Enum):
     NO_NODE = "hosts match no node of the swarm"
     SUPERSEDED = "an older value, no longer used"  # a Swarm secret or config replaced by a new value
     PER_NODE = "volumes are made by each node when a task mounts them"
+    ROLLOUT_NOT_OVER = "Swarm's rolling update is not over"  # its state (updating, paused, ...), and whose
+    ROLLBACK_TARGET = "kept for a rollback"  # a secret or config a service's PreviousSpec names
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,9 @@ class ObservedService:
     labels: Mapping[str, str]  # Spec.Labels: ownership, spec hash and keys live here, not on tasks
     spec: Mapping[str, Any] = field(default_factory=dict, repr=False)
     previous_labels: Mapping[str, str] | None = None
+    # PreviousSpec normalised as `spec` is (None when there is none): what `docker service rollback`
+    # and Swarm's own rollback go back to, so the secrets and configs it names must stay
+    previous_spec: Mapping[str, Any] | None = field(default=None, repr=False)
     # UpdateStatus.State: updating | paused | completed | rollback_started | rollback_paused |
     # rollback_completed; None when the service was never updated
     update_state: str | None = None

@@ -131,6 +131,7 @@ def service(item: Mapping[str, Any], network_names: Mapping[str, str], tasks: Ob
         labels=dict(spec.get("Labels") or {}),
         spec=normalised_spec(spec, network_names),
         previous_labels=dict(previous.get("Labels") or {}) if previous is not None else None,
+        previous_spec=normalised_spec(previous, network_names) if previous is not None else None,
         update_state=update.get("State") or None,
         update_message=update.get("Message", ""),
         tasks=tasks,

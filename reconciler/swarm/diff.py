@@ -29,7 +29,7 @@ from reconciler.model import (
 from reconciler.ownership import recorded_keys
 from reconciler.swarm.compare import differences
 from reconciler.swarm.options import DEFAULT, SwarmOptions
-from reconciler.swarm.rollout import LABEL_ROLLED_BACK_WHY, failed_labels
+from reconciler.swarm.rollout import LABEL_ROLLED_BACK_WHY, NOT_OVER, failed_labels
 from reconciler.swarm.service_spec import LABEL_SERVICE_KEYS, constraints, mode_name, object_name, render, service_keys
 from runtime.swarm_base import ObservedObject, ObservedService, SwarmState
 
@@ -46,8 +46,8 @@ def diff(desired: DesiredState, observed: SwarmState, namespace: str, options: S
     kept = [s for s in observed.services if s.name not in settled]  # their secrets and configs stay
     return [
         *_networks(desired, observed),
-        *_objects("secret", desired.secrets, observed.secrets, observed, kept),
-        *_objects("config", desired.configs, observed.configs, observed, kept),
+        *_objects("secret", desired.secrets, observed.secrets, observed, kept, _holds("secret", observed, services)),
+        *_objects("config", desired.configs, observed.configs, observed, kept, _holds("config", observed, services)),
         *(Change(ChangeKind.WARN, "volume", name, (Cause(Reason.PER_NODE),), source=spec.source.file)
           for name, spec in sorted(desired.volumes.items())),
         *services,
@@ -105,6 +105,8 @@ def _service(spec: ContainerSpec, have: ObservedService | None, taken: bool, obs
     if was != now:
         return change(ChangeKind.RECREATE, Cause(Reason.MODE_CHANGED, f"{was} -> {now}"), body=body)
     causes = _causes(spec, have, body, volumes)
+    if not causes and have.update_state in NOT_OVER:
+        return change(ChangeKind.BLOCKED, Cause(Reason.ROLLOUT_NOT_OVER, have.update_state))
     if not causes and failed_labels(have.labels):
         causes = (Cause(Reason.ROLLBACK_CLEARED, "the files no longer declare the spec Swarm rolled back"),)
     return change(ChangeKind.UPDATE, *causes, body=body) if causes else None
@@ -206,18 +208,44 @@ def _absent(kind: str, name: str, spec: NetworkSpec | SecretSpec, held: frozense
     return Change(ChangeKind.CREATE, kind, name, (Cause(Reason.MISSING),), spec, source=spec.source.file)
 
 
-def _references(service: ObservedService, kind: str) -> frozenset[str]:
-    """The Swarm secrets (or configs) a service's spec references, by name."""
-    container = (service.spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}
+def _references(spec: Mapping[str, Any] | None, kind: str) -> frozenset[str]:
+    """The Swarm secrets (or configs) a service spec (normalised: `ObservedService.spec`) references, by name."""
+    container = ((spec or {}).get("TaskTemplate") or {}).get("ContainerSpec") or {}
     field = kind.capitalize()
     return frozenset(r.get(f"{field}Name", "") for r in container.get(f"{field}s") or ())
 
 
+def _holds(kind: str, observed: SwarmState, services: list[Change]) -> dict[str, tuple[ChangeKind, Cause]]:
+    """Secrets (or configs) by Swarm name that a service may still use though the files no longer
+    do, and how their removal waits: BLOCKED while the service's rolling update is not over (Swarm
+    may still start tasks of the spec before it, and roll back to it), RETAIN while its
+    PreviousSpec names them, or will once this pass updates the service off them (`docker service
+    rollback` goes back to PreviousSpec). A service this pass removes or makes again holds none."""
+    changed = {c.name: c.kind for c in services}
+    holds: dict[str, tuple[ChangeKind, Cause]] = {}
+    for service in sorted(observed.services, key=lambda s: s.name):
+        if changed.get(service.name) in (ChangeKind.REMOVE, ChangeKind.RECREATE):
+            continue
+        current, previous = _references(service.spec, kind), _references(service.previous_spec, kind)
+        if service.update_state in NOT_OVER:
+            why = Cause(Reason.ROLLOUT_NOT_OVER, f"service {service.name}, {service.update_state}")
+            holds.update(dict.fromkeys(current | previous, (ChangeKind.BLOCKED, why)))
+            continue
+        updated = current if changed.get(service.name) is ChangeKind.UPDATE else frozenset()
+        for names, when in ((previous, "names it"), (updated - previous, "will name it once updated")):
+            why = Cause(Reason.ROLLBACK_TARGET, f"the previous spec of service {service.name} {when}")
+            holds.update({name: (ChangeKind.RETAIN, why) for name in names
+                          if holds.get(name, (None,))[0] is not ChangeKind.BLOCKED})
+    return holds
+
+
 def _objects(kind: str, declared: Mapping[str, SecretSpec], have: tuple[ObservedObject, ...],
-             observed: SwarmState, kept: list[ObservedService]) -> list[Change]:
+             observed: SwarmState, kept: list[ObservedService],
+             holds: Mapping[str, tuple[ChangeKind, Cause]]) -> list[Change]:
     """Swarm secrets or configs: one per declared value, created when missing (a new value is a
     new object); an owned one no longer declared, or an older value, is removed once no service
-    left as it is uses it (after the updates that move services off it)."""
+    left as it is uses it (after the updates that move services off it), unless a service may
+    still use it (`holds`: its removal is blocked or it is retained, with why)."""
     held = observed.unowned.get(kind, frozenset())
     owned = {o.name: o for o in have}
     wanted = {object_name(spec): spec for spec in declared.values()}
@@ -225,11 +253,13 @@ def _objects(kind: str, declared: Mapping[str, SecretSpec], have: tuple[Observed
     for name, spec in sorted(wanted.items()):
         if name not in owned:
             changes.append(_absent(kind, name, spec, held))
-    in_use = frozenset().union(*(_references(s, kind) for s in kept))
+    in_use = frozenset().union(*(_references(s.spec, kind) for s in kept))
     for name in sorted(owned.keys() - wanted.keys() - in_use):
         obj = owned[name]
-        why = Reason.SUPERSEDED if obj.labels.get(LABEL_NAME) in declared else Reason.NOT_DECLARED
-        users = frozenset(resource_key("service", s.name) for s in observed.services if name in _references(s, kind))
-        changes.append(Change(ChangeKind.REMOVE, kind, name, (Cause(why),), current=(obj.id,),
+        why = Cause(Reason.SUPERSEDED if obj.labels.get(LABEL_NAME) in declared else Reason.NOT_DECLARED)
+        users = frozenset(resource_key("service", s.name) for s in observed.services
+                          if name in _references(s.spec, kind))
+        verb, hold = holds.get(name, (ChangeKind.REMOVE, None))
+        changes.append(Change(verb, kind, name, (why, *([hold] if hold else [])), current=(obj.id,),
                               source=obj.labels.get(LABEL_SOURCE), users=users))
     return changes

@@ -33,6 +33,8 @@ DONE = "completed"
 ROLLED_BACK = "rollback_completed"
 ROLLING_BACK = "rollback_started"
 PAUSED = ("paused", "rollback_paused")
+# update states while Swarm may still run tasks of the spec before the update (PreviousSpec) and start new ones
+NOT_OVER = ("updating", ROLLING_BACK, *PAUSED)
 # parts of a ServiceSpec whose change makes Swarm replace tasks
 ROLLED = ("TaskTemplate", "EndpointSpec")
 

@@ -223,25 +223,64 @@ def test_hosts_matching_no_node_are_blocked():
         "# blocked service web (hosts match no node of the swarm: db-*)")
 
 
-def test_a_rotated_secret_is_created_before_the_update_and_the_old_one_removed_after():
+def test_a_rotated_secret_is_created_before_the_update_and_the_old_one_kept_for_a_rollback():
     old, new = pw(OLD_PW), pw(NEW_PW)
     using = web(secrets=(FileGrant("pw", "/run/secrets/pw", digest=OLD_PW),))
     rotated = web(secrets=(FileGrant("pw", "/run/secrets/pw", digest=NEW_PW),))
     plan = make_plan(desired(rotated, secrets=(new,)), swarm(running(using), secrets=(secret_object(old, "sec1"),)),
                      NS, SwarmOptions())
     assert str(plan) == "\n".join([
+        "= retain secret pw-111111111111 (an older value, no longer used; kept for a rollback: the previous spec "
+        "of service web will name it once updated)",
         "+ create secret pw-222222222222 (missing)",
         "    create secret pw-222222222222",
         "% update service web (secret changed: secrets)",
         "    update service web (rolling: start-first, 1 at a time; Swarm rolls back on failure), "
         "wait until it completes (at most 122s)",
-        "- remove secret pw-111111111111 (an older value, no longer used)",
-        "    remove secret pw-111111111111",
-        "Plan: 1 to create, 1 to update, 1 to remove.",
+        "Plan: 1 to create, 1 to update, 1 retained.",
     ])
-    after = {t.key: t.after for t in plan.tasks}
-    assert after["service/web"] == {"secret/pw-222222222222"}
-    assert after["secret/pw-111111111111"] == {"service/web"}
+    assert {t.key: t.after for t in plan.tasks}["service/web"] == {"secret/pw-222222222222"}
+
+
+OLD_GRANT = (FileGrant("pw", "/run/secrets/pw", digest=OLD_PW),)
+NEW_GRANT = (FileGrant("pw", "/run/secrets/pw", digest=NEW_PW),)
+
+
+def rotated_service(**changes) -> ObservedService:
+    """web after its update from the old secret to the new one: PreviousSpec names the old one."""
+    return running(web(secrets=NEW_GRANT), previous_spec=render(web(secrets=OLD_GRANT), NS, DIGEST, NODES), **changes)
+
+
+def rotated_swarm(service: ObservedService) -> SwarmState:
+    return swarm(service, secrets=(secret_object(pw(OLD_PW), "sec1"), secret_object(pw(NEW_PW), "sec2")))
+
+
+def test_a_secret_the_previous_spec_names_is_kept_and_the_swarm_is_converged():
+    plan = make_plan(desired(web(secrets=NEW_GRANT), secrets=(pw(),)), rotated_swarm(rotated_service()), NS,
+                     SwarmOptions())
+    assert (str(plan), plan.has_changes) == ("\n".join([
+        "= retain secret pw-111111111111 (an older value, no longer used; kept for a rollback: the previous spec "
+        "of service web names it)",
+        "No changes: the engine matches the desired state.",
+    ]), False)
+
+
+def test_a_service_whose_rolling_update_is_not_over_is_blocked_and_so_is_the_removal_of_its_old_secret():
+    plan = text(desired(web(secrets=NEW_GRANT), secrets=(pw(),)),
+                rotated_swarm(rotated_service(update_state="updating", update_message="update in progress")))
+    assert plan == "\n".join([
+        "# blocked secret pw-111111111111 (an older value, no longer used; Swarm's rolling update is not over: "
+        "service web, updating)",
+        "# blocked service web (Swarm's rolling update is not over: updating)",
+        "Plan: 2 blocked.",
+    ])
+
+
+def test_an_old_secret_no_spec_names_any_longer_is_removed():
+    moved_on = running(web(secrets=NEW_GRANT), previous_spec=render(web(secrets=NEW_GRANT, env={"A": "1"}), NS,
+                                                                     DIGEST, NODES))
+    plan = text(desired(web(secrets=NEW_GRANT), secrets=(pw(),)), rotated_swarm(moved_on))
+    assert plan.splitlines()[0] == "- remove secret pw-111111111111 (an older value, no longer used)"
 
 
 def test_the_secret_is_created_with_its_digest_label_and_no_value():

@@ -177,7 +177,7 @@ def test_a_completed_state_container_is_a_job_that_runs_once(cli, files, namespa
     assert [t["Status"]["State"] for t in swarm_client.services.get(job).tasks()] == ["complete"]
 
 
-def test_a_rotated_secret_is_a_new_secret_the_task_reads_and_the_old_one_is_removed(
+def test_a_rotated_secret_is_a_new_secret_the_task_reads_and_the_old_one_is_kept_for_a_rollback(
         cli, files, namespace, swarm_registry, swarm_client, tmp_path):
     web, value = f"{namespace}-web", tmp_path / "token"
     value.write_text("first-value\n")
@@ -188,8 +188,12 @@ def test_a_rotated_secret_is_a_new_secret_the_task_reads_and_the_old_one_is_remo
     value.write_text("second-value\n")
     rotated = cli("apply", "--target", "swarm", folder)
     assert rotated.returncode == 0, rotated.stdout + rotated.stderr
-    (new,) = [s.name for s in swarm_client.secrets.list(filters={"label": f"io.reconciler.managed={namespace}"})]
-    assert new != old and new.startswith(f"{namespace}-token-")
+    names = {s.name for s in swarm_client.secrets.list(filters={"label": f"io.reconciler.managed={namespace}"})}
+    assert old in names
+    (new,) = names - {old}
+    assert new.startswith(f"{namespace}-token-")
+    assert f"= retain secret {old} (an older value, no longer used; kept for a rollback: the previous spec of " \
+           f"service {web} will name it once updated)" in rotated.stdout
     path = f"/run/secrets/{namespace}-token"
     assert settle(lambda: _read(task_container(swarm_client, web), path) == b"second-value\n")
     assert "second-value" not in rotated.stdout + rotated.stderr
