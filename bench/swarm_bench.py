@@ -138,6 +138,7 @@ def noop_plan(engine: docker.DockerClient, ref: str, count: int, rounds: int = 1
     try:
         desired = load(root).state
         converge(runtime, desired, NAMESPACE)
+        all_running(engine, f"io.reconciler.managed={NAMESPACE}", count)  # converged: Swarm starts no more tasks
         api = runtime._client()
         calls, send = [], api.send
 

@@ -101,8 +101,8 @@ class DockerSwarm:
                       images: frozenset[str], auth: Mapping[str, RegistryAuth] | None = None) -> SwarmState:
         """Owned services (with their tasks counted), overlay networks, secrets and configs of
         `namespace`, the nodes, which of `names` others hold, and the digests of `images`.
-        Engine calls: 2 per kind (owned, and the names asked about when there are any), 1 for the
-        tasks, 1 for the nodes, 1 for all networks, and 1 per image."""
+        Engine calls: 2 per kind (owned, and the names asked about that no owned one holds, when
+        there are any), 1 for the tasks, 1 for the nodes, 1 for all networks, and 1 per image."""
         owned = {"label": [f"{LABEL_MANAGED}={namespace}"]}
         services = self._list("/services", **owned)
         networks = self._list("/networks")
@@ -113,11 +113,11 @@ class DockerSwarm:
         secrets = self._list("/secrets", **owned)
         configs = self._list("/configs", **owned)
         unowned = {
-            "service": self._held("/services", names.get("service", ()), ids),
+            "service": self._held("/services", names.get("service", ()), services),
             "network": parse.held_names(networks, names.get("network", ()), [n["Id"] for n in ours_networks],
                                         name_of=lambda item: item.get("Name")),
-            "secret": self._held("/secrets", names.get("secret", ()), [item["ID"] for item in secrets]),
-            "config": self._held("/configs", names.get("config", ()), [item["ID"] for item in configs]),
+            "secret": self._held("/secrets", names.get("secret", ()), secrets),
+            "config": self._held("/configs", names.get("config", ()), configs),
         }
         digests, digest_errors = self._digests(images, auth or {})
         return SwarmState(
@@ -132,8 +132,14 @@ class DockerSwarm:
             digest_errors=digest_errors,
         )
 
-    def _held(self, path: str, asked: tuple[str, ...], owned_ids: list[str]) -> frozenset[str]:
-        return parse.held_names(self._list(path, name=list(asked)), asked, owned_ids) if asked else frozenset()
+    def _held(self, path: str, asked: tuple[str, ...], owned: list[dict[str, Any]]) -> frozenset[str]:
+        """Which of `asked` something else holds. Only the names no `owned` item holds are looked up
+        (a service's, secret's or config's name is unique in a swarm): a converged namespace asks none."""
+        ours = {(item.get("Spec") or {}).get("Name") for item in owned}
+        rest = [name for name in asked if name not in ours]
+        if not rest:
+            return frozenset()
+        return parse.held_names(self._list(path, name=rest), rest, [item["ID"] for item in owned])
 
     def _digests(self, images: frozenset[str],
                  auth: Mapping[str, RegistryAuth]) -> tuple[dict[str, str], dict[str, str]]:

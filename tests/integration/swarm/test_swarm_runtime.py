@@ -114,6 +114,26 @@ def test_names_asked_about_that_others_hold_are_unowned(swarm, namespace, swarm_
     assert state.unowned == {kind: frozenset({theirs}) for kind in kinds}
 
 
+def test_a_converged_namespace_looks_up_no_name(swarm, namespace, swarm_registry):
+    name = f"{namespace}-web"
+    swarm.create_service(service_spec(namespace, name, pinned(swarm, swarm_registry)))
+    api = swarm._client()
+    paths, send = [], api.send
+
+    def counting(request, **kwargs):
+        paths.append(request.path_url)
+        return send(request, **kwargs)
+
+    api.send = counting
+    try:
+        state = swarm.observe_swarm(namespace, {"service": (name,)}, frozenset())
+    finally:
+        api.send = send
+
+    assert [s.name for s in state.services] == [name] and state.unowned == {}
+    assert sum(1 for path in paths if "/services?" in path) == 1, paths
+
+
 def test_a_name_that_only_starts_like_an_asked_one_is_not_unowned(swarm, namespace, swarm_client):
     swarm_client.secrets.create(name=f"{namespace}-web-longer", data=b"x")
 
