@@ -9,8 +9,8 @@
 # $SWARM_HOST when set (it must answer and be a Swarm manager already: this script never turns
 # someone's engine into a swarm), else one private dockerd per machine under /var/lib/reconciler-swarm
 # and /run/reconciler-swarm, shared by every checkout. It runs beside scripts/engine.sh's private
-# engine, which stays out of Swarm mode: no docker0 bridge of its own (--bridge none) and its own
-# address pools (local networks and docker_gwbridge from 10.231.0.0/16, overlay networks from
+# engine, which stays out of Swarm mode: a default bridge of its own (BRIDGE, made here: dockerd
+# started with --bridge none deletes docker0, the private engine's) and its own address pools (local networks and docker_gwbridge from 10.231.0.0/16, overlay networks from
 # 10.232.0.0/16), so its networks never collide with the other engine's. `docker swarm init
 # --advertise-addr 127.0.0.1` when `docker info` says the node is inactive; a daemon already
 # answering on the socket is adopted as it is, never restarted.
@@ -22,6 +22,8 @@ SOCK="$RUN/docker.sock"
 PIDFILE="$RUN/dockerd.pid"
 LOG="$ROOT/dockerd.log"
 ENGINE="$(dirname "$0")/engine.sh"
+BRIDGE=rswarm0
+BRIDGE_ADDR=10.233.0.1/24
 
 source "$(dirname "$0")/service-lib.sh"
 
@@ -31,12 +33,21 @@ install_packages() {
     local missing=()
     command -v dockerd >/dev/null || missing+=(docker.io)
     command -v curl >/dev/null || missing+=(curl)
+    command -v ip >/dev/null || missing+=(iproute2)
     install_missing "${missing[@]}"
 }
 
 start_private() {
     install_packages
-    start_dockerd "private Swarm dockerd" "$ROOT" "$RUN" --bridge none --default-address-pool base=10.231.0.0/16,size=24
+    own_bridge
+    start_dockerd "private Swarm dockerd" "$ROOT" "$RUN" --bridge "$BRIDGE" --default-address-pool base=10.231.0.0/16,size=24
+}
+
+own_bridge() {  # the Swarm dockerd's default bridge, outside its address pools: never docker0
+    if ip link show "$BRIDGE" >/dev/null 2>&1; then return 0; fi
+    ip link add name "$BRIDGE" type bridge
+    ip addr add "$BRIDGE_ADDR" dev "$BRIDGE"
+    ip link set "$BRIDGE" up
 }
 
 node_state() {  # node_state URL: LocalNodeState (inactive|pending|active|error|locked) and whether it manages

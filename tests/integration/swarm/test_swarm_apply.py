@@ -229,8 +229,7 @@ def test_validate_for_swarm_rejects_a_field_swarm_cannot_run_at_its_line(cli, fi
 
 
 def test_a_port_published_in_host_mode_answers_on_127_0_0_1(cli, files, namespace, swarm_registry):
-    """On an overlay network: the test engine runs with `--bridge none`, so a task on no network has
-    no default bridge to publish through (docs/swarm.md, Ports)."""
+    """On an overlay network, through `docker_gwbridge` (docs/swarm.md, Ports)."""
     port = _free_port()
     folder = files(f'[network.{namespace}-net]\n\n[container.{namespace}-web]\nimage = "{swarm_registry}"\n'
                    'command = ["sh", "-c", "echo swarm-host-mode > /tmp/index.html && exec httpd -f -p 8080 -h /tmp"]\n'
