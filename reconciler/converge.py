@@ -44,20 +44,12 @@ log = structlog.get_logger("reconciler.converge")
 MAX_ATTEMPTS = 3
 
 
-@dataclass(frozen=True)
-class PassReport:
-    plan: Plan
+class Outcome:
+    """What a pass's report says of its `results` and `remaining` plan: the one reading of them,
+    for the host's `PassReport` and the Swarm's `reconciler.swarm.converge.SwarmReport`."""
+
     results: tuple[TaskResult, ...]
-    remaining: Plan  # what a fresh observation still finds to do after executing
-    completed: dict[str, str]  # run-to-completion containers done (exit 0), name -> spec hash
-    # the plans made again in the pass (after pulls and checks, after a 409) that were executed
-    followed: tuple[Plan, ...] = ()
-    # the owned volumes that hold image-declared VOLUME paths, as last observed
-    image_volumes: tuple[str, ...] = ()
-    observed: ObservedState = field(default_factory=ObservedState)  # the engine as last observed
-    # the adoption records after the pass ("volume/data" -> id, see `reconciler.adoption`): what
-    # the writer (apply, the agent) keeps in the state directory
-    adopted: Mapping[str, str] = field(default_factory=dict)
+    remaining: Plan
 
     @property
     def ran(self) -> tuple[TaskResult, ...]:
@@ -77,6 +69,23 @@ class PassReport:
     def converged(self) -> bool:
         """True when the next plan holds no change, nothing blocked and no crash loop (DESIGN 7)."""
         return not self.failures and not self.remaining.has_changes
+
+
+@dataclass(frozen=True)
+class PassReport(Outcome):
+    plan: Plan
+    results: tuple[TaskResult, ...]
+    remaining: Plan  # what a fresh observation still finds to do after executing
+    completed: dict[str, str]  # run-to-completion containers done (exit 0), name -> spec hash
+    # the plans made again in the pass (after pulls and checks, after a 409) that were executed
+    followed: tuple[Plan, ...] = ()
+    # the owned volumes that hold image-declared VOLUME paths, as last observed
+    image_volumes: tuple[str, ...] = ()
+    observed: ObservedState = field(default_factory=ObservedState)  # the engine as last observed
+    # the adoption records after the pass ("volume/data" -> id, see `reconciler.adoption`): what
+    # the writer (apply, the agent) keeps in the state directory
+    adopted: Mapping[str, str] = field(default_factory=dict)
+
 
 
 def observe(runtime: Runtime, namespace: str, desired: DesiredState, options: PlanOptions = DEFAULT) -> ObservedState:

@@ -42,7 +42,7 @@ def plan(changes: Iterable[Change], namespace: str, options: PlanOptions = DEFAU
         tasks = {key: _at_form(task, namespace, options.form) for key, task in tasks.items()}
     if options.revision:
         tasks = {key: _stamped(task, options.revision) for key, task in tasks.items()}
-    return Plan(changes, _block_successors(_dependents_first(tasks)))
+    return Plan(changes, block_successors(_dependents_first(tasks)))
 
 
 def _stamped(task: Task, revision: str) -> Task:
@@ -132,8 +132,8 @@ def _dependents_first(tasks: dict[str, Task]) -> dict[str, Task]:
     return tasks
 
 
-def _block_successors(tasks: dict[str, Task]) -> tuple[Task, ...]:
-    """Whatever comes after a blocked task is blocked too, transitively."""
+def block_successors(tasks: dict[str, Task]) -> tuple[Task, ...]:
+    """Whatever comes after a blocked task is blocked too, transitively (the Swarm plan's rule too)."""
     again = True
     while again:
         again = False

@@ -47,15 +47,13 @@ class ObservedTasks:
 class ObservedService:
     """A service this namespace owns. `spec` is its inspect's `Spec`, normalised by the adapter so
     a rendered spec compares with it: network targets and secret and config references are by
-    name (the engine keeps ids). `previous_labels` are the labels of `PreviousSpec`: after Swarm
-    rolled an update back, the spec it rolled back from (its spec hash is the one that failed)."""
+    name (the engine keeps ids)."""
 
     id: str
     name: str
     version: int  # Version.Index: an update must name it (a stale one is refused: Conflict)
     labels: Mapping[str, str]  # Spec.Labels: ownership, spec hash and keys live here, not on tasks
     spec: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    previous_labels: Mapping[str, str] | None = None
     # PreviousSpec normalised as `spec` is (None when there is none): what `docker service rollback`
     # and Swarm's own rollback go back to, so the secrets and configs it names must stay
     previous_spec: Mapping[str, Any] | None = field(default=None, repr=False)

@@ -130,7 +130,6 @@ def service(item: Mapping[str, Any], network_names: Mapping[str, str], tasks: Ob
         version=int((item.get("Version") or {}).get("Index", 0)),
         labels=dict(spec.get("Labels") or {}),
         spec=normalised_spec(spec, network_names),
-        previous_labels=dict(previous.get("Labels") or {}) if previous is not None else None,
         previous_spec=normalised_spec(previous, network_names) if previous is not None else None,
         update_state=update.get("State") or None,
         update_message=update.get("Message", ""),

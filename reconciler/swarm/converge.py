@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from reconciler.converge import Outcome
 from reconciler.execute import TaskResult
 from reconciler.model import DesiredState
 from reconciler.swarm.execute import execute
@@ -26,7 +27,7 @@ log = structlog.get_logger("reconciler.swarm.converge")
 
 
 @dataclass(frozen=True)
-class SwarmReport:
+class SwarmReport(Outcome):
     """What a pass planned, what ran, and what a fresh observation still finds to do, with the
     swarm as last observed (its services' task counts are what `status` shows)."""
 
@@ -35,25 +36,6 @@ class SwarmReport:
     remaining: Plan
     observed: SwarmState
     followed: tuple[Plan, ...] = ()  # as `converge.PassReport` has it: a Swarm pass plans once
-
-    @property
-    def ran(self) -> tuple[TaskResult, ...]:
-        """The tasks that made engine calls, or tried to: not those the plan blocked."""
-        return tuple(r for r in self.results if not r.task.blocked)
-
-    @property
-    def failures(self) -> tuple[TaskResult, ...]:
-        """Tasks that failed, or were skipped after a failure; a task the plan blocked is not one."""
-        return tuple(r for r in self.results if not r.ok and not r.task.blocked)
-
-    @property
-    def unavailable(self) -> bool:
-        return any(r.unavailable for r in self.results)
-
-    @property
-    def converged(self) -> bool:
-        """True when nothing failed and the next plan holds no change (DESIGN 7)."""
-        return not self.failures and not self.remaining.has_changes
 
 
 def observe(runtime: SwarmRuntime, namespace: str, desired: DesiredState,

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from reconciler.changes import Change, ChangeKind, Reason
 from reconciler.model import LABEL_MANAGED, LABEL_NAME, ContainerSpec, DesiredState, NetworkSpec, resource_key
 from reconciler.ownership import owned_labels
-from reconciler.plan import _block_successors
+from reconciler.plan import block_successors
 from reconciler.swarm.diff import diff
 from reconciler.swarm.options import DEFAULT, SwarmOptions
 from reconciler.swarm.service_spec import LABEL_SECRET_DIGEST, versioned_name
@@ -45,7 +45,7 @@ def plan(changes: Iterable[Change], namespace: str, options: SwarmOptions = DEFA
         if steps:
             tasks[change.key] = Task(change, steps, after=_after(change, by_key, changes),
                                      blocked=_blocked(change, by_key, options))
-    return Plan(changes, _block_successors(tasks))
+    return Plan(changes, block_successors(tasks))
 
 
 def _order(change: Change) -> tuple[bool, int, str]:
