@@ -28,11 +28,18 @@ install_packages() {
     command -v dockerd >/dev/null || missing+=(docker.io)
     [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx wget || missing+=(busybox-static)
     command -v curl >/dev/null || missing+=(curl)
+    command -v ip >/dev/null || missing+=(iproute2)
     install_missing "${missing[@]}"
 }
 
 start_private() {
     install_packages
+    if url_answers "unix://$SOCK" && ! ip link show docker0 >/dev/null 2>&1; then
+        # another dockerd on this machine started with --bridge none or --default-address-pool
+        # deleted it (moby: removeDefaultBridgeInterface); only a restart makes it again
+        log "the private dockerd lost its default bridge docker0: restarting it"
+        stop
+    fi
     start_dockerd "private dockerd" "$ROOT" "$RUN" --iptables=true
 }
 

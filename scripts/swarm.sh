@@ -9,11 +9,13 @@
 # $SWARM_HOST when set (it must answer and be a Swarm manager already: this script never turns
 # someone's engine into a swarm), else one private dockerd per machine under /var/lib/reconciler-swarm
 # and /run/reconciler-swarm, shared by every checkout. It runs beside scripts/engine.sh's private
-# engine, which stays out of Swarm mode: a default bridge of its own (BRIDGE, made here: dockerd
-# started with --bridge none deletes docker0, the private engine's) and its own address pools (local networks and docker_gwbridge from 10.231.0.0/16, overlay networks from
-# 10.232.0.0/16), so its networks never collide with the other engine's. `docker swarm init
-# --advertise-addr 127.0.0.1` when `docker info` says the node is inactive; a daemon already
-# answering on the socket is adopted as it is, never restarted.
+# engine, which stays out of Swarm mode, so its networks never collide with the other engine's:
+# a default bridge of its own (BRIDGE, made here), docker_gwbridge made on GWBRIDGE_SUBNET before
+# `docker swarm init --advertise-addr 127.0.0.1` (run when `docker info` says the node is
+# inactive), overlay networks from 10.232.0.0/16. Never --bridge none nor --default-address-pool:
+# a dockerd started with either deletes the link named docker0, the private engine's default
+# bridge (moby daemon_unix.go: removeDefaultBridgeInterface). A daemon already answering on the
+# socket is adopted as it is, never restarted.
 set -euo pipefail
 
 ROOT=/var/lib/reconciler-swarm
@@ -24,6 +26,7 @@ LOG="$ROOT/dockerd.log"
 ENGINE="$(dirname "$0")/engine.sh"
 BRIDGE=rswarm0
 BRIDGE_ADDR=10.233.0.1/24
+GWBRIDGE_SUBNET=10.231.0.0/24
 
 source "$(dirname "$0")/service-lib.sh"
 
@@ -40,14 +43,23 @@ install_packages() {
 start_private() {
     install_packages
     own_bridge
-    start_dockerd "private Swarm dockerd" "$ROOT" "$RUN" --bridge "$BRIDGE" --default-address-pool base=10.231.0.0/16,size=24
+    start_dockerd "private Swarm dockerd" "$ROOT" "$RUN" --bridge "$BRIDGE"
 }
 
-own_bridge() {  # the Swarm dockerd's default bridge, outside its address pools: never docker0
+own_bridge() {  # the Swarm dockerd's default bridge, on a subnet of its own: never docker0
     if ip link show "$BRIDGE" >/dev/null 2>&1; then return 0; fi
     ip link add name "$BRIDGE" type bridge
     ip addr add "$BRIDGE_ADDR" dev "$BRIDGE"
     ip link set "$BRIDGE" up
+}
+
+own_gwbridge() {  # own_gwbridge URL: the bridge of tasks on overlay networks, on our subnet (Docker's docs: "Customize the docker_gwbridge")
+    if docker -H "$1" network inspect docker_gwbridge >/dev/null 2>&1; then return 0; fi
+    docker -H "$1" network create --subnet "$GWBRIDGE_SUBNET" \
+        --opt com.docker.network.bridge.name=docker_gwbridge \
+        --opt com.docker.network.bridge.enable_icc=false \
+        --opt com.docker.network.bridge.enable_ip_masquerade=true \
+        docker_gwbridge >/dev/null
 }
 
 node_state() {  # node_state URL: LocalNodeState (inactive|pending|active|error|locked) and whether it manages
@@ -61,6 +73,7 @@ make_manager() {
         "active true") return 0 ;;
         inactive*)
             log "initialising a single-node swarm on $url"
+            own_gwbridge "$url"
             docker -H "$url" swarm init --advertise-addr 127.0.0.1 --default-addr-pool 10.232.0.0/16 >/dev/null ;;
         *) log "$url is in swarm state '$state', not an active manager: see $LOG"; return 1 ;;
     esac
