@@ -222,6 +222,7 @@ def _import_options(parser: argparse.ArgumentParser) -> None:
     compose.add_argument("--env-out", metavar="FILE",
                          help="the env file for values from Compose's env files (default: DIR.env beside --out)")
     compose.add_argument("--force", action="store_true", help="overwrite files that exist")
+    _target(compose)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,5 +1,5 @@
 """`reconciler import compose [FILE...] [-f FILE]... [--project-directory DIR] [--project-name NAME] [--env-file F]...
-[--profile P]... [--out DIR] [--env-out FILE] [--force]` (docs/import.md).
+[--profile P]... [--out DIR] [--env-out FILE] [--force] [--target host|swarm]` (docs/import.md).
 
 Exit 0 when the files are written (stdout: each path written), 1 on errors (stderr: FILE:LINE:
 key.path: message), among them what `validate` would refuse in the converted files (nothing is
@@ -7,11 +7,13 @@ written then). Every key that could not be carried goes to stderr, one per line,
 the variables the files read from the process environment. The engine (`--engine`, $DOCKER_HOST)
 is asked for a running project of that name, to name resources as it does and mark the ones it
 holds `adopt = true`; an engine that cannot be reached means none runs, and is said on stderr.
-Files with Swarm-only values (`replicas` other than 1, `mode = "global"`, from Compose's `deploy`)
-are checked as `validate --target swarm` checks them, with a note that the host target refuses
-them. Without a running project nothing is marked: the names already taken are said on stderr, with
-how to adopt them. With --force, the files an earlier import of the same project wrote in --out
-that this one does not write are removed, each said on stderr.
+`--target host` (the default) skips what only Swarm runs (`deploy.replicas` other than 1, a
+global `deploy.mode`), each with a `skipped:` line saying `--target swarm` carries it, and checks
+the files as `validate` does; `--target swarm` carries them and checks as `validate --target swarm`
+does. The files' header says the target when it matters. Without a running project nothing is
+marked: the names already taken are said on stderr, with how to adopt them. With --force, the
+files an earlier import of the same project wrote in --out that this one does not write are
+removed, each said on stderr.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from pathlib import Path
 
 from reconciler.commands.importing import write_checked
 from reconciler.importing.compose_convert import Conversion, build_contexts, convert
-from reconciler.importing.compose_deploy import swarm_only
 from reconciler.importing.compose_names import PROJECT_LABEL, Naming, RunningProject, running_project
 from reconciler.importing.compose_taken import taken
 from reconciler.importing.emit import default_env_path, earlier
@@ -46,7 +47,8 @@ def compose(args) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     out = Path(args.out)
     runtime, running = _running(args, project)
-    conversion = convert(project, out, Naming(project.name, running), keep_profiles=not project.profiles)
+    conversion = convert(project, out, Naming(project.name, running), keep_profiles=not project.profiles,
+                         target=args.target)
     notes: list[str] = []
     if runtime is not None:
         try:
@@ -59,11 +61,9 @@ def compose(args) -> int:
         notes = found.notes(adoptable=running is None)
     env_path = Path(args.env_out) if args.env_out else default_env_path(out)
     outside = next((c for c in build_contexts(conversion) if c.startswith("..")), None)
-    for_swarm = swarm_only(conversion.files)
-    header = conversion.header(env_path.resolve(), (out / outside).resolve() if outside else None, bool(for_swarm))
+    header = conversion.header(env_path.resolve(), (out / outside).resolve() if outside else None)
     written = write_checked(out, conversion.files, conversion.env, header=header, env_path=env_path, force=args.force,
-                            environ=conversion.environ, outside=outside, made="converted",
-                            target="swarm" if for_swarm else "host")
+                            environ=conversion.environ, outside=outside, made="converted", target=args.target)
     if written is None:
         return 1
     for path in earlier(out, header, written) if args.force else ():
@@ -71,10 +71,6 @@ def compose(args) -> int:
         print(f"note: removed {path}: an earlier import of project {project.name} wrote it, and this one does not",
               file=sys.stderr)
     _report(conversion)
-    if for_swarm:
-        print(f"note: only --target swarm runs {', '.join(for_swarm)}: the host target refuses them (one host runs "
-              "one container per [container.NAME]); validate, plan, apply and run with --target swarm",
-              file=sys.stderr)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     for path in written:

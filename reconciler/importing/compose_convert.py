@@ -29,7 +29,8 @@ class Conversion:
     """`files`: path relative to the output -> its tables; `env`: the env file's variables (name ->
     value); `skipped`: what was not carried; `environ`: the variables the output reads from the
     process environment, sorted; `required`: those of them read somewhere without a default (the
-    agent must have them set), sorted."""
+    agent must have them set), sorted; `target`: the target converted for, "host" or "swarm";
+    `swarm_skipped`: the keys skipped on the host target that `--target swarm` carries (`key.path`)."""
 
     project: str
     files: dict[str, list[Resource]]
@@ -37,14 +38,19 @@ class Conversion:
     skipped: list[Skipped] = field(default_factory=list)
     environ: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
+    target: str = "host"
+    swarm_skipped: tuple[str, ...] = ()
 
-    def header(self, env_path: Path | None, build_allow: Path | None = None, swarm: bool = False) -> str:
-        """The comment on top of every file: where it came from, and how to run it (`swarm`: the
-        files hold values only `--target swarm` runs)."""
+    def header(self, env_path: Path | None, build_allow: Path | None = None) -> str:
+        """The comment on top of every file: where it came from, the target it was converted for
+        (said on the host target when something only Swarm runs was skipped), and how to run it."""
         lines = [f"Imported from the Compose project {self.project} by `reconciler import compose`."]
-        if swarm:
-            lines.append("Replicas or a global mode from Compose's deploy: validate, plan, apply and run with "
+        if self.target == "swarm":
+            lines.append("Converted for --target swarm (Compose's deploy carried): validate, plan, apply and run with "
                          "--target swarm")
+        elif self.swarm_skipped:
+            lines.append("Converted for the host target: Compose's replicas or global mode skipped (one container per "
+                         "[container.NAME]); import with --target swarm to carry them")
         if self.env and env_path is not None:
             lines.append(f"Values from the Compose env files are kept outside: run with --env-file {env_path}")
         if build_allow is not None:
@@ -71,12 +77,15 @@ class Conversion:
         return replace(self, files=files)
 
 
-def convert(project: ComposeProject, out: Path, naming: Naming | None = None, keep_profiles: bool = True) -> Conversion:
+def convert(project: ComposeProject, out: Path, naming: Naming | None = None, keep_profiles: bool = True,
+            target: str = "host") -> Conversion:
     """Convert `project` for the output folder `out` (paths are written relative to it), naming
     resources by `naming` (default: not running). `keep_profiles` False (profiles were given):
-    only the active services were read, and are written without `profiles`."""
+    only the active services were read, and are written without `profiles`. `target` ("host" or
+    "swarm"): on "host", what only Swarm runs (`replicas` other than 1, a global mode) is skipped."""
     scope = Scope(project, out, naming or Naming(project.name))
     scope.keep_profiles = keep_profiles
+    scope.target = target
     services = project.model.get("services") or {}
     for name in [*services, *project.inactive]:
         body = services.get(name) or {}
@@ -89,7 +98,7 @@ def convert(project: ComposeProject, out: Path, naming: Naming | None = None, ke
     files.update(resources(scope))
     env = {name: project.dotenv[name] for name in sorted(scope.dotenv_used)}
     return Conversion(project.name, files, env, scope.skipped, tuple(sorted(scope.environ_used)),
-                      tuple(sorted(scope.environ_required)))
+                      tuple(sorted(scope.environ_required)), target, tuple(scope.swarm_skipped))
 
 
 def build_contexts(conversion: Conversion) -> list[str]:

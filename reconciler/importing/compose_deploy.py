@@ -4,7 +4,8 @@ container itself: `replicas`, `mode` (and `state = "completed"` for a job), `upd
 The keys and their defaults are the Compose specification's (compose-spec deploy.md); how they
 become a service is `docker stack deploy`'s (docker/cli cli/compose/convert/service.go:
 convertDeployMode, convertUpdateConfig, convertRestartPolicy), which the Swarm target follows
-(docs/swarm.md). What has no key here is skipped with why (docs/import.md).
+(docs/swarm.md). What has no key here is skipped with why (docs/import.md); so is, when converting
+for the host target (the default), what only `--target swarm` runs.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 
 from reconciler.desired.compose_only import compose_hint
 from reconciler.importing.compose_values import NO_EQUIVALENT, Scope, schema_node
-from reconciler.importing.emit import Resource
 from reconciler.importing.project import ModelPath
 
 Entry = tuple[str, Any, str]  # (our key, its value, the note written beside it)
@@ -62,19 +62,17 @@ def deploy_keys(scope: Scope, path: ModelPath, key: str, value: Any, deploy: Map
     return [] if value is None else convert(scope, path, value, deploy)
 
 
-def swarm_only(files: Mapping[str, list[Resource]]) -> list[str]:
-    """The values of `files` that only `--target swarm` runs (desired.targets refuses them on the
-    host target), as `FILE: container.NAME.KEY = VALUE`, in file order."""
-    found = []
-    for file, resources in files.items():
-        for resource in resources:
-            if resource.kind != "container":
-                continue
-            if resource.table.get("replicas", 1) != 1:
-                found.append(f"{file}: container.{resource.name}.replicas = {resource.table['replicas']}")
-            if resource.table.get("mode") == "global":
-                found.append(f'{file}: container.{resource.name}.mode = "global"')
-    return found
+def _host_skips(scope: Scope, path: ModelPath, what: str) -> bool:
+    """On the host target, the value at `path` (`what`: as the note shows it) that only Swarm runs
+    is skipped, saying so and that `--target swarm` carries it, and listed in `scope.swarm_skipped`;
+    True then. The host target runs one container per [container.NAME] (desired.targets): it
+    refuses `replicas` other than 1 and `mode = "global"`."""
+    if scope.target != "host":
+        return False
+    scope.skip(path, f"{what}: the host target runs one container per [container.NAME]; import with --target swarm "
+                     "to carry it (docs/swarm.md)")
+    scope.swarm_skipped.append(".".join(str(part) for part in path))
+    return True
 
 
 def _interpolated(scope: Scope, path: ModelPath) -> bool:
@@ -89,24 +87,32 @@ def _interpolated(scope: Scope, path: ModelPath) -> bool:
 
 def _replicas(scope: Scope, path: ModelPath, value: Any, deploy: Mapping[str, Any]) -> list[Entry]:
     """`replicas` as written; not with a global mode, which docker stack deploy refuses
-    ("replicas can only be used with replicated or replicated-job mode")."""
+    ("replicas can only be used with replicated or replicated-job mode"), nor on the host target
+    when other than 1 or read from a variable (`_host_skips`)."""
     if deploy.get("mode") in _GLOBAL:
         scope.skip(path, f"replicas is for a replicated service: mode {deploy['mode']} runs one task on each node "
                          "(docker stack deploy refuses both)")
+        return []
+    written = scope.project.written.get(path)
+    if (value != 1 or written is not None) and _host_skips(scope, path, f"replicas {written or value}"):
         return []
     return [("replicas", scope.carry(path, value), "from deploy.replicas")]
 
 
 def _mode(scope: Scope, path: ModelPath, value: Any, deploy: Mapping[str, Any]) -> list[Entry]:
     """`replicated`, `global` as written; a job (`replicated-job`, `global-job`) is `state =
-    "completed"` (run to completion: a Swarm job, docs/swarm.md) with the mode."""
+    "completed"` (run to completion: a Swarm job, docs/swarm.md) with the mode. On the host target
+    a global mode is skipped (`_host_skips`); a global job is then one run to completion."""
     if _interpolated(scope, path):
         return []
     if value not in ("replicated", *_GLOBAL, *_JOB):
         scope.skip(path, "not a Compose mode: replicated, global, replicated-job or global-job")
         return []
     note = f"from deploy.mode: {value}"
-    entries: list[Entry] = [] if value == "replicated-job" else [("mode", value.removesuffix("-job"), note)]
+    mode = value.removesuffix("-job")
+    entries: list[Entry] = []
+    if value != "replicated-job" and not (mode == "global" and _host_skips(scope, path, f"mode {value}")):
+        entries.append(("mode", mode, note))
     if value in _JOB:
         entries.append(("state", "completed", note + " (a Swarm job: run to completion)"))
     return entries

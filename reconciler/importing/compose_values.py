@@ -32,7 +32,9 @@ class Unwritable(Exception):
 class Scope:
     """One conversion: the project, the output folder, the names, and what it found on the way:
     `skipped`, the variables read from the env files (`dotenv_used`) and from the process
-    environment (`environ_used`; `environ_required` those of them read somewhere without a default)."""
+    environment (`environ_used`; `environ_required` those of them read somewhere without a default).
+    `target`: the target the files are converted for, "host" or "swarm" (`compose_deploy` skips on
+    "host" what only Swarm runs, listing each in `swarm_skipped` as `key.path`)."""
 
     def __init__(self, project: ComposeProject, out: Path, naming: Naming):
         self.project = project
@@ -50,6 +52,8 @@ class Scope:
         self.external: set[tuple[str, str]] = set()  # the external networks and volumes, written adopted
         self.keep_profiles = True
         self.default_network_used = False
+        self.target = "host"
+        self.swarm_skipped: list[str] = []
 
     def origin(self, path: ModelPath) -> str:
         """FILE:LINE of `path`, or of the nearest enclosing key that has one."""

@@ -37,8 +37,8 @@ def origin_of(compose: ComposeProject, *path) -> str:
 
 
 def converted(compose: ComposeProject, out: Path = Path("/proj/out"), naming: Naming | None = None,
-              keep_profiles: bool = True) -> Conversion:
-    return convert(compose, out, naming, keep_profiles)
+              keep_profiles: bool = True, target: str = "host") -> Conversion:
+    return convert(compose, out, naming, keep_profiles, target)
 
 
 def text(conversion: Conversion, file: str) -> str:

@@ -1,5 +1,6 @@
 """`import compose`, Compose's `deploy` section: what each key becomes (the TOML text written), and
-what is skipped with why (compose-spec deploy.md; docker stack deploy's reading of it)."""
+what is skipped with why (compose-spec deploy.md; docker stack deploy's reading of it), for the
+host target (the default: what only Swarm runs is skipped) and for `--target swarm`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from reconciler.importing.compose_verify import refused
 from tests.unit.compose_import import converted, origin_of, project, table_lines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,50 +20,90 @@ def lines(conversion) -> list[str]:
     return table_lines(conversion, "web.toml")[2:-1]
 
 
-def web(deploy: dict, **keys) -> list[str]:
-    """The lines of web.toml for a service `web` with `deploy` (and `keys`)."""
-    return lines(converted(project({"web": {"image": "x", "deploy": deploy, **keys}})))
+def web(deploy: dict, target: str = "host", **keys) -> list[str]:
+    """The lines of web.toml for a service `web` with `deploy` (and `keys`), converted for `target`."""
+    return lines(converted(project({"web": {"image": "x", "deploy": deploy, **keys}}), target=target))
 
 
-def skipped(deploy: dict, **keys) -> list[str]:
+def skipped(deploy: dict, target: str = "host", **keys) -> list[str]:
     """What the conversion skipped, as `FILE:LINE: key.path`."""
     compose = project({"web": {"image": "x", "deploy": deploy, **keys}})
-    return [f"{s.origin}: {s.key}" for s in converted(compose).skipped]
+    return [f"{s.origin}: {s.key}" for s in converted(compose, target=target).skipped]
 
 
-def why(deploy: dict, **keys) -> list[str]:
+def why(deploy: dict, target: str = "host", **keys) -> list[str]:
     """Why each skipped key was skipped."""
-    return [s.why for s in converted(project({"web": {"image": "x", "deploy": deploy, **keys}})).skipped]
+    return [s.why for s in converted(project({"web": {"image": "x", "deploy": deploy, **keys}}),
+                                     target=target).skipped]
 
 
-def test_replicas_are_written_as_replicas():
-    assert web({"replicas": 3}) == ["replicas = 3 # from deploy.replicas"]
+HOST_SKIP = "the host target runs one container per [container.NAME]; import with --target swarm to carry it"
 
 
-def test_a_global_mode_is_written_as_mode():
-    assert web({"mode": "global"}) == ['mode = "global" # from deploy.mode: global']
+def test_replicas_are_written_as_replicas_for_swarm():
+    assert web({"replicas": 3}, target="swarm") == ["replicas = 3 # from deploy.replicas"]
+
+
+def test_replicas_other_than_1_are_skipped_for_the_host_saying_swarm_carries_them():
+    compose = project({"web": {"image": "x", "deploy": {"replicas": 3}}})
+    conversion = converted(compose)
+
+    assert lines(conversion) == []
+    assert [str(s) for s in conversion.skipped] == [
+        f"{origin_of(compose, 'services', 'web', 'deploy', 'replicas')}: services.web.deploy.replicas: replicas 3: "
+        f"{HOST_SKIP} (docs/swarm.md)"]
+    assert conversion.swarm_skipped == ("services.web.deploy.replicas",)
+
+
+def test_replicas_1_are_written_for_the_host():
+    assert web({"replicas": 1}) == ["replicas = 1 # from deploy.replicas"]
+
+
+def test_replicas_read_from_a_variable_are_skipped_for_the_host():
+    compose = project({"web": {"image": "x", "deploy": {"replicas": 1}}},
+                      written={("services", "web", "deploy", "replicas"): "${N}"}, dotenv={"N": "1"})
+    conversion = converted(compose)
+
+    assert lines(conversion) == []
+    assert [s.why for s in conversion.skipped] == [f"replicas ${{N}}: {HOST_SKIP} (docs/swarm.md)"]
+
+
+def test_a_global_mode_is_written_as_mode_for_swarm():
+    assert web({"mode": "global"}, target="swarm") == ['mode = "global" # from deploy.mode: global']
+
+
+def test_a_global_mode_is_skipped_for_the_host_saying_swarm_carries_it():
+    assert web({"mode": "global"}) == []
+    assert why({"mode": "global"}) == [f"mode global: {HOST_SKIP} (docs/swarm.md)"]
 
 
 def test_a_replicated_mode_is_written_as_it_is():
-    assert web({"mode": "replicated", "replicas": 2}) == ['mode = "replicated" # from deploy.mode: replicated',
-                                                          "replicas = 2 # from deploy.replicas"]
+    assert web({"mode": "replicated", "replicas": 2}, target="swarm") == [
+        'mode = "replicated" # from deploy.mode: replicated', "replicas = 2 # from deploy.replicas"]
+    assert web({"mode": "replicated"}) == ['mode = "replicated" # from deploy.mode: replicated']
 
 
 def test_a_replicated_job_is_a_completed_state_with_its_replicas():
-    assert web({"mode": "replicated-job", "replicas": 4}) == [
+    assert web({"mode": "replicated-job", "replicas": 4}, target="swarm") == [
         'state = "completed" # from deploy.mode: replicated-job (a Swarm job: run to completion)',
         "replicas = 4 # from deploy.replicas"]
 
 
 def test_a_global_job_is_a_completed_state_of_a_global_service():
-    assert web({"mode": "global-job"}) == [
+    assert web({"mode": "global-job"}, target="swarm") == [
         'mode = "global" # from deploy.mode: global-job',
         'state = "completed" # from deploy.mode: global-job (a Swarm job: run to completion)']
 
 
+def test_a_global_job_is_one_run_to_completion_for_the_host():
+    assert web({"mode": "global-job"}) == [
+        'state = "completed" # from deploy.mode: global-job (a Swarm job: run to completion)']
+    assert skipped({"mode": "global-job"}) == ["compose.yaml:5: services.web.deploy.mode"]
+
+
 def test_replicas_beside_a_global_mode_are_skipped_as_docker_stack_deploy_refuses_them():
     compose = project({"web": {"image": "x", "deploy": {"mode": "global", "replicas": 2}}})
-    conversion = converted(compose)
+    conversion = converted(compose, target="swarm")
 
     assert lines(conversion) == ['mode = "global" # from deploy.mode: global']
     assert [str(s) for s in conversion.skipped] == [
@@ -196,27 +238,66 @@ services:
 """
 
 
-def test_a_scaled_project_is_written_for_the_swarm_target_with_a_note(tmp_path):
+def test_a_scaled_project_is_written_for_the_swarm_target_with_swarm_in_the_header(tmp_path):
     (tmp_path / "compose.yaml").write_text(SCALED)
-    imported = _reconciler(tmp_path, "import", "compose", "--out", "out")
+    imported = _reconciler(tmp_path, "import", "compose", "--out", "out", "--target", "swarm")
 
     assert imported.returncode == 0, imported.stderr
-    assert "note: only --target swarm runs web.toml: container.web.replicas = 3: the host target refuses them" in \
-        imported.stderr
+    assert "replicas = 3 # from deploy.replicas" in (tmp_path / "out" / "web.toml").read_text().splitlines()
     assert "skipped: " + str(tmp_path / "compose.yaml") + ":8: services.web.deploy.restart_policy.delay: no key " \
         "here" in imported.stderr
     assert (tmp_path / "out" / "web.toml").read_text().splitlines()[1] == \
-        "# Replicas or a global mode from Compose's deploy: validate, plan, apply and run with --target swarm"
+        "# Converted for --target swarm (Compose's deploy carried): validate, plan, apply and run with --target swarm"
     assert _reconciler(tmp_path, "validate", "out", "--target", "swarm").returncode == 0
-    assert "container.web.replicas: replicas = 3: only --target swarm" in _reconciler(tmp_path, "validate",
-                                                                                       "out").stderr
 
 
-def test_a_scaled_project_swarm_cannot_run_is_refused_and_nothing_written(tmp_path):
+def test_a_scaled_project_swarm_cannot_run_is_refused_for_swarm_and_nothing_written(tmp_path):
     (tmp_path / "compose.yaml").write_text(SCALED + "    privileged: true\n")
-    imported = _reconciler(tmp_path, "import", "compose", "--out", "out")
+    imported = _reconciler(tmp_path, "import", "compose", "--out", "out", "--target", "swarm")
 
     assert imported.returncode == 1
     assert "error: the converted files would not pass validate --target swarm: out/web.toml:" in imported.stderr
     assert "container.web.privileged: " in imported.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["compose.yaml"]
+
+
+LOOPBACK = """\
+services:
+  web:
+    image: localhost/demo:1
+    ports: ["127.0.0.1:8080:80"]
+    deploy:
+      replicas: 3
+"""
+
+
+def test_a_scaled_project_with_a_loopback_port_is_imported_for_the_host_and_passes_validate(tmp_path):
+    (tmp_path / "compose.yaml").write_text(LOOPBACK)
+    imported = _reconciler(tmp_path, "import", "compose", "--out", "out")
+
+    assert imported.returncode == 0, imported.stderr
+    assert f"skipped: {tmp_path / 'compose.yaml'}:6: services.web.deploy.replicas: replicas 3: {HOST_SKIP}" in \
+        imported.stderr
+    written = (tmp_path / "out" / "web.toml").read_text().splitlines()
+    assert written[1] == ("# Converted for the host target: Compose's replicas or global mode skipped (one container "
+                          "per [container.NAME]); import with --target swarm to carry them")
+    assert not [line for line in written if line.startswith("replicas")]
+    validated = _reconciler(tmp_path, "validate", "out")
+    assert validated.returncode == 0, validated.stderr
+
+
+def test_a_loopback_port_is_refused_by_the_swarm_check_only(tmp_path):
+    conversion = converted(project({"web": {"image": "x", "ports": ["127.0.0.1:8080:80"]}}), tmp_path / "out")
+
+    assert refused(tmp_path / "out", conversion.files, {}, (), None, "host") == []
+    assert [p.key for p in refused(tmp_path / "out", conversion.files, {}, (), None, "swarm")] == [
+        "container.web.ports[0]"]
+
+
+def test_the_header_names_the_swarm_target_always_and_the_host_target_when_it_skipped_something():
+    compose = project({"web": {"image": "x", "deploy": {"replicas": 2}}})
+
+    assert "Converted for --target swarm" in converted(compose, target="swarm").header(None)
+    assert "Converted for the host target" in converted(compose).header(None)
+    assert converted(project({"web": {"image": "x"}})).header(None).splitlines() == [
+        "Imported from the Compose project proj by `reconciler import compose`."]
