@@ -72,25 +72,37 @@ def is_owned(labels: Mapping[str, str] | None, namespace: str) -> bool:
 
 # The label prefix Swarm's executor puts on what it makes on a node: a task's container carries
 # com.docker.swarm.service.id, .service.name, .task.id, .task.name, .node.id (moby's
-# daemon/cluster/executor/container).
+# daemon/cluster/executor/container). Declared labels may not use it (Docker reserves com.docker.*).
 SWARM_LABEL_PREFIX = "com.docker.swarm."
 
+# The mark of what the Swarm target (`--target swarm`) creates: its overlay networks, services,
+# secrets and configs carry LABEL_TARGET = TARGET_SWARM (`reconciler.swarm.service_spec.marked`).
+LABEL_TARGET = LABEL_PREFIX + "target"
+TARGET_SWARM = "swarm"
 
-def held_by_swarm(labels: Mapping[str, str] | None, scope: str | None = None) -> str | None:
+
+def held_by_swarm(labels: Mapping[str, str] | None) -> str | None:
     """Why host mode never touches a container, volume or network (never owned, adopted, imported
-    or acted on): "a Swarm task of service NAME" (a task's container) or "made by Swarm" when a
-    `com.docker.swarm.` label marks it as Swarm's; "a swarm-scoped network" for a network whose
-    engine `Scope` is "swarm" (an overlay network: the Swarm target's, even with this namespace's
-    labels, or Swarm's own `ingress`); None when none of these. The one rule for every host stage."""
-    if scope == "swarm":
-        return "a swarm-scoped network"
+    or acted on): "made by the Swarm target" for what carries its mark (LABEL_TARGET), "a Swarm
+    task of service NAME" (a task's container) or "made by Swarm" when a `com.docker.swarm.` label
+    marks it as Swarm's; None when none of these. The one rule for every host stage."""
     found = labels or {}
+    if found.get(LABEL_TARGET) == TARGET_SWARM:
+        return "made by the Swarm target"
     if not any(key.startswith(SWARM_LABEL_PREFIX) for key in found):
         return None
     if SWARM_LABEL_PREFIX + "task.id" not in found:
         return "made by Swarm"
     service = found.get(SWARM_LABEL_PREFIX + "service.name") or found.get(SWARM_LABEL_PREFIX + "service.id")
     return f"a Swarm task of service {service}"
+
+
+def made_by_swarm_target(labels: Mapping[str, str] | None, namespace: str) -> bool:
+    """The Swarm target's ownership of a network: labelled for `namespace` and carrying the Swarm
+    target's mark, so that each target owns exactly the networks it made, even in one namespace on
+    one engine (a host-target overlay network on a manager stays the host target's)."""
+    found = labels or {}
+    return found.get(LABEL_MANAGED) == namespace and found.get(LABEL_TARGET) == TARGET_SWARM
 
 
 # Fields that never reach the engine object itself: they steer the reconciler (order, pulls,

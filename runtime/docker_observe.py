@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from reconciler.model import held_by_swarm, is_owned
+from reconciler.model import is_owned
 from runtime.base import ObservedContainer, ObservedNetwork, ObservedVolume
 
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
@@ -167,9 +167,9 @@ def volume(entry: Mapping[str, Any]) -> ObservedVolume:
 
 def owned(entry: Mapping[str, Any], namespace: str) -> bool:
     """Whether a list entry of the engine (container, network, volume) is this namespace's on the
-    host target: labelled for it (`model.is_owned`) and not held by Swarm, a network's `Scope`
-    included (`model.held_by_swarm`: an overlay network the Swarm target made is never the host's)."""
-    return is_owned(entry.get("Labels"), namespace) and held_by_swarm(entry.get("Labels"), entry.get("Scope")) is None
+    host target: labelled for it and not held by Swarm (`model.is_owned`: an overlay network the
+    Swarm target made carries its mark, one the host target made on a manager does not)."""
+    return is_owned(entry.get("Labels"), namespace)
 
 
 def unowned_names(

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.model import is_owned
+from reconciler.model import made_by_swarm_target
 from runtime.base import ObservedNetwork
 from runtime.capabilities import probe
 from runtime.swarm_base import ObservedNode, ObservedObject, ObservedService, ObservedTasks
@@ -156,8 +156,10 @@ def node(item: Mapping[str, Any]) -> ObservedNode:
 
 
 def swarm_network(item: Mapping[str, Any], namespace: str) -> bool:
-    """Whether a `GET /networks` item is an overlay network of the swarm that `namespace` owns."""
-    return item.get("Driver") == "overlay" and item.get("Scope") == "swarm" and is_owned(item.get("Labels"), namespace)
+    """Whether a `GET /networks` item is an overlay network of the swarm the Swarm target made for
+    `namespace` (`model.made_by_swarm_target`: a host-target overlay network of the namespace is not)."""
+    return (item.get("Driver") == "overlay" and item.get("Scope") == "swarm"
+            and made_by_swarm_target(item.get("Labels"), namespace))
 
 
 def network(item: Mapping[str, Any]) -> ObservedNetwork:

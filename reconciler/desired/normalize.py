@@ -23,7 +23,7 @@ from reconciler.desired.inclear import refuse_env_file_values
 from reconciler.desired.lifecycle import hooks
 from reconciler.desired.networks import network, volume
 from reconciler.desired.problems import FileReport, LoadFailure, Path_
-from reconciler.desired.resource import Resource
+from reconciler.desired.resource import Resource, reserved_label
 from reconciler.desired.security import capability, security_option
 from reconciler.desired.signals import stop_signal
 from reconciler.desired.units import INT64_MAX, duration, size
@@ -37,7 +37,7 @@ from reconciler.fields import (
     Ulimit,
     UpdatePolicy,
 )
-from reconciler.model import LABEL_PREFIX, ContainerSpec, Spec
+from reconciler.model import ContainerSpec, Spec
 
 MIN_MEMORY = 6 * 1024**2  # the engine refuses less (moby daemon/daemon_unix.go, linuxMinMemory)
 _HEALTHCHECK_DEFAULTS = {"interval": "30s", "timeout": "30s", "retries": "3", "start_interval": "5s"}  # the engine's
@@ -105,8 +105,8 @@ def _labels(r: Resource) -> dict[str, str]:
     refused in both."""
     from_files = _variable_files(r, "label_file")
     for name in from_files:
-        if name.startswith(LABEL_PREFIX):
-            r.error("label_file", f"{name}: the label prefix '{LABEL_PREFIX}' is reserved for the reconciler")
+        if (reserved := reserved_label(name)) is not None:
+            r.error("label_file", f"{name}: {reserved}")
     return {**from_files, **r.labels()}
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from reconciler.desired import forms
 from reconciler.desired.inclear import refuse_env_file_values
 from reconciler.desired.problems import FileReport, Path_
-from reconciler.model import LABEL_PREFIX, Source
+from reconciler.model import LABEL_PREFIX, SWARM_LABEL_PREFIX, Source
 
 # Lists converted item by item (with `Resource.each`): a failed item is skipped, the rest checked.
 _ITEMWISE = frozenset({"ports", "mounts", "devices", "dns", "extra_hosts", "cap_add", "cap_drop", "security_opt",
@@ -39,6 +39,20 @@ def checkable(body: dict, failed: Iterable[Path_]) -> dict:
         elif not (len(at) > 1 and isinstance(value, list) and at[0] in _ITEMWISE):
             del body[at[0]]
     return body
+
+
+# The label prefixes a file may not declare, and whose they are: the reconciler's own labels, and
+# Swarm's (Docker reserves com.docker.* for its own use: docs.docker.com, "Docker object labels";
+# what carries a `com.docker.swarm.` label is Swarm's, `model.held_by_swarm`).
+RESERVED_LABEL_PREFIXES = {LABEL_PREFIX: "the reconciler", SWARM_LABEL_PREFIX: "Swarm"}
+
+
+def reserved_label(key: str) -> str | None:
+    """Why a declared label key is refused ("the label prefix 'P' is reserved for OWNER"), or None."""
+    for prefix, owner in RESERVED_LABEL_PREFIXES.items():
+        if key.startswith(prefix):
+            return f"the label prefix '{prefix}' is reserved for {owner}"
+    return None
 
 
 class Resource:
@@ -97,8 +111,8 @@ class Resource:
         refuse_env_file_values(self, "labels")
         labels = forms.string_map(self.body.get("labels", {}))
         for key in labels:
-            if key.startswith(LABEL_PREFIX):
-                self.error(("labels", key), f"the label prefix '{LABEL_PREFIX}' is reserved for the reconciler")
+            if (reserved := reserved_label(key)) is not None:
+                self.error(("labels", key), reserved)
         return labels
 
     def source(self) -> Source:

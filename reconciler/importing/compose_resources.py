@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.desired.compose_only import WHY_NOT, compose_hint
+from reconciler.importing.compose_labels import carry_labels
 from reconciler.importing.compose_values import NO_EQUIVALENT, Scope, schema_node
 from reconciler.importing.emit import Resource
 
@@ -157,7 +158,7 @@ def _carry(scope: Scope, kind: str, where: tuple, option: str, value: Any, table
     if option.startswith("x-") or not node or ours == "hosts":
         scope.skip(where, compose_hint(kind, option) or NO_EQUIVALENT)
         return
-    carried = scope.carry(where, value, node, clear=ours == "labels")
+    carried = carry_labels(scope, where, value, node) if ours == "labels" else scope.carry(where, value, node)
     if carried is not None:
         table[ours] = carried
         if ours != option:

@@ -24,6 +24,7 @@ from reconciler.importing.compose_attach import (
     volumes_from,
 )
 from reconciler.importing.compose_deploy import deploy_keys
+from reconciler.importing.compose_labels import carry_labels
 from reconciler.importing.compose_text import go_text
 from reconciler.importing.compose_values import NO_EQUIVALENT, Scope, Unwritable, schema_node
 from reconciler.importing.emit import Resource
@@ -68,6 +69,8 @@ def service(scope: Scope, name: str, body: Mapping[str, Any]) -> Resource:
             out.resource(_RESOURCES[key], scope.carry(path, value), f"{key}: {_shown(scope, path, value)}")
         elif key in _RENAMED:
             _put(out, _RENAMED[key], scope.carry(path, value, schema_node("container", _RENAMED[key])), f"from {key}")
+        elif key == "labels":
+            _put(out, key, carry_labels(scope, path, value, schema_node("container", key)))
         elif key in WHY_NOT["container"]:
             scope.skip(path, compose_hint("container", key) or NO_EQUIVALENT)
         elif schema_node("container", key):

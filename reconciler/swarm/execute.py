@@ -17,7 +17,7 @@ import structlog
 
 from reconciler import masking
 from reconciler.execute import Interrupted, NotOwned, TaskResult, run_tasks
-from reconciler.model import DesiredState, SecretSpec, is_owned
+from reconciler.model import LABEL_MANAGED, DesiredState, SecretSpec
 from reconciler.swarm import rollout
 from reconciler.tasks import Action, Plan, Step, Task
 from runtime.base import Conflict, EngineError, EngineUnavailable, InvalidSpec, NotFound
@@ -140,7 +140,7 @@ def _label_rolled_back(runtime: SwarmRuntime, action: Action, why: str) -> None:
 
 def _remove_service(runtime: SwarmRuntime, service_id: str, namespace: str, name: str) -> None:
     """Remove the service after reading its labels again: one no longer owned is left alone."""
-    if not is_owned(runtime.service(service_id).labels, namespace):
+    if runtime.service(service_id).labels.get(LABEL_MANAGED) != namespace:
         raise NotOwned(f"service {name} ({service_id[:12]}) does not carry the label of namespace {namespace!r}; "
                        "left alone")
     runtime.remove_service(service_id)

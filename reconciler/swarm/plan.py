@@ -18,7 +18,7 @@ from reconciler.ownership import owned_labels
 from reconciler.plan import block_successors
 from reconciler.swarm.diff import diff
 from reconciler.swarm.options import DEFAULT, SwarmOptions
-from reconciler.swarm.service_spec import LABEL_SECRET_DIGEST, versioned_name
+from reconciler.swarm.service_spec import LABEL_SECRET_DIGEST, marked, versioned_name
 from reconciler.tasks import Action, Plan, Step, Task
 from runtime.swarm_base import SwarmState
 
@@ -101,11 +101,11 @@ def _steps(change: Change, namespace: str) -> tuple[Action, ...]:
         return ()
     spec = change.spec
     if change.resource in _CREATE:
-        labels = {LABEL_MANAGED: namespace, LABEL_NAME: spec.name, LABEL_SECRET_DIGEST: spec.digest}
+        labels = marked({LABEL_MANAGED: namespace, LABEL_NAME: spec.name, LABEL_SECRET_DIGEST: spec.digest})
         return (Action(_CREATE[change.resource], change.name, name=spec.name, labels=tuple(sorted(labels.items()))),)
     if isinstance(spec, NetworkSpec):
         create = Action(Step.CREATE_NETWORK, change.name, spec=spec, body=_network_options(spec),
-                        labels=tuple(sorted(owned_labels(spec, namespace).items())))
+                        labels=tuple(sorted(marked(owned_labels(spec, namespace)).items())))
         remove = (Action(Step.REMOVE_NETWORK, change.current[0], name=change.name),) if change.current else ()
         return (*remove, create)
     assert isinstance(spec, ContainerSpec)

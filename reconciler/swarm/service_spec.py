@@ -19,7 +19,7 @@ from typing import Any
 
 from reconciler.desired.hosts import matches
 from reconciler.fields import FileGrant, Healthcheck, Mount, PortMapping, UpdatePolicy
-from reconciler.model import LABEL_PREFIX, ContainerSpec, SecretSpec, VolumeSpec
+from reconciler.model import LABEL_PREFIX, LABEL_TARGET, TARGET_SWARM, ContainerSpec, SecretSpec, VolumeSpec
 from reconciler.ownership import owned_labels
 from runtime.swarm_base import ObservedNode
 
@@ -31,6 +31,13 @@ LABEL_SECRET_DIGEST = LABEL_PREFIX + "secret-digest"
 
 NS = 1_000_000_000  # nanoseconds per second
 NO_VOLUMES: Mapping[str, VolumeSpec] = MappingProxyType({})
+
+
+def marked(labels: Mapping[str, str]) -> dict[str, str]:
+    """`labels` with the Swarm target's mark (`model.LABEL_TARGET`), which every service, overlay
+    network, secret and config this target creates carries: what it makes is never the host
+    target's (`model.held_by_swarm`), and of overlay networks it owns only those carrying it."""
+    return {**labels, LABEL_TARGET: TARGET_SWARM}
 
 
 def object_name(spec: SecretSpec) -> str:
@@ -98,8 +105,8 @@ def render(spec: ContainerSpec, namespace: str, digest: str, nodes: tuple[Observ
     placement = constraints(spec.hosts, nodes)
     if placement is None:
         raise ValueError(f"hosts {list(spec.hosts)} match no node of the swarm")
-    labels = {**spec.labels, **owned_labels(spec, namespace),
-              LABEL_SERVICE_KEYS: json.dumps(service_keys(spec, volumes), sort_keys=True, separators=(",", ":"))}
+    keys = json.dumps(service_keys(spec, volumes), sort_keys=True, separators=(",", ":"))
+    labels = marked({**spec.labels, **owned_labels(spec, namespace), LABEL_SERVICE_KEYS: keys})
     job = spec.state == "completed"
     return {
         "Name": spec.name,

@@ -1,6 +1,8 @@
 """Host mode never touches what Swarm holds: a container or volume with a `com.docker.swarm.`
-label is never owned (even with our labels copied onto it), adopted, imported or acted on; a
-declared name it holds is a conflict. On the in-memory engine, through the host pipeline."""
+label, or what the Swarm target made (its `io.reconciler.target` mark), is never owned (even with
+our labels copied onto it), adopted, imported or acted on; a declared name it holds is a conflict.
+Each target owns exactly the overlay networks it made. On the in-memory engine, through the host
+pipeline."""
 
 from __future__ import annotations
 
@@ -9,10 +11,20 @@ import dataclasses
 from reconciler.commands.render import plan_text
 from reconciler.converge import converge, make_plan, observe
 from reconciler.importing.containers import import_host
-from reconciler.model import LABEL_MANAGED, ContainerSpec, DesiredState, Source, VolumeSpec, held_by_swarm, is_owned
+from reconciler.model import (
+    LABEL_MANAGED,
+    LABEL_TARGET,
+    TARGET_SWARM,
+    ContainerSpec,
+    DesiredState,
+    Source,
+    VolumeSpec,
+    held_by_swarm,
+    is_owned,
+)
 from reconciler.options import PlanOptions
 from reconciler.ownership import owned_labels
-from runtime import docker_observe
+from runtime import docker_observe, swarm_observe
 from runtime.memory import MemoryRuntime
 
 NS = "ns"
@@ -20,6 +32,7 @@ IMAGE = "localhost/demo:1"
 TASK = "web.1.k2x7q0c5v3n4"
 TASK_LABELS = {"com.docker.swarm.service.id": "s1", "com.docker.swarm.service.name": "web",
                "com.docker.swarm.task.id": "k2x7q0c5v3n4", "com.docker.swarm.task.name": TASK}
+SWARM_TARGET = {LABEL_TARGET: TARGET_SWARM}
 
 
 def spec(name: str, **changes) -> ContainerSpec:
@@ -47,19 +60,30 @@ def test_our_labels_alone_are_not_held_by_swarm():
     assert held_by_swarm({LABEL_MANAGED: NS}) is None
 
 
-def test_a_swarm_scoped_network_is_held_by_swarm_even_with_our_labels():
-    assert held_by_swarm({LABEL_MANAGED: NS}, scope="swarm") == "a swarm-scoped network"
+def test_what_the_swarm_target_made_is_held_by_swarm_even_with_our_labels():
+    assert held_by_swarm({LABEL_MANAGED: NS, LABEL_TARGET: TARGET_SWARM}) == "made by the Swarm target"
 
 
-def test_the_docker_adapter_counts_no_overlay_network_of_the_swarm_target_as_the_hosts():
-    overlay = {"Name": "front", "Scope": "swarm", "Driver": "overlay", "Labels": {LABEL_MANAGED: NS}}
-    bridge = {"Name": "back", "Scope": "local", "Driver": "bridge", "Labels": {LABEL_MANAGED: NS}}
-    assert (docker_observe.owned(overlay, NS), docker_observe.owned(bridge, NS)) == (False, True)
+def test_the_docker_adapter_owns_its_own_overlay_network_but_not_the_swarm_targets():
+    host = {"Name": "front", "Scope": "swarm", "Driver": "overlay", "Labels": {LABEL_MANAGED: NS}}
+    swarm = {"Name": "back", "Scope": "swarm", "Driver": "overlay", "Labels": {LABEL_MANAGED: NS, **SWARM_TARGET}}
+    assert (docker_observe.owned(host, NS), docker_observe.owned(swarm, NS)) == (True, False)
 
 
-def test_a_declared_network_name_an_overlay_network_holds_is_unowned_on_the_host_target():
-    overlay = {"Name": "front", "Scope": "swarm", "Labels": {LABEL_MANAGED: NS}}
+def test_a_declared_network_name_an_overlay_network_of_the_swarm_target_holds_is_unowned_on_the_host_target():
+    overlay = {"Name": "front", "Scope": "swarm", "Labels": {LABEL_MANAGED: NS, **SWARM_TARGET}}
     assert docker_observe.unowned_names([overlay], frozenset({"front"}), NS, lambda e: e["Name"]) == {"front"}
+
+
+def test_the_swarm_target_owns_only_the_overlay_networks_carrying_its_mark():
+    host = {"Name": "front", "Scope": "swarm", "Driver": "overlay", "Labels": {LABEL_MANAGED: NS}}
+    swarm = {"Name": "back", "Scope": "swarm", "Driver": "overlay", "Labels": {LABEL_MANAGED: NS, **SWARM_TARGET}}
+    assert (swarm_observe.swarm_network(host, NS), swarm_observe.swarm_network(swarm, NS)) == (False, True)
+
+
+def test_the_swarm_targets_mark_does_not_make_another_namespaces_network_ours():
+    other = {"Name": "back", "Scope": "swarm", "Driver": "overlay", "Labels": {LABEL_MANAGED: "other", **SWARM_TARGET}}
+    assert not swarm_observe.swarm_network(other, NS)
 
 
 def test_our_labels_copied_onto_a_task_do_not_make_it_ours():

@@ -13,6 +13,8 @@ from reconciler.fields import FileGrant, Mount, NetworkAttachment, UpdatePolicy
 from reconciler.model import (
     LABEL_MANAGED,
     LABEL_NAME,
+    LABEL_TARGET,
+    TARGET_SWARM,
     ContainerSpec,
     DesiredState,
     NetworkSpec,
@@ -102,6 +104,11 @@ def test_the_create_carries_the_rendered_spec_and_the_network_is_an_attachable_o
     network, service = (t.steps[0] for t in plan.tasks)
     assert (network.body["driver"], network.body["attachable"]) == ("overlay", True)
     assert service.body == render(web(), NS, DIGEST, NODES)
+
+
+def test_the_network_is_created_with_the_swarm_targets_mark_beside_its_ownership_labels():
+    plan = make_plan(desired(web()), swarm(networks=()), NS, SwarmOptions())
+    assert dict(plan.tasks[0].steps[0].labels) == {**owned_labels(FRONT, NS), LABEL_TARGET: TARGET_SWARM}
 
 
 def test_nothing_to_do_when_the_swarm_runs_the_files():
@@ -287,7 +294,8 @@ def test_the_secret_is_created_with_its_digest_label_and_no_value():
     plan = make_plan(desired(secrets=(pw(),)), swarm(), NS, SwarmOptions(allow_empty=True))
     create = plan.tasks[0].steps[0]
     assert (create.step, create.target, create.name, create.body) == (Step.CREATE_SECRET, "pw-222222222222", "pw", None)
-    assert dict(create.labels) == {LABEL_MANAGED: NS, LABEL_NAME: "pw", LABEL_SECRET_DIGEST: NEW_PW}
+    assert dict(create.labels) == {LABEL_MANAGED: NS, LABEL_NAME: "pw", LABEL_SECRET_DIGEST: NEW_PW,
+                                   LABEL_TARGET: TARGET_SWARM}
 
 
 def test_a_name_held_by_another_service_is_a_conflict():

@@ -6,7 +6,17 @@ import dataclasses
 import json
 
 from reconciler import fields
-from reconciler.model import LABEL_MANAGED, LABEL_SPEC_HASH, ContainerSpec, SecretSpec, Source, VolumeSpec, spec_hash
+from reconciler.model import (
+    LABEL_MANAGED,
+    LABEL_SPEC_HASH,
+    LABEL_TARGET,
+    TARGET_SWARM,
+    ContainerSpec,
+    SecretSpec,
+    Source,
+    VolumeSpec,
+    spec_hash,
+)
 from reconciler.swarm.service_spec import (
     LABEL_SERVICE_KEYS,
     constraints,
@@ -74,6 +84,10 @@ def test_the_service_carries_ownership_the_spec_hash_and_the_users_labels():
     assert labels["team"] == "a"
     assert labels[LABEL_MANAGED] == NS
     assert labels[LABEL_SPEC_HASH] == spec_hash(spec(labels={"team": "a"}))
+
+
+def test_the_service_carries_the_swarm_targets_mark():
+    assert body()["Labels"][LABEL_TARGET] == TARGET_SWARM
 
 
 def test_the_service_records_its_unhashed_keys():

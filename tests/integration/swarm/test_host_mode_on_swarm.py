@@ -106,3 +106,69 @@ def test_the_host_targets_apply_leaves_the_swarm_targets_overlay_network_in_plac
     assert done.returncode == 0, done.stderr
     assert f"network {network}" not in done.stdout
     assert swarm.networks.get(network).id == overlay
+
+
+def host_overlay(files, namespace: str, network: str) -> None:
+    """A host-target overlay network (attachable, as a container needs it) with a container on it."""
+    (files / "app.toml").write_text(
+        f'[network.{network}]\ndriver = "overlay"\nattachable = true\n\n'
+        f'[container.{namespace}-web]\nimage = "{DEMO_IMAGE}"\ncommand = ["sleep", "3600"]\ninit = true\n'
+        f'stop_timeout = 1\nnetworks = ["{network}"]\n')
+
+
+def host_plan(files, namespace: str, tmp_path, swarm_host: str, *target: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler", "plan", *target, str(files), "--namespace", namespace,
+         "--state-dir", str(tmp_path / "state")],
+        capture_output=True, text=True, timeout=180, env={**os.environ, "DOCKER_HOST": swarm_host})
+
+
+def test_a_host_target_overlay_network_stays_owned_and_the_next_plan_has_no_changes(
+        swarm, swarm_host, namespace, tmp_path):
+    network = f"{namespace}-ov"
+    files = tmp_path / "desired"
+    files.mkdir()
+    host_overlay(files, namespace, network)
+
+    applied = host_apply(files, namespace, tmp_path, swarm_host)
+
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert swarm.networks.get(network).attrs["Scope"] == "swarm"
+    planned = host_plan(files, namespace, tmp_path, swarm_host)
+    assert (planned.returncode, planned.stdout.strip()) == (0, "No changes: the engine matches the desired state.")
+
+
+def test_a_host_target_overlay_network_is_removed_once_undeclared(swarm, swarm_host, namespace, tmp_path):
+    network = f"{namespace}-ov"
+    files = tmp_path / "desired"
+    files.mkdir()
+    host_overlay(files, namespace, network)
+    assert host_apply(files, namespace, tmp_path, swarm_host).returncode == 0
+    (files / "app.toml").write_text(f'[container.{namespace}-other]\nimage = "{DEMO_IMAGE}"\n'
+                                    'command = ["sleep", "3600"]\ninit = true\nstop_timeout = 1\n')
+
+    applied = host_apply(files, namespace, tmp_path, swarm_host)
+
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert f"- remove network {network}" in applied.stdout
+    with pytest.raises(docker.errors.NotFound):
+        swarm.networks.get(network)
+
+
+def test_the_swarm_target_leaves_the_host_targets_overlay_network_of_its_namespace_alone(
+        swarm, swarm_host, swarm_registry, namespace, tmp_path):
+    network = f"{namespace}-ov"
+    files = tmp_path / "desired"
+    files.mkdir()
+    host_overlay(files, namespace, network)
+    assert host_apply(files, namespace, tmp_path, swarm_host).returncode == 0
+    on_swarm = tmp_path / "swarm"
+    on_swarm.mkdir()
+    (on_swarm / "app.toml").write_text(f'[container.{namespace}-svc]\nimage = "{swarm_registry}"\n'
+                                       'command = ["sleep", "3600"]\ninit = true\n')
+
+    planned = host_plan(on_swarm, namespace, tmp_path, swarm_host, "--target", "swarm")
+
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert f"create service {namespace}-svc" in planned.stdout
+    assert network not in planned.stdout

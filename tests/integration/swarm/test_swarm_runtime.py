@@ -15,7 +15,8 @@ SETTLE_SECONDS = 60.0
 
 
 def owned(namespace: str, name: str) -> dict[str, str]:
-    return {"io.reconciler.managed": namespace, "io.reconciler.name": name}
+    """The labels the Swarm target puts on what it makes (its mark included: reconciler.swarm.service_spec.marked)."""
+    return {"io.reconciler.managed": namespace, "io.reconciler.name": name, "io.reconciler.target": "swarm"}
 
 
 def service_spec(namespace: str, name: str, image: str, **template) -> dict:
