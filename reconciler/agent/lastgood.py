@@ -1,12 +1,14 @@
 """Last-known-good, per file: what the agent keeps in force while a file is broken.
 
-Each refresh reads every file. A file that loads keeps its new content; a broken file keeps its
-last valid content in force (its resources are reported as stalled) and a file never seen valid
-contributes nothing. The files in force must also validate together (references, duplicate
-names, cycles): a file named by such a problem counts as broken too (its last valid content, if
-any, is tried in its place); when the files still do not validate together, the last valid
-revision of the whole directory stays in force, and the resources of every file whose content is
-not in force are stalled.
+Each refresh reads every file. A file that loads, and that the agent's target can run (`target`:
+a file with a value only Swarm runs is broken on the host target, one with a value Swarm cannot
+run on the Swarm target), keeps its new content; a broken file keeps its last valid content in
+force (its resources are reported as stalled) and a file never seen valid contributes nothing.
+The files in force must also validate together (references, duplicate names, cycles): a file
+named by such a problem counts as broken too (its last valid content, if any, is tried in its
+place); when the files still do not validate together, the last valid revision of the whole
+directory stays in force, and the resources of every file whose content is not in force are
+stalled.
 A directory that cannot be read at all keeps everything as it was.
 
 With a state directory, the raw bytes of the files in force are saved there after each refresh
@@ -17,6 +19,7 @@ so no value from the environment or the env file is ever written.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,11 +28,12 @@ from pathlib import Path
 import structlog
 
 from reconciler.agent.statedir import StateDir
-from reconciler.desired import bridges
+from reconciler.desired import bridges, targets
 from reconciler.desired.filesources import process_key
 from reconciler.desired.loader import FileDecl, HashKey, Problem, combine, discover, environment, load_bytes, read_file
 from reconciler.desired.problems import LoadFailure
 from reconciler.model import DesiredState
+from reconciler.swarm import checks as swarm_checks
 
 log = structlog.get_logger("reconciler.agent")
 
@@ -83,6 +87,8 @@ class LastKnownGood:
     build_allow: tuple[Path, ...] = ()  # folders outside root a build may read (`--build-allow`)
     # the key of secrets' keyed hashes when it is not the store's: the Swarm cluster's (swarm.cluster_key)
     key: HashKey | None = None
+    # "host" or "swarm": a file is valid only when that target can run it (`_target_checked`); None: any
+    target: str | None = None
     files: dict[str, Version] = field(default_factory=dict)  # the content in force, by relative path
     state: DesiredState | None = None
     saved: dict[str, bytes] | None = None  # what the store holds; None until read
@@ -169,11 +175,19 @@ class LastKnownGood:
         if known is not None and known.data == data and known.env == env and known.secrets == secrets and (
                 all(_content(path) == content for path, content in known.inputs)):
             return Version(data, known.decl)
-        decl = load_bytes(self.root, rel, data, env, secrets, confine=self.confine, build_allow=self.build_allow,
-                          hash_key=self._hash_key)
+        decl = self._target_checked(load_bytes(self.root, rel, data, env, secrets, confine=self.confine,
+                                              build_allow=self.build_allow, hash_key=self._hash_key,
+                                              target=self.target))
         self.parsed[rel] = Parsed(data, dict(env), secrets, tuple((path, _content(path)) for path in decl.inputs),
                                   decl)
         return Version(data, decl)
+
+    def _target_checked(self, decl: FileDecl) -> FileDecl:
+        """`decl`, or, on the Swarm target, when it is valid on its own but Swarm cannot run it
+        (`swarm.checks.file_errors`), the same file invalid with those errors. (The host target's
+        errors are the loader's: `load_bytes(target="host")`.)"""
+        errors = swarm_checks.file_errors(decl) if self.target == targets.SWARM and decl.valid else []
+        return dataclasses.replace(decl, specs=(), errors=tuple(errors)) if errors else decl
 
     def _hash_key(self) -> bytes:
         """The key of secrets' keyed hashes: `key`'s when set, else the store's (made on first use),
@@ -191,7 +205,8 @@ class LastKnownGood:
         """Start from the content the store holds: each file that still validates on its own."""
         self.saved = self.store.lastgood() if self.store else {}
         for rel, data in self.saved.items():
-            decl = load_bytes(self.root, rel, data, env, secrets, build_allow=self.build_allow, hash_key=self._hash_key)
+            decl = self._target_checked(load_bytes(self.root, rel, data, env, secrets, build_allow=self.build_allow,
+                                                  hash_key=self._hash_key, target=self.target))
             if decl.valid:
                 self.files[rel] = Version(data, decl)
             else:

@@ -43,9 +43,8 @@ from reconciler.agent.triggers import Backoff, Trigger
 from reconciler.agent.watch import DirectoryWatcher
 from reconciler.changes import ChangeKind
 from reconciler.converge import PassReport, converge, preview
-from reconciler.desired import hosts, profiles
+from reconciler.desired import hosts, profiles, targets
 from reconciler.desired.envfile import values_of
-from reconciler.desired.targets import host_target
 from reconciler.hostpaths import missing_bind_sources
 from reconciler.images import bases
 from reconciler.images.newer import NewerChecks
@@ -111,9 +110,11 @@ class Agent:
     engine_watch: moments.EngineWatch = field(default_factory=lambda: moments.EngineWatch(DEFAULT_UNREACHABLE_AFTER))
     gate: Gate | None = None  # --approve's (reconciler.agent.approvals); None: every change applies at once
     swarm: SwarmPasses | None = None  # run --target swarm's passes (agent.swarm_passes); None: this host
+    # (given when made: it chooses the target whose checks a file must pass to be last-known-good)
 
     def __post_init__(self) -> None:
-        self.desired = LastKnownGood(self.root, self.env_file, store=self.state_dir)
+        self.desired = LastKnownGood(self.root, self.env_file, store=self.state_dir,
+                                     target=targets.SWARM if self.swarm is not None else targets.HOST)
         self.informer = Informer(self.runtime, self.namespace)
         self.rollbacks = Rollbacks(self.state_dir)
         self.images = Usage(self.state_dir, self.image_retention)
@@ -442,15 +443,11 @@ class Agent:
 
     def _host_view(self, refresh: Refresh, host_id: str) -> Refresh:
         """This host's view of the desired state (`desired.hosts`); a reference in it to what only
-        other hosts get is an error of its file, as `validate --host-id` reports it. A Swarm-only
-        value (`desired.targets.host_target`) makes its file invalid: its resources stay as they are."""
+        other hosts get is an error of its file, as `validate --host-id` reports it."""
         assert refresh.state is not None
-        place = hosts.placer(self.desired.root)
-        problems = hosts.check_view(refresh.state, host_id, place)
-        swarm_only = host_target(refresh.state, place)
+        problems = hosts.check_view(refresh.state, host_id, hosts.placer(self.desired.root))
         return dataclasses.replace(refresh, state=hosts.select(refresh.state, host_id),
-                                   errors=(*refresh.errors, *problems, *swarm_only),
-                                   invalid=refresh.invalid | {problem.file for problem in swarm_only})
+                                   errors=(*refresh.errors, *problems))
 
     def _profile_view(self, refresh: Refresh) -> Refresh:
         """The view of the agent's profiles (`desired.profiles`); a reference in it to a container of

@@ -81,13 +81,12 @@ class SwarmPasses:
 
 
 def swarm_view(refresh: Refresh, place: Place) -> Refresh:
-    """The files as Swarm runs them: what Swarm cannot run (reconciler.swarm.checks, placed by
-    `place`) is an error of its file, which is then frozen as an invalid file is (SwarmOptions.
-    invalid_files); what it runs differently is a warning. As `validate --target swarm` says."""
+    """The files as Swarm runs them: what it runs differently is a warning (reconciler.swarm.checks,
+    placed by `place`), as `validate --target swarm` says. What Swarm cannot run is an error of its
+    file, found as the file is read (`LastKnownGood(target="swarm")`): the file is then held at its
+    last-known-good content as an invalid file is (SwarmOptions.invalid_files)."""
     assert refresh.state is not None
-    errors, warnings = checks.problems(refresh.state, place)
-    return dataclasses.replace(refresh, errors=(*refresh.errors, *errors), warnings=(*refresh.warnings, *warnings),
-                               invalid=refresh.invalid | {problem.file for problem in errors})
+    return dataclasses.replace(refresh, warnings=(*refresh.warnings, *checks.problems(refresh.state, place)[1]))
 
 
 def swarm_reports(desired: DesiredState, report: SwarmReport) -> list[ResourceReport]:

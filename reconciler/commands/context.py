@@ -17,7 +17,7 @@ from reconciler.desired import hosts, profiles
 from reconciler.desired.filesources import process_key
 from reconciler.desired.loader import HashKey, load
 from reconciler.desired.problems import Problem
-from reconciler.desired.targets import host_target
+from reconciler.desired.targets import HOST
 from reconciler.desired.validated import FILE_NAME, ValidationCache
 from reconciler.hostpaths import missing_bind_sources
 from reconciler.images.authenticated import Authenticated
@@ -126,10 +126,11 @@ def load_desired(args, as_json: bool = False, key: HashKey | None = None) -> Des
     """The desired state in `args.dir`, or None after printing every problem (on stderr, or
     with `as_json` as one JSON error object on stdout, for scripts that parse the output).
     Files that did not change since they last passed the schema check skip it (`validated`).
-    `key` gives the key of secrets' keyed hashes (None: the state directory's, `hash_key`)."""
+    `key` gives the key of secrets' keyed hashes (None: the state directory's, `hash_key`). On the
+    host target a Swarm-only value one host cannot run is one of the problems (`desired.targets`)."""
     cache = validation_cache(args)
     result = load(Path(args.dir), env_file=args.env_file, validated=cache, build_allow=build_allow(args),
-                  hash_key=key or (lambda: hash_key(args)))
+                  hash_key=key or (lambda: hash_key(args)), target=getattr(args, "target", HOST))
     if cache is not None:
         cache.save()
     for warning in result.warnings:
@@ -147,11 +148,10 @@ def _print_problems(problems: Sequence[Problem], as_json: bool) -> None:
 
 def host_view(args, desired: DesiredState, as_json: bool = False) -> DesiredState | None:
     """The view of `--host-id` (default: this host's name, see `hosts`), or None after printing
-    each reference of it to a resource the files declare for other hosts only, and each Swarm-only
-    value one host cannot run (`desired.targets.host_target`)."""
+    each reference of it to a resource the files declare for other hosts only."""
     host_id = args.host_id or hosts.default_host_id()
     place = hosts.placer(Path(args.dir))
-    problems = [*hosts.check_view(desired, host_id, place), *host_target(desired, place)]
+    problems = hosts.check_view(desired, host_id, place)
     _print_problems(problems, as_json)
     return hosts.select(desired, host_id) if not problems else None
 

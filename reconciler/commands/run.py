@@ -122,9 +122,8 @@ def run(args) -> int:
                   args.allow_empty, engine=args.engine or DEFAULT_ENGINE, state_dir=state,
                   host_id=None if swarm else args.host_id or default_host_id(), profiles=profiles,
                   image_retention=args.image_retention,
-                  checks=newer_checks(args, state))
+                  checks=newer_checks(args, state), swarm=swarm)
     agent.desired.build_allow = build_allow(args)
-    agent.swarm = swarm
     agent.desired.key = cluster_key_source(args, swarm.runtime if swarm is not None else None)
     if getattr(args, "approve", None):
         try:

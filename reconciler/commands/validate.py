@@ -7,8 +7,8 @@ checked (`reconciler.desired.hosts`): of `--host-id`, of each host of `--invento
 each host id written literally in some `hosts` pattern. So are the views of profiles
 (`reconciler.desired.profiles`): that of the profiles given, else the view without any profile and
 that of each profile alone. On the host target a Swarm-only value (`replicas`, `mode`) is an
-error (`desired.targets`); `--target swarm` checks what Swarm cannot run (`reconciler.swarm.checks`)
-instead of the views of hosts.
+error of its file, reported with every other error of the files (`desired.targets`); `--target
+swarm` checks what Swarm cannot run (`reconciler.swarm.checks`) instead of the views of hosts.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from reconciler.commands.context import build_allow, given_profiles
 from reconciler.desired import hosts, profiles
 from reconciler.desired.loader import load
 from reconciler.desired.problems import LoadFailure
-from reconciler.desired.targets import host_target
 from reconciler.model import DesiredState
 from reconciler.swarm import checks as swarm_checks
 
@@ -43,7 +42,7 @@ def _invalid(count: int) -> int:
 
 
 def run(args) -> int:
-    result = load(Path(args.dir), env_file=args.env_file, build_allow=build_allow(args))
+    result = load(Path(args.dir), env_file=args.env_file, build_allow=build_allow(args), target=args.target)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for error in result.errors:
@@ -69,8 +68,7 @@ def run(args) -> int:
         print(f"${profiles.ENV}: {error}", file=sys.stderr)
         return _invalid(1)
     problems = sorted({*(p for host_id in host_ids for p in hosts.check_view(state, host_id, place)),
-                       *(p for view in views for p in profiles.check_view(state, view, place)),
-                       *host_target(state, place)},
+                       *(p for view in views for p in profiles.check_view(state, view, place))},
                       key=lambda p: (p.file, p.line or 0, p.key, p.message))
     for problem in problems:
         print(problem, file=sys.stderr)

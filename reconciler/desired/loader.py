@@ -137,13 +137,15 @@ def _declare(rel: str, report: FileReport, specs: Iterable[Spec] = ()) -> FileDe
 
 def load_file(root: Path, rel: str, env: Mapping[str, str], secrets: frozenset[str] = frozenset(),
               validated: ValidationCache | None = None, build_allow: tuple[Path, ...] = (),
-              hash_key: HashKey | None = None) -> FileDecl:
-    """Read, parse, interpolate, schema-check and normalise one file (relative to root)."""
+              hash_key: HashKey | None = None, target: str | None = None) -> FileDecl:
+    """Read, parse, interpolate, schema-check and normalise one file (relative to root); `target`
+    as `load_bytes` takes it."""
     try:
         data = read_file(root, rel)
     except LoadFailure as failure:
         return FileDecl(rel, (), (failure.problem,))
-    return load_bytes(root, rel, data, env, secrets, validated, build_allow=build_allow, hash_key=hash_key)
+    return load_bytes(root, rel, data, env, secrets, validated, build_allow=build_allow, hash_key=hash_key,
+                      target=target)
 
 
 def _schema_check(document: dict, report: FileReport, failed: list[Path_],
@@ -158,15 +160,17 @@ def _schema_check(document: dict, report: FileReport, failed: list[Path_],
 def load_bytes(root: Path, rel: str, data: bytes, env: Mapping[str, str],
                secrets: frozenset[str] = frozenset(), validated: ValidationCache | None = None,
                confine: Path | None = None, build_allow: tuple[Path, ...] = (),
-               hash_key: HashKey | None = None) -> FileDecl:
+               hash_key: HashKey | None = None, target: str | None = None) -> FileDecl:
     """`load_file` of the content `data` of file `rel`, read earlier (the agent's last-known-good
     bytes): relative paths in it (env_file, bind sources) resolve against its folder under root.
     With `confine` (a git checkout), an env file that resolves outside it is refused. A build's
     context and Dockerfile must lie inside root, or inside a folder of `build_allow`. `hash_key`
     gives the key of the keyed hashes of secret and config values (the state directory's; called
-    only when the file declares one); None: a key of this process (`filesources.process_key`)."""
+    only when the file declares one); None: a key of this process (`filesources.process_key`).
+    `target` "host" makes the Swarm-only values one host cannot run errors of the file
+    (`desired.targets`); None (or "swarm", whose checks need the whole state): no such check."""
     report = FileReport(rel, confine=confine, tree=Path(root).absolute(), build_allow=build_allow, environ=env,
-                        hash_key=hash_key)
+                        hash_key=hash_key, target=target)
     path = root / rel
     try:
         text = decode_utf8(data, rel)
@@ -191,11 +195,10 @@ def load_bytes(root: Path, rel: str, data: bytes, env: Mapping[str, str],
     return _declare(rel, report, specs)
 
 
-def combine(decls: Iterable[FileDecl]) -> tuple[DesiredState, tuple[Problem, ...]]:
-    """The desired state of the valid decls together, and the problems across them."""
-    decls = [d for d in decls if d.valid]
+def placer(decls: Iterable[FileDecl], secrets: frozenset[str]) -> Callable[[Spec, Path_, str], Problem]:
+    """A `Place` for the specs of `decls`: each problem at the line of its key path in its file (or
+    of the Compose alias written for it), else at its resource's; `secrets` masked in the message."""
     by_file = {d.file: d for d in decls}
-    secrets = frozenset().union(*(d.secret_values for d in decls))
 
     def place(spec: Spec, at: Path_, message: str) -> Problem:
         decl = by_file.get(spec.source.file)
@@ -204,6 +207,14 @@ def combine(decls: Iterable[FileDecl]) -> tuple[DesiredState, tuple[Problem, ...
         line = next((lines[at[:n]] for n in range(len(at), 0, -1) if at[:n] in lines), spec.source.line)
         return Problem(spec.source.file, line, dotted(at), scrub(message, secrets))
 
+    return place
+
+
+def combine(decls: Iterable[FileDecl]) -> tuple[DesiredState, tuple[Problem, ...]]:
+    """The desired state of the valid decls together, and the problems across them."""
+    decls = [d for d in decls if d.valid]
+    secrets = frozenset().union(*(d.secret_values for d in decls))
+    place = placer(decls, secrets)
     tables: dict[str, dict[str, Spec]] = {kind: {} for kind in _KINDS}
     problems = []
     for spec in (s for d in decls for s in d.specs):
@@ -230,8 +241,9 @@ def environment(
 
 def load(root: Path, env_file: str | None = None, environ: Mapping[str, str] | None = None,
          validated: ValidationCache | None = None, build_allow: tuple[Path, ...] = (),
-         hash_key: HashKey | None = None) -> LoadResult:
-    """Load the whole directory. The process environment wins over the env file.
+         hash_key: HashKey | None = None, target: str | None = None) -> LoadResult:
+    """Load the whole directory. The process environment wins over the env file. `target` "host"
+    refuses the Swarm-only values one host cannot run, as any invalid value (see `load_bytes`).
 
     Checks across files run once every file is valid on its own, so that a broken file does not
     also show up as dangling references elsewhere.
@@ -243,7 +255,7 @@ def load(root: Path, env_file: str | None = None, environ: Mapping[str, str] | N
         env, secrets = environment(env_file, environ)
     except LoadFailure as failure:
         return LoadResult(None, (failure.problem,), (), ())
-    decls = [load_file(root, rel, env, secrets, validated, build_allow, hash_key) for rel in files]
+    decls = [load_file(root, rel, env, secrets, validated, build_allow, hash_key, target) for rel in files]
     errors = [p for d in decls for p in d.errors]
     warnings.extend(p for d in decls for p in d.warnings)
     if not files:

@@ -26,6 +26,7 @@ from reconciler.desired.problems import FileReport, LoadFailure, Path_
 from reconciler.desired.resource import Resource, reserved_label
 from reconciler.desired.security import capability, security_option
 from reconciler.desired.signals import stop_signal
+from reconciler.desired.targets import HOST, host_errors
 from reconciler.desired.units import INT64_MAX, duration, size
 from reconciler.fields import (
     Dependency,
@@ -337,6 +338,9 @@ def container(r: Resource) -> ContainerSpec | None:
     )
     _check_container(r, spec)
     check_host_keys(r, spec)
+    if r.report.target == HOST:
+        for key, message in host_errors(spec):
+            r.error(key, message)
     return spec if r.ok else None
 
 

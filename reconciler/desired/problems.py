@@ -95,6 +95,8 @@ class FileReport:
     # the key of the keyed hash of their values (the state directory's, `desired.filesources`)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
     hash_key: Callable[[], bytes] | None = field(default=None, repr=False)
+    # "host": the Swarm-only values one host cannot run are errors (`desired.targets`); None: any target
+    target: str | None = None
 
     def escapes(self, path: str) -> bool:
         """Whether `path`, resolved, lies outside `confine`."""

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator, Mapping
 
 from reconciler.desired.hosts import Place
+from reconciler.desired.loader import FileDecl, placer
 from reconciler.desired.problems import Path_, Problem, dotted
 from reconciler.fields import Mount, Resources
 from reconciler.model import ContainerSpec, DesiredState, NetworkSpec, Spec, VolumeSpec
@@ -98,6 +99,15 @@ def problems(desired: DesiredState, place: Place = at_resource) -> tuple[list[Pr
     for volume in desired.volumes.values():
         warnings.extend(place(volume, ("volume", volume.name, *at), message) for at, message in _volume(volume))
     return errors, warnings
+
+
+def file_errors(decl: FileDecl) -> list[Problem]:
+    """The errors of `problems` in the one file `decl`, valid on its own, each at its key's line:
+    the agent's last-known-good checks each file with them, so that a file Swarm cannot run is
+    held as an invalid file is, never kept as valid (every error is of one container or network)."""
+    state = DesiredState(containers={s.name: s for s in decl.specs if isinstance(s, ContainerSpec)},
+                         networks={s.name: s for s in decl.specs if isinstance(s, NetworkSpec)})
+    return problems(state, placer((decl,), decl.secret_values))[0]
 
 
 def _errors(spec: ContainerSpec) -> Iterator[tuple[Path_, str]]:

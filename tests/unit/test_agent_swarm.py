@@ -73,6 +73,7 @@ def swarm_agent(root, engine, clock, state, configs: Configs, pipeline: Pipeline
     agent.status._clock = clock  # the lease's expiry is read against the status's wall clock
     agent.swarm = SwarmPasses(configs, Leases(configs, NS, holder, clock), pipeline.converge, pipeline.preview,
                               lambda **fields: fields)
+    agent.desired.target = "swarm"  # (as `Agent(swarm=...)` chooses it)
     return agent
 
 
