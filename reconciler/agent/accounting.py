@@ -83,6 +83,9 @@ def crash_loops(started_at: Mapping[str, float], failures: Mapping[str, int]) ->
     return frozenset(key for key in started_at if failures.get(key, 0) >= CRASHLOOP_AFTER)
 
 
+STALLED = "its file is invalid; the last valid content stays in force"  # a resource of a held file says
+
+
 def resource_reports(desired: DesiredState, stalled: Collection[str], report: PassReport | None,
                      failures: Mapping[str, int], completed: Mapping[str, str],
                      crashing: Collection[str] = (), quarantined: Mapping[str, str] | None = None,
@@ -103,7 +106,7 @@ def resource_reports(desired: DesiredState, stalled: Collection[str], report: Pa
     for spec in desired.specs():
         key, change = spec.key, changes.get(spec.key)
         if key in stalled:
-            state, message = "stalled", "its file is invalid; the last valid content stays in force"
+            state, message = "stalled", STALLED
         elif report is None:
             state, message = "unknown", "the engine is unavailable"
         elif key in quarantined:

@@ -564,7 +564,7 @@ class Agent:
         if refresh.state is None:
             return []
         if self.swarm is not None:
-            reports = swarm_reports(refresh.state, report) if report is not None else []
+            reports = swarm_reports(refresh.state, report, refresh.stalled) if report is not None else []
             return suspended_view(reports) if self.suspended else reports
         failures = {spec.key: self.backoff.failures(spec.key) for spec in refresh.state.specs()}
         completed = {**self.completed(), **report.completed} if report else {}

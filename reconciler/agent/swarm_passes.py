@@ -12,12 +12,13 @@ image retention) have no part here: Swarm restarts, rolls back and schedules tas
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import structlog
 
+from reconciler.agent.accounting import STALLED
 from reconciler.agent.lastgood import Refresh
 from reconciler.agent.status import ResourceReport
 from reconciler.changes import ChangeKind
@@ -89,13 +90,16 @@ def swarm_view(refresh: Refresh, place: Place) -> Refresh:
     return dataclasses.replace(refresh, warnings=(*refresh.warnings, *checks.problems(refresh.state, place)[1]))
 
 
-def swarm_reports(desired: DesiredState, report: SwarmReport) -> list[ResourceReport]:
+def swarm_reports(desired: DesiredState, report: SwarmReport,
+                  stalled: Collection[str] = frozenset()) -> list[ResourceReport]:
     """The status table of a Swarm pass: each declared service, network, secret and config, and
     what the pass still found to do about anything else (an owned service no longer declared).
     A service carries its (running, desired) tasks and last task error as the swarm showed them.
-    States: failed (its task failed this pass), conflict, blocked (by the plan: a quarantined
-    spec, a missing digest, the lease another agent holds), pending, converged; a converged
-    service with fewer tasks running than desired and a task error is stalled."""
+    States: stalled (a resource of `stalled`, "kind/name" as the files declare it: its file is
+    held at its last valid content, as on one host), failed (its task failed this pass), conflict,
+    blocked (by the plan: a quarantined spec, a missing digest, the lease another agent holds),
+    pending, converged; a converged service with fewer tasks running than desired and a task
+    error is stalled too."""
     failed = {r.task.key: r for r in report.failures}
     changes = {c.key: c for c in report.remaining.changes}
     blocked = {t.key: t.blocked for t in report.remaining.tasks if t.blocked}
@@ -106,6 +110,8 @@ def swarm_reports(desired: DesiredState, report: SwarmReport) -> list[ResourceRe
     for key in sorted(keys):
         kind, _, name = key.partition("/")
         state, message = _state(failed.get(key), changes.get(key), blocked.get(key))
+        if resource_key("container" if kind == "service" else kind, name) in stalled:
+            state, message = "stalled", STALLED
         service = services.get(name) if kind == "service" else None
         tasks = service.tasks if service is not None else None
         if state == "converged" and tasks is not None and tasks.running < tasks.desired and tasks.last_error:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 from structlog.testing import capture_logs
 
+from reconciler.agent.accounting import STALLED
 from reconciler.agent.loop import Agent
 from reconciler.agent.swarm_passes import SwarmPasses
 from reconciler.changes import Cause, Change, ChangeKind, Reason
@@ -185,6 +186,17 @@ def test_what_swarm_cannot_run_is_an_error_of_its_file_which_is_frozen(root, eng
     [(_, options)] = pipeline.asked
     assert options["invalid_files"] == frozenset({"web.toml"})
     assert [e["text"].partition(": ")[0] for e in agent.status.snapshot()["errors"]] == ["web.toml:3"]
+
+
+def test_a_file_swarm_cannot_run_keeps_its_last_valid_content_unsaved_and_its_service_stalled(
+        root, engine, clock, state, configs):
+    agent = swarm_agent(root, engine, clock, state, configs, Pipeline(service(1, 1)))
+    agent.run_pass({"resync"})
+    write(root, {"web.toml": WEB + "privileged = true\n"})
+    agent.run_pass({"edit"})
+    [web] = agent.status.snapshot()["resources"]
+    assert (web["name"], web["state"], web["message"]) == ("web", "stalled", STALLED)
+    assert state.lastgood() == {"web.toml": WEB.encode()}
 
 
 def test_a_holder_that_lost_the_lease_during_a_pass_starts_no_further_task(root, engine, clock, state, configs):
