@@ -1,6 +1,6 @@
 """Options the Swarm target has no use for are refused, never silently dropped (docs/swarm.md).
 
-`plan`, `apply` and `run` share their options with the host target; with `--target swarm` some of
+`validate`, `plan`, `apply` and `run` share options with the host target; with `--target swarm` some of
 them would change nothing (the Swarm pipeline and the agent's Swarm passes skip them), so giving
 one is an error naming it and why, before anything is read or locked.
 """
@@ -15,9 +15,11 @@ _SECRETS_DIR = ("--secrets-dir", "secrets_dir", "Swarm mounts secrets and config
 _PRUNE_VOLUMES = ("--prune-volumes", "prune_volumes", "each node makes a named volume when a task mounts it; the "
                                                       "Swarm target never creates nor removes one")
 _ADOPT = ("--adopt", "adopt", "a service is not taken over: remove or rename the unowned one")
+_INVENTORY = ("--inventory", "inventory", "on Swarm, hosts are placement constraints on the nodes, not views of hosts")
 
 # command -> (option, argparse destination, why Swarm has no use for it)
 SWARM_IGNORED: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "validate": (_HOST_ID, _INVENTORY),
     "plan": (_HOST_ID, _PRUNE_VOLUMES, _ADOPT, _SECRETS_DIR),
     "apply": (_HOST_ID, _PRUNE_VOLUMES, _ADOPT, _SECRETS_DIR),
     "run": (

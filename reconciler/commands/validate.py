@@ -88,11 +88,8 @@ def run(args) -> int:
 
 def _swarm(args, state: DesiredState, whole: str) -> int:
     """`--target swarm`: what Swarm cannot run (`reconciler.swarm.checks`) and the profile views;
-    no host views, since `hosts` are placement constraints there."""
-    if args.host_id or args.inventory:
-        print("--host-id and --inventory check the views of hosts: on Swarm, hosts are placement constraints "
-              "(leave them out with --target swarm)", file=sys.stderr)
-        return _invalid(1)
+    no host views, since `hosts` are placement constraints there (`--host-id` and `--inventory` are
+    refused with it: `commands.target_options`)."""
     place = hosts.placer(Path(args.dir))
     errors, warnings = swarm_checks.problems(state, place)
     try:

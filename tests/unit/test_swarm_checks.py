@@ -263,12 +263,6 @@ def test_validate_on_the_swarm_target_takes_what_is_for_other_hosts_as_placement
     assert capsys.readouterr().out == "ok: swarm: 1 container, 1 network, 0 volumes in 2 files\n"
 
 
-def test_validate_on_the_swarm_target_refuses_a_host_id(tmp_path, capsys):
-    write(tmp_path, {"a.toml": "[container.web]\nimage = 'x'\n"})
-    assert main(["validate", "--target", "swarm", "--host-id", "web-1", str(tmp_path)]) == 1
-    assert capsys.readouterr().err.startswith("--host-id and --inventory check the views of hosts: on Swarm")
-
-
 def test_a_start_first_update_with_a_host_mode_port_warns_that_the_update_stalls(tmp_path):
     _, warnings = checked(tmp_path, "update = { order = 'start-first' }\n"
                                     "ports = [{ target = 80, published = 8080, mode = 'host' }]\n")

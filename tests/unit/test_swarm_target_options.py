@@ -18,6 +18,8 @@ from reconciler.commands.target_options import refused
     (["apply", "--target", "swarm", "--prune-volumes"], "--prune-volumes"),
     (["apply", "--target", "swarm", "--adopt", "web"], "--adopt"),
     (["plan", "--target", "swarm", "--prune-volumes"], "--prune-volumes"),
+    (["validate", "--target", "swarm", "--host-id", "vm"], "--host-id"),
+    (["validate", "--target", "swarm", "--inventory", "hosts.toml"], "--inventory"),
 ])
 def test_an_option_swarm_skips_is_an_error_naming_it(argv, option, capsys):
     with pytest.raises(SystemExit) as exited:
@@ -33,6 +35,10 @@ def test_image_retention_zero_is_refused_too():
 def test_the_host_target_keeps_those_options():
     args = build_parser().parse_args(["run", "--approve", "all", "--host-id", "h1", "--image-retention", "2"])
     assert refused(args) is None
+
+
+def test_validate_on_the_host_target_keeps_host_id():
+    assert refused(build_parser().parse_args(["validate", "--host-id", "vm"])) is None
 
 
 def test_swarm_options_it_uses_are_accepted():
