@@ -86,6 +86,40 @@ def test_a_manager_out_of_reach_is_an_engine_error_and_the_next_call_asks_again(
     assert key() == b"k" * 32
 
 
+def test_without_create_a_cluster_without_a_key_gets_a_provisional_one_and_nothing_is_written():
+    manager = KeyConfigs()
+    key = ClusterKey(manager, NS, random=lambda n: b"p" * n, create=False)
+    assert (key(), key.provisional, manager.data) == (b"p" * 32, True, {})
+
+
+def test_without_create_the_clusters_key_is_read_and_is_not_provisional():
+    key = ClusterKey(KeyConfigs(unit=b"k" * 32), NS, random=pytest.fail, create=False)
+    assert (key(), key.provisional) == (b"k" * 32, False)
+
+
+def test_storing_a_provisional_key_makes_it_the_clusters():
+    manager = KeyConfigs()
+    key = ClusterKey(manager, NS, random=lambda n: b"p" * n, create=False)
+    key()
+    assert (key.store(), manager.data, key.provisional) == (True, {f"reconciler-key-{NS}": b"p" * 32}, False)
+
+
+def test_storing_after_another_stored_first_says_so_and_gives_the_others_key():
+    manager = KeyConfigs()
+    key = ClusterKey(manager, NS, random=lambda n: b"p" * n, create=False)
+    key()
+    manager.data[key_name(NS)] = b"o" * 32
+    assert (key.store(), key()) == (False, b"o" * 32)
+
+
+def test_storing_a_key_read_from_the_cluster_writes_nothing():
+    manager = KeyConfigs(unit=b"k" * 32)
+    key = ClusterKey(manager, NS, create=False)
+    key()
+    manager.create_cluster_key = pytest.fail
+    assert key.store() is True
+
+
 def test_swarm_with_a_manager_hashes_with_the_clusters_key():
     source = cluster_key_source(args("swarm"), KeyConfigs(unit=b"k" * 32))
     assert source is not None and source() == b"k" * 32

@@ -145,3 +145,30 @@ def test_what_the_agent_applied_with_its_state_directory_plans_no_changes_with_a
     planned = reconciler("state-b", "plan", "--target", "swarm", "--detailed-exitcode", secret_stack)
 
     assert (planned.returncode, planned.stdout) == (0, NO_CHANGES)
+
+
+@pytest.fixture
+def invalid_stack(secret_stack, namespace):
+    """The secret stack plus a service on a network no file declares: the files fail a check."""
+    with open(f"{secret_stack}/broken.toml", "w") as file:
+        file.write(f'[container.{namespace}-lost]\nimage = "x"\nnetworks = ["{namespace}-undeclared"]\n')
+    return secret_stack
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_plan_or_apply_on_files_that_fail_a_check_creates_no_key(
+        reconciler, invalid_stack, namespace, swarm_client, command):
+    failed = reconciler("state-a", command, "--target", "swarm", invalid_stack)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert f"{namespace}-undeclared" in failed.stderr
+    assert config_named(swarm_client, f"reconciler-key-{namespace}") is None
+    assert owned_secrets(swarm_client, namespace) == []
+
+
+def test_plan_on_a_cluster_without_a_key_creates_none_and_says_its_names_are_provisional(
+        reconciler, secret_stack, namespace, swarm_client):
+    planned = reconciler("state-a", "plan", "--target", "swarm", secret_stack)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert f"+ create secret {namespace}-token-" in planned.stdout
+    assert f"note: the cluster has no key of secrets' hashes yet (config reconciler-key-{namespace})" in planned.stderr
+    assert config_named(swarm_client, f"reconciler-key-{namespace}") is None
