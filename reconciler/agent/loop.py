@@ -227,6 +227,12 @@ class Agent:
         self._note_lease(self.swarm.leases)
         return waiting is None and before is None
 
+    def _lease_renewed(self, leases: Leases) -> None:
+        """`Leases.on_change` during a Swarm pass: a renewal in the middle of a long rolling update
+        shows in the status at once (the control API's and the file's), the pass under way with it."""
+        self._note_lease(leases)
+        self.status.save()
+
     def _note_lease(self, leases: Leases) -> None:
         """The status's lease as `leases` knows it now: after a pass (which may have lost it, its
         `keep` learning that another holder took it) and after each renewal between passes."""
@@ -368,6 +374,8 @@ class Agent:
         """A pass on a Swarm manager (agent.swarm_passes): the lease checked, then the Swarm
         pipeline's converge, or its preview when the lease is another's or the agent is suspended."""
         assert refresh.state is not None
+        swarm.leases.on_change = self._lease_renewed
+        self.status.pass_started()
         try:
             report, waiting = swarm.pass_(refresh.state, self.namespace, invalid_files=refresh.invalid,
                                           allow_empty=self.allow_empty or any(r.allow_empty for r in syncs),

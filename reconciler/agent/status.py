@@ -137,6 +137,7 @@ class Status:
         self._pending_plan: dict[str, Any] | None = None
         self.target = "host"  # run --target: host, or swarm (services on a Swarm manager)
         self._lease: dict[str, Any] | None = None  # the Swarm lease (set_lease); None on one host
+        self._running_since: float | None = None  # when the pass under way started (pass_started); None: none
 
     def heartbeat(self) -> None:
         """Called by the loop on every iteration: proof for /healthz that it is not stuck."""
@@ -169,6 +170,7 @@ class Status:
         crashed (e.g. "ValueError: ..."), shown in the status."""
         now = self._clock()
         with self._lock:
+            self._running_since = None
             self._last_pass = {"at": iso(now), "duration_seconds": round(duration, 3), "result": result,
                                "counts": dict(counts or {}), "digest": digest}
             if error is not None:
@@ -179,6 +181,12 @@ class Status:
             if result not in FAILING:
                 self._last_good = self._monotonic()
         self.metrics.pass_finished(result, duration, now)
+
+    def pass_started(self) -> None:
+        """A pass is under way (a Swarm pass following a long rolling update, say) until
+        `record_pass`: the snapshot's `running` is {"since": ISO time}, else None."""
+        with self._lock:
+            self._running_since = self._clock()
 
     def set_resources(self, reports: Iterable[ResourceReport]) -> list[ResourceReport]:
         """Replace the resource table; `since` is kept for a resource whose state is unchanged.
@@ -306,6 +314,7 @@ class Status:
                 "source": self.source() if self.source else None,
                 "applied_digest": self._applied_digest,
                 "last_pass": dict(self._last_pass) if self._last_pass else None,
+                "running": {"since": iso(self._running_since)} if self._running_since is not None else None,
                 "passes": [dict(p) for p in self._passes],
                 "quarantined": [dict(q) for q in self._quarantined],
                 "resources": [dict(self._resources[k]) for k in sorted(self._resources)],

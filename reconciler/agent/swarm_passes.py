@@ -26,10 +26,13 @@ from reconciler.desired.hosts import Place
 from reconciler.model import DesiredState, resource_key
 from reconciler.swarm import checks
 from reconciler.swarm.lease import Leases
+from reconciler.swarm.rollout import ROLLING_BACK
 from runtime.swarm_base import SwarmRuntime
 
 log = structlog.get_logger("reconciler.agent")
 
+# UpdateStatus.State while Swarm replaces a service's tasks (reconciler.swarm.rollout)
+UPDATING = ("updating", ROLLING_BACK)
 # the kinds of the Swarm target, and which section of the files declares each (a container is a service)
 _DECLARED = {"service": "containers", "network": "networks", "secret": "secrets", "config": "configs"}
 
@@ -99,7 +102,8 @@ def swarm_reports(desired: DesiredState, report: SwarmReport,
     held at its last valid content, as on one host), failed (its task failed this pass), conflict,
     blocked (by the plan: a quarantined spec, a missing digest, the lease another agent holds),
     pending, converged; a converged service with fewer tasks running than desired and a task
-    error is stalled too."""
+    error is stalled too, and one whose rolling update Swarm still carries on (UpdateStatus.State
+    updating or rollback_started: the pass stopped following it) is updating."""
     failed = {r.task.key: r for r in report.failures}
     changes = {c.key: c for c in report.remaining.changes}
     blocked = {t.key: t.blocked for t in report.remaining.tasks if t.blocked}
@@ -116,6 +120,8 @@ def swarm_reports(desired: DesiredState, report: SwarmReport,
         tasks = service.tasks if service is not None else None
         if state == "converged" and tasks is not None and tasks.running < tasks.desired and tasks.last_error:
             state, message = "stalled", f"{tasks.running}/{tasks.desired} tasks running: {tasks.last_error}"
+        elif state == "converged" and service is not None and service.update_state in UPDATING:
+            state, message = "updating", f"Swarm's rolling update is {service.update_state}"
         reports.append(ResourceReport(kind, name, state, message,
                                       replicas=(tasks.running, tasks.desired) if tasks is not None else None,
                                       task_error=tasks.last_error if tasks is not None else None))

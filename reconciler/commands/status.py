@@ -126,6 +126,8 @@ def render(status: dict[str, Any], now: float) -> str:
         if status.get("started_at") else "started    unknown",
         f"engine     {_engine_line(status.get('engine'))}",
         f"last pass  {_pass_line(status.get('last_pass'), now)}",
+        *([f"running    a pass since {_when(status['running']['since'])} ({_ago(status['running']['since'], now)})"]
+          if status.get("running") else []),
         f"applied    {status.get('applied_digest') or 'nothing converged yet'}",
         *_source_lines(status.get("source"), now),
     ]

@@ -92,15 +92,25 @@ class Leases:
         self._mine: Lease | None = None  # the lease as we last wrote it
         self._until = 0.0  # when another holder's hold expires, as last read
         self._why_not: str | None = None  # why we do not hold it, as last learned ("lease held by ...")
+        # told after each hold that read the lease (taken, renewed, kept or another's), also in the
+        # middle of a pass: the agent's status shows the lease as it is now (Agent._note_lease)
+        self.on_change: Callable[[Leases], None] | None = None
 
     def hold(self) -> str | None:
         """Take or renew the lease when due. None: we hold it now; else why not ("lease held by
         HOLDER until T"). Reads the config only when its own last write says a renewal is due
-        (one read and one write per `renew_every` while held). Raises what the runtime raises,
-        but Conflict: another agent wrote it first, so we wait."""
+        (one read and one write per `renew_every` while held), then tells `on_change`. Raises what
+        the runtime raises, but Conflict: another agent wrote it first, so we wait."""
         now = self.clock()
         if self._mine is not None and self._decide(self._mine, now).move is Move.KEEP:
             return None
+        why_not = self._hold(now)
+        if self.on_change is not None:
+            self.on_change(self)
+        return why_not
+
+    def _hold(self, now: float) -> str | None:
+        """`hold` once a renewal is due: read the lease, then take, renew or wait."""
         lease = self.runtime.read_lease(self.name)
         decision = self._decide(lease, now)
         if decision.move is Move.WAIT:

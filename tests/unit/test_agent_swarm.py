@@ -5,6 +5,7 @@ asked; the lease lives in tests.unit.test_swarm_lease's config store."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pytest
@@ -13,6 +14,7 @@ from structlog.testing import capture_logs
 from reconciler.agent.accounting import STALLED
 from reconciler.agent.loop import Agent
 from reconciler.agent.swarm_passes import SwarmPasses
+from reconciler.agent.timestamps import iso
 from reconciler.changes import Cause, Change, ChangeKind, Reason
 from reconciler.swarm.lease import Leases, waiting
 from reconciler.tasks import Plan
@@ -262,3 +264,49 @@ def test_a_renewal_between_passes_keeps_the_status_holding_the_lease(root, engin
         clock.now += 10
         agent._keep_lease()
     assert agent.status.snapshot()["lease"]["held"] is True
+
+
+def test_a_renewal_during_a_long_rolling_update_keeps_the_status_holding_the_lease(
+        root, engine, clock, state, configs):
+    seen = []
+
+    def converge(runtime, desired, namespace, options, should_stop):
+        for _ in range(5):  # 50 s of polls of a rolling update, each asking whether to go on
+            clock.now += 10
+            should_stop()
+        seen.append(agent.status.snapshot())
+        return Report(NOTHING_LEFT, observed=SwarmState())
+
+    agent = swarm_agent(root, engine, clock, state, configs, Pipeline(SwarmState()))
+    agent.swarm.converge = converge
+    agent.run_pass({"resync"})
+    [during] = seen
+    assert (during["lease"]["held"], during["lease"]["until"]) == (True, iso(clock.now + 30))
+
+
+def test_the_status_saved_during_a_pass_says_a_pass_is_under_way(root, engine, clock, state, configs, tmp_path):
+    saved = []
+
+    def converge(runtime, desired, namespace, options, should_stop):
+        clock.now += 10
+        should_stop()
+        saved.append(json.loads((tmp_path / "status.json").read_text()))
+        return Report(NOTHING_LEFT, observed=SwarmState())
+
+    agent = swarm_agent(root, engine, clock, state, configs, Pipeline(SwarmState()))
+    agent.status.path = str(tmp_path / "status.json")
+    agent.swarm.converge = converge
+    started = iso(clock.now)
+    agent.run_pass({"resync"})
+    assert (saved[0]["running"], saved[0]["lease"]["held"]) == ({"since": started}, True)
+    assert agent.status.snapshot()["running"] is None
+
+
+def test_a_service_whose_rolling_update_swarm_carries_on_is_updating_not_converged(
+        root, engine, clock, state, configs):
+    tasks = ObservedTasks(running=2, desired=2)
+    observed = SwarmState(services=(ObservedService("s1", "web", 4, {}, update_state="updating", tasks=tasks),))
+    agent = swarm_agent(root, engine, clock, state, configs, Pipeline(observed))
+    agent.run_pass({"resync"})
+    [web] = agent.status.snapshot()["resources"]
+    assert (web["state"], web["message"]) == ("updating", "Swarm's rolling update is updating")

@@ -85,6 +85,17 @@ def test_table_shows_the_last_pass_result_and_counts(status, status_file, capsys
     assert "removed" not in last
 
 
+def test_table_shows_a_pass_under_way_until_it_is_recorded(status, status_file, capsys):
+    status.pass_started()
+    status.save()
+    run(status_file)
+    assert any(line.startswith("running    a pass since ") for line in capsys.readouterr().out.splitlines())
+    status.record_pass("converged", 40.0)
+    status.save()
+    run(status_file)
+    assert "running    " not in capsys.readouterr().out
+
+
 def test_table_shows_the_applied_digest(status, status_file, capsys):
     status.record_pass("converged", 0.1, digest="d1g3st")
     status.save()

@@ -118,6 +118,29 @@ def test_the_holder_renews_after_ten_seconds_and_keeps_it(configs):
     assert b.hold() == waiting("a", clock.now + 5)
 
 
+def test_each_renewal_is_told_to_the_listener_and_a_hold_between_renewals_is_not(configs):
+    clock = Clock()
+    leases = Leases(configs, NS, "a", clock)
+    told = []
+    leases.on_change = lambda held: told.append(held.held().expires)
+    leases.hold()
+    clock.now += 9
+    leases.hold()
+    clock.now += 1
+    leases.hold()
+    assert told == [clock.now - 10 + 30, clock.now + 30]
+
+
+def test_a_waiting_holder_tells_the_listener_who_holds_the_lease(configs):
+    clock = Clock()
+    Leases(configs, NS, "a", clock).hold()
+    b = Leases(configs, NS, "b", clock)
+    told = []
+    b.on_change = lambda held: told.append(held.why_not())
+    b.hold()
+    assert told == [waiting("a", clock.now + 30)]
+
+
 def test_a_lease_not_renewed_for_thirty_seconds_is_taken_over(configs):
     clock = Clock()
     a, b = Leases(configs, NS, "a", clock), Leases(configs, NS, "b", clock)
