@@ -118,6 +118,7 @@ class Reason(enum.Enum):
     PER_NODE = "volumes are made by each node when a task mounts them"
     ROLLOUT_NOT_OVER = "Swarm's rolling update is not over"  # its state (updating, paused, ...), and whose
     ROLLBACK_TARGET = "kept for a rollback"  # a secret or config a service's PreviousSpec names
+    IN_USE = "in use"  # a network services use, owned or not (Swarm refuses to remove it): which
 
 
 @dataclass(frozen=True)

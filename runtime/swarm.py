@@ -102,14 +102,17 @@ class DockerSwarm:
         """Owned services (with their tasks counted), overlay networks, secrets and configs of
         `namespace`, the nodes, which of `names` others hold, and the digests of `images`.
         Engine calls: 2 per kind (owned, and the names asked about that no owned one holds, when
-        there are any), 1 for the tasks, 1 for the nodes, 1 for all networks, and 1 per image."""
+        there are any), 1 for the tasks, 1 for the nodes, 1 for all networks, and 1 per image.
+        While the namespace owns networks, the services call lists every service, so that the
+        unowned ones attached to them are known (`SwarmState.network_users`)."""
         owned = {"label": [f"{LABEL_MANAGED}={namespace}"]}
-        services = self._list("/services", **owned)
         networks = self._list("/networks")
         network_names = {item["Id"]: item["Name"] for item in networks}
+        ours_networks = [item for item in networks if parse.swarm_network(item, namespace)]
+        listed = self._list("/services") if ours_networks else self._list("/services", **owned)
+        services = [item for item in listed if parse.owned_service(item, namespace)]
         ids = [item["ID"] for item in services]
         tasks = parse.count_tasks(self._list("/tasks", service=ids), services) if ids else {}
-        ours_networks = [item for item in networks if parse.swarm_network(item, namespace)]
         secrets = self._list("/secrets", **owned)
         configs = self._list("/configs", **owned)
         unowned = {
@@ -128,6 +131,7 @@ class DockerSwarm:
             configs=tuple(parse.swarm_object(item) for item in configs),
             nodes=tuple(parse.node(item) for item in self._list("/nodes")),
             unowned={kind: held for kind, held in unowned.items() if held},
+            network_users=parse.network_users(listed, ours_networks, namespace),
             digests=digests,
             digest_errors=digest_errors,
         )

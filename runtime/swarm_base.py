@@ -87,6 +87,9 @@ class SwarmState:
     # kind ("service", "network", "secret", "config") -> names asked about held by a resource this
     # namespace does not own
     unowned: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # owned overlay network name -> the services this namespace does not own attached to it (by
+    # name): Swarm refuses to remove the network while they are
+    network_users: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # image reference -> "sha256:..." of its manifest (list) as the manager resolved it at the
     # registry (`GET /distribution/{name}/json`); a reference absent here has none
     digests: Mapping[str, str] = field(default_factory=dict)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.model import made_by_swarm_target
+from reconciler.model import LABEL_MANAGED, made_by_swarm_target
 from runtime.base import ObservedNetwork
 from runtime.capabilities import probe
 from runtime.swarm_base import ObservedNode, ObservedObject, ObservedService, ObservedTasks
@@ -141,6 +141,29 @@ def network_targets(spec: Mapping[str, Any]) -> list[str]:
     """The network ids (or names) a service spec attaches its tasks to."""
     attachments = (spec.get("TaskTemplate") or {}).get("Networks") or spec.get("Networks") or ()
     return [attachment["Target"] for attachment in attachments if attachment.get("Target")]
+
+
+def owned_service(item: Mapping[str, Any], namespace: str) -> bool:
+    """Whether a `GET /services` item belongs to `namespace` (its Spec.Labels' io.reconciler.managed,
+    the label the observation's filter matches when it lists only the owned services)."""
+    return ((item.get("Spec") or {}).get("Labels") or {}).get(LABEL_MANAGED) == namespace
+
+
+def network_users(items: Iterable[Mapping[str, Any]], networks: Iterable[Mapping[str, Any]],
+                  namespace: str) -> dict[str, frozenset[str]]:
+    """Network name -> the names of the services `namespace` does not own that attach to it, for
+    each of the `GET /networks` items `networks`, from `GET /services` items (a Target is the
+    network's id, or its name). Swarm refuses to remove a network a service uses ("network ... is
+    in use by service ..."); only networks some such service uses are keys."""
+    names = {ref: item["Name"] for item in networks for ref in (item["Id"], item["Name"])}
+    users: dict[str, set[str]] = {}
+    for item in items:
+        if owned_service(item, namespace):
+            continue
+        for target in network_targets(item.get("Spec") or {}):
+            if target in names:
+                users.setdefault(names[target], set()).add((item.get("Spec") or {}).get("Name") or item["ID"])
+    return {name: frozenset(found) for name, found in users.items()}
 
 
 def node(item: Mapping[str, Any]) -> ObservedNode:

@@ -175,8 +175,10 @@ def _attached(service: ObservedService) -> frozenset[str]:
 
 
 def _networks(desired: DesiredState, observed: SwarmState) -> list[Change]:
-    """Overlay networks: created when missing, made again when their spec changed (blocked while
-    services use them: Swarm refuses to remove a network in use), removed when no longer declared."""
+    """Overlay networks: created when missing, made again when their spec changed, removed when no
+    longer declared. Swarm refuses to remove a network a service uses: made again only when no
+    service uses it, removed only after the owned services on it are; a service this namespace
+    does not own on it blocks either (`_in_use`)."""
     held = observed.unowned.get("network", frozenset())
     owned = {n.name: n for n in observed.networks}
     changes = []
@@ -188,17 +190,27 @@ def _networks(desired: DesiredState, observed: SwarmState) -> list[Change]:
         elif LABEL_SPEC_HASH not in have.labels:
             changes.append(Change(ChangeKind.WARN, "network", name, (Cause(Reason.NO_SPEC_HASH),)))
         elif not hash_matches(have.labels, spec):
-            in_use = (Cause(Reason.UNSUPPORTED, f"services use it ({', '.join(sorted(users))}): Swarm cannot "
-                                                "remove it; remove them first"),) if users else ()
-            kind = ChangeKind.BLOCKED if users else ChangeKind.RECREATE
+            in_use = _in_use(users, observed.network_users.get(name, frozenset()))
+            kind = ChangeKind.BLOCKED if in_use else ChangeKind.RECREATE
             changes.append(Change(kind, "network", name, (spec_changed(have.labels, spec), *in_use), spec, (have.id,),
                                   source=spec.source.file, users=users))
     for name in sorted(owned.keys() - desired.networks.keys()):
         have = owned[name]
         users = frozenset(resource_key("service", s.name) for s in observed.services if name in _attached(s))
-        changes.append(Change(ChangeKind.REMOVE, "network", name, (Cause(Reason.NOT_DECLARED),), current=(have.id,),
+        in_use = _in_use(frozenset(), observed.network_users.get(name, frozenset()))
+        changes.append(Change(ChangeKind.BLOCKED if in_use else ChangeKind.REMOVE, "network", name,
+                              (Cause(Reason.NOT_DECLARED), *in_use), current=(have.id,),
                               source=have.labels.get(LABEL_SOURCE), users=users))
     return changes
+
+
+def _in_use(owned: frozenset[str], unowned: frozenset[str]) -> tuple[Cause, ...]:
+    """Why a network cannot be removed this pass: the services on it (`owned`: their keys;
+    `unowned`: the names of services this namespace does not own), or () when none is."""
+    if not owned and not unowned:
+        return ()
+    named = [*sorted(owned), *(f"service/{name} (not this namespace's)" for name in sorted(unowned))]
+    return (Cause(Reason.IN_USE, f"by {', '.join(named)}: Swarm cannot remove it; remove them first"),)
 
 
 def _absent(kind: str, name: str, spec: NetworkSpec | SecretSpec, held: frozenset[str]) -> Change:
