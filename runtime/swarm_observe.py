@@ -180,15 +180,17 @@ def node(item: Mapping[str, Any]) -> ObservedNode:
 
 def swarm_network(item: Mapping[str, Any], namespace: str) -> bool:
     """Whether a `GET /networks` item is an overlay network of the swarm the Swarm target made for
-    `namespace` (`model.made_by_swarm_target`: a host-target overlay network of the namespace is not)."""
-    return (item.get("Driver") == "overlay" and item.get("Scope") == "swarm"
+    `namespace` (`model.made_by_swarm_target`: a host-target overlay network of the namespace is not).
+    Just after its create the engine lists a swarm network with Driver "" (until Swarm's allocator
+    has run): that is still the overlay network made."""
+    return (item.get("Driver") in ("overlay", "") and item.get("Scope") == "swarm"
             and made_by_swarm_target(item.get("Labels"), namespace))
 
 
 def network(item: Mapping[str, Any]) -> ObservedNetwork:
     """An ObservedNetwork from one `GET /networks` item."""
     return ObservedNetwork(id=item["Id"], name=item["Name"], labels=dict(item.get("Labels") or {}),
-                           driver=item.get("Driver", "overlay"))
+                           driver=item.get("Driver") or "overlay")
 
 
 def swarm_object(item: Mapping[str, Any]) -> ObservedObject:

@@ -8,8 +8,8 @@ import dataclasses
 
 import pytest
 
-from reconciler.model import LABEL_MANAGED
-from runtime.swarm_observe import network_users
+from reconciler.model import LABEL_MANAGED, LABEL_TARGET, TARGET_SWARM
+from runtime.swarm_observe import network, network_users, swarm_network
 from tests.unit.test_swarm_plan import FRONT, desired, running, swarm, text, web
 
 NETWORKS = [{"Id": "n1", "Name": "front"}, {"Id": "n2", "Name": "back"}]
@@ -70,3 +70,10 @@ def test_a_network_only_owned_services_leave_is_removed_after_them():
     plan = text(desired(networks=()), swarm(running(web())), allow_empty=True)
 
     assert "- remove network front (no longer declared)" in plan.splitlines()
+
+
+def test_a_network_just_created_is_owned_though_the_engine_lists_it_without_its_driver_yet():
+    item = {"Id": "n1", "Name": "front", "Driver": "", "Scope": "swarm",
+            "Labels": {LABEL_MANAGED: "ns", LABEL_TARGET: TARGET_SWARM}}
+
+    assert swarm_network(item, "ns") and network(item).driver == "overlay"
