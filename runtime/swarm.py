@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -22,12 +23,15 @@ import requests
 
 from reconciler.model import LABEL_MANAGED
 from runtime import swarm_observe as parse
-from runtime.base import Conflict, NotFound, RegistryAuth
+from runtime.base import Conflict, InvalidSpec, NotFound, RegistryAuth
 from runtime.docker_errors import engine_errors
 from runtime.swarm_base import Lease, NotManager, ObservedService, ObservedTasks, SwarmState
 
 LABEL_LEASE_HOLDER = "io.reconciler.lease-holder"
 LABEL_LEASE_EXPIRES = "io.reconciler.lease-expires"  # seconds since the epoch, as "%.3f"
+# how long `remove_network` waits for a removed overlay network to leave the engine's list, polling
+NETWORK_GONE_SECONDS = 15.0
+POLL_SECONDS = 0.2
 LEASE_DATA = b"reconciler lease: its holder and expiry are in the labels\n"  # a config needs data
 
 
@@ -211,7 +215,25 @@ class DockerSwarm:
         return self._call("POST", "/networks/create", body=body)["Id"]
 
     def remove_network(self, network_id: str) -> None:
-        self._call("DELETE", f"/networks/{quote(network_id)}")
+        """Remove overlay network `network_id` and return once the engine no longer lists it (the
+        manager removes it at once, the node's list follows within seconds: ~4 s on Docker 20.10),
+        or after NETWORK_GONE_SECONDS. NotFound when it was gone already, or its removal was under
+        way (Swarm then answers 500 "network ID not found" while the list still shows it)."""
+        try:
+            self._call("DELETE", f"/networks/{quote(network_id)}")
+        except InvalidSpec as error:
+            if "not found" not in str(error).lower():
+                raise
+            self._wait_network_unlisted(network_id)
+            raise NotFound(str(error)) from error
+        self._wait_network_unlisted(network_id)
+
+    def _wait_network_unlisted(self, network_id: str) -> None:
+        deadline = time.monotonic() + NETWORK_GONE_SECONDS
+        while any(item["Id"] == network_id for item in self._list("/networks", id=[network_id])):
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(POLL_SECONDS)
 
     def create_secret(self, name: str, data: bytes, labels: Mapping[str, str]) -> str:
         """Create a Swarm secret (its value only in the request body, base64); its id."""

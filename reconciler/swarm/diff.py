@@ -231,8 +231,10 @@ def _holds(kind: str, observed: SwarmState, services: list[Change]) -> dict[str,
     """Secrets (or configs) by Swarm name that a service may still use though the files no longer
     do, and how their removal waits: BLOCKED while the service's rolling update is not over (Swarm
     may still start tasks of the spec before it, and roll back to it), RETAIN while its
-    PreviousSpec names them, or will once this pass updates the service off them (`docker service
-    rollback` goes back to PreviousSpec). A service this pass removes or makes again holds none."""
+    PreviousSpec names them (`docker service rollback` goes back to PreviousSpec). A service this
+    pass updates holds what its spec names now, its PreviousSpec once updated (Swarm's update
+    copies Spec there): what only its PreviousSpec names is removed after the update (`_objects`'
+    users). A service this pass removes or makes again holds none."""
     changed = {c.name: c.kind for c in services}
     holds: dict[str, tuple[ChangeKind, Cause]] = {}
     for service in sorted(observed.services, key=lambda s: s.name):
@@ -243,11 +245,11 @@ def _holds(kind: str, observed: SwarmState, services: list[Change]) -> dict[str,
             why = Cause(Reason.ROLLOUT_NOT_OVER, f"service {service.name}, {service.update_state}")
             holds.update(dict.fromkeys(current | previous, (ChangeKind.BLOCKED, why)))
             continue
-        updated = current if changed.get(service.name) is ChangeKind.UPDATE else frozenset()
-        for names, when in ((previous, "names it"), (updated - previous, "will name it once updated")):
-            why = Cause(Reason.ROLLBACK_TARGET, f"the previous spec of service {service.name} {when}")
-            holds.update({name: (ChangeKind.RETAIN, why) for name in names
-                          if holds.get(name, (None,))[0] is not ChangeKind.BLOCKED})
+        names, when = ((current, "will name it once updated") if changed.get(service.name) is ChangeKind.UPDATE
+                       else (previous, "names it"))
+        why = Cause(Reason.ROLLBACK_TARGET, f"the previous spec of service {service.name} {when}")
+        holds.update({name: (ChangeKind.RETAIN, why) for name in names
+                      if holds.get(name, (None,))[0] is not ChangeKind.BLOCKED})
     return holds
 
 
@@ -270,7 +272,7 @@ def _objects(kind: str, declared: Mapping[str, SecretSpec], have: tuple[Observed
         obj = owned[name]
         why = Cause(Reason.SUPERSEDED if obj.labels.get(LABEL_NAME) in declared else Reason.NOT_DECLARED)
         users = frozenset(resource_key("service", s.name) for s in observed.services
-                          if name in _references(s.spec, kind))
+                          if name in _references(s.spec, kind) | _references(s.previous_spec, kind))
         verb, hold = holds.get(name, (ChangeKind.REMOVE, None))
         changes.append(Change(verb, kind, name, (why, *([hold] if hold else [])), current=(obj.id,),
                               source=obj.labels.get(LABEL_SOURCE), users=users))

@@ -9,13 +9,13 @@ from the desired state by the action's `name`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 from reconciler.changes import Change, ChangeKind, Reason
 from reconciler.model import LABEL_MANAGED, LABEL_NAME, ContainerSpec, DesiredState, NetworkSpec, resource_key
 from reconciler.ownership import owned_labels
 from reconciler.plan import block_successors
+from reconciler.swarm import rollout
 from reconciler.swarm.diff import diff
 from reconciler.swarm.options import DEFAULT, SwarmOptions
 from reconciler.swarm.service_spec import LABEL_SECRET_DIGEST, marked, versioned_name
@@ -115,7 +115,7 @@ def _steps(change: Change, namespace: str) -> tuple[Action, ...]:
     if change.kind is ChangeKind.RECREATE:  # Swarm cannot change a service's mode: removed, then made again
         return Action(Step.REMOVE_SERVICE, change.current[0], name=change.name), create
     # a job's update has no rolling update to follow (Swarm sets no UpdateStatus for it): the call runs it again
-    timeout = None if spec.state == "completed" else _rollout_bound(spec)
+    timeout = None if spec.state == "completed" else rollout.bound(spec)
     return (Action(Step.UPDATE_SERVICE, change.current[0], name=change.name, spec=spec, body=change.body,
                    version=change.version, timeout=timeout),)
 
@@ -126,12 +126,3 @@ def _network_options(spec: NetworkSpec) -> dict:
     driver = "overlay" if spec.driver == "bridge" else spec.driver
     return {"driver": driver, "attachable": True, "internal": spec.internal, "subnet": spec.subnet,
             "gateway": spec.gateway, "ip_range": spec.ip_range, "options": dict(spec.options)}
-
-
-def _rollout_bound(spec: ContainerSpec) -> float:
-    """Seconds an update may take before the executor stops waiting for it: per batch of
-    `update.parallelism` tasks (all in one for 0), `update.timeout` to start plus the monitor
-    period and the delay. A global service counts `replicas` tasks (the nodes are not known here)."""
-    update = spec.update
-    batches = math.ceil(spec.replicas / update.parallelism) if update.parallelism else 1
-    return max(1, batches) * (update.timeout + update.monitor + update.delay)

@@ -16,10 +16,11 @@ ROLLED_BACK_PREFIX and Swarm's reason (`rollback_labels`): what `reconciler.swar
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reconciler.model import LABEL_FORM, LABEL_PREFIX, LABEL_SPEC_HASH
+from reconciler.model import LABEL_FORM, LABEL_PREFIX, LABEL_SPEC_HASH, ContainerSpec
 from reconciler.swarm.service_spec import LABEL_SERVICE_KEYS
 from runtime.base import EngineError
 from runtime.swarm_base import ObservedService
@@ -38,6 +39,12 @@ NOT_OVER = ("updating", ROLLING_BACK, *PAUSED)
 # parts of a ServiceSpec whose change makes Swarm replace tasks
 ROLLED = ("TaskTemplate", "EndpointSpec")
 
+# seconds a task gets at least to start in `bound`, whatever `update.timeout` says (Swarm does not bound it)
+START_FLOOR_SECONDS = 5.0
+# seconds Docker gives a container to stop when the file sets no stop_timeout (Swarm's StopGracePeriod default)
+STOP_GRACE_SECONDS = 10.0
+# seconds `bound` adds for the engine's own pace (scheduling, the polls)
+MARGIN_SECONDS = 10.0
 
 # the labels of the spec Swarm rolled back from, each under this prefix, and Swarm's reason
 ROLLED_BACK_PREFIX = LABEL_PREFIX + "rolled-back."
@@ -92,6 +99,24 @@ def outcome(before: ObservedService, now: ObservedService, elapsed: float, reaso
         return Outcome(over=True)
     quiet = elapsed >= QUIET_SECONDS and now.tasks.running >= now.tasks.desired
     return Outcome(over=True) if quiet else WAITING
+
+
+def bound(spec: ContainerSpec) -> float:
+    """Seconds the rolling update of `spec` may take before the executor stops following it: what
+    Swarm does at most (swarmkit's manager/orchestrator/update/updater.go) plus MARGIN_SECONDS.
+    Swarm updates the tasks in batches of `update.parallelism` (0: all at once); per batch it stops
+    the old task first (`order = "stop-first"`: up to the stop grace period, `stop_timeout`),
+    waits for the new one to run, which it does not bound (allowed `update.timeout`, at least
+    START_FLOOR_SECONDS), then sleeps `update.delay`, after the last batch too; then it monitors
+    the tasks for `update.monitor`. Measured on Docker 20.10 it also waits one more `delay` before
+    it marks the update completed (1 replica, delay 15 s: 33 s). A global service counts
+    `replicas` tasks (the nodes are not known here)."""
+    update = spec.update
+    batches = max(1, math.ceil(spec.replicas / update.parallelism) if update.parallelism else 1)
+    stop = 0.0 if update.order == "start-first" else (spec.stop_timeout if spec.stop_timeout is not None
+                                                      else STOP_GRACE_SECONDS)
+    per_batch = stop + max(update.timeout, START_FLOOR_SECONDS) + update.delay
+    return batches * per_batch + update.delay + update.monitor + MARGIN_SECONDS
 
 
 def reason_seen(now: ObservedService, earlier: str | None) -> str | None:

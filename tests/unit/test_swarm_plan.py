@@ -119,7 +119,7 @@ def test_scaling_in_the_files_names_the_counts():
     assert text(desired(web(replicas=3)), swarm(running(web()))) == "\n".join([
         "% update service web (replicas: 2 -> 3)",
         "    update service web (rolling: start-first, 1 at a time; Swarm rolls back on failure), "
-        "wait until it completes (at most 183s)",
+        "wait until it completes (at most 191s)",
         "Plan: 1 to update.",
     ])
 
@@ -135,7 +135,7 @@ def test_a_rolling_update_names_the_changed_keys():
     assert text(desired(changed), swarm(running(web()))) == "\n".join([
         "% update service web (spec changed: env, update)",
         "    update service web (rolling: stop-first, 2 at a time, 5s apart; Swarm rolls back on failure), "
-        "wait until it completes (at most 66s)",
+        "wait until it completes (at most 91s)",
         "Plan: 1 to update.",
     ])
 
@@ -162,7 +162,7 @@ def test_a_service_scaled_by_hand_is_scaled_back():
     assert text(desired(web()), swarm(scaled(running(web()), 5))) == "\n".join([
         "% update service web (changed out of band: Mode.Replicated.Replicas)",
         "    update service web (rolling: start-first, 1 at a time; Swarm rolls back on failure), "
-        "wait until it completes (at most 122s)",
+        "wait until it completes (at most 131s)",
         "Plan: 1 to update.",
     ])
 
@@ -243,7 +243,7 @@ def test_a_rotated_secret_is_created_before_the_update_and_the_old_one_kept_for_
         "    create secret pw-222222222222",
         "% update service web (secret changed: secrets)",
         "    update service web (rolling: start-first, 1 at a time; Swarm rolls back on failure), "
-        "wait until it completes (at most 122s)",
+        "wait until it completes (at most 131s)",
         "Plan: 1 to create, 1 to update, 1 retained.",
     ])
     assert {t.key: t.after for t in plan.tasks}["service/web"] == {"secret/pw-222222222222"}
@@ -392,3 +392,17 @@ def test_a_label_added_by_hand_to_the_tasks_is_a_difference():
 
 def test_the_services_own_labels_are_compared_key_by_key():
     assert differences({"Labels": {"a": "1"}}, {"Labels": {"a": "1", "com.example": "x"}}) == []
+
+
+def test_an_update_after_a_rotation_removes_the_older_value_its_previous_spec_named_after_the_update():
+    edited = web(secrets=NEW_GRANT, env={"V": "2"})
+    plan = make_plan(desired(edited, secrets=(pw(),)), rotated_swarm(rotated_service()), NS, SwarmOptions())
+    assert str(plan) == "\n".join([
+        "% update service web (spec changed: env)",
+        "    update service web (rolling: start-first, 1 at a time; Swarm rolls back on failure), "
+        "wait until it completes (at most 131s)",
+        "- remove secret pw-111111111111 (an older value, no longer used)",
+        "    remove secret pw-111111111111",
+        "Plan: 1 to update, 1 to remove.",
+    ])
+    assert {t.key: t.after for t in plan.tasks}["secret/pw-111111111111"] == {"service/web"}

@@ -274,3 +274,34 @@ def test_a_lease_created_first_by_another_is_a_conflict(swarm, namespace):
     with pytest.raises(Conflict):
         swarm.write_lease(name, None, "host-b", 100.0)
     assert swarm.read_lease(name).holder == "host-a"
+
+
+def _network_in_use(swarm, namespace: str, image: str) -> str:
+    """An owned overlay network whose service, with a running task on it, was just removed (as an
+    apply removes both): Swarm's removal of the network then takes seconds to reach the node's list."""
+    network_id = swarm.create_network(f"{namespace}-net", "overlay", owned(namespace, "net"))
+    service_id = swarm.create_service(service_spec(namespace, f"{namespace}-web", pinned(swarm, image),
+                                                   Networks=[{"Target": network_id}]))
+    observe_until(swarm, namespace, lambda state: state.services[0].tasks.running == 1)
+    swarm.remove_service(service_id)
+    return network_id
+
+
+def test_a_removed_network_a_service_used_is_no_longer_listed_once_remove_network_returns(
+        swarm, swarm_client, namespace, swarm_registry):
+    network_id = _network_in_use(swarm, namespace, swarm_registry)
+
+    swarm.remove_network(network_id)
+
+    assert [n for n in swarm_client.api.networks() if n["Id"] == network_id] == []
+
+
+def test_removing_a_network_whose_removal_is_under_way_is_not_found_and_waits_until_it_is_unlisted(
+        swarm, swarm_client, namespace, swarm_registry):
+    network_id = _network_in_use(swarm, namespace, swarm_registry)
+    swarm_client.api.remove_network(network_id)
+
+    with pytest.raises(NotFound):
+        swarm.remove_network(network_id)
+
+    assert [n for n in swarm_client.api.networks() if n["Id"] == network_id] == []
