@@ -390,7 +390,7 @@ class Agent:
         if waiting is not None or self.suspended:
             self._finish("waiting" if waiting is not None else "suspended", started, woken_by, refresh, report)
             return
-        self._finish("converged" if report.converged else "failed", started, woken_by, refresh, report)
+        self._finish(pass_result(bool(refresh.errors), report), started, woken_by, refresh, report)
 
     def _cluster_key(self, started: float, woken_by: list[str]) -> bool:
         """On Swarm, the cluster's key of secrets' keyed hashes (swarm.cluster_key) is read, or made,

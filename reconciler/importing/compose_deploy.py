@@ -88,13 +88,16 @@ def _interpolated(scope: Scope, path: ModelPath) -> bool:
 def _replicas(scope: Scope, path: ModelPath, value: Any, deploy: Mapping[str, Any]) -> list[Entry]:
     """`replicas` as written; not with a global mode, which docker stack deploy refuses
     ("replicas can only be used with replicated or replicated-job mode"), nor on the host target
-    when other than 1 or read from a variable (`_host_skips`)."""
+    when other than 1 or read from a variable (`_host_skips`), nor on Swarm when read from a
+    variable (`_interpolated`: the key takes a number, never `${N}`)."""
     if deploy.get("mode") in _GLOBAL:
         scope.skip(path, f"replicas is for a replicated service: mode {deploy['mode']} runs one task on each node "
                          "(docker stack deploy refuses both)")
         return []
     written = scope.project.written.get(path)
     if (value != 1 or written is not None) and _host_skips(scope, path, f"replicas {written or value}"):
+        return []
+    if _interpolated(scope, path):
         return []
     return [("replicas", scope.carry(path, value), "from deploy.replicas")]
 

@@ -107,7 +107,10 @@ def bound(spec: ContainerSpec) -> float:
     Swarm updates the tasks in batches of `update.parallelism` (0: all at once); per batch it stops
     the old task first (`order = "stop-first"`: up to the stop grace period, `stop_timeout`),
     waits for the new one to run, which it does not bound (allowed `update.timeout`, at least
-    START_FLOOR_SECONDS), then sleeps `update.delay`, after the last batch too; then it monitors
+    START_FLOOR_SECONDS, and with a declared `healthcheck` until Swarm knows it healthy or not:
+    moby's cluster executor starts a task only once its container is healthy, which Docker decides
+    at most `start_period` + `retries` x (`interval` + `timeout`) after its start), then sleeps
+    `update.delay`, after the last batch too; then it monitors
     the tasks for `update.monitor`. Measured on Docker 20.10 it also waits one more `delay` before
     it marks the update completed (1 replica, delay 15 s: 33 s). A global service counts
     `replicas` tasks (the nodes are not known here)."""
@@ -115,7 +118,10 @@ def bound(spec: ContainerSpec) -> float:
     batches = max(1, math.ceil(spec.replicas / update.parallelism) if update.parallelism else 1)
     stop = 0.0 if update.order == "start-first" else (spec.stop_timeout if spec.stop_timeout is not None
                                                       else STOP_GRACE_SECONDS)
-    per_batch = stop + max(update.timeout, START_FLOOR_SECONDS) + update.delay
+    check = spec.healthcheck
+    health = (check.start_period + check.retries * (check.interval + check.timeout)
+              if check is not None and check.test[0] != "NONE" else 0.0)
+    per_batch = stop + max(update.timeout, START_FLOOR_SECONDS) + health + update.delay
     return batches * per_batch + update.delay + update.monitor + MARGIN_SECONDS
 
 

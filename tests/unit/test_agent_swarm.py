@@ -44,6 +44,10 @@ class Report:
         return ()
 
     @property
+    def unavailable(self) -> bool:
+        return False
+
+    @property
     def converged(self) -> bool:
         return not self.remaining.has_changes
 
@@ -190,15 +194,27 @@ def test_what_swarm_cannot_run_is_an_error_of_its_file_which_is_frozen(root, eng
     assert [e["text"].partition(": ")[0] for e in agent.status.snapshot()["errors"]] == ["web.toml:3"]
 
 
-def test_a_file_swarm_cannot_run_keeps_its_last_valid_content_unsaved_and_its_service_stalled(
-        root, engine, clock, state, configs):
+def held_at_last_valid(root, engine, clock, state, configs):
+    """An agent whose web.toml, valid for one pass, then asks what Swarm cannot run."""
     agent = swarm_agent(root, engine, clock, state, configs, Pipeline(service(1, 1)))
     agent.run_pass({"resync"})
     write(root, {"web.toml": WEB + "privileged = true\n"})
     agent.run_pass({"edit"})
+    return agent
+
+
+def test_a_file_swarm_cannot_run_keeps_its_last_valid_content_unsaved_and_its_service_stalled(
+        root, engine, clock, state, configs):
+    agent = held_at_last_valid(root, engine, clock, state, configs)
     [web] = agent.status.snapshot()["resources"]
     assert (web["name"], web["state"], web["message"]) == ("web", "stalled", STALLED)
     assert state.lastgood() == {"web.toml": WEB.encode()}
+
+
+def test_a_pass_holding_a_file_at_its_last_valid_content_is_invalid_as_on_one_host(
+        root, engine, clock, state, configs):
+    agent = held_at_last_valid(root, engine, clock, state, configs)
+    assert agent.status.snapshot()["last_pass"]["result"] == "invalid"
 
 
 def test_a_holder_that_lost_the_lease_during_a_pass_starts_no_further_task(root, engine, clock, state, configs):

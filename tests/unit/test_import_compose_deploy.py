@@ -68,6 +68,16 @@ def test_replicas_read_from_a_variable_are_skipped_for_the_host():
     assert [s.why for s in conversion.skipped] == [f"replicas ${{N}}: {HOST_SKIP} (docs/swarm.md)"]
 
 
+def test_replicas_read_from_a_variable_are_skipped_for_swarm_never_written_resolved():
+    compose = project({"web": {"image": "x", "deploy": {"replicas": "2"}}},
+                      written={("services", "web", "deploy", "replicas"): "${N:-2}"})
+    conversion = converted(compose, target="swarm")
+
+    assert lines(conversion) == []
+    assert [s.key for s in conversion.skipped] == ["services.web.deploy.replicas"]
+    assert "read from a variable (${N:-2})" in conversion.skipped[0].why
+
+
 def test_a_global_mode_is_written_as_mode_for_swarm():
     assert web({"mode": "global"}, target="swarm") == ['mode = "global" # from deploy.mode: global']
 

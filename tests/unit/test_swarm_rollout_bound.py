@@ -5,7 +5,7 @@ margin. The two cases of review-swarm finding 2, which Swarm took 142 s and 35 s
 
 from __future__ import annotations
 
-from reconciler.fields import UpdatePolicy
+from reconciler.fields import Healthcheck, UpdatePolicy
 from tests.unit.test_swarm_plan import desired, running, swarm, text, web
 
 
@@ -35,3 +35,15 @@ def test_a_stop_first_update_counts_the_declared_stop_timeout_per_batch():
 def test_all_tasks_at_once_are_one_batch():
     line = update_line(replicas=4, update=UpdatePolicy(order="start-first", parallelism=0, delay=3.0))
     assert line.endswith("wait until it completes (at most 77s)")
+
+
+def test_a_declared_healthcheck_is_waited_for_as_long_as_docker_may_take_to_call_it_healthy_or_not():
+    check = Healthcheck(test=("CMD", "true"), interval=25.0, timeout=30.0, retries=3)
+    line = update_line(replicas=2, healthcheck=check, update=UpdatePolicy(timeout=1.0, monitor=1.0))
+    assert line.endswith("wait until it completes (at most 371s)")
+
+
+def test_a_disabled_healthcheck_adds_no_wait():
+    line = update_line(replicas=2, healthcheck=Healthcheck(test=("NONE",)),
+                       update=UpdatePolicy(timeout=1.0, delay=10.0, monitor=1.0))
+    assert line.endswith("wait until it completes (at most 71s)")
