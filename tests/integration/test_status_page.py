@@ -158,7 +158,8 @@ def test_an_invalid_file_shows_its_error_at_file_and_line(browser, artifacts, de
     agent = start_agent()
     agent.wait_converged(web)
     (desired / "web.toml").write_text(f'[container.{web}]\nimage = "localhost/demo:1"\nrestart = "sometimes"\n')
-    eventually(lambda: agent.status()["errors"], "the error in the status")
+    # the status lists a file's errors as the pass reads it, and its resources once the pass ends
+    eventually(lambda: agent.status()["errors"] and agent.states().get(web) == "stalled", "the error, web stalled")
     look(browser, f"http://127.0.0.1:{agent.port}/", artifacts, "invalid-file")
     assert browser.title.startswith("WARN")
     assert f"web.toml:3: container.{web}.restart" in section(browser, "errors")
