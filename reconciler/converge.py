@@ -87,7 +87,6 @@ class PassReport(Outcome):
     adopted: Mapping[str, str] = field(default_factory=dict)
 
 
-
 def observe(runtime: Runtime, namespace: str, desired: DesiredState, options: PlanOptions = DEFAULT) -> ObservedState:
     """The engine as the plan needs it: owned resources, the unowned holders of declared names
     (in full for the containers to adopt), and the adopted volumes the records hold."""

@@ -17,10 +17,10 @@ from collections.abc import Iterator
 
 from reconciler.desired.hosts import Place
 from reconciler.desired.problems import Problem
-from reconciler.model import ContainerSpec, DesiredState
+from reconciler.model import TARGET_SWARM, ContainerSpec, DesiredState
 
 HOST = "host"
-SWARM = "swarm"
+SWARM = TARGET_SWARM  # also the value of the Swarm target's mark, model.LABEL_TARGET
 
 
 def host_errors(spec: ContainerSpec) -> Iterator[tuple[str, str]]:
